@@ -1,0 +1,86 @@
+"""Column contracts of the tables ``ais`` produces (see DESIGN.md, "Output files").
+
+Positions and statics are sorted by (mmsi, timestamp) with ties broken by (source, line),
+so the order never depends on the order inputs were given.
+Times are ``datetime64[ns, UTC]``; NaT where a line carried no receive time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+POSITION_COLUMNS = ("mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading",
+                    "msg_type", "source", "line")
+STATIC_COLUMNS = ("mmsi", "timestamp", "imo", "name", "callsign", "ship_type", "length",
+                  "beam", "draught", "destination", "eta", "msg_type", "source", "line")
+REJECT_COLUMNS = ("source", "line", "reason", "text")
+
+POSITION_DTYPES = {
+    "mmsi": "int64",
+    "timestamp": "datetime64[ns, UTC]",
+    "lat": "float64",
+    "lon": "float64",
+    "sog": "float64",
+    "cog": "float64",
+    "heading": "float64",
+    "msg_type": "int64",
+    "source": "object",
+    "line": "int64",
+}
+STATIC_DTYPES = {
+    "mmsi": "int64",
+    "timestamp": "datetime64[ns, UTC]",
+    "imo": "float64",          # NaN when not given (IMO 0 or type 19/24)
+    "name": "object",
+    "callsign": "object",
+    "ship_type": "float64",
+    "length": "float64",       # metres, bow + stern
+    "beam": "float64",         # metres, port + starboard
+    "draught": "float64",      # metres
+    "destination": "object",
+    "eta": "object",           # "MM-DD HH:MM" as broadcast (no year in AIS)
+    "msg_type": "int64",
+    "source": "object",
+    "line": "int64",
+}
+REJECT_DTYPES = {"source": "object", "line": "int64", "reason": "object", "text": "object"}
+
+
+def empty_frame(columns: tuple[str, ...], dtypes: dict[str, str]) -> pd.DataFrame:
+    """An empty frame with the declared columns and dtypes."""
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes[c]) for c in columns})
+
+
+def conform(df: pd.DataFrame, columns: tuple[str, ...], dtypes: dict[str, str]) -> pd.DataFrame:
+    """Return ``df`` with exactly ``columns`` first (extra columns kept after) and the declared dtypes."""
+    out = df.copy()
+    for c in columns:
+        if c not in out.columns:
+            out[c] = pd.Series(np.nan if dtypes[c].startswith("float") else None,
+                               index=out.index)
+        dt = dtypes[c]
+        if dt.startswith("datetime64"):
+            out[c] = pd.to_datetime(out[c], utc=True)
+        elif dt == "object":
+            out[c] = out[c].astype(object)
+        else:
+            out[c] = out[c].astype(dt)
+    extra = [c for c in out.columns if c not in columns]
+    return out[list(columns) + extra]
+
+
+def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex."""
+    keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in df.columns]
+    return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def vessel_offsets(mmsi: np.ndarray) -> np.ndarray:
+    """Offsets of each vessel's slice in an array sorted by mmsi: vessel i is
+    ``offsets[i]:offsets[i+1]``; ``len(offsets) == n_vessels + 1``."""
+    mmsi = np.asarray(mmsi)
+    if len(mmsi) == 0:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    return np.r_[starts, len(mmsi)].astype(np.int64)

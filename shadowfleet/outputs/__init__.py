@@ -1,0 +1,1 @@
+"""Writers for everything in ``--out DIR``: CSV tables, summary.json, map.html, timeline.png."""

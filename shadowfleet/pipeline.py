@@ -1,0 +1,322 @@
+"""Composition of the whole job: decode -> clean -> detect -> claims -> outputs.
+
+``detect`` is what ``shadowfleet detect`` and the notebook API run; ``analyse`` starts
+from already decoded frames (scheduled jobs and live watch carry those between runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+import ais
+from ais.errors import InputError
+from shadowfleet.outputs.files import atomic_write_text
+from shadowfleet.outputs.tables import write_csv, write_parquet
+
+# Contract column orders of the files in --out DIR (DESIGN.md, "Output files").
+PORT_VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
+                      "dwell_hours", "n_positions")
+ROUND_TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
+                      "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
+                      "duration_hours", "status")
+DARK_PERIOD_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
+                       "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
+                       "others_received", "possible_port_calls")
+ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
+                 "score", "summary", "evidence", "claim_ids")
+CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
+                 "observed", "inferred", "verdict", "evidence")
+
+EVENT_FILES = {
+    "port_visits": ("port_visits.csv", PORT_VISIT_COLUMNS),
+    "round_trips": ("round_trips.csv", ROUND_TRIP_COLUMNS),
+    "dark_periods": ("dark_periods.csv", DARK_PERIOD_COLUMNS),
+    "alerts": ("alerts.csv", ALERT_COLUMNS),
+    "claims": ("claims.csv", CLAIM_COLUMNS),
+}
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+@dataclasses.dataclass
+class Result:
+    """Everything one run found, as DataFrames with the contract columns first."""
+
+    positions: pd.DataFrame
+    statics: pd.DataFrame
+    rejects: pd.DataFrame
+    port_visits: pd.DataFrame
+    round_trips: pd.DataFrame
+    dark_periods: pd.DataFrame
+    alerts: pd.DataFrame
+    claims: pd.DataFrame
+    legs: pd.DataFrame
+    possible_calls: pd.DataFrame
+    jumps: pd.DataFrame
+    summary: dict
+    claim_objects: tuple = ()
+    claims_evaluation: Any = None
+    registry: Any = None
+    settings: Any = None
+
+    def counts(self) -> dict[str, Any]:
+        trips = self.round_trips
+        status = trips["status"] if len(trips) else pd.Series([], dtype=object)
+        alerts_by_kind = (self.alerts["kind"].value_counts().sort_index().to_dict()
+                          if len(self.alerts) else {})
+        return {
+            "vessels": int(self.positions["mmsi"].nunique()) if len(self.positions) else 0,
+            "port_visits": int(len(self.port_visits)),
+            "round_trips_observed": int((status == "observed").sum()),
+            "round_trips_inferred": int((status == "inferred").sum()),
+            "legs": int(len(self.legs)),
+            "dark_periods": int(len(self.dark_periods)),
+            "possible_port_calls": int(len(self.possible_calls)),
+            "spoofing_jumps": int(len(self.jumps)),
+            "alerts": int(len(self.alerts)),
+            "alerts_by_kind": {str(k): int(v) for k, v in alerts_by_kind.items()},
+            "claims": int(len(self.claims)),
+        }
+
+    def write(self, out_dir: str | Path, *, figures: bool = True) -> Path:
+        """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
+                      out / "positions.parquet")
+        write_parquet(self.statics, out / "statics.parquet")
+        write_csv(self.rejects, out / "rejects.csv", columns=ais.REJECT_COLUMNS)
+        for attr, (filename, columns) in EVENT_FILES.items():
+            write_csv(getattr(self, attr), out / filename, columns=columns)
+        if self.claims_evaluation is not None and self.claim_objects:
+            from shadowfleet.outputs.claims_report import write_claims_report
+
+            write_claims_report(self.claims_evaluation, out / "claims.md")
+        if figures:
+            from shadowfleet.outputs.map import write_map
+            from shadowfleet.outputs.timeline import write_timeline
+
+            write_map(self, out / "map.html")
+            write_timeline(self, out / "timeline.png")
+        atomic_write_text(out / "summary.json",
+                          json.dumps(self.summary, indent=2, sort_keys=False, default=str) + "\n")
+        return out
+
+    def trajectories(self, *, gap_hours: float | None = None):
+        """The positions as a movingpandas ``TrajectoryCollection``, one trajectory per
+        vessel segment (segments split at dark periods, i.e. gaps over ``gap_hours``)."""
+        from shadowfleet.trajectories import to_trajectories
+
+        if gap_hours is None:
+            gap_hours = self.settings.gaps.gap_hours if self.settings is not None else 6.0
+        return to_trajectories(self.positions, gap_hours=gap_hours,
+                               names=vessel_names(self.statics))
+
+
+def vessel_names(statics: pd.DataFrame) -> dict[int, str]:
+    """mmsi -> the name it broadcast most recently (type 5 / 19 / 24), "" unknown."""
+    if statics is None or len(statics) == 0:
+        return {}
+    s = statics[["mmsi", "timestamp", "name"]].copy()
+    s = s[s["name"].notna() & (s["name"].astype(str).str.strip() != "")]
+    if s.empty:
+        return {}
+    s = s.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
+    last = s.groupby("mmsi", sort=True)["name"].last()
+    return {int(k): str(v) for k, v in last.items()}
+
+
+def vessel_imos(statics: pd.DataFrame) -> dict[int, int]:
+    """mmsi -> the IMO it broadcast most recently (type 5), absent when never given."""
+    if statics is None or len(statics) == 0 or "imo" not in statics:
+        return {}
+    s = statics[["mmsi", "timestamp", "imo"]]
+    s = s[s["imo"].notna() & (s["imo"] > 0)]
+    if s.empty:
+        return {}
+    s = s.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
+    last = s.groupby("mmsi", sort=True)["imo"].last()
+    return {int(k): int(v) for k, v in last.items()}
+
+
+def _resolve_pairs(registry, pairs: Iterable, claims: Sequence) -> list[tuple[str, str]]:
+    """Pairs of interest: --pair / config pairs and every claim's two ports, as canonical
+    registry names, each unordered pair once, in first-given order."""
+    seen: set[frozenset] = set()
+    out: list[tuple[str, str]] = []
+    candidates = list(pairs) + [tuple(c.ports[:2]) for c in claims if len(c.ports) >= 2]
+    for pair in candidates:
+        if isinstance(pair, str):
+            pair = tuple(p.strip() for p in pair.split(","))
+        if len(pair) != 2:
+            raise InputError(None, f"pair {pair!r} is not two port names",
+                             "give --pair A,B with two port names")
+        a, b = (registry.names[registry.index(p)] for p in pair)
+        if a == b:
+            raise InputError(None, f"pair {pair!r} names the same port twice",
+                             "give two different ports")
+        key = frozenset((a, b))
+        if key not in seen:
+            seen.add(key)
+            out.append((a, b))
+    return out
+
+
+def analyse(decoded, *, registry, claims: Sequence = (), params=None,
+            pairs: Iterable = (), watchlists: Sequence = (),
+            data_end: pd.Timestamp | None = None) -> Result:
+    """Run every detector, the watchlists and the claims over decoded frames."""
+    from detectors.alerts import build_alerts
+    from detectors.cleaning import clean_positions
+    from detectors.dark_periods import find_dark_periods
+    from detectors.port_visits import find_port_visits
+    from detectors.round_trips import find_round_trips
+    from shadowfleet.config import Settings
+
+    settings = params if params is not None else Settings.defaults()
+    names = vessel_names(decoded.statics)
+    imos = vessel_imos(decoded.statics)
+    all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
+
+    positions, jumps = clean_positions(decoded.positions, settings.cleaning)
+    visits = find_port_visits(positions, registry, settings.visits, names=names)
+    gap_params = settings.gaps
+    if data_end is not None:
+        gaps = find_dark_periods(positions, registry, gap_params, names=names, data_end=data_end)
+    else:
+        gaps = find_dark_periods(positions, registry, gap_params, names=names)
+    trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
+    ports_of_interest = sorted({p for pair in all_pairs for p in pair})
+    alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
+                          ports_of_interest=ports_of_interest, names=names, imos=imos)
+
+    if watchlists:
+        from shadowfleet.watchlist import apply_watchlists
+
+        alerts = apply_watchlists(alerts, watchlists, positions=positions,
+                                  statics=decoded.statics)
+
+    evaluation = None
+    claims_table = _empty(CLAIM_COLUMNS)
+    if claims:
+        from shadowfleet.claims import evaluate_claims
+
+        evaluation = evaluate_claims(claims, visits=visits, legs=trips.legs,
+                                     round_trips=trips.round_trips,
+                                     possible_calls=trips.possible_calls,
+                                     dark_periods=gaps, positions=positions,
+                                     statics=decoded.statics)
+        claims_table = evaluation.table
+        alerts = _tag_alerts_with_claims(alerts, evaluation)
+
+    result = Result(positions=positions, statics=decoded.statics, rejects=decoded.rejects,
+                    port_visits=visits, round_trips=trips.round_trips, dark_periods=gaps,
+                    alerts=alerts, claims=claims_table, legs=trips.legs,
+                    possible_calls=trips.possible_calls, jumps=jumps, summary={},
+                    claim_objects=tuple(claims), claims_evaluation=evaluation,
+                    registry=registry, settings=settings)
+    result.summary = _summary(decoded, result, all_pairs)
+    return result
+
+
+def _tag_alerts_with_claims(alerts: pd.DataFrame, evaluation) -> pd.DataFrame:
+    """Fill ``claim_ids`` of every alert whose evidence supports a claim."""
+    mapping: Mapping[str, Iterable[str]] = getattr(evaluation, "evidence_claims", {}) or {}
+    if not len(alerts) or not mapping:
+        return alerts
+    alerts = alerts.copy()
+
+    def ids_for(row) -> str:
+        found: list[str] = []
+        for part in str(row["evidence"] or "").split(";"):
+            for cid in mapping.get(part.strip(), ()):
+                if cid not in found:
+                    found.append(cid)
+        for cid in str(row.get("claim_ids") or "").split(";"):
+            if cid and cid not in found:
+                found.append(cid)
+        return ";".join(sorted(found))
+
+    alerts["claim_ids"] = alerts.apply(ids_for, axis=1)
+    return alerts
+
+
+def _summary(decoded, result: Result, pairs) -> dict:
+    from shadowfleet.outputs.decoded import build_summary
+
+    events = result.counts()
+    summary = build_summary(decoded.stats, events)
+    summary["pairs_of_interest"] = [list(p) for p in pairs]
+    summary["ports"] = {"file": str(getattr(result.registry, "path", "")),
+                        "names": list(result.registry.names)}
+    summary["thresholds"] = result.settings.as_dict() if result.settings is not None else {}
+    if len(result.claims):
+        summary["verdicts"] = dict(zip(result.claims["claim_id"].astype(str),
+                                       result.claims["verdict"].astype(str)))
+    return summary
+
+
+def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
+           engine: str = "local", decoder: str = "fast", progress: bool = False) -> Result:
+    """Decode ``inputs`` (paths, directories, '-') and run the whole job.
+
+    ``ports``: a GeoJSON path or a ``PortRegistry`` (default: the bundled registry);
+    ``claims``: claim file paths (or loaded ``Claim`` objects); ``config``: a TOML path or
+    ``Settings``; ``pairs``: extra pairs of interest ("A,B" or (A, B));
+    ``watchlists``: watchlist file paths.
+    """
+    from ports import load_ports
+    from shadowfleet.config import Settings, load_config
+
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    registry = ports if hasattr(ports, "locate") else load_ports(ports)
+    settings = config if isinstance(config, Settings) else load_config(config)
+    claim_list = _load_claims(claims)
+    watch = _load_watchlists(watchlists)
+    if engine == "dask":
+        from shadowfleet.scale import read_inputs_dask
+
+        decoded = read_inputs_dask(list(inputs), decoder=decoder, require_times=True,
+                                   progress=progress)
+    elif engine == "local":
+        decoded = ais.read_inputs(list(inputs), decoder=decoder, require_times=True,
+                                  progress=progress)
+    else:
+        raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
+    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
+                   pairs=pairs, watchlists=watch)
+
+
+def _load_claims(claims) -> list:
+    if not claims:
+        return []
+    if isinstance(claims, (str, Path)):
+        claims = [claims]
+    items = list(claims)
+    if all(hasattr(c, "kind") and hasattr(c, "ports") for c in items):
+        return items
+    from shadowfleet.claims import load_claims
+
+    return load_claims([Path(c) for c in items])
+
+
+def _load_watchlists(watchlists) -> list:
+    if not watchlists:
+        return []
+    if isinstance(watchlists, (str, Path)):
+        watchlists = [watchlists]
+    items = list(watchlists)
+    from shadowfleet.watchlist import load_watchlists
+
+    paths = [w for w in items if isinstance(w, (str, Path))]
+    loaded = [w for w in items if not isinstance(w, (str, Path))]
+    return loaded + (load_watchlists([Path(p) for p in paths]) if paths else [])

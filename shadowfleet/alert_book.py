@@ -1,0 +1,229 @@
+"""Versioned alerts for runs that repeat over growing data (``job``, ``watch``).
+
+A scheduled job re-analyses everything it has seen after each batch of new data, so the
+alert set of one run is compared with the set of the run before:
+
+- an alert id not seen before           -> version 1;
+- an alert id whose content changed      -> version + 1 (late or out-of-order data moved
+  its end, its evidence, the vessel's name, ...);
+- an alert id that is no longer produced -> status ``retracted``, version + 1 (data that
+  arrived later showed it was not an event, e.g. a dark period filled by late positions);
+- an alert id unchanged                  -> left as it is, nothing logged.
+
+``status`` is ``open`` while an alert has no end (``end_utc`` empty: an event still under
+way at the end of the data, e.g. a vessel still dark), ``closed`` once it has one, and
+``retracted`` as above. ``alerts.csv`` holds the "book": one row per alert id ever
+produced, its latest version, with ``status`` and ``version`` after the contract columns
+(DESIGN.md, "alerts.csv"). ``alerts_log.csv`` gets one line per new version.
+
+The log is appended, never rewritten, so tools can tail it. A run killed during an append
+leaves at worst a last line without its newline; :func:`repair_log` cuts it off and the
+caller appends the rows its committed state says are missing (see ``shadowfleet.job``).
+Every log line is one CSV record on one line: line breaks inside text values (free text
+from the air) become spaces, so "a line without a newline" is exactly "a torn record".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ais.errors import StateError
+from shadowfleet.outputs.tables import csv_ready
+
+ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat",
+                 "lon", "score", "summary", "evidence", "claim_ids")
+STATUS_COLUMNS = ("status", "version")
+BOOK_COLUMNS = ALERT_COLUMNS + STATUS_COLUMNS
+LOG_COLUMNS = BOOK_COLUMNS + ("logged_utc",)
+LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
+
+_FINGERPRINT = "_fingerprint"
+OPEN, CLOSED, RETRACTED = "open", "closed", "retracted"
+
+
+@dataclasses.dataclass(frozen=True)
+class BookUpdate:
+    """The book after a run and the rows that are new versions in this run."""
+
+    book: pd.DataFrame      # BOOK_COLUMNS + the private fingerprint column
+    changes: pd.DataFrame   # BOOK_COLUMNS, the new versions, in book order
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = self.changes
+        if c.empty:
+            return {"new": 0, "changed": 0, "retracted": 0}
+        new = int((c["version"] == 1).sum())
+        retracted = int((c["status"] == RETRACTED).sum())
+        return {"new": new, "changed": int(len(c)) - new - retracted, "retracted": retracted}
+
+
+def empty_book() -> pd.DataFrame:
+    cols = {c: pd.Series([], dtype=object) for c in BOOK_COLUMNS + (_FINGERPRINT,)}
+    cols["version"] = pd.Series([], dtype="int64")
+    return pd.DataFrame(cols)
+
+
+def _fingerprints(alerts: pd.DataFrame) -> pd.Series:
+    """One string per alert of everything written for it (as the CSV would show it)."""
+    ready = csv_ready(alerts[list(ALERT_COLUMNS)])
+    parts = [ready[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
+                          else repr(v)) for c in ALERT_COLUMNS]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "\x1f" + p
+    return out
+
+
+def _content_status(alerts: pd.DataFrame) -> pd.Series:
+    end = pd.to_datetime(alerts["end_utc"], utc=True)
+    return pd.Series(end.isna().map({True: OPEN, False: CLOSED}), index=alerts.index,
+                     dtype=object)
+
+
+def update_book(book: pd.DataFrame | None, current: pd.DataFrame) -> BookUpdate:
+    """Compare ``current`` (the alert table of this run, contract columns) with ``book``."""
+    book = empty_book() if book is None else book
+    missing = [c for c in ALERT_COLUMNS if c not in current.columns]
+    if missing:
+        raise StateError(f"alert table lacks contract columns {missing}")
+    cur = current[list(ALERT_COLUMNS)].copy()
+    cur["alert_id"] = cur["alert_id"].astype(str)
+    cur = cur.drop_duplicates("alert_id", keep="first").reset_index(drop=True)
+    cur[_FINGERPRINT] = _fingerprints(cur) if len(cur) else pd.Series([], dtype=object)
+    cur["status"] = _content_status(cur) if len(cur) else pd.Series([], dtype=object)
+
+    prev = book.set_index("alert_id", drop=False)
+    prev_fp = prev[_FINGERPRINT].to_dict()
+    prev_version = prev["version"].astype("int64").to_dict()
+    prev_status = prev["status"].to_dict()
+
+    versions, changed = [], []
+    for aid, fp, status in zip(cur["alert_id"], cur[_FINGERPRINT], cur["status"]):
+        if aid not in prev_version:
+            versions.append(1)
+            changed.append(True)
+        elif prev_fp[aid] != fp or prev_status[aid] != status:
+            versions.append(prev_version[aid] + 1)
+            changed.append(True)
+        else:
+            versions.append(prev_version[aid])
+            changed.append(False)
+    cur["version"] = pd.Series(versions, index=cur.index, dtype="int64")
+    cur_changed = pd.Series(changed, index=cur.index, dtype=bool)
+
+    gone = book[~book["alert_id"].isin(set(cur["alert_id"]))].copy()
+    gone_changed = gone["status"] != RETRACTED
+    gone.loc[gone_changed, "version"] = gone.loc[gone_changed, "version"] + 1
+    gone.loc[gone_changed, "status"] = RETRACTED
+
+    merged = pd.concat([cur[list(BOOK_COLUMNS) + [_FINGERPRINT]].assign(_changed=cur_changed),
+                        gone[list(BOOK_COLUMNS) + [_FINGERPRINT]].assign(_changed=gone_changed)],
+                       ignore_index=True)
+    merged["version"] = merged["version"].astype("int64")
+    merged = _sorted(merged)
+    changes = merged[merged["_changed"]][list(BOOK_COLUMNS)].reset_index(drop=True)
+    new_book = merged.drop(columns="_changed").reset_index(drop=True)
+    return BookUpdate(book=new_book, changes=changes)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    key = pd.DataFrame({"mmsi": pd.to_numeric(df["mmsi"], errors="coerce"),
+                        "start": pd.to_datetime(df["start_utc"], utc=True),
+                        "id": df["alert_id"].astype(str)})
+    order = key.sort_values(["mmsi", "start", "id"], kind="mergesort",
+                            na_position="last").index
+    return df.loc[order]
+
+
+def book_table(book: pd.DataFrame) -> pd.DataFrame:
+    """The book as ``alerts.csv`` shows it (contract columns, then status and version)."""
+    return book[list(BOOK_COLUMNS)].reset_index(drop=True)
+
+
+def live_alerts(book: pd.DataFrame) -> pd.DataFrame:
+    """The alerts a single run over the same data would report (not retracted)."""
+    return book_table(book[book["status"] != RETRACTED])
+
+
+# ---------------------------------------------------------------- the append-only log
+
+def log_lines(changes: pd.DataFrame, logged_utc: pd.Timestamp) -> list[str]:
+    """CSV lines (each ending in a newline, none inside) for the rows of ``changes``."""
+    if changes.empty:
+        return []
+    rows = changes[list(BOOK_COLUMNS)].copy()
+    rows["logged_utc"] = pd.Timestamp(logged_utc).tz_convert("UTC") if pd.Timestamp(
+        logged_utc).tzinfo else pd.Timestamp(logged_utc, tz="UTC")
+    ready = csv_ready(rows)
+    for col in ready.columns:
+        ready[col] = ready[col].map(
+            lambda v: v.replace("\r", " ").replace("\n", " ") if isinstance(v, str) else v)
+    buf = io.StringIO()
+    ready.to_csv(buf, header=False, index=False, lineterminator="\n")
+    lines = [line + "\n" for line in buf.getvalue().split("\n")[:-1]]
+    if len(lines) != len(rows):
+        raise StateError("an alert log record spans several lines")
+    return lines
+
+
+def repair_log(path: str | Path) -> int:
+    """Make ``path`` a well-formed log and return its number of records.
+
+    Creates it with the header when missing; cuts a torn last line (one without its
+    newline, left by a run killed mid-append); rewrites a torn or foreign header.
+    """
+    path = Path(path)
+    if not path.exists():
+        _write_new_log(path)
+        return 0
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        header = LOG_HEADER.encode()
+        if not data.startswith(header):
+            if header.startswith(data):  # torn while the header was being written
+                fh.seek(0)
+                fh.truncate()
+                fh.write(header)
+                fh.flush()
+                os.fsync(fh.fileno())
+                return 0
+            raise StateError(f"{path}: not a shadowfleet alerts log (unexpected header); "
+                             "move it away or give another --out directory")
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return data.count(b"\n", 0, end) - 1
+
+
+def _write_new_log(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as fh:
+        fh.write(LOG_HEADER.encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def append_log(path: str | Path, lines: list[str]) -> None:
+    """Append ``lines`` to the log with one write, then fsync."""
+    if not lines:
+        return
+    data = "".join(lines).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,275 @@
+"""Numba kernels that decode armoured AIS payloads straight into field arrays.
+
+The fast path of ``ais``: a batch of messages is one ``uint8`` buffer holding the
+6-bit armoured payload characters of every message back to back (a multi-fragment
+message is its fragments' payloads concatenated in fragment order), plus per message
+the ``start``/``end`` offsets into that buffer and the number of fill bits.
+
+The values are exactly those of pyais 3.3.1 (``pyais/messages.py``, ``bit_vector.py``),
+which is the reference decoder of the project:
+
+- armour: character ``c`` in ``48..119`` maps to ``c - 48`` (minus 8 more above 40),
+  anything else to 0; the message has ``6 * n_chars - fill_bits`` bits;
+- a field that runs past the end of the bits keeps only the bits present (pyais's
+  ``get``), a signed field takes its sign from the first bit present;
+- lat/lon in 1/10000 minute: ``((10 * v + 3) // 6) / 1e6`` (pyais's ``to_lat_lon``,
+  which equals ``round(v / 600000, 6)``); type 27 in 1/10 minute:
+  ``((10000 * v + 3) // 6) / 1e6``; speed and course ``v / 10.0`` (type 27: whole
+  knots and degrees, unscaled); draught ``v / 10.0``;
+- ship type of types 5 and 19 goes through pyais's ``ShipType`` enum (unknown codes
+  become 0 or a "reserved" code); type 24 part B keeps the raw 8 bits;
+- text: 6-bit characters (``v < 32 -> chr(v + 64)``, else ``chr(v)``), trailing ``@``
+  removed, then spaces stripped on both sides (``rstrip("@").strip()``).
+
+Sentinels (lat 91, lon 181, speed 102.3, ...) are *not* interpreted here: the kernel
+returns what pyais returns, and the table layer applies the project's rules.
+
+A message is decoded here (``status == DECODED``) only when it is of a covered type
+(1, 2, 3, 18, 19, 27 positions; 5, 19, 24 statics) and every field the tables use
+starts inside its bits; anything else (other types, type 24 with part number 2 or 3,
+empty or truncated payloads) gets ``status == FALLBACK`` and is handed to the pyais
+path, so odd inputs always get the reference treatment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detectors._numba import njit
+
+DECODED = 0
+FALLBACK = 1
+
+POSITION_TYPES = (1, 2, 3, 18, 19, 27)
+STATIC_TYPES = (5, 19, 24)
+
+TEXT_CHARS = 20  # name and destination: 120 bits; call sign: 42 bits (7 characters)
+
+# Numeric output columns (float64; NaN where pyais gives no value for the message type).
+NUMERIC_FIELDS = ("msg_type", "nbits", "mmsi", "speed", "lon", "lat", "course", "heading",
+                  "imo", "ship_type", "to_bow", "to_stern", "to_port", "to_starboard",
+                  "month", "day", "hour", "minute", "draught", "partno")
+TEXT_FIELDS = ("shipname", "callsign", "destination")
+(F_TYPE, F_NBITS, F_MMSI, F_SPEED, F_LON, F_LAT, F_COURSE, F_HEADING, F_IMO, F_SHIPTYPE,
+ F_BOW, F_STERN, F_PORT, F_STARBOARD, F_MONTH, F_DAY, F_HOUR, F_MINUTE, F_DRAUGHT,
+ F_PARTNO) = range(len(NUMERIC_FIELDS))
+T_NAME, T_CALLSIGN, T_DEST = range(len(TEXT_FIELDS))
+
+
+def armor_table() -> np.ndarray:
+    """pyais's ``_PAYLOAD_ARMOR``: armoured character code -> 6-bit value."""
+    return np.array([(c - 56 if c - 48 > 40 else c - 48) if 48 <= c <= 119 else 0
+                     for c in range(256)], dtype=np.int64)
+
+
+def sixbit_chars() -> np.ndarray:
+    """6-bit value -> ASCII code of the character pyais decodes it to."""
+    return np.array([v + 64 if v < 32 else v for v in range(64)], dtype=np.uint8)
+
+
+def ship_type_table() -> np.ndarray:
+    """Raw 8-bit ship type -> the integer value of pyais's ``ShipType`` for it."""
+    from pyais.constants import ShipType
+    return np.array([int(ShipType.from_value(v)) for v in range(256)], dtype=np.int64)
+
+
+@njit
+def _get(buf, start, nbits, armor, bit, width):
+    """Unsigned field of ``width`` bits at ``bit`` (bits past the end are dropped)."""
+    if width <= 0 or bit >= nbits:
+        return 0
+    avail = min(width, nbits - bit)
+    end = bit + avail
+    c0 = bit // 6
+    c1 = (end - 1) // 6
+    v = 0
+    for c in range(c0, c1 + 1):
+        v = (v << 6) | armor[buf[start + c]]
+    v >>= (c1 + 1) * 6 - end
+    return v & ((1 << avail) - 1)
+
+
+@njit
+def _get_signed(buf, start, nbits, armor, bit, width):
+    """Two's-complement field; the sign is the first bit present."""
+    if width <= 0 or bit >= nbits:
+        return 0
+    avail = min(width, nbits - bit)
+    v = _get(buf, start, nbits, armor, bit, width)
+    if v & (1 << (avail - 1)):
+        v -= 1 << avail
+    return v
+
+
+@njit
+def _text(buf, start, nbits, armor, chars, bit, width, out, row, col, out_len):
+    """pyais ``get_str``: write the trimmed text to ``out[row, col]``, length to ``out_len``."""
+    if width <= 0 or bit >= nbits:
+        out_len[row, col] = 0
+        return
+    n = 0
+    for b in range(bit, bit + width, 6):
+        out[row, col, n] = chars[_get(buf, start, nbits, armor, b, 6)]
+        n += 1
+    hi = n
+    while hi > 0 and out[row, col, hi - 1] == 64:      # rstrip("@")
+        hi -= 1
+    while hi > 0 and out[row, col, hi - 1] == 32:      # strip(): trailing spaces
+        hi -= 1
+    lo = 0
+    while lo < hi and out[row, col, lo] == 32:         # strip(): leading spaces
+        lo += 1
+    for k in range(hi - lo):
+        out[row, col, k] = out[row, col, lo + k]
+    for k in range(hi - lo, n):
+        out[row, col, k] = 0
+    out_len[row, col] = hi - lo
+
+
+@njit
+def _latlon(v):
+    return ((10 * v + 3) // 6) / 1e6
+
+
+@njit
+def _latlon600(v):
+    return ((10000 * v + 3) // 6) / 1e6
+
+
+@njit
+def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, text_len,
+                  status):
+    """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
+    ``num[i, F_*]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
+    ``status[i]`` (DECODED or FALLBACK)."""
+    nan = np.nan
+    for i in range(len(starts)):
+        for f in range(num.shape[1]):
+            num[i, f] = nan
+        for t in range(text.shape[1]):
+            text_len[i, t] = -1
+            for k in range(text.shape[2]):
+                text[i, t, k] = 0
+        s = starts[i]
+        nbits = (ends[i] - s) * 6 - fill[i]
+        num[i, F_NBITS] = nbits
+        status[i] = FALLBACK
+        if nbits <= 38:
+            continue
+        mt = _get(buf, s, nbits, armor, 0, 6)
+        num[i, F_TYPE] = mt
+        num[i, F_MMSI] = _get(buf, s, nbits, armor, 8, 30)
+        if mt == 1 or mt == 2 or mt == 3:
+            if nbits <= 128:
+                continue
+            num[i, F_SPEED] = _get(buf, s, nbits, armor, 50, 10) / 10.0
+            num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
+            num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 89, 27))
+            num[i, F_COURSE] = _get(buf, s, nbits, armor, 116, 12) / 10.0
+            num[i, F_HEADING] = _get(buf, s, nbits, armor, 128, 9)
+        elif mt == 18 or mt == 19:
+            if nbits <= 124 or (mt == 19 and nbits <= 295):
+                continue
+            num[i, F_SPEED] = _get(buf, s, nbits, armor, 46, 10) / 10.0
+            num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 57, 28))
+            num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 85, 27))
+            num[i, F_COURSE] = _get(buf, s, nbits, armor, 112, 12) / 10.0
+            num[i, F_HEADING] = _get(buf, s, nbits, armor, 124, 9)
+            if mt == 19:
+                _text(buf, s, nbits, armor, chars, 143, 120, text, i, T_NAME, text_len)
+                num[i, F_SHIPTYPE] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
+                num[i, F_BOW] = _get(buf, s, nbits, armor, 271, 9)
+                num[i, F_STERN] = _get(buf, s, nbits, armor, 280, 9)
+                num[i, F_PORT] = _get(buf, s, nbits, armor, 289, 6)
+                num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 295, 6)
+        elif mt == 27:
+            if nbits <= 85:
+                continue
+            num[i, F_LON] = _latlon600(_get_signed(buf, s, nbits, armor, 44, 18))
+            num[i, F_LAT] = _latlon600(_get_signed(buf, s, nbits, armor, 62, 17))
+            num[i, F_SPEED] = float(_get(buf, s, nbits, armor, 79, 6))
+            num[i, F_COURSE] = float(_get(buf, s, nbits, armor, 85, 9))
+        elif mt == 5:
+            if nbits <= 302:
+                continue
+            num[i, F_IMO] = _get(buf, s, nbits, armor, 40, 30)
+            _text(buf, s, nbits, armor, chars, 70, 42, text, i, T_CALLSIGN, text_len)
+            _text(buf, s, nbits, armor, chars, 112, 120, text, i, T_NAME, text_len)
+            num[i, F_SHIPTYPE] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
+            num[i, F_BOW] = _get(buf, s, nbits, armor, 240, 9)
+            num[i, F_STERN] = _get(buf, s, nbits, armor, 249, 9)
+            num[i, F_PORT] = _get(buf, s, nbits, armor, 258, 6)
+            num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 264, 6)
+            num[i, F_MONTH] = _get(buf, s, nbits, armor, 274, 4)
+            num[i, F_DAY] = _get(buf, s, nbits, armor, 278, 5)
+            num[i, F_HOUR] = _get(buf, s, nbits, armor, 283, 5)
+            num[i, F_MINUTE] = _get(buf, s, nbits, armor, 288, 6)
+            num[i, F_DRAUGHT] = _get(buf, s, nbits, armor, 294, 8) / 10.0
+            _text(buf, s, nbits, armor, chars, 302, 120, text, i, T_DEST, text_len)
+        elif mt == 24:
+            if nbits <= 40:
+                continue
+            part = _get(buf, s, nbits, armor, 38, 2)
+            num[i, F_PARTNO] = part
+            if part == 0:
+                _text(buf, s, nbits, armor, chars, 40, 120, text, i, T_NAME, text_len)
+            elif part == 1:
+                mmsi = num[i, F_MMSI]
+                aux = 980000000 <= mmsi <= 989999999
+                if nbits <= 90 or (not aux and nbits <= 156):
+                    continue
+                num[i, F_SHIPTYPE] = _get(buf, s, nbits, armor, 40, 8)
+                _text(buf, s, nbits, armor, chars, 90, 42, text, i, T_CALLSIGN, text_len)
+                if not aux:
+                    num[i, F_BOW] = _get(buf, s, nbits, armor, 132, 9)
+                    num[i, F_STERN] = _get(buf, s, nbits, armor, 141, 9)
+                    num[i, F_PORT] = _get(buf, s, nbits, armor, 150, 6)
+                    num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 156, 6)
+            else:
+                continue
+        else:
+            continue
+        status[i] = DECODED
+
+
+_ARMOR = armor_table()
+_CHARS = sixbit_chars()
+_SHIP_TYPES = ship_type_table()
+
+
+def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                    fill: np.ndarray) -> dict[str, np.ndarray]:
+    """Decode a batch of armoured payloads.
+
+    ``buf`` is ``uint8``; message ``i`` is ``buf[starts[i]:ends[i]]`` with ``fill[i]``
+    fill bits. Returns a dict with one float64 array per name in ``NUMERIC_FIELDS``
+    (NaN = no value), ``status`` (uint8: DECODED or FALLBACK), and per name in
+    ``TEXT_FIELDS`` an object array of ``str`` (``None`` where the type has no such
+    field).
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
+    fill = np.ascontiguousarray(fill, dtype=np.int64)
+    n = len(starts)
+    num = np.empty((n, len(NUMERIC_FIELDS)), dtype=np.float64)
+    text = np.empty((n, len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
+    text_len = np.empty((n, len(TEXT_FIELDS)), dtype=np.int64)
+    status = np.empty(n, dtype=np.uint8)
+    decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, num, text,
+                  text_len, status)
+    out: dict[str, np.ndarray] = {name: num[:, k].copy() for k, name in enumerate(NUMERIC_FIELDS)}
+    out["status"] = status
+    for k, name in enumerate(TEXT_FIELDS):
+        out[name] = text_to_objects(text[:, k, :], text_len[:, k])
+    return out
+
+
+def text_to_objects(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(n, w) uint8 NUL-padded rows -> object array of ``str`` (``None`` where length < 0)."""
+    out = np.empty(len(lengths), dtype=object)
+    has = lengths >= 0
+    if has.any():
+        rows = np.ascontiguousarray(chars[has]).view(f"S{chars.shape[1]}").ravel()
+        out[has] = np.char.decode(rows, "ascii").astype(object)
+    return out

@@ -127,3 +127,118 @@ def demo(out_dir):
     from shadowfleet.demo import run_demo
 
     run_demo(out_dir, echo=click.echo)
+
+
+@main.command(context_settings=_CONTEXT)
+@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory the feed delivers files to (plain or .gz NMEA); hidden, .part and .tmp files are ignored.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory the job keeps its state in between runs (created when missing).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output directory: the contract files, alerts.csv with status and version, alerts_log.csv.")
+@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Port polygons (GeoJSON) replacing the bundled registry.")
+@click.option("--claims", "claims_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Claims YAML file (repeatable).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of thresholds.")
+@click.option("--pair", "pairs", multiple=True, metavar="A,B", help="A pair of interest (repeatable).")
+@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Watchlist file (repeatable).")
+@click.option("--figures", is_flag=True, help="Also write map.html and timeline.png on every run.")
+def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures):
+    """One scheduled, incremental run: process the inbox files not processed yet (by
+    content hash, in receive-time order), re-detect over everything kept in --state, and
+    update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
+    version), alerts_log.csv gets every new version appended. Safe to kill at any moment;
+    a run that finds another one holding the lock exits 0.
+
+    \b
+    Example:
+      */5 * * * *  shadowfleet job --inbox /srv/ais/inbox --state /srv/ais/state --out /srv/ais/out
+    """
+    from shadowfleet.job import run_job
+
+    report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
+                     claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
+                     figures=figures)
+    click.echo(report.describe())
+
+
+@main.command(context_settings=_CONTEXT)
+@click.argument("feed", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--speed", type=float, default=1.0, show_default=True,
+              help="Pacing divisor: 60 plays an hour in a minute; 0 sends as fast as possible.")
+@click.option("--udp", "udp", metavar="HOST:PORT", help="Send the lines as UDP datagrams to HOST:PORT.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Write the lines to standard output.")
+def replay(feed, speed, udp, to_stdout):
+    """Re-emit a recorded feed (plain or .gz) byte for byte, in its original order, paced by
+    its receive times divided by --speed; tag blocks and receive-time lines are kept.
+
+    \b
+    Example:
+      shadowfleet replay feed.nmea.gz --speed 60 --udp 127.0.0.1:10110
+    """
+    from shadowfleet.replay import parse_address, replay as run_replay
+
+    if (udp is None) == (not to_stdout):
+        raise click.UsageError("give exactly one of --udp HOST:PORT and --stdout")
+    if speed < 0:
+        raise click.UsageError("--speed must be 0 (as fast as possible) or more")
+    address = parse_address(udp, "--udp") if udp else None
+    try:
+        sent = run_replay(feed, speed=speed, udp=address)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    if udp:
+        click.echo(f"replayed {sent} lines to {udp}", err=True)
+
+
+@main.command(context_settings=_CONTEXT)
+@click.argument("stdin_source", required=False, metavar="[-]")
+@click.option("--udp", "udp", metavar="HOST:PORT", help="Listen for UDP datagrams on HOST:PORT (port 0: any free one).")
+@click.option("--tcp", "tcp", metavar="HOST:PORT", help="Connect to a TCP feed at HOST:PORT (reconnects with back-off).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output directory (alerts.csv, alerts_log.csv and the other contract files).")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="State directory, shared with `shadowfleet job` [default: OUT/state].")
+@click.option("--every", "every_seconds", type=float, default=10.0, show_default=True,
+              help="Seconds between analyses while data arrives.")
+@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Port polygons (GeoJSON) replacing the bundled registry.")
+@click.option("--claims", "claims_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Claims YAML file (repeatable).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of thresholds.")
+@click.option("--pair", "pairs", multiple=True, metavar="A,B", help="A pair of interest (repeatable).")
+@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Watchlist file (repeatable).")
+def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, ports_file, claims_files,
+          config_file, pairs, watchlists):
+    """Decode and detect a live feed as it arrives (UDP, TCP or '-' for standard input),
+    appending new alert versions to --out/alerts_log.csv as they fire. Stops cleanly on
+    Ctrl-C or SIGTERM after a last analysis.
+
+    \b
+    Example:
+      shadowfleet watch --udp 0.0.0.0:10110 --out live/
+    """
+    from shadowfleet.job import Analysis
+    from shadowfleet.replay import parse_address
+    from shadowfleet.watch import WatchLimits, watch as run_watch
+
+    given = [x for x in (udp, tcp, stdin_source) if x]
+    if len(given) != 1 or (stdin_source and stdin_source != "-"):
+        raise click.UsageError("give exactly one source: --udp HOST:PORT, --tcp HOST:PORT or -")
+    if udp:
+        kind, address = "udp", parse_address(udp, "--udp")
+    elif tcp:
+        kind, address = "tcp", parse_address(tcp, "--tcp")
+    else:
+        kind, address = "stdin", None
+    analysis = Analysis.load(ports=ports_file, config=config_file, claims=list(claims_files),
+                             pairs=list(pairs), watchlists=list(watchlists))
+    report = run_watch(kind, address, out_dir, state_dir=state_dir, analysis=analysis,
+                       limits=WatchLimits(every_seconds=every_seconds))
+    click.echo(report.describe(), err=True)

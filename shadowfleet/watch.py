@@ -1,0 +1,360 @@
+"""``shadowfleet watch (--udp HOST:PORT | --tcp HOST:PORT | -) --out DIR``: a live feed.
+
+Sentences are decoded as they arrive by the same incremental decoder a scheduled job
+carries, and every ``every_seconds`` (when something new arrived) everything kept is
+re-analysed and the alert book updated exactly as ``job`` does: new alert versions are
+appended to ``alerts_log.csv`` as they fire and the outputs are replaced atomically. With
+a state directory (default ``OUT/state``) each analysis is committed, so a watch
+restarted later (or a ``job`` on the same state) carries on where it stopped.
+
+Sources:
+- UDP: bind HOST:PORT (port 0 picks a free one, printed on stderr); a datagram may hold
+  several lines.
+- TCP: connect to HOST:PORT (a feed server); a dropped or refused connection is retried
+  with exponential back-off from :attr:`WatchLimits.reconnect_min_s` to
+  :attr:`WatchLimits.reconnect_max_s`, reset once a connection delivers data.
+- ``-``: standard input, until end of file.
+
+Bounded memory against a hostile feed: a line longer than ``max_line_bytes`` is cut off
+at the limit and recorded as a reject (``line_too_long``) without being buffered; lines
+wait in a queue of at most ``max_queued_lines`` (the reader then blocks: TCP and stdin
+push back, UDP datagrams are dropped by the kernel); fragment buffers are bounded by the
+decoder. What grows is what a single ``detect`` would hold: the decoded positions.
+
+SIGINT or SIGTERM stops the reader, decodes what is queued, runs a last analysis, writes
+and commits, then exits 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+import ais
+import ais.schema as schema
+from ais.errors import ConfigError
+from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
+from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WatchLimits:
+    """Limits of a watch. NMEA 0183 sentences are at most 82 characters; a tag block adds
+    at most a few hundred, so 4 KiB lines are already far past any real one."""
+
+    every_seconds: float = 10.0
+    max_line_bytes: int = 4096
+    max_queued_lines: int = 200_000
+    feed_every_lines: int = 5000
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    udp_receive_buffer_bytes: int = 8 << 20
+
+    def __post_init__(self):
+        if not self.every_seconds > 0:
+            raise ConfigError(None, f"every_seconds must be > 0, not {self.every_seconds}")
+        for name in ("max_line_bytes", "max_queued_lines", "feed_every_lines",
+                     "udp_receive_buffer_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(None, f"{name} must be at least 1, not {getattr(self, name)}")
+        if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
+            raise ConfigError(None, "reconnect back-off must satisfy 0 < reconnect_min_s "
+                              f"<= reconnect_max_s (got {self.reconnect_min_s}, "
+                              f"{self.reconnect_max_s})")
+
+
+_TOO_LONG = object()
+
+
+class LineSplitter:
+    """Bytes in, whole lines out, never holding more than ``max_line_bytes`` of a line."""
+
+    def __init__(self, max_line_bytes: int):
+        self.max = max_line_bytes
+        self.buf = bytearray()
+        self.discarding = False
+
+    def push(self, data: bytes):
+        """Yield complete lines (without line end) or ``(_TOO_LONG, head)`` for cut ones."""
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            chunk = data[start:] if nl < 0 else data[start:nl]
+            if self.discarding:
+                if nl >= 0:
+                    self.discarding = False
+            elif len(self.buf) + len(chunk) > self.max:
+                head = bytes(self.buf + chunk[: max(0, self.max - len(self.buf))])
+                self.buf.clear()
+                self.discarding = nl < 0
+                yield (_TOO_LONG, head)
+            elif nl >= 0:
+                line = bytes(self.buf + chunk).rstrip(b"\r")
+                self.buf.clear()
+                if line.strip():
+                    yield line
+            else:
+                self.buf += chunk
+            if nl < 0:
+                return
+            start = nl + 1
+
+    def reset(self) -> bytes:
+        """Drop a partial line (connection lost); return it."""
+        partial = bytes(self.buf)
+        self.buf.clear()
+        self.discarding = False
+        return partial
+
+
+class _Reader(threading.Thread):
+    """Reads the source into the line queue until stopped (or end of stdin)."""
+
+    def __init__(self, kind: str, address, limits: WatchLimits, lines: queue.Queue,
+                 stop: threading.Event, log: Callable[[str], None]):
+        super().__init__(daemon=True, name=f"watch-{kind}")
+        self.kind, self.address, self.limits = kind, address, limits
+        self.lines, self.stop, self.log = lines, stop, log
+        self.splitter = LineSplitter(limits.max_line_bytes)
+        self.ready = threading.Event()
+        self.bound: tuple | None = None
+        self.eof = False
+        self.error: BaseException | None = None
+        self.connections = 0
+
+    def _put(self, item) -> None:
+        while not self.stop.is_set():
+            try:
+                self.lines.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _push(self, data: bytes) -> None:
+        for item in self.splitter.push(data):
+            self._put(item)
+
+    def run(self) -> None:
+        try:
+            {"udp": self._udp, "tcp": self._tcp, "stdin": self._stdin}[self.kind]()
+        except BaseException as exc:      # reported by the main thread
+            self.error = exc
+        finally:
+            self.ready.set()
+            self.eof = True
+
+    def _udp(self) -> None:
+        host, port = self.address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                            self.limits.udp_receive_buffer_bytes)
+            sock.bind((host, port))
+            sock.settimeout(0.2)
+            self.bound = sock.getsockname()[:2]
+            self.ready.set()
+            size = max(65535, self.limits.max_line_bytes + 1)
+            while not self.stop.is_set():
+                try:
+                    data = sock.recv(size)
+                except socket.timeout:
+                    continue
+                self._push(data if data.endswith(b"\n") else data + b"\n")
+        finally:
+            sock.close()
+
+    def _tcp(self) -> None:
+        host, port = self.address
+        delay = self.limits.reconnect_min_s
+        self.bound = (host, port)
+        self.ready.set()
+        while not self.stop.is_set():
+            got_data = False
+            try:
+                with socket.create_connection((host, port), timeout=5) as sock:
+                    self.connections += 1
+                    self.log(f"connected to {host}:{port}")
+                    sock.settimeout(0.2)
+                    while not self.stop.is_set():
+                        try:
+                            data = sock.recv(65536)
+                        except socket.timeout:
+                            continue
+                        if not data:
+                            break
+                        got_data = True
+                        delay = self.limits.reconnect_min_s
+                        self._push(data)
+            except OSError as exc:
+                self.log(f"connection to {host}:{port} failed: {exc.__class__.__name__}")
+            partial = self.splitter.reset()     # a last line without its line end
+            if partial.strip():
+                self._put(partial.rstrip(b"\r"))
+            if self.stop.is_set():
+                return
+            self.log(f"reconnecting to {host}:{port} in {delay:.1f} s")
+            self.stop.wait(delay)
+            if not got_data:
+                delay = min(delay * 2, self.limits.reconnect_max_s)
+
+    def _stdin(self) -> None:
+        self.ready.set()
+        stream = sys.stdin.buffer
+        while not self.stop.is_set():
+            data = stream.read1(65536) if hasattr(stream, "read1") else stream.readline()
+            if not data:
+                tail = self.splitter.reset()
+                if tail.strip():
+                    self._put(tail.rstrip(b"\r"))
+                return
+            self._push(data)
+
+
+@dataclasses.dataclass
+class WatchReport:
+    lines: int = 0
+    analyses: int = 0
+    too_long: int = 0
+    counts: dict = dataclasses.field(default_factory=lambda: {"new": 0, "changed": 0,
+                                                              "retracted": 0})
+
+    def describe(self) -> str:
+        c = self.counts
+        return (f"watch stopped: {self.lines} lines, {self.too_long} too long, "
+                f"{self.analyses} analyses; alerts: {c['new']} new, {c['changed']} changed, "
+                f"{c['retracted']} retracted")
+
+
+def _too_long_rejects(source: str, items: list[tuple[int, bytes]]) -> pd.DataFrame:
+    frame = pd.DataFrame({"source": [source] * len(items),
+                          "line": [n for n, _ in items],
+                          "reason": ["line_too_long"] * len(items),
+                          "text": [h[:200].decode("ascii", "replace") for _, h in items]})
+    return schema.conform(frame, schema.REJECT_COLUMNS, schema.REJECT_DTYPES)
+
+
+@dataclasses.dataclass
+class _Batch:
+    positions: pd.DataFrame
+    statics: pd.DataFrame
+    rejects: pd.DataFrame
+    stats: dict
+
+
+def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | None = None,
+          analysis: Analysis, limits: WatchLimits = WatchLimits(),
+          stop: threading.Event | None = None, log: Callable[[str], None] | None = None,
+          install_signals: bool = True) -> WatchReport:
+    """Watch a feed until stopped (SIGINT/SIGTERM, ``stop`` set, end of stdin)."""
+    out_dir = Path(out_dir)
+    state_dir = out_dir / "state" if state_dir is None else Path(state_dir)
+    log = log or (lambda msg: print(f"shadowfleet watch: {msg}", file=sys.stderr, flush=True))
+    stop = stop or threading.Event()
+    report = WatchReport()
+    with state_lock(state_dir):
+        state = load_state(state_dir)
+        remove_stale(state_dir, state.generation)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        reconcile_log(out_dir, state)
+        decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
+        state = dataclasses.replace(state, decoder=decoder)
+
+        lines: queue.Queue = queue.Queue(maxsize=limits.max_queued_lines)
+        reader = _Reader(kind, address, limits, lines, stop, log)
+        previous = {}
+        if install_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        try:
+            reader.start()
+            reader.ready.wait()
+            if reader.error is not None:
+                raise reader.error
+            where = f"{reader.bound[0]}:{reader.bound[1]}" if reader.bound else "stdin"
+            source = f"{kind}:{where}" if kind != "stdin" else "-"
+            log(f"watching {kind} {where}; writing to {out_dir}")
+            state = _loop(state, state_dir, out_dir, analysis, limits, lines, reader, stop,
+                          source, report)
+        finally:
+            stop.set()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if reader.error is not None and not isinstance(reader.error, OSError):
+        raise reader.error
+    return report
+
+
+def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
+          limits: WatchLimits, lines: queue.Queue, reader: _Reader, stop: threading.Event,
+          source: str, report: WatchReport) -> JobState:
+    decoder = state.decoder
+    pending: list[bytes] = []
+    too_long: list[tuple[int, bytes]] = []
+    batches: list = []
+    line_no = int(state.stats.get("watch_lines", 0))
+    dirty = False
+    last_analysis = time.monotonic()
+
+    def feed() -> None:
+        nonlocal pending, too_long, dirty
+        if pending:
+            batches.append(decoder.feed(source, b"\n".join(pending) + b"\n"))
+            pending = []
+            dirty = True
+        if too_long:
+            empty = schema.empty_frame
+            batches.append(_Batch(
+                empty(schema.POSITION_COLUMNS, schema.POSITION_DTYPES),
+                empty(schema.STATIC_COLUMNS, schema.STATIC_DTYPES),
+                _too_long_rejects(source, too_long),
+                {"rejected_by_reason": {"line_too_long": len(too_long)}}))
+            too_long = []
+            dirty = True
+
+    def analyse_now() -> None:
+        nonlocal state, batches, dirty, last_analysis
+        feed()
+        last_analysis = time.monotonic()
+        if not dirty:
+            return
+        state = accumulate(state, batches)
+        state.stats["watch_lines"] = line_no
+        batches, dirty = [], False
+        result, update = analyse_state(state, analysis)
+        state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures)
+        report.analyses += 1
+        for k, v in update.counts.items():
+            report.counts[k] += v
+
+    while True:
+        finished = stop.is_set() or (reader.eof and lines.empty())
+        try:
+            item = lines.get(timeout=0.2) if not finished else lines.get_nowait()
+        except queue.Empty:
+            item = None
+        if item is not None:
+            line_no += 1
+            report.lines += 1
+            if isinstance(item, tuple):
+                too_long.append((line_no, item[1]))
+                report.too_long += 1
+            else:
+                pending.append(item)
+            if len(pending) >= limits.feed_every_lines:
+                feed()
+        elif finished:
+            break
+        if time.monotonic() - last_analysis >= limits.every_seconds:
+            analyse_now()
+    analyse_now()
+    return state

@@ -202,7 +202,7 @@ class _Reader(threading.Thread):
                 self._put(partial.rstrip(b"\r"))
             if self.stop.is_set():
                 return
-            self.log(f"reconnecting to {host}:{port} in {delay:.1f} s")
+            self.log(f"reconnecting to {host}:{port} in {delay:g} s")
             self.stop.wait(delay)
             if not got_data:
                 delay = min(delay * 2, self.limits.reconnect_max_s)

@@ -110,10 +110,10 @@ def load_state(state_dir: str | Path) -> JobState:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         with open(gen / "carry.pkl", "rb") as fh:
             carry = pickle.load(fh)
-        positions = schema.conform(pd.read_parquet(gen / "positions.parquet"),
-                                   schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
-        statics = schema.conform(pd.read_parquet(gen / "statics.parquet"),
-                                 schema.STATIC_COLUMNS, schema.STATIC_DTYPES)
+        positions = _ns(schema.conform(pd.read_parquet(gen / "positions.parquet"),
+                                       schema.POSITION_COLUMNS, schema.POSITION_DTYPES))
+        statics = _ns(schema.conform(pd.read_parquet(gen / "statics.parquet"),
+                                     schema.STATIC_COLUMNS, schema.STATIC_DTYPES))
         rejects = schema.conform(pd.read_parquet(gen / "rejects.parquet"),
                                  schema.REJECT_COLUMNS, schema.REJECT_DTYPES)
     except (OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as exc:
@@ -175,6 +175,12 @@ def remove_stale(state_dir: str | Path, keep_generation: int) -> None:
         name = entry.name
         if (name.startswith("gen-") and name != keep) or name.startswith(".gen-"):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _ns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet may hand times back in microseconds; the schema says nanoseconds."""
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
+    return frame
 
 
 def _parquet_safe(rejects: pd.DataFrame) -> pd.DataFrame:

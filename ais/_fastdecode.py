@@ -25,16 +25,18 @@ Sentinels (lat 91, lon 181, speed 102.3, ...) are *not* interpreted here: the ke
 returns what pyais returns, and the table layer applies the project's rules.
 
 A message is decoded here (``status == DECODED``) only when it is of a covered type
-(1, 2, 3, 18, 19, 27 positions; 5, 19, 24 statics) and every field the tables use
-starts inside its bits; anything else (other types, type 24 with part number 2 or 3,
-empty or truncated payloads) gets ``status == FALLBACK`` and is handed to the pyais
-path, so odd inputs always get the reference treatment.
+(1, 2, 3, 18, 19, 27 positions; 5, 19, 24 statics) and has at least
+``ais.fields.MIN_BITS`` bits (the end of the last field the tables read); anything
+else (other types, type 24 with part number 2 or 3, short payloads) gets
+``status == FALLBACK`` and is handed to the pyais path, so odd inputs always get the
+reference treatment and the reference reject reason.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ais.fields import MIN_BITS, MIN_BITS_24
 from detectors._numba import njit
 
 DECODED = 0
@@ -65,6 +67,16 @@ def armor_table() -> np.ndarray:
 def sixbit_chars() -> np.ndarray:
     """6-bit value -> ASCII code of the character pyais decodes it to."""
     return np.array([v + 64 if v < 32 else v for v in range(64)], dtype=np.uint8)
+
+
+def min_bits_table() -> np.ndarray:
+    """Message type (0..63; 64, 65 = type 24 part A, B) -> bits needed, 0 = not covered."""
+    t = np.zeros(66, dtype=np.int64)
+    for mt, n in MIN_BITS.items():
+        t[mt] = n
+    t[64] = MIN_BITS_24[0]
+    t[65] = MIN_BITS_24[1]
+    return t
 
 
 def ship_type_table() -> np.ndarray:
@@ -137,8 +149,8 @@ def _latlon600(v):
 
 
 @njit
-def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, text_len,
-                  status):
+def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, text,
+                  text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
     ``num[i, F_*]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
     ``status[i]`` (DECODED or FALLBACK)."""
@@ -159,17 +171,20 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, 
         mt = _get(buf, s, nbits, armor, 0, 6)
         num[i, F_TYPE] = mt
         num[i, F_MMSI] = _get(buf, s, nbits, armor, 8, 30)
-        if mt == 1 or mt == 2 or mt == 3:
-            if nbits <= 128:
+        if mt == 24:
+            part = _get(buf, s, nbits, armor, 38, 2)
+            num[i, F_PARTNO] = part
+            if part > 1 or nbits < min_bits[64 + part]:
                 continue
+        elif min_bits[mt] == 0 or nbits < min_bits[mt]:
+            continue
+        if mt == 1 or mt == 2 or mt == 3:
             num[i, F_SPEED] = _get(buf, s, nbits, armor, 50, 10) / 10.0
             num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
             num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 89, 27))
             num[i, F_COURSE] = _get(buf, s, nbits, armor, 116, 12) / 10.0
             num[i, F_HEADING] = _get(buf, s, nbits, armor, 128, 9)
         elif mt == 18 or mt == 19:
-            if nbits <= 124 or (mt == 19 and nbits <= 295):
-                continue
             num[i, F_SPEED] = _get(buf, s, nbits, armor, 46, 10) / 10.0
             num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 57, 28))
             num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 85, 27))
@@ -183,15 +198,11 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, 
                 num[i, F_PORT] = _get(buf, s, nbits, armor, 289, 6)
                 num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 295, 6)
         elif mt == 27:
-            if nbits <= 85:
-                continue
             num[i, F_LON] = _latlon600(_get_signed(buf, s, nbits, armor, 44, 18))
             num[i, F_LAT] = _latlon600(_get_signed(buf, s, nbits, armor, 62, 17))
             num[i, F_SPEED] = float(_get(buf, s, nbits, armor, 79, 6))
             num[i, F_COURSE] = float(_get(buf, s, nbits, armor, 85, 9))
         elif mt == 5:
-            if nbits <= 302:
-                continue
             num[i, F_IMO] = _get(buf, s, nbits, armor, 40, 30)
             _text(buf, s, nbits, armor, chars, 70, 42, text, i, T_CALLSIGN, text_len)
             _text(buf, s, nbits, armor, chars, 112, 120, text, i, T_NAME, text_len)
@@ -207,17 +218,11 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, 
             num[i, F_DRAUGHT] = _get(buf, s, nbits, armor, 294, 8) / 10.0
             _text(buf, s, nbits, armor, chars, 302, 120, text, i, T_DEST, text_len)
         elif mt == 24:
-            if nbits <= 40:
-                continue
-            part = _get(buf, s, nbits, armor, 38, 2)
-            num[i, F_PARTNO] = part
             if part == 0:
                 _text(buf, s, nbits, armor, chars, 40, 120, text, i, T_NAME, text_len)
             elif part == 1:
                 mmsi = num[i, F_MMSI]
                 aux = 980000000 <= mmsi <= 989999999
-                if nbits <= 90 or (not aux and nbits <= 156):
-                    continue
                 num[i, F_SHIPTYPE] = _get(buf, s, nbits, armor, 40, 8)
                 _text(buf, s, nbits, armor, chars, 90, 42, text, i, T_CALLSIGN, text_len)
                 if not aux:
@@ -225,16 +230,13 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, num, text, 
                     num[i, F_STERN] = _get(buf, s, nbits, armor, 141, 9)
                     num[i, F_PORT] = _get(buf, s, nbits, armor, 150, 6)
                     num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 156, 6)
-            else:
-                continue
-        else:
-            continue
         status[i] = DECODED
 
 
 _ARMOR = armor_table()
 _CHARS = sixbit_chars()
 _SHIP_TYPES = ship_type_table()
+_MIN_BITS = min_bits_table()
 
 
 def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -256,7 +258,7 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     text = np.empty((n, len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
     text_len = np.empty((n, len(TEXT_FIELDS)), dtype=np.int64)
     status = np.empty(n, dtype=np.uint8)
-    decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, num, text,
+    decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, text,
                   text_len, status)
     out: dict[str, np.ndarray] = {name: num[:, k].copy() for k, name in enumerate(NUMERIC_FIELDS)}
     out["status"] = status

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from ais import _fastdecode as fd
+from ais.fields import MIN_BITS, MIN_BITS_24
 
 
 def payload_bits(payload: bytes, fill: int) -> str:
@@ -73,15 +74,18 @@ def decode_one(payload: bytes, fill: int) -> dict:
     out["msg_type"] = float(mt)
     out["mmsi"] = float(field(bits, 8, 30))
     ship_types = fd.ship_type_table()
-    if mt in (1, 2, 3):
-        if n <= 128:
+    if mt == 24:
+        part = field(bits, 38, 2)
+        out["partno"] = float(part)
+        if part > 1 or n < MIN_BITS_24[part]:
             return out
+    elif mt not in MIN_BITS or n < MIN_BITS[mt]:
+        return out
+    if mt in (1, 2, 3):
         out.update(speed=field(bits, 50, 10) / 10, lon=_ll(field(bits, 61, 28, True), 600000),
                    lat=_ll(field(bits, 89, 27, True), 600000), course=field(bits, 116, 12) / 10,
                    heading=float(field(bits, 128, 9)))
     elif mt in (18, 19):
-        if n <= 124 or (mt == 19 and n <= 295):
-            return out
         out.update(speed=field(bits, 46, 10) / 10, lon=_ll(field(bits, 57, 28, True), 600000),
                    lat=_ll(field(bits, 85, 27, True), 600000), course=field(bits, 112, 12) / 10,
                    heading=float(field(bits, 124, 9)))
@@ -91,13 +95,9 @@ def decode_one(payload: bytes, fill: int) -> dict:
                        to_bow=float(field(bits, 271, 9)), to_stern=float(field(bits, 280, 9)),
                        to_port=float(field(bits, 289, 6)), to_starboard=float(field(bits, 295, 6)))
     elif mt == 27:
-        if n <= 85:
-            return out
         out.update(lon=_ll(field(bits, 44, 18, True), 600), lat=_ll(field(bits, 62, 17, True), 600),
                    speed=float(field(bits, 79, 6)), course=float(field(bits, 85, 9)))
     elif mt == 5:
-        if n <= 302:
-            return out
         out.update(imo=float(field(bits, 40, 30)), callsign=text(bits, 70, 42),
                    shipname=text(bits, 112, 120), ship_type=float(ship_types[field(bits, 232, 8)]),
                    to_bow=float(field(bits, 240, 9)), to_stern=float(field(bits, 249, 9)),
@@ -106,23 +106,13 @@ def decode_one(payload: bytes, fill: int) -> dict:
                    hour=float(field(bits, 283, 5)), minute=float(field(bits, 288, 6)),
                    draught=field(bits, 294, 8) / 10, destination=text(bits, 302, 120))
     elif mt == 24:
-        if n <= 40:
-            return out
-        part = field(bits, 38, 2)
-        out["partno"] = float(part)
         if part == 0:
             out["shipname"] = text(bits, 40, 120)
         elif part == 1:
             aux = 980000000 <= field(bits, 8, 30) <= 989999999
-            if n <= 90 or (not aux and n <= 156):
-                return out
             out.update(ship_type=float(field(bits, 40, 8)), callsign=text(bits, 90, 42))
             if not aux:
                 out.update(to_bow=float(field(bits, 132, 9)), to_stern=float(field(bits, 141, 9)),
                            to_port=float(field(bits, 150, 6)), to_starboard=float(field(bits, 156, 6)))
-        else:
-            return out
-    else:
-        return out
     out["status"] = fd.DECODED
     return out

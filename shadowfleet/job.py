@@ -126,14 +126,14 @@ def inbox_files(inbox: str | Path) -> list[Path]:
                   and not p.name.endswith(_SKIP_SUFFIXES))
 
 
-def first_receive_time(data: bytes) -> pd.Timestamp | None:
-    """The first receive time in a feed's lines (None when no line carries one)."""
+def first_receive_time(data: bytes) -> float | None:
+    """The first receive time in a feed's lines, epoch seconds (None when none carries one)."""
     from ais.nmea import receive_time
 
     for raw in data.splitlines():
         t = receive_time(raw)
         if t is not None:
-            return t
+            return float(t)
     return None
 
 
@@ -151,7 +151,7 @@ def new_inputs(files: Iterable[Path], processed: dict) -> tuple[list[tuple[Path,
     keyed = []
     for path, digest, data in fresh:
         t = first_receive_time(data)
-        key = (0, t.value, path.name) if t is not None else (1, 0, path.name)
+        key = (0, t, path.name) if t is not None else (1, 0.0, path.name)
         keyed.append((key, (path, digest, data)))
     keyed.sort(key=lambda kv: kv[0])
     return [item for _, item in keyed], skipped

@@ -1,0 +1,308 @@
+"""Claim by claim: what the AIS shows, as a verdict with its evidence.
+
+Counting (DESIGN.md, "In a claim's window"): a leg counts when its departure from the
+origin lies in [start 00:00Z, end 24:00Z], both ends included (for a possible call at the
+origin, the dark period's start); a round trip counts when its first leg does. A port
+call counts when the stay overlaps the window (an observed visit from arrival to
+departure; a possible call for the whole dark period), because a call is a stay, not a
+departure. A dark period counts when it starts in the window. Counts add up over the
+claim's vessels (the union of their MMSIs, so a ship named twice is counted once).
+
+Observed events are observed visits, legs and round trips; inferred ones involve a
+possible port call during a dark period (inferred only for the pairs of interest, which
+include every claim's two ports). A ``port_calls`` claim counts as possible calls at its
+port every dark period of the vessel in which the port was reachable.
+
+Verdicts (DESIGN.md, "Claims file"), with ``n = at_least``:
+
+- ``supported``: observed >= n;
+- ``consistent_with_dark_activity``: observed < n <= observed + inferred;
+- ``contradicted``: observed + inferred < n and every named vessel was received throughout
+  the window with no dark period (see :mod:`shadowfleet.claims.vessels`);
+- ``not_observed``: otherwise. A claim naming no vessel is never ``contradicted``.
+
+``gap_hours`` [6] is the dark-period threshold of DESIGN.md; pass the run's own value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from ais.errors import ConfigError
+from shadowfleet.claims.loader import check_ports
+from shadowfleet.claims.model import Claim, normalise_name
+from shadowfleet.claims.vessels import (Coverage, IdentityConflict, VesselMatch, coverage,
+                                        resolve_vessels)
+
+CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
+                 "observed", "inferred", "verdict", "evidence")
+EXTRA_COLUMNS = ("kind", "statement", "published", "url", "window_start_utc", "window_end_utc",
+                 "vessels", "identity_conflicts", "coverage", "caveats", "summary", "file")
+VERDICTS = ("supported", "consistent_with_dark_activity", "not_observed", "contradicted")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClaimParams:
+    """Thresholds of claim evaluation.
+
+    ``gap_hours``: a silence longer than this (strictly) is a dark period [6, DESIGN.md,
+    after Global Fishing Watch's 6 h gap events]; it decides whether a named vessel was
+    received throughout a window.
+    """
+
+    gap_hours: float = 6.0
+
+    def __post_init__(self):
+        if not (isinstance(self.gap_hours, (int, float)) and math.isfinite(self.gap_hours)
+                and self.gap_hours > 0):
+            raise ConfigError(None, f"claims gap_hours {self.gap_hours!r} must be a number > 0",
+                              "set gap_hours to a positive number of hours")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimResult:
+    """One claim's verdict and everything that produced it."""
+
+    claim: Claim
+    observed: int
+    inferred: int
+    verdict: str
+    sentence: str
+    evidence: pd.DataFrame            # EVIDENCE_COLUMNS, one row per counted event
+    evidence_ids: tuple[str, ...]     # ids a reader finds in the output files
+    matches: tuple[VesselMatch, ...]
+    conflicts: tuple[IdentityConflict, ...]
+    coverages: tuple[Coverage, ...]
+    caveats: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimsEvaluation:
+    """Every claim's result; ``table`` is claims.csv (contract columns first);
+    ``evidence_claims`` maps every evidence id (trip, leg, visit, possible call, gap) to
+    the ids of the claims it counted for, so alerts can fill ``claim_ids``."""
+
+    results: tuple[ClaimResult, ...]
+    table: pd.DataFrame
+    evidence: pd.DataFrame
+    evidence_claims: Mapping[str, tuple[str, ...]]
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {r.claim.id: r.verdict for r in self.results}
+
+
+def decide(observed: int, inferred: int, at_least: int, *, named: bool,
+           all_covered: bool) -> str:
+    """The verdict of DESIGN.md from the counts and the coverage of the named vessels."""
+    if observed >= at_least:
+        return "supported"
+    if observed + inferred >= at_least:
+        return "consistent_with_dark_activity"
+    if named and all_covered:
+        return "contradicted"
+    return "not_observed"
+
+
+def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = None,
+                    legs: pd.DataFrame | None = None, round_trips: pd.DataFrame | None = None,
+                    possible_calls: pd.DataFrame | None = None,
+                    dark_periods: pd.DataFrame | None = None,
+                    positions: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
+                    registry=None, params: ClaimParams = ClaimParams()) -> ClaimsEvaluation:
+    """Evaluate every claim against the event tables of one run (see module doc).
+
+    ``registry`` (optional) checks the claims' ports exist, with a ClaimsError naming the
+    file and claim, and measures ``near``/``radius_nm`` of dark-period claims.
+    """
+    from shadowfleet.claims import counting
+
+    if registry is not None:
+        check_ports(claims, registry)
+    tables = counting.Tables.build(visits=visits, legs=legs, round_trips=round_trips,
+                                   possible_calls=possible_calls, dark_periods=dark_periods,
+                                   registry=registry)
+    results = []
+    for claim in claims:
+        matches, conflicts = resolve_vessels(claim, statics)
+        mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
+        evidence = counting.count(claim, tables, mmsis)
+        observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0
+        inferred = int((evidence["status"] == "inferred").sum()) if len(evidence) else 0
+        coverages = tuple(coverage(m, claim.window, positions=positions,
+                                   dark_periods=dark_periods, gap_hours=params.gap_hours,
+                                   conflicts=conflicts) for m in matches)
+        named = not claim.vessels.any
+        verdict = decide(observed, inferred, claim.at_least, named=named,
+                         all_covered=bool(coverages) and all(c.throughout for c in coverages))
+        ids = _reader_ids(evidence)
+        results.append(ClaimResult(
+            claim=claim, observed=observed, inferred=inferred, verdict=verdict,
+            sentence=sentence(claim, verdict, observed, inferred, coverages),
+            evidence=evidence, evidence_ids=ids, matches=tuple(matches),
+            conflicts=tuple(conflicts), coverages=coverages,
+            caveats=tuple(caveats(claim, verdict, evidence, matches, conflicts, positions))))
+    return ClaimsEvaluation(results=tuple(results), table=_table(results),
+                            evidence=_all_evidence(results),
+                            evidence_claims=_evidence_claims(results))
+
+
+def _reader_ids(evidence: pd.DataFrame) -> tuple[str, ...]:
+    """Ids of visits, trips and gaps (the ones in the output files), in time order."""
+    out: list[str] = []
+    for ids in evidence["ids"] if len(evidence) else ():
+        for i in ids.split(";"):
+            if i and i[:2] in ("T-", "V-", "G-") and i not in out:
+                out.append(i)
+    return tuple(out)
+
+
+def _things(claim: Claim, n: int) -> str:
+    s = "" if n == 1 else "s"
+    if claim.kind == "round_trips":
+        return f"round trip{s} {claim.ports[0]} <-> {claim.ports[1]}"
+    if claim.kind == "legs":
+        return f"leg{s} {claim.ports[0]} -> {claim.ports[1]}"
+    if claim.kind == "port_calls":
+        return f"call{s} at {claim.ports[0]}"
+    return f"dark period{s}"
+
+
+def sentence(claim: Claim, verdict: str, observed: int, inferred: int,
+             coverages: Iterable[Coverage]) -> str:
+    """The verdict in one sentence."""
+    n = claim.at_least
+    window = f"between {claim.window.start.isoformat()} and {claim.window.end.isoformat()}"
+    if verdict == "supported":
+        more = f" (and {inferred} more inferred)" if inferred else ""
+        return (f"Supported: the AIS shows {observed} observed {_things(claim, observed)} "
+                f"{window}{more}, where the claim says at least {n}.")
+    if verdict == "consistent_with_dark_activity":
+        return (f"Consistent with dark activity: the AIS shows {observed} observed "
+                f"{_things(claim, observed)} {window}, and with {inferred} inferred during dark "
+                f"periods the total of {observed + inferred} reaches the claimed {n}.")
+    if verdict == "contradicted":
+        return (f"Contradicted: the AIS shows {observed + inferred} {_things(claim, 2)} "
+                f"{window}, fewer than the claimed {n}, and every named vessel was received "
+                f"throughout the window with no dark period.")
+    gaps = [c for c in coverages if not c.throughout]
+    if claim.vessels.any:
+        why = "the claim names no vessel, so AIS cannot rule it out"
+    elif any(c.n_positions == 0 for c in gaps):
+        why = "a named vessel is absent from the data for the window, which leaves room for them"
+    else:
+        why = "dark periods or gaps in reception leave room for them"
+    return (f"Not observed: the AIS shows {observed} observed and {inferred} inferred "
+            f"{_things(claim, 2)} {window}, fewer than the claimed {n}, but {why}.")
+
+
+def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[VesselMatch],
+            conflicts: list[IdentityConflict], positions: pd.DataFrame | None) -> list[str]:
+    """Reception and identity caveats that apply to this claim's verdict."""
+    out: list[str] = []
+    if claim.vessels.any:
+        out.append("No vessel is named: every vessel in the data counts, and the claim can "
+                   "never be contradicted.")
+    for m in matches:
+        if not m.mmsis:
+            how = ("no static report (type 5) in the data carries this IMO; AIS without "
+                   "type 5 cannot link a track to it" if m.by == "imo" else
+                   "no static report in the data carries this name")
+            out.append(f"{m.describe()}: {how}.")
+        elif m.weak:
+            out.append(f"{m.describe()}: other ships share names; check the IMO before "
+                       "relying on it.")
+        elif m.by == "mmsi":
+            out.append(f"{m.describe()}: MMSIs are reassigned between ships; an IMO is firmer.")
+        if m.mmsis and m.outside_window:
+            out.append(f"{m.describe()}: no static report in the window itself.")
+        if len(m.mmsis) > 1:
+            out.append(f"{m.given} resolved to {len(m.mmsis)} MMSIs; their events are added up.")
+    for c in conflicts:
+        out.append(f"Identity: {c.describe()}; its track may be more than one ship.")
+    if len(evidence):
+        gaps = evidence[evidence["what"].isin(["possible port call", "dark period"]) |
+                        (evidence["status"] == "inferred")]
+        quiet = evidence[evidence["others_received"] == 0]
+        silent = sorted({g for ids in quiet["gap_ids"] for g in ids.split(";") if g})
+        if silent:
+            ids = ", ".join(silent)
+            out.append(f"Reception: no other vessel was received near {ids} while it lasted, "
+                       "so the silence may be a lack of coverage rather than a transponder "
+                       "switched off (Najin is ~88 nm from Vladivostok, beyond shore-based "
+                       "AIS range).")
+        if len(gaps):
+            out.append("Inferred events rest on reachability during dark periods: AIS shows "
+                       "the vessel could have called, not that it did.")
+    if verdict == "not_observed" and not claim.vessels.any:
+        out.append("Absence from AIS is not evidence of absence: ships can sail dark.")
+    spoofed = _spoofed(positions, {m for v in matches for m in v.mmsis}, claim)
+    if spoofed:
+        out.append(f"Spoofing: {spoofed} positions of the named vessels in the window imply "
+                   "impossible speeds; they were kept out of visits and coverage.")
+    return out
+
+
+def _spoofed(positions: pd.DataFrame | None, mmsis: set[int], claim: Claim) -> int:
+    if positions is None or not len(positions) or not mmsis or "spoofed" not in positions:
+        return 0
+    ts = pd.to_datetime(positions["timestamp"], utc=True)
+    mask = (positions["mmsi"].isin(list(mmsis)) & (ts >= claim.window.start_utc)
+            & (ts <= claim.window.end_utc))
+    return int(positions.loc[mask, "spoofed"].fillna(False).astype(bool).sum())
+
+
+def _table(results: list[ClaimResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        c = r.claim
+        rows.append({
+            "claim_id": c.id, "source": c.source, "window_start": c.window.start.isoformat(),
+            "window_end": c.window.end.isoformat(), "ports": ";".join(c.ports or
+                                                                      ((c.near,) if c.near else ())),
+            "expected": c.at_least, "observed": r.observed, "inferred": r.inferred,
+            "verdict": r.verdict, "evidence": ";".join(r.evidence_ids),
+            "kind": c.kind, "statement": c.statement, "published": c.published, "url": c.url,
+            "window_start_utc": c.window.start_utc, "window_end_utc": c.window.end_utc,
+            "vessels": "; ".join(m.describe() for m in r.matches),
+            "identity_conflicts": "; ".join(x.describe() for x in r.conflicts),
+            "coverage": "; ".join(x.describe() for x in r.coverages),
+            "caveats": " ".join(r.caveats), "summary": r.sentence, "file": c.file,
+        })
+    if not rows:
+        return pd.DataFrame({k: pd.Series([], dtype=object)
+                             for k in CLAIM_COLUMNS + EXTRA_COLUMNS})
+    table = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS + EXTRA_COLUMNS))
+    for col in ("expected", "observed", "inferred"):
+        table[col] = table[col].astype("int64")
+    return table
+
+
+def _all_evidence(results: list[ClaimResult]) -> pd.DataFrame:
+    frames = [r.evidence for r in results if len(r.evidence)]
+    if not frames:
+        from shadowfleet.claims.counting import empty_evidence
+
+        return empty_evidence()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _evidence_claims(results: list[ClaimResult]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for r in results:
+        if not len(r.evidence):
+            continue
+        for eid, ids in zip(r.evidence["evidence_id"], r.evidence["ids"]):
+            for i in [eid] + ids.split(";"):
+                if i and r.claim.id not in out.setdefault(i, []):
+                    out[i].append(r.claim.id)
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def port_key(name: object) -> str:
+    """Port names compare case-, space- and punctuation-insensitively."""
+    return normalise_name(name)

@@ -1,0 +1,126 @@
+"""What a claim is: a public statement about ship movements that AIS can test.
+
+A claim (DESIGN.md, "Claims file") names a kind of event (``round_trips``, ``legs``,
+``port_calls`` or ``dark_periods``), the ports involved, a window of whole UTC days, the
+vessels (by IMO, MMSI or name; none = any vessel) and the count the source asserts
+(``at_least``). Loading and validation live in :mod:`shadowfleet.claims.loader`,
+evaluation in :mod:`shadowfleet.claims.evaluate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import pandas as pd
+
+KINDS = ("round_trips", "legs", "port_calls", "dark_periods")
+
+_NAME_DROP = re.compile(r"[^0-9A-Z]")
+
+
+def normalise_name(name: object) -> str:
+    """A vessel or port name for matching: upper case, AIS ``@`` padding dropped, spaces
+    and punctuation removed (``"Maia-1@@@"`` -> ``"MAIA1"``); "" for missing."""
+    if name is None or (isinstance(name, float) and name != name):
+        return ""
+    text = str(name).upper().split("@", 1)[0]
+    return _NAME_DROP.sub("", text)
+
+
+def imo_check_digit_ok(imo: int) -> bool:
+    """IMO ship numbers have 7 digits, the last a check digit: the sum of the first six
+    digits weighted 7..2, modulo 10 (IMO Resolution A.1117(30))."""
+    if not 1_000_000 <= imo <= 9_999_999:
+        return False
+    digits = [int(c) for c in f"{imo:07d}"]
+    return sum(d * w for d, w in zip(digits[:6], range(7, 1, -1))) % 10 == digits[6]
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """Whole UTC days: the window is the closed interval [start 00:00Z, end 24:00Z]."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def start_utc(self) -> pd.Timestamp:
+        return pd.Timestamp(self.start).tz_localize("UTC")
+
+    @property
+    def end_utc(self) -> pd.Timestamp:
+        """24:00Z of the last day, i.e. 00:00Z of the day after (included)."""
+        return pd.Timestamp(self.end).tz_localize("UTC") + pd.Timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Vessels:
+    """The vessels a claim names; all empty means "any vessel"."""
+
+    imo: tuple[int, ...] = ()
+    mmsi: tuple[int, ...] = ()
+    names: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        """True when the claim names no vessel (it then counts every vessel in the data)."""
+        return not (self.imo or self.mmsi or self.names)
+
+    def __len__(self) -> int:
+        return len(self.imo) + len(self.mmsi) + len(self.names)
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """One claim of a claims file, validated.
+
+    ``ports`` are the names as written in the file (matched against the registry
+    case/space-insensitively); ``labels`` maps an IMO or MMSI to a display name
+    (optional, for reports); ``min_hours``, ``near`` and ``radius_nm`` apply to
+    ``dark_periods`` claims only.
+    """
+
+    id: str
+    kind: str
+    statement: str
+    ports: tuple[str, ...]
+    window: Window
+    vessels: Vessels
+    at_least: int
+    source: str
+    published: str = ""
+    url: str = ""
+    file: str = ""
+    min_hours: float | None = None
+    near: str = ""
+    radius_nm: float = 0.0
+    labels: tuple[tuple[int, str], ...] = ()
+    note: str = ""
+
+    def label(self, key: int) -> str:
+        """The display name a file gives to an IMO or MMSI, "" when none."""
+        return dict(self.labels).get(int(key), "")
+
+    def describe_ports(self) -> str:
+        """``Najin <-> Dunay``, ``Najin -> Dunay``, ``Najin`` or ``any port``."""
+        if self.kind == "round_trips" and len(self.ports) == 2:
+            return f"{self.ports[0]} <-> {self.ports[1]}"
+        if self.kind == "legs" and len(self.ports) == 2:
+            return f"{self.ports[0]} -> {self.ports[1]}"
+        if self.ports:
+            return ", ".join(self.ports)
+        return f"near {self.near}" if self.near else "anywhere"
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.file) if self.file else None

@@ -1,0 +1,238 @@
+"""A claim's vessels, found in the data, and how well AIS covers them in the window.
+
+Resolution (issue 6): a vessel named by IMO is found through the static reports
+(AIS types 5, 19, 24) broadcast within the claim's window, [start 00:00Z, end 24:00Z]; a
+vessel named by name likewise, after :func:`~shadowfleet.claims.model.normalise_name`
+(case, spaces, punctuation, ``@`` padding); an MMSI stands for itself. When the window
+holds no static report for an IMO or name, statics from the rest of the data are used and
+the match is marked ``outside_window``. A name-only match is ``weak``: other ships share
+names (REFERENCE.md lists a second ANGARA, IMO 9124043).
+
+Identity conflicts: an MMSI that broadcast two different IMO numbers or two different
+names in the window is reported, never silently merged. Its track may be two ships, so it
+cannot show that one named ship was elsewhere: a vessel with a conflicting MMSI never
+counts as covered.
+
+Coverage: a vessel is "received throughout the window" (DESIGN.md, the condition for
+``contradicted``) when the union of its MMSIs' trusted positions (not flagged ``spoofed``)
+leaves no silence longer than ``gap_hours`` touching the window, counting the silence
+from the window's start to the first position when nothing was received before it, and
+from the last position to the window's end when nothing was received after it, and when
+no dark period of its MMSIs overlaps the window. A silence of exactly ``gap_hours`` is
+not a dark period (DESIGN.md: strictly more).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from shadowfleet.claims.model import Claim, Window, normalise_name
+
+
+@dataclasses.dataclass(frozen=True)
+class VesselMatch:
+    """One vessel a claim names, and the MMSIs it resolved to (empty: not in the data)."""
+
+    given: str                  # "IMO 9179842", "MMSI 273123456", "name ANGARA"
+    by: str                     # "imo" | "mmsi" | "name"
+    key: str                    # the IMO/MMSI digits or the normalised name
+    label: str                  # a display name ("" when none is known)
+    mmsis: tuple[int, ...]
+    weak: bool = False          # matched by name only
+    outside_window: bool = False  # resolved through statics outside the window
+
+    def describe(self) -> str:
+        name = f"{self.label} ({self.given})" if self.label else self.given
+        if not self.mmsis:
+            return f"{name}: not found in the data"
+        how = "by name only (weak)" if self.weak else f"by {self.by.upper()}"
+        where = ", from static reports outside the window" if self.outside_window else ""
+        return f"{name}: MMSI {', '.join(map(str, self.mmsis))} {how}{where}"
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentityConflict:
+    """An MMSI that broadcast more than one IMO or name in the window."""
+
+    mmsi: int
+    imos: tuple[int, ...]
+    names: tuple[str, ...]
+
+    def describe(self) -> str:
+        parts = []
+        if len(self.imos) > 1:
+            parts.append("IMO " + " and ".join(map(str, self.imos)))
+        if len(self.names) > 1:
+            parts.append("names " + " and ".join(self.names))
+        return f"MMSI {self.mmsi} broadcast {'; '.join(parts)} in the window (not merged)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """How AIS covers one named vessel over a claim's window."""
+
+    given: str
+    mmsis: tuple[int, ...]
+    n_positions: int
+    first_utc: pd.Timestamp | None
+    last_utc: pd.Timestamp | None
+    longest_silence_hours: float
+    dark_period_ids: tuple[str, ...]
+    throughout: bool
+    reason: str
+
+    def describe(self) -> str:
+        if not self.n_positions:
+            return f"{self.given}: {self.reason}"
+        span = f"{_iso(self.first_utc)} .. {_iso(self.last_utc)}"
+        return (f"{self.given}: {self.n_positions} positions in the window ({span}), longest "
+                f"silence {self.longest_silence_hours:.1f} h; {self.reason}")
+
+
+def _iso(ts) -> str:
+    return "" if ts is None or pd.isna(ts) else pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def _in_window(ts: pd.Series, window: Window) -> pd.Series:
+    return (ts >= window.start_utc) & (ts <= window.end_utc)
+
+
+def _statics_view(statics: pd.DataFrame | None) -> pd.DataFrame:
+    if statics is None or len(statics) == 0:
+        return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
+                             "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                             "imo": pd.Series([], dtype="float64"),
+                             "key": pd.Series([], dtype=object)})
+    view = pd.DataFrame({
+        "mmsi": statics["mmsi"].astype("int64"),
+        "timestamp": pd.to_datetime(statics["timestamp"], utc=True),
+        "imo": pd.to_numeric(statics["imo"], errors="coerce") if "imo" in statics
+        else np.nan,
+        "key": statics["name"].map(normalise_name) if "name" in statics else "",
+    })
+    view.loc[~(view["imo"] > 0), "imo"] = np.nan
+    return view
+
+
+def resolve_vessels(claim: Claim, statics: pd.DataFrame | None
+                    ) -> tuple[list[VesselMatch], list[IdentityConflict]]:
+    """The claim's named vessels with their MMSIs, and the identity conflicts among them."""
+    view = _statics_view(statics)
+    inside = view[_in_window(view["timestamp"], claim.window)]
+    display = _display_names(view, inside)
+    matches: list[VesselMatch] = []
+
+    def lookup(column: str, value) -> tuple[tuple[int, ...], bool]:
+        found = inside.loc[inside[column] == value, "mmsi"]
+        if len(found):
+            return tuple(sorted(set(int(m) for m in found))), False
+        found = view.loc[view[column] == value, "mmsi"]
+        return tuple(sorted(set(int(m) for m in found))), bool(len(found))
+
+    for imo in claim.vessels.imo:
+        mmsis, outside = lookup("imo", float(imo))
+        label = claim.label(imo) or _first(display, mmsis)
+        matches.append(VesselMatch(f"IMO {imo}", "imo", str(imo), label, mmsis,
+                                   outside_window=outside))
+    for mmsi in claim.vessels.mmsi:
+        label = claim.label(mmsi) or display.get(mmsi, "")
+        matches.append(VesselMatch(f"MMSI {mmsi}", "mmsi", str(mmsi), label, (int(mmsi),)))
+    for name in claim.vessels.names:
+        key = normalise_name(name)
+        mmsis, outside = lookup("key", key) if key else ((), False)
+        matches.append(VesselMatch(f"name {name}", "name", key, name, mmsis, weak=True,
+                                   outside_window=outside))
+
+    conflicts = []
+    for mmsi in sorted({m for match in matches for m in match.mmsis}):
+        rows = inside[inside["mmsi"] == mmsi]
+        imos = tuple(sorted(int(i) for i in rows["imo"].dropna().unique()))
+        keys = [k for k in rows["key"] if k]
+        names = tuple(sorted(set(keys)))
+        if len(imos) > 1 or len(names) > 1:
+            conflicts.append(IdentityConflict(mmsi, imos, names))
+    return matches, conflicts
+
+
+def _display_names(view: pd.DataFrame, inside: pd.DataFrame) -> dict[int, str]:
+    """mmsi -> a normalised name it broadcast (preferring the window), for display."""
+    out: dict[int, str] = {}
+    for frame in (view, inside):  # inside last so it wins
+        named = frame[frame["key"].astype(bool)] if len(frame) else frame
+        for mmsi, key in zip(named["mmsi"], named["key"]):
+            out[int(mmsi)] = str(key)
+    return out
+
+
+def _first(display: dict[int, str], mmsis: tuple[int, ...]) -> str:
+    for m in mmsis:
+        if display.get(m):
+            return display[m]
+    return ""
+
+
+def coverage(match: VesselMatch, window: Window, *, positions: pd.DataFrame | None,
+             dark_periods: pd.DataFrame | None, gap_hours: float,
+             conflicts: list[IdentityConflict] = ()) -> Coverage:
+    """Whether AIS accounts for the vessel's whole time in the window (see module doc)."""
+    given = f"{match.label} ({match.given})" if match.label else match.given
+    if not match.mmsis:
+        return Coverage(given, (), 0, None, None, float("nan"), (), False, "not found in the data")
+    times = _times(positions, match.mmsis)
+    start, end = window.start_utc, window.end_utc
+    in_window = times[(times >= start) & (times <= end)]
+    gaps = _overlapping_gaps(dark_periods, match.mmsis, window)
+    if not len(times) or not len(in_window) and not (len(times[times < start])
+                                                     and len(times[times > end])):
+        return Coverage(given, match.mmsis, 0, None, None, window.days * 24.0, gaps, False,
+                        "no position received in the window")
+    before = times[times <= start]
+    after = times[times >= end]
+    points = [before.iloc[-1] if len(before) else start]
+    points += list(times[(times > start) & (times < end)])
+    points.append(after.iloc[0] if len(after) else end)
+    diffs = np.diff(np.array([p.value for p in points], dtype=np.int64)) / 3.6e12
+    longest = float(diffs.max()) if len(diffs) else 0.0
+    conflicting = [c for c in conflicts if c.mmsi in match.mmsis]
+    first = in_window.iloc[0] if len(in_window) else None
+    last = in_window.iloc[-1] if len(in_window) else None
+    if conflicting:
+        reason = "identity uncertain: " + "; ".join(c.describe() for c in conflicting)
+        ok = False
+    elif gaps:
+        reason = f"dark period {', '.join(gaps)} in the window"
+        ok = False
+    elif longest > gap_hours:
+        reason = f"silent for {longest:.1f} h (> {gap_hours:g} h) in the window"
+        ok = False
+    else:
+        reason = "received throughout the window with no dark period"
+        ok = True
+    return Coverage(given, match.mmsis, int(len(in_window)), first, last, longest, gaps, ok,
+                    reason)
+
+
+def _times(positions: pd.DataFrame | None, mmsis: tuple[int, ...]) -> pd.Series:
+    if positions is None or len(positions) == 0:
+        return pd.Series([], dtype="datetime64[ns, UTC]")
+    mask = positions["mmsi"].isin(list(mmsis))
+    if "spoofed" in positions:
+        mask &= ~positions["spoofed"].fillna(False).astype(bool)
+    ts = pd.to_datetime(positions.loc[mask, "timestamp"], utc=True).dropna()
+    return ts.sort_values(kind="mergesort").reset_index(drop=True)
+
+
+def _overlapping_gaps(dark_periods: pd.DataFrame | None, mmsis: tuple[int, ...],
+                      window: Window) -> tuple[str, ...]:
+    if dark_periods is None or len(dark_periods) == 0:
+        return ()
+    g = dark_periods[dark_periods["mmsi"].isin(list(mmsis))]
+    if not len(g):
+        return ()
+    start = pd.to_datetime(g["start_utc"], utc=True)
+    end = pd.to_datetime(g["end_utc"], utc=True)
+    hit = (start < window.end_utc) & (end.isna() | (end > window.start_utc))
+    return tuple(str(i) for i in g.loc[hit, "gap_id"])

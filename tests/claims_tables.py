@@ -1,0 +1,135 @@
+"""Hand-made event tables for the claims and watchlist tests: small factories with the
+column layouts of the detectors' tables (DESIGN.md and the shared interfaces)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ais.schema import POSITION_COLUMNS, STATIC_COLUMNS
+from shadowfleet.claims.model import Claim, Vessels, Window
+
+ANGARA_IMO, MARIA_IMO, LADY_R_IMO = 9179842, 8517839, 9161003
+ANGARA, MARIA, OTHER = 273000001, 273000002, 273000003
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def claim(kind: str = "round_trips", ports=("Najin", "Dunay"), start="2023-08-15",
+          end="2023-10-14", imo=(), mmsi=(), names=(), at_least: int = 5, **kw) -> Claim:
+    return Claim(id=kw.pop("id", f"test-{kind}"), kind=kind, statement=kw.pop("statement", "test"),
+                 ports=tuple(ports), window=Window(dt.date.fromisoformat(start),
+                                                   dt.date.fromisoformat(end)),
+                 vessels=Vessels(tuple(imo), tuple(mmsi), tuple(names)), at_least=at_least,
+                 source=kw.pop("source", "Test source"), **kw)
+
+
+def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=list(columns))
+    for c in columns:
+        if c.endswith("_utc") or c == "timestamp":
+            df[c] = pd.to_datetime(df[c], utc=True, format="ISO8601")
+    if "mmsi" in df:
+        df["mmsi"] = df["mmsi"].astype("int64")
+    return df
+
+
+VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
+                 "dwell_hours", "n_positions", "call_id", "open_at_end")
+TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
+                "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
+                "duration_hours", "status", "pair", "call_ids")
+LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
+               "arrive_destination_utc", "status", "origin_call_id", "destination_call_id", "pair")
+GAP_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
+               "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
+               "others_received", "possible_port_calls", "start_port", "end_port", "open")
+POSSIBLE_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc", "pair")
+
+
+def visits(*rows) -> pd.DataFrame:
+    """rows: (visit_id, mmsi, port, arrival, departure)."""
+    return frame([{"visit_id": v, "mmsi": m, "name": "", "port": p, "arrival_utc": a,
+                   "departure_utc": d, "dwell_hours": (ts(d) - ts(a)).total_seconds() / 3600,
+                   "n_positions": 10, "call_id": v, "open_at_end": False}
+                  for v, m, p, a, d in rows], VISIT_COLUMNS)
+
+
+def trips(*rows) -> pd.DataFrame:
+    """rows: (trip_id, mmsi, origin, destination, depart_origin, return_origin, status,
+    call_ids)."""
+    out = []
+    for tid, m, o, d, dep, ret, status, calls in rows:
+        out.append({"trip_id": tid, "mmsi": m, "name": "", "origin": o, "destination": d,
+                    "depart_origin_utc": dep, "arrive_destination_utc": None,
+                    "depart_destination_utc": None, "return_origin_utc": ret,
+                    "duration_hours": np.nan, "status": status,
+                    "pair": "|".join(sorted((o, d))), "call_ids": ";".join(calls)})
+    return frame(out, TRIP_COLUMNS)
+
+
+def legs(*rows) -> pd.DataFrame:
+    """rows: (leg_id, mmsi, origin, destination, depart, arrive, status, origin_call,
+    destination_call, pair)."""
+    return frame([{"leg_id": lid, "mmsi": m, "name": "", "origin": o, "destination": d,
+                   "depart_origin_utc": dep, "arrive_destination_utc": arr, "status": st,
+                   "origin_call_id": oc, "destination_call_id": dc, "pair": pair}
+                  for lid, m, o, d, dep, arr, st, oc, dc, pair in rows], LEG_COLUMNS)
+
+
+def gaps(*rows) -> pd.DataFrame:
+    """rows: (gap_id, mmsi, start, end, others_received, possible_port_calls[, start_port,
+    end_port])."""
+    out = []
+    for r in rows:
+        gid, m, s, e, others, reach = r[:6]
+        sp, ep = (r[6], r[7]) if len(r) > 6 else ("", "")
+        hours = np.nan if e is None else (ts(e) - ts(s)).total_seconds() / 3600
+        out.append({"gap_id": gid, "mmsi": m, "name": "", "start_utc": s, "end_utc": e,
+                    "hours": hours, "start_lat": 42.5, "start_lon": 131.0, "end_lat": 42.6,
+                    "end_lon": 131.2, "distance_nm": 10.0, "implied_speed_kn": 1.0,
+                    "others_received": others, "possible_port_calls": reach,
+                    "start_port": sp, "end_port": ep, "open": e is None})
+    return frame(out, GAP_COLUMNS)
+
+
+def possible(*rows) -> pd.DataFrame:
+    """rows: (call_id, mmsi, port, gap_id, start, end, pair)."""
+    return frame([{"call_id": c, "mmsi": m, "name": "", "port": p, "gap_id": g, "start_utc": s,
+                   "end_utc": e, "pair": pair} for c, m, p, g, s, e, pair in rows],
+                 POSSIBLE_COLUMNS)
+
+
+def statics(*rows) -> pd.DataFrame:
+    """rows: (mmsi, timestamp, imo or None, name)."""
+    out = []
+    for i, (m, t, imo, name) in enumerate(rows):
+        out.append({"mmsi": m, "timestamp": t, "imo": np.nan if imo is None else float(imo),
+                    "name": name, "callsign": "", "ship_type": 70.0, "length": 100.0,
+                    "beam": 15.0, "draught": 5.0, "destination": "", "eta": "",
+                    "msg_type": 5, "source": "test", "line": i + 1})
+    return frame(out, STATIC_COLUMNS)
+
+
+def track(mmsi: int, start: str, end: str, every_hours: float = 1.0, lat: float = 35.0,
+          lon: float = 135.0, spoofed: bool = False) -> pd.DataFrame:
+    """A vessel received every ``every_hours`` from ``start`` to ``end`` (both included)."""
+    times = pd.date_range(ts(start), ts(end), freq=pd.Timedelta(hours=every_hours))
+    n = len(times)
+    df = pd.DataFrame({"mmsi": np.full(n, mmsi, dtype="int64"), "timestamp": times,
+                       "lat": np.full(n, lat), "lon": np.full(n, lon), "sog": np.full(n, 10.0),
+                       "cog": np.full(n, 90.0), "heading": np.full(n, np.nan),
+                       "msg_type": np.full(n, 1, dtype="int64"), "source": "test",
+                       "line": np.arange(n, dtype="int64")})
+    df = df[list(POSITION_COLUMNS)]
+    df["spoofed"] = spoofed
+    return df
+
+
+def positions(*tracks: pd.DataFrame) -> pd.DataFrame:
+    df = pd.concat(tracks, ignore_index=True)
+    return df.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)

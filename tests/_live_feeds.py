@@ -9,8 +9,8 @@ REFERENCE.md) with every event kind a scheduled run must carry across files and 
   that is open in the runs that end inside it and closes later), then at sea;
 - 273000003: regular track at sea with one position 300 nm away (a spoofing jump);
 - 273000004: at sea, each report received twice by two receivers within 2 s (duplicates);
-- type 5 statics (two fragments each, one of them with the fragments 40 minutes apart so
-  that a slice can split it).
+- type 5 statics (two fragments each; :func:`slice_lines` puts a slice boundary between
+  the fragments of the third one, so its assembly must carry across files and runs).
 
 Positions every 10 minutes; lines in receive-time order. Deterministic for a seed.
 """
@@ -120,7 +120,7 @@ def scenario_lines(seed: int = 0) -> list[str]:
         lines.append((t, 10**6 + order, tagged(_position_sentence(mmsi, lat, lon, sog, cog), t, rx)))
     statics = [(273000001, 9179842, "ANGARA", T0 + 1800, 0),
                (273000002, 8517839, "MARIA", T0 + 2400, 0),
-               (273000001, 9179842, "ANGARA", T0 + 30 * h, 2400)]   # fragments 40 min apart
+               (273000001, 9179842, "ANGARA", T0 + 30 * h, 20)]   # a slice can split these
     for seq, (mmsi, imo, name, t, spread) in enumerate(statics, start=1):
         first, second = _static_sentences(mmsi, imo, name, seq)
         lines.append((t, 2 * 10**6 + 2 * seq, tagged(first, t)))
@@ -136,8 +136,14 @@ def write_feed(path, lines: list[str]) -> None:
 
 
 def slice_lines(lines: list[str], n: int) -> list[list[str]]:
-    """``n`` consecutive slices of about equal length."""
+    """``n`` consecutive slices of about equal length, one boundary moved to fall between
+    the two fragments of the third type 5 message."""
     bounds = np.linspace(0, len(lines), n + 1).round().astype(int)
+    split = next((i + 1 for i, line in enumerate(lines) if "!AIVDM,2,1,3," in line), None)
+    if split is not None and n > 1:
+        k = int(np.argmin(np.abs(bounds[1:-1] - split))) + 1
+        bounds[k] = split
+        bounds = np.sort(bounds)
     return [lines[bounds[i]:bounds[i + 1]] for i in range(n)]
 
 

@@ -1,0 +1,207 @@
+"""Radio model of the simulator: what each vessel transmits and what the stations receive.
+
+Transmission intervals follow ITU-R M.1371 (Class A: 10 s at 0-14 kn, 6 s at 14-23 kn,
+2 s above; 3 min at anchor or moored; static data (type 5, two NMEA fragments) every
+6 min. Class B "CS": 30 s above 2 kn, 3 min below; type 24 parts A and B every 6 min).
+Each transmission reaches each station independently with probability
+``p_full`` up to 0.8 of the station's range, falling linearly to zero at the range edge
+(slot collisions and range thin a real feed the same way); Class B transmits at 2 W
+against Class A's 12.5 W, so its ``p_full`` is lower. A station in an outage window
+receives nothing. A second station's receive time lags by ``Station.delay_s`` plus up to
+two seconds of jitter, so copies of one transmission arrive seconds apart (duplicates).
+
+Tag blocks carry ``s:`` (station) and ``c:`` (receive time, whole epoch seconds) with a
+valid checksum, NMEA 4.10 style.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import reduce
+
+import numpy as np
+from pyais import encode_dict
+
+from ais.sim_track import AT_ANCHOR, MOORED, Passage, Stay, Track
+from ais.sim_world import STATIONS, Station, haversine_nm
+
+
+@dataclasses.dataclass(frozen=True)
+class RadioParams:
+    """Reception probabilities per transmission (0-1) and the outage windows.
+
+    ``outages``: ((station name, start epoch s, end epoch s), ...).
+    """
+
+    class_a_p_full: float = 0.035
+    class_b_p_full: float = 0.03
+    # A ship at a berth or at anchor transmits only every 3 min; receiving those reports
+    # more reliably keeps coverage gaps inside ports rare (they still happen).
+    stationary_boost: float = 2.5
+    outages: tuple = ()
+
+
+@dataclasses.dataclass
+class Vessel:
+    """Identity of a simulated vessel (all fictional) and its track."""
+
+    mmsi: int
+    name: str
+    imo: int
+    callsign: str
+    ship_type: int
+    length_m: int
+    beam_m: int
+    draught_m: float
+    destination: str
+    ais_class: str                    # "A" or "B"
+    role: str                         # shuttle | liner | ferry | resident | transit | small-craft
+    track: Track = dataclasses.field(default_factory=Track)
+
+
+def _interval_s(part, ais_class: str) -> float:
+    if isinstance(part, Stay):
+        return 180.0
+    if ais_class == "B":
+        return 30.0
+    v = part.speed_kn
+    return 10.0 if v <= 14 else (6.0 if v <= 23 else 2.0)
+
+
+def _p_station(st: Station, lat, lon, t, p_full: float, outages) -> np.ndarray:
+    d = haversine_nm(st.lat, st.lon, lat, lon)
+    p = p_full * np.clip((st.range_nm - d) / (0.2 * st.range_nm), 0.0, 1.0)
+    for name, a, b in outages:
+        if name == st.name:
+            p = np.where((t >= a) & (t < b), 0.0, p)
+    return p
+
+
+def transmissions(vessel: Vessel, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every position report the vessel transmitted: t, lat, lon, sog, cog, heading, status."""
+    cols: dict[str, list] = {k: [] for k in ("t", "lat", "lon", "sog", "cog", "heading", "status")}
+    for part in vessel.track.parts:
+        step = _interval_s(part, vessel.ais_class)
+        t = np.arange(part.t0 + rng.uniform(0, step), part.t1, step)
+        t = t + rng.uniform(-0.4, 0.4, len(t))
+        t = t[vessel.track.transmitting(t)]
+        n = len(t)
+        if n == 0:
+            continue
+        if isinstance(part, Stay):
+            lat = part.lat + rng.normal(0, 1.5e-5, n)
+            lon = part.lon + rng.normal(0, 2.0e-5, n)
+            sog = np.round(np.abs(rng.normal(0, 0.05, n)), 1)
+            cog = np.full(n, 360.0)
+            heading = np.full(n, float(rng.integers(0, 360)))
+            status = np.full(n, part.status)
+        else:
+            lat, lon, sog, cog = part.at(t)
+            lat = lat + rng.normal(0, 1e-5, n)
+            lon = lon + rng.normal(0, 1.3e-5, n)
+            sog = np.clip(np.round(sog + rng.normal(0, 0.15, n), 1), 0, 102.2)
+            cog = np.round((cog + rng.normal(0, 0.8, n)) % 360.0, 1)
+            heading = np.round(cog + rng.normal(0, 2.0, n)) % 360
+            status = np.zeros(n)
+        for k, v in zip(cols, (t, lat, lon, sog, cog, heading, status)):
+            cols[k].append(np.asarray(v, dtype=float))
+    return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+
+
+def static_times(vessel: Vessel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times of the static-data transmissions (every 6 min while transmitting) with the
+    vessel's position then (for reception)."""
+    if not vessel.track.parts:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    t0, t1 = vessel.track.parts[0].t0, vessel.track.end
+    t = np.arange(t0 + rng.uniform(0, 360), t1, 360.0)
+    t = t[vessel.track.transmitting(t)]
+    lat = np.empty(len(t))
+    lon = np.empty(len(t))
+    for part in vessel.track.parts:
+        m = (t >= part.t0) & (t < part.t1)
+        if not m.any():
+            continue
+        if isinstance(part, Stay):
+            lat[m], lon[m] = part.lat, part.lon
+        else:
+            la, lo, _, _ = part.at(t[m])
+            lat[m], lon[m] = la, lo
+    return t, lat, lon
+
+
+def receive(t, lat, lon, p_full: float, moored: np.ndarray | None, params: RadioParams,
+            rng: np.random.Generator) -> list[np.ndarray]:
+    """One boolean mask per station: which transmissions it received."""
+    masks = []
+    for st in STATIONS:
+        p = _p_station(st, lat, lon, t, p_full, params.outages)
+        if moored is not None:
+            p = np.where(moored, np.minimum(1.0, p * params.stationary_boost), p)
+        masks.append(rng.random(len(t)) < p)
+    return masks
+
+
+def quantise_deg(x: np.ndarray) -> np.ndarray:
+    """A coordinate as it decodes from AIS (1/10000 minute, then rounded to 6 decimals)."""
+    return np.round(np.round(np.asarray(x, dtype=float) * 600000.0) / 600000.0, 6)
+
+
+def nmea_checksum(body: str) -> str:
+    return f"{reduce(lambda a, c: a ^ ord(c), body, 0):02X}"
+
+
+def tag_block(station: str, t_rx: int) -> str:
+    body = f"s:{station},c:{int(t_rx)}"
+    return f"\\{body}*{nmea_checksum(body)}\\"
+
+
+def position_sentences(vessel: Vessel, t: float, lat: float, lon: float, sog: float,
+                       cog: float, heading: float, status: int, msg_type: int,
+                       channel: str) -> list[str]:
+    second = int(t) % 60
+    if vessel.ais_class == "B":
+        data = dict(type=18, mmsi=vessel.mmsi, speed=sog, accuracy=0, lon=lon, lat=lat,
+                    course=cog, heading=511, second=second, cs=1)
+    else:
+        data = dict(type=msg_type, mmsi=vessel.mmsi, status=int(status), turn=0, speed=sog,
+                    accuracy=1, lon=lon, lat=lat, course=cog, heading=int(heading),
+                    second=second)
+    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
+
+
+def static_sentences(vessel: Vessel, t: float, part_b: bool, seq_id: int,
+                     channel: str) -> list[str]:
+    bow = int(vessel.length_m * 0.8)
+    port_side = vessel.beam_m // 2
+    dims = dict(to_bow=bow, to_stern=vessel.length_m - bow, to_port=port_side,
+                to_starboard=vessel.beam_m - port_side)
+    if vessel.ais_class == "B":
+        if not part_b:
+            data = dict(type=24, mmsi=vessel.mmsi, partno=0, shipname=vessel.name)
+        else:
+            data = dict(type=24, mmsi=vessel.mmsi, partno=1, ship_type=vessel.ship_type,
+                        vendorid="SIM", callsign=vessel.callsign, **dims)
+        return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
+    eta = np.datetime64(int(t) + 86400, "s").astype(object)
+    data = dict(type=5, mmsi=vessel.mmsi, ais_version=0, imo=vessel.imo,
+                callsign=vessel.callsign, shipname=vessel.name, ship_type=vessel.ship_type,
+                epfd=1, month=eta.month, day=eta.day, hour=eta.hour, minute=0,
+                draught=vessel.draught_m, destination=vessel.destination, dte=0, **dims)
+    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel,
+                       seq_id=seq_id)
+
+
+def moored_mask(vessel: Vessel, t: np.ndarray) -> np.ndarray:
+    """True where the vessel was at a berth or at anchor (not where it drifts at sea
+    out of every station's range, which changes nothing)."""
+    out = np.zeros(len(t), dtype=bool)
+    for part in vessel.track.parts:
+        if isinstance(part, Stay) and part.status in (MOORED, AT_ANCHOR):
+            out |= (t >= part.t0) & (t < part.t1)
+    return out
+
+
+__all__ = ["RadioParams", "Vessel", "transmissions", "static_times", "receive",
+           "quantise_deg", "tag_block", "nmea_checksum", "position_sentences",
+           "static_sentences", "moored_mask", "Passage"]

@@ -1,0 +1,252 @@
+"""The simulator's scenarios: who sails where, when, and when they switch AIS off.
+
+``najin-dunay-2023``: two cargo ships shuttle Najin <-> Dunay from mid-August to
+mid-October 2023 with 12-48 h port stays (REFERENCE.md, RUSI / Washington Post, October
+2023); on most round trips AIS goes off shortly after leaving Dunay (or some 20-40 nm
+before Najin) and comes back on the way in, so the whole Najin call is dark, as
+reported; on the others every leg is broadcast. ``control``: the same ships trade
+Vladivostok <-> Nakhodka instead, always broadcasting.
+
+Both scenarios share the background: liners between Vladivostok, Nakhodka and
+Vostochny, a Najin <-> Vladivostok ferry, a ship moored at Najin, through traffic that
+enters and leaves the area, and Class B small craft on day trips. One receiving
+station has an outage of 8-10.5 h (a coverage hole where every vessel drops out).
+
+All names, MMSIs (273xxxxxx, the Russian MID) and IMOs (valid check digit) are
+fictional and drawn from the seed; none is a ship named in the 2023 reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ais.sim_radio import Vessel
+from ais.sim_track import AT_ANCHOR, UNDER_WAY, Track
+from ais.sim_world import PORTS, STATIONS, TRANSIT_LANE, route
+
+SCENARIOS = ("najin-dunay-2023", "control")
+
+START = pd.Timestamp("2023-08-10T00:00:00Z")
+END = pd.Timestamp("2023-10-20T00:00:00Z")
+SHUTTLE_FROM = pd.Timestamp("2023-08-13T00:00:00Z")
+SHUTTLE_UNTIL = pd.Timestamp("2023-10-14T00:00:00Z")
+
+# IMOs and names of the ships in the 2023 reports, and look-alikes (REFERENCE.md).
+REAL_IMOS = frozenset({9179842, 8517839, 9358010, 9161003, 9124043, 9242986})
+REAL_NAMES = frozenset({"ANGARA", "MARIA", "MAIA-1", "MAIA 1", "LADY R", "SASCO ANGARA"})
+
+_SHUTTLE_NAMES = ("SEVERNAYA ZVEZDA", "TUMANNY BEREG", "KEDROVAYA PAD", "BELY MYS")
+_LINER_NAMES = ("PRIMORSKY TRADER", "ZOLOTOY ROG", "USSURI BAY", "AMUR LINE", "OKEAN PRIDE",
+                "NAKHODKA STAR", "VOSTOK CARRIER", "ASKOLD", "RUSSKY BRIDGE", "SIKHOTE")
+_TRANSIT_NAMES = ("EAST SEA PIONEER", "HANSAN GLORY", "OCEAN LOTUS", "PACIFIC WREN")
+_SMALL_CRAFT_NAMES = ("CHAIKA", "VOLNA 7", "BRIZ", "KAMBALA", "ORLAN", "ZARYA")
+
+
+def imo_with_check_digit(six: int) -> int:
+    """Append the IMO check digit to a six-digit number: the last digit of
+    sum(digit_i * weight_i) with weights 7..2 (IMO resolution A.1078(28))."""
+    digits = [int(c) for c in f"{six:06d}"]
+    check = sum(d * w for d, w in zip(digits, range(7, 1, -1))) % 10
+    return six * 10 + check
+
+
+def imo_is_valid(imo: int) -> bool:
+    return 1000000 <= imo <= 9999999 and imo_with_check_digit(imo // 10) == imo
+
+
+class _Ids:
+    """Unique fictional MMSIs, IMOs and call signs from the seed."""
+
+    def __init__(self, rng: np.random.Generator):
+        self.rng = rng
+        self.mmsis: set[int] = set()
+        self.imos: set[int] = set()
+
+    def mmsi(self) -> int:
+        while True:
+            m = 273000000 + int(self.rng.integers(100000, 999999))
+            if m not in self.mmsis:
+                self.mmsis.add(m)
+                return m
+
+    def imo(self) -> int:
+        while True:
+            imo = imo_with_check_digit(int(self.rng.integers(880000, 989999)))
+            if imo not in self.imos and imo not in REAL_IMOS:
+                self.imos.add(imo)
+                return imo
+
+    def callsign(self) -> str:
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        tail = "".join(letters[i] for i in self.rng.integers(0, 26, 2))
+        return f"UB{tail}{int(self.rng.integers(1, 9))}"
+
+
+def _t(ts: pd.Timestamp) -> float:
+    return ts.value / 1e9
+
+
+def _berth(rng, port: str) -> tuple[float, float]:
+    berths = PORTS[port].berths
+    return berths[int(rng.integers(0, len(berths)))]
+
+
+def _sail(track: Track, rng, origin: str, dest: str, speed: float) -> tuple:
+    """Sail from the current berth at ``origin`` to a berth at ``dest``; return (passage, berth)."""
+    last = track.parts[-1]
+    berth = _berth(rng, dest)
+    passage = track.sail(route(origin, dest, (last.lat, last.lon), berth), speed, origin, dest)
+    return passage, berth
+
+
+def _shuttle(track: Track, rng, home: str, a: str, b: str, dark: bool, until: float) -> None:
+    """Cycles a -> b -> a from the current port ``a``; ``dark``: most b calls hidden."""
+    n_cycle = 0
+    while track.end < until:
+        side_trip = n_cycle > 0 and rng.random() < 0.4
+        if side_trip:
+            _sail(track, rng, a, home, float(rng.uniform(10, 12)))
+            track.stay(home, (track.parts[-1].points[-1][0], track.parts[-1].points[-1][1]),
+                       float(rng.uniform(48, 120)))
+            p, berth = _sail(track, rng, home, a, float(rng.uniform(10, 12)))
+            track.stay(a, berth, float(rng.uniform(12, 36)))
+            continue
+        hide = dark and n_cycle != 1 and rng.random() < 0.8
+        out, berth_b = _sail(track, rng, a, b, float(rng.uniform(10, 12.5)))
+        track.stay(b, berth_b, float(rng.uniform(12, 48)))
+        back, berth_a = _sail(track, rng, b, a, float(rng.uniform(10, 12.5)))
+        if hide:
+            if rng.random() < 0.3:   # off some 20-40 nm before b, on 20-40 nm after it
+                off = out.time_at_distance(out.length_nm - rng.uniform(20, 40))
+                on = back.time_at_distance(rng.uniform(20, 40))
+            else:                    # off soon after leaving a, on shortly before a
+                off = out.time_at_distance(rng.uniform(8, 15))
+                on = back.time_at_distance(back.length_nm - rng.uniform(8, 15))
+            track.ais_off.append((off, on))
+        track.stay(a, berth_a, float(rng.uniform(12, 48)))
+        n_cycle += 1
+
+
+def _shuttles(rng, ids: _Ids, scenario: str) -> list[Vessel]:
+    names = rng.choice(_SHUTTLE_NAMES, 2, replace=False)
+    out = []
+    for k, (name, home) in enumerate(zip(names, ("Vostochny", "Vladivostok"))):
+        track = Track(start=_t(START))
+        berth = _berth(rng, home)
+        start_h = (_t(SHUTTLE_FROM) - _t(START)) / 3600 + rng.uniform(0, 72) + 40 * k
+        track.stay(home, berth, start_h)
+        a, b = ("Dunay", "Najin") if scenario == "najin-dunay-2023" else ("Nakhodka", "Vladivostok")
+        dark = scenario == "najin-dunay-2023"
+        if home != a:
+            _, berth = _sail(track, rng, home, a, 11.0)
+            track.stay(a, berth, float(rng.uniform(12, 36)))
+        _shuttle(track, rng, home, a, b, dark, _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600)
+        if a != home:
+            _, berth = _sail(track, rng, a, home, 11.0)
+        last = track.parts[-1]
+        end_berth = (last.lat, last.lon) if hasattr(last, "lat") else berth
+        track.stay(home, end_berth, (_t(END) - track.end) / 3600)
+        out.append(Vessel(ids.mmsi(), str(name), ids.imo(), ids.callsign(), 70,
+                          int(rng.integers(95, 130)), int(rng.integers(16, 21)),
+                          round(float(rng.uniform(5.5, 7.5)), 1), "VOSTOCHNY" if k == 0 else "VLADIVOSTOK",
+                          "A", "shuttle", track))
+    return out
+
+
+def _liner(rng, ids: _Ids, name: str, a: str, b: str, role: str = "liner") -> Vessel:
+    track = Track(start=_t(START))
+    berth = _berth(rng, a)
+    track.stay(a, berth, float(rng.uniform(1, 60)))
+    here, there = a, b
+    while True:
+        speed = float(rng.uniform(10, 14))
+        _, berth = _sail(track, rng, here, there, speed)
+        remaining = (_t(END) - track.end) / 3600
+        stay_h = float(rng.uniform(24, 96))
+        if remaining <= stay_h + 30:
+            track.stay(there, berth, max(remaining, 1.0))
+            break
+        track.stay(there, berth, stay_h)
+        here, there = there, here
+    return Vessel(ids.mmsi(), name, ids.imo(), ids.callsign(), int(rng.choice([70, 71, 79, 80])),
+                  int(rng.integers(80, 190)), int(rng.integers(14, 30)),
+                  round(float(rng.uniform(5, 10)), 1), b.upper(), "A", role, track)
+
+
+def _resident(rng, ids: _Ids, name: str) -> Vessel:
+    track = Track(start=_t(START))
+    track.stay("Najin", _berth(rng, "Najin"), (_t(END) - _t(START)) / 3600)
+    return Vessel(ids.mmsi(), name, ids.imo(), ids.callsign(), 70, int(rng.integers(70, 110)),
+                  int(rng.integers(12, 18)), 5.0, "RAJIN", "A", "resident", track)
+
+
+def _transit(rng, ids: _Ids, name: str) -> Vessel:
+    """Passes through the area every 6-12 days; out of every station's range between."""
+    track = Track(start=_t(START))
+    lane = np.asarray(TRANSIT_LANE)
+    outside = tuple(lane[0])
+    track.stay("", outside, float(rng.uniform(0, 96)), status=UNDER_WAY)
+    forward = bool(rng.integers(0, 2))
+    while True:
+        pts = lane if forward else lane[::-1]
+        speed = float(rng.uniform(12, 16))
+        track.sail(pts, speed)
+        wait = float(rng.uniform(6, 12)) * 24
+        if track.end + wait * 3600 > _t(END):
+            track.stay("", tuple(pts[-1]), (_t(END) - track.end) / 3600, status=UNDER_WAY)
+            break
+        track.stay("", tuple(pts[-1]), wait, status=UNDER_WAY)
+        forward = not forward
+    return Vessel(ids.mmsi(), name, ids.imo(), ids.callsign(), 80, int(rng.integers(150, 230)),
+                  int(rng.integers(24, 36)), 9.0, "BUSAN", "A", "transit", track)
+
+
+def _small_craft(rng, ids: _Ids, name: str, home: str) -> Vessel:
+    """Class B: day trips to fishing grounds a few miles offshore, nights in port."""
+    track = Track(start=_t(START))
+    berth = _berth(rng, home)
+    track.stay(home, berth, float(rng.uniform(20, 30)))
+    approach = {"Vladivostok": (42.99, 132.02), "Nakhodka": (42.70, 132.87)}[home]
+    lane = route(home, "Dunay" if home == "Vladivostok" else "Vostochny", berth, berth)[:3]
+    while True:
+        spot = (approach[0] + rng.uniform(-0.03, 0.03), approach[1] + rng.uniform(-0.04, 0.04))
+        out_pts = np.vstack([lane[:2], [spot]])
+        track.sail(out_pts, float(rng.uniform(6, 9)))
+        track.stay("", spot, float(rng.uniform(3, 7)), status=AT_ANCHOR)
+        track.sail(out_pts[::-1], float(rng.uniform(6, 9)))
+        rest = float(rng.uniform(14, 20)) + (24.0 if rng.random() < 0.3 else 0.0)
+        if track.end + (rest + 12) * 3600 > _t(END):
+            track.stay(home, berth, (_t(END) - track.end) / 3600)
+            break
+        track.stay(home, berth, rest)
+    return Vessel(ids.mmsi(), name, 0, ids.callsign(), int(rng.choice([30, 37])),
+                  int(rng.integers(8, 16)), int(rng.integers(3, 5)), 0.0, "", "B",
+                  "small-craft", track)
+
+
+def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
+    """The scenario's vessels (tracks included) and its station outages."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}")
+    rng = np.random.default_rng(seed)
+    ids = _Ids(rng)
+    vessels = _shuttles(rng, ids, scenario)
+    pairs = [("Vladivostok", "Nakhodka"), ("Vladivostok", "Vostochny"), ("Nakhodka", "Vostochny")]
+    n_liners = int(rng.integers(5, 8))
+    names = list(rng.choice(_LINER_NAMES, n_liners + 2, replace=False))
+    for i in range(n_liners):
+        a, b = pairs[i % len(pairs)]
+        if rng.random() < 0.5:
+            a, b = b, a
+        vessels.append(_liner(rng, ids, str(names[i]), a, b))
+    vessels.append(_liner(rng, ids, str(names[n_liners]), "Najin", "Vladivostok", role="ferry"))
+    vessels.append(_resident(rng, ids, str(names[n_liners + 1])))
+    for name in rng.choice(_TRANSIT_NAMES, 2, replace=False):
+        vessels.append(_transit(rng, ids, str(name)))
+    n_small = int(rng.integers(3, 5))
+    for i, name in enumerate(rng.choice(_SMALL_CRAFT_NAMES, n_small, replace=False)):
+        vessels.append(_small_craft(rng, ids, str(name), ("Vladivostok", "Nakhodka")[i % 2]))
+    day = _t(pd.Timestamp("2023-09-05T00:00:00Z")) + rng.uniform(0, 25) * 86400
+    outage = (STATIONS[1].name, day, day + rng.uniform(8.0, 10.5) * 3600)
+    return vessels, (outage,)

@@ -1,0 +1,158 @@
+"""The fast decoder: assembled messages -> positions/statics frames with numba.
+
+Plugged in by ``ais.decoders`` (``decoder="fast"``): it exposes ``FAST_TYPES`` and
+``decode_messages(MessageTable) -> DecodedParts``, the same contract as
+``ais.decode_pyais.decode_messages``. The payloads are decoded in bulk by
+``ais._fastdecode`` (values bit-identical to pyais 3.3.1); the table rules here are
+those of ``ais.fields`` and ``ais.decode_pyais``, applied to whole columns:
+
+- "not available" -> NaN: lat 91, lon 181, sog 102.3 (type 27: 63), cog >= 360,
+  heading >= 360 (type 27 has no heading);
+- any other |lat| > 90 is a reject ``lat_out_of_range`` (checked first), |lon| > 180
+  ``lon_out_of_range``; a rejected type 19 gives no statics row either;
+- statics: text cut at the first ``@`` and stripped (None when empty); IMO, ship type
+  and draught 0 -> NaN; length/beam = sum of the two parts, NaN when both are 0; eta
+  ``"MM-DD HH:MM"``, None when month or day is 0; type 24 part A gives the name, part B
+  call sign, ship type and (except auxiliary craft, MMSI 98xxxxxxx) dimensions.
+
+Messages the kernel leaves to the reference (short payloads, type 24 part 2/3, ...)
+are decoded by ``ais.decode_pyais`` in the same call, so rejects carry its reasons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ais import decode_pyais, fields, reasons
+from ais import _fastdecode as fd
+from ais.columns import MessageTable, RejectTable, pack_payloads
+from ais.frames import DecodedParts, positions_frame, statics_frame
+
+__all__ = ["FAST_TYPES", "decode_messages", "decode_arrays"]
+
+FAST_TYPES = frozenset(fields.POSITION_TYPES | fields.STATIC_TYPES)
+
+
+def _clean_text(values: np.ndarray) -> np.ndarray:
+    """pyais text -> table text: cut at the first '@', strip, None when empty."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [None if v is None else (v.split("@", 1)[0].strip() or None) for v in values]
+    return out
+
+
+def _zero_nan(v: np.ndarray) -> np.ndarray:
+    return np.where(v == 0, np.nan, v)
+
+
+def _sum_dims(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where((a == 0) & (b == 0), np.nan, a + b)
+
+
+def _eta(month, day, hour, minute) -> np.ndarray:
+    out = np.empty(len(month), dtype=object)
+    ok = (month > 0) & (day > 0) & ~np.isnan(month) & ~np.isnan(day)
+    idx = np.flatnonzero(ok)
+    out[idx] = [f"{int(a):02d}-{int(b):02d} {int(c):02d}:{int(d):02d}"
+                for a, b, c, d in zip(month[idx], day[idx], hour[idx], minute[idx])]
+    return out
+
+
+def position_columns(raw: dict[str, np.ndarray]):
+    """Kernel fields of position messages -> (lat, lon, sog, cog, heading, reject reason
+    per row: "" when kept)."""
+    t = raw["msg_type"]
+    lat, lon = raw["lat"].copy(), raw["lon"].copy()
+    reason = np.full(len(t), "", dtype=object)
+    lat_na = lat == fields.LAT_NOT_AVAILABLE
+    lon_na = lon == fields.LON_NOT_AVAILABLE
+    bad_lon = ~lon_na & (np.abs(lon) > 180)
+    bad_lat = ~lat_na & (np.abs(lat) > 90)
+    reason[bad_lon] = reasons.LON_OUT_OF_RANGE
+    reason[bad_lat] = reasons.LAT_OUT_OF_RANGE
+    lat[lat_na] = np.nan
+    lon[lon_na] = np.nan
+    sog = raw["speed"].copy()
+    is27 = t == 27
+    sog[np.where(is27, sog == fields.SOG_NOT_AVAILABLE_27, sog == fields.SOG_NOT_AVAILABLE)] = np.nan
+    cog = raw["course"].copy()
+    cog[cog >= fields.COG_LIMIT] = np.nan
+    heading = raw["heading"].copy()
+    heading[is27 | (heading >= fields.HEADING_LIMIT)] = np.nan
+    return lat, lon, sog, cog, heading, reason
+
+
+def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Kernel fields of static messages (types 5, 19, 24) -> statics columns."""
+    t = raw["msg_type"]
+    n = len(t)
+    is5, is19, is24 = t == 5, t == 19, t == 24
+    part_b = is24 & (raw["partno"] == 1)
+    aux = part_b & (raw["mmsi"] >= 980000000) & (raw["mmsi"] <= 989999999)
+    has_dims = is5 | is19 | (part_b & ~aux)
+    nan = np.full(n, np.nan)
+    out = {
+        "imo": np.where(is5, _zero_nan(raw["imo"]), nan),
+        "name": _clean_text(raw["shipname"]),
+        "callsign": _clean_text(raw["callsign"]),
+        "ship_type": np.where(is5 | is19 | part_b, _zero_nan(raw["ship_type"]), nan),
+        "length": np.where(has_dims, _sum_dims(raw["to_bow"], raw["to_stern"]), nan),
+        "beam": np.where(has_dims, _sum_dims(raw["to_port"], raw["to_starboard"]), nan),
+        "draught": np.where(is5, _zero_nan(raw["draught"]), nan),
+        "destination": _clean_text(raw["destination"]),
+        "eta": np.where(is5, _eta(raw["month"], raw["day"], raw["hour"], raw["minute"]), None),
+    }
+    return out
+
+
+def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: np.ndarray, *,
+                  time: np.ndarray, station: np.ndarray, line: np.ndarray, source: np.ndarray,
+                  text_of) -> tuple[DecodedParts, np.ndarray]:
+    """Decode messages given as payload offsets into one buffer.
+
+    ``text_of(index_array) -> object array`` gives the raw text of those messages (only
+    called for rejects). Returns the decoded parts of every message the kernel covers
+    and the indices of the others (FALLBACK: for the pyais path).
+    """
+    raw = fd.decode_payloads(buf, starts, ends, fill)
+    ok = raw["status"] == fd.DECODED
+    t = raw["msg_type"]
+    is_pos = ok & np.isin(t, tuple(fields.POSITION_TYPES))
+    is_sta = ok & np.isin(t, tuple(fields.STATIC_TYPES))
+    pi = np.flatnonzero(is_pos)
+    praw = {k: raw[k][pi] for k in ("msg_type", "lat", "lon", "speed", "course", "heading")}
+    lat, lon, sog, cog, heading, reason = position_columns(praw)
+    bad = reason != ""
+    keep = pi[~bad]
+    rejected = pi[bad]
+    is_sta[rejected] = False
+    si = np.flatnonzero(is_sta)
+    sraw = {k: raw[k][si] for k in raw}
+    scols = static_columns(sraw)
+    positions = positions_frame(
+        mmsi=raw["mmsi"][keep].astype(np.int64), time=time[keep], lat=lat[~bad], lon=lon[~bad],
+        sog=sog[~bad], cog=cog[~bad], heading=heading[~bad],
+        msg_type=t[keep].astype(np.int64), source=station[keep], line=line[keep])
+    statics = statics_frame(
+        mmsi=raw["mmsi"][si].astype(np.int64), time=time[si], msg_type=t[si].astype(np.int64),
+        source=station[si], line=line[si], **scols)
+    rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
+    rejects = RejectTable(source=source[rejected], line=line[rejected],
+                          reason=reason[bad].astype(object),
+                          text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in rej_text],
+                                        dtype=object))
+    decoded = ok.copy()
+    decoded[rejected] = False
+    vals, counts = np.unique(t[decoded].astype(np.int64), return_counts=True)
+    types = {int(v): int(c) for v, c in zip(vals, counts)}
+    return DecodedParts(positions, statics, rejects, types), np.flatnonzero(~ok)
+
+
+def decode_messages(m: MessageTable) -> DecodedParts:
+    """Decode ``m`` (same contract as ``ais.decode_pyais.decode_messages``)."""
+    buf, offsets = pack_payloads(m.payload)
+    parts, rest = decode_arrays(
+        buf, offsets[:-1], offsets[1:], m.fill.astype(np.int64), time=m.time,
+        station=m.station, line=m.line, source=m.source, text_of=lambda idx: m.text[idx])
+    if len(rest):
+        parts = DecodedParts.concat([parts, decode_pyais.decode_messages(m.take(rest))])
+    return parts

@@ -277,3 +277,16 @@ def _actual_calls(sim) -> list[dict]:
                             departure_utc=_iso(part.t1),
                             ais_on=bool(off < (part.t1 - part.t0))))
     return out
+
+
+def write_truth(truth: dict, path) -> None:
+    """Write the truth as indented JSON (atomic replace)."""
+    import json
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

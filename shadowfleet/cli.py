@@ -242,3 +242,29 @@ def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, ports_file,
     report = run_watch(kind, address, out_dir, state_dir=state_dir, analysis=analysis,
                        limits=WatchLimits(every_seconds=every_seconds))
     click.echo(report.describe(), err=True)
+
+
+@main.command(context_settings=_CONTEXT)
+@click.option("--scenario", type=click.Choice(["najin-dunay-2023", "control"]), required=True,
+              help="najin-dunay-2023: two ships shuttle Najin <-> Dunay, mostly dark; "
+                   "control: the same ships trade Vladivostok <-> Nakhodka.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Everything in the feed derives from it.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Feed to write (NMEA with tag blocks; gzip when it ends in .gz).")
+@click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Truth JSON: port visits, legs, round trips, dark periods, corrupt lines.")
+@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Port polygons the truth is computed with (default: the bundled registry).")
+def simulate(scenario, seed, out_path, truth_path, ports_file):
+    """Write a simulated AIS feed (fictional vessels, MMSIs and IMOs) and the truth a
+    correct detector must find in it.
+
+    \b
+    Example:
+      shadowfleet simulate --scenario najin-dunay-2023 --seed 7 --out feed.nmea.gz --truth truth.json
+    """
+    from shadowfleet.simulation import describe, run_simulation
+
+    truth = run_simulation(scenario, seed, out_path, truth_path, ports=ports_file)
+    click.echo(describe(truth))

@@ -1,0 +1,363 @@
+"""Sanctions watchlists: which vessels in the data are listed, and how sure the match is.
+
+Two file formats (issue 6), told apart by their first row:
+
+- the OFAC SDN CSV (US Treasury ``sdn.csv``: no header, 12 columns ent_num, name, type,
+  program, title, call_sign, vessel_type, tonnage, GRT, flag, owner, remarks; ``-0-`` is
+  empty). Only rows of type ``vessel`` are used; IMO and MMSI sit inside the remarks
+  (``Vessel Registration Identification IMO 9179842; MMSI 273...``), former names in
+  ``f.k.a. 'NAME'`` / ``a.k.a. 'NAME'``. A bare 7-digit registration number counts as
+  an IMO only when it passes the IMO check digit;
+- a plain CSV with a header ``list,imo,mmsi,name`` (``list`` optional: the file name is
+  used), one vessel per row, any of imo/mmsi/name may be empty but not all three.
+
+Matching (issue 6; REFERENCE.md: "Match by IMO: other ships share these names"), per
+vessel in the data and per list, strongest first:
+
+1. ``imo``: the vessel broadcast (AIS type 5) an IMO the list gives — score 1.0;
+2. ``mmsi``: the vessel's MMSI is listed — score 0.8, or 0.5 and flagged weak when the
+   vessel broadcast an IMO the entry does not have (MMSIs are reassigned);
+3. ``name``: a broadcast name equals a listed name or former name after normalising
+   case, spaces, punctuation and ``@`` padding — weak, score 0.3, and only when neither
+   side's IMO rules it out; dropped when the same list already matched strongly.
+
+Each match yields one ``watchlist`` alert (alerts.csv columns) whose id is a hash of
+(kind, mmsi, list, entry, method), without times, so scheduled runs never duplicate it;
+the vessel's other alerts get the list name appended to their ``summary``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ais.errors import WatchlistError
+from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
+
+# alerts.csv contract columns (DESIGN.md, "Output files")
+ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
+                 "score", "summary", "evidence", "claim_ids")
+MATCH_COLUMNS = ("mmsi", "name", "imo", "list", "ref", "entry_name", "program", "matched_by",
+                 "weak", "score", "note", "first_utc", "last_utc", "lat", "lon")
+SDN_COLUMNS = ("ent_num", "name", "type", "program", "title", "call_sign", "vessel_type",
+               "tonnage", "grt", "flag", "owner", "remarks")
+SCORES = {"imo": 1.0, "mmsi": 0.8, "mmsi_other_imo": 0.5, "name": 0.3}
+
+_IMO = re.compile(r"\bIMO\s*(\d{7})\b")
+_MMSI = re.compile(r"\bMMSI\s*(\d{9})\b")
+_REG = re.compile(r"Registration Identification\s+(\d{7})\b")
+_ALIAS = re.compile(r"\b[afn]\.k\.a\.\s*'([^']+)'")
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchEntry:
+    """One listed vessel."""
+
+    list_name: str
+    ref: str                     # SDN ent_num, or "line N" of a plain CSV
+    name: str
+    imos: tuple[int, ...] = ()
+    mmsis: tuple[int, ...] = ()
+    aliases: tuple[str, ...] = ()
+    program: str = ""
+    line: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Watchlist:
+    """A loaded watchlist file."""
+
+    path: str
+    format: str                  # "sdn" | "plain"
+    entries: tuple[WatchEntry, ...]
+    skipped: int = 0             # SDN rows that are not vessels
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.list_name for e in self.entries))
+
+
+def load_watchlists(paths: str | Path | Iterable[str | Path]) -> list[Watchlist]:
+    """Load every watchlist file (SDN or plain CSV, detected from the first row)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    return [load_watchlist(p) for p in paths]
+
+
+def load_watchlist(path: str | Path) -> Watchlist:
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise WatchlistError(path, "no such file", "check the path given to --watchlist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WatchlistError(path, f"cannot be read ({exc})", "give a UTF-8 CSV file") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not rows:
+        raise WatchlistError(path, "the file is empty", "give an OFAC SDN CSV or a CSV with a "
+                             "header list,imo,mmsi,name")
+    header = [c.strip().lower() for c in rows[0][1]]
+    if {"imo", "mmsi", "name"} <= set(header):
+        return _plain(path, header, rows[1:])
+    if len(rows[0][1]) >= len(SDN_COLUMNS):
+        return _sdn(path, rows)
+    raise WatchlistError(path, "neither the OFAC SDN CSV format (12 columns) nor a CSV with a "
+                         "header list,imo,mmsi,name", "convert the list to one of the two", line=1)
+
+
+def _empty(value: str) -> str:
+    value = value.strip()
+    return "" if value in ("-0-", "") else value
+
+
+def _sdn(path: Path, rows: list[tuple[int, list[str]]]) -> Watchlist:
+    entries, skipped = [], 0
+    for line, row in rows:
+        if len(row) < len(SDN_COLUMNS):
+            raise WatchlistError(path, f"{len(row)} columns where the SDN CSV has 12",
+                                 "give the unmodified sdn.csv", line=line)
+        rec = dict(zip(SDN_COLUMNS, (_empty(c) for c in row)))
+        if rec["type"].lower() != "vessel":
+            skipped += 1
+            continue
+        remarks = rec["remarks"]
+        imos = [int(x) for x in _IMO.findall(remarks)]
+        imos += [int(x) for x in _REG.findall(remarks) if imo_check_digit_ok(int(x))]
+        program = "; ".join(p.strip(" []") for p in rec["program"].split("] [") if p.strip(" []"))
+        entries.append(WatchEntry(
+            list_name="OFAC SDN", ref=rec["ent_num"] or f"line {line}", name=rec["name"],
+            imos=tuple(dict.fromkeys(imos)),
+            mmsis=tuple(dict.fromkeys(int(x) for x in _MMSI.findall(remarks))),
+            aliases=tuple(dict.fromkeys(_ALIAS.findall(remarks))), program=program, line=line))
+    if not entries:
+        raise WatchlistError(path, "no vessel rows (type 'vessel') in the SDN file",
+                             "give the SDN CSV that lists vessels")
+    return Watchlist(str(path), "sdn", tuple(entries), skipped)
+
+
+def _number(path: Path, line: int, field: str, raw: str, digits: int) -> int | None:
+    text = re.sub(rf"^{field}\s*", "", raw.strip(), flags=re.I)
+    if not text:
+        return None
+    if not (text.isdigit() and len(text) == digits):
+        raise WatchlistError(path, f"{field} {raw.strip()!r} is not {digits} digits",
+                             f"write the {field} as digits or leave it empty", line=line)
+    value = int(text)
+    if field == "IMO" and not imo_check_digit_ok(value):
+        raise WatchlistError(path, f"IMO {value} fails the IMO check digit",
+                             "check the number for a typo", line=line)
+    return value
+
+
+def _plain(path: Path, header: list[str], rows) -> Watchlist:
+    col = {name: header.index(name) for name in ("list", "imo", "mmsi", "name") if name in header}
+    entries = []
+    for line, row in rows:
+        def get(name: str) -> str:
+            i = col.get(name)
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        imo = _number(path, line, "IMO", get("imo"), 7)
+        mmsi = _number(path, line, "MMSI", get("mmsi"), 9)
+        name = " ".join(get("name").split())
+        if imo is None and mmsi is None and not normalise_name(name):
+            raise WatchlistError(path, "a row with no IMO, MMSI or name",
+                                 "fill at least one of imo, mmsi, name", line=line)
+        entries.append(WatchEntry(list_name=get("list") or path.stem, ref=f"line {line}",
+                                  name=name, imos=() if imo is None else (imo,),
+                                  mmsis=() if mmsi is None else (mmsi,), line=line))
+    if not entries:
+        raise WatchlistError(path, "a header but no vessel rows", "add rows list,imo,mmsi,name",
+                             line=1)
+    return Watchlist(str(path), "plain", tuple(entries))
+
+
+def _vessels(positions: pd.DataFrame | None, statics: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per MMSI in the data: IMOs and names broadcast, first/last seen, last fix."""
+    parts = []
+    if positions is not None and len(positions):
+        p = positions[["mmsi", "timestamp", "lat", "lon"]].copy()
+        p["timestamp"] = pd.to_datetime(p["timestamp"], utc=True)
+        parts.append(p)
+    if statics is not None and len(statics):
+        s = statics[["mmsi", "timestamp"]].copy()
+        s["timestamp"] = pd.to_datetime(s["timestamp"], utc=True)
+        s["lat"] = np.nan
+        s["lon"] = np.nan
+        parts.append(s)
+    if not parts:
+        return pd.DataFrame(columns=["mmsi", "first_utc", "last_utc", "lat", "lon"])
+    seen = pd.concat(parts, ignore_index=True)
+    seen["mmsi"] = seen["mmsi"].astype("int64")
+    seen = seen.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
+    out = seen.groupby("mmsi", sort=True).agg(first_utc=("timestamp", "min"),
+                                              last_utc=("timestamp", "max"))
+    fixes = seen.dropna(subset=["lat", "lon"]).groupby("mmsi").last()[["lat", "lon"]]
+    return out.join(fixes, how="left").reset_index()
+
+
+def _identities(statics: pd.DataFrame | None) -> tuple[dict[int, set[int]], dict[int, set[str]],
+                                                       dict[int, str]]:
+    imos: dict[int, set[int]] = {}
+    keys: dict[int, set[str]] = {}
+    shown: dict[int, str] = {}
+    if statics is None or not len(statics):
+        return imos, keys, shown
+    s = statics.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
+    for mmsi, imo, name in zip(s["mmsi"], pd.to_numeric(s["imo"], errors="coerce"), s["name"]):
+        mmsi = int(mmsi)
+        if imo == imo and imo > 0:
+            imos.setdefault(mmsi, set()).add(int(imo))
+        key = normalise_name(name)
+        if key:
+            keys.setdefault(mmsi, set()).add(key)
+            shown[mmsi] = str(name).split("@", 1)[0].strip()
+    return imos, keys, shown
+
+
+def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame | None = None,
+                     statics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every (vessel, list entry) match, strongest method per pair (see module doc)."""
+    vessels = _vessels(positions, statics)
+    imos, keys, shown = _identities(statics)
+    by_imo: dict[int, list[WatchEntry]] = {}
+    by_mmsi: dict[int, list[WatchEntry]] = {}
+    by_name: dict[str, list[WatchEntry]] = {}
+    for wl in watchlists:
+        for e in wl.entries:
+            for i in e.imos:
+                by_imo.setdefault(i, []).append(e)
+            for m in e.mmsis:
+                by_mmsi.setdefault(m, []).append(e)
+            for n in {normalise_name(x) for x in (e.name, *e.aliases)} - {""}:
+                by_name.setdefault(n, []).append(e)
+    rows = []
+    for v in vessels.to_dict("records"):
+        mmsi = int(v["mmsi"])
+        own_imos = imos.get(mmsi, set())
+        found: dict[int, tuple[WatchEntry, str, bool, str]] = {}
+        for imo in sorted(own_imos):
+            for e in by_imo.get(imo, ()):
+                found.setdefault(id(e), (e, "imo", False, ""))
+        for e in by_mmsi.get(mmsi, ()):
+            if id(e) in found:
+                continue
+            other = bool(e.imos and own_imos and not own_imos & set(e.imos))
+            note = (f"broadcasts IMO {', '.join(map(str, sorted(own_imos)))}, the list gives "
+                    f"{', '.join(map(str, e.imos))}") if other else ""
+            found[id(e)] = (e, "mmsi", other, note)
+        strong_lists = {e.list_name for e, how, weak, _ in found.values() if not weak}
+        for key in sorted(keys.get(mmsi, ())):
+            for e in by_name.get(key, ()):
+                if id(e) in found or e.list_name in strong_lists:
+                    continue
+                if e.imos and own_imos and not own_imos & set(e.imos):
+                    continue  # a namesake: the IMO says it is another ship
+                found[id(e)] = (e, "name", True, "same name only; check the IMO")
+        for e, how, weak, note in found.values():
+            score = SCORES["mmsi_other_imo"] if how == "mmsi" and weak else SCORES[how]
+            common = sorted(set(e.imos) & own_imos)
+            rows.append({"mmsi": mmsi, "name": shown.get(mmsi, ""),
+                         "imo": common[0] if common else (min(own_imos) if own_imos else None),
+                         "list": e.list_name, "ref": e.ref, "entry_name": e.name,
+                         "program": e.program, "matched_by": how, "weak": weak, "score": score,
+                         "note": note, "first_utc": v["first_utc"], "last_utc": v["last_utc"],
+                         "lat": v.get("lat", np.nan), "lon": v.get("lon", np.nan)})
+    out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS))
+    out["imo"] = pd.array(out["imo"].tolist(), dtype="Int64")
+    return out.sort_values(["mmsi", "list", "score", "ref"], ascending=[True, True, False, True],
+                           kind="mergesort").reset_index(drop=True)
+
+
+def alert_id(*parts: object) -> str:
+    """``A-`` + 12 hex digits of the SHA-1 of the parts: the same match, the same id."""
+    text = "|".join(str(p) for p in parts)
+    return "A-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _describe(m: dict) -> str:
+    who = m["name"] or m["entry_name"] or f"MMSI {m['mmsi']}"
+    imo = m["imo"]
+    who += f" (IMO {imo})" if imo is not None and not pd.isna(imo) else f" (MMSI {m['mmsi']})"
+    program = f", {m['program']}" if m["program"] else ""
+    entry = f"entry {m['ref']} {m['entry_name']}".strip()
+    how = {"imo": "by IMO", "mmsi": "by MMSI", "name": "by name only (weak)"}[m["matched_by"]]
+    lead = "Possible match: " if m["weak"] else ""
+    note = f"; {m['note']}" if m["note"] else ""
+    return f"{lead}{who} is on {m['list']} ({entry}{program}): matched {how}{note}"
+
+
+def watchlist_alerts(matches: pd.DataFrame) -> pd.DataFrame:
+    """One ``watchlist`` alert per match, with the alerts.csv columns."""
+    rows = []
+    for m in matches.to_dict("records"):
+        rows.append({"alert_id": alert_id("watchlist", m["mmsi"], m["list"], m["ref"],
+                                          m["matched_by"]),
+                     "kind": "watchlist", "mmsi": m["mmsi"], "name": m["name"] or m["entry_name"],
+                     "imo": m["imo"], "start_utc": m["first_utc"], "end_utc": m["last_utc"],
+                     "lat": m["lat"], "lon": m["lon"], "score": m["score"],
+                     "summary": _describe(m), "evidence": f"watchlist:{m['list']}:{m['ref']}",
+                     "claim_ids": ""})
+    out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+    out["mmsi"] = out["mmsi"].astype("int64")
+    out["imo"] = pd.array(out["imo"].tolist(), dtype="Int64")
+    for c in ("start_utc", "end_utc"):
+        out[c] = pd.to_datetime(out[c], utc=True)
+    for c in ("lat", "lon", "score"):
+        out[c] = out[c].astype("float64")
+    return out
+
+
+def _tag(summary: object, tag: str) -> str:
+    text = "" if summary is None or (isinstance(summary, float) and summary != summary) \
+        else str(summary)
+    if tag in text:
+        return text
+    return f"{text} {tag}".strip()
+
+
+def apply_watchlists(alerts: pd.DataFrame | None, watchlists: Sequence[Watchlist], *,
+                     positions: pd.DataFrame | None = None,
+                     statics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``alerts`` plus a ``watchlist`` alert per match, with the list name appended to the
+    ``summary`` of the matched vessels' other alerts; sorted by (mmsi, start_utc)."""
+    if alerts is None or not len(alerts.columns):
+        alerts = pd.DataFrame({c: pd.Series([], dtype=object) for c in ALERT_COLUMNS})
+    matches = match_watchlists(watchlists, positions=positions, statics=statics)
+    if not len(matches):
+        return alerts
+    tags: dict[int, list[str]] = {}
+    for m in matches.to_dict("records"):
+        how = {"imo": "IMO", "mmsi": "MMSI", "name": "name only, weak"}[m["matched_by"]]
+        tag = f"[watchlist: {m['list']} ({how})]"
+        if tag not in tags.setdefault(int(m["mmsi"]), []):
+            tags[int(m["mmsi"])].append(tag)
+    alerts = alerts.copy()
+    if len(alerts):
+        alerts["summary"] = [
+            _tag(s, " ".join(tags.get(int(mm), []))) if int(mm) in tags and k != "watchlist"
+            else s for s, mm, k in zip(alerts["summary"], alerts["mmsi"], alerts["kind"])]
+    new = watchlist_alerts(matches)
+    new = new[~new["alert_id"].isin(set(alerts["alert_id"]))]
+    if not len(alerts):
+        combined = new
+    else:
+        combined = pd.concat([alerts.astype({c: object for c in ("imo",) if c in alerts}),
+                              new.astype({"imo": object})], ignore_index=True)
+        imo = pd.to_numeric(combined["imo"], errors="coerce")
+        if bool(((imo % 1 == 0) | imo.isna()).all()):
+            combined["imo"] = pd.array([None if pd.isna(x) else int(x) for x in imo],
+                                       dtype="Int64")
+        for c in ("start_utc", "end_utc"):
+            combined[c] = pd.to_datetime(combined[c], utc=True)
+    return combined.sort_values(["mmsi", "start_utc", "kind", "alert_id"], kind="mergesort",
+                                na_position="last").reset_index(drop=True)

@@ -1,0 +1,118 @@
+"""``Decoded``: what reading AIS gives: positions, statics, rejects and counts.
+
+``stats`` (the counts ``summary.json`` reports):
+- lines_read: physical lines read (NMEA) or data rows (decoded tables);
+- sentences: AIS sentences that passed framing; non_ais_sentences: other NMEA skipped;
+- tagblock_checksum_errors: tag blocks whose own checksum was wrong (time kept);
+- messages: assembled messages before dedup; duplicates: dropped multi-receiver copies;
+- messages_by_type: decoded messages per AIS type (keys are strings, for JSON);
+- no_receive_time: kept messages without a receive time (timestamp NaT);
+- rejected: total rejects; rejected_by_reason: per reason;
+- positions, statics: rows; vessels: distinct MMSIs over both;
+- time_span: {"start", "end"} ISO-8601 Z of the positions and statics, or None;
+- inputs: [{path, sha256, lines}] for ``read_inputs`` (empty for ``feed`` results).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
+                        STATIC_COLUMNS, STATIC_DTYPES, empty_frame, sort_by_vessel_time)
+
+COUNT_KEYS = ("lines_read", "sentences", "non_ais_sentences", "tagblock_checksum_errors",
+              "messages", "duplicates", "no_receive_time", "rejected")
+
+
+def _iso(ts) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+
+
+class Decoded:
+    """Positions, statics and rejects (contract frames, sorted) plus ``stats`` and ``warnings``."""
+
+    def __init__(self, positions: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
+                 rejects: pd.DataFrame | None = None, counts: dict | None = None,
+                 messages_by_type: dict | None = None, rejected_by_reason: dict | None = None,
+                 inputs: list | None = None, warnings: list | None = None, sort: bool = True):
+        positions = empty_frame(POSITION_COLUMNS, POSITION_DTYPES) if positions is None else positions
+        statics = empty_frame(STATIC_COLUMNS, STATIC_DTYPES) if statics is None else statics
+        rejects = empty_frame(REJECT_COLUMNS, REJECT_DTYPES) if rejects is None else rejects
+        if sort:
+            positions = sort_by_vessel_time(positions)
+            statics = sort_by_vessel_time(statics)
+            rejects = rejects.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
+        self.positions = positions
+        self.statics = statics
+        self.rejects = rejects
+        self.warnings = list(warnings or [])
+        counts = {k: int((counts or {}).get(k, 0)) for k in COUNT_KEYS}
+        if rejected_by_reason is None:
+            rejected_by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
+        counts["rejected"] = int(sum(rejected_by_reason.values()))
+        vessels = pd.concat([positions["mmsi"], statics["mmsi"]]).nunique()
+        times = pd.concat([positions["timestamp"], statics["timestamp"]]).dropna()
+        span = {"start": _iso(times.min()), "end": _iso(times.max())} if len(times) else None
+        self.stats = {
+            **counts,
+            "messages_by_type": {str(k): int(v) for k, v in sorted((messages_by_type or {}).items(),
+                                                                   key=lambda kv: int(kv[0]))},
+            "rejected_by_reason": {str(k): int(v) for k, v in sorted(rejected_by_reason.items())},
+            "positions": int(len(positions)),
+            "statics": int(len(statics)),
+            "vessels": int(vessels),
+            "time_span": span,
+            "inputs": list(inputs or []),
+        }
+
+    @classmethod
+    def merge(cls, items: list["Decoded"], inputs: list | None = None,
+              warnings: list | None = None) -> "Decoded":
+        """One ``Decoded`` from several (counts added, frames concatenated and sorted)."""
+        items = list(items)
+        counts = {k: sum(d.stats[k] for d in items) for k in COUNT_KEYS}
+        by_type: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        for d in items:
+            for k, v in d.stats["messages_by_type"].items():
+                by_type[k] = by_type.get(k, 0) + v
+            for k, v in d.stats["rejected_by_reason"].items():
+                by_reason[k] = by_reason.get(k, 0) + v
+
+        def cat(frames, columns, dtypes):
+            frames = [f for f in frames if len(f)]
+            if not frames:
+                return empty_frame(columns, dtypes)
+            return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+        return cls(cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES),
+                   cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES),
+                   cat([d.rejects for d in items], REJECT_COLUMNS, REJECT_DTYPES),
+                   counts, by_type, by_reason, inputs,
+                   [w for d in items for w in d.warnings] + list(warnings or []))
+
+    def describe(self) -> str:
+        """A few lines for people: what was read, kept, dropped and why."""
+        s = self.stats
+        lines = [f"read {s['lines_read']:,} lines from {len(s['inputs'])} input(s): "
+                 f"{s['messages']:,} messages, {s['duplicates']:,} duplicates dropped, "
+                 f"{s['rejected']:,} rejected"]
+        lines.append(f"positions: {s['positions']:,}, statics: {s['statics']:,}, "
+                     f"vessels: {s['vessels']:,}")
+        if s["time_span"]:
+            lines.append(f"time span: {s['time_span']['start']} .. {s['time_span']['end']}")
+        if s["messages_by_type"]:
+            lines.append("messages by type: " + ", ".join(f"{k}: {v:,}" for k, v in
+                                                          s["messages_by_type"].items()))
+        if s["rejected_by_reason"]:
+            lines.append("rejected: " + ", ".join(f"{k}: {v:,}" for k, v in
+                                                  s["rejected_by_reason"].items()))
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (f"Decoded(positions={s['positions']}, statics={s['statics']}, "
+                f"rejects={s['rejected']}, vessels={s['vessels']})")

@@ -1,0 +1,205 @@
+"""``read_inputs``: files, ``.gz`` files, directories and stdin -> one ``Decoded``.
+
+Inputs are read in pieces through one ``IncrementalDecoder`` (the same stages a live
+feed uses). The kind of each file is found from its content, not its name: gzip by its
+magic bytes, Parquet by ``PAR1``, decoded CSV by its header (``ais.tabular``), anything
+else is NMEA. A file that cannot be used (missing, unreadable, empty, binary, no AIS in
+it, or, with ``require_times``, no receive time on any message) raises ``InputError``
+naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import sys
+import zlib
+from pathlib import Path
+
+from ais import reasons, tabular
+from ais.decoded import Decoded
+from ais.errors import InputError, NoReceiveTimeError
+from ais.incremental import IncrementalDecoder
+from ais.nmea import ACCEPTED_TIME_STYLES
+
+__all__ = ["read_inputs", "expand_inputs"]
+
+CHUNK_BYTES = 16 << 20
+STDIN = "<stdin>"
+
+
+def expand_inputs(paths) -> list[str]:
+    """Paths as given, directories replaced by their files (recursive, sorted, hidden
+    files skipped), ``-`` kept for stdin."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out: list[str] = []
+    for p in paths:
+        p = str(p)
+        if p == "-":
+            out.append(p)
+            continue
+        path = Path(p)
+        if path.is_dir():
+            files = sorted(f for f in path.rglob("*") if f.is_file()
+                           and not any(part.startswith(".") for part in f.relative_to(path).parts))
+            if not files:
+                raise InputError(p, "directory has no files", "give a directory holding AIS files")
+            out.extend(str(f) for f in files)
+        elif path.exists():
+            out.append(p)
+        else:
+            raise InputError(p, "no such file or directory", "check the path")
+    if not out:
+        raise InputError(None, "no input given", "name at least one file, directory or '-'")
+    return out
+
+
+class _Source:
+    """Raw bytes of one input in chunks, with its sha256 and the decompressed stream."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.sha = hashlib.sha256()
+        self.raw_bytes = 0
+        if path == "-":
+            self.fh = sys.stdin.buffer
+        else:
+            try:
+                self.fh = open(path, "rb")
+            except PermissionError:
+                raise InputError(path, "permission denied", "make the file readable") from None
+            except IsADirectoryError:
+                raise InputError(path, "is a directory", "give its files") from None
+            except OSError as exc:
+                raise InputError(path, f"cannot open ({exc.strerror})", "check the file") from None
+        self.gz = None
+
+    def read(self) -> bytes:
+        try:
+            raw = self.fh.read(CHUNK_BYTES)
+        except OSError as exc:
+            raise InputError(self.path, f"cannot read ({exc.strerror})", "check the file") from None
+        self.sha.update(raw)
+        self.raw_bytes += len(raw)
+        if self.gz is None:
+            self.gz = raw[:2] == b"\x1f\x8b"
+            if self.gz:
+                self._z = zlib.decompressobj(wbits=31)
+        if not self.gz:
+            return raw
+        try:
+            out = self._z.decompress(raw) if raw else self._z.flush()
+            while self._z.eof and self._z.unused_data:   # concatenated gzip members
+                rest = self._z.unused_data
+                self._z = zlib.decompressobj(wbits=31)
+                out += self._z.decompress(rest)
+        except zlib.error as exc:
+            raise InputError(self.path, f"corrupt gzip data ({exc})", "re-download or re-compress it") from None
+        return out
+
+    def close(self):
+        if self.fh is not sys.stdin.buffer:
+            self.fh.close()
+
+
+def _looks_binary(head: bytes) -> bool:
+    if b"\x00" in head:
+        return True
+    sample = head[:65536]
+    text = sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13))
+    return len(sample) > 0 and text / len(sample) < 0.7
+
+
+def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes,
+               progress) -> list[Decoded]:
+    parts = [dec.feed(name, first)]
+    if progress is not None:
+        progress.update(src.raw_bytes - progress.n_raw)
+        progress.n_raw = src.raw_bytes
+    while True:
+        chunk = src.read()
+        if not chunk:
+            break
+        parts.append(dec.feed(name, chunk))
+        if progress is not None:
+            progress.update(src.raw_bytes - progress.n_raw)
+            progress.n_raw = src.raw_bytes
+    parts.append(dec.end_source(name))
+    return parts
+
+
+def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
+                progress: bool = False) -> Decoded:
+    """Read and decode AIS from ``paths`` (files, ``.gz``, directories, ``-`` for stdin).
+
+    decoder: ``"fast"`` (numba fast path, pyais for the types it does not cover) or
+    ``"pyais"`` (the reference). require_times: refuse a file whose messages carry no
+    receive time (``NoReceiveTimeError``); otherwise such messages are kept with an empty
+    timestamp and a warning gives their count. progress: a bar on stderr for inputs that
+    take more than a couple of seconds, only when stderr is a terminal.
+    """
+    files = expand_inputs(paths)
+    dec = IncrementalDecoder(decoder=decoder)
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
+        total = sum(Path(f).stat().st_size for f in files if f != "-")
+        bar = tqdm(total=total or None, unit="B", unit_scale=True, delay=2.0, file=sys.stderr,
+                   desc="decoding", leave=False)
+    results: list[Decoded] = []
+    inputs = []
+    try:
+        for f in files:
+            if bar is not None:
+                bar.n_raw = 0
+            name = STDIN if f == "-" else f
+            src = _Source(f)
+            try:
+                first = src.read()
+                if not first.strip():
+                    raise InputError(name, "file is empty", "give a file with AIS data")
+                kind = tabular.sniff(first, src.gz)
+                if kind is not None:
+                    rest = [first]
+                    while chunk := src.read():
+                        rest.append(chunk)
+                    got = [tabular.read_table(name, b"".join(rest), kind)]
+                else:
+                    if _looks_binary(first[:65536]):
+                        raise InputError(name, "binary file, not NMEA text or a decoded table",
+                                         "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
+                    got = _read_nmea(dec, src, name, first, bar)
+            finally:
+                src.close()
+            d = Decoded.merge(got)
+            _check_file(name, d, require_times)
+            results.append(d)
+            inputs.append({"path": name, "sha256": src.sha.hexdigest(),
+                           "lines": d.stats["lines_read"]})
+        results.append(dec.finish())
+    finally:
+        if bar is not None:
+            bar.close()
+    warnings = []
+    merged = Decoded.merge(results, inputs=inputs)
+    n = merged.stats["no_receive_time"]
+    if n:
+        warnings.append(f"{n:,} messages have no receive time (empty timestamp); "
+                        "accepted styles: " + "; ".join(ACCEPTED_TIME_STYLES))
+    merged.warnings.extend(warnings)
+    return merged
+
+
+def _check_file(name: str, d: Decoded, require_times: bool) -> None:
+    s = d.stats
+    not_ais = (reasons.NOT_NMEA, reasons.INVALID_UTF8, reasons.LINE_TOO_LONG)
+    ais_like = s["rejected"] - sum(s["rejected_by_reason"].get(r, 0) for r in not_ais)
+    if s["sentences"] == 0 and s["messages"] == 0 and ais_like == 0:
+        raise InputError(name, "no AIS found (no !xxVDM/!xxVDO sentence, no decoded AIS table)",
+                         "give NMEA 0183 AIS, a MarineCadastre/DMA CSV or a positions Parquet")
+    kept = s["messages"] - s["duplicates"]
+    if require_times and kept > 0 and s["no_receive_time"] == kept:
+        raise NoReceiveTimeError(
+            name, "no receive time on any message",
+            "give a feed whose lines carry one of: " + "; ".join(ACCEPTED_TIME_STYLES))

@@ -105,16 +105,19 @@ def _statics_view(statics: pd.DataFrame | None) -> pd.DataFrame:
         return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
                              "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
                              "imo": pd.Series([], dtype="float64"),
-                             "key": pd.Series([], dtype=object)})
+                             "key": pd.Series([], dtype=object),
+                             "raw": pd.Series([], dtype=object)})
     view = pd.DataFrame({
         "mmsi": statics["mmsi"].astype("int64"),
         "timestamp": pd.to_datetime(statics["timestamp"], utc=True),
         "imo": pd.to_numeric(statics["imo"], errors="coerce") if "imo" in statics
         else np.nan,
         "key": statics["name"].map(normalise_name) if "name" in statics else "",
+        "raw": statics["name"].astype(object).fillna("") if "name" in statics else "",
     })
     view.loc[~(view["imo"] > 0), "imo"] = np.nan
-    return view
+    return view.sort_values(["mmsi", "timestamp"], kind="mergesort",
+                            na_position="first").reset_index(drop=True)
 
 
 def resolve_vessels(claim: Claim, statics: pd.DataFrame | None
@@ -158,12 +161,13 @@ def resolve_vessels(claim: Claim, statics: pd.DataFrame | None
 
 
 def _display_names(view: pd.DataFrame, inside: pd.DataFrame) -> dict[int, str]:
-    """mmsi -> a normalised name it broadcast (preferring the window), for display."""
+    """mmsi -> the last name it broadcast (preferring the window), as broadcast without
+    the ``@`` padding, for display."""
     out: dict[int, str] = {}
     for frame in (view, inside):  # inside last so it wins
         named = frame[frame["key"].astype(bool)] if len(frame) else frame
-        for mmsi, key in zip(named["mmsi"], named["key"]):
-            out[int(mmsi)] = str(key)
+        for mmsi, raw in zip(named["mmsi"], named["raw"]):
+            out[int(mmsi)] = " ".join(str(raw).split("@", 1)[0].split())
     return out
 
 

@@ -10,7 +10,7 @@ Vladivostok <-> Nakhodka instead, always broadcasting.
 Both scenarios share the background: liners between Vladivostok, Nakhodka and
 Vostochny, a Najin <-> Vladivostok ferry, a ship moored at Najin, through traffic that
 enters and leaves the area, and Class B small craft on day trips. One receiving
-station has an outage of 8-10.5 h (a coverage hole where every vessel drops out).
+station has an outage of 7.5-9 h (a coverage hole where every vessel drops out).
 
 All names, MMSIs (273xxxxxx, the Russian MID) and IMOs (valid check digit) are
 fictional and drawn from the seed; none is a ship named in the 2023 reports.
@@ -248,5 +248,5 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
     for i, name in enumerate(rng.choice(_SMALL_CRAFT_NAMES, n_small, replace=False)):
         vessels.append(_small_craft(rng, ids, str(name), ("Vladivostok", "Nakhodka")[i % 2]))
     day = _t(pd.Timestamp("2023-09-05T00:00:00Z")) + rng.uniform(0, 25) * 86400
-    outage = (STATIONS[1].name, day, day + rng.uniform(8.0, 10.5) * 3600)
+    outage = (STATIONS[1].name, day, day + rng.uniform(7.5, 9.0) * 3600)
     return vessels, (outage,)

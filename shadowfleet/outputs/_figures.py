@@ -1,0 +1,75 @@
+"""Shared helpers of map.html and timeline.png: vessel labels, colours, times."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# Colour-blind-safe qualitative palettes (Okabe-Ito for ports, Tableau 20 for vessels).
+PORT_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+                "#000000", "#8C564B", "#7F7F7F")
+VESSEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                  "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                  "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+DARK_COLOUR = "#444444"
+
+
+def table(result, name: str) -> pd.DataFrame:
+    """``result.<name>`` or an empty frame when the attribute is missing or None."""
+    df = getattr(result, name, None)
+    return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
+
+
+def utc(values) -> pd.Series:
+    """Any times (datetimes, ISO strings, empty strings) -> datetime64[ns, UTC], NaT missing."""
+    s = pd.Series(values)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        s = s.replace("", None)
+    return pd.to_datetime(s, utc=True, errors="coerce")
+
+
+def vessel_names(result) -> dict[int, str]:
+    """mmsi -> name, from the event tables first, then statics."""
+    names: dict[int, str] = {}
+    statics = table(result, "statics")
+    if len(statics) and {"mmsi", "name"} <= set(statics.columns):
+        s = statics[statics["name"].notna()]
+        if "timestamp" in s.columns:
+            s = s.sort_values("timestamp", kind="mergesort", na_position="first")
+        for m, n in zip(s["mmsi"], s["name"]):
+            if str(n).strip():
+                names[int(m)] = str(n).strip()
+    for attr in ("port_visits", "dark_periods", "round_trips"):
+        df = table(result, attr)
+        if len(df) and {"mmsi", "name"} <= set(df.columns):
+            for m, n in zip(df["mmsi"], df["name"]):
+                if isinstance(n, str) and n.strip() and int(m) not in names:
+                    names[int(m)] = n.strip()
+    return names
+
+
+def vessel_label(mmsi: int, names: dict[int, str]) -> str:
+    name = names.get(int(mmsi), "")
+    return f"{name} ({mmsi})" if name else str(mmsi)
+
+
+def port_order(result) -> list[str]:
+    """Ports in registry order when there is a registry, else in order of appearance."""
+    registry = getattr(result, "registry", None)
+    seen = list(getattr(registry, "names", ()) or ())
+    for attr, col in (("port_visits", "port"), ("possible_calls", "port")):
+        df = table(result, attr)
+        if col in df.columns:
+            for p in df[col].astype(str):
+                if p not in seen:
+                    seen.append(p)
+    return seen
+
+
+def port_colours(result) -> dict[str, str]:
+    return {p: PORT_COLOURS[i % len(PORT_COLOURS)] for i, p in enumerate(port_order(result))}
+
+
+def gap_hours(result, default: float = 6.0) -> float:
+    settings = getattr(result, "settings", None)
+    gaps = getattr(settings, "gaps", None)
+    return float(getattr(gaps, "gap_hours", default))

@@ -1,0 +1,176 @@
+"""timeline.png: one row per vessel over the whole data span.
+
+Port visits are bars coloured by port; possible port calls (inferred during a dark
+period) are outlined bars in the port's colour; dark periods are grey hatched spans
+(open ones run to the end of the data); each claim's window is a shaded band labelled
+with the claim id. Rendered with matplotlib's Agg backend (no display needed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from shadowfleet.outputs._figures import (DARK_COLOUR, port_colours, table, utc,  # noqa: E402
+                                          vessel_label, vessel_names)
+from shadowfleet.outputs.files import atomic_path  # noqa: E402
+
+MAX_ROWS = 40
+CLAIM_COLOURS = ("#fdd835", "#80cbc4", "#ce93d8", "#ffab91", "#a5d6a7", "#90caf9")
+
+
+def _rows(result) -> list[int]:
+    """Vessels to draw, most relevant first: with possible calls, then by dark hours,
+    then by number of visits; at most ``MAX_ROWS``."""
+    positions = table(result, "positions")
+    mmsis = set(int(m) for m in positions["mmsi"].unique()) if "mmsi" in positions else set()
+    for attr in ("port_visits", "dark_periods"):
+        df = table(result, attr)
+        if "mmsi" in df:
+            mmsis |= set(int(m) for m in df["mmsi"].unique())
+    score = {m: [0, 0.0, 0] for m in mmsis}
+    calls = table(result, "possible_calls")
+    for m in calls.get("mmsi", []):
+        score[int(m)][0] += 1
+    gaps = table(result, "dark_periods")
+    if len(gaps):
+        for m, h in zip(gaps["mmsi"], pd.to_numeric(gaps.get("hours"), errors="coerce").fillna(0)):
+            score[int(m)][1] += float(h)
+    for m in table(result, "port_visits").get("mmsi", []):
+        score[int(m)][2] += 1
+    order = sorted(mmsis, key=lambda m: (-score[m][0], -score[m][1], -score[m][2], m))
+    return order[:MAX_ROWS]
+
+
+def _span(result) -> tuple[pd.Timestamp, pd.Timestamp]:
+    times = []
+    positions = table(result, "positions")
+    if "timestamp" in positions and len(positions):
+        ts = utc(positions["timestamp"]).dropna()
+        times += [ts.min(), ts.max()]
+    for attr, cols in (("port_visits", ("arrival_utc", "departure_utc")),
+                       ("dark_periods", ("start_utc", "end_utc"))):
+        df = table(result, attr)
+        for c in cols:
+            if c in df and len(df):
+                ts = utc(df[c]).dropna()
+                if len(ts):
+                    times += [ts.min(), ts.max()]
+    if not times:
+        now = pd.Timestamp("2023-01-01", tz="UTC")
+        return now, now + pd.Timedelta(days=1)
+    return min(times), max(times)
+
+
+def _bars(starts, ends):
+    x0 = mdates.date2num(starts.dt.tz_convert(None).to_numpy())
+    x1 = mdates.date2num(ends.dt.tz_convert(None).to_numpy())
+    return [(a, max(b - a, 1e-3)) for a, b in zip(x0, x1)]
+
+
+def write_timeline(result, path: str | Path) -> Path:
+    """Draw the timeline of ``result`` (any object with the Result DataFrames) to ``path``."""
+    names = vessel_names(result)
+    rows = _rows(result)
+    colours = port_colours(result)
+    t0, t1 = _span(result)
+    height = 2.2 + 0.42 * max(len(rows), 1)
+    fig, ax = plt.subplots(figsize=(14, height), dpi=110)
+    y_of = {m: i for i, m in enumerate(rows)}
+    positions = table(result, "positions")
+    if len(positions) and "timestamp" in positions:
+        seen = positions.groupby("mmsi")["timestamp"].agg(["min", "max"])
+        for m, (a, b) in seen.iterrows():
+            if int(m) in y_of:
+                x = mdates.date2num([utc([a]).iloc[0].tz_convert(None), utc([b]).iloc[0].tz_convert(None)])
+                ax.plot(x, [y_of[int(m)]] * 2, color="#bbbbbb", lw=0.8, zorder=1)
+
+    gaps = table(result, "dark_periods")
+    if len(gaps):
+        ends = utc(gaps["end_utc"]).fillna(t1)
+        starts = utc(gaps["start_utc"])
+        for (m, a, b) in zip(gaps["mmsi"], starts, ends):
+            if int(m) in y_of and pd.notna(a):
+                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.42, 0.84),
+                               facecolors="#d9d9d9", edgecolors=DARK_COLOUR, hatch="////",
+                               linewidth=0.4, zorder=2)
+
+    visits = table(result, "port_visits")
+    if len(visits):
+        arr, dep = utc(visits["arrival_utc"]), utc(visits["departure_utc"])
+        for m, port, a, b in zip(visits["mmsi"], visits["port"].astype(str), arr, dep):
+            if int(m) in y_of and pd.notna(a) and pd.notna(b):
+                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.3, 0.6),
+                               facecolors=colours.get(port, "#999999"), edgecolors="none", zorder=3)
+
+    calls = table(result, "possible_calls")
+    if len(calls):
+        a_s, b_s = utc(calls["start_utc"]), utc(calls["end_utc"])
+        for m, port, a, b in zip(calls["mmsi"], calls["port"].astype(str), a_s, b_s):
+            if int(m) in y_of and pd.notna(a) and pd.notna(b):
+                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.2, 0.4),
+                               facecolors="white", edgecolors=colours.get(port, "#999999"),
+                               linewidth=1.6, linestyle="--", zorder=4)
+
+    claims = table(result, "claims")
+    claim_handles = []
+    if len(claims) and {"window_start", "window_end"} <= set(claims.columns):
+        windows: dict[tuple, list[str]] = {}
+        for cid, ws, we in zip(claims.get("claim_id", range(len(claims))), utc(claims["window_start"]),
+                               utc(claims["window_end"])):
+            if pd.notna(ws) and pd.notna(we):
+                # the window runs to the end of its last day (DESIGN.md, "In a claim's window")
+                windows.setdefault((ws, we.normalize() + pd.Timedelta(days=1)), []).append(str(cid))
+        # bands above the first vessel row (the y axis is inverted: smaller y is higher)
+        for k, ((ws, we), ids) in enumerate(sorted(windows.items())):
+            colour = CLAIM_COLOURS[k % len(CLAIM_COLOURS)]
+            x0, x1 = mdates.date2num([ws.tz_convert(None), we.tz_convert(None)])
+            y = -1.0 - 0.55 * k
+            ax.axvspan(x0, x1, color=colour, alpha=0.18, zorder=0)
+            ax.plot([x0, x1], [y, y], color=colour, lw=6, solid_capstyle="butt", zorder=5)
+            ax.text(x0, y - 0.3, f" claim window: {', '.join(ids)}", fontsize=7.5, va="bottom",
+                    ha="left", zorder=6)
+            claim_handles.append(Patch(facecolor=colour, alpha=0.6,
+                                       label=f"claim window: {', '.join(ids)}"))
+        ax.set_ylim(-1.6 - 0.55 * len(windows), len(rows) - 0.2)
+    else:
+        ax.set_ylim(-0.8, len(rows) - 0.2)
+
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([vessel_label(m, names) for m in rows], fontsize=8)
+    ax.invert_yaxis()   # first row at the top
+    ax.set_xlim(mdates.date2num([t0.tz_convert(None), t1.tz_convert(None)]))
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=6, maxticks=14))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
+    ax.grid(axis="x", color="#eeeeee", zorder=0)
+    ax.set_xlabel("UTC")
+    ax.set_title("Port visits, possible port calls and dark periods by vessel", fontsize=11)
+    used_ports = list(dict.fromkeys(list(visits.get("port", pd.Series([], dtype=object)).astype(str))
+                                    + list(calls.get("port", pd.Series([], dtype=object)).astype(str))))
+    handles = [Patch(facecolor=colours.get(p, "#999999"), label=f"visit: {p}") for p in used_ports]
+    handles += [Patch(facecolor="white", edgecolor="#555555", linestyle="--", linewidth=1.4,
+                      label="possible port call (inferred)"),
+                Patch(facecolor="#d9d9d9", edgecolor=DARK_COLOUR, hatch="////",
+                      label="dark period (no AIS received)")]
+    handles += claim_handles
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              frameon=False)
+    if not rows:
+        ax.text(0.5, 0.5, "no vessels", transform=ax.transAxes, ha="center", va="center")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+__all__ = ["write_timeline"]

@@ -54,7 +54,7 @@ _NOT_ARMOUR = bytes(sorted(set(range(256)) - ARMOUR))
 _PREFIX_SEPARATORS = b" ,\t;"
 
 # kinds of parsed segments
-_AIS, _PGHP, _OTHER, _SKIP, _REJECT = range(5)
+_AIS, _PGHP, _OTHER, _SKIP, _REJECT, _TAG = range(6)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +166,9 @@ def _parse_segment(seg: bytes):
     """One sentence with its prefix, tag block and trailing fields.
 
     Returns ``(kind, value)``: (_AIS, dict), (_PGHP, time), (_OTHER, None),
-    (_SKIP, None) or (_REJECT, reason).
+    (_SKIP, None), (_REJECT, reason) or (_TAG, (time, station, checksum_ok)) for a tag
+    block alone on its line (DMA writes ``\\si:AISD*3F\\`` or ``\\c:...\\`` on the line
+    before the sentence; it applies to the next AIS sentence).
     """
     m = _START.search(seg)
     if m is None:
@@ -186,7 +188,7 @@ def _parse_segment(seg: bytes):
         tag_ok = tag_ok and ok
         i = j + 1
     if i >= len(seg):
-        return _SKIP, None          # a tag block alone on its line carries nothing to decode
+        return _TAG, (tag_t, station, tag_ok)   # alone on its line: for the next sentence
     lead = seg[i]
     if lead == 0x24:  # '$'
         if seg.startswith(b"PGHP,", i + 1):
@@ -290,13 +292,14 @@ def _rank(v: dict, pghp: float | None) -> float | None:
 class _SourceState:
     """Framing state of one input between ``frame`` calls."""
 
-    __slots__ = ("name", "partial", "line_no", "pghp", "groups")
+    __slots__ = ("name", "partial", "line_no", "pghp", "tag", "groups")
 
     def __init__(self, name: str):
         self.name = name
         self.partial = b""
         self.line_no = 0
         self.pghp = None
+        self.tag = None
         self.groups: dict[bytes, tuple] = {}
 
 
@@ -349,6 +352,9 @@ class Framer:
             line = raw.strip()
             if not line:
                 continue
+            if line.startswith(b"#"):       # comment line (USCG logs, gpsd test files)
+                counts["skipped_lines"] += 1
+                continue
             if not line.isascii():
                 try:
                     line.decode("utf-8")
@@ -368,14 +374,25 @@ class Framer:
                 elif kind == _OTHER:
                     counts["non_ais_sentences"] += 1
                     continue
+                elif kind == _TAG:
+                    st.tag = v
+                    continue
                 elif kind == _SKIP:
                     counts["skipped_lines"] += 1
                     continue
                 else:
-                    st.pghp = None   # the rejected line may have been the one it timed
+                    st.pghp = st.tag = None   # the rejected line may have been the one they timed
                     reject(line_no, v, seg)
                     continue
                 counts["sentences"] += 1
+                if st.tag is not None:
+                    tag_t, tag_station, tag_ok = st.tag
+                    st.tag = None
+                    if v["tag_t"] is None:
+                        v["tag_t"] = tag_t
+                    if v["station"] is None:
+                        v["station"] = tag_station
+                    v["tag_ok"] = v["tag_ok"] and tag_ok
                 if not v["tag_ok"]:
                     counts["tagblock_checksum_errors"] += 1
                 t = _rank(v, st.pghp)

@@ -268,3 +268,32 @@ def simulate(scenario, seed, out_path, truth_path, ports_file):
 
     truth = run_simulation(scenario, seed, out_path, truth_path, ports=ports_file)
     click.echo(describe(truth))
+
+
+@main.group(cls=_Group, context_settings=_CONTEXT)
+def claims() -> None:
+    """Claims files: the public claims shadowfleet tests against AIS.
+
+    \b
+    Example:
+      shadowfleet claims list
+    """
+
+
+@claims.command("list", context_settings=_CONTEXT)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--full", is_flag=True, help="Also print each claim's statement, vessels and URL.")
+def claims_list(files, full):
+    """List the bundled claims (or those of FILES, validating them): id, kind, ports,
+    window, claimed count and source.
+
+    \b
+    Example:
+      shadowfleet claims list
+      shadowfleet claims list my-claims.yaml --full
+    """
+    from shadowfleet.claims import bundled_claim_files, load_claims
+    from shadowfleet.claims.listing import describe_claims
+
+    paths = list(files) or bundled_claim_files()
+    click.echo(describe_claims(load_claims(paths), full=full))

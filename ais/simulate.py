@@ -166,10 +166,10 @@ def _corrupt(body: list[str], rng) -> tuple[list[str], list[tuple[int, str]]]:
         if j < len(targets) and targets[j] == i:
             kind = kinds[j % len(kinds)]
             j += 1
-            if line.split(",")[1:3] != ["1", "1"]:
-                kind = "garbage"    # only single-sentence lines are damaged
             tag, _, sentence = line.rpartition("\\")
             tag += "\\"
+            if sentence.split(",")[1:3] != ["1", "1"]:
+                kind = "garbage"    # only single-sentence lines are damaged
             fields = sentence.split(",")
             head, payload, tail = fields[:5], fields[5], fields[6]
             if kind == "bad_checksum":

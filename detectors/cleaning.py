@@ -1,0 +1,128 @@
+"""Cleaning of the positions frame: "not available" positions and spoofing jumps.
+
+- A position whose latitude or longitude is "not available" (AIS lat 91 / lon 181,
+  NaN after decoding) says nothing about where the vessel was: the row is dropped.
+- A **spoofing jump** (DESIGN.md, contract): consecutive positions of a vessel implying
+  more than ``max_speed_kn`` [50]. The later position is kept in the frame but flagged
+  ``spoofed = True``; detectors leave flagged rows out of visits and dark periods.
+  "Consecutive" is taken from the vessel's last trusted (unflagged) position: after an
+  isolated outlier A, B*, C the jump is A -> B* and C is compared with A, so the return
+  to the real track is not flagged too. A vessel whose data starts with a false position
+  therefore flags the real ones after it until the implied speed from that first
+  position falls below the threshold (the first position has nothing to be checked
+  against).
+- Positions less than ``min_jump_nm`` [1.0] from the reference are never a jump: receive
+  times from different stations (clock skew, queued satellite delivery) can be off by
+  up to a minute, and at ``max_speed_kn`` a minute covers 0.83 nm, so closer positions
+  cannot prove an impossible speed. Time differences below one second count as one
+  second (receive times have one-second resolution in most feeds), so two distinct
+  positions at the same time imply a finite but huge speed.
+- Rows without a receive time are kept but neither checked nor used as a reference.
+
+Defaults: ``max_speed_kn`` 50 is DESIGN.md's; no merchant ship of the fleets concerned
+sails faster than ~25 kn, and GFW's segmenter uses a comparable ceiling to split
+teleporting tracks. Distances are haversine nm (:mod:`detectors._geo`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+
+from ais.errors import ConfigError
+from ais.schema import sort_by_vessel_time, vessel_offsets
+from detectors import _cleaning_kernel
+from detectors._geo import haversine_nm_array, implied_speed_kn
+from detectors._ids import event_id
+
+JUMP_COLUMNS = ("jump_id", "mmsi", "prev_utc", "utc", "prev_lat", "prev_lon", "lat", "lon",
+                "distance_nm", "implied_speed_kn")
+MIN_SECONDS = 1.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CleaningParams:
+    """Thresholds of the spoofing-jump check (units in the names)."""
+
+    max_speed_kn: float = 50.0
+    min_jump_nm: float = 1.0
+
+    def __post_init__(self):
+        for name in ("max_speed_kn", "min_jump_nm"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                raise ConfigError(None, f"{name} = {value!r} is not a number >= 0",
+                                  f"set {name} to a finite non-negative number")
+        if self.max_speed_kn == 0:
+            raise ConfigError(None, "max_speed_kn = 0 would flag every move as a jump",
+                              "set max_speed_kn to a positive speed in knots (default 50)")
+
+
+def epoch_seconds(ts: pd.Series) -> np.ndarray:
+    """float64 seconds since the epoch of a datetime column (NaN for NaT)."""
+    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
+    out = values.astype("int64").to_numpy().astype(np.float64) / 1e9
+    out[values.isna().to_numpy()] = np.nan
+    return np.ascontiguousarray(out)
+
+
+def empty_jumps() -> pd.DataFrame:
+    return pd.DataFrame({
+        "jump_id": pd.Series([], dtype=object), "mmsi": pd.Series([], dtype="int64"),
+        "prev_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
+        "utc": pd.Series([], dtype="datetime64[ns, UTC]"),
+        **{c: pd.Series([], dtype="float64") for c in JUMP_COLUMNS[4:]}})
+
+
+def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningParams()
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cleaned positions, jumps).
+
+    The positions keep every column of the input, lose the rows without a position, gain
+    the bool column ``spoofed`` and come back sorted by (mmsi, timestamp, source, line)
+    with a fresh index. ``jumps`` has :data:`JUMP_COLUMNS`, one row per flagged position
+    (``prev_*`` is the trusted position it jumped from), sorted by (mmsi, utc).
+    """
+    if not isinstance(params, CleaningParams):
+        raise TypeError("params must be a CleaningParams")
+    keep = positions["lat"].notna() & positions["lon"].notna()
+    pos = sort_by_vessel_time(positions.loc[keep])
+    if pos.empty:
+        pos = pos.copy()
+        pos["spoofed"] = pd.Series([], dtype=bool)
+        return pos, empty_jumps()
+    mmsi = pos["mmsi"].to_numpy(dtype=np.int64)
+    lat = np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64))
+    lon = np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64))
+    t = epoch_seconds(pos["timestamp"])
+    spoofed, ref = _cleaning_kernel.run(t, lat, lon, vessel_offsets(mmsi),
+                                        params.max_speed_kn, params.min_jump_nm, MIN_SECONDS)
+    pos["spoofed"] = spoofed
+    rows = np.flatnonzero(spoofed)
+    if len(rows) == 0:
+        return pos, empty_jumps()
+    prev = ref[rows]
+    ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+    utc = ts.iloc[rows].reset_index(drop=True)
+    prev_utc = ts.iloc[prev].reset_index(drop=True)
+    dist = haversine_nm_array(lat[prev], lon[prev], lat[rows], lon[rows])
+    speed = np.array([implied_speed_kn(d, max(s, MIN_SECONDS))
+                      for d, s in zip(dist, t[rows] - t[prev])], dtype=np.float64)
+    ids = [event_id("J", "spoofing_jump", int(m), int(u.value), int(p.value))
+           for m, u, p in zip(mmsi[rows], utc, prev_utc)]
+    jumps = pd.DataFrame({
+        "jump_id": pd.Series(ids, dtype=object),
+        "mmsi": mmsi[rows],
+        "prev_utc": prev_utc,
+        "utc": utc,
+        "prev_lat": lat[prev], "prev_lon": lon[prev],
+        "lat": lat[rows], "lon": lon[rows],
+        "distance_nm": dist,
+        "implied_speed_kn": speed,
+    })
+    jumps = jumps.sort_values(["mmsi", "utc"], kind="mergesort").reset_index(drop=True)
+    return pos, jumps

@@ -1,27 +1,29 @@
 """Numba line framer: raw feed bytes -> one row of sentence fields per line.
 
-The fast path of ``ais`` reads a feed in chunks of whole lines (a ``uint8`` array) and
-frames every line here without creating a Python object per line. It handles the
-common styles of NMEA 0183 AIS feeds:
+The fast path of ``ais`` frames a chunk of whole lines (a ``uint8`` array) here, with
+no Python object per line, following the rules of the reference framer ``ais.nmea``
+exactly for the common styles:
 
-- plain sentences ``!AIVDM,1,1,,A,<payload>,0*hh`` (any two-character talker, VDM or
-  VDO; NMEA checksum verified);
-- an NMEA 4 tag block before the sentence, ``\\s:STATION,c:TIME*hh\\`` (tag-block
-  checksum verified; ``c:`` in seconds, or milliseconds when it has 13 digits);
-- an epoch prefix, ``1550303566167726840 !AIVDM,...`` (integer seconds, ms, us or ns
-  by digit count);
-- fields after the checksum, ``!AIVDM,...*hh,bSTATION,1272412827`` (USCG style: a
-  station and an integer epoch in seconds).
+- plain sentences ``!AIVDM,1,1,,A,<payload>,0*hh`` (talker two capital letters, VDM or
+  VDO, NMEA checksum verified, 7 fields, fragment count/number one digit each,
+  sequence id empty or 1-2 digits, fill bits empty or 0-5, payload in the 6-bit armour);
+- one NMEA 4 tag block before the sentence, ``\\s:STATION,c:TIME*hh\\`` (a wrong
+  tag-block checksum keeps the time and is counted, as in ``ais.nmea``);
+- an integer epoch prefix, ``1550303566167726840 !AIVDM,...`` (separators space,
+  comma, tab, semicolon);
+- fields after the checksum: ``,rSTATION`` / ``,bSTATION`` and integer epochs of 9 or
+  more digits (USCG, exactEarth); other trailing fields are ignored, as in ``ais.nmea``;
+- ``$PGHP,1,Y,M,D,h,m,s,ms,...`` lines (Gatehouse; checksum verified);
+- ``#`` comment lines, other ``$`` sentences, blank lines.
 
-Every other line (comments, ``$PGHP`` and other ``$`` sentences, ISO-8601 prefixes,
-tag blocks with ``g:`` sentence groups, decimal epochs, bad checksums, malformed
-fields, ...) is marked ``HANDOFF``: the reference framer (``ais.nmea``) reads those
-lines, so rejects carry exactly the reference reasons. Empty lines are ``BLANK``.
+Every other line is ``K_HANDOFF``: the reference framer reads it (with the right
+``$PGHP`` state), so its sentences and rejects are exactly the reference's. That covers
+tag blocks with ``g:`` groups, ISO-8601 or decimal timestamps, several sentences on one
+line, non-ASCII or control bytes, lines longer than ``max_line_bytes``, and every fault
+(bad checksum, bad fields, ...), so reject reasons always come from ``ais.nmea``.
 
-The kernel does not interpret times beyond collecting the digits: ``time_value`` holds
-the integer and ``time_digits`` its number of digits, ``time_kind`` where it came from
-(``TIME_TAG`` tag block ``c:``, ``TIME_PREFIX``, ``TIME_TRAILING``, ``TIME_NONE``).
-The receive-time ranking and unit rules live in one place, the table layer.
+Times are collected as integers (``*_V`` value, ``*_HAS`` flag); ``epoch_seconds``
+turns them into seconds with ``ais.nmea.parse_epoch``'s magnitude rule.
 """
 
 from __future__ import annotations
@@ -30,31 +32,20 @@ import numpy as np
 
 from detectors._numba import njit
 
-OK = 0
-BLANK = 1
-HANDOFF = 2
+K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF = range(6)
 
-TIME_NONE = 0
-TIME_TAG = 1
-TIME_PREFIX = 2
-TIME_TRAILING = 3
-
-MAX_TIME_DIGITS = 18     # int64-safe; longer digit runs are handed off
-MAX_PAYLOAD_CHARS = 200  # pyais's MAX_PAYLOAD_LEN
-
-# Integer columns of the framer output, one row per line.
-FRAME_FIELDS = ("status", "line_start", "line_end", "sentence_start", "talker_start",
-                "is_vdo", "frag_count", "frag_number", "seq_id", "channel",
-                "payload_start", "payload_end", "fill", "time_kind", "time_value",
-                "time_digits", "station_start", "station_end")
-(C_STATUS, C_LSTART, C_LEND, C_SSTART, C_TALKER, C_VDO, C_FCOUNT, C_FNUM, C_SEQ, C_CHAN,
- C_PSTART, C_PEND, C_FILL, C_TKIND, C_TVALUE, C_TDIGITS, C_STSTART, C_STEND) = \
-    range(len(FRAME_FIELDS))
+FRAME_FIELDS = ("kind", "line_start", "line_end", "sentence", "chan_start", "chan_end",
+                "count", "number", "seq", "pay_start", "pay_end", "fill", "tag_ok",
+                "tag_has", "tag_v", "pre_has", "pre_v", "tr_has", "tr_v", "st_start",
+                "st_end", "st_trailing")
+(C_KIND, C_LSTART, C_LEND, C_SENT, C_CHS, C_CHE, C_COUNT, C_NUMBER, C_SEQ, C_PS, C_PE,
+ C_FILL, C_TAGOK, C_TAGHAS, C_TAGV, C_PREHAS, C_PREV, C_TRHAS, C_TRV, C_STS, C_STE,
+ C_STTR) = range(len(FRAME_FIELDS))
 
 
 @njit
 def count_lines(buf):
-    """Number of lines in ``buf`` (a last line without ``\\n`` counts)."""
+    """Lines in ``buf`` as ``bytes.split(b"\\n")`` gives them, minus a last empty one."""
     n = 0
     for b in buf:
         if b == 10:
@@ -77,197 +68,295 @@ def _hex(c):
 
 @njit
 def _is_space(c):
-    return c == 32 or c == 9 or c == 13 or c == 11 or c == 12
+    # bytes.strip(): space, \t, \n, \r, \x0b, \x0c
+    return c == 32 or (9 <= c <= 13)
 
 
 @njit
-def _digits(buf, a, b):
-    """(value, n_digits) of buf[a:b] when all digits (1..18 of them), else (0, -1)."""
-    if b <= a or b - a > MAX_TIME_DIGITS:
-        return 0, -1
+def _integer(buf, a, b):
+    """(value, ok) of buf[a:b] when it is 1..19 ASCII digits fitting int64; ok False else."""
+    n = b - a
+    if n < 1 or n > 19:
+        return 0, False
+    if n == 19 and buf[a] > 56:        # >= 9e18 would overflow
+        return 0, False
     v = 0
     for k in range(a, b):
         c = buf[k]
         if c < 48 or c > 57:
-            return 0, -1
+            return 0, False
         v = v * 10 + (c - 48)
-    return v, b - a
+    return v, True
 
 
 @njit
-def _small_int(buf, a, b):
-    """Value of a 1-3 digit decimal field, -1 if empty or not digits."""
-    if b <= a or b - a > 3:
-        return -1
-    v = 0
+def _all_digits(buf, a, b):
+    if b <= a:
+        return False
+    for k in range(a, b):
+        if buf[k] < 48 or buf[k] > 57:
+            return False
+    return True
+
+
+@njit
+def _digits_with_one_dot(buf, a, b):
+    """``f.replace(b".", b"", 1).isdigit()``."""
+    dot = False
+    n = 0
     for k in range(a, b):
         c = buf[k]
-        if c < 48 or c > 57:
-            return -1
-        v = v * 10 + (c - 48)
-    return v
+        if c == 46 and not dot:
+            dot = True
+        elif 48 <= c <= 57:
+            n += 1
+        else:
+            return False
+    return n > 0
 
 
 @njit
-def _frame_tag_block(buf, a, b, row):
-    """Parse the tag block body buf[a:b] ('...*hh'); False when the line must be handed off."""
+def _days_from_civil(y, m, d):
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m + 9 if m <= 2 else m - 3
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit
+def _month_days(y, m):
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        return 29 if leap else 28
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return 30
+    return 31
+
+
+@njit
+def _pghp(buf, a, b, pghp_time, i):
+    """``$PGHP`` sentence at buf[a:b] (a at '$'): True when framed, time in pghp_time[i]."""
     star = -1
     for k in range(a, b):
         if buf[k] == 42:
-            if star >= 0:
-                return False
             star = k
-    if star < 0 or b - star != 3:
+            break
+    if star < 0 or b < star + 3:
         return False
     h1 = _hex(buf[star + 1])
     h2 = _hex(buf[star + 2])
     if h1 < 0 or h2 < 0:
         return False
     x = 0
-    for k in range(a, star):
+    for k in range(a + 1, star):
         x ^= buf[k]
     if x != h1 * 16 + h2:
         return False
-    k = a
-    while k < star:
+    pghp_time[i] = np.nan
+    # fields of buf[a+1:star]: PGHP,1,Y,M,D,h,m,s,ms,...
+    vals = np.zeros(7, dtype=np.int64)
+    f = 0
+    k = a + 1
+    one = False
+    while True:
         e = k
         while e < star and buf[e] != 44:
             e += 1
-        if e - k < 2 or buf[k + 1] != 58:
-            return False
-        code = buf[k]
-        if code == 99:                       # c: receive time
-            v, nd = _digits(buf, k + 2, e)
-            if nd < 0 or row[C_TKIND] == TIME_TAG:
+        if f == 1:
+            one = e - k == 1 and buf[k] == 49
+        elif 2 <= f <= 8:
+            if e - k > 9:
                 return False
-            row[C_TKIND] = TIME_TAG
-            row[C_TVALUE] = v
-            row[C_TDIGITS] = nd
-        elif code == 115:                    # s: source station
-            row[C_STSTART] = k + 2
-            row[C_STEND] = e
-        elif code == 103:                    # g: sentence group -> reference framer
+            v, ok = _integer(buf, k, e)
+            if not ok:
+                return False        # int() accepts signs and spaces: let the reference decide
+            vals[f - 2] = v
+        f += 1
+        if e >= star:
+            break
+        k = e + 1
+    if f < 9 or not one:
+        return True                  # reference: no time
+    y, mo, d, h, mi, s, ms = vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6]
+    if y < 1 or y > 9999 or mo < 1 or mo > 12 or d < 1 or d > _month_days(y, mo) \
+            or h > 23 or mi > 59 or s > 59:
+        return True                  # datetime() raises: no time
+    secs = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    pghp_time[i] = float(secs) + ms / 1000.0
+    return True
+
+
+@njit
+def _tag_block(buf, a, b, row):
+    """Tag block content buf[a:b] (between the backslashes); False -> hand off."""
+    star = -1
+    for k in range(b - 1, a - 1, -1):
+        if buf[k] == 42:
+            star = k
+            break
+    body_end = b
+    row[C_TAGOK] = 1
+    if star >= 0:
+        body_end = star
+        hh = min(b, star + 3) - (star + 1)
+        if hh == 0:
+            row[C_TAGOK] = 0
+        elif hh == 2:
+            h1 = _hex(buf[star + 1])
+            h2 = _hex(buf[star + 2])
+            if h1 < 0 or h2 < 0:
+                return False
+            x = 0
+            for k in range(a, star):
+                x ^= buf[k]
+            row[C_TAGOK] = 1 if x == h1 * 16 + h2 else 0
+        else:
             return False
+    k = a
+    while k <= body_end:
+        e = k
+        while e < body_end and buf[e] != 44:
+            e += 1
+        # key is everything before the first ':'
+        colon = -1
+        for j in range(k, e):
+            if buf[j] == 58:
+                colon = j
+                break
+        if colon == k + 1:
+            key = buf[k]
+            if key == 99:                                    # c:
+                if colon + 1 == e:
+                    row[C_TAGHAS] = 0                        # float(b"") fails: no time
+                else:
+                    v, ok = _integer(buf, colon + 1, e)
+                    if not ok:
+                        return False
+                    row[C_TAGHAS] = 1
+                    row[C_TAGV] = v
+            elif key == 115 and colon + 1 < e:               # s:
+                row[C_STS] = colon + 1
+                row[C_STE] = e
+                row[C_STTR] = 0
+            elif key == 103:                                 # g: groups -> reference
+                return False
         k = e + 1
     return True
 
 
 @njit
-def _frame_sentence(buf, a, b, row):
-    """Parse '!ttVDM,...*hh[,trailing]' at buf[a:b]; False -> hand off."""
-    if b - a < 16 or buf[a] != 33:
+def _sentence(buf, i, b, row):
+    """``!ttVDM,...*hh[,trailing]`` at buf[i:b]; False -> hand off."""
+    if b - i < 7:
         return False
-    c3, c4, c5 = buf[a + 3], buf[a + 4], buf[a + 5]
-    if c3 != 86 or c4 != 68 or not (c5 == 77 or c5 == 79) or buf[a + 6] != 44:
+    if not (buf[i + 3] == 86 and buf[i + 4] == 68 and (buf[i + 5] == 77 or buf[i + 5] == 79)
+            and buf[i + 6] == 44):
         return False
-    for k in (a + 1, a + 2):
-        if buf[k] < 33 or buf[k] > 126 or buf[k] == 44 or buf[k] == 42:
-            return False
-    row[C_SSTART] = a
-    row[C_TALKER] = a + 1
-    row[C_VDO] = 1 if c5 == 79 else 0
-    # the six comma-separated fields after the tag, then '*hh'
-    starts = np.empty(6, dtype=np.int64)
-    ends = np.empty(6, dtype=np.int64)
-    k = a + 7
-    f = 0
     star = -1
-    while f < 6:
-        starts[f] = k
-        while k < b and buf[k] != 44 and buf[k] != 42:
-            k += 1
-        ends[f] = k
-        if k >= b:
-            return False
-        if f < 5:
-            if buf[k] != 44:
-                return False
-        else:
-            if buf[k] != 42:
-                return False
+    for k in range(i, b):
+        if buf[k] == 42:
             star = k
-        k += 1
-        f += 1
-    if star + 3 > b:
+            break
+    if star < 0 or b < star + 3:
         return False
     h1 = _hex(buf[star + 1])
     h2 = _hex(buf[star + 2])
     if h1 < 0 or h2 < 0:
         return False
     x = 0
-    for j in range(a + 1, star):
-        x ^= buf[j]
+    for k in range(i + 1, star):
+        x ^= buf[k]
     if x != h1 * 16 + h2:
         return False
-    fc = _small_int(buf, starts[0], ends[0])
-    fn = _small_int(buf, starts[1], ends[1])
-    if fc < 1 or fc > 9 or fn < 1 or fn > fc:
-        return False
-    if ends[2] > starts[2]:
-        seq = _small_int(buf, starts[2], ends[2])
-        if seq < 0:
+    for k in (i + 1, i + 2):
+        if buf[k] < 65 or buf[k] > 90:
             return False
-    else:
-        seq = -1
-    if ends[3] - starts[3] > 1:
-        return False
-    chan = buf[starts[3]] if ends[3] > starts[3] else 0
-    if chan != 0 and (chan < 33 or chan > 126):
-        return False
-    plen = ends[4] - starts[4]
-    if plen < 1 or plen > MAX_PAYLOAD_CHARS:
-        return False
-    for j in range(starts[4], ends[4]):
-        if buf[j] < 48 or buf[j] > 119 or (88 <= buf[j] <= 95):
+    # the 7 comma-separated fields of buf[i+1:star]
+    fs = np.empty(7, dtype=np.int64)
+    fe = np.empty(7, dtype=np.int64)
+    f = 0
+    k = i + 1
+    while True:
+        e = k
+        while e < star and buf[e] != 44:
+            e += 1
+        if f >= 7:
             return False
-    if ends[5] - starts[5] != 1 or buf[starts[5]] < 48 or buf[starts[5]] > 53:
+        fs[f] = k
+        fe[f] = e
+        f += 1
+        if e >= star:
+            break
+        k = e + 1
+    if f != 7:
         return False
-    row[C_FCOUNT] = fc
-    row[C_FNUM] = fn
+    if fe[1] - fs[1] != 1 or fe[2] - fs[2] != 1:
+        return False
+    count = buf[fs[1]] - 48
+    number = buf[fs[2]] - 48
+    if count < 1 or count > 9 or number < 1 or number > count:
+        return False
+    seq = -1
+    if fe[3] > fs[3]:
+        if fe[3] - fs[3] > 2 or not _all_digits(buf, fs[3], fe[3]):
+            return False
+        seq = 0
+        for j in range(fs[3], fe[3]):
+            seq = seq * 10 + buf[j] - 48
+    fill = 0
+    if fe[6] > fs[6]:
+        if fe[6] - fs[6] != 1 or buf[fs[6]] < 48 or buf[fs[6]] > 53:
+            return False
+        fill = buf[fs[6]] - 48
+    if fe[5] <= fs[5]:
+        return False
+    for j in range(fs[5], fe[5]):
+        c = buf[j]
+        if c < 48 or c > 119 or (88 <= c <= 95):
+            return False
+    row[C_SENT] = i
+    row[C_CHS] = fs[4]
+    row[C_CHE] = fe[4]
+    row[C_COUNT] = count
+    row[C_NUMBER] = number
     row[C_SEQ] = seq
-    row[C_CHAN] = chan
-    row[C_PSTART] = starts[4]
-    row[C_PEND] = ends[4]
-    row[C_FILL] = buf[starts[5]] - 48
-    # after the checksum: nothing, or USCG-style fields ',...,rSTATION,EPOCH' ending in a
-    # 10-digit epoch (seconds); the last field starting with 'r' or 'b' is the station
+    row[C_PS] = fs[5]
+    row[C_PE] = fe[5]
+    row[C_FILL] = fill
+    # trailing fields
     t = star + 3
-    if t == b:
-        return True
-    if buf[t] != 44:
-        return False
-    last = b
-    while buf[last - 1] != 44:
-        last -= 1
-    v, nd = _digits(buf, last, b)
-    if nd != 10:
-        return False
-    st0 = -1
-    st1 = -1
-    f0 = t + 1
-    while f0 < last:
-        f1 = f0
-        while buf[f1] != 44:
-            f1 += 1
-        for j in range(f0, f1):
-            if buf[j] < 33 or buf[j] > 126 or buf[j] == 42 or buf[j] == 92:
-                return False
-        if f1 - f0 >= 2 and (buf[f0] == 98 or buf[f0] == 114):
-            st0 = f0 + 1
-            st1 = f1
-        f0 = f1 + 1
-    if row[C_TKIND] == TIME_NONE:
-        row[C_TKIND] = TIME_TRAILING
-        row[C_TVALUE] = v
-        row[C_TDIGITS] = nd
-    if row[C_STSTART] < 0 and st0 >= 0:
-        row[C_STSTART] = st0
-        row[C_STEND] = st1
+    if t < b and buf[t] == 44:
+        k = t + 1
+        have_station = False
+        while True:
+            e = k
+            while e < b and buf[e] != 44:
+                e += 1
+            if e - k > 1 and (buf[k] == 114 or buf[k] == 98) and not have_station:
+                have_station = True
+                if row[C_STS] < 0:
+                    row[C_STS] = k
+                    row[C_STE] = e
+                    row[C_STTR] = 1
+            elif e - k >= 9 and _digits_with_one_dot(buf, k, e):
+                v, ok = _integer(buf, k, e)
+                if not ok:
+                    return False
+                row[C_TRHAS] = 1
+                row[C_TRV] = v
+            if e >= b:
+                break
+            k = e + 1
     return True
 
 
 @njit
-def _frame_line(buf, a, b, row):
+def _frame_line(buf, a, b, row, pghp_time, li, max_line_bytes):
     """Frame buf[a:b] (one line without its newline) into ``row``."""
     while a < b and _is_space(buf[a]):
         a += 1
@@ -275,57 +364,78 @@ def _frame_line(buf, a, b, row):
         b -= 1
     row[C_LSTART] = a
     row[C_LEND] = b
-    row[C_TKIND] = TIME_NONE
     row[C_SEQ] = -1
-    row[C_STSTART] = -1
-    row[C_STEND] = -1
+    row[C_STS] = -1
+    row[C_STE] = -1
+    row[C_TAGOK] = 1
     if a == b:
-        row[C_STATUS] = BLANK
+        row[C_KIND] = K_BLANK
         return
-    row[C_STATUS] = HANDOFF
+    if buf[a] == 35:                 # '#': a comment line, whatever follows
+        row[C_KIND] = K_SKIP
+        return
+    row[C_KIND] = K_HANDOFF
+    if b - a > max_line_bytes:
+        return
+    starts = 0
+    m = -1
     for k in range(a, b):
-        if buf[k] > 126 or buf[k] < 32 and buf[k] != 9:
+        c = buf[k]
+        if c > 126 or (c < 32 and c != 9):
             return
-    s = a
-    c0 = buf[a]
-    if c0 == 92:                                  # '\' tag block
-        e = a + 1
+        if c == 33 or c == 36:
+            starts += 1
+        if m < 0 and (c == 33 or c == 36 or c == 92):
+            m = k
+    if starts > 1:
+        return                       # several sentences on one line: the reference splits
+    if m < 0:
+        return
+    i = m
+    if buf[i] == 36:                 # '$'
+        if i != a:
+            return
+        if b - i >= 6 and buf[i + 1] == 80 and buf[i + 2] == 71 and buf[i + 3] == 72 \
+                and buf[i + 4] == 80 and buf[i + 5] == 44:
+            if _pghp(buf, i, b, pghp_time, li):
+                row[C_KIND] = K_PGHP
+            return
+        row[C_KIND] = K_OTHER
+        return
+    if buf[i] == 92:                 # '\' tag block
+        e = i + 1
         while e < b and buf[e] != 92:
             e += 1
-        if e >= b or not _frame_tag_block(buf, a + 1, e, row):
+        if e >= b:
             return
-        s = e + 1
-    elif 48 <= c0 <= 57:                          # epoch prefix
-        e = a
-        while e < b and 48 <= buf[e] <= 57:
-            e += 1
-        if e >= b or buf[e] != 32:
+        if e + 1 >= b or buf[e + 1] != 33:   # a tag block alone: state for the next line
             return
-        nd = e - a
-        if nd == 19:
-            # a nanosecond epoch has 19 digits: read seconds and the rest apart (int64-safe)
-            v1, n1 = _digits(buf, a, a + 10)
-            v2, n2 = _digits(buf, a + 10, e)
-            v = v1 * 1000000000 + v2
-        elif nd == 10 or nd == 13 or nd == 16:
-            v, n1 = _digits(buf, a, e)
-        else:
             return
-        row[C_TKIND] = TIME_PREFIX
-        row[C_TVALUE] = v
-        row[C_TDIGITS] = nd
-        s = e + 1
-        while s < b and buf[s] == 32:
-            s += 1
-    if not _frame_sentence(buf, s, b, row):
-        row[C_STATUS] = HANDOFF
+        if not _tag_block(buf, i + 1, e, row):
+            return
+        i = e + 1
+    # prefix buf[a:m] stripped of " ,\t;"
+    p0 = a
+    p1 = m
+    while p0 < p1 and (buf[p0] == 32 or buf[p0] == 44 or buf[p0] == 9 or buf[p0] == 59):
+        p0 += 1
+    while p1 > p0 and (buf[p1 - 1] == 32 or buf[p1 - 1] == 44 or buf[p1 - 1] == 9
+                       or buf[p1 - 1] == 59):
+        p1 -= 1
+    if p1 > p0:
+        v, ok = _integer(buf, p0, p1)
+        if not ok:
+            return                   # ISO-8601, decimals, '#': the reference parses them
+        row[C_PREHAS] = 1
+        row[C_PREV] = v
+    if not _sentence(buf, i, b, row):
         return
-    row[C_STATUS] = OK
+    row[C_KIND] = K_AIS
 
 
 @njit
-def frame_kernel(buf, out):
-    """Frame every line of ``buf`` into ``out`` (n_lines x len(FRAME_FIELDS) int64)."""
+def frame_kernel(buf, out, pghp_time, max_line_bytes):
+    """Frame every line of ``buf``: ``out[n, C_*]`` (int64), ``pghp_time[n]`` (float64)."""
     n = 0
     a = 0
     size = len(buf)
@@ -336,15 +446,27 @@ def frame_kernel(buf, out):
         row = out[n]
         for f in range(out.shape[1]):
             row[f] = 0
-        _frame_line(buf, a, b, row)
+        pghp_time[n] = np.nan
+        _frame_line(buf, a, b, row, pghp_time, n, max_line_bytes)
         n += 1
         a = b + 1
     return n
 
 
-def frame_lines(buf: np.ndarray) -> np.ndarray:
-    """Frame a chunk of whole lines: (n_lines, len(FRAME_FIELDS)) int64, columns ``C_*``."""
+def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64, pghp times float64)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    out = np.empty((count_lines(buf), len(FRAME_FIELDS)), dtype=np.int64)
-    n = frame_kernel(buf, out)
-    return out[:n]
+    n = count_lines(buf)
+    out = np.empty((n, len(FRAME_FIELDS)), dtype=np.int64)
+    pghp = np.empty(n, dtype=np.float64)
+    frame_kernel(buf, out, pghp, max_line_bytes)
+    return out, pghp
+
+
+def epoch_seconds(value: np.ndarray) -> np.ndarray:
+    """Integer epochs -> seconds by magnitude (``ais.nmea.parse_epoch``): < 1e11 seconds,
+    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8."""
+    v = value.astype(np.float64)
+    out = np.where(v < 1e11, v, np.where(v < 1e14, v / 1e3, np.where(v < 1e17, v / 1e6, v / 1e9)))
+    out[v < 1e8] = np.nan
+    return out

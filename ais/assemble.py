@@ -105,10 +105,19 @@ class Assembler:
         multi = np.flatnonzero(s.count > 1)
         if len(multi) == 0:
             return singles, RejectTable.empty()
+        multis, done_order, orphans = self.assemble_fragments(s, multi, base + multi)
+        messages = MessageTable.concat([singles, multis])
+        order = np.argsort(np.r_[order_single, done_order], kind="stable")
+        return messages.take(order), orphans
+
+    def assemble_fragments(self, s: SentenceTable, rows: np.ndarray, index: np.ndarray):
+        """Place the fragments ``s[rows]`` (count > 1), whose global sentence indices are
+        ``index``, in input order. Returns (completed messages, the index of the sentence
+        that completed each, orphan rejects). The fast path calls this directly."""
         done_rows, done_order, orphans = [], [], []
         p = self.params
-        for i in multi:
-            index = base + i
+        for i, index in zip(rows, index):
+            index = int(index)
             t = s.time[i]
             row = self._row(s, i)
             self._expire(t, index, orphans)
@@ -136,11 +145,7 @@ class Assembler:
                 del self.open[key]
                 done_rows.append(msg.rows)
                 done_order.append(index)
-        multis = _join(done_rows)
-        messages = MessageTable.concat([singles, multis])
-        order = np.argsort(np.r_[order_single, np.asarray(done_order, dtype=np.int64)],
-                           kind="stable")
-        return messages.take(order), _orphan_table(orphans)
+        return _join(done_rows), np.asarray(done_order, dtype=np.int64), _orphan_table(orphans)
 
     def finish(self) -> RejectTable:
         """Every message still open is incomplete: its fragments become orphan rejects."""

@@ -57,6 +57,9 @@ class IncrementalDecoder:
     def feed(self, source: str, data: bytes, *, final: bool = False) -> Decoded:
         """Decode the next bytes of ``source``. Its last line waits for its newline unless
         ``final`` (the end of that input)."""
+        if self.decoder == "fast":      # the same stages in bulk: ais._fastfeed
+            from ais import _fastfeed
+            return _fastfeed.feed(self, source, data, final=final)
         i = self._source(source)
         before = dict(self.framer.counts)
         dups_before = self.deduper.duplicates

@@ -163,6 +163,8 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
                      figures=figures)
     click.echo(report.describe())
+    if report.refused:
+        sys.exit(1)
 
 
 @main.command(context_settings=_CONTEXT)

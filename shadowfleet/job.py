@@ -22,6 +22,7 @@ data kept (measured in the README, "Scheduled jobs").
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gzip
 import hashlib
@@ -32,7 +33,6 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 import ais
-import ais.schema as schema
 from ais.errors import StateError
 from shadowfleet.alert_book import (BookUpdate, append_log, book_table, log_lines,
                                     repair_log, update_book)
@@ -82,6 +82,7 @@ class JobReport:
     positions: int = 0
     analyse_seconds: float = 0.0
     recovered: list[str] = dataclasses.field(default_factory=list)
+    refused: list[str] = dataclasses.field(default_factory=list)
 
     def describe(self) -> str:
         if self.locked_by_other:
@@ -95,6 +96,8 @@ class JobReport:
         text = "; ".join(parts)
         if self.recovered:
             text += "\nrecovered from an interrupted run: " + ", ".join(self.recovered)
+        for problem in self.refused:
+            text += f"\nrefused (not retried): {problem}"
         return text
 
 
@@ -159,64 +162,58 @@ def new_inputs(files: Iterable[Path], processed: dict) -> tuple[list[tuple[Path,
 
 # -------------------------------------------------------------------------- analysis
 
-def merge_stats(old: dict, new: dict) -> dict:
-    """Decode statistics of two batches: counts add up, lists concatenate."""
-    out = dict(old)
-    for key, value in new.items():
-        if key not in out:
-            out[key] = value
-        elif isinstance(value, bool) or value is None:
-            out[key] = value
-        elif isinstance(value, (int, float)) and isinstance(out[key], (int, float)):
-            out[key] = out[key] + value
-        elif isinstance(value, dict) and isinstance(out[key], dict):
-            out[key] = merge_stats(out[key], value)
-        elif isinstance(value, list) and isinstance(out[key], list):
-            out[key] = out[key] + value
-        else:
-            out[key] = value
-    return out
+def state_decoded(state: JobState, *, sort: bool = False) -> "ais.Decoded":
+    """Everything ``state`` holds as one ``ais.Decoded`` (its stats carried over)."""
+    stats = state.stats or {}
+    return ais.Decoded(state.positions, state.statics, state.rejects, counts=stats,
+                       messages_by_type=stats.get("messages_by_type", {}),
+                       rejected_by_reason=stats.get("rejected_by_reason"),
+                       inputs=stats.get("inputs", []), sort=sort)
 
 
-def _concat(old: pd.DataFrame, parts: Sequence[pd.DataFrame], columns, dtypes,
-            sort: bool) -> pd.DataFrame:
-    frames = [f for f in [old, *parts] if len(f)]
-    if not frames:
-        return old
-    out = schema.conform(pd.concat([schema.conform(f, columns, dtypes) for f in frames],
-                                   ignore_index=True), columns, dtypes)
-    return schema.sort_by_vessel_time(out) if sort else out.reset_index(drop=True)
-
-
-def accumulate(state: JobState, batches: Sequence) -> JobState:
-    """``state`` with the frames and stats of decoded ``batches`` added."""
+def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) -> JobState:
+    """``state`` with the decoded ``batches`` (``ais.Decoded``) added."""
     if not batches:
         return state
-    positions = _concat(state.positions, [b.positions for b in batches],
-                        schema.POSITION_COLUMNS, schema.POSITION_DTYPES, sort=True)
-    statics = _concat(state.statics, [b.statics for b in batches],
-                      schema.STATIC_COLUMNS, schema.STATIC_DTYPES, sort=True)
-    rejects = _concat(state.rejects, [b.rejects for b in batches],
-                      schema.REJECT_COLUMNS, schema.REJECT_DTYPES, sort=False)
-    stats = state.stats
-    for b in batches:
-        stats = merge_stats(stats, dict(getattr(b, "stats", {}) or {}))
-    stats = dict(stats)
-    stats["vessels"] = int(positions["mmsi"].nunique()) if len(positions) else 0
-    valid = positions["timestamp"].dropna()
-    stats["time_span"] = ([valid.min().isoformat(), valid.max().isoformat()]
-                          if len(valid) else None)
-    return dataclasses.replace(state, positions=positions, statics=statics, rejects=rejects,
-                               stats=stats)
+    previous = state_decoded(state)
+    merged = ais.Decoded.merge([previous, *batches],
+                               inputs=list(previous.stats["inputs"]) + list(inputs))
+    extra = {k: v for k, v in (state.stats or {}).items() if k not in merged.stats}
+    return dataclasses.replace(state, positions=merged.positions, statics=merged.statics,
+                               rejects=merged.rejects, stats={**merged.stats, **extra})
+
+
+def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
+    """Decode one inbox file with the carried decoder (decoded tables need none).
+
+    Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
+    refuse: no AIS in it, or no receive time on any message.
+    """
+    from ais import tabular
+    from ais.reader import _check_file
+
+    name = str(path)
+    kind = tabular.sniff(data[:65536])
+    if kind is not None:
+        decoded = tabular.read_table(name, data, kind)
+    else:
+        snapshot = copy.deepcopy(decoder)
+        decoded = ais.Decoded.merge([decoder.feed(name, data), decoder.end_source(name)])
+        try:
+            _check_file(name, decoded, True)
+        except ais.InputError:
+            decoder.__dict__.update(snapshot.__dict__)
+            raise
+        return decoded
+    _check_file(name, decoded, True)
+    return decoded
 
 
 def analyse_state(state: JobState, analysis: Analysis):
     """Run every detector over everything ``state`` holds; compare alerts with its book."""
     from shadowfleet.pipeline import analyse
 
-    decoded = ais.Decoded(positions=state.positions, statics=state.statics,
-                          rejects=state.rejects, stats=dict(state.stats))
-    result = analyse(decoded, registry=analysis.registry, claims=list(analysis.claims),
+    result = analyse(state_decoded(state), registry=analysis.registry, claims=list(analysis.claims),
                      params=analysis.settings, pairs=list(analysis.pairs),
                      watchlists=list(analysis.watchlists))
     update = update_book(state.book, result.alerts)
@@ -289,6 +286,9 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis) -> JobReport:
     state = load_state(state_dir)
     remove_stale(state_dir, state.generation)
+    if state.decoder is not None and not isinstance(state.decoder, ais.IncrementalDecoder):
+        raise StateError(f"{state_dir}: the carried decoder is not an ais.IncrementalDecoder; "
+                         "start a new state directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)
@@ -299,15 +299,24 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis)
         return report
 
     decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
-    batches, processed = [], dict(state.processed)
+    batches, inputs, processed = [], [], dict(state.processed)
     for path, digest, data in todo:
-        batches.append(decoder.feed(str(path), data))
-        processed[digest] = {"name": path.name, "bytes": len(data),
-                             "generation": state.generation + 1}
-        report.new_files.append(path.name)
+        entry = {"name": path.name, "bytes": len(data), "generation": state.generation + 1}
+        try:
+            decoded = decode_file(decoder, path, data)
+        except ais.InputError as exc:
+            entry["refused"] = str(exc)
+            report.refused.append(str(exc))
+        else:
+            batches.append(decoded)
+            inputs.append({"path": str(path), "sha256": digest,
+                           "lines": decoded.stats["lines_read"]})
+            report.new_files.append(path.name)
+        processed[digest] = entry
     if not todo:
         report.recovered.append("outputs")
-    state = accumulate(dataclasses.replace(state, decoder=decoder, processed=processed), batches)
+    state = accumulate(dataclasses.replace(state, decoder=decoder, processed=processed),
+                       batches, inputs)
 
     started = time.perf_counter()
     result, update = analyse_state(state, analysis)

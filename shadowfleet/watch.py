@@ -41,6 +41,7 @@ import pandas as pd
 
 import ais
 import ais.schema as schema
+from ais import reasons
 from ais.errors import ConfigError
 from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
 from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
@@ -238,17 +239,9 @@ class WatchReport:
 def _too_long_rejects(source: str, items: list[tuple[int, bytes]]) -> pd.DataFrame:
     frame = pd.DataFrame({"source": [source] * len(items),
                           "line": [n for n, _ in items],
-                          "reason": ["line_too_long"] * len(items),
+                          "reason": [reasons.LINE_TOO_LONG] * len(items),
                           "text": [h[:200].decode("ascii", "replace") for _, h in items]})
     return schema.conform(frame, schema.REJECT_COLUMNS, schema.REJECT_DTYPES)
-
-
-@dataclasses.dataclass
-class _Batch:
-    positions: pd.DataFrame
-    statics: pd.DataFrame
-    rejects: pd.DataFrame
-    stats: dict
 
 
 def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | None = None,
@@ -312,12 +305,7 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
             pending = []
             dirty = True
         if too_long:
-            empty = schema.empty_frame
-            batches.append(_Batch(
-                empty(schema.POSITION_COLUMNS, schema.POSITION_DTYPES),
-                empty(schema.STATIC_COLUMNS, schema.STATIC_DTYPES),
-                _too_long_rejects(source, too_long),
-                {"rejected_by_reason": {"line_too_long": len(too_long)}}))
+            batches.append(ais.Decoded(rejects=_too_long_rejects(source, too_long)))
             too_long = []
             dirty = True
 
@@ -348,6 +336,7 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
             if isinstance(item, tuple):
                 too_long.append((line_no, item[1]))
                 report.too_long += 1
+                pending.append(b"")     # keeps the decoder's line numbers in step
             else:
                 pending.append(item)
             if len(pending) >= limits.feed_every_lines:

@@ -245,3 +245,55 @@ def test_claim_params_are_validated():
         ClaimParams(gap_hours=0)
     with pytest.raises(TypeError):
         ClaimParams(6.0)
+
+
+class _Registry:
+    """A registry stub that knows Rajin as another spelling of Najin."""
+
+    names = ("Najin", "Dunay")
+
+    def index(self, name):
+        key = name.lower().replace(" ", "")
+        return {"najin": 0, "rajin": 0, "dunay": 1, "dunai": 1}[key]
+
+
+def test_registry_spellings_are_used_for_counting_and_unknown_ports_fail():
+    from ais.errors import ClaimsError
+
+    c = claim(ports=("Rajin", "Dunai"), imo=[ANGARA_IMO], at_least=1)
+    r = evaluate_claims([c], round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")),
+                        statics=IDS, registry=_Registry()).results[0]
+    assert (r.observed, r.verdict) == (1, "supported")
+    assert r.claim.ports == ("Rajin", "Dunai")  # reported as the source wrote them
+    with pytest.raises(ClaimsError, match="port 'Vostochny' is not in the port registry"):
+        evaluate_claims([claim(ports=("Najin", "Vostochny"))], registry=_Registry())
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=30, deadline=None)
+@given(offsets=st.lists(st.integers(min_value=-3 * 86400, max_value=65 * 86400), max_size=12),
+       statuses=st.lists(st.booleans(), min_size=12, max_size=12),
+       at_least=st.integers(min_value=1, max_value=8), seed=st.integers(0, 2**16))
+def test_counts_match_a_plain_count_and_do_not_depend_on_row_order(offsets, statuses, at_least,
+                                                                  seed):
+    import pandas as pd
+
+    c = claim(imo=[ANGARA_IMO], at_least=at_least)
+    lo, hi = c.window.start_utc, c.window.end_utc
+    rows, expected = [], {"observed": 0, "inferred": 0}
+    for i, off in enumerate(offsets):
+        depart = lo + pd.Timedelta(seconds=off)
+        status = "inferred" if statuses[i] else "observed"
+        rows.append(_trip(i, ANGARA, depart.isoformat(), status=status))
+        if lo <= depart <= hi:
+            expected[status] += 1
+    table = trips(*rows)
+    r = _evaluate(c, round_trips=table)
+    assert (r.observed, r.inferred) == (expected["observed"], expected["inferred"])
+    assert r.verdict == decide(r.observed, r.inferred, at_least, named=True, all_covered=False)
+    assert r.evidence["start_utc"].between(lo, hi).all()
+    shuffled = table.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    r2 = _evaluate(c, round_trips=shuffled)
+    assert (r2.observed, r2.inferred, r2.evidence_ids) == (r.observed, r.inferred, r.evidence_ids)

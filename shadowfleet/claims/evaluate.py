@@ -121,8 +121,7 @@ def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = No
     """
     from shadowfleet.claims import counting
 
-    if registry is not None:
-        check_ports(claims, registry)
+    canonical = check_ports(claims, registry) if registry is not None else {}
     tables = counting.Tables.build(visits=visits, legs=legs, round_trips=round_trips,
                                    possible_calls=possible_calls, dark_periods=dark_periods,
                                    registry=registry)
@@ -130,7 +129,7 @@ def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = No
     for claim in claims:
         matches, conflicts = resolve_vessels(claim, statics)
         mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
-        evidence = counting.count(claim, tables, mmsis)
+        evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis)
         observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0
         inferred = int((evidence["status"] == "inferred").sum()) if len(evidence) else 0
         coverages = tuple(coverage(m, claim.window, positions=positions,
@@ -149,6 +148,15 @@ def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = No
     return ClaimsEvaluation(results=tuple(results), table=_table(results),
                             evidence=_all_evidence(results),
                             evidence_claims=_evidence_claims(results))
+
+
+def _as_registry_names(claim: Claim, canonical: Mapping[str, tuple[str, ...]]) -> Claim:
+    """The claim with its ports spelt as the registry (and so the event tables) spell them."""
+    names = canonical.get(claim.id)
+    if not names:
+        return claim
+    ports, near = names[:len(claim.ports)], names[len(claim.ports):]
+    return dataclasses.replace(claim, ports=tuple(ports), near=near[0] if near else claim.near)
 
 
 def _reader_ids(evidence: pd.DataFrame) -> tuple[str, ...]:
@@ -225,8 +233,6 @@ def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[Ve
     for c in conflicts:
         out.append(f"Identity: {c.describe()}; its track may be more than one ship.")
     if len(evidence):
-        gaps = evidence[evidence["what"].isin(["possible port call", "dark period"]) |
-                        (evidence["status"] == "inferred")]
         quiet = evidence[evidence["others_received"] == 0]
         silent = sorted({g for ids in quiet["gap_ids"] for g in ids.split(";") if g})
         if silent:
@@ -235,7 +241,7 @@ def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[Ve
                        "so the silence may be a lack of coverage rather than a transponder "
                        "switched off (Najin is ~88 nm from Vladivostok, beyond shore-based "
                        "AIS range).")
-        if len(gaps):
+        if (evidence["status"] == "inferred").any():
             out.append("Inferred events rest on reachability during dark periods: AIS shows "
                        "the vessel could have called, not that it did.")
     if verdict == "not_observed" and not claim.vessels.any:

@@ -26,7 +26,7 @@ def to_timestamps(t: np.ndarray) -> pd.Series:
 
 def to_epoch(ts: pd.Series) -> np.ndarray:
     """``datetime64[ns, UTC]`` -> float64 epoch seconds (NaT -> NaN)."""
-    ts = pd.to_datetime(ts, utc=True)
+    ts = pd.Series(pd.to_datetime(ts, utc=True)).dt.as_unit("ns")   # pandas 3 may infer s/us
     out = ts.astype("int64").to_numpy().astype(np.float64) / 1e9
     out[ts.isna().to_numpy()] = np.nan
     return out

@@ -1,0 +1,202 @@
+"""Dark periods: a vessel not received for longer than ``gap_hours``.
+
+Definition (DESIGN.md, contract): a dark period is two consecutive positions of a vessel
+more than ``gap_hours`` [6] apart, strictly (a gap of exactly ``gap_hours`` is not one).
+A vessel silent from its last position to the end of the data (``data_end``: by default
+the latest timestamp of the whole positions frame, every vessel and spoofed rows
+included, since they too show the feed was running) by more than ``gap_hours`` has an
+**open** dark period: ``end_utc`` empty, ``hours`` counted up to ``data_end``, no end
+fix, distance, speed or reachable ports (the end of the silence is unknown).
+
+Each record holds:
+
+- the bounding positions, ``distance_nm`` (haversine, :mod:`detectors._geo`) and
+  ``implied_speed_kn`` (distance / hours);
+- ``others_received``: how many **other** vessels had a position within
+  ``reception_radius_nm`` [20] of the start fix or of the end fix received strictly
+  between the gap's start and end (up to and including ``data_end`` for an open gap).
+  Many means the receivers were working there and the vessel, not the coverage, went
+  quiet; 0 means the silence proves nothing (REFERENCE.md, coverage caveat: Najin is
+  beyond shore-based range). Spoofed positions do not count;
+- ``possible_port_calls``: every registry port P, other than the ports the gap starts or
+  ends in, with ``distance(start, P) + distance(P, end) <= reach_speed_kn * (hours -
+  min_dwell_minutes / 60)`` (DESIGN.md), ``;``-separated in registry order. Distances to
+  a port are :meth:`ports.PortRegistry.distance_nm`: to the nearest edge of the polygon
+  (0 inside), in the local equirectangular projection of :mod:`detectors._geo`;
+- ``start_port`` / ``end_port``: the port whose polygon holds the bounding fix ("" at
+  sea), ``open``: the gap is still open.
+
+Rows without a position or a time, and rows flagged ``spoofed`` by
+:mod:`detectors.cleaning`, are left out. Defaults: ``gap_hours`` 6 is the GFW gap
+threshold and Skylight's "potential dark activity" (REFERENCE.md); ``reception_radius_nm``
+20 is about the range of a shore station to a ship's antenna, so a vessel received within
+it could have been heard at the dark vessel's position too; ``reach_speed_kn`` 15 and
+``min_dwell_minutes`` 60 are DESIGN.md's (a cargo ship's service speed; the shortest
+port visit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ais.errors import ConfigError
+from ais.schema import vessel_offsets
+from detectors import _dark_periods_kernel as _k
+from detectors._geo import haversine_nm_array
+from detectors._ids import event_id
+
+CONTRACT_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
+                    "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
+                    "others_received", "possible_port_calls")
+COLUMNS = CONTRACT_COLUMNS + ("start_port", "end_port", "open")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DarkPeriodParams:
+    """Thresholds of the dark-period detector (units in the names)."""
+
+    gap_hours: float = 6.0
+    reception_radius_nm: float = 20.0
+    reach_speed_kn: float = 15.0
+    min_dwell_minutes: float = 60.0
+
+    def __post_init__(self):
+        for name in ("gap_hours", "reception_radius_nm", "reach_speed_kn", "min_dwell_minutes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                raise ConfigError(None, f"{name} = {value!r} is not a number >= 0",
+                                  f"set {name} to a finite non-negative number")
+        if self.gap_hours == 0:
+            raise ConfigError(None, "gap_hours = 0 would make every interval a dark period",
+                              "set gap_hours to a positive number of hours (default 6)")
+
+
+def epoch_seconds(ts: pd.Series) -> np.ndarray:
+    """float64 seconds since the epoch of a datetime column."""
+    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
+    return np.ascontiguousarray(values.astype("int64").to_numpy() / 1e9, dtype=np.float64)
+
+
+def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a position and a time, not flagged ``spoofed``, sorted by (mmsi,
+    timestamp) (stable), with a fresh index."""
+    ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
+    if "spoofed" in positions.columns:
+        ok &= ~positions["spoofed"].fillna(False).astype(bool)
+    keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in positions.columns]
+    return positions.loc[ok].sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def empty_gaps() -> pd.DataFrame:
+    cols = {c: pd.Series([], dtype="float64") for c in COLUMNS}
+    for c in ("gap_id", "name", "possible_port_calls", "start_port", "end_port"):
+        cols[c] = pd.Series([], dtype=object)
+    cols["mmsi"] = pd.Series([], dtype="int64")
+    cols["others_received"] = pd.Series([], dtype="int64")
+    cols["start_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
+    cols["end_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
+    cols["open"] = pd.Series([], dtype=bool)
+    return pd.DataFrame(cols)[list(COLUMNS)]
+
+
+def _data_end_seconds(positions: pd.DataFrame, data_end) -> float | None:
+    if data_end is not None:
+        ts = pd.Timestamp(data_end)
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        return ts.as_unit("ns").value / 1e9
+    times = pd.to_datetime(positions["timestamp"], utc=True)
+    latest = times.max() if len(times) else pd.NaT
+    return None if pd.isna(latest) else pd.Timestamp(latest).as_unit("ns").value / 1e9
+
+
+def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParams = DarkPeriodParams(),
+                      names: Mapping[int, str] | None = None, *, data_end=None) -> pd.DataFrame:
+    """Dark periods of every vessel: :data:`COLUMNS`, sorted by (mmsi, start_utc).
+
+    ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);
+    ``registry``: a :class:`ports.PortRegistry`; ``names``: mmsi -> vessel name;
+    ``data_end``: end of the data for open dark periods (a timestamp, naive = UTC;
+    default the latest timestamp in ``positions``).
+    """
+    if not isinstance(params, DarkPeriodParams):
+        raise TypeError("params must be a DarkPeriodParams")
+    end_s = _data_end_seconds(positions, data_end)
+    pos = usable_positions(positions)
+    if pos.empty or end_s is None:
+        return empty_gaps()
+    mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
+    lat = np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64))
+    lon = np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64))
+    t = epoch_seconds(pos["timestamp"])
+    gi, gj = _k.find_gaps(t, vessel_offsets(mmsi), params.gap_hours * 3600.0, end_s)
+    if len(gi) == 0:
+        return empty_gaps()
+    is_open = gj < 0
+    jj = np.where(is_open, gi, gj)
+    lat1 = np.where(is_open, np.nan, lat[jj])
+    lon1 = np.where(is_open, np.nan, lon[jj])
+    t0 = t[gi]
+    t1 = np.where(is_open, end_s, t[jj])
+    hours = (t1 - t0) / 3600.0
+    dist = haversine_nm_array(lat[gi], lon[gi], lat1, lon1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(is_open, np.nan, dist / hours)
+
+    index = _k.ReceptionIndex(t, lat, lon, mmsi, params.reception_radius_nm)
+    t_hi = np.where(is_open, np.nextafter(end_s, np.inf), t1)
+    others = index.count_others(mmsi[gi], lat[gi], lon[gi], lat1, lon1,
+                                np.ascontiguousarray(t0), np.ascontiguousarray(t_hi))
+
+    start_port, end_port, reach = _ports(registry, lat[gi], lon[gi], lat1, lon1, hours,
+                                         is_open, params)
+    ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+    start_utc = ts.iloc[gi].reset_index(drop=True)
+    end_utc = ts.iloc[jj].reset_index(drop=True).where(~pd.Series(is_open), pd.NaT)
+    vessel = mmsi[gi]
+    names = names or {}
+    out = pd.DataFrame({
+        "gap_id": pd.Series([event_id("G", "dark_period", int(m), int(s.value))
+                             for m, s in zip(vessel, start_utc)], dtype=object),
+        "mmsi": vessel,
+        "name": pd.Series([names.get(int(m), "") or "" for m in vessel], dtype=object),
+        "start_utc": start_utc,
+        "end_utc": end_utc,
+        "hours": hours,
+        "start_lat": lat[gi], "start_lon": lon[gi],
+        "end_lat": lat1, "end_lon": lon1,
+        "distance_nm": dist,
+        "implied_speed_kn": speed,
+        "others_received": others.astype(np.int64),
+        "possible_port_calls": pd.Series(reach, dtype=object),
+        "start_port": pd.Series(start_port, dtype=object),
+        "end_port": pd.Series(end_port, dtype=object),
+        "open": is_open,
+    })
+    return out.sort_values(["mmsi", "start_utc"], kind="mergesort").reset_index(drop=True)
+
+
+def _ports(registry, lat0, lon0, lat1, lon1, hours, is_open, params: DarkPeriodParams):
+    """(start port names, end port names, ``;``-joined reachable ports) per gap."""
+    n = len(lat0)
+    port_names = np.asarray(list(registry.names) + [""], dtype=object)
+    if len(registry.names) == 0:
+        empty = [""] * n
+        return empty, empty, empty
+    p0 = registry.locate(lat0, lon0)
+    p1 = registry.locate(lat1, lon1)              # -1 for the NaN end of open gaps
+    d0 = registry.distance_nm(lat0, lon0)
+    d1 = registry.distance_nm(lat1, lon1)     # NaN rows for open gaps
+    budget = params.reach_speed_kn * (hours - params.min_dwell_minutes / 60.0)
+    ok = (d0 + d1) <= budget[:, None]          # NaN compares False: open gaps reach nothing
+    rows = np.arange(n)
+    ok[rows[p0 >= 0], p0[p0 >= 0]] = False
+    ok[rows[p1 >= 0], p1[p1 >= 0]] = False
+    names = list(registry.names)
+    reach = [";".join(names[p] for p in np.flatnonzero(row)) for row in ok]
+    return list(port_names[p0]), list(port_names[p1]), reach

@@ -170,8 +170,16 @@ def position_sentences(vessel: Vessel, t: float, lat: float, lon: float, sog: fl
     return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
 
 
-def static_sentences(vessel: Vessel, t: float, part_b: bool, seq_id: int,
-                     channel: str) -> list[str]:
+def voyage_eta(vessel: Vessel, t: np.ndarray) -> np.ndarray:
+    """The ETA a crew would have entered at time ``t``: the end of the passage under way
+    or next to come (the end of the track when none is left)."""
+    ends = np.array([p.t1 for p in vessel.track.parts if isinstance(p, Passage)] + [vessel.track.end])
+    return ends[np.minimum(np.searchsorted(ends, t, side="right"), len(ends) - 1)]
+
+
+def static_sentences(vessel: Vessel, eta: float, part_b: bool) -> list[str]:
+    """The static report (type 5, two fragments; Class B: type 24 part A or B) encoded
+    with pyais, as sent with sequence id 0 on channel A (see ``reframe``)."""
     bow = int(vessel.length_m * 0.8)
     port_side = vessel.beam_m // 2
     dims = dict(to_bow=bow, to_stern=vessel.length_m - bow, to_port=port_side,
@@ -182,14 +190,25 @@ def static_sentences(vessel: Vessel, t: float, part_b: bool, seq_id: int,
         else:
             data = dict(type=24, mmsi=vessel.mmsi, partno=1, ship_type=vessel.ship_type,
                         vendorid="SIM", callsign=vessel.callsign, **dims)
-        return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
-    eta = np.datetime64(int(t) + 86400, "s").astype(object)
+        return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel="A")
+    when = np.datetime64(int(eta), "s").astype(object)
     data = dict(type=5, mmsi=vessel.mmsi, ais_version=0, imo=vessel.imo,
                 callsign=vessel.callsign, shipname=vessel.name, ship_type=vessel.ship_type,
-                epfd=1, month=eta.month, day=eta.day, hour=eta.hour, minute=0,
+                epfd=1, month=when.month, day=when.day, hour=when.hour, minute=when.minute,
                 draught=vessel.draught_m, destination=vessel.destination, dte=0, **dims)
-    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel,
-                       seq_id=seq_id)
+    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel="A", seq_id=0)
+
+
+def reframe(sentence: str, seq_id: int | None, channel: str) -> str:
+    """The same sentence with another sequence id (multi-fragment only) and channel,
+    checksum recomputed: one pyais encoding serves every repetition of a static report."""
+    body = sentence[1:sentence.rindex("*")]
+    fields = body.split(",")
+    if fields[1] != "1" and seq_id is not None:
+        fields[3] = str(seq_id)
+    fields[4] = channel
+    body = ",".join(fields)
+    return f"{sentence[0]}{body}*{nmea_checksum(body)}"
 
 
 def moored_mask(vessel: Vessel, t: np.ndarray) -> np.ndarray:
@@ -204,4 +223,4 @@ def moored_mask(vessel: Vessel, t: np.ndarray) -> np.ndarray:
 
 __all__ = ["RadioParams", "Vessel", "transmissions", "static_times", "receive",
            "quantise_deg", "tag_block", "nmea_checksum", "position_sentences",
-           "static_sentences", "moored_mask", "Passage"]
+           "static_sentences", "voyage_eta", "reframe", "moored_mask"]

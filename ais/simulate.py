@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ais.sim_radio import (RadioParams, Vessel, moored_mask, nmea_checksum, position_sentences,
-                           quantise_deg, receive, static_sentences, static_times, tag_block,
-                           transmissions)
+                           quantise_deg, receive, reframe, static_sentences, static_times,
+                           tag_block, transmissions, voyage_eta)
 from ais.sim_scenarios import SCENARIOS, build
 from ais.sim_world import STATIONS
 
@@ -116,16 +116,17 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None) -> S
         # static data: type 5 (two fragments) or type 24 parts A and B
         ts, la, lo = static_times(v, rng)
         masks = receive(ts, la, lo, p_full, moored_mask(v, ts), radio, rng)
+        etas = voyage_eta(v, ts)
+        s_channel = np.where(rng.random(len(ts)) < 0.5, "A", "B")
+        encoded: dict[tuple, list[str]] = {}
         for k, idx, t_rx in _copies(masks, ts, rng):
             for i, tr in zip(idx, t_rx):
-                ch = "A" if rng.random() < 0.5 else "B"
-                if v.ais_class == "A":
-                    parts = [static_sentences(v, ts[i], False, int(i) % 10, ch)]
-                else:
-                    parts = [static_sentences(v, ts[i], False, 0, ch),
-                             static_sentences(v, ts[i] + 1, True, 0, ch)]
-                for sentences in parts:
-                    for s in sentences:
+                for part_b in ((False,) if v.ais_class == "A" else (False, True)):
+                    key = (float(etas[i]), part_b)
+                    if key not in encoded:
+                        encoded[key] = static_sentences(v, etas[i], part_b)
+                    for s in encoded[key]:
+                        s = reframe(s, int(i) % 10, str(s_channel[i]))
                         rows.append((int(tr), k, order, f"{tag_block(STATIONS[k].name, tr)}{s}"))
                         order += 1
     rows.sort(key=lambda r: (r[0], r[1], r[2]))

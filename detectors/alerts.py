@@ -1,0 +1,245 @@
+"""Alerts: one row of ``alerts.csv`` per event worth a researcher's look.
+
+One alert per dark period (``dark_period``), possible port call (``possible_port_call``),
+round trip (``round_trip``, observed or inferred) and spoofing jump (``spoofing_jump``),
+with the contract columns of DESIGN.md ("alerts.csv"). ``evidence`` holds the ids of the
+events the alert rests on (``;``-separated, first the event's own id); ``claim_ids`` is
+left empty here and filled by the claims evaluation. ``alert_id`` is ``A-`` + a hash of
+(kind, mmsi, start ns, the event's own id): the same input gives the same ids, and a dark
+period still open in one run keeps its id when a later run closes it (its id does not
+depend on the end), so scheduled runs version an alert instead of duplicating it.
+
+Score in [0, 1], built from three components, each in [0, 1):
+
+- length ``L = h / (h + 24)`` of the dark period in hours (0.2 at 6 h, 0.5 at a day,
+  0.8 at four days);
+- reception ``R = n / (n + 3)`` of ``others_received`` (0 when nobody else was heard:
+  the silence may be the coverage's; 0.5 at 3 other vessels, 0.77 at 10);
+- proximity ``P`` to the ports of interest: 1 when the event starts or ends in one (a
+  bounding fix inside it, a call there, a trip between two of them), 0.5 when one is
+  only reachable or only one of a trip's ports is of interest, 0 otherwise.
+
+Scores: ``dark_period`` ``0.4 L + 0.3 R + 0.3 P``; ``possible_port_call`` the same with
+``P`` = 1 for a call at a port of interest (0.5 otherwise); ``round_trip`` observed
+``0.5 + 0.5 P``, inferred ``0.25 P + 0.75 x`` the highest dark-period score among the
+dark periods its possible calls rest on; ``spoofing_jump`` ``0.2 + 0.5 S`` with
+``S = clip(log10(speed / 50 kn) / 3, 0, 1)`` (0 at 50 kn, 1 at 50,000 kn). The weights
+rank the evidence the way the coverage caveat of REFERENCE.md asks: a long silence near
+a port of interest while others were received there ranks first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from detectors._ids import event_id, time_ns
+
+ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
+                 "score", "summary", "evidence", "claim_ids")
+KINDS = ("dark_period", "possible_port_call", "round_trip", "spoofing_jump")
+
+
+def length_component(hours: float) -> float:
+    if hours is None or not math.isfinite(hours) or hours <= 0:
+        return 0.0
+    return hours / (hours + 24.0)
+
+
+def reception_component(others) -> float:
+    if others is None or pd.isna(others) or others <= 0:
+        return 0.0
+    return float(others) / (float(others) + 3.0)
+
+
+def jump_component(speed_kn: float) -> float:
+    if speed_kn is None or pd.isna(speed_kn) or speed_kn <= 50.0:
+        return 0.0
+    if math.isinf(speed_kn):
+        return 1.0
+    return min(1.0, math.log10(speed_kn / 50.0) / 3.0)
+
+
+def _clip(x: float) -> float:
+    return float(min(1.0, max(0.0, x)))
+
+
+def _when(ts) -> str:
+    if ts is None or pd.isna(ts):
+        return "?"
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%MZ")
+
+
+def _who(mmsi: int, name: str) -> str:
+    return f"{name} (MMSI {mmsi})" if name else f"MMSI {mmsi}"
+
+
+def _split(text) -> list[str]:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return []
+    return [p.strip() for p in str(text).split(";") if p.strip()]
+
+
+def _records(df: pd.DataFrame | None) -> list[dict]:
+    if df is None or not len(df):
+        return []
+    return df.to_dict("records")
+
+
+def _gap_proximity(gap: Mapping, poi: set[str]) -> float:
+    if not poi:
+        return 0.0
+    if (gap.get("start_port") or "") in poi or (gap.get("end_port") or "") in poi:
+        return 1.0
+    if any(p in poi for p in _split(gap.get("possible_port_calls"))):
+        return 0.5
+    return 0.0
+
+
+def gap_score(gap: Mapping, poi: set[str]) -> float:
+    """Score of a dark-period alert (see the module docstring)."""
+    return _clip(0.4 * length_component(gap.get("hours"))
+                 + 0.3 * reception_component(gap.get("others_received"))
+                 + 0.3 * _gap_proximity(gap, poi))
+
+
+def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
+                 possible_calls: pd.DataFrame | None, gaps: pd.DataFrame | None,
+                 jumps: pd.DataFrame | None, ports_of_interest: Iterable[str] = (),
+                 names: Mapping[int, str] | None = None,
+                 imos: Mapping[int, int] | None = None) -> pd.DataFrame:
+    """The alert table: :data:`ALERT_COLUMNS`, sorted by (mmsi, start_utc, kind, alert_id).
+
+    ``visits`` gives the position of a round trip's first call; ``ports_of_interest`` are
+    registry port names; ``names`` / ``imos`` map mmsi to the vessel's name / IMO.
+    """
+    poi = {str(p) for p in ports_of_interest}
+    names = names or {}
+    imos = imos or {}
+    gaps_by_id = {g["gap_id"]: g for g in _records(gaps)}
+    calls_by_id = {c["call_id"]: c for c in _records(possible_calls)}
+    visit_pos = {v["visit_id"]: (v.get("lat", np.nan), v.get("lon", np.nan))
+                 for v in _records(visits)}
+    rows: list[dict] = []
+
+    def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence):
+        mmsi = int(mmsi)
+        name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
+        imo = imos.get(mmsi)
+        rows.append({
+            "alert_id": event_id("A", kind, mmsi, time_ns(start), evidence[0]),
+            "kind": kind, "mmsi": mmsi, "name": name,
+            "imo": int(imo) if imo else None,
+            "start_utc": start, "end_utc": end,
+            "lat": float(lat) if lat is not None else np.nan,
+            "lon": float(lon) if lon is not None else np.nan,
+            "score": round(_clip(score), 4),
+            "summary": " ".join(summary.split()),
+            "evidence": ";".join(dict.fromkeys(e for e in evidence if e)),
+            "claim_ids": "",
+        })
+
+    for g in gaps_by_id.values():
+        rows_name = names.get(int(g["mmsi"])) or g.get("name") or ""
+        who = _who(int(g["mmsi"]), rows_name)
+        where = f" in {g['start_port']}" if g.get("start_port") else ""
+        if pd.isna(g.get("end_utc")):
+            until = "the end of the data, still dark"
+        else:
+            end_where = f" in {g['end_port']}" if g.get("end_port") else ""
+            until = (f"{_when(g['end_utc'])}{end_where}, {g['distance_nm']:.1f} nm away "
+                     f"({g['implied_speed_kn']:.1f} kn)")
+        others = g.get("others_received")
+        heard = ("no other vessel received nearby meanwhile" if not others
+                 else f"{int(others)} other vessel{'s' if others != 1 else ''} "
+                      f"received nearby meanwhile")
+        reach = _split(g.get("possible_port_calls"))
+        could = f"; could have called at {', '.join(reach)}" if reach else ""
+        summary = (f"{who} not received for {g['hours']:.1f} h from "
+                   f"{_when(g['start_utc'])}{where} to {until}; {heard}{could}")
+        add("dark_period", g["mmsi"], g.get("name"), g["start_utc"], g.get("end_utc"),
+            g.get("start_lat"), g.get("start_lon"), gap_score(g, poi), summary,
+            [g["gap_id"]])
+
+    for c in calls_by_id.values():
+        gap = gaps_by_id.get(c.get("gap_id"), {})
+        prox = 1.0 if c["port"] in poi else 0.5
+        score = (0.4 * length_component(gap.get("hours"))
+                 + 0.3 * reception_component(gap.get("others_received")) + 0.3 * prox)
+        who = _who(int(c["mmsi"]), names.get(int(c["mmsi"])) or c.get("name") or "")
+        hours = gap.get("hours")
+        length = f"{hours:.1f} h " if hours is not None and not pd.isna(hours) else ""
+        pair = f" (pair {c['pair'].replace('|', '-')})" if c.get("pair") else ""
+        summary = (f"{who} could have called at {c['port']} during a {length}dark period "
+                   f"from {_when(c['start_utc'])} to {_when(c['end_utc'])}{pair}")
+        add("possible_port_call", c["mmsi"], c.get("name"), c["start_utc"], c.get("end_utc"),
+            gap.get("start_lat"), gap.get("start_lon"), score, summary,
+            [c["call_id"], c.get("gap_id")])
+
+    for t in _records(round_trips):
+        call_ids = _split(t.get("call_ids"))
+        gap_ids = [calls_by_id[c]["gap_id"] for c in call_ids
+                   if c in calls_by_id and calls_by_id[c].get("gap_id")]
+        ends = {t["origin"], t["destination"]}
+        prox = len(ends & poi) / 2.0
+        if t.get("status") == "inferred":
+            best = max((gap_score(gaps_by_id[g], poi) for g in gap_ids if g in gaps_by_id),
+                       default=0.0)
+            score = 0.25 * prox + 0.75 * best
+        else:
+            score = 0.5 + 0.5 * prox
+        lat, lon = np.nan, np.nan
+        if call_ids and call_ids[0] in visit_pos:
+            lat, lon = visit_pos[call_ids[0]]
+        elif gap_ids and gap_ids[0] in gaps_by_id:
+            lat, lon = gaps_by_id[gap_ids[0]]["start_lat"], gaps_by_id[gap_ids[0]]["start_lon"]
+        who = _who(int(t["mmsi"]), names.get(int(t["mmsi"])) or t.get("name") or "")
+        back = _when(t.get("return_origin_utc")) if not pd.isna(t.get("return_origin_utc")) \
+            else "at an unknown time"
+        dur = t.get("duration_hours")
+        dur_text = f" ({dur:.1f} h)" if dur is not None and not pd.isna(dur) else ""
+        summary = (f"{who} {t.get('status', 'observed')} round trip {t['origin']} -> "
+                   f"{t['destination']} -> {t['origin']}: left {_when(t['depart_origin_utc'])}, "
+                   f"back {back}{dur_text}")
+        add("round_trip", t["mmsi"], t.get("name"), t["depart_origin_utc"],
+            t.get("return_origin_utc"), lat, lon, score, summary,
+            [t["trip_id"], *call_ids, *gap_ids])
+
+    for j in _records(jumps):
+        who = _who(int(j["mmsi"]), names.get(int(j["mmsi"])) or "")
+        minutes = (pd.Timestamp(j["utc"]) - pd.Timestamp(j["prev_utc"])).total_seconds() / 60
+        summary = (f"{who} jumped {j['distance_nm']:.1f} nm in {minutes:.0f} min "
+                   f"({j['implied_speed_kn']:.0f} kn) at {_when(j['utc'])}; the position is "
+                   f"flagged as spoofed and left out of visits and dark periods")
+        add("spoofing_jump", j["mmsi"], "", j["utc"], j["utc"], j["lat"], j["lon"],
+            0.2 + 0.5 * jump_component(j["implied_speed_kn"]), summary, [j["jump_id"]])
+
+    return _frame(rows)
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    out = pd.DataFrame({
+        "alert_id": pd.Series([r["alert_id"] for r in rows], dtype=object),
+        "kind": pd.Series([r["kind"] for r in rows], dtype=object),
+        "mmsi": pd.Series([r["mmsi"] for r in rows], dtype="int64"),
+        "name": pd.Series([r["name"] for r in rows], dtype=object),
+        "imo": pd.Series([r["imo"] for r in rows], dtype=object),
+        "start_utc": pd.to_datetime(pd.Series([r["start_utc"] for r in rows], dtype=object),
+                                    utc=True).astype("datetime64[ns, UTC]"),
+        "end_utc": pd.to_datetime(pd.Series([r["end_utc"] for r in rows], dtype=object),
+                                  utc=True).astype("datetime64[ns, UTC]"),
+        "lat": pd.Series([r["lat"] for r in rows], dtype="float64"),
+        "lon": pd.Series([r["lon"] for r in rows], dtype="float64"),
+        "score": pd.Series([r["score"] for r in rows], dtype="float64"),
+        "summary": pd.Series([r["summary"] for r in rows], dtype=object),
+        "evidence": pd.Series([r["evidence"] for r in rows], dtype=object),
+        "claim_ids": pd.Series([r["claim_ids"] for r in rows], dtype=object),
+    })
+    if not len(out):
+        return out
+    out = out.drop_duplicates("alert_id", keep="first")
+    return out.sort_values(["mmsi", "start_utc", "kind", "alert_id"],
+                           kind="mergesort").reset_index(drop=True)

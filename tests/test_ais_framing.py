@@ -202,3 +202,20 @@ def test_not_available_values_become_nan():
     row = d.positions.iloc[0]
     for col in ("lat", "lon", "sog", "cog", "heading"):
         assert math.isnan(row[col]), col
+
+
+@pytest.mark.parametrize("line, reason", [
+    pytest.param(b"!AIVDO,1,1,,A,144FV@OP000eid0nG0@00001P000,0*3A", reasons.LAT_OUT_OF_RANGE,
+                 id="lat_out_of_range-95"),
+    pytest.param(b"!AIVDO,1,1,,A,144FV@OP00Bi8j0Igth00001P000,0*70", reasons.LON_OUT_OF_RANGE,
+                 id="lon_out_of_range-minus185"),
+    pytest.param(b"!AIVDM,1,1,,A,H3KLehdt00000000?6ekkjm000000,0*2C", reasons.UNDECODABLE,
+                 id="undecodable-type24-part3"),
+])
+@pytest.mark.parametrize("decoder", ["pyais", "fast"])
+def test_decode_stage_rejects(line, reason, decoder):
+    dec = IncrementalDecoder(decoder=decoder)
+    d = dec.feed("f.nmea", tag(b"c:1696161600") + POS + b"\n" + line + b"\n")
+    assert list(d.rejects["reason"]) == [reason]
+    assert list(d.rejects["line"]) == [2]
+    assert len(d.positions) == 1 and len(d.statics) == 0

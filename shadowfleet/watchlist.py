@@ -181,54 +181,73 @@ def _plain(path: Path, header: list[str], rows) -> Watchlist:
     return Watchlist(str(path), "plain", tuple(entries))
 
 
-def _vessels(positions: pd.DataFrame | None, statics: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per MMSI in the data: IMOs and names broadcast, first/last seen, last fix."""
+def _seen(positions: pd.DataFrame | None, statics: pd.DataFrame | None,
+          mmsis: set[int]) -> pd.DataFrame:
+    """For the given MMSIs: first and last time seen (positions or statics) and the last
+    fix (lat, lon); indexed by mmsi."""
+    cols = ["first_utc", "last_utc", "lat", "lon"]
     parts = []
-    if positions is not None and len(positions):
-        p = positions[["mmsi", "timestamp", "lat", "lon"]].copy()
-        p["timestamp"] = pd.to_datetime(p["timestamp"], utc=True)
-        parts.append(p)
-    if statics is not None and len(statics):
-        s = statics[["mmsi", "timestamp"]].copy()
-        s["timestamp"] = pd.to_datetime(s["timestamp"], utc=True)
-        s["lat"] = np.nan
-        s["lon"] = np.nan
-        parts.append(s)
+    for frame, has_fix in ((positions, True), (statics, False)):
+        if frame is None or not len(frame):
+            continue
+        sub = frame[frame["mmsi"].isin(list(mmsis))]
+        if not len(sub):
+            continue
+        ts = pd.to_datetime(sub["timestamp"], utc=True)
+        g = ts.groupby(sub["mmsi"].astype("int64").values)
+        part = pd.DataFrame({"first_utc": g.min(), "last_utc": g.max()})
+        if has_fix:
+            fixes = sub.assign(_ts=ts).dropna(subset=["lat", "lon"]).sort_values(
+                ["mmsi", "_ts"], kind="mergesort", na_position="first")
+            last = fixes.groupby("mmsi")[["lat", "lon"]].last()
+            part = part.join(last, how="left")
+        parts.append(part)
     if not parts:
-        return pd.DataFrame(columns=["mmsi", "first_utc", "last_utc", "lat", "lon"])
-    seen = pd.concat(parts, ignore_index=True)
-    seen["mmsi"] = seen["mmsi"].astype("int64")
-    seen = seen.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
-    out = seen.groupby("mmsi", sort=True).agg(first_utc=("timestamp", "min"),
-                                              last_utc=("timestamp", "max"))
-    fixes = seen.dropna(subset=["lat", "lon"]).groupby("mmsi").last()[["lat", "lon"]]
-    return out.join(fixes, how="left").reset_index()
+        return pd.DataFrame(columns=cols)
+    both = pd.concat(parts)
+    out = both.groupby(level=0).agg(first_utc=("first_utc", "min"), last_utc=("last_utc", "max"))
+    fixes = both[[c for c in ("lat", "lon") if c in both]].dropna() if "lat" in both else None
+    if fixes is not None and len(fixes):
+        out = out.join(fixes.groupby(level=0).first(), how="left")
+    for c in ("lat", "lon"):
+        if c not in out:
+            out[c] = np.nan
+    return out[cols]
 
 
-def _identities(statics: pd.DataFrame | None) -> tuple[dict[int, set[int]], dict[int, set[str]],
-                                                       dict[int, str]]:
+def _identities(statics: pd.DataFrame | None, *, imos_wanted, keys_wanted, mmsis_wanted
+                ) -> tuple[set[int], dict[int, set[int]], dict[int, set[str]], dict[int, str]]:
+    """The candidate vessels (an IMO, name or MMSI some list has) and, for them only:
+    mmsi -> IMOs broadcast, mmsi -> normalised names, mmsi -> last name as broadcast
+    (without ``@`` padding). Names are normalised once per distinct name."""
+    if statics is None or not len(statics):
+        return set(), {}, {}, {}
+    mmsi = statics["mmsi"].astype("int64")
+    imo = pd.to_numeric(statics["imo"], errors="coerce")
+    raw = statics["name"].astype(object).where(statics["name"].notna(), "")
+    norm = {u: normalise_name(u) for u in pd.unique(raw)}
+    key = raw.map(norm)
+    hit = imo.isin(list(imos_wanted)) | key.isin(list(keys_wanted)) | mmsi.isin(list(mmsis_wanted))
+    candidates = {int(m) for m in pd.unique(mmsi[hit])}
+    rows = pd.DataFrame({"mmsi": mmsi, "imo": imo, "raw": raw, "key": key,
+                         "ts": pd.to_datetime(statics["timestamp"], utc=True)})
+    rows = rows[mmsi.isin(list(candidates))]
     imos: dict[int, set[int]] = {}
     keys: dict[int, set[str]] = {}
-    shown: dict[int, str] = {}
-    if statics is None or not len(statics):
-        return imos, keys, shown
-    s = statics.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
-    for mmsi, imo, name in zip(s["mmsi"], pd.to_numeric(s["imo"], errors="coerce"), s["name"]):
-        mmsi = int(mmsi)
-        if imo == imo and imo > 0:
-            imos.setdefault(mmsi, set()).add(int(imo))
-        key = normalise_name(name)
-        if key:
-            keys.setdefault(mmsi, set()).add(key)
-            shown[mmsi] = str(name).split("@", 1)[0].strip()
-    return imos, keys, shown
+    for m, i in rows.loc[rows["imo"] > 0, ["mmsi", "imo"]].drop_duplicates().itertuples(index=False):
+        imos.setdefault(int(m), set()).add(int(i))
+    named = rows[rows["key"] != ""]
+    for m, k in named[["mmsi", "key"]].drop_duplicates().itertuples(index=False):
+        keys.setdefault(int(m), set()).add(k)
+    last = named.sort_values(["mmsi", "ts"], kind="mergesort", na_position="first") \
+        .groupby("mmsi")["raw"].last()
+    shown = {int(m): " ".join(str(r).split("@", 1)[0].split()) for m, r in last.items()}
+    return candidates, imos, keys, shown
 
 
 def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame | None = None,
                      statics: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every (vessel, list entry) match, strongest method per pair (see module doc)."""
-    vessels = _vessels(positions, statics)
-    imos, keys, shown = _identities(statics)
     by_imo: dict[int, list[WatchEntry]] = {}
     by_mmsi: dict[int, list[WatchEntry]] = {}
     by_name: dict[str, list[WatchEntry]] = {}
@@ -240,9 +259,17 @@ def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame
                 by_mmsi.setdefault(m, []).append(e)
             for n in {normalise_name(x) for x in (e.name, *e.aliases)} - {""}:
                 by_name.setdefault(n, []).append(e)
+    # only vessels that can match anything are looked at further
+    candidates, imos, keys, shown = _identities(statics, imos_wanted=by_imo.keys(),
+                                                keys_wanted=by_name.keys(),
+                                                mmsis_wanted=by_mmsi.keys())
+    candidates |= set(by_mmsi) & _all_mmsis(positions, None)
+    seen = _seen(positions, statics, candidates)
     rows = []
-    for v in vessels.to_dict("records"):
-        mmsi = int(v["mmsi"])
+    for mmsi in sorted(candidates):
+        if mmsi not in seen.index:
+            continue
+        v = seen.loc[mmsi]
         own_imos = imos.get(mmsi, set())
         found: dict[int, tuple[WatchEntry, str, bool, str]] = {}
         for imo in sorted(own_imos):
@@ -271,11 +298,19 @@ def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame
                          "list": e.list_name, "ref": e.ref, "entry_name": e.name,
                          "program": e.program, "matched_by": how, "weak": weak, "score": score,
                          "note": note, "first_utc": v["first_utc"], "last_utc": v["last_utc"],
-                         "lat": v.get("lat", np.nan), "lon": v.get("lon", np.nan)})
+                         "lat": v["lat"], "lon": v["lon"]})
     out = pd.DataFrame(rows, columns=list(MATCH_COLUMNS))
     out["imo"] = pd.array(out["imo"].tolist(), dtype="Int64")
     return out.sort_values(["mmsi", "list", "score", "ref"], ascending=[True, True, False, True],
                            kind="mergesort").reset_index(drop=True)
+
+
+def _all_mmsis(positions: pd.DataFrame | None, statics: pd.DataFrame | None) -> set[int]:
+    out: set[int] = set()
+    for frame in (positions, statics):
+        if frame is not None and len(frame):
+            out.update(int(m) for m in pd.unique(frame["mmsi"]))
+    return out
 
 
 def alert_id(*parts: object) -> str:

@@ -36,7 +36,7 @@ from ais.errors import ConfigError
 from shadowfleet.claims.loader import check_ports
 from shadowfleet.claims.model import Claim, normalise_name
 from shadowfleet.claims.vessels import (Coverage, IdentityConflict, VesselMatch, coverage,
-                                        resolve_vessels)
+                                        resolve_vessels, statics_view)
 
 CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
                  "observed", "inferred", "verdict", "evidence")
@@ -125,9 +125,10 @@ def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = No
     tables = counting.Tables.build(visits=visits, legs=legs, round_trips=round_trips,
                                    possible_calls=possible_calls, dark_periods=dark_periods,
                                    registry=registry)
+    view = statics_view(statics)
     results = []
     for claim in claims:
-        matches, conflicts = resolve_vessels(claim, statics)
+        matches, conflicts = resolve_vessels(claim, statics, view=view)
         mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
         evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis)
         observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0

@@ -100,48 +100,57 @@ def _in_window(ts: pd.Series, window: Window) -> pd.Series:
     return (ts >= window.start_utc) & (ts <= window.end_utc)
 
 
-def _statics_view(statics: pd.DataFrame | None) -> pd.DataFrame:
+def statics_view(statics: pd.DataFrame | None) -> pd.DataFrame:
+    """The statics reduced to what resolution needs (mmsi, timestamp, imo > 0 or NaN,
+    normalised name ``key``, broadcast name ``raw``), sorted by (mmsi, timestamp).
+    Build it once per run: names are normalised once per distinct name."""
     if statics is None or len(statics) == 0:
         return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
                              "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
                              "imo": pd.Series([], dtype="float64"),
                              "key": pd.Series([], dtype=object),
                              "raw": pd.Series([], dtype=object)})
+    if "name" in statics:
+        raw = statics["name"].astype(object).where(statics["name"].notna(), "")
+        keys = {u: normalise_name(u) for u in pd.unique(raw)}
+        key = raw.map(keys)
+    else:
+        raw = key = pd.Series("", index=statics.index, dtype=object)
     view = pd.DataFrame({
         "mmsi": statics["mmsi"].astype("int64"),
         "timestamp": pd.to_datetime(statics["timestamp"], utc=True),
         "imo": pd.to_numeric(statics["imo"], errors="coerce") if "imo" in statics
         else np.nan,
-        "key": statics["name"].map(normalise_name) if "name" in statics else "",
-        "raw": statics["name"].astype(object).fillna("") if "name" in statics else "",
-    })
+        "key": key, "raw": raw})
     view.loc[~(view["imo"] > 0), "imo"] = np.nan
     return view.sort_values(["mmsi", "timestamp"], kind="mergesort",
                             na_position="first").reset_index(drop=True)
 
 
-def resolve_vessels(claim: Claim, statics: pd.DataFrame | None
+def resolve_vessels(claim: Claim, statics: pd.DataFrame | None, *,
+                    view: pd.DataFrame | None = None
                     ) -> tuple[list[VesselMatch], list[IdentityConflict]]:
-    """The claim's named vessels with their MMSIs, and the identity conflicts among them."""
-    view = _statics_view(statics)
+    """The claim's named vessels with their MMSIs, and the identity conflicts among them.
+    ``view``: :func:`statics_view` of ``statics``, when already built."""
+    if view is None:
+        view = statics_view(statics)
     inside = view[_in_window(view["timestamp"], claim.window)]
-    display = _display_names(view, inside)
     matches: list[VesselMatch] = []
 
     def lookup(column: str, value) -> tuple[tuple[int, ...], bool]:
         found = inside.loc[inside[column] == value, "mmsi"]
         if len(found):
-            return tuple(sorted(set(int(m) for m in found))), False
+            return tuple(sorted(set(int(m) for m in found.unique()))), False
         found = view.loc[view[column] == value, "mmsi"]
-        return tuple(sorted(set(int(m) for m in found))), bool(len(found))
+        return tuple(sorted(set(int(m) for m in found.unique()))), bool(len(found))
 
     for imo in claim.vessels.imo:
         mmsis, outside = lookup("imo", float(imo))
-        label = claim.label(imo) or _first(display, mmsis)
+        label = claim.label(imo) or _display(view, inside, mmsis)
         matches.append(VesselMatch(f"IMO {imo}", "imo", str(imo), label, mmsis,
                                    outside_window=outside))
     for mmsi in claim.vessels.mmsi:
-        label = claim.label(mmsi) or display.get(mmsi, "")
+        label = claim.label(mmsi) or _display(view, inside, (int(mmsi),))
         matches.append(VesselMatch(f"MMSI {mmsi}", "mmsi", str(mmsi), label, (int(mmsi),)))
     for name in claim.vessels.names:
         key = normalise_name(name)
@@ -153,28 +162,19 @@ def resolve_vessels(claim: Claim, statics: pd.DataFrame | None
     for mmsi in sorted({m for match in matches for m in match.mmsis}):
         rows = inside[inside["mmsi"] == mmsi]
         imos = tuple(sorted(int(i) for i in rows["imo"].dropna().unique()))
-        keys = [k for k in rows["key"] if k]
-        names = tuple(sorted(set(keys)))
+        names = tuple(sorted({k for k in rows["key"].unique() if k}))
         if len(imos) > 1 or len(names) > 1:
             conflicts.append(IdentityConflict(mmsi, imos, names))
     return matches, conflicts
 
 
-def _display_names(view: pd.DataFrame, inside: pd.DataFrame) -> dict[int, str]:
-    """mmsi -> the last name it broadcast (preferring the window), as broadcast without
-    the ``@`` padding, for display."""
-    out: dict[int, str] = {}
-    for frame in (view, inside):  # inside last so it wins
-        named = frame[frame["key"].astype(bool)] if len(frame) else frame
-        for mmsi, raw in zip(named["mmsi"], named["raw"]):
-            out[int(mmsi)] = " ".join(str(raw).split("@", 1)[0].split())
-    return out
-
-
-def _first(display: dict[int, str], mmsis: tuple[int, ...]) -> str:
-    for m in mmsis:
-        if display.get(m):
-            return display[m]
+def _display(view: pd.DataFrame, inside: pd.DataFrame, mmsis: tuple[int, ...]) -> str:
+    """The last name one of ``mmsis`` broadcast (preferring the window), as broadcast
+    without the ``@`` padding, for display; "" when none."""
+    for frame in (inside, view):
+        rows = frame[frame["mmsi"].isin(list(mmsis)) & frame["key"].astype(bool)]
+        if len(rows):
+            return " ".join(str(rows["raw"].iloc[-1]).split("@", 1)[0].split())
     return ""
 
 

@@ -22,15 +22,67 @@ are decoded by ``ais.decode_pyais`` in the same call, so rejects carry its reaso
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ais import decode_pyais, fields, reasons
 from ais import _fastdecode as fd
 from ais.columns import MessageTable, RejectTable, pack_payloads
-from ais.frames import DecodedParts, positions_frame, statics_frame
+from ais.frames import DecodedParts
+from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, STATIC_COLUMNS, STATIC_DTYPES,
+                        empty_frame)
 
 __all__ = ["FAST_TYPES", "decode_messages", "decode_arrays"]
 
 FAST_TYPES = frozenset(fields.POSITION_TYPES | fields.STATIC_TYPES)
+
+
+def timestamps(t: np.ndarray) -> pd.DatetimeIndex:
+    """Epoch seconds -> ``datetime64[ns, UTC]`` rounded to the microsecond, NaN -> NaT
+    (``ais.frames.to_timestamps`` without the trip through Python objects)."""
+    t = np.asarray(t, dtype=np.float64)
+    ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)
+    ok = np.isfinite(t)
+    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _objects(values) -> pd.Series:
+    a = np.empty(len(values), dtype=object)
+    a[:] = values
+    return pd.Series(a, dtype=object)
+
+
+def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) -> pd.DataFrame:
+    """A contract frame straight from arrays (same dtypes as ``ais.frames``'s builders)."""
+    n = len(data["mmsi"])
+    if n == 0:
+        return empty_frame(columns, dtypes)
+    out = {}
+    for c in columns:
+        dt = dtypes[c]
+        if c == "timestamp":
+            ts = timestamps(data["time"])
+            if ts.isna().all():
+                # what ais.frames gives when no row has a time (pd.to_datetime of NaT only)
+                ts = ts.as_unit("s")
+            out[c] = pd.Series(ts)
+        elif dt == "object":
+            out[c] = _objects(data[c])
+        else:
+            out[c] = pd.Series(np.asarray(data[c], dtype=dt))
+    return pd.DataFrame(out)
+
+
+def sort_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``ais.schema.sort_by_vessel_time`` on integer keys: (mmsi, timestamp NaT last,
+    source, line), stable."""
+    if len(df) == 0:
+        return df.reset_index(drop=True)
+    ts = df["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+    ts[df["timestamp"].isna().to_numpy()] = np.iinfo(np.int64).max
+    src, _ = pd.factorize(df["source"].to_numpy(dtype=object), sort=True)
+    order = np.lexsort((df["line"].to_numpy(), src, ts, df["mmsi"].to_numpy()))
+    return df.take(order).reset_index(drop=True)
 
 
 def _clean_text(values: np.ndarray) -> np.ndarray:
@@ -128,13 +180,13 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     si = np.flatnonzero(is_sta)
     sraw = {k: raw[k][si] for k in raw}
     scols = static_columns(sraw)
-    positions = positions_frame(
-        mmsi=raw["mmsi"][keep].astype(np.int64), time=time[keep], lat=lat[~bad], lon=lon[~bad],
+    positions = build_frame(POSITION_COLUMNS, POSITION_DTYPES, dict(
+        mmsi=raw["mmsi"][keep], time=time[keep], lat=lat[~bad], lon=lon[~bad],
         sog=sog[~bad], cog=cog[~bad], heading=heading[~bad],
-        msg_type=t[keep].astype(np.int64), source=station[keep], line=line[keep])
-    statics = statics_frame(
-        mmsi=raw["mmsi"][si].astype(np.int64), time=time[si], msg_type=t[si].astype(np.int64),
-        source=station[si], line=line[si], **scols)
+        msg_type=t[keep], source=station[keep], line=line[keep]))
+    statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
+        mmsi=raw["mmsi"][si], time=time[si], msg_type=t[si],
+        source=station[si], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected],
                           reason=reason[bad].astype(object),

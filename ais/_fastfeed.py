@@ -359,8 +359,10 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     counts = {k: framer.counts[k] - before[k] for k in before}
     counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
                   no_receive_time=int(np.isnan(times[~dup]).sum()))
-    return Decoded(parts.positions, parts.statics, rejects_frame(rejects, dec.names), counts,
-                   parts.types)
+    rej = rejects_frame(rejects, dec.names)
+    rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
+    return Decoded(_fast.sort_frame(parts.positions), _fast.sort_frame(parts.statics), rej,
+                   counts, parts.types, sort=False)
 
 
 def _pack(payloads) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,10 @@ Values follow ``ais.fields``: lat 91 / lon 181 / SOG 102.3 / heading >= 360 -> N
 outside [0, 360) -> NaN (MarineCadastre carries negative courses, which AIS cannot send);
 other out-of-range positions, and rows whose MMSI, time or coordinates do not parse,
 are rejects. ``msg_type`` is 0 (a decoded table does not say which message a row came
-from), ``source`` the file name, ``line`` the row's line in the file. Statics: one row
+from), ``source`` the file name, ``line`` the row's line in the file; a positions table
+that has ``msg_type``, ``source`` or ``line`` columns (shadowfleet's own
+positions.parquet) keeps them. Empty coordinates are "not available" (NaN); an empty
+time is kept as NaT (no receive time), one that does not parse is a reject. Statics: one row
 per distinct (vessel, name, IMO, call sign, type, dimensions, destination), at its first row.
 """
 
@@ -54,17 +57,22 @@ def _num(s: pd.Series) -> np.ndarray:
 
 
 def _txt(s: pd.Series | None, n: int) -> np.ndarray:
-    out = np.empty(n, dtype=object)
+    """Text column -> object array of str, None for empty / "Unknown" / missing."""
     if s is None:
-        return out
-    vals = s.astype(object).to_numpy()
-    for i, v in enumerate(vals):
-        if isinstance(v, str):
-            v = v.strip()
-            out[i] = v if v and v.lower() not in ("unknown", "undefined", "nan") else None
-        elif v is not None and not (isinstance(v, float) and np.isnan(v)):
-            out[i] = str(v)
+        return np.full(n, None, dtype=object)
+    t = s.astype("string").str.strip()
+    missing = (t.isna() | (t == "") | t.str.lower().isin(["unknown", "undefined", "nan"])).to_numpy(dtype=bool)
+    out = t.astype(object).to_numpy().copy()
+    out[missing] = None
     return out
+
+
+def _unparseable(s: pd.Series | None, values: np.ndarray) -> np.ndarray:
+    """Cells holding text that is not a number (empty cells are "not available")."""
+    if s is None or not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+        return np.zeros(len(values), dtype=bool)
+    present = s.astype("string").str.strip().fillna("").ne("").to_numpy(dtype=bool)
+    return present & np.isnan(values)
 
 
 def read_table(name: str, data: bytes, kind: str) -> Decoded:
@@ -121,7 +129,12 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
         t = to_epoch(parsed)
     lat, lon, sog, cog, heading = (nums(k) for k in ("lat", "lon", "sog", "cog", "heading"))
     reason = np.full(n, None, dtype=object)
-    bad = np.isnan(mmsi) | (mmsi != np.floor(mmsi)) | np.isnan(t) | np.isnan(lat) | np.isnan(lon)
+    time_bad = np.zeros(n, dtype=bool)
+    if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
+        present = ts.astype("string").str.strip().fillna("").ne("").to_numpy(dtype=bool)
+        time_bad = present & np.isnan(t)
+    bad = (np.isnan(mmsi) | (mmsi != np.floor(mmsi)) | time_bad
+           | _unparseable(col("lat"), lat) | _unparseable(col("lon"), lon))
     reason[bad] = reasons.BAD_ROW
     lat = np.where(lat == fields.LAT_NOT_AVAILABLE, np.nan, lat)
     lon = np.where(lon == fields.LON_NOT_AVAILABLE, np.nan, lon)
@@ -134,10 +147,23 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
     from ais.frames import positions_frame, statics_frame
 
     idx = np.flatnonzero(ok)
+    msg_type = np.zeros(n, dtype=np.int64)
+    source = np.full(n, station, dtype=object)
+    if kind in (POSITIONS_CSV, PARQUET):      # a positions table written by shadowfleet keeps these
+        lower = {c_.lower(): c_ for c_ in df.columns}
+        if "msg_type" in lower:
+            mt = _num(df[lower["msg_type"]])
+            msg_type = np.where(np.isnan(mt), 0, mt).astype(np.int64)
+        if "source" in lower:
+            src = _txt(df[lower["source"]], n)
+            source = np.where(pd.isna(src), station, src).astype(object)
+        if "line" in lower:
+            ln = _num(df[lower["line"]])
+            lines = np.where(np.isnan(ln), lines, ln).astype(np.int64)
     positions = positions_frame(
         mmsi=mmsi[idx].astype(np.int64), time=t[idx], lat=lat[idx], lon=lon[idx], sog=sog[idx],
-        cog=cog[idx], heading=heading[idx], msg_type=np.zeros(len(idx), dtype=np.int64),
-        source=[station] * len(idx), line=lines[idx])
+        cog=cog[idx], heading=heading[idx], msg_type=msg_type[idx],
+        source=source[idx], line=lines[idx])
     statics = _statics(col, nums, n, ok, mmsi, t, station, lines, statics_frame)
     bad_idx = np.flatnonzero(~ok)
     texts = []
@@ -151,7 +177,7 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
                             "reason": reason[bad_idx].astype(object),
                             "text": np.array(texts, dtype=object)})
     return Decoded(positions, statics, rejects,
-                   {"lines_read": n, "messages": n, "no_receive_time": 0},
+                   {"lines_read": n, "messages": n, "no_receive_time": int(np.isnan(t[idx]).sum())},
                    {0: int(ok.sum())} if ok.any() else {})
 
 

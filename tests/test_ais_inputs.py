@@ -194,3 +194,12 @@ def test_random_encoded_messages_round_trip(msgs):
         assert (math.isnan(row.sog) if want.speed == 102.3 else row.sog == want.speed)
         assert (math.isnan(row.cog) if want.course >= 360 else row.cog == want.course)
         assert (math.isnan(row.heading) if want.heading >= 360 else row.heading == want.heading)
+
+
+def test_own_positions_parquet_reads_back_unchanged(tmp_path):
+    d = ais.read_inputs([DATA / "ais" / "gpsd" / "ais-nmea.log"], decoder="pyais")
+    pq = tmp_path / "positions.parquet"
+    d.positions.to_parquet(pq)
+    e = ais.read_inputs([pq])
+    assert e.stats["rejected"] == 0
+    assert e.positions.equals(d.positions)

@@ -157,3 +157,67 @@ def test_named_shuttle_claims_on_the_scenario(truth, tables):
     # every counted trip is in the evidence, each counted once
     trips = ev.results[0].evidence
     assert len(trips) == observed + inferred and trips["evidence_id"].is_unique
+
+
+def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, tmp_path):
+    """Decode the bundled feed, run the detectors, evaluate the bundled claims plus a
+    claims file naming the scenario's shuttles: the verdicts are those the truth implies."""
+    feed = FIXTURES / "najin-dunay-2023.nmea.gz"
+    if not feed.exists() or truth.get("feed") != feed.name:
+        pytest.skip("the bundled feed is not the truth's feed")
+    import ais
+    from detectors.cleaning import clean_positions
+    from detectors.dark_periods import find_dark_periods
+    from detectors.port_visits import find_port_visits
+    from detectors.round_trips import find_round_trips
+    from ports import load_ports
+    from shadowfleet.claims import load_claims
+
+    shuttles = [v for v in truth["vessels"] if v["role"] == "shuttle"]
+    imos = ", ".join(str(v["imo"]) for v in shuttles)
+    probe = claim(imo=[v["imo"] for v in shuttles], at_least=1)
+    observed, inferred = _truth_counts(truth, probe, {v["mmsi"] for v in shuttles})
+    path = tmp_path / "scenario.yaml"
+    path.write_text(
+        "source: Scenario test\nclaims:\n"
+        f"  - id: shuttles-observed\n    statement: s\n    kind: round_trips\n"
+        f"    ports: [Najin, Dunay]\n    window: {{start: 2023-08-15, end: 2023-10-14}}\n"
+        f"    vessels: {{imo: [{imos}]}}\n    at_least: {observed}\n"
+        f"  - id: shuttles-with-dark\n    statement: s\n    kind: round_trips\n"
+        f"    ports: [Dunay, Najin]\n    window: {{start: 2023-08-15, end: 2023-10-14}}\n"
+        f"    vessels: {{imo: [{imos}]}}\n    at_least: {observed + inferred}\n",
+        encoding="utf-8")
+    claims = load_claims(bundled_claim_files_and(path))
+    registry = load_ports()
+    decoded = ais.read_inputs([feed], require_times=True)
+    positions, _ = clean_positions(decoded.positions)
+    visits = find_port_visits(positions, registry)
+    gaps = find_dark_periods(positions, registry)
+    pairs = [tuple(c.ports) for c in claims if len(c.ports) == 2]
+    trips = find_round_trips(visits, gaps, registry, pairs)
+    ev = evaluate_claims(claims, visits=visits, legs=trips.legs, round_trips=trips.round_trips,
+                         possible_calls=trips.possible_calls, dark_periods=gaps,
+                         positions=positions, statics=decoded.statics, registry=registry)
+    got = {r.claim.id: (r.observed, r.inferred, r.verdict) for r in ev.results}
+    csis = next(c for c in claims if c.id == "csis-2023-six-trips")
+    expected = _truth_counts(truth, csis, None)
+    assert got["csis-2023-six-trips"] == (*expected, _implied(*expected, 6))
+    assert got["shuttles-observed"] == (observed, inferred, "supported")
+    assert got["shuttles-with-dark"] == (observed, inferred, "consistent_with_dark_activity")
+    for cid in ("rusi-wapo-2023", "whitehouse-2023", "lady-r-2024-04"):
+        assert got[cid] == (0, 0, "not_observed")
+    # every alert evidence id that counted maps back to its claims
+    assert all(cid for ids in ev.evidence_claims.values() for cid in ids)
+    rt = trips.round_trips
+    counted = rt.loc[rt["mmsi"].isin([v["mmsi"] for v in shuttles]) & (rt["pair"] == "Dunay|Najin")
+                     & rt["depart_origin_utc"].between(pd.Timestamp("2023-08-15", tz="UTC"),
+                                                       pd.Timestamp("2023-10-15", tz="UTC")),
+                     "trip_id"]
+    assert len(counted) == observed + inferred
+    assert all("shuttles-observed" in ev.evidence_claims[t] for t in counted)
+
+
+def bundled_claim_files_and(path):
+    from shadowfleet.claims import bundled_claim_files
+
+    return bundled_claim_files() + [path]

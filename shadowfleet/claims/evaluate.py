@@ -161,11 +161,17 @@ def _as_registry_names(claim: Claim, canonical: Mapping[str, tuple[str, ...]]) -
 
 
 def _reader_ids(evidence: pd.DataFrame) -> tuple[str, ...]:
-    """Ids of visits, trips and gaps (the ones in the output files), in time order."""
+    """The ids claims.csv lists, in time order: those a reader finds in the output files.
+    A round trip is its trip id (and the dark period of an inferred call); a leg, which
+    has no file of its own, is its two visits (or dark periods); a call its visit or dark
+    period; a dark period its gap id."""
     out: list[str] = []
-    for ids in evidence["ids"] if len(evidence) else ():
+    if not len(evidence):
+        return ()
+    for what, ids in zip(evidence["what"], evidence["ids"]):
+        keep = ("T-", "G-") if what == "round trip" else ("V-", "G-")
         for i in ids.split(";"):
-            if i and i[:2] in ("T-", "V-", "G-") and i not in out:
+            if i and i[:2] in keep and i not in out:
                 out.append(i)
     return tuple(out)
 

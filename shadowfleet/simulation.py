@@ -28,10 +28,8 @@ def truth_polygons(ports: str | Path | None = None) -> dict:
     return polygons_from_geojson(registry.to_geojson())
 
 
-def run_simulation(scenario: str, seed: int, out: str | Path, truth_path: str | Path | None,
-                   *, ports: str | Path | None = None) -> dict:
-    """Simulate ``scenario`` from ``seed``, write the feed to ``out`` (.gz compresses) and
-    the truth JSON to ``truth_path``; return the truth."""
+def simulate_with_truth(scenario: str, seed: int, *, ports: str | Path | None = None):
+    """(``ais.simulate.Simulation``, truth dict) of ``scenario`` from ``seed``."""
     if scenario not in SCENARIOS:
         raise InputError(None, f"unknown scenario {scenario!r}",
                          f"choose one of: {', '.join(SCENARIOS)}")
@@ -41,8 +39,15 @@ def run_simulation(scenario: str, seed: int, out: str | Path, truth_path: str | 
     lookup = {name.casefold(): name for name in polygons}
     pairs = tuple(tuple(lookup.get(p.casefold(), p) for p in pair) for pair in PAIRS)
     sim = simulate(scenario, seed)
+    return sim, build_truth(sim, polygons=polygons, pairs=pairs)
+
+
+def run_simulation(scenario: str, seed: int, out: str | Path, truth_path: str | Path | None,
+                   *, ports: str | Path | None = None) -> dict:
+    """Simulate ``scenario`` from ``seed``, write the feed to ``out`` (.gz compresses) and
+    the truth JSON to ``truth_path``; return the truth."""
+    sim, truth = simulate_with_truth(scenario, seed, ports=ports)
     write_feed(sim, out)
-    truth = build_truth(sim, polygons=polygons, pairs=pairs)
     truth["feed"] = Path(out).name
     if truth_path is not None:
         write_truth(truth, truth_path)

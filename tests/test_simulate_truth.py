@@ -1,0 +1,146 @@
+"""The truth builder on hand-made received positions: every DESIGN.md edge, one case each."""
+
+from __future__ import annotations
+
+import types
+
+import pandas as pd
+import pytest
+
+from ais.sim_track import Track
+from ais.sim_truth import build_truth, default_polygons
+
+T0 = pd.Timestamp("2023-09-01T00:00:00Z")
+# berths inside the REFERENCE.md boxes, and a point at sea between them
+NAJIN = (42.236, 130.300)
+DUNAY = (42.884, 132.345)
+VLAD = (43.110, 131.885)
+SEA = (42.50, 131.25)
+
+
+def _sim(rows, ais_off=(), extra_vessel_until_h=None):
+    """rows: [(mmsi, hours after T0, (lat, lon))]."""
+    df = pd.DataFrame([dict(mmsi=m, timestamp=T0 + pd.Timedelta(hours=h), lat=p[0], lon=p[1],
+                            msg_type=1, copies=1) for m, h, p in rows])
+    if extra_vessel_until_h is not None:   # a second vessel that sets the end of the data
+        df = pd.concat([df, pd.DataFrame([dict(mmsi=999, timestamp=T0 + pd.Timedelta(hours=h),
+                                               lat=SEA[0], lon=SEA[1], msg_type=1, copies=1)
+                                          for h in (0.0, extra_vessel_until_h)])])
+    df = df.sort_values(["mmsi", "timestamp"]).reset_index(drop=True)
+    df["timestamp"] = df["timestamp"].astype("datetime64[ns, UTC]")
+    mmsis = sorted(df["mmsi"].unique())
+    vessels = [types.SimpleNamespace(mmsi=int(m), name=f"V{m}", imo=0, callsign="", ais_class="A",
+                                     role="test", track=Track(ais_off=list(ais_off)))
+               for m in mmsis]
+    return types.SimpleNamespace(received=df, vessels=vessels, scenario="test", seed=0, lines=[],
+                                 header_lines=0, corrupt=[], outages=())
+
+
+def _stay(mmsi, start_h, end_h, where, every_h=0.25):
+    n = int(round((end_h - start_h) / every_h))
+    return [(mmsi, start_h + i * every_h, where) for i in range(n + 1)]
+
+
+def _truth(rows, **kw):
+    return build_truth(_sim(rows, **{k: v for k, v in kw.items() if k in ("ais_off", "extra_vessel_until_h")}),
+                       polygons=default_polygons())
+
+
+@pytest.mark.parametrize("minutes,visit", [(60, True), (59.9, False), (61, True)],
+                         ids=["dwell-exactly-60-min-is-a-visit", "just-under-60-min-is-not", "over"])
+def test_min_dwell_is_inclusive(minutes, visit):
+    rows = [(1, 0.0, NAJIN), (1, minutes / 60, NAJIN), (1, minutes / 60 + 0.5, SEA)]
+    assert (len(_truth(rows)["port_visits"]) == 1) is visit
+
+
+@pytest.mark.parametrize("hours,dark", [(6.0, False), (6.0 + 1 / 3600, True)],
+                         ids=["exactly-6h-is-not-dark", "one-second-over-is-dark"])
+def test_gap_threshold_is_strict(hours, dark):
+    rows = [(1, 0.0, SEA), (1, hours, SEA), (1, hours + 0.1, SEA)]
+    gaps = _truth(rows)["dark_periods"]
+    assert (len(gaps) == 1) is dark
+    if dark:
+        assert gaps[0]["start_utc"] == "2023-09-01T00:00:00Z" and not gaps[0]["open"]
+
+
+def test_long_gap_inside_a_port_splits_the_visit_and_is_a_dark_period():
+    rows = _stay(1, 0, 3, NAJIN) + _stay(1, 10, 13, NAJIN) + [(1, 13.5, SEA)]
+    t = _truth(rows)
+    assert [v["dwell_hours"] for v in t["port_visits"]] == [3.0, 3.0]
+    assert len(t["dark_periods"]) == 1
+    gap = t["dark_periods"][0]
+    assert gap["start_port"] == gap["end_port"] == "Najin"
+
+
+def test_short_gap_inside_a_port_does_not_end_the_visit():
+    rows = _stay(1, 0, 3, NAJIN) + _stay(1, 8, 10, NAJIN)
+    t = _truth(rows)
+    assert len(t["port_visits"]) == 1 and t["port_visits"][0]["dwell_hours"] == 10.0
+    assert t["dark_periods"] == []
+
+
+def test_silence_to_the_end_of_the_data_is_an_open_dark_period():
+    rows = [(1, 0.0, SEA), (1, 1.0, SEA)]
+    t = _truth(rows, extra_vessel_until_h=8.0)
+    gaps = [g for g in t["dark_periods"] if g["mmsi"] == 1]
+    assert len(gaps) == 1 and gaps[0]["open"] and gaps[0]["end_utc"] is None
+    assert gaps[0]["hours"] == 7.0
+
+
+def test_silence_of_exactly_gap_hours_at_the_end_is_not_dark():
+    rows = [(1, 0.0, SEA), (1, 2.0, SEA)]
+    t = _truth(rows, extra_vessel_until_h=8.0)
+    assert [g for g in t["dark_periods"] if g["mmsi"] == 1] == []
+
+
+def _calls(*ports, start=0.0, stay=3.0, sail=12.0):
+    rows, h = [], start
+    for p in ports:
+        rows += _stay(1, h, h + stay, p)
+        h += stay
+        rows += [(1, h + k, SEA) for k in range(1, int(sail))]
+        h += sail
+    return rows
+
+
+def test_greedy_pairing_n_d_n_d_n_d_gives_two_trips_and_an_open_leg():
+    t = _truth(_calls(NAJIN, DUNAY, NAJIN, DUNAY, NAJIN, DUNAY))
+    trips = t["round_trips"]
+    assert [(x["origin"], x["destination"], x["status"]) for x in trips] == \
+        [("Najin", "Dunay", "observed")] * 2
+    assert len([x for x in t["legs"] if x["pair"] == ""]) == 5
+
+
+def test_a_triangle_is_no_round_trip():
+    t = _truth(_calls(NAJIN, DUNAY, VLAD, NAJIN))
+    assert t["round_trips"] == []
+    assert [(x["origin"], x["destination"]) for x in t["legs"]] == \
+        [("Najin", "Dunay"), ("Dunay", "Vladivostok"), ("Vladivostok", "Najin")]
+
+
+def test_dark_period_between_two_dunay_calls_infers_a_najin_call():
+    # Dunay, then 40 h dark at sea (Najin reachable), then Dunay again
+    rows = _stay(1, 0, 3, DUNAY) + [(1, 4.0, (42.82, 132.20))] + [(1, 44.0, (42.82, 132.20))] \
+        + _stay(1, 45, 48, DUNAY)
+    t = _truth(rows, ais_off=[(T0.value / 1e9 + 4.5 * 3600, T0.value / 1e9 + 43.5 * 3600)])
+    gap = t["dark_periods"][0]
+    assert gap["cause"] == "intentional"
+    assert "Najin" in gap["possible_port_calls"].split(";")
+    assert [(x["origin"], x["destination"], x["status"], x["pair"]) for x in t["round_trips"]] == \
+        [("Dunay", "Najin", "inferred", "Dunay|Najin")]
+    assert len(t["possible_port_calls"]) == 1
+    assert {x["status"] for x in t["legs"]} == {"inferred"}
+
+
+def test_short_dark_period_leaves_najin_unreachable_and_infers_nothing():
+    rows = _stay(1, 0, 3, DUNAY) + [(1, 4.0, (42.82, 132.20))] + [(1, 11.0, (42.82, 132.20))] \
+        + _stay(1, 12, 15, DUNAY)
+    t = _truth(rows)
+    assert t["dark_periods"][0]["cause"] == "coverage"
+    assert "Najin" not in t["dark_periods"][0]["possible_port_calls"].split(";")
+    assert t["round_trips"] == [] and t["possible_port_calls"] == []
+
+
+def test_vessel_with_one_position_has_no_events():
+    t = _truth([(1, 0.0, NAJIN)])
+    assert t["port_visits"] == [] and t["dark_periods"] == [] and t["legs"] == []

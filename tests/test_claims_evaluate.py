@@ -297,3 +297,19 @@ def test_counts_match_a_plain_count_and_do_not_depend_on_row_order(offsets, stat
     shuffled = table.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     r2 = _evaluate(c, round_trips=shuffled)
     assert (r2.observed, r2.inferred, r2.evidence_ids) == (r.observed, r.inferred, r.evidence_ids)
+
+
+def test_dark_periods_near_a_port_within_radius_use_the_registry():
+    from ports import load_ports
+
+    registry = load_ports()
+    c = claim("dark_periods", ports=(), imo=[ANGARA_IMO], at_least=1, start="2023-09-01",
+              end="2023-09-30", near="Najin", radius_nm=20.0)
+    g = gaps(("G-near", ANGARA, "2023-09-02T00:00Z", "2023-09-03T00:00Z", 1, ""),
+             ("G-far", ANGARA, "2023-09-05T00:00Z", "2023-09-06T00:00Z", 1, ""))
+    # ~11.8 nm and ~27.3 nm east of the Najin polygon
+    g.loc[0, ["start_lat", "start_lon", "end_lat", "end_lon"]] = [42.235, 130.60, 42.5, 131.5]
+    g.loc[1, ["start_lat", "start_lon", "end_lat", "end_lon"]] = [42.235, 130.95, 42.5, 131.5]
+    r = evaluate_claims([c], dark_periods=g, statics=IDS, registry=registry).results[0]
+    assert (r.observed, r.evidence_ids, r.verdict) == (1, ("G-near",), "supported")
+    assert r.evidence["note"].iloc[0] == "11.8 nm from Najin"

@@ -31,13 +31,18 @@ STDIN = "<stdin>"
 def expand_inputs(paths) -> list[str]:
     """Paths as given, directories replaced by their files (recursive, sorted, hidden
     files skipped), ``-`` kept for stdin."""
+    return [p for p, _ in _expand(paths)]
+
+
+def _expand(paths) -> list[tuple[str, bool]]:
+    """(path, named explicitly) for every input file; directory members are not explicit."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     for p in paths:
         p = str(p)
         if p == "-":
-            out.append(p)
+            out.append((p, True))
             continue
         path = Path(p)
         if path.is_dir():
@@ -45,9 +50,9 @@ def expand_inputs(paths) -> list[str]:
                            and not any(part.startswith(".") for part in f.relative_to(path).parts))
             if not files:
                 raise InputError(p, "directory has no files", "give a directory holding AIS files")
-            out.extend(str(f) for f in files)
+            out.extend((str(f), False) for f in files)
         elif path.exists():
-            out.append(p)
+            out.append((p, True))
         else:
             raise InputError(p, "no such file or directory", "check the path")
     if not out:
@@ -139,49 +144,56 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     timestamp and a warning gives their count. progress: a bar on stderr for inputs that
     take more than a couple of seconds, only when stderr is a terminal.
     """
-    files = expand_inputs(paths)
+    files = _expand(paths)
     dec = IncrementalDecoder(decoder=decoder)
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
-        total = sum(Path(f).stat().st_size for f in files if f != "-")
+        total = sum(Path(f).stat().st_size for f, _ in files if f != "-")
         bar = tqdm(total=total or None, unit="B", unit_scale=True, delay=2.0, file=sys.stderr,
                    desc="decoding", leave=False)
     results: list[Decoded] = []
     inputs = []
+    skipped: list[str] = []
     try:
-        for f in files:
+        for f, explicit in files:
             if bar is not None:
                 bar.n_raw = 0
             name = STDIN if f == "-" else f
             src = _Source(f)
             try:
-                first = src.read()
-                if not first.strip():
-                    raise InputError(name, "file is empty", "give a file with AIS data")
-                kind = tabular.sniff(first, src.gz)
-                if kind is not None:
-                    rest = [first]
-                    while chunk := src.read():
-                        rest.append(chunk)
-                    got = [tabular.read_table(name, b"".join(rest), kind)]
-                else:
-                    if _looks_binary(first[:65536]):
-                        raise InputError(name, "binary file, not NMEA text or a decoded table",
-                                         "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
-                    got = _read_nmea(dec, src, name, first, bar)
+                got = _read_one(dec, src, name, bar)
+            except NoReceiveTimeError:
+                raise
+            except InputError as exc:
+                if explicit:
+                    raise
+                skipped.append(str(exc))     # a stray file in a directory: say so, go on
+                continue
             finally:
                 src.close()
             d = Decoded.merge(got)
-            _check_file(name, d, require_times)
+            try:
+                _check_file(name, d, require_times)
+            except NoReceiveTimeError:
+                raise
+            except InputError as exc:
+                if explicit:
+                    raise
+                skipped.append(str(exc))
+                continue
             results.append(d)
             inputs.append({"path": name, "sha256": src.sha.hexdigest(),
                            "lines": d.stats["lines_read"]})
+        if not inputs:
+            raise InputError(str(paths[0]) if isinstance(paths, (list, tuple)) and paths else None,
+                             "no usable AIS file: " + " | ".join(skipped),
+                             "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
         results.append(dec.finish())
     finally:
         if bar is not None:
             bar.close()
-    warnings = []
+    warnings = [f"skipped {s}" for s in skipped]
     merged = Decoded.merge(results, inputs=inputs)
     n = merged.stats["no_receive_time"]
     if n:
@@ -189,6 +201,23 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                         "accepted styles: " + "; ".join(ACCEPTED_TIME_STYLES))
     merged.warnings.extend(warnings)
     return merged
+
+
+def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar) -> list[Decoded]:
+    """Decode one input (a decoded table, or NMEA through ``dec``)."""
+    first = src.read()
+    if not first.strip():
+        raise InputError(name, "file is empty", "give a file with AIS data")
+    kind = tabular.sniff(first, src.gz)
+    if kind is not None:
+        rest = [first]
+        while chunk := src.read():
+            rest.append(chunk)
+        return [tabular.read_table(name, b"".join(rest), kind)]
+    if _looks_binary(first[:65536]):
+        raise InputError(name, "binary file, not NMEA text or a decoded table",
+                         "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
+    return _read_nmea(dec, src, name, first, bar)
 
 
 def _check_file(name: str, d: Decoded, require_times: bool) -> None:

@@ -201,3 +201,18 @@ def test_own_positions_parquet_reads_back_unchanged(tmp_path):
     e = ais.read_inputs([pq])
     assert e.stats["rejected"] == 0
     assert e.positions.equals(d.positions)
+
+
+def test_stray_file_in_a_directory_is_skipped_with_a_warning(tmp_path):
+    (tmp_path / "feed.nmea").write_bytes(FEED)
+    (tmp_path / "README.txt").write_text("notes about this archive\n")
+    d = ais.read_inputs([tmp_path])
+    assert [i["path"] for i in d.stats["inputs"]] == [str(tmp_path / "feed.nmea")]
+    assert any("README.txt" in w and "no AIS" in w for w in d.warnings)
+    with pytest.raises(InputError):
+        ais.read_inputs([tmp_path / "README.txt"])     # named explicitly: an error
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "x.bin").write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(InputError, match="no usable AIS file"):
+        ais.read_inputs([only])

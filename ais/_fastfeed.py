@@ -34,7 +34,9 @@ import pandas as pd
 
 from ais import _fast
 from ais import _fastframe as ff
-from ais.assemble import dedup_kernel
+from ais import _fastassemble as fa
+from ais import reasons
+from ais.assemble import _Open, dedup_kernel
 from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
@@ -203,27 +205,192 @@ def _frame(dec, i: int, st, body: bytes):
     return buf, rows, kind, pending, tables
 
 
-def _fast_sentences(buf, rows, idx, pending, i, st, line0):
-    """Columns of the fast AIS lines ``idx``: time, station, line number."""
-    r = rows[idx]
-    time = _time_of(r, pending[idx])
+def _pack(items) -> tuple[np.ndarray, np.ndarray]:
+    """bytes objects -> (uint8 buffer, int64 offsets)."""
+    if len(items) == 0:
+        return np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+    lengths = np.fromiter((len(p) for p in items), dtype=np.int64, count=len(items))
+    off = np.zeros(len(items) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return np.frombuffer(b"".join(items), dtype=np.uint8), off
+
+
+@njit
+def _gather(buf, starts, ends, out):
+    for i in range(len(starts)):
+        for k in range(ends[i] - starts[i]):
+            out[i, k] = buf[starts[i] + k]
+
+
+def span_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:
+    """The spans as ``bytes`` objects (no NUL inside AIS text, so a NUL-padded
+    fixed-width array gives them back exactly)."""
+    n = len(starts)
+    if n == 0:
+        return []
+    w = max(int((ends - starts).max()), 1)
+    out = np.zeros((n, w), dtype=np.uint8)
+    _gather(buf, starts, ends, out)
+    return out.view(f"S{w}").ravel().tolist()
+
+
+class _Sentences:
+    """Sentence columns in sentence order; payload and text are spans into one buffer."""
+
+    def __init__(self, **cols):
+        self.__dict__.update(cols)
+
+
+def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index):
+    """Every sentence of the chunk, fast lines and handed-over lines, in sentence order."""
+    fidx = np.flatnonzero(kind == ff.K_AIS)
+    r = rows[fidx]
+    time = _time_of(r, pending[fidx])
     station = _span_strings(buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
-    line = line0 + 1 + idx
-    return r, time, station, line
+    parts = [dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
+                  station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
+                  seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
+                  ts=r[:, ff.C_LSTART], te=r[:, ff.C_LEND], cs=r[:, ff.C_CHS], ce=r[:, ff.C_CHE],
+                  channel=None, index=first_index[fidx])]
+    objs = [(h, tables[h][0]) for h in sorted(tables) if len(tables[h][0])]
+    extra = []
+    if objs:
+        s_obj = SentenceTable.concat([t for _, t in objs])
+        o_index = np.concatenate([first_index[h] + np.arange(len(t)) for h, t in objs])
+        pay_buf, pay_off = _pack(s_obj.payload)
+        txt_buf, txt_off = _pack(s_obj.text)
+        base = len(buf)
+        extra = [pay_buf, txt_buf]
+        parts.append(dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
+                          station=s_obj.station, count=s_obj.count.astype(np.int64),
+                          number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
+                          fill=s_obj.fill.astype(np.int64), ps=base + pay_off[:-1],
+                          pe=base + pay_off[1:], ts=base + len(pay_buf) + txt_off[:-1],
+                          te=base + len(pay_buf) + txt_off[1:], cs=None, ce=None,
+                          channel=s_obj.channel, index=o_index))
+    big = np.concatenate([buf] + extra) if extra else buf
+    # channels: only fragments need them (assembly key)
+    for p in parts:
+        if p["channel"] is None:
+            frag = p["count"] > 1
+            ch = np.empty(len(frag), dtype=object)
+            if frag.any():
+                ch[frag] = _span_strings(big, p["cs"][frag], p["ce"][frag], np.ones(int(frag.sum()), bool), "")
+            p["channel"] = ch
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in
+            ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps", "pe",
+             "ts", "te", "channel", "index")}
+    order = np.argsort(cols["index"], kind="stable")
+    return big, _Sentences(**{k: v[order] for k, v in cols.items()})
 
 
-def _object_sentences(buf, r, time, station, line, i, sel) -> SentenceTable:
-    """SentenceTable of the fast rows ``sel`` (fragments), as the reference builds it."""
-    rr = r[sel]
-    def span(a, b):
-        return [buf[x:y].tobytes() for x, y in zip(rr[:, a], rr[:, b])]
-    channel = [x.decode("ascii", "replace") for x in span(ff.C_CHS, ff.C_CHE)]
-    return SentenceTable.from_lists({
-        "source": [i] * len(rr), "line": line[sel].tolist(), "time": time[sel].tolist(),
-        "station": list(station[sel]), "channel": channel, "count": rr[:, ff.C_COUNT].tolist(),
-        "number": rr[:, ff.C_NUMBER].tolist(), "seq": rr[:, ff.C_SEQ].tolist(),
-        "group": [""] * len(rr), "payload": span(ff.C_PS, ff.C_PE),
-        "fill": rr[:, ff.C_FILL].tolist(), "text": span(ff.C_LSTART, ff.C_LEND)})
+def _assemble(dec, big, s: _Sentences):
+    """Fragments -> completed messages (spans into a new buffer) with the index that
+    completed each, orphan rejects; updates ``dec.assembler.open``."""
+    asm = dec.assembler
+    fr = np.flatnonzero(s.count > 1)
+    pre = list(asm.open.items())
+    if len(fr) == 0 and not pre:
+        return big, None, RejectTable.empty()
+    pre_rows = [(slot, row) for slot, (_, o) in enumerate(pre) for row in o.rows]
+    n_pre = len(pre_rows)
+    # pre rows: (source, line, time, station, payload, fill, text, count)
+    p_pay, p_pay_off = _pack([row[4] for _, row in pre_rows])
+    p_txt, p_txt_off = _pack([row[6] for _, row in pre_rows])
+    base = len(big)
+    big = np.concatenate([big, p_pay, p_txt]) if n_pre else big
+    station = np.concatenate([np.array([k[0] for k, _ in pre], dtype=object), s.station[fr]])
+    channel = np.concatenate([np.array([k[1] for k, _ in pre], dtype=object), s.channel[fr]])
+    seq = np.r_[np.array([k[2] for k, _ in pre], dtype=np.int64), s.seq[fr]]
+    count = np.r_[np.array([k[3] for k, _ in pre], dtype=np.int64), s.count[fr]]
+    sc = pd.factorize(station)[0].astype(np.int64)
+    cc = pd.factorize(channel)[0].astype(np.int64)
+    keys = ((sc * (cc.max(initial=0) + 1) + cc) * 102 + (seq + 1)) * 10 + count
+    pre_key, row_key = keys[:len(pre)], keys[len(pre):]
+    pre_slot = np.array([slot for slot, _ in pre_rows], dtype=np.int64)
+    n = n_pre + len(fr)
+    key = np.r_[pre_key[pre_slot], row_key] if n_pre else row_key.copy()
+    number = np.r_[np.zeros(n_pre, np.int64), s.number[fr]]
+    cnt = np.r_[np.array([row[7] for _, row in pre_rows], dtype=np.int64), s.count[fr]]
+    time = np.r_[np.array([row[2] for _, row in pre_rows], dtype=np.float64), s.time[fr]]
+    index = np.r_[np.zeros(n_pre, np.int64), s.index[fr]]
+    state = np.empty(n, dtype=np.int64)
+    orank = np.empty(n, dtype=np.int64)
+    done = np.empty(n, dtype=np.int64)
+    slot_of_row = np.full(n, -1, dtype=np.int64)
+    p = asm.params
+    n_msg, still, s_ft, s_fi, s_next = fa.assemble_kernel(
+        key, number, cnt, time, index, n_pre, pre_slot, pre_key,
+        np.array([o.first_time for _, o in pre], dtype=np.float64),
+        np.array([o.first_index for _, o in pre], dtype=np.int64),
+        np.array([o.next for _, o in pre], dtype=np.int64),
+        float(p.timeout_s), int(p.max_gap_sentences), int(p.max_pending),
+        state, orank, done, slot_of_row)
+    # row columns over pre rows + chunk fragments
+    src = np.r_[np.array([row[0] for _, row in pre_rows], dtype=np.int32), s.source[fr]]
+    line = np.r_[np.array([row[1] for _, row in pre_rows], dtype=np.int64), s.line[fr]]
+    fill = np.r_[np.array([row[5] for _, row in pre_rows], dtype=np.int64), s.fill[fr]]
+    ps = np.r_[base + p_pay_off[:-1], s.ps[fr]]
+    pe = np.r_[base + p_pay_off[1:], s.pe[fr]]
+    ts = np.r_[base + len(p_pay) + p_txt_off[:-1], s.ts[fr]]
+    te = np.r_[base + len(p_pay) + p_txt_off[1:], s.te[fr]]
+    sta = np.concatenate([np.array([row[3] for _, row in pre_rows], dtype=object), s.station[fr]])
+    # orphans, in the reference's order: sorted by (source, line), stable in orphan order
+    orp = np.flatnonzero(state == fa.ORPHAN)
+    orp = orp[np.argsort(orank[orp], kind="stable")]
+    orp = orp[np.lexsort((line[orp], src[orp]))]
+    txt = span_bytes(big, ts[orp], te[orp])
+    orphans = RejectTable(source=src[orp], line=line[orp],
+                          reason=np.full(len(orp), reasons.ORPHAN_FRAGMENT, dtype=object),
+                          text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in txt],
+                                        dtype=object))
+    # the messages still open go back to the Assembler, as it keeps them
+    asm.open.clear()
+    if len(still):
+        open_rows = np.flatnonzero(state == fa.OPEN_AT_END)
+        pay = span_bytes(big, ps[open_rows], pe[open_rows])
+        tx = span_bytes(big, ts[open_rows], te[open_rows])
+        by_slot: dict[int, list] = {}
+        for j, rr in enumerate(open_rows):
+            by_slot.setdefault(int(slot_of_row[rr]), []).append(
+                (int(src[rr]), int(line[rr]), float(time[rr]), sta[rr], pay[j], int(fill[rr]),
+                 tx[j], int(cnt[rr])))
+        key_of = {}
+        for slot in still:
+            rows_ = by_slot[int(slot)]
+            if slot < len(pre):
+                k = pre[slot][0]
+            else:
+                r0 = int(np.flatnonzero(slot_of_row == slot)[0])
+                f = r0 - n_pre
+                k = (s.station[fr[f]], s.channel[fr[f]], int(s.seq[fr[f]]), int(s.count[fr[f]]))
+            key_of[int(slot)] = k
+            o = _Open(rows_[0], float(s_ft[slot]), int(s_fi[slot]))
+            o.rows = rows_
+            o.next = int(s_next[slot])
+            asm.open[k] = o
+    if n_msg == 0:
+        return big, None, orphans
+    # completed messages: payloads joined, fill of the last, line/station/text of the first,
+    # time the first known among the fragments
+    total = int((pe - ps)[state >= 0].sum())
+    mbuf = np.empty(total, dtype=np.uint8)
+    m_s = np.empty(n_msg, dtype=np.int64)
+    m_e = np.empty(n_msg, dtype=np.int64)
+    first = np.full(n_msg, -1, dtype=np.int64)
+    last = np.full(n_msg, -1, dtype=np.int64)
+    fa.gather_messages(big, ps, pe, state, n_msg, mbuf, m_s, m_e, first, last)
+    rows_t = np.flatnonzero((state >= 0) & ~np.isnan(time))
+    mtime = np.full(n_msg, np.nan)
+    if len(rows_t):
+        ms, firsts = np.unique(state[rows_t], return_index=True)
+        mtime[ms] = time[rows_t[firsts]]
+    base2 = len(big)
+    big = np.concatenate([big, mbuf])
+    msgs = dict(source=src[first], line=line[first], time=mtime, station=sta[first],
+                ps=base2 + m_s, pe=base2 + m_e, fill=fill[last], ts=ts[first], te=te[first],
+                key=done[:n_msg].copy())
+    return big, msgs, orphans
 
 
 def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
@@ -237,7 +404,8 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     if st is None:
         st = framer.states[i] = _SourceState(station_name(source))
     before = dict(framer.counts)
-    dups_before = dec.deduper.duplicates
+    dd = dec.deduper
+    dups_before = dd.duplicates
     data = st.partial + data
     if final:
         body, st.partial = data, b""
@@ -246,129 +414,69 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
         body, st.partial = data[:cut], data[cut:]
     line0 = st.line_no
     buf, rows, kind, pending, tables = _frame(dec, i, st, body)
-    n = len(rows)
 
-    # sentences in line order: each fast AIS line one, each handed-over line its own
-    per_line = np.where(kind == ff.K_AIS, 1, 0).astype(np.int64)
-    hs = sorted(tables)
-    for h in hs:
-        per_line[h] = len(tables[h][0])
+    # global sentence index: each fast AIS line one sentence, each handed-over line its own
+    per_line = (kind == ff.K_AIS).astype(np.int64)
+    for h, (s_h, _) in tables.items():
+        per_line[h] = len(s_h)
     first_index = np.cumsum(per_line) - per_line + dec.assembler.seen
-    total = int(per_line.sum())
-    dec.assembler.seen += total
+    dec.assembler.seen += int(per_line.sum())
+    frame_rejects = RejectTable.concat([tables[h][1] for h in sorted(tables)])
 
-    fidx = np.flatnonzero(kind == ff.K_AIS)
-    r, ftime, fstation, fline = _fast_sentences(buf, rows, fidx, pending, i, st, line0)
-    fsingle = r[:, ff.C_COUNT] == 1
-    frag = ~fsingle
-    obj = [_object_sentences(buf, r, ftime, fstation, fline, i, frag)] if frag.any() else []
-    obj_index = [first_index[fidx[frag]]] if frag.any() else []
-    for h in hs:
-        s_h = tables[h][0]
-        if len(s_h):
-            obj.append(s_h)
-            obj_index.append(first_index[h] + np.arange(len(s_h)))
-    frame_rejects = RejectTable.concat([tables[h][1] for h in hs])
-    if obj:
-        s_obj = SentenceTable.concat(obj)
-        s_index = np.concatenate(obj_index)
-        order = np.argsort(s_index, kind="stable")
-        s_obj, s_index = s_obj.take(order), s_index[order]
-    else:
-        s_obj, s_index = SentenceTable.empty(), np.zeros(0, dtype=np.int64)
+    big, s = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
+    big, multi, orphans = _assemble(dec, big, s)
+    single = np.flatnonzero(s.count == 1)
+    m = dict(source=s.source[single], line=s.line[single], time=s.time[single],
+             station=s.station[single], ps=s.ps[single], pe=s.pe[single], fill=s.fill[single],
+             ts=s.ts[single], te=s.te[single], key=s.index[single])
+    if multi is not None:
+        m = {k: np.concatenate([m[k], multi[k]]) for k in m}
+    order = np.argsort(m["key"], kind="stable")      # the reference's message order
+    m = {k: v[order] for k, v in m.items()}
+    n_msg = len(order)
 
-    # messages: object singles, completed fragments, fast singles; in the reference order
-    osingle = np.flatnonzero(s_obj.count == 1)
-    o_msgs = MessageTable(
-        source=s_obj.source[osingle], line=s_obj.line[osingle], time=s_obj.time[osingle],
-        station=s_obj.station[osingle], payload=s_obj.payload[osingle],
-        fill=s_obj.fill[osingle],
-        msg_type=np.fromiter((message_type(p) for p in s_obj.payload[osingle]), dtype=np.int16,
-                             count=len(osingle)),
-        text=s_obj.text[osingle])
-    multi = np.flatnonzero(s_obj.count > 1)
-    if len(multi):
-        m_msgs, m_order, orphans = dec.assembler.assemble_fragments(s_obj, multi, s_index[multi])
-    else:
-        m_msgs, m_order, orphans = MessageTable.empty(), np.zeros(0, dtype=np.int64), RejectTable.empty()
-    o_msgs = MessageTable.concat([o_msgs, m_msgs])
-    o_key = np.r_[s_index[osingle], m_order].astype(np.int64)
-    f_sel = np.flatnonzero(fsingle)
-    f_key = first_index[fidx[f_sel]]
-    # one sequence: fast singles first in the concatenation, then object messages
-    keys = np.r_[f_key, o_key]
-    seq = np.argsort(keys, kind="stable")
-    n_fast = len(f_sel)
-
-    # payload spans of every message in one buffer: the chunk, then object payloads
-    o_buf, o_off = _pack(o_msgs.payload)
-    prior = list(dec.deduper.window.keys())
+    # dedup over the messages in order, the kept copies of earlier calls first
+    prior = list(dd.window.keys())
     p_buf, p_off = _pack(prior)
-    all_buf = np.concatenate([buf, o_buf, p_buf])
-    starts = np.r_[r[f_sel, ff.C_PS], len(buf) + o_off[:-1], len(buf) + len(o_buf) + p_off[:-1]]
-    ends = np.r_[r[f_sel, ff.C_PE], len(buf) + o_off[1:], len(buf) + len(o_buf) + p_off[1:]]
-    times = np.r_[ftime[f_sel], o_msgs.time]
-    n_msg = len(times)
-    # dedup in message order, prior window first
-    order_all = np.r_[n_msg + np.arange(len(prior)), seq].astype(np.int64)
-    codes, rep = span_codes(all_buf, starts[order_all], ends[order_all])
+    base = len(big)
+    big = np.concatenate([big, p_buf]) if len(prior) else big
+    starts = np.r_[base + p_off[:-1], m["ps"]]
+    ends = np.r_[base + p_off[1:], m["pe"]]
+    codes, rep = span_codes(big, starts, ends)
     kept = np.full(len(rep), np.nan)
-    kept[codes[:len(prior)]] = np.fromiter(dec.deduper.window.values(), dtype=np.float64,
-                                           count=len(prior))
-    dup_seq = np.zeros(n_msg, dtype=np.bool_)
-    t_seq = np.ascontiguousarray(times[seq])
-    dedup_kernel(codes[len(prior):], t_seq, kept, float(dec.deduper.params.window_s), dup_seq)
-    dd = dec.deduper
-    dd.duplicates += int(dup_seq.sum())
+    kept[codes[:len(prior)]] = np.fromiter(dd.window.values(), dtype=np.float64, count=len(prior))
+    dup = np.zeros(n_msg, dtype=np.bool_)
+    times = np.ascontiguousarray(m["time"], dtype=np.float64)
+    dedup_kernel(codes[len(prior):], times, kept, float(dd.params.window_s), dup)
+    dd.duplicates += int(dup.sum())
     finite = times[~np.isnan(times)]
     if len(finite):
         dd.latest = max(dd.latest, float(finite.max()))
     live = np.flatnonzero(kept >= dd.latest - dd.params.retention_s)
-    rep_pos = order_all[rep[live]]
-    dd.window = {all_buf[starts[p]:ends[p]].tobytes(): float(k)
-                 for p, k in zip(rep_pos, kept[live])}
-    dup = np.zeros(n_msg, dtype=np.bool_)
-    dup[seq] = dup_seq
+    dd.window = dict(zip(span_bytes(big, starts[rep[live]], ends[rep[live]]),
+                         kept[live].tolist()))
 
-    # decode the kept messages
-    fk = np.flatnonzero(~dup[:n_fast])
-    rf = r[f_sel[fk]]
-    src = np.full(len(fk), i, dtype=np.int32)
-    fst = fstation[f_sel[fk]]
-    fln = fline[f_sel[fk]]
-    text_of = lambda ix: np.array([buf[a:b].tobytes() for a, b in  # noqa: E731
-                                   zip(rf[ix, ff.C_LSTART], rf[ix, ff.C_LEND])], dtype=object)
-    parts_fast, rest = _fast.decode_arrays(
-        buf, rf[:, ff.C_PS], rf[:, ff.C_PE], rf[:, ff.C_FILL], time=ftime[f_sel[fk]],
-        station=fst, line=fln, source=src, text_of=text_of)
-    parts = [parts_fast]
+    # decode the kept messages in bulk; pyais for what the kernel leaves
+    keep = np.flatnonzero(~dup)
+    k = {key: v[keep] for key, v in m.items()}
+    text_of = lambda ix: np.array(span_bytes(big, k["ts"][ix], k["te"][ix]), dtype=object)  # noqa: E731
+    parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],
+                                      station=k["station"], line=k["line"], source=k["source"],
+                                      text_of=text_of)
     if len(rest):
-        payload = np.array([buf[a:b].tobytes() for a, b in zip(rf[rest, ff.C_PS], rf[rest, ff.C_PE])],
-                           dtype=object)
+        payload = np.array(span_bytes(big, k["ps"][rest], k["pe"][rest]), dtype=object)
         rest_msgs = MessageTable(
-            source=src[rest], line=fln[rest], time=ftime[f_sel[fk]][rest], station=fst[rest],
-            payload=payload, fill=rf[rest, ff.C_FILL],
-            msg_type=np.fromiter((message_type(p) for p in payload), dtype=np.int16, count=len(rest)),
+            source=k["source"][rest], line=k["line"][rest], time=k["time"][rest],
+            station=k["station"][rest], payload=payload, fill=k["fill"][rest],
+            msg_type=np.fromiter((message_type(p) for p in payload), dtype=np.int16,
+                                 count=len(rest)),
             text=text_of(rest))
-        parts.append(decode_pyais(rest_msgs))
-    ok = np.flatnonzero(~dup[n_fast:])
-    if len(ok):
-        parts.append(_fast.decode_messages(o_msgs.take(ok)))
-    parts = DecodedParts.concat(parts)
+        parts = DecodedParts.concat([parts, decode_pyais(rest_msgs)])
     rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
-    counts = {k: framer.counts[k] - before[k] for k in before}
+    counts = {key: framer.counts[key] - before[key] for key in before}
     counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
-                  no_receive_time=int(np.isnan(times[~dup]).sum()))
+                  no_receive_time=int(np.isnan(times[keep]).sum()))
     rej = rejects_frame(rejects, dec.names)
     rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
     return Decoded(_fast.sort_frame(parts.positions), _fast.sort_frame(parts.statics), rej,
                    counts, parts.types, sort=False)
-
-
-def _pack(payloads) -> tuple[np.ndarray, np.ndarray]:
-    if len(payloads) == 0:
-        return np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
-    lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
-    off = np.zeros(len(payloads) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=off[1:])
-    return np.frombuffer(b"".join(payloads), dtype=np.uint8), off

@@ -49,7 +49,7 @@ ACCEPTED_TIME_STYLES = (
 
 _START = re.compile(rb"[\\!$]")
 # a checksum directly followed by the start of another tag block or sentence
-_SPLIT = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})(?=\\[^!$\\]|[!$])")
+_SPLIT = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})[ \t\r]*(?=\\[^!$\\]|[!$])")
 _NOT_ARMOUR = bytes(sorted(set(range(256)) - ARMOUR))
 _PREFIX_SEPARATORS = b" ,\t;"
 
@@ -263,6 +263,8 @@ def split_sentences(line: bytes) -> list[bytes]:
     """Split a line holding several sentences (a stream without newlines)."""
     if line.count(b"!") + line.count(b"$") <= 1:
         return [line]
+    if b"\r" in line:       # sentences separated by bare carriage returns
+        return [s for part in line.split(b"\r") for s in split_sentences(part.strip()) if s]
     return [s for s in _SPLIT.split(line) if s]
 
 

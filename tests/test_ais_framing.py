@@ -219,3 +219,10 @@ def test_decode_stage_rejects(line, reason, decoder):
     assert list(d.rejects["reason"]) == [reason]
     assert list(d.rejects["line"]) == [2]
     assert len(d.positions) == 1 and len(d.statics) == 0
+
+
+def test_sentences_separated_by_bare_carriage_returns_or_spaces():
+    one = tag(b"c:1696161600") + POS + b"\r" + tag(b"c:1696161601") + POS2 + b"  " + POS2
+    d = decode(one + b"\r\n")
+    assert d.stats["sentences"] == 3 and d.stats["rejected"] == 0
+    assert d.stats["lines_read"] == 1 and set(d.positions["line"]) == {1}

@@ -95,11 +95,16 @@ def load_watchlists(paths: str | Path | Iterable[str | Path]) -> list[Watchlist]
 def load_watchlist(path: str | Path) -> Watchlist:
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise WatchlistError(path, "no such file", "check the path given to --watchlist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WatchlistError(path, f"cannot be read ({exc})", "give a UTF-8 CSV file") from None
+    except OSError as exc:
+        raise WatchlistError(path, f"cannot be read ({exc})", "give a readable CSV file") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # Treasury's older files are Windows-1252
+    text = text.replace("\x1a", "")  # sdn.csv ends with a DOS end-of-file character
     rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [(i + 1, r) for i, r in enumerate(rows) if any(c.strip() for c in r)]
     if not rows:

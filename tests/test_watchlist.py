@@ -156,3 +156,16 @@ def test_plain_list_mmsi_match_and_list_name(tmp_path):
     (row,) = out.itertuples()
     assert row.mmsi == MARIA and "is on Research list" in row.summary and row.score == 0.8
     assert np.isclose(row.lat, 35.0)
+
+
+def test_full_sdn_file_shape_individuals_skipped_eof_and_cp1252(tmp_path):
+    vessel = SDN.read_text(encoding="utf-8").splitlines()[0]
+    person = ('36,"AEROCARIBBEAN AIRLINES","-0- ","CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
+              '"Havana, Cuba."')
+    accented = vessel.replace("MAR AZUL", "MAR AZ\u00daL")
+    text = f"{person}\r\n{accented}\r\n\x1a"
+    path = tmp_path / "sdn.csv"
+    path.write_bytes(text.encode("cp1252"))
+    wl = load_watchlist(path)
+    assert (len(wl.entries), wl.skipped) == (1, 1)
+    assert wl.entries[0].name == "MAR AZ\u00daL" and wl.entries[0].line == 2

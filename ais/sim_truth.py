@@ -137,7 +137,8 @@ def build_truth(sim, *, polygons: dict | None = None, pairs=(("Dunay", "Najin"),
     gap_s = gap_hours * 3600.0
     dwell_s = min_dwell_minutes * 60.0
     rec = sim.received
-    t_all = rec["timestamp"].astype("int64").to_numpy() // 10**9
+    # whole epoch seconds, whatever the datetime resolution
+    t_all = ((rec["timestamp"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
     data_end = int(t_all.max())
     vessels = {v.mmsi: v for v in sim.vessels}
     out_visits, out_gaps, out_legs, out_trips, out_possible = [], [], [], [], []

@@ -27,6 +27,13 @@ def utc(values) -> pd.Series:
     return pd.to_datetime(s, utc=True, errors="coerce")
 
 
+def epoch_seconds(values) -> "np.ndarray":
+    """Times -> float seconds since 1970 whatever the datetime resolution (pandas 3 may
+    hold microseconds, so ``astype("int64")`` is not nanoseconds)."""
+    ts = utc(values)
+    return ((ts - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=float)
+
+
 def vessel_names(result) -> dict[int, str]:
     """mmsi -> name, from the event tables first, then statics."""
     names: dict[int, str] = {}

@@ -24,8 +24,8 @@ import folium
 import numpy as np
 import pandas as pd
 
-from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, gap_hours, port_colours,
-                                          table, utc, vessel_label, vessel_names)
+from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, epoch_seconds, gap_hours,
+                                          port_colours, table, utc, vessel_label, vessel_names)
 from shadowfleet.outputs.files import atomic_write_text
 
 MAX_POINTS_PER_SEGMENT = 400
@@ -123,7 +123,7 @@ def write_map(result, path: str | Path) -> Path:
             colour = VESSEL_COLOURS[k % len(VESSEL_COLOURS)]
             vessel_colour[int(mmsi)] = colour
             g = g.sort_values("timestamp", kind="mergesort")
-            t = utc(g["timestamp"]).astype("int64").to_numpy() / 1e9
+            t = epoch_seconds(g["timestamp"])
             lat = g["lat"].to_numpy()
             lon = g["lon"].to_numpy()
             label = _esc(vessel_label(int(mmsi), names))

@@ -1,0 +1,79 @@
+"""timeline.png from hand-made tables: rows, ordering, open dark periods, claim windows."""
+
+from __future__ import annotations
+
+import struct
+
+import pandas as pd
+import pytest
+
+from shadowfleet.outputs.timeline import MAX_ROWS, _rows, write_timeline
+from sim_result import make_result
+
+
+def _png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def _positions(mmsis, days=5):
+    t0 = pd.Timestamp("2023-09-01T00:00Z")
+    return [dict(mmsi=m, timestamp=t0 + pd.Timedelta(hours=h), lat=42.5, lon=131.5)
+            for m in mmsis for h in range(0, 24 * days, 3)]
+
+
+def _visit(mmsi, port, a, b, name=""):
+    return dict(visit_id=f"V-{mmsi}-{a}", mmsi=mmsi, name=name, port=port, arrival_utc=a,
+                departure_utc=b, dwell_hours=1.0, n_positions=5)
+
+
+@pytest.fixture()
+def result():
+    visits = [_visit(1, "Dunay", "2023-09-01T00:00Z", "2023-09-01T20:00Z", "<b>BOLD</b>"),
+              _visit(1, "Dunay", "2023-09-03T10:00Z", "2023-09-04T08:00Z", "<b>BOLD</b>"),
+              _visit(2, "Vladivostok", "2023-09-02T00:00Z", "2023-09-03T00:00Z")]
+    gaps = [dict(gap_id="G-1", mmsi=1, name="", start_utc="2023-09-01T22:00Z",
+                 end_utc="2023-09-03T08:00Z", hours=34.0, start_lat=0, start_lon=0, end_lat=0,
+                 end_lon=0, distance_nm=0, implied_speed_kn=0, others_received=0,
+                 possible_port_calls="Najin"),
+            dict(gap_id="G-2", mmsi=3, name="", start_utc="2023-09-04T00:00Z", end_utc=None,
+                 hours=24.0, start_lat=0, start_lon=0, end_lat=None, end_lon=None,
+                 distance_nm=None, implied_speed_kn=None, others_received=0, possible_port_calls="")]
+    calls = [dict(call_id="P-1", mmsi=1, name="", port="Najin", gap_id="G-1",
+                  start_utc="2023-09-01T22:00Z", end_utc="2023-09-03T08:00Z", pair="Dunay|Najin")]
+    claims = [dict(claim_id="c-a", source="s", window_start="2023-09-01", window_end="2023-09-03",
+                   ports="Najin;Dunay", expected=5, observed=0, inferred=1,
+                   verdict="not_observed", evidence=""),
+              dict(claim_id="c-b", source="s", window_start="2023-09-01", window_end="2023-09-03",
+                   ports="Najin;Dunay", expected=1, observed=0, inferred=1,
+                   verdict="consistent_with_dark_activity", evidence="")]
+    return make_result(_positions([1, 2, 3]), visits=visits, gaps=gaps, calls=calls, claims=claims)
+
+
+def test_writes_a_png(result, tmp_path):
+    width, height = _png_size(write_timeline(result, tmp_path / "timeline.png"))
+    assert width > 1000 and height > 300
+
+
+def test_vessels_with_possible_calls_come_first_then_dark_hours(result):
+    assert _rows(result) == [1, 3, 2]
+
+
+def test_height_grows_with_vessels_and_rows_are_capped(tmp_path):
+    small = _png_size(write_timeline(make_result(_positions([1, 2])), tmp_path / "a.png"))[1]
+    many = make_result(_positions(range(1, 61), days=1))
+    big = _png_size(write_timeline(many, tmp_path / "b.png"))[1]
+    assert big > small
+    assert len(_rows(many)) == MAX_ROWS
+
+
+def test_empty_result(tmp_path):
+    _png_size(write_timeline(make_result([]), tmp_path / "empty.png"))
+
+
+def test_datetime_and_string_times_draw_the_same(result, tmp_path):
+    a = write_timeline(result, tmp_path / "a.png").read_bytes()
+    result.port_visits["arrival_utc"] = result.port_visits["arrival_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    b = write_timeline(result, tmp_path / "b.png").read_bytes()
+    assert a == b

@@ -12,7 +12,7 @@ import numba
 import numpy as np
 
 from detectors._numba import njit
-from ports._pip import locate_one, point_in_port, within_port_nm
+from ports._pip import locate_many, point_in_port, within_port_nm
 
 
 @njit
@@ -28,16 +28,19 @@ def _emit(k, cur, start, last_in, is_open, t, min_dwell_s, out_start, out_end, o
 
 
 @njit(parallel=True)
-def port_visits_kernel(t, lat, lon, offsets, min_dwell_s, gap_s, exit_buffer_nm,
+def port_visits_kernel(t, lat, lon, inside, offsets, min_dwell_s, gap_s, exit_buffer_nm,
                        vx, vy, ring_off, poly_ring, port_poly, bbox,
                        out_start, out_end, out_port, out_open, counts):
     """Find the visits of every vessel.
 
-    Vessel v is rows ``offsets[v]:offsets[v+1]`` (sorted by time, no NaN positions).
-    Its visits are written to ``out_*[offsets[v] : offsets[v] + counts[v]]``: first and
-    last row inside the polygon, port index, and whether the visit was still open at the
-    vessel's last row. Returns nothing; the outputs are preallocated with one slot per
-    row, so each vessel writes only inside its own slice.
+    Vessel v is rows ``offsets[v]:offsets[v+1]`` (sorted by time, no NaN positions);
+    ``inside[i]`` is the first port whose polygon contains row i, or -1
+    (:func:`ports._pip.locate_many` with no buffer). The polygons themselves are only
+    consulted on the rare rows where that is not enough: overlapping ports and the
+    exit buffer. Visits of vessel v are written to
+    ``out_*[offsets[v] : offsets[v] + counts[v]]``: first and last row inside the
+    polygon, port index, and whether the visit was still open at the vessel's last row.
+    The outputs have one slot per row, so each vessel writes only inside its own slice.
     """
     n_vessels = offsets.shape[0] - 1
     for v in numba.prange(n_vessels):
@@ -48,35 +51,36 @@ def port_visits_kernel(t, lat, lon, offsets, min_dwell_s, gap_s, exit_buffer_nm,
         start = -1
         last_in = -1
         for i in range(a, b):
-            la = lat[i]
-            lo = lon[i]
+            q = inside[i]
             if cur >= 0:
                 if t[i] - t[i - 1] > gap_s:
                     # an in-port gap longer than gap_hours splits the visit
                     k = _emit(k, cur, start, last_in, False, t, min_dwell_s,
                               out_start, out_end, out_port, out_open)
                     cur = -1
-                elif point_in_port(la, lo, cur, vx, vy, ring_off, poly_ring, port_poly, bbox):
+                elif q == cur:
                     last_in = i
                     continue
+                elif q >= 0:
+                    if point_in_port(lat[i], lon[i], cur, vx, vy, ring_off, poly_ring,
+                                     port_poly, bbox):
+                        last_in = i          # overlapping ports: stay where we are
+                        continue
+                    # inside a neighbouring port: the visit moves there at once
+                    k = _emit(k, cur, start, last_in, False, t, min_dwell_s,
+                              out_start, out_end, out_port, out_open)
+                    cur = q
+                    start = i
+                    last_in = i
+                    continue
+                elif within_port_nm(lat[i], lon[i], cur, exit_buffer_nm, vx, vy, ring_off,
+                                    poly_ring, port_poly, bbox):
+                    continue
                 else:
-                    q = locate_one(la, lo, 0.0, vx, vy, ring_off, poly_ring, port_poly, bbox)
-                    if q >= 0:
-                        # inside a neighbouring port: the visit moves there at once
-                        k = _emit(k, cur, start, last_in, False, t, min_dwell_s,
-                                  out_start, out_end, out_port, out_open)
-                        cur = q
-                        start = i
-                        last_in = i
-                        continue
-                    if within_port_nm(la, lo, cur, exit_buffer_nm, vx, vy, ring_off,
-                                      poly_ring, port_poly, bbox):
-                        continue
                     k = _emit(k, cur, start, last_in, False, t, min_dwell_s,
                               out_start, out_end, out_port, out_open)
                     cur = -1
                     continue
-            q = locate_one(la, lo, 0.0, vx, vy, ring_off, poly_ring, port_poly, bbox)
             if q >= 0:
                 cur = q
                 start = i
@@ -97,7 +101,9 @@ def run(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, offsets: np.ndarray,
     out_open = np.empty(n, dtype=np.bool_)
     counts = np.zeros(max(len(offsets) - 1, 0), dtype=np.int64)
     if n:
-        port_visits_kernel(t, lat, lon, offsets, float(min_dwell_s), float(gap_s),
+        inside = np.empty(n, dtype=np.int32)
+        locate_many(lat, lon, 0.0, *arrays, inside)
+        port_visits_kernel(t, lat, lon, inside, offsets, float(min_dwell_s), float(gap_s),
                            float(exit_buffer_nm), *arrays,
                            out_start, out_end, out_port, out_open, counts)
     vessel = np.repeat(np.arange(len(counts)), np.diff(offsets))

@@ -75,12 +75,21 @@ def epoch_seconds(ts: pd.Series) -> np.ndarray:
 
 def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
     """Rows the detectors use: a position and a time, not flagged ``spoofed``, sorted by
-    (mmsi, timestamp) with a fresh index (stable, so equal times keep their order)."""
+    (mmsi, timestamp, source, line) with a fresh index. A frame already strictly sorted by
+    (mmsi, timestamp), as ``ais`` delivers it, is not sorted again."""
     ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
     if "spoofed" in positions.columns:
         ok &= ~positions["spoofed"].fillna(False).astype(bool)
-    keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in positions.columns]
-    return positions.loc[ok].sort_values(keys, kind="mergesort").reset_index(drop=True)
+    pos = positions if bool(ok.all()) else positions.loc[ok]
+    if len(pos) > 1:
+        m = pos["mmsi"].to_numpy(dtype=np.int64)
+        ns = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
+        dm = np.diff(m)
+        dt = np.diff(ns.to_numpy())
+        if not bool(((dm > 0) | ((dm == 0) & (dt > 0))).all()):
+            keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in pos.columns]
+            pos = pos.sort_values(keys, kind="mergesort")
+    return pos.reset_index(drop=True)
 
 
 def empty_visits() -> pd.DataFrame:

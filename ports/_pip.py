@@ -28,7 +28,7 @@ from detectors._geo import nm_to_deg_lat, nm_to_deg_lon, point_segment_distance_
 from detectors._numba import njit
 
 
-@njit
+@njit(inline="always")
 def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
     inside = False
     for r in range(poly_ring[g], poly_ring[g + 1]):
@@ -46,7 +46,7 @@ def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
     return inside
 
 
-@njit
+@njit(inline="always")
 def _polygon_edge_distance_nm(lat, lon, g, vx, vy, ring_off, poly_ring):
     best = np.inf
     for r in range(poly_ring[g], poly_ring[g + 1]):
@@ -57,13 +57,13 @@ def _polygon_edge_distance_nm(lat, lon, g, vx, vy, ring_off, poly_ring):
     return best
 
 
-@njit
+@njit(inline="always")
 def _in_bbox(lat, lon, g, bbox, dlat, dlon):
     return (lon >= bbox[g, 0] - dlon and lon <= bbox[g, 2] + dlon
             and lat >= bbox[g, 1] - dlat and lat <= bbox[g, 3] + dlat)
 
 
-@njit
+@njit(inline="always")
 def point_in_port(lat, lon, p, vx, vy, ring_off, poly_ring, port_poly, bbox):
     """True when (lat, lon) lies inside port ``p`` (any of its polygons, outside holes)."""
     if not (lat == lat and lon == lon):
@@ -75,7 +75,7 @@ def point_in_port(lat, lon, p, vx, vy, ring_off, poly_ring, port_poly, bbox):
     return False
 
 
-@njit
+@njit(inline="always")
 def distance_to_port_nm(lat, lon, p, vx, vy, ring_off, poly_ring, port_poly, bbox):
     """Distance in nm from (lat, lon) to port ``p``: 0 inside, else to the nearest edge.
     NaN for a NaN position."""
@@ -91,7 +91,7 @@ def distance_to_port_nm(lat, lon, p, vx, vy, ring_off, poly_ring, port_poly, bbo
     return best
 
 
-@njit
+@njit(inline="always")
 def within_port_nm(lat, lon, p, buffer_nm, vx, vy, ring_off, poly_ring, port_poly, bbox):
     """True when (lat, lon) is inside port ``p`` or within ``buffer_nm`` of it; the
     bounding boxes, grown by the buffer, are checked first."""
@@ -110,7 +110,7 @@ def within_port_nm(lat, lon, p, buffer_nm, vx, vy, ring_off, poly_ring, port_pol
     return False
 
 
-@njit
+@njit(inline="always")
 def locate_one(lat, lon, buffer_nm, vx, vy, ring_off, poly_ring, port_poly, bbox):
     """Index of the port containing (lat, lon), the first in registry order if several;
     when none contains it and ``buffer_nm > 0``, the nearest port within ``buffer_nm``;

@@ -216,3 +216,47 @@ def test_stray_file_in_a_directory_is_skipped_with_a_warning(tmp_path):
     (only / "x.bin").write_bytes(bytes(range(256)) * 10)
     with pytest.raises(InputError, match="no usable AIS file"):
         ais.read_inputs([only])
+
+
+SIXBIT_TEXT = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -.", max_size=20)
+
+
+@st.composite
+def static_messages(draw):
+    return {"msg_type": 5, "mmsi": draw(st.integers(1, 999_999_999)),
+            "imo": draw(st.integers(0, 2 ** 30 - 1)), "callsign": draw(SIXBIT_TEXT.map(lambda s: s[:7])),
+            "shipname": draw(SIXBIT_TEXT), "ship_type": draw(st.integers(0, 99)),
+            "to_bow": draw(st.integers(0, 511)), "to_stern": draw(st.integers(0, 511)),
+            "to_port": draw(st.integers(0, 63)), "to_starboard": draw(st.integers(0, 63)),
+            "month": draw(st.integers(0, 12)), "day": draw(st.integers(0, 31)),
+            "hour": draw(st.integers(0, 24)), "minute": draw(st.integers(0, 60)),
+            "draught": draw(st.integers(0, 255)) / 10, "destination": draw(SIXBIT_TEXT)}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(static_messages(), st.sampled_from(["pyais", "fast"]))
+def test_random_static_messages_round_trip(m, decoder):
+    frags = [s.encode() for s in pyais.encode_dict(m, talker_id="AI", seq_id=3)]
+    lines = [tag(b"s:S,c:1696161600") + f for f in frags]
+    dec = ais.IncrementalDecoder(decoder=decoder)
+    d = ais.Decoded.merge([dec.feed("rt.nmea", b"\n".join(lines) + b"\n"), dec.finish()])
+    assert d.stats["rejected"] == 0 and len(d.statics) == 1
+    row = d.statics.iloc[0]
+    want = pyais.decode(*frags)
+
+    def text(v):
+        return v.strip() or None if v else None
+
+    assert row["mmsi"] == m["mmsi"]
+    assert (math.isnan(row["imo"]) if m["imo"] == 0 else row["imo"] == m["imo"])
+    assert row["name"] == text(want.shipname) and row["callsign"] == text(want.callsign)
+    assert row["destination"] == text(want.destination)
+    st_want = int(want.ship_type)        # pyais maps reserved codes (1..19) to 0, "not available"
+    assert (math.isnan(row["ship_type"]) if st_want == 0 else row["ship_type"] == st_want)
+    dims = m["to_bow"] + m["to_stern"]
+    assert (math.isnan(row["length"]) if m["to_bow"] == m["to_stern"] == 0 else row["length"] == dims)
+    assert (math.isnan(row["draught"]) if want.draught == 0 else row["draught"] == want.draught)
+    if m["month"] and m["day"]:
+        assert row["eta"] == f"{m['month']:02d}-{m['day']:02d} {m['hour']:02d}:{m['minute']:02d}"
+    else:
+        assert row["eta"] is None

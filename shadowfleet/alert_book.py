@@ -69,11 +69,54 @@ def empty_book() -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+_TEXT = ("alert_id", "kind", "name", "summary", "evidence", "claim_ids")
+
+
+def normalise(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Alert columns with one dtype each, whatever mix of runs they come from: text as
+    ``object`` ("" for missing), ``mmsi`` int64, ``imo`` nullable Int64, times
+    ``datetime64[ns, UTC]``, coordinates and score float64."""
+    out = alerts.copy()
+    for c in _TEXT:
+        out[c] = pd.Series([("" if v is None or (isinstance(v, float) and v != v) else str(v))
+                            for v in out[c]], index=out.index, dtype=object)
+    out["mmsi"] = pd.to_numeric(out["mmsi"]).astype("int64")
+    out["imo"] = pd.to_numeric(pd.Series(list(out["imo"]), index=out.index, dtype=object),
+                               errors="coerce").round().astype("Int64")
+    for c in ("start_utc", "end_utc"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+    for c in ("lat", "lon", "score"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    return out
+
+
+def _csv_records(frame: pd.DataFrame) -> list[str]:
+    """One CSV line per row, as the files show it; line breaks in text become spaces."""
+    ready = csv_ready(frame)
+    for col in ready.columns:
+        ready[col] = ready[col].map(
+            lambda v: v.replace("\r", " ").replace("\n", " ") if isinstance(v, str) else v)
+    buf = io.StringIO()
+    ready.to_csv(buf, header=False, index=False, lineterminator="\n")
+    lines = [line + "\n" for line in buf.getvalue().split("\n")[:-1]]
+    if len(lines) != len(frame):
+        raise StateError("an alert record spans several lines")
+    return lines
+
+
 def _fingerprints(alerts: pd.DataFrame) -> pd.Series:
-    """One string per alert of everything written for it (as the CSV would show it)."""
-    ready = csv_ready(alerts[list(ALERT_COLUMNS)])
-    parts = [ready[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
-                          else repr(v)) for c in ALERT_COLUMNS]
+    """Each (normalised) alert's content as one string, row by row independent of the
+    other rows: any change in what is written for it is a new version."""
+    parts = []
+    for c in ALERT_COLUMNS:
+        col = alerts[c]
+        if c in ("start_utc", "end_utc"):
+            text = col.map(lambda v: "" if pd.isna(v) else str(v.value))
+        elif c in ("lat", "lon", "score"):
+            text = col.map(repr)
+        else:
+            text = col.map(lambda v: "" if v is None or v is pd.NA else str(v))
+        parts.append(text.astype(object))
     out = parts[0]
     for p in parts[1:]:
         out = out + "\x1f" + p
@@ -92,8 +135,7 @@ def update_book(book: pd.DataFrame | None, current: pd.DataFrame) -> BookUpdate:
     missing = [c for c in ALERT_COLUMNS if c not in current.columns]
     if missing:
         raise StateError(f"alert table lacks contract columns {missing}")
-    cur = current[list(ALERT_COLUMNS)].copy()
-    cur["alert_id"] = cur["alert_id"].astype(str)
+    cur = normalise(current[list(ALERT_COLUMNS)])
     cur = cur.drop_duplicates("alert_id", keep="first").reset_index(drop=True)
     cur[_FINGERPRINT] = _fingerprints(cur) if len(cur) else pd.Series([], dtype=object)
     cur["status"] = _content_status(cur) if len(cur) else pd.Series([], dtype=object)
@@ -126,7 +168,7 @@ def update_book(book: pd.DataFrame | None, current: pd.DataFrame) -> BookUpdate:
                         gone[list(BOOK_COLUMNS) + [_FINGERPRINT]].assign(_changed=gone_changed)],
                        ignore_index=True)
     merged["version"] = merged["version"].astype("int64")
-    merged = _sorted(merged)
+    merged = _sorted(normalise(merged))
     changes = merged[merged["_changed"]][list(BOOK_COLUMNS)].reset_index(drop=True)
     new_book = merged.drop(columns="_changed").reset_index(drop=True)
     return BookUpdate(book=new_book, changes=changes)
@@ -160,18 +202,10 @@ def log_lines(changes: pd.DataFrame, logged_utc: pd.Timestamp) -> list[str]:
     if changes.empty:
         return []
     rows = changes[list(BOOK_COLUMNS)].copy()
-    rows["logged_utc"] = pd.Timestamp(logged_utc).tz_convert("UTC") if pd.Timestamp(
-        logged_utc).tzinfo else pd.Timestamp(logged_utc, tz="UTC")
-    ready = csv_ready(rows)
-    for col in ready.columns:
-        ready[col] = ready[col].map(
-            lambda v: v.replace("\r", " ").replace("\n", " ") if isinstance(v, str) else v)
-    buf = io.StringIO()
-    ready.to_csv(buf, header=False, index=False, lineterminator="\n")
-    lines = [line + "\n" for line in buf.getvalue().split("\n")[:-1]]
-    if len(lines) != len(rows):
-        raise StateError("an alert log record spans several lines")
-    return lines
+    stamp = pd.Timestamp(logged_utc)
+    rows["logged_utc"] = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
+    rows["logged_utc"] = rows["logged_utc"].astype("datetime64[ns, UTC]")
+    return _csv_records(rows)
 
 
 def repair_log(path: str | Path) -> int:

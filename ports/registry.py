@@ -118,8 +118,14 @@ class PortRegistry:
         p = self.index(port) if isinstance(port, str) else int(port)
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
-        return np.array([_pip.within_port_nm(a, b, p, float(buffer_nm), *self.arrays)
-                         for a, b in zip(lat, lon)], dtype=bool)
+        if lat.shape != lon.shape:
+            raise ValueError("lat and lon must have the same length")
+        if not 0 <= p < len(self.names):
+            raise IndexError(f"port index {p} out of range (registry of {len(self.names)})")
+        out = np.zeros(len(lat), dtype=np.bool_)
+        if len(lat):
+            _pip.within_many(lat, lon, p, float(buffer_nm), *self.arrays, out)
+        return out
 
     def to_geojson(self) -> dict:
         """The registry as a GeoJSON FeatureCollection (Polygon or MultiPolygon)."""

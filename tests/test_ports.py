@@ -267,3 +267,21 @@ def test_empty_inputs_and_bad_arguments(hand):
     with pytest.raises(ValueError):
         hand.locate([1.0], [1.0], buffer_nm=-1)
     assert isinstance(hand, PortRegistry)
+
+
+def test_geo_helpers():
+    from detectors._geo import (haversine_nm_array, implied_speed_kn, nm_to_deg_lat,
+                                nm_to_deg_lon, point_segment_distance_nm)
+
+    assert implied_speed_kn(10.0, 3600.0) == 10.0
+    assert implied_speed_kn(1.0, 0.0) == math.inf and implied_speed_kn(0.0, 0.0) == 0.0
+    assert nm_to_deg_lat(60.0) == 1.0
+    assert nm_to_deg_lon(60.0, 60.0) == pytest.approx(2.0)
+    assert math.isfinite(nm_to_deg_lon(1.0, 90.0))
+    # 0.1 deg of latitude north of a west-east segment: 6 nm; beyond its end: to the end
+    assert point_segment_distance_nm(42.1, 130.0, 42.0, 129.9, 42.0, 130.1) == pytest.approx(6.0)
+    assert point_segment_distance_nm(42.0, 130.2, 42.0, 129.9, 42.0, 130.1) == pytest.approx(
+        0.1 * 60 * math.cos(math.radians(42.0)))
+    a = np.array([42.0, 0.0]), np.array([130.0, -74.0]), np.array([43.0, 1.0]), np.array([131.0, -73.0])
+    np.testing.assert_allclose(haversine_nm_array(*a), [ref_haversine_nm(*x) for x in zip(*a)])
+    assert math.isnan(haversine_nm(np.nan, 0.0, 0.0, 0.0))

@@ -40,6 +40,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ais.errors import InputError
 from detectors._ids import event_id, time_ns
 
 ROUND_TRIP_CONTRACT = ("trip_id", "mmsi", "name", "origin", "destination",
@@ -109,7 +110,7 @@ def _port_name(name: str, registry) -> str | None:
         return name
     try:
         return registry.names[registry.index(name)]
-    except Exception:  # a name the registry does not know cannot be a pair port
+    except InputError:  # a name the registry does not know cannot be a pair port
         return None
 
 

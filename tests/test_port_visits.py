@@ -133,6 +133,14 @@ def test_visit_open_at_the_end_of_the_data(reg):
     assert len(v) == 1 and bool(v.open_at_end.iloc[0]) and v.port.iloc[0] == "Far"
 
 
+def test_dark_period_that_starts_inside_a_port(reg):
+    """Silent in port for 10 h, next heard at sea: the visit ends at its last position
+    inside, closed (the dark period detector reports the silence)."""
+    v = run(reg, make_track(stay(IN_WEST, 0, 90) + [(90 + 600, *SEA), (700, *SEA)]))
+    assert len(v) == 1 and not v.open_at_end.iloc[0]
+    assert v.departure_utc.iloc[0] == T0 + pd.Timedelta(minutes=90)
+
+
 def test_spoofed_and_missing_rows_are_ignored(reg):
     pts = stay(IN_WEST, 0, 120)
     spoofed = np.zeros(len(pts), dtype=bool)

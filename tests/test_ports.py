@@ -135,6 +135,10 @@ def test_locate_and_distance_agree_with_reference_on_random_points(hand):
                        for a, b in zip(lat, lon)])
     np.testing.assert_allclose(dist, want_d, rtol=1e-9, atol=1e-9)
     assert np.isnan(dist[-1]).all() and got[-1] == -1
+    for p in range(len(features)):
+        np.testing.assert_array_equal(
+            hand.contains(p, lat, lon, buffer_nm=0.8),
+            [ref_port_distance_nm(features[p], a, b) <= 0.8 for a, b in zip(lat, lon)])
 
 
 def test_holes_and_multipolygons(hand):

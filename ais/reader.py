@@ -79,6 +79,7 @@ class _Source:
             except OSError as exc:
                 raise InputError(path, f"cannot open ({exc.strerror})", "check the file") from None
         self.gz = None
+        self.truncated = False
 
     def read(self) -> bytes:
         try:
@@ -95,6 +96,8 @@ class _Source:
             return raw
         try:
             out = self._z.decompress(raw) if raw else self._z.flush()
+            if not raw and not self._z.eof:
+                self.truncated = True
             while self._z.eof and self._z.unused_data:   # concatenated gzip members
                 rest = self._z.unused_data
                 self._z = zlib.decompressobj(wbits=31)
@@ -155,6 +158,7 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     results: list[Decoded] = []
     inputs = []
     skipped: list[str] = []
+    skipped_notes: list[str] = []
     try:
         for f, explicit in files:
             if bar is not None:
@@ -183,6 +187,9 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                 skipped.append(str(exc))
                 continue
             results.append(d)
+            if src.truncated:
+                skipped_notes.append(f"{name}: gzip data ends early (file cut short?); "
+                                     "decoded what was there")
             inputs.append({"path": name, "sha256": src.sha.hexdigest(),
                            "lines": d.stats["lines_read"]})
         if not inputs:
@@ -193,7 +200,7 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     finally:
         if bar is not None:
             bar.close()
-    warnings = [f"skipped {s}" for s in skipped]
+    warnings = [f"skipped {s}" for s in skipped] + skipped_notes
     merged = Decoded.merge(results, inputs=inputs)
     n = merged.stats["no_receive_time"]
     if n:

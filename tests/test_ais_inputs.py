@@ -260,3 +260,13 @@ def test_random_static_messages_round_trip(m, decoder):
         assert row["eta"] == f"{m['month']:02d}-{m['day']:02d} {m['hour']:02d}:{m['minute']:02d}"
     else:
         assert row["eta"] is None
+
+
+def test_truncated_gzip_decodes_what_is_there_with_a_warning(tmp_path):
+    lines = b"".join(tag(b"c:%d" % (T0 + 20 * i)) + POS + b"\n" for i in range(2000))
+    whole = gzip.compress(lines)
+    cut = tmp_path / "cut.nmea.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    d = ais.read_inputs([cut])
+    assert 0 < len(d.positions) < 2000
+    assert any("gzip data ends early" in w for w in d.warnings)

@@ -104,8 +104,13 @@ def _eta(month, day, hour, minute) -> np.ndarray:
     out = np.empty(len(month), dtype=object)
     ok = (month > 0) & (day > 0) & ~np.isnan(month) & ~np.isnan(day)
     idx = np.flatnonzero(ok)
-    out[idx] = [f"{int(a):02d}-{int(b):02d} {int(c):02d}:{int(d):02d}"
-                for a, b, c, d in zip(month[idx], day[idx], hour[idx], minute[idx])]
+    if len(idx):
+        # few distinct values: format each once
+        code = ((month[idx] * 100 + day[idx]) * 100 + hour[idx]) * 100 + minute[idx]
+        uniq, inv = np.unique(code.astype(np.int64), return_inverse=True)
+        text = np.array([f"{u // 1000000:02d}-{u // 10000 % 100:02d} {u // 100 % 100:02d}:{u % 100:02d}"
+                         for u in uniq.tolist()], dtype=object)
+        out[idx] = text[inv]
     return out
 
 

@@ -133,7 +133,7 @@ def _text(buf, start, nbits, armor, chars, bit, width, out, row, col, out_len):
         lo += 1
     for k in range(hi - lo):
         out[row, col, k] = out[row, col, lo + k]
-    for k in range(hi - lo, n):
+    for k in range(hi - lo, out.shape[2]):
         out[row, col, k] = 0
     out_len[row, col] = hi - lo
 
@@ -159,9 +159,7 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
         for f in range(num.shape[1]):
             num[i, f] = nan
         for t in range(text.shape[1]):
-            text_len[i, t] = -1
-            for k in range(text.shape[2]):
-                text[i, t, k] = 0
+            text_len[i, t] = -1         # rows without text are never read
         s = starts[i]
         nbits = (ends[i] - s) * 6 - fill[i]
         num[i, F_NBITS] = nbits

@@ -139,7 +139,7 @@ def _month_days(y, m):
 
 
 @njit
-def _pghp(buf, a, b, pghp_time, i):
+def _pghp(buf, a, b, pghp_time, i, vals):
     """``$PGHP`` sentence at buf[a:b] (a at '$'): True when framed, time in pghp_time[i]."""
     star = -1
     for k in range(a, b):
@@ -159,7 +159,6 @@ def _pghp(buf, a, b, pghp_time, i):
         return False
     pghp_time[i] = np.nan
     # fields of buf[a+1:star]: PGHP,1,Y,M,D,h,m,s,ms,...
-    vals = np.zeros(7, dtype=np.int64)
     f = 0
     k = a + 1
     one = False
@@ -192,29 +191,22 @@ def _pghp(buf, a, b, pghp_time, i):
 
 
 @njit
-def _tag_block(buf, a, b, row):
-    """Tag block content buf[a:b] (between the backslashes); False -> hand off."""
-    star = -1
-    for k in range(b - 1, a - 1, -1):
-        if buf[k] == 42:
-            star = k
-            break
+def _tag_block(buf, a, b, star, xs, out, li):
+    """Tag block content buf[a:b] (between the backslashes), its last '*' at ``star``
+    (-1: none) and the XOR of the bytes before it ``xs``; False -> hand off."""
     body_end = b
-    row[C_TAGOK] = 1
+    out[li, C_TAGOK] = 1
     if star >= 0:
         body_end = star
         hh = min(b, star + 3) - (star + 1)
         if hh == 0:
-            row[C_TAGOK] = 0
+            out[li, C_TAGOK] = 0
         elif hh == 2:
             h1 = _hex(buf[star + 1])
             h2 = _hex(buf[star + 2])
             if h1 < 0 or h2 < 0:
                 return False
-            x = 0
-            for k in range(a, star):
-                x ^= buf[k]
-            row[C_TAGOK] = 1 if x == h1 * 16 + h2 else 0
+            out[li, C_TAGOK] = 1 if xs == h1 * 16 + h2 else 0
         else:
             return False
     k = a
@@ -232,17 +224,17 @@ def _tag_block(buf, a, b, row):
             key = buf[k]
             if key == 99:                                    # c:
                 if colon + 1 == e:
-                    row[C_TAGHAS] = 0                        # float(b"") fails: no time
+                    out[li, C_TAGHAS] = 0                        # float(b"") fails: no time
                 else:
                     v, ok = _integer(buf, colon + 1, e)
                     if not ok:
                         return False
-                    row[C_TAGHAS] = 1
-                    row[C_TAGV] = v
+                    out[li, C_TAGHAS] = 1
+                    out[li, C_TAGV] = v
             elif key == 115 and colon + 1 < e:               # s:
-                row[C_STS] = colon + 1
-                row[C_STE] = e
-                row[C_STTR] = 0
+                out[li, C_STS] = colon + 1
+                out[li, C_STE] = e
+                out[li, C_STTR] = 0
             elif key == 103:                                 # g: groups -> reference
                 return False
         k = e + 1
@@ -250,49 +242,45 @@ def _tag_block(buf, a, b, row):
 
 
 @njit
-def _sentence(buf, i, b, row):
+def _sentence(buf, i, b, out, li, fs, fe):
     """``!ttVDM,...*hh[,trailing]`` at buf[i:b]; False -> hand off."""
     if b - i < 7:
         return False
     if not (buf[i + 3] == 86 and buf[i + 4] == 68 and (buf[i + 5] == 77 or buf[i + 5] == 79)
             and buf[i + 6] == 44):
         return False
+    # one pass to the '*': checksum and the 7 comma-separated fields of buf[i+1:star]
+    x = 0
+    f = 0
+    fs[0] = i + 1
     star = -1
-    for k in range(i, b):
-        if buf[k] == 42:
+    k = i + 1
+    while k < b:
+        c = buf[k]
+        if c == 42:
             star = k
             break
+        x ^= c
+        if c == 44:
+            fe[f] = k
+            f += 1
+            if f >= 7:
+                return False
+            fs[f] = k + 1
+        k += 1
     if star < 0 or b < star + 3:
         return False
+    fe[f] = star
+    f += 1
     h1 = _hex(buf[star + 1])
     h2 = _hex(buf[star + 2])
     if h1 < 0 or h2 < 0:
         return False
-    x = 0
-    for k in range(i + 1, star):
-        x ^= buf[k]
     if x != h1 * 16 + h2:
         return False
     for k in (i + 1, i + 2):
         if buf[k] < 65 or buf[k] > 90:
             return False
-    # the 7 comma-separated fields of buf[i+1:star]
-    fs = np.empty(7, dtype=np.int64)
-    fe = np.empty(7, dtype=np.int64)
-    f = 0
-    k = i + 1
-    while True:
-        e = k
-        while e < star and buf[e] != 44:
-            e += 1
-        if f >= 7:
-            return False
-        fs[f] = k
-        fe[f] = e
-        f += 1
-        if e >= star:
-            break
-        k = e + 1
     if f != 7:
         return False
     if fe[1] - fs[1] != 1 or fe[2] - fs[2] != 1:
@@ -319,15 +307,15 @@ def _sentence(buf, i, b, row):
         c = buf[j]
         if c < 48 or c > 119 or (88 <= c <= 95):
             return False
-    row[C_SENT] = i
-    row[C_CHS] = fs[4]
-    row[C_CHE] = fe[4]
-    row[C_COUNT] = count
-    row[C_NUMBER] = number
-    row[C_SEQ] = seq
-    row[C_PS] = fs[5]
-    row[C_PE] = fe[5]
-    row[C_FILL] = fill
+    out[li, C_SENT] = i
+    out[li, C_CHS] = fs[4]
+    out[li, C_CHE] = fe[4]
+    out[li, C_COUNT] = count
+    out[li, C_NUMBER] = number
+    out[li, C_SEQ] = seq
+    out[li, C_PS] = fs[5]
+    out[li, C_PE] = fe[5]
+    out[li, C_FILL] = fill
     # trailing fields
     t = star + 3
     if t < b and buf[t] == 44:
@@ -339,16 +327,16 @@ def _sentence(buf, i, b, row):
                 e += 1
             if e - k > 1 and (buf[k] == 114 or buf[k] == 98) and not have_station:
                 have_station = True
-                if row[C_STS] < 0:
-                    row[C_STS] = k
-                    row[C_STE] = e
-                    row[C_STTR] = 1
+                if out[li, C_STS] < 0:
+                    out[li, C_STS] = k
+                    out[li, C_STE] = e
+                    out[li, C_STTR] = 1
             elif e - k >= 9 and _digits_with_one_dot(buf, k, e):
                 v, ok = _integer(buf, k, e)
                 if not ok:
                     return False
-                row[C_TRHAS] = 1
-                row[C_TRV] = v
+                out[li, C_TRHAS] = 1
+                out[li, C_TRV] = v
             if e >= b:
                 break
             k = e + 1
@@ -356,25 +344,25 @@ def _sentence(buf, i, b, row):
 
 
 @njit
-def _frame_line(buf, a, b, row, pghp_time, li, max_line_bytes):
-    """Frame buf[a:b] (one line without its newline) into ``row``."""
+def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
+    """Frame buf[a:b] (one line without its newline) into ``out[li]``."""
     while a < b and _is_space(buf[a]):
         a += 1
     while b > a and _is_space(buf[b - 1]):
         b -= 1
-    row[C_LSTART] = a
-    row[C_LEND] = b
-    row[C_SEQ] = -1
-    row[C_STS] = -1
-    row[C_STE] = -1
-    row[C_TAGOK] = 1
+    out[li, C_LSTART] = a
+    out[li, C_LEND] = b
+    out[li, C_SEQ] = -1
+    out[li, C_STS] = -1
+    out[li, C_STE] = -1
+    out[li, C_TAGOK] = 1
     if a == b:
-        row[C_KIND] = K_BLANK
+        out[li, C_KIND] = K_BLANK
         return
     if buf[a] == 35:                 # '#': a comment line, whatever follows
-        row[C_KIND] = K_SKIP
+        out[li, C_KIND] = K_SKIP
         return
-    row[C_KIND] = K_HANDOFF
+    out[li, C_KIND] = K_HANDOFF
     if b - a > max_line_bytes:
         return
     starts = 0
@@ -397,21 +385,29 @@ def _frame_line(buf, a, b, row, pghp_time, li, max_line_bytes):
             return
         if b - i >= 6 and buf[i + 1] == 80 and buf[i + 2] == 71 and buf[i + 3] == 72 \
                 and buf[i + 4] == 80 and buf[i + 5] == 44:
-            if _pghp(buf, i, b, pghp_time, li):
-                row[C_KIND] = K_PGHP
+            if _pghp(buf, i, b, pghp_time, li, fs):
+                out[li, C_KIND] = K_PGHP
             return
-        row[C_KIND] = K_OTHER
+        out[li, C_KIND] = K_OTHER
         return
     if buf[i] == 92:                 # '\' tag block
         e = i + 1
+        x = 0
+        xs = 0
+        star = -1
         while e < b and buf[e] != 92:
+            c = buf[e]
+            if c == 42:
+                star = e
+                xs = x
+            x ^= c
             e += 1
         if e >= b:
             return
         if e + 1 >= b or buf[e + 1] != 33:   # a tag block alone: state for the next line
             return
             return
-        if not _tag_block(buf, i + 1, e, row):
+        if not _tag_block(buf, i + 1, e, star, xs, out, li):
             return
         i = e + 1
     # prefix buf[a:m] stripped of " ,\t;"
@@ -426,11 +422,11 @@ def _frame_line(buf, a, b, row, pghp_time, li, max_line_bytes):
         v, ok = _integer(buf, p0, p1)
         if not ok:
             return                   # ISO-8601, decimals, '#': the reference parses them
-        row[C_PREHAS] = 1
-        row[C_PREV] = v
-    if not _sentence(buf, i, b, row):
+        out[li, C_PREHAS] = 1
+        out[li, C_PREV] = v
+    if not _sentence(buf, i, b, out, li, fs, fe):
         return
-    row[C_KIND] = K_AIS
+    out[li, C_KIND] = K_AIS
 
 
 @njit
@@ -439,15 +435,16 @@ def frame_kernel(buf, out, pghp_time, max_line_bytes):
     n = 0
     a = 0
     size = len(buf)
+    fs = np.empty(7, dtype=np.int64)    # scratch: field bounds of one sentence
+    fe = np.empty(7, dtype=np.int64)
     while a < size:
         b = a
         while b < size and buf[b] != 10:
             b += 1
-        row = out[n]
         for f in range(out.shape[1]):
-            row[f] = 0
+            out[n, f] = 0
         pghp_time[n] = np.nan
-        _frame_line(buf, a, b, row, pghp_time, n, max_line_bytes)
+        _frame_line(buf, a, b, out, pghp_time, n, max_line_bytes, fs, fe)
         n += 1
         a = b + 1
     return n

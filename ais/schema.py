@@ -71,9 +71,32 @@ def conform(df: pd.DataFrame, columns: tuple[str, ...], dtypes: dict[str, str]) 
 
 
 def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
-    """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex."""
+    """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex.
+
+    A stable sort on integer keys (object columns factorised in sorted order): the order
+    of ``sort_values(keys, kind="mergesort", na_position="last")`` without its slow path
+    for object columns.
+    """
     keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in df.columns]
-    return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+    try:
+        arrays = [_sort_key(df[k]) for k in keys]
+    except TypeError:       # unorderable mixed objects: let pandas decide
+        return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+    if not arrays or len(df) < 2:
+        return df.reset_index(drop=True)
+    return df.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+
+
+def _sort_key(col: pd.Series) -> np.ndarray:
+    """Integer key with the column's order, missing values last."""
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or np.issubdtype(col.dtype, np.datetime64):
+        v = col.array.asi8.copy() if hasattr(col.array, "asi8") else col.to_numpy().view(np.int64).copy()
+        v[col.isna().to_numpy()] = np.iinfo(np.int64).max
+        return v
+    if np.issubdtype(col.dtype, np.integer) or col.dtype == bool:
+        return col.to_numpy()
+    codes, uniques = pd.factorize(col, sort=True)
+    return np.where(codes < 0, len(uniques), codes)
 
 
 def vessel_offsets(mmsi: np.ndarray) -> np.ndarray:

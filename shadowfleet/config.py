@@ -94,7 +94,7 @@ def load_config(path: str | Path | None = None) -> Settings:
 
 
 def _line_of(text: str, key: str) -> int | None:
-    m = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.M)
+    m = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.M)
     return None if m is None else text.count("\n", 0, m.start()) + 1
 
 

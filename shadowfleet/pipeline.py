@@ -253,7 +253,9 @@ def _summary(decoded, result: Result, pairs) -> dict:
     from shadowfleet.outputs.decoded import build_summary
 
     events = result.counts()
+    by_kind = events.pop("alerts_by_kind")
     summary = build_summary(decoded.stats, events)
+    summary["alerts_by_kind"] = by_kind
     summary["pairs_of_interest"] = [list(p) for p in pairs]
     summary["ports"] = {"file": str(getattr(result.registry, "path", "")),
                         "names": list(result.registry.names)}

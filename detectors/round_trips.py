@@ -22,10 +22,11 @@ Reachability is the dark-periods detector's (``reach_speed_kn``, ``min_dwell_min
 in :mod:`detectors.dark_periods`): this module reads the ``possible_port_calls`` column
 (``;``-joined port names) and has no thresholds of its own.
 
-Times of a possible call: it happened somewhere inside its dark period, so a leg or trip
-leaving it departs at the dark period's start (DESIGN.md counts such a leg in a claim's
-window by that time), and the arrival at it is unknown (empty). A round trip whose return
-call is possible has no return time and no duration.
+Times of a possible call: it happened somewhere inside its dark period, so it is given
+the dark period's bounds, arrival at its start and departure at its end (the convention of
+the project's simulator truth, ``ais.sim_truth``). A claim's window still counts a leg
+leaving a possible call by the dark period's start (DESIGN.md); ``shadowfleet.claims``
+does that from ``possible_calls.start_utc``.
 
 Known limit: observed trips come from the plain chain and inferred ones from the pair's
 chain, as DESIGN.md says; when an insertion re-pairs legs that the plain chain paired
@@ -76,8 +77,8 @@ class RoundTripResult:
 class _Call:
     call_id: str
     port: str
-    arrival: pd.Timestamp | None       # None: unknown (a possible call)
-    departure: pd.Timestamp
+    arrival: pd.Timestamp              # a possible call: its dark period's start
+    departure: pd.Timestamp            # ... and end
     possible: bool = False
     gap_id: str = ""
 
@@ -151,12 +152,13 @@ def _insert_possible(calls: list[_Call], gaps: list[dict], pair: tuple[str, str]
         for gap in gaps:
             if gap["start"] < call.departure or gap["end"] is None:
                 continue
-            if nxt.arrival is None or gap["end"] > nxt.arrival:
+            if gap["end"] > nxt.arrival:
                 continue
             if other in gap["reachable"]:
                 pc = _Call(event_id("P", "possible_call", mmsi, time_ns(gap["start"]), other,
                                     gap["gap_id"], pair_key),
-                           other, None, gap["start"], possible=True, gap_id=gap["gap_id"])
+                           other, gap["start"], gap["end"], possible=True,
+                           gap_id=gap["gap_id"])
                 chain.append(pc)
                 inserted.append(pc)
                 break
@@ -171,7 +173,7 @@ def _trip_row(mmsi, name, trip, status, pair_key) -> dict:
             ids.append(c.call_id)
     depart = o1.departure
     ret = d2.arrival
-    duration = (ret - depart).total_seconds() / 3600.0 if ret is not None else np.nan
+    duration = (ret - depart).total_seconds() / 3600.0
     return {"trip_id": event_id("T", "round_trip", mmsi, time_ns(depart), ";".join(ids),
                                 status, pair_key if status == "inferred" else ""),
             "mmsi": mmsi, "name": name, "origin": o1.port, "destination": d1.port,

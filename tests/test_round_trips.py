@@ -103,8 +103,9 @@ def test_inference_inserts_a_possible_call_between_two_calls_at_the_same_port(re
     assert trips_of(res, "inferred") == [("Najin", "Dunay")]
     t = res.round_trips.iloc[0]
     assert t.status == "inferred" and t["name"] == "ANGARA" and t.pair == "Dunay|Najin"
-    assert pd.isna(t.arrive_destination_utc)              # unknown inside the gap
-    assert t.depart_destination_utc == T0 + pd.Timedelta(hours=10)
+    # a possible call spans its dark period
+    assert t.arrive_destination_utc == T0 + pd.Timedelta(hours=10)
+    assert t.depart_destination_utc == T0 + pd.Timedelta(hours=90)
     assert t.return_origin_utc == T0 + pd.Timedelta(days=4)
     pc = res.possible_calls
     assert len(pc) == 1 and pc.port.iloc[0] == "Dunay" and pc.gap_id.iloc[0] == "G1"
@@ -112,9 +113,9 @@ def test_inference_inserts_a_possible_call_between_two_calls_at_the_same_port(re
     assert pc.start_utc.iloc[0] == T0 + pd.Timedelta(hours=10)
     legs = res.legs
     assert list(legs.status) == ["inferred", "inferred"] and set(legs.pair) == {"Dunay|Najin"}
-    # a leg out of a possible call departs at the dark period's start (DESIGN.md)
     back = legs[legs.origin == "Dunay"].iloc[0]
-    assert back.depart_origin_utc == T0 + pd.Timedelta(hours=10)
+    assert back.depart_origin_utc == T0 + pd.Timedelta(hours=90)
+    assert pc.end_utc.iloc[0] == T0 + pd.Timedelta(hours=90)
 
 
 def test_no_inference_outside_the_pairs_of_interest(reg):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-# Colour-blind-safe qualitative palettes (Okabe-Ito for ports, Tableau 20 for vessels).
-PORT_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-                "#000000", "#8C564B", "#7F7F7F")
+# Qualitative palettes: Okabe-Ito (colour-blind safe) plus purple and brown for ports, so
+# the first ports of the registry (Najin, Dunay) get the most distinct colours; Tableau 20
+# for vessels.
+PORT_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#6A3D9A", "#56B4E9",
+                "#F0E442", "#8C564B", "#000000")
 VESSEL_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                   "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
                   "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")

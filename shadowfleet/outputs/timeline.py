@@ -76,6 +76,17 @@ def _bars(starts, ends):
     return [(a, max(b - a, 1e-3)) for a, b in zip(x0, x1)]
 
 
+def _draw(ax, y_of, mmsis, starts, ends, height, style) -> None:
+    """One ``broken_barh`` per vessel row for the spans [starts, ends] (NaT skipped)."""
+    frame = pd.DataFrame({"mmsi": pd.Series(mmsis).astype("int64").reset_index(drop=True),
+                          "a": utc(starts).reset_index(drop=True),
+                          "b": utc(ends).reset_index(drop=True)}).dropna()
+    for mmsi, rows in frame.groupby("mmsi"):
+        if int(mmsi) in y_of:
+            ax.broken_barh(_bars(utc(rows["a"]), utc(rows["b"])),
+                           (y_of[int(mmsi)] - height / 2, height), **style)
+
+
 def write_timeline(result, path: str | Path) -> Path:
     """Draw the timeline of ``result`` (any object with the Result DataFrames) to ``path``."""
     names = vessel_names(result)
@@ -95,30 +106,28 @@ def write_timeline(result, path: str | Path) -> Path:
 
     gaps = table(result, "dark_periods")
     if len(gaps):
-        ends = utc(gaps["end_utc"]).fillna(t1)
-        starts = utc(gaps["start_utc"])
-        for (m, a, b) in zip(gaps["mmsi"], starts, ends):
-            if int(m) in y_of and pd.notna(a):
-                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.42, 0.84),
-                               facecolors="#d9d9d9", edgecolors=DARK_COLOUR, hatch="////",
-                               linewidth=0.4, zorder=2)
+        _draw(ax, y_of, gaps["mmsi"], utc(gaps["start_utc"]), utc(gaps["end_utc"]).fillna(t1),
+              0.84, dict(facecolors="#d9d9d9", edgecolors=DARK_COLOUR, hatch="////",
+                         linewidth=0.4, zorder=2))
 
     visits = table(result, "port_visits")
     if len(visits):
-        arr, dep = utc(visits["arrival_utc"]), utc(visits["departure_utc"])
-        for m, port, a, b in zip(visits["mmsi"], visits["port"].astype(str), arr, dep):
-            if int(m) in y_of and pd.notna(a) and pd.notna(b):
-                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.3, 0.6),
-                               facecolors=colours.get(port, "#999999"), edgecolors="none", zorder=3)
+        ports = visits["port"].astype(str)
+        for port in ports.unique():
+            m = (ports == port).to_numpy()
+            _draw(ax, y_of, visits["mmsi"][m], utc(visits["arrival_utc"][m]),
+                  utc(visits["departure_utc"][m]), 0.6,
+                  dict(facecolors=colours.get(port, "#999999"), edgecolors="none", zorder=3))
 
     calls = table(result, "possible_calls")
     if len(calls):
-        a_s, b_s = utc(calls["start_utc"]), utc(calls["end_utc"])
-        for m, port, a, b in zip(calls["mmsi"], calls["port"].astype(str), a_s, b_s):
-            if int(m) in y_of and pd.notna(a) and pd.notna(b):
-                ax.broken_barh(_bars(pd.Series([a]), pd.Series([b])), (y_of[int(m)] - 0.2, 0.4),
-                               facecolors="white", edgecolors=colours.get(port, "#999999"),
-                               linewidth=1.6, linestyle="--", zorder=4)
+        ports = calls["port"].astype(str)
+        for port in ports.unique():
+            m = (ports == port).to_numpy()
+            _draw(ax, y_of, calls["mmsi"][m], utc(calls["start_utc"][m]),
+                  utc(calls["end_utc"][m]), 0.4,
+                  dict(facecolors="white", edgecolors=colours.get(port, "#999999"),
+                       linewidth=1.6, linestyle="--", zorder=4))
 
     claims = table(result, "claims")
     claim_handles = []
@@ -153,8 +162,9 @@ def write_timeline(result, path: str | Path) -> Path:
     ax.grid(axis="x", color="#eeeeee", zorder=0)
     ax.set_xlabel("UTC")
     ax.set_title("Port visits, possible port calls and dark periods by vessel", fontsize=11)
-    used_ports = list(dict.fromkeys(list(visits.get("port", pd.Series([], dtype=object)).astype(str))
-                                    + list(calls.get("port", pd.Series([], dtype=object)).astype(str))))
+    shown = set(visits.get("port", pd.Series([], dtype=object)).astype(str)) | \
+        set(calls.get("port", pd.Series([], dtype=object)).astype(str))
+    used_ports = [p for p in colours if p in shown]      # registry order
     handles = [Patch(facecolor=colours.get(p, "#999999"), label=f"visit: {p}") for p in used_ports]
     handles += [Patch(facecolor="white", edgecolor="#555555", linestyle="--", linewidth=1.4,
                       label="possible port call (inferred)"),

@@ -33,9 +33,10 @@ def _param_classes() -> dict[str, type]:
     from detectors.dark_periods import DarkPeriodParams
     from detectors.port_visits import PortVisitParams
     from detectors.round_trips import RoundTripParams
+    from shadowfleet.claims.evaluate import ClaimParams
 
     return {"cleaning": CleaningParams, "visits": PortVisitParams,
-            "gaps": DarkPeriodParams, "trips": RoundTripParams}
+            "gaps": DarkPeriodParams, "trips": RoundTripParams, "claims": ClaimParams}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -46,6 +47,7 @@ class Settings:
     visits: Any
     gaps: Any
     trips: Any
+    claims: Any
     pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod

@@ -116,3 +116,25 @@ def decode_one(payload: bytes, fill: int) -> dict:
                            to_port=float(field(bits, 150, 6)), to_starboard=float(field(bits, 156, 6)))
     out["status"] = fd.DECODED
     return out
+
+
+def frame_line(line: bytes, max_line_bytes: int = 1024):
+    """What the reference framer (``ais.nmea``) makes of one line, in the terms of the
+    fast framer: ("blank"|"skip"|"other"|"pghp"|"ais"|"reject"|"tag"|"split", value)."""
+    from ais import nmea
+    line = line.strip()
+    if not line:
+        return "blank", None
+    if line.startswith(b"#"):
+        return "skip", None
+    if not line.isascii():
+        return "reject", None
+    segs = nmea.split_sentences(line)
+    if len(segs) != 1:
+        return "split", None
+    if len(line) > max_line_bytes:
+        return "reject", nmea.reasons.LINE_TOO_LONG
+    kind, v = nmea._parse_segment(line)
+    names = {nmea._AIS: "ais", nmea._PGHP: "pghp", nmea._OTHER: "other", nmea._SKIP: "skip",
+             nmea._REJECT: "reject"}
+    return names.get(kind, "tag"), v

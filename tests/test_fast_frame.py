@@ -1,0 +1,200 @@
+"""The numba line framer agrees with the reference framer (``ais.nmea``) line by line.
+
+Whenever the kernel frames a line itself (AIS sentence, $PGHP, comment, other NMEA,
+blank) the reference must make the same of it, field for field; anything else the
+kernel hands over. Edge cases written down here: tag blocks with a wrong checksum keep
+their time; ``c:`` in ms (13 digits); a 19-digit ns prefix; empty fill bits; two
+sentences on one line (handed over); control bytes and non-ASCII (handed over);
+``g:`` groups (handed over); $PGHP with an impossible date (no time); a lone tag block
+(handed over: it times the next sentence).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from ais import _fastframe as ff
+from ais.nmea import FramingParams, _xor
+from tests import _fast_reference as ref
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"
+KINDS = {ff.K_AIS: "ais", ff.K_BLANK: "blank", ff.K_SKIP: "skip", ff.K_OTHER: "other",
+         ff.K_PGHP: "pghp"}
+
+
+def _files():
+    return sorted(p for p in DATA.glob("*/*") if p.suffix not in (".json", ".chk", ".md")
+                  and p.name != "LICENSE.NLOD")
+
+
+def _read(p: Path) -> bytes:
+    data = p.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def _epoch(v: int) -> float | None:
+    t = ff.epoch_seconds(np.array([v]))[0]
+    return None if math.isnan(t) else float(t)
+
+
+def _same_time(a, b) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a == b)
+
+
+def check_lines(data: bytes, max_line_bytes: int = 1024) -> np.ndarray:
+    """Frame ``data`` with the kernel, compare each framed line with the reference;
+    returns the kinds."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    rows, pghp = ff.frame_lines(buf, max_line_bytes)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    assert len(rows) == len(lines)
+    for k, (row, line) in enumerate(zip(rows, lines)):
+        kind = int(row[ff.C_KIND])
+        if kind == ff.K_HANDOFF:
+            continue
+        want, v = ref.frame_line(line, max_line_bytes)
+        assert KINDS[kind] == want, (line, KINDS[kind], want)
+        assert data[row[ff.C_LSTART]:row[ff.C_LEND]] == line.strip()
+        if kind == ff.K_PGHP:
+            got = None if math.isnan(pghp[k]) else float(pghp[k])
+            assert _same_time(got, v), (line, got, v)
+        if kind != ff.K_AIS:
+            continue
+        assert v["group"] is None
+        assert data[row[ff.C_PS]:row[ff.C_PE]] == v["payload"]
+        assert data[row[ff.C_CHS]:row[ff.C_CHE]].decode() == v["channel"]
+        assert (row[ff.C_COUNT], row[ff.C_NUMBER], row[ff.C_SEQ], row[ff.C_FILL]) == \
+            (v["count"], v["number"], v["seq"], v["fill"]), line
+        assert bool(row[ff.C_TAGOK]) == v["tag_ok"], line
+        for has, val, name in ((ff.C_TAGHAS, ff.C_TAGV, "tag_t"), (ff.C_PREHAS, ff.C_PREV, "prefix_t"),
+                               (ff.C_TRHAS, ff.C_TRV, "trail_t")):
+            got = _epoch(row[val]) if row[has] else None
+            assert _same_time(got, v[name]), (line, name, got, v[name])
+        station = None if row[ff.C_STS] < 0 else data[row[ff.C_STS]:row[ff.C_STE]].decode()
+        assert station == v["station"], (line, station, v["station"])
+    return rows[:, ff.C_KIND]
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_kernel_agrees_with_reference_on_shared_data(path):
+    check_lines(_read(path))
+
+
+def test_common_styles_are_framed_fast():
+    for name, share in (("kystverket/Ais1000Lines.nm4", 0.7), ("go-ais/aistest.nmea", 0.99),
+                        ("noaadata/test.ais", 0.97), ("dma-aislib/stream_example.txt", 0.99),
+                        ("amsa/nmea-timestamped.txt", 0.99)):
+        kinds = check_lines(_read(DATA / name))
+        assert (kinds != ff.K_HANDOFF).mean() >= share, name
+
+
+def _sentence(payload="13HOI:0P0000VOHLCnHQKwvL05Ip", fill="0", talker="AI", count="1",
+              number="1", seq="", channel="A", checksum=None):
+    body = f"{talker}VDM,{count},{number},{seq},{channel},{payload},{fill}"
+    cs = f"{_xor(body.encode()):02X}" if checksum is None else checksum
+    return f"!{body}*{cs}"
+
+
+def _tag(text, checksum=None):
+    cs = f"{_xor(text.encode()):02X}" if checksum is None else checksum
+    return f"\\{text}*{cs}\\"
+
+
+HAND = [
+    _sentence(),
+    _sentence(fill=""),
+    _sentence(seq="12", count="2", number="2", channel=""),
+    _sentence(talker="ab"),
+    _sentence(checksum="00"),
+    _sentence(payload="13HOI:0P0000VOHLCnHQKwvL05Ip" + "x"),
+    _sentence(payload=""),
+    _tag("s:rS1,c:1693526400") + _sentence(),
+    _tag("s:rS1,c:1693526400123") + _sentence(),
+    _tag("c:1693526400", checksum="00") + _sentence(),
+    _tag("c:") + _sentence(),
+    _tag("c:12") + _sentence(),
+    _tag("g:1-2-3,c:1693526400") + _sentence(),
+    _tag("s:,c:1693526400,s:X") + _sentence(),
+    "1550303566167726840 " + _sentence(),
+    "1550303566167 ;" + _sentence(),
+    "2023-09-07T12:00:00Z " + _sentence(),
+    "1550303566.5 " + _sentence(),
+    _sentence() + ",r003669987,1152921693",
+    _sentence() + ",x1,s2,d-098,T33.71,r3669961,1152921695",
+    _sentence() + ",b003660465",
+    _sentence() + ",1328000000000",
+    _sentence() + "," + _sentence(),
+    _sentence() + _sentence(),
+    "$PGHP,1,2010,6,11,11,46,11,390,231,45,992190934,1,2B*" + f"{_xor(b'PGHP,1,2010,6,11,11,46,11,390,231,45,992190934,1,2B'):02X}",
+    "$PGHP,1,2010,2,30,11,46,11,390*" + f"{_xor(b'PGHP,1,2010,2,30,11,46,11,390'):02X}",
+    "$PGHP,1,2012,2,29,23,59,59,999*" + f"{_xor(b'PGHP,1,2012,2,29,23,59,59,999'):02X}",
+    "$PGHP,2,2010,6,11,11,46,11,390*" + f"{_xor(b'PGHP,2,2010,6,11,11,46,11,390'):02X}",
+    "$PGHP,1,2010,6,11*00",
+    "$GPVTG,1,2,3*00",
+    "# a comment !AIVDM",
+    "   ",
+    "",
+    "junk",
+    _tag("si:AISD"),
+    "\t" + _sentence() + " \r",
+    _sentence().replace("A,13", "A\x01,13"),
+]
+
+
+def test_hand_made_lines():
+    check_lines(("\n".join(HAND) + "\n").encode())
+
+
+def test_long_lines_are_handed_over():
+    line = _tag("s:" + "x" * 2000 + ",c:1693526400") + _sentence()
+    kinds = check_lines((line + "\n").encode(), FramingParams().max_sentence_bytes)
+    assert kinds[0] == ff.K_HANDOFF
+
+
+ALPHABET = list("\\!$*,:.;- 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcrsgp#@\t") + ["\xe9"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(HAND) - 1), st.integers(0, 200),
+                          st.sampled_from(ALPHABET), st.booleans()), min_size=1, max_size=20))
+def test_mutated_lines(edits):
+    """Random one-character edits of the hand-made lines: the kernel either hands the
+    line over or agrees with the reference."""
+    lines = []
+    for which, pos, ch, insert in edits:
+        s = HAND[which]
+        pos = pos % (len(s) + 1)
+        s = s[:pos] + ch + s[pos + (0 if insert else 1):]
+        lines.append(s)
+    check_lines(("\n".join(lines)).encode("utf-8"))
+
+
+def test_seeded_random_lines_from_shared_data():
+    rng = random.Random(5)
+    lines = _read(DATA / "kystverket" / "Ais1000Lines.nm4").split(b"\n")[:300]
+    out = []
+    for line in lines:
+        b = bytearray(line)
+        if b and rng.random() < 0.5:
+            b[rng.randrange(len(b))] = rng.choice(b"\\!$*,:0123456789ABCxyz ")
+        out.append(bytes(b))
+    check_lines(b"\n".join(out))
+
+
+def test_epoch_seconds_rule():
+    v = np.array([0, 99_999_999, 100_000_000, 1_693_526_400, 1_693_526_400_123,
+                  1_693_526_400_123_456, 1_693_526_400_123_456_789])
+    t = ff.epoch_seconds(v)
+    from ais.nmea import parse_epoch
+    for a, b in zip(t, v):
+        want = parse_epoch(str(int(b)))
+        assert (math.isnan(a) and want is None) or a == want

@@ -5,13 +5,19 @@ Two jobs:
 - :func:`find_gaps`: per vessel (``prange`` over the offsets layout), the rows bounding
   each silence longer than ``gap_s`` and the open silence from the vessel's last row to
   ``data_end``. Counted first, then written into each vessel's own slice of the output.
-- :func:`count_others`: for each gap, the number of distinct other vessels with a
+- :class:`ReceptionIndex`: for each gap, the number of distinct other vessels with a
   position within ``radius_nm`` of the gap's start or end fix received while the gap
-  lasted. All positions are indexed once in a grid of cells ``radius_nm / 60`` degrees
-  square, sorted by (cell, time); a gap looks only at the cells around each fix that
-  can hold a point within the radius, and inside each cell only at the time slice of
-  the gap (binary search). Cost: proportional to the positions actually near the fix
-  during the gap, not to the size of the feed.
+  lasted. All positions are indexed once in a grid of cells an eighth of the radius
+  square (in degrees of latitude), sorted by (cell, vessel, time): each (cell, vessel)
+  is a *run* of rows. A gap visits only the cells meeting the bounding box of the
+  circle around each fix; in a cell whose four corners all lie within the radius every
+  row does (distance grows with the longitude difference along a parallel and is
+  unimodal along a meridian, so the farthest point of a cell is a corner), and a
+  vessel counts as soon as a binary search finds one of its rows inside the gap's time
+  slice; in a cell crossing the circle the vessel's rows in that slice are checked one
+  by one, stopping at the first within the radius; a cell that cannot reach the circle
+  (triangle inequality through its centre) is skipped. Cost: a few binary searches per
+  (cell, vessel) near the fix, not a pass over the feed.
 """
 
 from __future__ import annotations
@@ -75,9 +81,12 @@ def find_gaps(t, offsets, gap_s, data_end):
 
 # ---- reception index -------------------------------------------------------------
 
+INSIDE_MARGIN = 1e-9   # relative: a cell counts as inside only with room for rounding
+CELLS_PER_RADIUS = 8
+
 
 class ReceptionIndex:
-    """All positions in a (cell, time) order for :func:`count_others`.
+    """All positions in (cell, vessel, time) order, for :meth:`count_others`.
 
     Cells are ``cell_deg`` degrees square, numbered ``iy * nx + ix`` from (-90, -180).
     Longitudes are not wrapped across the antimeridian (cells beyond +-180 are simply
@@ -86,24 +95,39 @@ class ReceptionIndex:
 
     def __init__(self, t, lat, lon, mmsi, radius_nm):
         self.radius_nm = float(radius_nm)
-        self.cell_deg = max(self.radius_nm / 60.0, 1e-3)
-        self.nx = int(math.ceil(360.0 / self.cell_deg)) + 1
+        self.cell_deg = max(self.radius_nm / 60.0 / CELLS_PER_RADIUS, 1e-4)
+        self.nx = int(math.ceil(360.0 / self.cell_deg)) + 2
         key = cell_keys(lat, lon, self.cell_deg, self.nx)
-        order = np.lexsort((t, key))
+        order = np.lexsort((t, mmsi, key))
         self.key = np.ascontiguousarray(key[order])
         self.t = np.ascontiguousarray(t[order])
         self.lat = np.ascontiguousarray(lat[order])
         self.lon = np.ascontiguousarray(lon[order])
         self.mmsi = np.ascontiguousarray(mmsi[order])
+        n = len(order)
+        if n:
+            starts = np.flatnonzero(np.r_[True, (self.key[1:] != self.key[:-1])
+                                          | (self.mmsi[1:] != self.mmsi[:-1])])
+        else:
+            starts = np.zeros(0, dtype=np.int64)
+        self.run_off = np.r_[starts, n].astype(np.int64)
+        self.run_key = np.ascontiguousarray(self.key[starts])
+        self.run_mmsi = np.ascontiguousarray(self.mmsi[starts])
 
     def count_others(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi):
-        """Distinct other vessels near either fix with ``t_lo < t < t_hi`` per gap.
-        A NaN fix (open gap end) is skipped."""
+        """Distinct other vessels near either fix with ``t_lo < t < t_hi``, per gap.
+        A NaN fix (the end of an open gap) is skipped."""
         out = np.zeros(own.shape[0], dtype=np.int64)
         if own.shape[0] and self.t.shape[0]:
-            _count_others(self.key, self.t, self.lat, self.lon, self.mmsi, self.cell_deg,
-                          self.nx, self.radius_nm, own, lat0, lon0, lat1, lon1, t_lo, t_hi,
-                          out)
+            _count_others(self.run_key, self.run_mmsi, self.run_off, self.t, self.lat,
+                          self.lon, self.cell_deg, self.nx, self.radius_nm,
+                          np.ascontiguousarray(own, dtype=np.int64),
+                          np.ascontiguousarray(lat0, dtype=np.float64),
+                          np.ascontiguousarray(lon0, dtype=np.float64),
+                          np.ascontiguousarray(lat1, dtype=np.float64),
+                          np.ascontiguousarray(lon1, dtype=np.float64),
+                          np.ascontiguousarray(t_lo, dtype=np.float64),
+                          np.ascontiguousarray(t_hi, dtype=np.float64), out)
         return out
 
 
@@ -114,15 +138,37 @@ def cell_keys(lat, lon, cell_deg, nx):
 
 
 @njit
-def _range(key, k):
-    return np.searchsorted(key, k, side="left"), np.searchsorted(key, k, side="right")
+def _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm):
+    """True when all four corners of cell (iy, ix) lie within ``radius_nm`` of the fix."""
+    la0 = iy * cell_deg - 90.0
+    lo0 = ix * cell_deg - 180.0
+    limit = radius_nm * (1.0 - INSIDE_MARGIN)
+    for la in (la0, la0 + cell_deg):
+        for lo in (lo0, lo0 + cell_deg):
+            if not haversine_nm(flat, flon, la, lo) <= limit:
+                return False
+    return True
 
 
 @njit
-def _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own, flat, flon, t_lo, t_hi,
-              buf, n):
-    """Visit the cells around fix (flat, flon); append matching other vessels' mmsi to
-    ``buf`` from ``n`` (only counting when ``buf`` is empty); return the new n."""
+def _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
+    """True when no point of cell (iy, ix) can lie within ``radius_nm`` of the fix:
+    distance(fix, centre) - (farthest corner from the centre) > radius, by the triangle
+    inequality on the sphere."""
+    la0 = iy * cell_deg - 90.0
+    lo0 = ix * cell_deg - 180.0
+    cla = la0 + 0.5 * cell_deg
+    clo = lo0 + 0.5 * cell_deg
+    half = max(haversine_nm(cla, clo, la0, lo0), haversine_nm(cla, clo, la0 + cell_deg, lo0))
+    return haversine_nm(flat, flon, cla, clo) - half * (1.0 + INSIDE_MARGIN) > radius_nm
+
+
+@njit
+def _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm, own,
+              flat, flon, t_lo, t_hi, buf, n):
+    """Visit the cells around fix (flat, flon). With an empty ``buf`` count the runs an
+    upper bound needs; else append each other vessel found near the fix during
+    (t_lo, t_hi) to ``buf`` from ``n``. Returns the new n."""
     if not (flat == flat and flon == flon):
         return n
     dlat = nm_to_deg_lat(radius_nm)
@@ -134,40 +180,55 @@ def _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own, flat, flon, 
     counting = buf.shape[0] == 0
     for iy in range(iy0, iy1 + 1):
         for ix in range(ix0, ix1 + 1):
-            lo, hi = _range(key, iy * nx + ix)
-            if lo == hi:
+            k = iy * nx + ix
+            r0 = np.searchsorted(run_key, k, side="left")
+            r1 = np.searchsorted(run_key, k, side="right")
+            if r0 == r1:
                 continue
-            a = lo + np.searchsorted(t[lo:hi], t_lo, side="right")
-            b = lo + np.searchsorted(t[lo:hi], t_hi, side="left")
             if counting:
-                n += max(b - a, 0)
+                n += r1 - r0
                 continue
-            for r in range(a, b):
-                if mmsi[r] == own:
+            if _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
+                continue
+            inside = _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm)
+            for r in range(r0, r1):
+                if run_mmsi[r] == own:
                     continue
-                if haversine_nm(flat, flon, lat[r], lon[r]) <= radius_nm:
-                    buf[n] = mmsi[r]
+                lo = run_off[r]
+                hi = run_off[r + 1]
+                a = lo + np.searchsorted(t[lo:hi], t_lo, side="right")
+                b = lo + np.searchsorted(t[lo:hi], t_hi, side="left")
+                if a >= b:
+                    continue
+                if inside:
+                    buf[n] = run_mmsi[r]
                     n += 1
+                    continue
+                for q in range(a, b):
+                    if haversine_nm(flat, flon, lat[q], lon[q]) <= radius_nm:
+                        buf[n] = run_mmsi[r]
+                        n += 1
+                        break
     return n
 
 
 @njit(parallel=True)
-def _count_others(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own, lat0, lon0, lat1,
-                  lon1, t_lo, t_hi, out):
+def _count_others(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm, own,
+                  lat0, lon0, lat1, lon1, t_lo, t_hi, out):
     empty = np.empty(0, dtype=np.int64)
     for g in numba.prange(own.shape[0]):
-        bound = _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own[g], lat0[g],
-                          lon0[g], t_lo[g], t_hi[g], empty, 0)
-        bound = _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own[g], lat1[g],
-                          lon1[g], t_lo[g], t_hi[g], empty, bound)
+        bound = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
+                          own[g], lat0[g], lon0[g], t_lo[g], t_hi[g], empty, 0)
+        bound = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
+                          own[g], lat1[g], lon1[g], t_lo[g], t_hi[g], empty, bound)
         if bound == 0:
             out[g] = 0
             continue
         buf = np.empty(bound, dtype=np.int64)
-        n = _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own[g], lat0[g],
-                      lon0[g], t_lo[g], t_hi[g], buf, 0)
-        n = _scan_fix(key, t, lat, lon, mmsi, cell_deg, nx, radius_nm, own[g], lat1[g],
-                      lon1[g], t_lo[g], t_hi[g], buf, n)
+        n = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
+                      own[g], lat0[g], lon0[g], t_lo[g], t_hi[g], buf, 0)
+        n = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
+                      own[g], lat1[g], lon1[g], t_lo[g], t_hi[g], buf, n)
         if n == 0:
             out[g] = 0
             continue

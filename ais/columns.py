@@ -30,30 +30,48 @@ class Columns:
             setattr(self, name, a)
 
     @classmethod
+    def _wrap(cls, arrays: dict):
+        """Build from arrays already of the declared dtypes and equal length (no checks:
+        the stages call this once per small batch, so it must be cheap)."""
+        obj = cls.__new__(cls)
+        for k in cls.FIELDS:
+            setattr(obj, k, arrays[k])
+        return obj
+
+    @classmethod
     def empty(cls):
-        return cls(**{k: np.empty(0, dtype=d) for k, d in cls.FIELDS.items()})
+        return cls._wrap({k: np.empty(0, dtype=d) for k, d in cls.FIELDS.items()})
 
     @classmethod
     def from_lists(cls, lists: dict[str, list]):
+        first = lists[next(iter(cls.FIELDS))]
+        if not first:
+            return cls.empty()
+        n = len(first)
         out = {}
         for k, d in cls.FIELDS.items():
+            values = lists[k]
+            if len(values) != n:
+                raise ValueError(f"{cls.__name__}.{k} has {len(values)} rows, expected {n}")
             if d is object:
-                a = np.empty(len(lists[k]), dtype=object)
-                a[:] = lists[k]
+                a = np.empty(n, dtype=object)
+                a[:] = values
             else:
-                a = np.array(lists[k], dtype=d)
+                a = np.array(values, dtype=d)
             out[k] = a
-        return cls(**out)
+        return cls._wrap(out)
 
     @classmethod
     def concat(cls, parts):
         parts = [p for p in parts if p is not None]
         if not parts:
             return cls.empty()
-        return cls(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in cls.FIELDS})
+        if len(parts) == 1:
+            return parts[0]
+        return cls._wrap({k: np.concatenate([getattr(p, k) for p in parts]) for k in cls.FIELDS})
 
     def take(self, index):
-        return type(self)(**{k: getattr(self, k)[index] for k in self.FIELDS})
+        return type(self)._wrap({k: getattr(self, k)[index] for k in self.FIELDS})
 
     def __len__(self) -> int:
         first = next(iter(self.FIELDS))

@@ -1,0 +1,153 @@
+"""`job` run after each of 10 slices of a feed finds exactly what one `detect` finds."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from shadowfleet.alert_book import BOOK_COLUMNS, LOG_COLUMNS
+from shadowfleet.job import Analysis, run_job
+from shadowfleet.pipeline import detect
+from tests._live_feeds import scenario_lines, slice_lines, write_feed
+
+PAIRS = (("Najin", "Dunay"),)
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("feed")
+    lines = scenario_lines(seed=3)
+    whole = base / "whole.nmea"
+    write_feed(whole, lines)
+    slices = []
+    for i, part in enumerate(slice_lines(lines, 10)):
+        # names deliberately not in time order: the job orders by receive time
+        path = base / f"slice-{(7 * i) % 10:02d}-{i}.nmea"
+        write_feed(path, part)
+        slices.append(path)
+    return whole, slices
+
+
+@pytest.fixture(scope="module")
+def truth(feed):
+    whole, _ = feed
+    return detect([whole], pairs=list(PAIRS))
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    return Analysis.load(pairs=PAIRS)
+
+
+def comparable(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Alerts without run-specific columns, sorted by id."""
+    cols = ["alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
+            "score", "summary", "evidence", "claim_ids"]
+    out = alerts[cols].copy()
+    for c in ("start_utc", "end_utc"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+    for c in ("name", "summary", "evidence", "claim_ids", "kind", "alert_id"):
+        out[c] = out[c].fillna("").astype(str)
+    out["mmsi"] = out["mmsi"].astype("int64")
+    for c in ("imo", "lat", "lon", "score"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    return out.sort_values("alert_id").reset_index(drop=True)
+
+
+def read_alerts_csv(path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=False, na_values=[""],
+                       dtype={"name": str, "summary": str, "evidence": str, "claim_ids": str})
+
+
+def test_the_scenario_has_alerts_spanning_slices(truth):
+    assert len(truth.alerts) >= 3
+    assert truth.alerts["alert_id"].is_unique
+
+
+def test_job_after_each_slice_equals_one_detect(tmp_path, feed, truth, analysis):
+    _, slices = feed
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    logged = 0
+    for i, path in enumerate(slices):
+        shutil.copy(path, inbox / path.name)
+        report = run_job(inbox, state, out, analysis=analysis)
+        assert report.new_files == [path.name]
+        assert len(report.skipped_files) == i
+        log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False)
+        assert len(log) == logged + sum(report.counts.values())
+        logged = len(log)
+
+    book = read_alerts_csv(out / "alerts.csv")
+    assert list(book.columns[:len(BOOK_COLUMNS)]) == list(BOOK_COLUMNS)
+    assert book["alert_id"].is_unique
+    live = book[book["status"] != "retracted"]
+    pd.testing.assert_frame_equal(comparable(live), comparable(truth.alerts))
+    assert set(book["status"]) <= {"open", "closed", "retracted"}
+
+    log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False)
+    assert list(log.columns) == list(LOG_COLUMNS)
+    # every version logged once, versions 1..n without gaps, the last one is the book's
+    for aid, rows in log.groupby("alert_id"):
+        assert rows["version"].tolist() == list(range(1, len(rows) + 1))
+        assert int(book.set_index("alert_id").loc[aid, "version"]) == len(rows)
+
+
+def test_the_open_dark_period_is_updated_not_duplicated(tmp_path, feed, truth, analysis):
+    _, slices = feed
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    for path in slices:
+        shutil.copy(path, inbox / path.name)
+        run_job(inbox, state, out, analysis=analysis)
+    log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False)
+    opened = set(log.loc[log["status"] == "open", "alert_id"])
+    assert opened, "some dark period was open in a run ending inside it"
+    book = read_alerts_csv(out / "alerts.csv").set_index("alert_id")
+    for aid in opened:
+        rows = log[log["alert_id"] == aid]
+        assert rows["status"].iloc[-1] == "closed"
+        assert rows["version"].iloc[-1] > rows.loc[rows["status"] == "open", "version"].max()
+        assert book.loc[aid, "status"] == "closed" and book.loc[aid, "version"] == len(rows)
+        assert pd.isna(rows["end_utc"].replace("", None).iloc[0])
+    assert not log.duplicated(["alert_id", "version"]).any()
+
+
+def test_renamed_and_redelivered_files_are_not_processed_twice(tmp_path, feed, truth, analysis):
+    _, slices = feed
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    for path in slices[:5]:
+        shutil.copy(path, inbox / path.name)
+    first = run_job(inbox, state, out, analysis=analysis)
+    assert len(first.new_files) == 5
+    shutil.copy(slices[2], inbox / "renamed-copy.nmea")
+    (inbox / slices[0].name).rename(inbox / "moved.nmea")
+    (inbox / ".hidden-part.nmea").write_bytes(slices[7].read_bytes())
+    (inbox / "incoming.nmea.part").write_bytes(slices[8].read_bytes())
+    again = run_job(inbox, state, out, analysis=analysis)
+    assert again.new_files == [] and again.counts == {"new": 0, "changed": 0, "retracted": 0}
+    before = (out / "alerts_log.csv").read_bytes()
+    for path in slices[5:]:
+        shutil.copy(path, inbox / path.name)
+    run_job(inbox, state, out, analysis=analysis)
+    book = read_alerts_csv(out / "alerts.csv")
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))
+    assert (out / "alerts_log.csv").read_bytes().startswith(before)
+
+
+def test_all_slices_in_one_run_equal_detect_and_give_version_one(tmp_path, feed, truth, analysis):
+    _, slices = feed
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in slices:
+        shutil.copy(path, inbox / path.name)
+    report = run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
+    assert report.counts == {"new": len(truth.alerts), "changed": 0, "retracted": 0}
+    book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
+    assert (book["version"] == 1).all() and set(book["status"]) <= {"open", "closed"}
+    pd.testing.assert_frame_equal(comparable(book), comparable(truth.alerts))
+    for name in ("port_visits.csv", "dark_periods.csv", "round_trips.csv", "summary.json",
+                 "positions.parquet", "rejects.csv"):
+        assert (tmp_path / "out" / name).exists(), name

@@ -176,13 +176,14 @@ def _frames(d: Decoded):
     return d.positions, d.statics, d.rejects
 
 
+@pytest.mark.parametrize("decoder", ["pyais", "fast"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_chunked_and_pickled_feeding_equals_one_pass(seed):
+def test_chunked_and_pickled_feeding_equals_one_pass(seed, decoder):
     data = _feed_lines(np.random.default_rng(seed))
-    whole = run([data.rstrip(b"\n")])
+    whole = run([data.rstrip(b"\n")])     # the reference, in one pass
     rng = np.random.default_rng(seed + 100)
     cuts = sorted(rng.choice(np.arange(1, len(data)), size=12, replace=False).tolist())
-    dec = IncrementalDecoder(decoder="pyais")
+    dec = IncrementalDecoder(decoder=decoder)
     parts, start = [], 0
     for c in cuts + [len(data)]:
         parts.append(dec.feed("f.nmea", data[start:c]))

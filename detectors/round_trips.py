@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from ais.errors import InputError

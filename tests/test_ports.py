@@ -15,8 +15,7 @@ from ais.errors import InputError, PortsError, ShadowfleetError
 from detectors._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
 from ports.registry import PortRegistry, parse_features
-from tests.reference_visits import (ref_haversine_nm, ref_locate, ref_port_contains,
-                                    ref_port_distance_nm)
+from tests.reference_visits import ref_haversine_nm, ref_locate, ref_port_distance_nm
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -216,7 +216,7 @@ def test_kernel_agrees_with_reference_in_a_crowded_harbour(bundled):
     assert gaps["others_received"].max() > 3
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 10_000), shuffle=st.integers(0, 10_000))
 def test_properties(bundled, seed, shuffle):
     df = random_tracks(seed, n_vessels=5, n_rows=30)

@@ -62,15 +62,21 @@ class FramingParams:
     """max_sentence_bytes: longest tag block + sentence + trailing fields accepted on a
     line with no sentence boundaries (an NMEA sentence is at most 82 characters; tag
     blocks and USCG fields add about 150). max_open_groups: ``g:`` groups remembered
-    while waiting for their later sentences."""
+    while waiting for their later sentences. max_unterminated_bytes: a live feed that
+    sends this much without a newline has its pending text framed as one line (so a
+    stream with no newlines at all is still decoded, and memory stays bounded)."""
 
     max_sentence_bytes: int = 1024
     max_open_groups: int = 10_000
+    max_unterminated_bytes: int = 1 << 20
 
     def __post_init__(self):
         if self.max_sentence_bytes < 82:
             raise ConfigError(None, f"max_sentence_bytes={self.max_sentence_bytes} is below "
                               "the NMEA maximum of 82", "use at least 82")
+        if self.max_unterminated_bytes < self.max_sentence_bytes:
+            raise ConfigError(None, "max_unterminated_bytes must be >= max_sentence_bytes",
+                              "raise max_unterminated_bytes")
         if self.max_open_groups < 1:
             raise ConfigError(None, f"max_open_groups={self.max_open_groups} must be >= 1",
                               "use a positive number")
@@ -332,6 +338,15 @@ class Framer:
                 lines.pop()
         else:
             st.partial = lines.pop()
+            if len(st.partial) > self.params.max_unterminated_bytes:
+                # frame up to the last sentence boundary; keep the sentence still arriving
+                tail_from = max(0, len(st.partial) - 2 * self.params.max_sentence_bytes)
+                cut = None
+                for m in _SPLIT.finditer(st.partial, tail_from):
+                    cut = m.end()
+                cut = len(st.partial) if cut is None else cut
+                lines.append(st.partial[:cut])
+                st.partial = st.partial[cut:]
         return self._frame_lines(source, st, lines)
 
     def _frame_lines(self, source: int, st: _SourceState, lines: list[bytes]):

@@ -226,3 +226,14 @@ def test_sentences_separated_by_bare_carriage_returns_or_spaces():
     d = decode(one + b"\r\n")
     assert d.stats["sentences"] == 3 and d.stats["rejected"] == 0
     assert d.stats["lines_read"] == 1 and set(d.positions["line"]) == {1}
+
+
+def test_live_stream_without_newlines_is_framed_once_the_buffer_is_large():
+    dec = IncrementalDecoder(decoder="pyais",
+                             framing=FramingParams(max_unterminated_bytes=2048))
+    one = tag(b"c:1696161600") + POS
+    got = [dec.feed("live", one * 40) for _ in range(3)]      # no newline ever
+    assert len(dec.framer.states[0].partial) <= 2048
+    rest = dec.finish()
+    assert sum(d.stats["sentences"] for d in got) + rest.stats["sentences"] == 120
+    assert sum(d.stats["rejected"] for d in got) + rest.stats["rejected"] == 0

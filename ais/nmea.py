@@ -330,24 +330,29 @@ class Framer:
         st = self.states.get(source)
         if st is None:
             st = self.states[source] = _SourceState(name)
+        body = self.take_body(st, data, final)
+        lines = body.split(b"\n") if body else []
+        if lines and not lines[-1]:        # the text after the final newline
+            lines.pop()
+        return self._frame_lines(source, st, lines)
+
+    def take_body(self, st: _SourceState, data: bytes, final: bool) -> bytes:
+        """The text ready to frame: pending text + ``data`` up to the last newline (all of
+        it when ``final``); the rest stays pending. Past ``max_unterminated_bytes`` pending,
+        the cut is the last sentence boundary instead (a feed that sends no newlines)."""
         data = st.partial + data
-        lines = data.split(b"\n")
         if final:
             st.partial = b""
-            if lines and not lines[-1]:
-                lines.pop()
-        else:
-            st.partial = lines.pop()
-            if len(st.partial) > self.params.max_unterminated_bytes:
-                # frame up to the last sentence boundary; keep the sentence still arriving
-                tail_from = max(0, len(st.partial) - 2 * self.params.max_sentence_bytes)
-                cut = None
-                for m in _SPLIT.finditer(st.partial, tail_from):
-                    cut = m.end()
-                cut = len(st.partial) if cut is None else cut
-                lines.append(st.partial[:cut])
-                st.partial = st.partial[cut:]
-        return self._frame_lines(source, st, lines)
+            return data
+        cut = data.rfind(b"\n") + 1
+        if len(data) - cut > self.params.max_unterminated_bytes:
+            tail_from = max(cut, len(data) - 2 * self.params.max_sentence_bytes)
+            last = None
+            for m in _SPLIT.finditer(data, tail_from):
+                last = m.end()
+            cut = len(data) if last is None else last
+        st.partial = data[cut:]
+        return data[:cut]
 
     def _frame_lines(self, source: int, st: _SourceState, lines: list[bytes]):
         cols = {k: [] for k in SentenceTable.FIELDS}

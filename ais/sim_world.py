@@ -3,7 +3,8 @@
 Port polygons are the approximate boxes of REFERENCE.md ("Geography"); berths lie well
 inside them so a detector using a slightly different polygon still sees the same calls.
 Sea lanes are waypoint lists that stay off land; Najin-Dunay follows the route of
-REFERENCE.md ((42.19, 130.34) (42.50, 131.25) (42.72, 132.20) (42.82, 132.30), ~103 nm).
+REFERENCE.md ((42.19, 130.34) (42.50, 131.25) (42.72, 132.20) (42.82, 132.30), ~103 nm)
+with one more waypoint, (42.24, 130.75), to pass well south of the Tumen river mouth.
 The two receiving stations are fictional shore stations with overlapping coverage: one
 near Vladivostok, one on the Gamov peninsula (Najin, ~43 nm away, is near its edge).
 
@@ -57,8 +58,8 @@ APPROACH: dict[str, tuple[float, float]] = {
 }
 
 _LANES: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
-    ("Najin", "Dunay"): ((42.50, 131.25), (42.72, 132.20)),
-    ("Najin", "Vladivostok"): ((42.50, 131.25), (42.80, 131.75), (42.96, 131.98)),
+    ("Najin", "Dunay"): ((42.24, 130.75), (42.50, 131.25), (42.72, 132.20)),
+    ("Najin", "Vladivostok"): ((42.24, 130.75), (42.50, 131.25), (42.80, 131.75), (42.96, 131.98)),
     ("Dunay", "Vladivostok"): ((42.86, 132.12), (42.96, 131.98)),
     ("Dunay", "Nakhodka"): ((42.72, 132.45), (42.70, 132.80)),
     ("Dunay", "Vostochny"): ((42.72, 132.45), (42.68, 132.95)),

@@ -97,13 +97,19 @@ def test_layers_ports_tracks_dark_periods_and_legs(result, tmp_path):
     assert '"2 8"' in html and "inferred leg(s)" in html and "observed leg(s)" in html
 
 
-def test_tracks_are_thinned(tmp_path):
-    pts = _line((42.0, 131.0), (43.0, 132.0), 3000)
-    res = make_result(_track(273000009, "2023-09-01T00:00Z", pts, every_min=1))
+def test_tracks_are_simplified_without_cutting_corners(tmp_path):
+    import math
+
+    straight = _line((42.0, 131.0), (43.0, 132.0), 3000)
+    wiggly = [(42.0 + 0.3 * math.sin(i / 40), 131.0 + i * 0.0005) for i in range(3000)]
+    res = make_result(_track(273000009, "2023-09-01T00:00Z", straight, every_min=1)
+                      + _track(273000010, "2023-09-01T00:00Z", wiggly, every_min=1))
     html = write_map(res, tmp_path / "map.html").read_text()
-    lines = _polylines(html)
-    assert len(lines) == 1 and len(lines[0]) == MAX_POINTS_PER_SEGMENT
-    assert lines[0][0] == [42.0, 131.0] and lines[0][-1] == [43.0, 132.0]
+    lines = sorted(_polylines(html), key=len)
+    assert lines[0] == [[42.0, 131.0], [43.0, 132.0]]
+    assert 50 < len(lines[1]) <= MAX_POINTS_PER_SEGMENT
+    # every kept point is a real fix, and the curve still reaches its crests
+    assert max(p[0] for p in lines[1]) > 42.29
 
 
 def test_empty_result_still_writes_a_map(tmp_path):

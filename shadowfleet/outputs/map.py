@@ -6,13 +6,13 @@ Layers (each can be switched off):
   line is drawn across a dark period as if it had been observed);
 - dark periods as dashed straight lines from the last fix before to the first fix after
   (an open dark period is a ring at its last fix);
-- legs (consecutive calls at different ports): straight schematic lines between the
-  port polygons, solid when observed, dotted when a possible port call makes them inferred.
+- legs (consecutive calls at different ports): schematic arcs between the port polygons,
+  solid when observed, dotted when a possible port call makes them inferred.
 
 Every text that came from the air (vessel names) or from user files (port names) is
 HTML-escaped before it reaches a popup, tooltip or the legend: AIS names are free text.
-Tracks are thinned to at most ``MAX_POINTS_PER_SEGMENT`` points per segment so the file
-stays small.
+Tracks are simplified (Douglas-Peucker) to at most ``MAX_POINTS_PER_SEGMENT`` points per
+segment so the file stays small.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import folium
 import numpy as np
 import pandas as pd
+import shapely
 
 from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, epoch_seconds, gap_hours,
                                           port_colours, table, utc, vessel_label, vessel_names)
@@ -81,11 +82,31 @@ def _segments(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def _thin(idx: np.ndarray) -> np.ndarray:
-    if len(idx) <= MAX_POINTS_PER_SEGMENT:
-        return idx
-    keep = np.linspace(0, len(idx) - 1, MAX_POINTS_PER_SEGMENT).round().astype(int)
-    return idx[keep]
+def _thin(lat: np.ndarray, lon: np.ndarray) -> list[list[float]]:
+    """A track segment simplified (Douglas-Peucker, ~100 m first) to at most
+    ``MAX_POINTS_PER_SEGMENT`` points: long port stays collapse to a point and the line
+    keeps the shape of the route (sampling every n-th point would cut corners over land)."""
+    pts = np.c_[lon, lat]
+    if len(pts) <= 2:
+        return [[float(y), float(x)] for x, y in pts]
+    tolerance = 0.001
+    line = shapely.LineString(pts)
+    simple = np.asarray(line.simplify(tolerance, preserve_topology=False).coords)
+    while len(simple) > MAX_POINTS_PER_SEGMENT:
+        tolerance *= 2
+        simple = np.asarray(line.simplify(tolerance, preserve_topology=False).coords)
+    return [[float(y), float(x)] for x, y in simple]
+
+
+def _arc(a: tuple[float, float], b: tuple[float, float], n: int = 24) -> list[list[float]]:
+    """A gentle arc from a to b (schematic legs must not look like tracks)."""
+    (y0, x0), (y1, x1) = a, b
+    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+    cx, cy = mx - (y1 - y0) * 0.2, my + (x1 - x0) * 0.2
+    f = np.linspace(0, 1, n)
+    xs = (1 - f) ** 2 * x0 + 2 * (1 - f) * f * cx + f ** 2 * x1
+    ys = (1 - f) ** 2 * y0 + 2 * (1 - f) * f * cy + f ** 2 * y1
+    return [[float(y), float(x)] for x, y in zip(xs, ys)]
 
 
 def write_map(result, path: str | Path) -> Path:
@@ -130,9 +151,8 @@ def write_map(result, path: str | Path) -> Path:
             popup = (f"<b>{label}</b><br>{len(g)} positions<br>"
                      f"{_esc(_fmt(g['timestamp'].iloc[0]))} to {_esc(_fmt(g['timestamp'].iloc[-1]))}")
             for a, b in _segments(t, max_gap_s):
-                idx = _thin(np.arange(a, b))
-                pts = [[float(lat[i]), float(lon[i])] for i in idx]
-                if len(pts) == 1:
+                pts = _thin(lat[a:b], lon[a:b])
+                if len(pts) == 1 or (len(pts) == 2 and pts[0] == pts[1]):
                     folium.CircleMarker(pts[0], radius=2, color=colour, fill=True,
                                         tooltip=folium.Tooltip(label)).add_to(tracks_layer)
                     continue
@@ -190,7 +210,7 @@ def write_map(result, path: str | Path) -> Path:
             text = (f"<b>{len(items)} {_esc(status)} leg(s) between {_esc(a)} and {_esc(b)}</b><br>"
                     + "<br>".join(lines) + more)
             inferred = status == "inferred"
-            folium.PolyLine([centres[a], centres[b]], color="#7B1FA2" if not inferred else "#E65100",
+            folium.PolyLine(_arc(centres[a], centres[b]), color="#7B1FA2" if not inferred else "#E65100",
                             weight=2 + min(len(items), 12) * 0.5, opacity=0.7,
                             dash_array="2 8" if inferred else None,
                             tooltip=folium.Tooltip(f"{len(items)} {_esc(status)} leg(s) "

@@ -1,0 +1,132 @@
+"""The fast path of ``ais`` gives the same tables as the pyais reference path.
+
+On every NMEA file of the shared data, on feeds cut into random pieces (with the
+decoder pickled between pieces, and the two paths taking turns on one decoder), and on
+hypothesis feeds of messages made by ``pyais.encode_dict`` (fragments, several stations,
+copies of one broadcast, bad lines): positions, statics, rejects and stats are equal,
+floats bit for bit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import random
+from pathlib import Path
+
+import pandas as pd
+import pyais
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+import ais
+from ais.decoded import Decoded
+from ais.incremental import IncrementalDecoder
+from ais.nmea import _xor
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"
+
+
+def _files():
+    return sorted(p for p in DATA.glob("*/*") if p.suffix not in (".json", ".chk", ".md")
+                  and p.name != "LICENSE.NLOD")
+
+
+def assert_same(a: Decoded, b: Decoded):
+    for k in ("positions", "statics", "rejects"):
+        pd.testing.assert_frame_equal(getattr(a, k), getattr(b, k), check_exact=True)
+    assert a.stats == b.stats
+
+
+@pytest.mark.parametrize("path", _files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_read_inputs_fast_equals_pyais(path):
+    try:
+        ref = ais.read_inputs([path], decoder="pyais")
+    except ais.InputError as exc:
+        with pytest.raises(type(exc)):
+            ais.read_inputs([path], decoder="fast")
+        return
+    assert_same(ais.read_inputs([path], decoder="fast"), ref)
+
+
+def _feed_in_pieces(data: bytes, decoders, seed: int, name: str = "feed.nmea") -> Decoded:
+    """Feed ``data`` in random pieces; the decoder is pickled between pieces and its
+    ``decoder`` switched round-robin through ``decoders``."""
+    rng = random.Random(seed)
+    dec = IncrementalDecoder(decoder=decoders[0])
+    parts = []
+    pos = 0
+    k = 0
+    while pos < len(data):
+        step = rng.choice([1, 7, 50, 333, 4096, 20000] if len(data) < 20000 else [333, 4096, 65536])
+        parts.append(dec.feed(name, data[pos:pos + step]))
+        pos += step
+        dec = pickle.loads(pickle.dumps(dec))
+        k += 1
+        dec.decoder = decoders[k % len(decoders)]
+    parts.append(dec.finish())
+    return Decoded.merge(parts)
+
+
+def _read(p: Path) -> bytes:
+    data = p.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+@pytest.mark.parametrize("name", ["kystverket/Ais1000Lines.nm4", "dma-aislib/stream_example.txt",
+                                  "amsa/exact-earth-with-tag-block.txt", "noaadata/test.ais",
+                                  "gfw-ais-tools/multi-part.nmea", "libais/test.aivdm"])
+def test_pieces_and_switching_paths(name):
+    data = _read(DATA / name)
+    ref = _feed_in_pieces(data, ["pyais"], seed=1)
+    assert_same(_feed_in_pieces(data, ["fast"], seed=1), ref)
+    assert_same(_feed_in_pieces(data, ["fast", "pyais"], seed=2), ref)
+
+
+# --- hypothesis feeds ----------------------------------------------------------------
+
+def _tagged(sentence: str, station: str, t: int) -> str:
+    tag = f"s:{station},c:{t}"
+    return f"\\{tag}*{_xor(tag.encode()):02X}\\{sentence}"
+
+
+@st.composite
+def feeds(draw):
+    lines = []
+    t = 1_693_526_400
+    for _ in range(draw(st.integers(1, 40))):
+        mt = draw(st.sampled_from([1, 3, 18, 27, 5, 24, 4]))
+        d = {"type": mt, "mmsi": draw(st.integers(0, (1 << 30) - 1))}
+        if mt in (1, 3, 18):
+            d.update(lat=draw(st.integers(-91 * 600000, 91 * 600000)) / 600000,
+                     lon=draw(st.integers(-181 * 600000, 181 * 600000)) / 600000,
+                     speed=draw(st.integers(0, 1023)) / 10, course=draw(st.integers(0, 3600)) / 10,
+                     heading=draw(st.integers(0, 511)))
+        elif mt == 5:
+            d.update(imo=draw(st.integers(0, 9999999)), shipname=draw(st.text("AB @", max_size=20)),
+                     destination=draw(st.text("DUNAY @", max_size=20)), month=draw(st.integers(0, 12)),
+                     day=draw(st.integers(0, 31)), draught=draw(st.integers(0, 255)) / 10)
+        elif mt == 24:
+            d.update(partno=draw(st.integers(0, 1)), shipname="X", callsign="AB1",
+                     mothership_mmsi=1)
+        seq = str(draw(st.integers(0, 9)))
+        sentences = pyais.encode_dict(d, talker_id="AI", sentence_type="VDM", seq_id=seq)
+        t += draw(st.integers(0, 12))
+        stations = draw(st.lists(st.sampled_from(["rA", "rB", "rC"]), min_size=1, max_size=3))
+        for station in stations:              # copies heard by several stations
+            for s in sentences:
+                line = _tagged(s, station, t)
+                if draw(st.integers(0, 30)) == 0:
+                    line = line[:-3]          # a cut sentence
+                lines.append(line)
+        if draw(st.integers(0, 15)) == 0:
+            lines.append("$PGHP,1,2023,9,1,0,0,0,0*00")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feeds(), st.integers(0, 3))
+def test_hypothesis_feeds(feed, seed):
+    data = feed.encode()
+    ref = _feed_in_pieces(data, ["pyais"], seed=seed)
+    assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)

@@ -73,6 +73,14 @@ def _spans_match(buf, starts, ends, codes, rep):
     return True
 
 
+@njit
+def _first_of_code(codes, rep):
+    """rep[c] = first index with code c (rep preset to -1)."""
+    for i in range(len(codes)):
+        if rep[codes[i]] < 0:
+            rep[codes[i]] = i
+
+
 def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     """Exact factorisation of byte spans: (codes in first-appearance order, index of the
     first span of each code)."""
@@ -84,8 +92,7 @@ def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     codes, uniques = pd.factorize(h)
     codes = codes.astype(np.int64)
     rep = np.full(len(uniques), -1, dtype=np.int64)
-    first = np.unique(codes, return_index=True)[1]
-    rep[codes[first]] = first
+    _first_of_code(codes, rep)
     if not _spans_match(buf, starts, ends, codes, rep):   # a hash collision: exact, slowly
         keys = [buf[a:b].tobytes() for a, b in zip(starts, ends)]
         codes, _ = pd.factorize(np.array(keys, dtype=object))
@@ -280,6 +287,8 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     cols = {k: np.concatenate([p[k] for p in parts]) for k in
             ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps", "pe",
              "ts", "te", "channel", "index")}
+    if not objs:        # fast lines only: already in sentence order
+        return big, _Sentences(**cols)
     order = np.argsort(cols["index"], kind="stable")
     return big, _Sentences(**{k: v[order] for k, v in cols.items()})
 

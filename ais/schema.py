@@ -82,9 +82,17 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
         arrays = [_sort_key(df[k]) for k in keys]
     except TypeError:       # unorderable mixed objects: let pandas decide
         return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
-    if not arrays or len(df) < 2:
+    if not arrays or len(df) < 2 or _is_sorted(arrays):
         return df.reset_index(drop=True)
     return df.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+
+
+def _is_sorted(arrays: list[np.ndarray]) -> bool:
+    """Rows already in lexicographic order of ``arrays`` (e.g. frames merged from one part)."""
+    le = np.ones(len(arrays[0]) - 1, dtype=bool)
+    for a in arrays[::-1]:
+        le = (a[:-1] < a[1:]) | ((a[:-1] == a[1:]) & le)
+    return bool(le.all())
 
 
 def _sort_key(col: pd.Series) -> np.ndarray:

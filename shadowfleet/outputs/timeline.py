@@ -130,28 +130,39 @@ def write_timeline(result, path: str | Path) -> Path:
                        linewidth=1.6, linestyle="--", zorder=4))
 
     claims = table(result, "claims")
-    claim_handles = []
+    outside: list[str] = []
+    n_bands = 0
     if len(claims) and {"window_start", "window_end"} <= set(claims.columns):
         windows: dict[tuple, list[str]] = {}
         for cid, ws, we in zip(claims.get("claim_id", range(len(claims))), utc(claims["window_start"]),
                                utc(claims["window_end"])):
-            if pd.notna(ws) and pd.notna(we):
-                # the window runs to the end of its last day (DESIGN.md, "In a claim's window")
-                windows.setdefault((ws, we.normalize() + pd.Timedelta(days=1)), []).append(str(cid))
-        # bands above the first vessel row (the y axis is inverted: smaller y is higher)
+            if pd.isna(ws) or pd.isna(we):
+                continue
+            # the window runs to the end of its last day (DESIGN.md, "In a claim's window")
+            we = we.normalize() + pd.Timedelta(days=1)
+            if we < t0 or ws > t1:
+                outside.append(str(cid))
+                continue
+            windows.setdefault((ws, we), []).append(str(cid))
+        # one labelled band per window above the first vessel row (the y axis is inverted:
+        # smaller y is higher), its edges carried down through the rows as dotted lines
         for k, ((ws, we), ids) in enumerate(sorted(windows.items())):
             colour = CLAIM_COLOURS[k % len(CLAIM_COLOURS)]
             x0, x1 = mdates.date2num([ws.tz_convert(None), we.tz_convert(None)])
-            y = -1.0 - 0.55 * k
-            ax.axvspan(x0, x1, color=colour, alpha=0.18, zorder=0)
-            ax.plot([x0, x1], [y, y], color=colour, lw=6, solid_capstyle="butt", zorder=5)
-            ax.text(x0, y - 0.3, f" claim window: {', '.join(ids)}", fontsize=7.5, va="bottom",
-                    ha="left", zorder=6)
-            claim_handles.append(Patch(facecolor=colour, alpha=0.6,
-                                       label=f"claim window: {', '.join(ids)}"))
-        ax.set_ylim(-1.6 - 0.55 * len(windows), len(rows) - 0.2)
+            y = -1.0 - 0.62 * k
+            ax.plot([x0, x1], [y, y], color=colour, lw=9, solid_capstyle="butt", zorder=5)
+            ax.text(max(x0, mdates.date2num(t0.tz_convert(None))), y,
+                    f" claim window: {', '.join(ids)}", fontsize=7, va="center", ha="left", zorder=6)
+            for x in (x0, x1):
+                ax.axvline(x, color=colour, lw=1.2, ls=":", zorder=1)
+        n_bands = len(windows)
+    if n_bands:
+        ax.set_ylim(-1.5 - 0.62 * n_bands, len(rows) - 0.2)
     else:
         ax.set_ylim(-0.8, len(rows) - 0.2)
+    if outside:
+        ax.text(0.0, -0.11, "claims whose window lies outside these data: " + ", ".join(outside),
+                transform=ax.transAxes, fontsize=7.5, color="#555555", va="top")
 
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([vessel_label(m, names) for m in rows], fontsize=8)
@@ -170,15 +181,13 @@ def write_timeline(result, path: str | Path) -> Path:
                       label="possible port call (inferred)"),
                 Patch(facecolor="#d9d9d9", edgecolor=DARK_COLOUR, hatch="////",
                       label="dark period (no AIS received)")]
-    handles += claim_handles
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               frameon=False)
     if not rows:
         ax.text(0.5, 0.5, "no vessels", transform=ax.transAxes, ha="center", va="center")
-    fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.2)
     plt.close(fig)
     return path
 

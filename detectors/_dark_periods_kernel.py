@@ -7,17 +7,21 @@ Two jobs:
   ``data_end``. Counted first, then written into each vessel's own slice of the output.
 - :class:`ReceptionIndex`: for each gap, the number of distinct other vessels with a
   position within ``radius_nm`` of the gap's start or end fix received while the gap
-  lasted. All positions are indexed once in a grid of cells an eighth of the radius
-  square (in degrees of latitude), sorted by (cell, vessel, time): each (cell, vessel)
-  is a *run* of rows. A gap visits only the cells meeting the bounding box of the
-  circle around each fix; in a cell whose four corners all lie within the radius every
-  row does (distance grows with the longitude difference along a parallel and is
-  unimodal along a meridian, so the farthest point of a cell is a corner), and a
-  vessel counts as soon as a binary search finds one of its rows inside the gap's time
-  slice; in a cell crossing the circle the vessel's rows in that slice are checked one
-  by one, stopping at the first within the radius; a cell that cannot reach the circle
-  (triangle inequality through its centre) is skipped. Cost: a few binary searches per
-  (cell, vessel) near the fix, not a pass over the feed.
+  lasted. All positions are indexed once, sorted by (cell, time bucket, vessel, time):
+  cells are a quarter of the radius square (in degrees of latitude), buckets
+  ``bucket_s`` long (the gap threshold), and each (cell, bucket, vessel) is a *run* of
+  rows. For each fix a gap visits the cells meeting the bounding box of the circle
+  around it and, in each, only the runs of the buckets its time span touches (two
+  binary searches per cell). A cell that cannot reach the circle (triangle inequality
+  through its centre) is skipped; in a cell whose four corners all lie within the
+  radius every row does (distance grows with the longitude difference along a parallel
+  and is unimodal along a meridian, so a cell's farthest point is a corner), so a run
+  of a bucket lying wholly inside the gap counts at once, and otherwise one binary
+  search tells whether the run has a row inside the gap; in a cell crossing the circle
+  the run's rows inside the gap are checked one by one until one is within the radius.
+  A vessel already counted for the gap is skipped at once (a marker per vessel), so
+  the cost is a few binary searches per cell and per (cell, bucket, vessel) near the
+  fix, never a pass over the feed or over one vessel's history.
 """
 
 from __future__ import annotations
@@ -82,52 +86,64 @@ def find_gaps(t, offsets, gap_s, data_end):
 # ---- reception index -------------------------------------------------------------
 
 INSIDE_MARGIN = 1e-9   # relative: a cell counts as inside only with room for rounding
-CELLS_PER_RADIUS = 8
+CELLS_PER_RADIUS = 4
 
 
 class ReceptionIndex:
-    """All positions in (cell, vessel, time) order, for :meth:`count_others`.
+    """All positions in (cell, time bucket, vessel, time) order, for :meth:`count_others`.
 
-    Cells are ``cell_deg`` degrees square, numbered ``iy * nx + ix`` from (-90, -180).
-    Longitudes are not wrapped across the antimeridian (cells beyond +-180 are simply
-    absent), like the rest of the project's geometry.
+    Cells are ``cell_deg`` degrees square, numbered ``iy * nx + ix`` from (-90, -180);
+    the run key is ``cell * n_buckets + bucket``. Longitudes are not wrapped across the
+    antimeridian (cells beyond +-180 are simply absent), like the rest of the project's
+    geometry.
     """
 
-    def __init__(self, t, lat, lon, mmsi, radius_nm):
+    def __init__(self, t, lat, lon, mmsi, radius_nm, bucket_s):
         self.radius_nm = float(radius_nm)
         self.cell_deg = max(self.radius_nm / 60.0 / CELLS_PER_RADIUS, 1e-4)
         self.nx = int(math.ceil(360.0 / self.cell_deg)) + 2
-        key = cell_keys(lat, lon, self.cell_deg, self.nx)
-        order = np.lexsort((t, mmsi, key))
-        self.key = np.ascontiguousarray(key[order])
+        self.bucket_s = float(bucket_s)
+        n = len(t)
+        self.t0 = float(t.min()) if n else 0.0
+        bucket = np.floor((t - self.t0) / self.bucket_s).astype(np.int64) if n \
+            else np.zeros(0, dtype=np.int64)
+        self.n_buckets = int(bucket.max()) + 1 if n else 1
+        self.vessels, vid = np.unique(mmsi, return_inverse=True)
+        vid = vid.astype(np.int64).ravel()
+        key = cell_keys(lat, lon, self.cell_deg, self.nx) * self.n_buckets + bucket
+        order = np.lexsort((t, vid, key))
         self.t = np.ascontiguousarray(t[order])
         self.lat = np.ascontiguousarray(lat[order])
         self.lon = np.ascontiguousarray(lon[order])
-        self.mmsi = np.ascontiguousarray(mmsi[order])
-        n = len(order)
+        key = key[order]
+        vid = vid[order]
         if n:
-            starts = np.flatnonzero(np.r_[True, (self.key[1:] != self.key[:-1])
-                                          | (self.mmsi[1:] != self.mmsi[:-1])])
+            starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | (vid[1:] != vid[:-1])])
         else:
             starts = np.zeros(0, dtype=np.int64)
         self.run_off = np.r_[starts, n].astype(np.int64)
-        self.run_key = np.ascontiguousarray(self.key[starts])
-        self.run_mmsi = np.ascontiguousarray(self.mmsi[starts])
+        self.run_key = np.ascontiguousarray(key[starts])
+        self.run_vid = np.ascontiguousarray(vid[starts])
 
     def count_others(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi):
-        """Distinct other vessels near either fix with ``t_lo < t < t_hi``, per gap.
-        A NaN fix (the end of an open gap) is skipped."""
-        out = np.zeros(own.shape[0], dtype=np.int64)
-        if own.shape[0] and self.t.shape[0]:
-            _count_others(self.run_key, self.run_mmsi, self.run_off, self.t, self.lat,
-                          self.lon, self.cell_deg, self.nx, self.radius_nm,
-                          np.ascontiguousarray(own, dtype=np.int64),
-                          np.ascontiguousarray(lat0, dtype=np.float64),
-                          np.ascontiguousarray(lon0, dtype=np.float64),
-                          np.ascontiguousarray(lat1, dtype=np.float64),
-                          np.ascontiguousarray(lon1, dtype=np.float64),
-                          np.ascontiguousarray(t_lo, dtype=np.float64),
-                          np.ascontiguousarray(t_hi, dtype=np.float64), out)
+        """Distinct other vessels (mmsi != ``own``) near either fix with
+        ``t_lo < t < t_hi``, per gap. A NaN fix (the end of an open gap) is skipped."""
+        out = np.zeros(len(own), dtype=np.int64)
+        if len(own) == 0 or len(self.t) == 0:
+            return out
+        own_vid = np.searchsorted(self.vessels, own)
+        own_vid = np.where((own_vid < len(self.vessels))
+                           & (self.vessels[np.minimum(own_vid, len(self.vessels) - 1)] == own),
+                           own_vid, -1).astype(np.int64)
+        _count_others(self.run_key, self.run_vid, self.run_off, self.t, self.lat, self.lon,
+                      self.cell_deg, self.nx, self.n_buckets, self.t0, self.bucket_s,
+                      self.radius_nm, len(self.vessels), own_vid,
+                      np.ascontiguousarray(lat0, dtype=np.float64),
+                      np.ascontiguousarray(lon0, dtype=np.float64),
+                      np.ascontiguousarray(lat1, dtype=np.float64),
+                      np.ascontiguousarray(lon1, dtype=np.float64),
+                      np.ascontiguousarray(t_lo, dtype=np.float64),
+                      np.ascontiguousarray(t_hi, dtype=np.float64), out)
         return out
 
 
@@ -164,77 +180,77 @@ def _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
 
 
 @njit
-def _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm, own,
-              flat, flon, t_lo, t_hi, buf, n):
-    """Visit the cells around fix (flat, flon). With an empty ``buf`` count the runs an
-    upper bound needs; else append each other vessel found near the fix during
-    (t_lo, t_hi) to ``buf`` from ``n``. Returns the new n."""
+def _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+              bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g):
+    """Mark (``marker[vid] = g``) every other vessel with a row within ``radius_nm`` of
+    the fix received in (t_lo, t_hi); return how many were newly marked."""
     if not (flat == flat and flon == flon):
-        return n
+        return 0
+    found = 0
+    b_lo = int(math.floor((t_lo - t0) / bucket_s))
+    b_hi = int(math.floor((t_hi - t0) / bucket_s))
+    if b_lo < 0:
+        b_lo = 0
+    if b_hi > n_buckets - 1:
+        b_hi = n_buckets - 1
+    if b_hi < b_lo:
+        return 0
     dlat = nm_to_deg_lat(radius_nm)
     dlon = nm_to_deg_lon(radius_nm, min(abs(flat) + dlat, 89.9))
     iy0 = int(math.floor((flat - dlat + 90.0) / cell_deg))
     iy1 = int(math.floor((flat + dlat + 90.0) / cell_deg))
     ix0 = max(int(math.floor((flon - dlon + 180.0) / cell_deg)), 0)
     ix1 = min(int(math.floor((flon + dlon + 180.0) / cell_deg)), nx - 1)
-    counting = buf.shape[0] == 0
     for iy in range(iy0, iy1 + 1):
         for ix in range(ix0, ix1 + 1):
-            k = iy * nx + ix
-            r0 = np.searchsorted(run_key, k, side="left")
-            r1 = np.searchsorted(run_key, k, side="right")
+            base = (iy * nx + ix) * n_buckets
+            r0 = np.searchsorted(run_key, base + b_lo, side="left")
+            r1 = np.searchsorted(run_key, base + b_hi, side="right")
             if r0 == r1:
-                continue
-            if counting:
-                n += r1 - r0
                 continue
             if _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
                 continue
             inside = _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm)
             for r in range(r0, r1):
-                if run_mmsi[r] == own:
+                v = run_vid[r]
+                if v == own or marker[v] == g:
                     continue
                 lo = run_off[r]
                 hi = run_off[r + 1]
-                a = lo + np.searchsorted(t[lo:hi], t_lo, side="right")
-                b = lo + np.searchsorted(t[lo:hi], t_hi, side="left")
-                if a >= b:
+                b = run_key[r] - base
+                if b > b_lo and b < b_hi:
+                    a = lo          # a bucket wholly inside the gap
+                    e = hi
+                else:
+                    a = lo + np.searchsorted(t[lo:hi], t_lo, side="right")
+                    e = lo + np.searchsorted(t[lo:hi], t_hi, side="left")
+                if a >= e:
                     continue
                 if inside:
-                    buf[n] = run_mmsi[r]
-                    n += 1
+                    marker[v] = g
+                    found += 1
                     continue
-                for q in range(a, b):
+                for q in range(a, e):
                     if haversine_nm(flat, flon, lat[q], lon[q]) <= radius_nm:
-                        buf[n] = run_mmsi[r]
-                        n += 1
+                        marker[v] = g
+                        found += 1
                         break
-    return n
+    return found
 
 
 @njit(parallel=True)
-def _count_others(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm, own,
-                  lat0, lon0, lat1, lon1, t_lo, t_hi, out):
-    empty = np.empty(0, dtype=np.int64)
-    for g in numba.prange(own.shape[0]):
-        bound = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
-                          own[g], lat0[g], lon0[g], t_lo[g], t_hi[g], empty, 0)
-        bound = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
-                          own[g], lat1[g], lon1[g], t_lo[g], t_hi[g], empty, bound)
-        if bound == 0:
-            out[g] = 0
-            continue
-        buf = np.empty(bound, dtype=np.int64)
-        n = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
-                      own[g], lat0[g], lon0[g], t_lo[g], t_hi[g], buf, 0)
-        n = _scan_fix(run_key, run_mmsi, run_off, t, lat, lon, cell_deg, nx, radius_nm,
-                      own[g], lat1[g], lon1[g], t_lo[g], t_hi[g], buf, n)
-        if n == 0:
-            out[g] = 0
-            continue
-        s = np.sort(buf[:n])
-        c = 1
-        for q in range(1, n):
-            if s[q] != s[q - 1]:
-                c += 1
-        out[g] = c
+def _count_others(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+                  bucket_s, radius_nm, n_vessels, own, lat0, lon0, lat1, lon1, t_lo, t_hi,
+                  out):
+    n = own.shape[0]
+    n_chunks = min(n, 64)
+    for c in numba.prange(n_chunks):
+        marker = np.full(n_vessels, -1, dtype=np.int64)
+        for g in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            k = _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
+                          t0, bucket_s, radius_nm, own[g], lat0[g], lon0[g], t_lo[g],
+                          t_hi[g], marker, g)
+            k += _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
+                           t0, bucket_s, radius_nm, own[g], lat1[g], lon1[g], t_lo[g],
+                           t_hi[g], marker, g)
+            out[g] = k

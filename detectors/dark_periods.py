@@ -148,7 +148,8 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(is_open, np.nan, dist / hours)
 
-    index = _k.ReceptionIndex(t, lat, lon, mmsi, params.reception_radius_nm)
+    index = _k.ReceptionIndex(t, lat, lon, mmsi, params.reception_radius_nm,
+                              params.gap_hours * 3600.0)
     t_hi = np.where(is_open, np.nextafter(end_s, np.inf), t1)
     others = index.count_others(mmsi[gi], lat[gi], lon[gi], lat1, lon1,
                                 np.ascontiguousarray(t0), np.ascontiguousarray(t_hi))

@@ -73,6 +73,19 @@ def test_hostile_port_name_is_escaped(result, tmp_path):
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in html
 
 
+@pytest.mark.parametrize("name", ["`);alert(1);(`", "${alert(2)}",
+                                  "\\u003cscript\\u003ealert(3)\\u003c/script\\u003e",
+                                  "</div><script>alert(4)</script>"],
+                         ids=["backtick", "template-substitution", "js-unicode-escape", "close-tag"])
+def test_names_cannot_break_out_of_folium_template_literals(result, tmp_path, name):
+    result.statics["name"] = [name, "PLAIN NAME"]
+    result.dark_periods["name"] = name
+    html = write_map(result, tmp_path / "map.html").read_text()
+    for dangerous in ("`);alert", "${alert", "\\u003cscript", "<script>alert"):
+        assert dangerous not in html
+    assert "alert(" in html                      # shown, but only as text
+
+
 def _polylines(html):
     return [json.loads(m) for m in re.findall(r"L\.polyline\(\s*(\[\[.*?\]\])", html, flags=re.S)]
 

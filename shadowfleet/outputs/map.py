@@ -10,7 +10,9 @@ Layers (each can be switched off):
   solid when observed, dotted when a possible port call makes them inferred.
 
 Every text that came from the air (vessel names) or from user files (port names) is
-HTML-escaped before it reaches a popup, tooltip or the legend: AIS names are free text.
+HTML-escaped before it reaches a popup, tooltip or the legend, with backtick, ``$`` and
+backslash encoded too (folium renders popups inside JavaScript template literals): AIS
+names are free text.
 Tracks are simplified (Douglas-Peucker) to at most ``MAX_POINTS_PER_SEGMENT`` points per
 segment so the file stays small.
 """
@@ -33,7 +35,11 @@ MAX_POINTS_PER_SEGMENT = 400
 
 
 def _esc(value) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML-escape, and also encode the characters that mean something inside the
+    JavaScript template literals folium puts popups and tooltips in (backtick, ``$``,
+    backslash): without that a name like ``\\u003cscript\\u003e`` or ``${...}`` would run."""
+    text = html.escape(str(value), quote=True)
+    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
 
 
 def _fmt(ts) -> str:

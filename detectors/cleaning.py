@@ -19,9 +19,10 @@
   positions at the same time imply a finite but huge speed.
 - Rows without a receive time are kept but neither checked nor used as a reference.
 
-Defaults: ``max_speed_kn`` 50 is DESIGN.md's; no merchant ship of the fleets concerned
-sails faster than ~25 kn, and GFW's segmenter uses a comparable ceiling to split
-teleporting tracks. Distances are haversine nm (:mod:`detectors._geo`).
+Defaults: ``max_speed_kn`` 50 is DESIGN.md's: about twice the service speed of the
+cargo ships and Ro-Ros concerned (REFERENCE.md), so only a position error, a spoofed
+position or two ships sharing one MMSI can exceed it. Distances are haversine nm
+(:mod:`detectors._geo`).
 """
 
 from __future__ import annotations

@@ -231,3 +231,16 @@ def test_properties(bundled, seed, shuffle):
         ends = v["end_utc"].fillna(hi + pd.Timedelta(days=1))
         assert (v["start_utc"].iloc[1:].to_numpy() >= ends.iloc[:-1].to_numpy()).all()
         assert v["open"].sum() <= 1 and (not v["open"].any() or bool(v["open"].iloc[-1]))
+
+
+@pytest.mark.parametrize("radius_nm,gap_hours", [(0.3, 6.0), (150.0, 6.0), (20.0, 1.0), (20.0, 48.0)])
+def test_reception_agrees_with_reference_for_any_radius_and_bucket(bundled, radius_nm, gap_hours):
+    """Tiny radius (cells smaller than the jitter), huge radius (whole cells inside),
+    buckets much shorter and much longer than the gaps."""
+    df = random_tracks(11, n_vessels=12, n_rows=40, lat=(42.0, 42.6), lon=(130.2, 131.0),
+                       gap_chance=0.25)
+    params = DarkPeriodParams(reception_radius_nm=radius_nm, gap_hours=gap_hours)
+    gaps = find_dark_periods(df, bundled, params)
+    ref = ref_dark_periods(df, bundled, gap_hours=gap_hours, reception_radius_nm=radius_nm)
+    assert len(ref) > 0
+    _compare(gaps, ref)

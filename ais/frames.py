@@ -32,10 +32,12 @@ def to_epoch(ts: pd.Series) -> np.ndarray:
     return out
 
 
-def _obj(values) -> np.ndarray:
+def _obj(values) -> pd.Series:
+    """Object column kept as Python objects (pandas 3 would infer ``str`` and turn None
+    into NaN)."""
     a = np.empty(len(values), dtype=object)
     a[:] = list(values)
-    return a
+    return pd.Series(a, dtype=object)
 
 
 def positions_frame(*, mmsi, time, lat, lon, sog, cog, heading, msg_type, source, line) -> pd.DataFrame:

@@ -172,10 +172,10 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
             texts.append(raw_lines[i].rstrip(b"\r")[:400].decode("utf-8", "replace")[:200])
         else:
             texts.append(",".join(str(v) for v in df.iloc[i].tolist())[:200])
-    rejects = pd.DataFrame({"source": np.array([name] * len(bad_idx), dtype=object),
+    rejects = pd.DataFrame({"source": pd.Series([name] * len(bad_idx), dtype=object),
                             "line": lines[bad_idx].astype(np.int64),
-                            "reason": reason[bad_idx].astype(object),
-                            "text": np.array(texts, dtype=object)})
+                            "reason": pd.Series(reason[bad_idx], dtype=object),
+                            "text": pd.Series(texts, dtype=object)})
     return Decoded(positions, statics, rejects,
                    {"lines_read": n, "messages": n, "no_receive_time": int(np.isnan(t[idx]).sum())},
                    {0: int(ok.sum())} if ok.any() else {})

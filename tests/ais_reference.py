@@ -67,3 +67,82 @@ def plain_pyais_positions(path_or_lines):
             heading = float(msg.heading)
         out[no] = (msg.mmsi, lat, lon, sog, cog, heading)
     return out
+
+
+def _text(v):
+    if v is None:
+        return None
+    v = str(v).split("@", 1)[0].strip()
+    return v or None
+
+
+def _pos(v):
+    return math.nan if v is None or v == 0 else float(v)
+
+
+def _dims(a, b):
+    return math.nan if a is None or b is None or (a == 0 and b == 0) else float(a + b)
+
+
+def plain_pyais_statics(path):
+    """Static reports pyais decodes from a plain pass: single sentences (types 19, 24) and
+    two-fragment type 5 whose fragments are on consecutive lines. {line of first fragment:
+    (mmsi, imo, name, callsign, ship_type, length, beam, draught, destination)} with the
+    rules of ais.fields applied."""
+    import gzip
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    lines = data.split(b"\n")
+    out = {}
+    for no, line in enumerate(lines, 1):
+        if line.lstrip().startswith(b"#"):
+            continue
+        found = _SENTENCE.findall(line)
+        if len(found) != 1 or not found[0][1:3].isalpha():
+            continue
+        f = found[0].split(b",")
+        group = [found[0]]
+        if f[1] == b"2" and f[2] == b"1" and no < len(lines):
+            nxt = _SENTENCE.findall(lines[no])
+            if len(nxt) != 1:
+                continue
+            g = nxt[0].split(b",")
+            if g[1:5] != [b"2", b"2", f[3], f[4]]:
+                continue
+            group.append(nxt[0])
+        elif f[1] != b"1":
+            continue
+        try:
+            msg = pyais.decode(*group)
+        except Exception:  # noqa: BLE001
+            continue
+        t = msg.msg_type
+        if t not in (5, 19, 24):
+            continue
+        row = [msg.mmsi, math.nan, None, None, math.nan, math.nan, math.nan, math.nan, None]
+        if t == 5:
+            if None in (msg.destination, msg.draught):
+                continue
+            row[1:] = [_pos(msg.imo), _text(msg.shipname), _text(msg.callsign),
+                       _pos(int(msg.ship_type)), _dims(msg.to_bow, msg.to_stern),
+                       _dims(msg.to_port, msg.to_starboard), _pos(msg.draught),
+                       _text(msg.destination)]
+        elif t == 19:
+            if msg.to_starboard is None:
+                continue
+            row[2], row[4] = _text(msg.shipname), _pos(int(msg.ship_type))
+            row[5], row[6] = _dims(msg.to_bow, msg.to_stern), _dims(msg.to_port, msg.to_starboard)
+        elif msg.partno == 0:
+            if msg.shipname is None:
+                continue
+            row[2] = _text(msg.shipname)
+        else:
+            if getattr(msg, "to_starboard", 0) is None or msg.callsign is None:
+                continue
+            row[3], row[4] = _text(msg.callsign), _pos(int(msg.ship_type))
+            if hasattr(msg, "to_bow"):
+                row[5], row[6] = _dims(msg.to_bow, msg.to_stern), _dims(msg.to_port, msg.to_starboard)
+        out[no] = tuple(row)
+    return out

@@ -88,3 +88,21 @@ def test_known_surprises_of_the_real_files(decoded):
     big = by_name["ais.txt.gz"]                         # !=IVDM: not a talker id
     assert big.stats["rejected_by_reason"]["unknown_talker"] >= 1256
     assert big.stats["non_ais_sentences"] > 10_000
+
+
+@pytest.mark.parametrize("path", NMEA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_statics_agree_with_plain_pyais_loop(path, decoded):
+    from tests.ais_reference import plain_pyais_statics
+    d = decoded[path]
+    expected = plain_pyais_statics(path)
+    cols = ["mmsi", "imo", "name", "callsign", "ship_type", "length", "beam", "draught",
+            "destination"]
+    got = {}
+    for r in d.statics.itertuples():
+        got.setdefault(int(r.line), tuple(getattr(r, c) for c in cols))
+    compared = 0
+    for line, row in expected.items():
+        if line in got:
+            compared += 1
+            assert all(_same(a, b) for a, b in zip(got[line], row)), (line, got[line], row)
+    assert compared >= 0.9 * len(expected) - d.stats["duplicates"] - d.stats["rejected"]

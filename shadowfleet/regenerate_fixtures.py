@@ -6,8 +6,8 @@
   (scenario ``najin-dunay-2023``, seed ``FIXTURE_SEED``);
 - ``fixtures/najin-dunay-2023.truth.json``: its truth (``ais.sim_truth``), computed with
   the bundled port registry;
-- with ``--expected``: ``fixtures/expected/`` with the contract CSV files and
-  ``summary.json`` of ``detect`` on that feed with the bundled claims (golden outputs);
+- with ``--expected``: ``fixtures/expected/`` with the contract CSV files and claims.md
+  of ``detect`` on that feed with the bundled claims (golden outputs);
 - ``--check``: regenerate into a temporary directory and fail (exit 1) when the feed or
   truth differ from the committed ones.
 """
@@ -42,12 +42,17 @@ def regenerate(directory: Path = FIXTURES, *, expected: bool = False) -> dict:
 
 def write_expected(feed: Path, out_dir: Path) -> None:
     """Golden outputs: what ``detect`` writes for the bundled feed and claims."""
+    import contextlib
+
     from shadowfleet.claims import bundled_claim_files
     from shadowfleet.pipeline import detect
 
-    result = detect([feed], claims=bundled_claim_files(), progress=False)
+    # run from the feed's directory so the outputs name it without a machine's path
+    with contextlib.chdir(feed.parent):
+        result = detect([feed.name], claims=bundled_claim_files(), progress=False)
     result.write(out_dir, figures=False)
-    for extra in ("positions.parquet", "statics.parquet"):
+    # bulky or machine-specific (summary.json names the ports file by absolute path)
+    for extra in ("positions.parquet", "statics.parquet", "summary.json"):
         (out_dir / extra).unlink(missing_ok=True)
 
 

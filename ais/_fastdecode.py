@@ -152,82 +152,82 @@ def _latlon600(v):
 def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, text,
                   text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
-    ``num[i, F_*]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
+    ``num[F_*, i]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
     ``status[i]`` (DECODED or FALLBACK)."""
     nan = np.nan
     for i in range(len(starts)):
-        for f in range(num.shape[1]):
-            num[i, f] = nan
+        for f in range(num.shape[0]):
+            num[f, i] = nan
         for t in range(text.shape[1]):
             text_len[i, t] = -1         # rows without text are never read
         s = starts[i]
         nbits = (ends[i] - s) * 6 - fill[i]
-        num[i, F_NBITS] = nbits
+        num[F_NBITS, i] = nbits
         status[i] = FALLBACK
         if nbits <= 38:
             continue
         mt = _get(buf, s, nbits, armor, 0, 6)
-        num[i, F_TYPE] = mt
-        num[i, F_MMSI] = _get(buf, s, nbits, armor, 8, 30)
+        num[F_TYPE, i] = mt
+        num[F_MMSI, i] = _get(buf, s, nbits, armor, 8, 30)
         if mt == 24:
             part = _get(buf, s, nbits, armor, 38, 2)
-            num[i, F_PARTNO] = part
+            num[F_PARTNO, i] = part
             if part > 1 or nbits < min_bits[64 + part]:
                 continue
         elif min_bits[mt] == 0 or nbits < min_bits[mt]:
             continue
         if mt == 1 or mt == 2 or mt == 3:
-            num[i, F_SPEED] = _get(buf, s, nbits, armor, 50, 10) / 10.0
-            num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
-            num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 89, 27))
-            num[i, F_COURSE] = _get(buf, s, nbits, armor, 116, 12) / 10.0
-            num[i, F_HEADING] = _get(buf, s, nbits, armor, 128, 9)
+            num[F_SPEED, i] = _get(buf, s, nbits, armor, 50, 10) / 10.0
+            num[F_LON, i] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
+            num[F_LAT, i] = _latlon(_get_signed(buf, s, nbits, armor, 89, 27))
+            num[F_COURSE, i] = _get(buf, s, nbits, armor, 116, 12) / 10.0
+            num[F_HEADING, i] = _get(buf, s, nbits, armor, 128, 9)
         elif mt == 18 or mt == 19:
-            num[i, F_SPEED] = _get(buf, s, nbits, armor, 46, 10) / 10.0
-            num[i, F_LON] = _latlon(_get_signed(buf, s, nbits, armor, 57, 28))
-            num[i, F_LAT] = _latlon(_get_signed(buf, s, nbits, armor, 85, 27))
-            num[i, F_COURSE] = _get(buf, s, nbits, armor, 112, 12) / 10.0
-            num[i, F_HEADING] = _get(buf, s, nbits, armor, 124, 9)
+            num[F_SPEED, i] = _get(buf, s, nbits, armor, 46, 10) / 10.0
+            num[F_LON, i] = _latlon(_get_signed(buf, s, nbits, armor, 57, 28))
+            num[F_LAT, i] = _latlon(_get_signed(buf, s, nbits, armor, 85, 27))
+            num[F_COURSE, i] = _get(buf, s, nbits, armor, 112, 12) / 10.0
+            num[F_HEADING, i] = _get(buf, s, nbits, armor, 124, 9)
             if mt == 19:
                 _text(buf, s, nbits, armor, chars, 143, 120, text, i, T_NAME, text_len)
-                num[i, F_SHIPTYPE] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
-                num[i, F_BOW] = _get(buf, s, nbits, armor, 271, 9)
-                num[i, F_STERN] = _get(buf, s, nbits, armor, 280, 9)
-                num[i, F_PORT] = _get(buf, s, nbits, armor, 289, 6)
-                num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 295, 6)
+                num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
+                num[F_BOW, i] = _get(buf, s, nbits, armor, 271, 9)
+                num[F_STERN, i] = _get(buf, s, nbits, armor, 280, 9)
+                num[F_PORT, i] = _get(buf, s, nbits, armor, 289, 6)
+                num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 295, 6)
         elif mt == 27:
-            num[i, F_LON] = _latlon600(_get_signed(buf, s, nbits, armor, 44, 18))
-            num[i, F_LAT] = _latlon600(_get_signed(buf, s, nbits, armor, 62, 17))
-            num[i, F_SPEED] = float(_get(buf, s, nbits, armor, 79, 6))
-            num[i, F_COURSE] = float(_get(buf, s, nbits, armor, 85, 9))
+            num[F_LON, i] = _latlon600(_get_signed(buf, s, nbits, armor, 44, 18))
+            num[F_LAT, i] = _latlon600(_get_signed(buf, s, nbits, armor, 62, 17))
+            num[F_SPEED, i] = float(_get(buf, s, nbits, armor, 79, 6))
+            num[F_COURSE, i] = float(_get(buf, s, nbits, armor, 85, 9))
         elif mt == 5:
-            num[i, F_IMO] = _get(buf, s, nbits, armor, 40, 30)
+            num[F_IMO, i] = _get(buf, s, nbits, armor, 40, 30)
             _text(buf, s, nbits, armor, chars, 70, 42, text, i, T_CALLSIGN, text_len)
             _text(buf, s, nbits, armor, chars, 112, 120, text, i, T_NAME, text_len)
-            num[i, F_SHIPTYPE] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
-            num[i, F_BOW] = _get(buf, s, nbits, armor, 240, 9)
-            num[i, F_STERN] = _get(buf, s, nbits, armor, 249, 9)
-            num[i, F_PORT] = _get(buf, s, nbits, armor, 258, 6)
-            num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 264, 6)
-            num[i, F_MONTH] = _get(buf, s, nbits, armor, 274, 4)
-            num[i, F_DAY] = _get(buf, s, nbits, armor, 278, 5)
-            num[i, F_HOUR] = _get(buf, s, nbits, armor, 283, 5)
-            num[i, F_MINUTE] = _get(buf, s, nbits, armor, 288, 6)
-            num[i, F_DRAUGHT] = _get(buf, s, nbits, armor, 294, 8) / 10.0
+            num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
+            num[F_BOW, i] = _get(buf, s, nbits, armor, 240, 9)
+            num[F_STERN, i] = _get(buf, s, nbits, armor, 249, 9)
+            num[F_PORT, i] = _get(buf, s, nbits, armor, 258, 6)
+            num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 264, 6)
+            num[F_MONTH, i] = _get(buf, s, nbits, armor, 274, 4)
+            num[F_DAY, i] = _get(buf, s, nbits, armor, 278, 5)
+            num[F_HOUR, i] = _get(buf, s, nbits, armor, 283, 5)
+            num[F_MINUTE, i] = _get(buf, s, nbits, armor, 288, 6)
+            num[F_DRAUGHT, i] = _get(buf, s, nbits, armor, 294, 8) / 10.0
             _text(buf, s, nbits, armor, chars, 302, 120, text, i, T_DEST, text_len)
         elif mt == 24:
             if part == 0:
                 _text(buf, s, nbits, armor, chars, 40, 120, text, i, T_NAME, text_len)
             elif part == 1:
-                mmsi = num[i, F_MMSI]
+                mmsi = num[F_MMSI, i]
                 aux = 980000000 <= mmsi <= 989999999
-                num[i, F_SHIPTYPE] = _get(buf, s, nbits, armor, 40, 8)
+                num[F_SHIPTYPE, i] = _get(buf, s, nbits, armor, 40, 8)
                 _text(buf, s, nbits, armor, chars, 90, 42, text, i, T_CALLSIGN, text_len)
                 if not aux:
-                    num[i, F_BOW] = _get(buf, s, nbits, armor, 132, 9)
-                    num[i, F_STERN] = _get(buf, s, nbits, armor, 141, 9)
-                    num[i, F_PORT] = _get(buf, s, nbits, armor, 150, 6)
-                    num[i, F_STARBOARD] = _get(buf, s, nbits, armor, 156, 6)
+                    num[F_BOW, i] = _get(buf, s, nbits, armor, 132, 9)
+                    num[F_STERN, i] = _get(buf, s, nbits, armor, 141, 9)
+                    num[F_PORT, i] = _get(buf, s, nbits, armor, 150, 6)
+                    num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 156, 6)
         status[i] = DECODED
 
 
@@ -252,13 +252,13 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     ends = np.ascontiguousarray(ends, dtype=np.int64)
     fill = np.ascontiguousarray(fill, dtype=np.int64)
     n = len(starts)
-    num = np.empty((n, len(NUMERIC_FIELDS)), dtype=np.float64)
+    num = np.empty((len(NUMERIC_FIELDS), n), dtype=np.float64)
     text = np.empty((n, len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
     text_len = np.empty((n, len(TEXT_FIELDS)), dtype=np.int64)
     status = np.empty(n, dtype=np.uint8)
     decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, text,
                   text_len, status)
-    out: dict[str, np.ndarray] = {name: num[:, k].copy() for k, name in enumerate(NUMERIC_FIELDS)}
+    out: dict[str, np.ndarray] = {name: num[k] for k, name in enumerate(NUMERIC_FIELDS)}
     out["status"] = status
     for k, name in enumerate(TEXT_FIELDS):
         out[name] = text_to_objects(text[:, k, :], text_len[:, k])

@@ -116,6 +116,19 @@ def _span_strings(buf, starts, ends, present, default):
     return out
 
 
+class _Rows:
+    """Columns ``C_*`` of the framed rows ``idx``, gathered on first use."""
+
+    def __init__(self, rows, idx):
+        self.rows, self.idx, self.cache = rows, idx, {}
+
+    def __getitem__(self, key):
+        c = key[1]
+        if c not in self.cache:
+            self.cache[c] = self.rows[self.idx, c]
+        return self.cache[c]
+
+
 def _time_of(rows, pghp_before):
     """Receive time by the ranking of ``ais.nmea``: tag c:, $PGHP, prefix, trailing epoch."""
     def epoch(has, v):
@@ -251,7 +264,7 @@ class _Sentences:
 def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index):
     """Every sentence of the chunk, fast lines and handed-over lines, in sentence order."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
-    r = rows[fidx]
+    r = _Rows(rows, fidx)
     time = _time_of(r, pending[fidx])
     station = _span_strings(buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
     parts = [dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,

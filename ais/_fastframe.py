@@ -195,18 +195,18 @@ def _tag_block(buf, a, b, star, xs, out, li):
     """Tag block content buf[a:b] (between the backslashes), its last '*' at ``star``
     (-1: none) and the XOR of the bytes before it ``xs``; False -> hand off."""
     body_end = b
-    out[li, C_TAGOK] = 1
+    out[C_TAGOK, li] = 1
     if star >= 0:
         body_end = star
         hh = min(b, star + 3) - (star + 1)
         if hh == 0:
-            out[li, C_TAGOK] = 0
+            out[C_TAGOK, li] = 0
         elif hh == 2:
             h1 = _hex(buf[star + 1])
             h2 = _hex(buf[star + 2])
             if h1 < 0 or h2 < 0:
                 return False
-            out[li, C_TAGOK] = 1 if xs == h1 * 16 + h2 else 0
+            out[C_TAGOK, li] = 1 if xs == h1 * 16 + h2 else 0
         else:
             return False
     k = a
@@ -224,17 +224,17 @@ def _tag_block(buf, a, b, star, xs, out, li):
             key = buf[k]
             if key == 99:                                    # c:
                 if colon + 1 == e:
-                    out[li, C_TAGHAS] = 0                        # float(b"") fails: no time
+                    out[C_TAGHAS, li] = 0                        # float(b"") fails: no time
                 else:
                     v, ok = _integer(buf, colon + 1, e)
                     if not ok:
                         return False
-                    out[li, C_TAGHAS] = 1
-                    out[li, C_TAGV] = v
+                    out[C_TAGHAS, li] = 1
+                    out[C_TAGV, li] = v
             elif key == 115 and colon + 1 < e:               # s:
-                out[li, C_STS] = colon + 1
-                out[li, C_STE] = e
-                out[li, C_STTR] = 0
+                out[C_STS, li] = colon + 1
+                out[C_STE, li] = e
+                out[C_STTR, li] = 0
             elif key == 103:                                 # g: groups -> reference
                 return False
         k = e + 1
@@ -307,15 +307,15 @@ def _sentence(buf, i, b, out, li, fs, fe):
         c = buf[j]
         if c < 48 or c > 119 or (88 <= c <= 95):
             return False
-    out[li, C_SENT] = i
-    out[li, C_CHS] = fs[4]
-    out[li, C_CHE] = fe[4]
-    out[li, C_COUNT] = count
-    out[li, C_NUMBER] = number
-    out[li, C_SEQ] = seq
-    out[li, C_PS] = fs[5]
-    out[li, C_PE] = fe[5]
-    out[li, C_FILL] = fill
+    out[C_SENT, li] = i
+    out[C_CHS, li] = fs[4]
+    out[C_CHE, li] = fe[4]
+    out[C_COUNT, li] = count
+    out[C_NUMBER, li] = number
+    out[C_SEQ, li] = seq
+    out[C_PS, li] = fs[5]
+    out[C_PE, li] = fe[5]
+    out[C_FILL, li] = fill
     # trailing fields
     t = star + 3
     if t < b and buf[t] == 44:
@@ -327,16 +327,16 @@ def _sentence(buf, i, b, out, li, fs, fe):
                 e += 1
             if e - k > 1 and (buf[k] == 114 or buf[k] == 98) and not have_station:
                 have_station = True
-                if out[li, C_STS] < 0:
-                    out[li, C_STS] = k
-                    out[li, C_STE] = e
-                    out[li, C_STTR] = 1
+                if out[C_STS, li] < 0:
+                    out[C_STS, li] = k
+                    out[C_STE, li] = e
+                    out[C_STTR, li] = 1
             elif e - k >= 9 and _digits_with_one_dot(buf, k, e):
                 v, ok = _integer(buf, k, e)
                 if not ok:
                     return False
-                out[li, C_TRHAS] = 1
-                out[li, C_TRV] = v
+                out[C_TRHAS, li] = 1
+                out[C_TRV, li] = v
             if e >= b:
                 break
             k = e + 1
@@ -350,19 +350,19 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
         a += 1
     while b > a and _is_space(buf[b - 1]):
         b -= 1
-    out[li, C_LSTART] = a
-    out[li, C_LEND] = b
-    out[li, C_SEQ] = -1
-    out[li, C_STS] = -1
-    out[li, C_STE] = -1
-    out[li, C_TAGOK] = 1
+    out[C_LSTART, li] = a
+    out[C_LEND, li] = b
+    out[C_SEQ, li] = -1
+    out[C_STS, li] = -1
+    out[C_STE, li] = -1
+    out[C_TAGOK, li] = 1
     if a == b:
-        out[li, C_KIND] = K_BLANK
+        out[C_KIND, li] = K_BLANK
         return
     if buf[a] == 35:                 # '#': a comment line, whatever follows
-        out[li, C_KIND] = K_SKIP
+        out[C_KIND, li] = K_SKIP
         return
-    out[li, C_KIND] = K_HANDOFF
+    out[C_KIND, li] = K_HANDOFF
     if b - a > max_line_bytes:
         return
     starts = 0
@@ -386,9 +386,9 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
         if b - i >= 6 and buf[i + 1] == 80 and buf[i + 2] == 71 and buf[i + 3] == 72 \
                 and buf[i + 4] == 80 and buf[i + 5] == 44:
             if _pghp(buf, i, b, pghp_time, li, fs):
-                out[li, C_KIND] = K_PGHP
+                out[C_KIND, li] = K_PGHP
             return
-        out[li, C_KIND] = K_OTHER
+        out[C_KIND, li] = K_OTHER
         return
     if buf[i] == 92:                 # '\' tag block
         e = i + 1
@@ -422,16 +422,16 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
         v, ok = _integer(buf, p0, p1)
         if not ok:
             return                   # ISO-8601, decimals, '#': the reference parses them
-        out[li, C_PREHAS] = 1
-        out[li, C_PREV] = v
+        out[C_PREHAS, li] = 1
+        out[C_PREV, li] = v
     if not _sentence(buf, i, b, out, li, fs, fe):
         return
-    out[li, C_KIND] = K_AIS
+    out[C_KIND, li] = K_AIS
 
 
 @njit
 def frame_kernel(buf, out, pghp_time, max_line_bytes):
-    """Frame every line of ``buf``: ``out[n, C_*]`` (int64), ``pghp_time[n]`` (float64)."""
+    """Frame every line of ``buf``: ``out[C_*, n]`` (int64), ``pghp_time[n]`` (float64)."""
     n = 0
     a = 0
     size = len(buf)
@@ -441,8 +441,8 @@ def frame_kernel(buf, out, pghp_time, max_line_bytes):
         b = a
         while b < size and buf[b] != 10:
             b += 1
-        for f in range(out.shape[1]):
-            out[n, f] = 0
+        for f in range(out.shape[0]):
+            out[f, n] = 0
         pghp_time[n] = np.nan
         _frame_line(buf, a, b, out, pghp_time, n, max_line_bytes, fs, fe)
         n += 1
@@ -451,13 +451,14 @@ def frame_kernel(buf, out, pghp_time, max_line_bytes):
 
 
 def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64, pghp times float64)."""
+    """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64 with contiguous
+    columns, pghp times float64)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     n = count_lines(buf)
-    out = np.empty((n, len(FRAME_FIELDS)), dtype=np.int64)
+    out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
     pghp = np.empty(n, dtype=np.float64)
     frame_kernel(buf, out, pghp, max_line_bytes)
-    return out, pghp
+    return out.T, pghp         # (n_lines, fields), each field contiguous
 
 
 def epoch_seconds(value: np.ndarray) -> np.ndarray:

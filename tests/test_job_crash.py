@@ -1,0 +1,140 @@
+"""`job` as real processes: SIGKILL at random moments, then completed; two concurrent runs."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pandas as pd
+
+from tests._live_feeds import REPO, cli_command, cli_env, run_cli
+from tests.test_job_incremental import analysis, comparable, feed, read_alerts_csv, truth  # noqa: F401
+
+
+def job_args(tmp_path):
+    return ("job", "--inbox", tmp_path / "inbox", "--state", tmp_path / "state",
+            "--out", tmp_path / "out", "--pair", "Najin,Dunay")
+
+
+def deliver(path, inbox):
+    """Put a file into the inbox the way a feed should: write under .part, then rename."""
+    part = inbox / (path.name + ".part")
+    part.write_bytes(path.read_bytes())
+    os.replace(part, inbox / path.name)
+
+
+def lock_holder(state_dir) -> int | None:
+    try:
+        text = (state_dir / "lock").read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def left_behind(state_dir) -> str:
+    """What a killed run left: used to show the kills hit every phase."""
+    if any(p.name.startswith(".gen-") for p in state_dir.iterdir()):
+        return "half-written generation"
+    gens = sorted(state_dir.glob("gen-*"))
+    if not gens:
+        return "nothing committed yet"
+    return "all done" if (gens[-1] / "outputs.done").exists() else "committed, outputs due"
+
+
+def check_log_against_book(out, truth):
+    book = read_alerts_csv(out / "alerts.csv")
+    assert book["alert_id"].is_unique
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))
+    log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False, dtype={"version": int})
+    assert not log.duplicated(["alert_id", "version"]).any(), "a version logged twice"
+    last = log.groupby("alert_id")["version"].agg(["count", "max"])
+    assert (last["count"] == last["max"]).all(), "a version missing from the log"
+    versions = book.set_index("alert_id")["version"].astype(int)
+    assert last["max"].sort_index().equals(versions.sort_index().rename("max"))
+    assert (out / "alerts_log.csv").read_bytes().endswith(b"\n")
+
+
+def current_generation(state_dir) -> int:
+    try:
+        return int(json.loads((state_dir / "CURRENT").read_text())["generation"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def run_and_kill(tmp_path, mode: str, rng: random.Random, work_s: float) -> str:
+    """Start a job and SIGKILL it: at a random time into its work (``time``), or a random
+    few milliseconds after it starts writing a generation (``commit``) or after the
+    generation is committed (``publish``: log append and outputs)."""
+    state_dir = tmp_path / "state"
+    before = current_generation(state_dir)
+    proc = subprocess.Popen(cli_command(*job_args(tmp_path)), cwd=REPO, env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+
+    def waiting(condition) -> bool:
+        return not condition() and proc.poll() is None and time.monotonic() < deadline
+
+    while waiting(lambda: lock_holder(state_dir) == proc.pid):
+        time.sleep(0.002)
+    if mode == "time":
+        time.sleep(rng.uniform(0.0, work_s))
+    elif mode == "commit":
+        while waiting(lambda: any(p.name.startswith(".gen-") for p in state_dir.iterdir())):
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.02))
+    else:
+        while waiting(lambda: current_generation(state_dir) != before):
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.05))
+    alive = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return left_behind(state_dir) if alive else "exited before the kill"
+
+
+def test_sigkill_at_random_moments_then_completed(tmp_path, feed, truth):
+    _, slices = feed
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rng = random.Random(20231014)
+    # one uninterrupted run sets the time scale of a run's work on this machine
+    deliver(slices[0], inbox)
+    started = time.monotonic()
+    assert run_cli(*job_args(tmp_path)).returncode == 0
+    work_s = time.monotonic() - started
+    outcomes = []
+    modes = ["time", "commit", "publish"]
+    for i, path in enumerate(slices[1:] + [None]):
+        if path is not None:
+            deliver(path, inbox)
+        outcomes.append(run_and_kill(tmp_path, modes[i % 3], rng, work_s))
+    print("SIGKILL left behind:", outcomes)
+    killed = [o for o in outcomes if o != "exited before the kill"]
+    assert len(killed) >= 10, outcomes
+    assert {"committed, outputs due", "half-written generation"} & set(killed), outcomes
+    done = run_cli(*job_args(tmp_path), timeout=120)
+    assert done.returncode == 0, done.stderr
+    again = run_cli(*job_args(tmp_path), timeout=120)
+    assert again.returncode == 0 and b"0 new file(s)" in again.stdout
+    check_log_against_book(tmp_path / "out", truth)
+
+
+def test_two_concurrent_jobs_one_does_the_work(tmp_path, feed, truth):
+    _, slices = feed
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in slices:
+        deliver(path, inbox)
+    procs = [subprocess.Popen(cli_command(*job_args(tmp_path)), cwd=REPO, env=cli_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    said = [o[0].decode() for o in outs]
+    workers = [s for s in said if "10 new file(s)" in s]
+    waiters = [s for s in said if "another run" in s and "holds the lock" in s]
+    assert len(workers) == 1 and len(waiters) == 1, said
+    check_log_against_book(tmp_path / "out", truth)

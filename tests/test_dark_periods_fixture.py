@@ -1,4 +1,5 @@
-"""Dark periods of the bundled simulated feed agree with the simulator's truth file."""
+"""Dark periods of the bundled simulated feed agree with the simulator's truth file; the
+alerts built from the whole detector chain on it are complete and stable."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 import ais
+from detectors.alerts import build_alerts
 from detectors.cleaning import clean_positions
 from detectors.dark_periods import find_dark_periods
 from ports import load_ports
@@ -51,3 +53,31 @@ def test_reception_separates_switching_off_from_coverage(result):
                              for m, s in zip(gaps["mmsi"], gaps["start_utc"])])
     heard = got.groupby("cause")["others_received"].mean()
     assert heard["intentional"] > heard["coverage"]
+
+
+def test_alerts_over_the_detector_chain(result):
+    from detectors.port_visits import find_port_visits
+    from detectors.round_trips import find_round_trips
+
+    gaps, jumps, truth = result
+    registry = load_ports()
+    decoded = ais.read_inputs([FIXTURES / "najin-dunay-2023.nmea.gz"], require_times=True)
+    positions, _ = clean_positions(decoded.positions)
+    visits = find_port_visits(positions, registry)
+    trips = find_round_trips(visits, gaps, registry, [("Najin", "Dunay")])
+
+    def build():
+        return build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
+                            ports_of_interest=("Najin", "Dunay"))
+
+    alerts = build()
+    counts = alerts["kind"].value_counts().to_dict()
+    assert counts.get("dark_period", 0) == len(gaps)
+    assert counts.get("round_trip", 0) == len(trips.round_trips)
+    assert counts.get("possible_port_call", 0) == trips.possible_calls["call_id"].nunique()
+    assert counts.get("possible_port_call", 0) > 0
+    assert alerts["alert_id"].is_unique and alerts["score"].between(0, 1).all()
+    assert build()["alert_id"].tolist() == alerts["alert_id"].tolist()
+    # inferred round trips (through possible calls) are alerted too
+    inferred = alerts[(alerts["kind"] == "round_trip") & alerts["summary"].str.contains("inferred")]
+    assert len(inferred) > 0

@@ -214,3 +214,15 @@ def test_command_usage_errors(args, tmp_path):
                                        "--truth", str(tmp_path / "t.json")])
     assert result.exit_code == 2
     assert not (tmp_path / "f.nmea").exists()
+
+
+def test_detectors_score_on_the_truth(nd):
+    """What the truth promises: a correct detector finds its events (precision and recall
+    >= 0.95; timing tolerance 30 min for visits and trips, 5 min for dark periods)."""
+    from shadowfleet.pipeline import detect
+    from sim_scoring import score_result
+
+    _, truth, feed = nd
+    result = detect([feed], pairs=[("Najin", "Dunay")])
+    for kind, (precision, recall) in score_result(truth, result).items():
+        assert precision >= 0.95 and recall >= 0.95, (kind, precision, recall)

@@ -144,3 +144,19 @@ def test_short_dark_period_leaves_najin_unreachable_and_infers_nothing():
 def test_vessel_with_one_position_has_no_events():
     t = _truth([(1, 0.0, NAJIN)])
     assert t["port_visits"] == [] and t["dark_periods"] == [] and t["legs"] == []
+
+
+def test_scoring_matches_one_to_one_within_tolerance():
+    from sim_scoring import score
+
+    truth = [dict(mmsi=1, start_utc="2023-09-01T00:00:00Z", end_utc="2023-09-01T08:00:00Z"),
+             dict(mmsi=1, start_utc="2023-09-02T00:00:00Z", end_utc=None)]
+    found = pd.DataFrame({"mmsi": [1, 1, 1],
+                          "start_utc": pd.to_datetime(["2023-09-01T00:04:00Z", "2023-09-01T00:00:00Z",
+                                                       "2023-09-02T00:00:00Z"], utc=True),
+                          "end_utc": pd.to_datetime(["2023-09-01T08:00:00Z", "2023-09-01T08:00:00Z",
+                                                     None], utc=True)})
+    p, r, missed, extra = score(truth, found, ("mmsi",), ("start_utc", "end_utc"), 300)
+    assert (r, missed) == (1.0, []) and len(extra) == 1 and p == pytest.approx(2 / 3)
+    p, r, missed, _ = score(truth, found.iloc[[1]], ("mmsi",), ("start_utc", "end_utc"), 60)
+    assert (p, r) == (1.0, 0.5) and missed == [truth[1]]

@@ -77,3 +77,18 @@ def test_datetime_and_string_times_draw_the_same(result, tmp_path):
     result.port_visits["arrival_utc"] = result.port_visits["arrival_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     b = write_timeline(result, tmp_path / "b.png").read_bytes()
     assert a == b
+
+
+def test_claim_windows_share_bands_and_list_those_outside_the_data():
+    from shadowfleet.outputs.timeline import claim_windows
+
+    claims = pd.DataFrame({"claim_id": ["a", "b", "c", "d"],
+                           "window_start": ["2023-09-01", "2023-09-01", "2024-03-10", "2023-08-01"],
+                           "window_end": ["2023-09-03", "2023-09-03", "2024-03-15", "2023-08-31"]})
+    t0, t1 = pd.Timestamp("2023-09-01T00:00Z"), pd.Timestamp("2023-09-05T00:00Z")
+    windows, outside = claim_windows(claims, t0, t1)
+    # the window of a and b runs to the end of 3 September; d ends at 1 September 00:00Z,
+    # the first instant of the data, so it still touches it
+    assert windows == {(pd.Timestamp("2023-09-01T00:00Z"), pd.Timestamp("2023-09-04T00:00Z")): ["a", "b"],
+                       (pd.Timestamp("2023-08-01T00:00Z"), pd.Timestamp("2023-09-01T00:00Z")): ["d"]}
+    assert outside == ["c"]

@@ -76,6 +76,26 @@ def _bars(starts, ends):
     return [(a, max(b - a, 1e-3)) for a, b in zip(x0, x1)]
 
 
+def claim_windows(claims: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp):
+    """({(start, end): [claim ids]} of the windows overlapping [t0, t1], [ids outside]).
+    A window runs from its first day 00:00Z to the end of its last day (DESIGN.md,
+    "In a claim's window"); claims with the same window share one band."""
+    windows: dict[tuple, list[str]] = {}
+    outside: list[str] = []
+    if not len(claims) or not {"window_start", "window_end"} <= set(claims.columns):
+        return windows, outside
+    ids = claims["claim_id"] if "claim_id" in claims else pd.Series(range(len(claims)))
+    for cid, ws, we in zip(ids, utc(claims["window_start"]), utc(claims["window_end"])):
+        if pd.isna(ws) or pd.isna(we):
+            continue
+        we = we.normalize() + pd.Timedelta(days=1)
+        if we < t0 or ws > t1:
+            outside.append(str(cid))
+        else:
+            windows.setdefault((ws, we), []).append(str(cid))
+    return windows, outside
+
+
 def _draw(ax, y_of, mmsis, starts, ends, height, style) -> None:
     """One ``broken_barh`` per vessel row for the spans [starts, ends] (NaT skipped)."""
     frame = pd.DataFrame({"mmsi": pd.Series(mmsis).astype("int64").reset_index(drop=True),
@@ -129,21 +149,9 @@ def write_timeline(result, path: str | Path) -> Path:
                   dict(facecolors="white", edgecolors=colours.get(port, "#999999"),
                        linewidth=1.6, linestyle="--", zorder=4))
 
-    claims = table(result, "claims")
-    outside: list[str] = []
+    windows, outside = claim_windows(table(result, "claims"), t0, t1)
     n_bands = 0
-    if len(claims) and {"window_start", "window_end"} <= set(claims.columns):
-        windows: dict[tuple, list[str]] = {}
-        for cid, ws, we in zip(claims.get("claim_id", range(len(claims))), utc(claims["window_start"]),
-                               utc(claims["window_end"])):
-            if pd.isna(ws) or pd.isna(we):
-                continue
-            # the window runs to the end of its last day (DESIGN.md, "In a claim's window")
-            we = we.normalize() + pd.Timedelta(days=1)
-            if we < t0 or ws > t1:
-                outside.append(str(cid))
-                continue
-            windows.setdefault((ws, we), []).append(str(cid))
+    if windows:
         # one labelled band per window above the first vessel row (the y axis is inverted:
         # smaller y is higher), its edges carried down through the rows as dotted lines
         for k, ((ws, we), ids) in enumerate(sorted(windows.items())):

@@ -10,6 +10,7 @@ from functools import reduce
 
 import pyais
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from ais import reasons
 from ais.errors import ConfigError
@@ -43,8 +44,8 @@ def pghp(t: float) -> bytes:
     return b"$" + body + b"*" + cs(body)
 
 
-def decode(data: bytes, name="feed.nmea"):
-    dec = IncrementalDecoder(decoder="pyais")
+def decode(data: bytes, name="feed.nmea", decoder="pyais"):
+    dec = IncrementalDecoder(decoder=decoder)
     out = [dec.feed(name, data), dec.finish()]
     from ais.decoded import Decoded
     return Decoded.merge(out)
@@ -237,3 +238,20 @@ def test_live_stream_without_newlines_is_framed_once_the_buffer_is_large():
     rest = dec.finish()
     assert sum(d.stats["sentences"] for d in got) + rest.stats["sentences"] == 120
     assert sum(d.stats["rejected"] for d in got) + rest.stats["rejected"] == 0
+
+
+NMEA_ALPHABET = st.sampled_from([b"!", b"$", b"\\", b"*", b",", b"AIVDM", b"PGHP", b"c:", b"s:",
+                                 b"g:1-2-3", b"1", b"2", b"A", b"0", b"5F", b" ", b"\xff", b"\x00",
+                                 b"\r", b"13HOI:0P0000", b"#"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(NMEA_ALPHABET, max_size=12).map(b"".join), min_size=1, max_size=4),
+       st.sampled_from(["pyais", "fast"]))
+def test_garbage_between_valid_lines_never_changes_them(garbage, decoder):
+    good = [tag(b"s:G,c:%d" % (T0 + 30 * i)) + (POS if i % 2 == 0 else POS2) for i in range(4)]
+    clean = decode(b"\n".join(good) + b"\n")
+    lines = good[:1] + [g.replace(b"\n", b"") for g in garbage] + good[1:]
+    dirty = decode(b"\n".join(lines) + b"\n", decoder=decoder)
+    cols = ["mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "msg_type", "source"]
+    assert clean.positions[cols].equals(dirty.positions[cols])

@@ -79,7 +79,7 @@ TRANSIT_LANE: tuple[tuple[float, float], ...] = (
 
 @dataclasses.dataclass(frozen=True)
 class Station:
-    """A receiving station: full reception probability ``p_full`` up to 0.8 of its
+    """A receiving station: full reception probability (``RadioParams``) up to 0.8 of its
     range, falling linearly to zero at ``range_nm``; ``delay_s`` its typical forwarding
     delay (receive times of a second station lag the first by seconds)."""
 

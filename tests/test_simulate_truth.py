@@ -160,3 +160,17 @@ def test_scoring_matches_one_to_one_within_tolerance():
     assert (r, missed) == (1.0, []) and len(extra) == 1 and p == pytest.approx(2 / 3)
     p, r, missed, _ = score(truth, found.iloc[[1]], ("mmsi",), ("start_utc", "end_utc"), 60)
     assert (p, r) == (1.0, 0.5) and missed == [truth[1]]
+
+
+@pytest.mark.parametrize("kwargs", [dict(class_a_p_full=0.0), dict(class_b_p_full=1.5),
+                                    dict(stationary_boost=0.5),
+                                    dict(outages=(("NOWHERE", 0.0, 1.0),)),
+                                    dict(outages=(("SIMRX-GMV", 5.0, 1.0),))],
+                         ids=["zero-p", "p-over-1", "boost-below-1", "unknown-station",
+                              "outage-ends-before-it-starts"])
+def test_radio_params_are_validated(kwargs):
+    from ais.errors import ConfigError
+    from ais.sim_radio import RadioParams
+
+    with pytest.raises(ConfigError):
+        RadioParams(**kwargs)

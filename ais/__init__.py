@@ -14,6 +14,9 @@ from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
 from ais.decoded import Decoded
 from ais.incremental import IncrementalDecoder
 from ais.reader import expand_inputs, read_inputs
+from ais.nmea import receive_time
+from ais import reasons
 
 __all__ = ["InputError", "ShadowfleetError", "POSITION_COLUMNS", "STATIC_COLUMNS",
-           "REJECT_COLUMNS", "Decoded", "IncrementalDecoder", "read_inputs", "expand_inputs"]
+           "REJECT_COLUMNS", "Decoded", "IncrementalDecoder", "read_inputs", "expand_inputs",
+           "receive_time", "reasons"]

@@ -174,10 +174,11 @@ def write_map(result, path: str | Path) -> Path:
         for (_, g), end in zip(gaps.iterrows(), ends):
             label = _esc(vessel_label(int(g["mmsi"]), names))
             hours = pd.to_numeric(pd.Series([g.get("hours")]), errors="coerce").iloc[0]
+            dist = pd.to_numeric(pd.Series([g.get("distance_nm")]), errors="coerce").iloc[0]
             text = (f"<b>dark period</b><br>{label}<br>{_esc(_fmt(g['start_utc']))} to "
                     f"{_esc(_fmt(g['end_utc'])) or 'end of data (open)'}"
                     + (f"<br>{hours:.1f} h" if pd.notna(hours) else "")
-                    + (f"<br>{_esc(g['distance_nm'])} nm straight" if pd.notna(g.get("distance_nm")) and g.get("distance_nm") != "" else "")
+                    + (f"<br>{dist:.1f} nm between the two fixes" if pd.notna(dist) else "")
                     + (f"<br>other vessels received nearby: {_esc(g['others_received'])}"
                        if "others_received" in g and pd.notna(g["others_received"]) else "")
                     + (f"<br>ports it could have called at: {_esc(g['possible_port_calls'])}"

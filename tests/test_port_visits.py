@@ -276,3 +276,13 @@ def test_properties_span_no_overlap_row_order(reg, seed, n):
     shuffled = df.sample(frac=1.0, random_state=int(seed % 1000)).reset_index(drop=True)
     again = find_port_visits(shuffled, reg, PortVisitParams(min_dwell_minutes=10))
     pd.testing.assert_frame_equal(v, again)
+
+
+def test_microsecond_times_and_minimal_columns(reg):
+    """pandas 3 parses text times to microseconds; a bare frame needs only four columns."""
+    df = make_track([(0, *SEA)] + stay(IN_EAST, 30, 150) + [(200, *SEA)])
+    bare = df[["mmsi", "timestamp", "lat", "lon"]].copy()
+    bare["timestamp"] = bare["timestamp"].dt.as_unit("us")
+    a, b = run(reg, df), run(reg, bare)
+    pd.testing.assert_frame_equal(a, b)
+    assert str(b["arrival_utc"].dtype) == "datetime64[ns, UTC]"

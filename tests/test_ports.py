@@ -288,3 +288,11 @@ def test_geo_helpers():
     a = np.array([42.0, 0.0]), np.array([130.0, -74.0]), np.array([43.0, 1.0]), np.array([131.0, -73.0])
     np.testing.assert_allclose(haversine_nm_array(*a), [ref_haversine_nm(*x) for x in zip(*a)])
     assert math.isnan(haversine_nm(np.nan, 0.0, 0.0, 0.0))
+
+
+def test_registry_pickles_for_worker_processes(hand):
+    import pickle
+
+    again = pickle.loads(pickle.dumps(hand))
+    assert again.names == hand.names and again.path == hand.path
+    np.testing.assert_array_equal(again.locate([40.62], [-74.08]), hand.locate([40.62], [-74.08]))

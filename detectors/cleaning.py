@@ -7,10 +7,17 @@
   ``spoofed = True``; detectors leave flagged rows out of visits and dark periods.
   "Consecutive" is taken from the vessel's last trusted (unflagged) position: after an
   isolated outlier A, B*, C the jump is A -> B* and C is compared with A, so the return
-  to the real track is not flagged too. A vessel whose data starts with a false position
-  therefore flags the real ones after it until the implied speed from that first
-  position falls below the threshold (the first position has nothing to be checked
-  against).
+  to the real track is not flagged too. Two ships sharing one MMSI thus keep the first
+  ship's track and flag the second's positions.
+- When ``new_track_positions`` [3] flagged positions in a row (no trusted one between
+  them) follow one another at a plausible speed, they are a track and the trusted
+  position before them was the odd one (a false first position such as 0 N 0 E, or a
+  real relocation after a long silence that still implies too high a speed): the first
+  of them stays flagged as the jump, the others are unflagged and the last becomes the
+  reference. Without this a false first position would flag every real one after it
+  until the implied speed from it fell below the threshold (days for 0 N 0 E).
+  ``new_track_positions = 1`` gives the plain pairwise rule (every later position of an
+  impossible pair is flagged).
 - Positions less than ``min_jump_nm`` [1.0] from the reference are never a jump: receive
   times from different stations (clock skew, queued satellite delivery) can be off by
   up to a minute, and at ``max_speed_kn`` a minute covers 0.83 nm, so closer positions
@@ -50,8 +57,13 @@ class CleaningParams:
 
     max_speed_kn: float = 50.0
     min_jump_nm: float = 1.0
+    new_track_positions: int = 3
 
     def __post_init__(self):
+        n = self.new_track_positions
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(None, f"new_track_positions = {n!r} is not a whole number >= 1",
+                              "set new_track_positions to a count of positions (default 3)")
         for name in ("max_speed_kn", "min_jump_nm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -101,7 +113,8 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
     lon = np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64))
     t = epoch_seconds(pos["timestamp"])
     spoofed, ref = _cleaning_kernel.run(t, lat, lon, vessel_offsets(mmsi),
-                                        params.max_speed_kn, params.min_jump_nm, MIN_SECONDS)
+                                        params.max_speed_kn, params.min_jump_nm, MIN_SECONDS,
+                                        params.new_track_positions)
     pos["spoofed"] = spoofed
     rows = np.flatnonzero(spoofed)
     if len(rows) == 0:

@@ -33,25 +33,46 @@ def _by_vessel(df: pd.DataFrame):
         yield int(mmsi), list(rows.itertuples(index=False))
 
 
-def ref_jumps(positions: pd.DataFrame, max_speed_kn=50.0, min_jump_nm=1.0) -> list[tuple]:
+def ref_jumps(positions: pd.DataFrame, max_speed_kn=50.0, min_jump_nm=1.0,
+              new_track_positions=3) -> list[tuple]:
     """[(mmsi, prev time s, time s)] of the spoofing jumps: each row compared with the last
-    unflagged row of its vessel; rows without a position are dropped first."""
+    unflagged row of its vessel; ``new_track_positions`` flagged rows in a row, each
+    plausible from the one before, become the track (all but the first unflagged); rows
+    without a position are dropped first."""
     df = positions[positions["lat"].notna() & positions["lon"].notna()]
+
+    def jump(a, b):
+        d = haversine(a.lat, a.lon, b.lat, b.lon)
+        hours = max(_seconds(b.timestamp) - _seconds(a.timestamp), 1.0) / 3600
+        return d > min_jump_nm and d / hours > max_speed_kn
+
     out = []
     for mmsi, rows in _by_vessel(df):
         ref = None
+        run = []          # [(row, jump record)] of the current run of flagged rows
+        flagged = []
         for r in rows:
             if pd.isna(r.timestamp):
                 continue
             if ref is None:
                 ref = r
                 continue
-            d = haversine(ref.lat, ref.lon, r.lat, r.lon)
-            hours = max(_seconds(r.timestamp) - _seconds(ref.timestamp), 1.0) / 3600
-            if d > min_jump_nm and d / hours > max_speed_kn:
-                out.append((mmsi, _seconds(ref.timestamp), _seconds(r.timestamp)))
-            else:
+            if not jump(ref, r):
                 ref = r
+                run = []
+                continue
+            rec = (mmsi, _seconds(ref.timestamp), _seconds(r.timestamp))
+            flagged.append(rec)
+            if run and not jump(run[-1][0], r):
+                run.append((r, rec))
+            else:
+                run = [(r, rec)]
+            if len(run) >= new_track_positions:
+                for _, later in run[1:]:
+                    flagged.remove(later)
+                ref = r
+                run = []
+        out.extend(flagged)
     return out
 
 
@@ -161,9 +182,11 @@ def make_positions(rows, *, spoofed=None) -> pd.DataFrame:
 
 
 def random_tracks(seed: int, *, n_vessels=8, n_rows=60, lat=(41.6, 43.3), lon=(129.6, 133.3),
-                  gap_chance=0.15, jump_chance=0.0) -> pd.DataFrame:
+                  gap_chance=0.15, jump_chance=0.0, teleport_chance=0.0) -> pd.DataFrame:
     """Seeded random tracks: steps of minutes to hours, some long silences, optional
-    teleports; positions spread over the registry's area so some fall in ports."""
+    one-off false positions (``jump_chance``) and relocations the track carries on from
+    (``teleport_chance``); positions spread over the registry's area so some fall in
+    ports."""
     rng = np.random.default_rng(seed)
     rows = []
     for v in range(n_vessels):
@@ -176,7 +199,7 @@ def random_tracks(seed: int, *, n_vessels=8, n_rows=60, lat=(41.6, 43.3), lon=(1
             big = rng.random() < gap_chance
             dt = rng.uniform(6 * 3600, 80 * 3600) if big else rng.uniform(30, 3 * 3600)
             t += round(dt)
-            if big:
+            if big or rng.random() < teleport_chance:
                 la = rng.uniform(*lat)
                 lo = rng.uniform(*lon)
             else:

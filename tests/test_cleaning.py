@@ -33,6 +33,41 @@ def test_isolated_outlier_flags_itself_not_the_return():
     assert j["jump_id"].startswith("J-")
 
 
+def _track(n, t0=T0 + 3600, lat=42.0, step_s=600):
+    """n plausible positions 10 min apart, drifting north at ~6 kn."""
+    return [(1, t0 + k * step_s, lat + 0.0017 * k, 130.0) for k in range(n)]
+
+
+def test_false_first_position_does_not_flag_the_track():
+    rows = [(1, T0, 0.0, 0.0)] + _track(8)          # 0 N 0 E, then the real track
+    pos, jumps = clean_positions(make_positions(rows))
+    assert pos["spoofed"].tolist() == [False, True] + [False] * 7
+    assert len(jumps) == 1 and jumps["prev_lat"].item() == 0.0
+
+
+def test_pairwise_rule_with_new_track_positions_1():
+    rows = [(1, T0, 42.0, 130.0), (1, T0 + 600, 44.0, 135.0), (1, T0 + 1200, 42.01, 130.0)]
+    pos, _ = clean_positions(make_positions(rows), CleaningParams(new_track_positions=1))
+    assert pos["spoofed"].tolist() == [False, True, True]
+    pos, _ = clean_positions(make_positions(rows))
+    assert pos["spoofed"].tolist() == [False, True, False]
+
+
+def test_short_burst_and_shared_mmsi_stay_flagged():
+    # two consistent false positions, then back: fewer than new_track_positions
+    burst = [(1, T0, 42.0, 130.0), (1, T0 + 600, 44.0, 135.0), (1, T0 + 1200, 44.01, 135.0),
+             (1, T0 + 1800, 42.01, 130.0)]
+    pos, jumps = clean_positions(make_positions(burst))
+    assert pos["spoofed"].tolist() == [False, True, True, False] and len(jumps) == 2
+    # two ships on one MMSI, reports interleaved: the second ship's are flagged
+    rows = []
+    for k in range(6):
+        rows.append((1, T0 + k * 600, 42.0 + 0.0017 * k, 130.0))
+        rows.append((1, T0 + k * 600 + 300, 43.0 + 0.0017 * k, 131.0))
+    pos, _ = clean_positions(make_positions(rows))
+    assert pos["spoofed"].tolist() == [False, True] * 6
+
+
 def test_not_available_positions_are_dropped():
     df = make_positions([(1, T0, 42.0, 130.0), (1, T0 + 60, 42.0, 130.0), (2, T0, 1.0, 1.0)])
     df.loc[1, "lat"] = np.nan
@@ -86,7 +121,9 @@ def test_negative_longitudes_use_the_same_distances():
 
 @pytest.mark.parametrize("field,value", [("max_speed_kn", 0), ("max_speed_kn", -1),
                                          ("max_speed_kn", float("nan")),
-                                         ("min_jump_nm", -0.1), ("min_jump_nm", True)])
+                                         ("min_jump_nm", -0.1), ("min_jump_nm", True),
+                                         ("new_track_positions", 0),
+                                         ("new_track_positions", 2.5)])
 def test_params_are_validated(field, value):
     with pytest.raises(ConfigError) as err:
         CleaningParams(**{field: value})
@@ -103,10 +140,12 @@ def test_params_are_frozen_and_keyword_only():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_kernel_agrees_with_reference_on_random_tracks(seed):
-    df = random_tracks(seed, jump_chance=0.08)
-    params = CleaningParams(max_speed_kn=30 + 10 * seed, min_jump_nm=0.5 * seed)
+    df = random_tracks(seed, jump_chance=0.08, teleport_chance=0.05)
+    params = CleaningParams(max_speed_kn=30 + 10 * seed, min_jump_nm=0.5 * seed,
+                            new_track_positions=1 + seed % 4)
     pos, jumps = clean_positions(df, params)
-    expected = ref_jumps(df, params.max_speed_kn, params.min_jump_nm)
+    expected = ref_jumps(df, params.max_speed_kn, params.min_jump_nm,
+                         params.new_track_positions)
     assert _jumps(jumps) == expected
     assert int(pos["spoofed"].sum()) == len(expected)
 

@@ -104,11 +104,13 @@ def _thin(lat: np.ndarray, lon: np.ndarray) -> list[list[float]]:
     return [[float(y), float(x)] for x, y in simple]
 
 
-def _arc(a: tuple[float, float], b: tuple[float, float], n: int = 24) -> list[list[float]]:
-    """A gentle arc from a to b (schematic legs must not look like tracks)."""
+def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.2,
+         n: int = 24) -> list[list[float]]:
+    """A gentle arc from a to b (schematic legs must not look like tracks); the sign of
+    ``bend`` picks the side, so observed and inferred legs of one pair do not overlap."""
     (y0, x0), (y1, x1) = a, b
     mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    cx, cy = mx - (y1 - y0) * 0.2, my + (x1 - x0) * 0.2
+    cx, cy = mx - (y1 - y0) * bend, my + (x1 - x0) * bend
     f = np.linspace(0, 1, n)
     xs = (1 - f) ** 2 * x0 + 2 * (1 - f) * f * cx + f ** 2 * x1
     ys = (1 - f) ** 2 * y0 + 2 * (1 - f) * f * cy + f ** 2 * y1
@@ -217,8 +219,9 @@ def write_map(result, path: str | Path) -> Path:
             text = (f"<b>{len(items)} {_esc(status)} leg(s) between {_esc(a)} and {_esc(b)}</b><br>"
                     + "<br>".join(lines) + more)
             inferred = status == "inferred"
-            folium.PolyLine(_arc(centres[a], centres[b]), color="#7B1FA2" if not inferred else "#E65100",
-                            weight=2 + min(len(items), 12) * 0.5, opacity=0.7,
+            folium.PolyLine(_arc(centres[a], centres[b], -0.15 if inferred else 0.15),
+                            color="#7B1FA2" if not inferred else "#E65100",
+                            weight=1.5 + min(len(items), 12) * 0.25, opacity=0.6,
                             dash_array="2 8" if inferred else None,
                             tooltip=folium.Tooltip(f"{len(items)} {_esc(status)} leg(s) "
                                                    f"{_esc(a)} - {_esc(b)}"),

@@ -105,6 +105,12 @@ class ReceptionIndex:
         self.bucket_s = float(bucket_s)
         n = len(t)
         self.t0 = float(t.min()) if n else 0.0
+        # keep cell * n_buckets + bucket inside int64: coarser buckets only cost speed
+        n_cells = (int(math.ceil(180.0 / self.cell_deg)) + 2) * self.nx
+        span = float(t.max()) - self.t0 if n else 0.0
+        max_buckets = (2 ** 62) // n_cells
+        if span / self.bucket_s + 1 > max_buckets:
+            self.bucket_s = span / (max_buckets - 1)
         bucket = np.floor((t - self.t0) / self.bucket_s).astype(np.int64) if n \
             else np.zeros(0, dtype=np.int64)
         self.n_buckets = int(bucket.max()) + 1 if n else 1

@@ -20,8 +20,14 @@ equals the payload of a kept message within ``window_s`` [10] seconds (``|dt| <=
 window_s``, by receive time, either direction) is a duplicate, counted and dropped; the
 first copy in input order is kept. This is the Danish Maritime Authority AisLib rule.
 Messages without a receive time are never duplicates and never the kept copy. Kept
-copies are remembered ``retention_s`` [600] after the latest receive time seen, which
-bounds memory and is the out-of-order tolerance between ``feed`` calls.
+copies are remembered ``retention_s`` [600] after the latest receive time seen, and at
+most ``max_window_messages`` [1,000,000] of them (the most recent): this bounds memory
+and is the out-of-order tolerance between ``feed`` calls (live feeds). ``read_inputs``
+uses a retention of a day, so files of several receivers covering the same hours are
+deduplicated against each other whatever order they are read in. One kept time is
+remembered per payload (the latest kept copy), so when inputs are far out of time order,
+a payload broadcast unchanged many times (a static report every 6 minutes) can escape
+deduplication; position reports, which change with every broadcast, do not.
 """
 
 from __future__ import annotations
@@ -59,8 +65,11 @@ class AssemblyParams:
 class DedupParams:
     window_s: float = 10.0
     retention_s: float = 600.0
+    max_window_messages: int = 1_000_000
 
     def __post_init__(self):
+        if self.max_window_messages < 1:
+            raise ConfigError(None, "max_window_messages must be >= 1", "use a positive count")
         if not self.window_s >= 0:
             raise ConfigError(None, f"window_s={self.window_s} must be >= 0", "use 0 to keep every copy")
         if not self.retention_s >= self.window_s:
@@ -222,6 +231,19 @@ class Deduplicator:
         self.latest = -np.inf
         self.duplicates = 0
 
+    def live_mask(self, kept: np.ndarray) -> np.ndarray:
+        """Which kept copies (receive times ``kept``, NaN for none) stay in the window after
+        a batch: within ``retention_s`` of the latest time seen, at most
+        ``max_window_messages`` of them (the most recent). Both paths prune with this."""
+        live = kept >= self.latest - self.params.retention_s
+        cap = self.params.max_window_messages
+        if int(live.sum()) > cap:
+            idx = np.flatnonzero(live)
+            recent = idx[np.argpartition(-kept[idx], cap - 1)[:cap]]
+            live = np.zeros(len(kept), dtype=bool)
+            live[recent] = True
+        return live
+
     def keep_mask(self, m: MessageTable) -> np.ndarray:
         n = len(m)
         if n == 0:
@@ -240,7 +262,7 @@ class Deduplicator:
         finite = m.time[~np.isnan(m.time)]
         if len(finite):
             self.latest = max(self.latest, float(finite.max()))
-        live = kept >= self.latest - self.params.retention_s
+        live = self.live_mask(kept)
         self.window = dict(zip(np.asarray(uniques, dtype=object)[live].tolist(),
                                kept[live].tolist()))
         return ~dup

@@ -17,6 +17,7 @@ import zlib
 from pathlib import Path
 
 from ais import reasons, tabular
+from ais.assemble import DedupParams
 from ais.decoded import Decoded
 from ais.errors import InputError, NoReceiveTimeError
 from ais.incremental import IncrementalDecoder
@@ -25,6 +26,9 @@ from ais.nmea import ACCEPTED_TIME_STYLES
 __all__ = ["read_inputs", "expand_inputs"]
 
 CHUNK_BYTES = 16 << 20
+# files of several receivers are read one after the other: remember kept copies this long
+# (receive time) so a later file's duplicates of an earlier file are found
+READ_RETENTION_S = 86_400.0
 STDIN = "<stdin>"
 
 
@@ -148,7 +152,7 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     take more than a couple of seconds, only when stderr is a terminal.
     """
     files = _expand(paths)
-    dec = IncrementalDecoder(decoder=decoder)
+    dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
     bar = None
     if progress and sys.stderr.isatty():
         from tqdm import tqdm

@@ -203,3 +203,28 @@ def test_fast_and_pyais_decoders_agree_on_a_mixed_feed():
     b = run([data.rstrip(b"\n")], decoder="fast")
     for x, y in zip(_frames(a), _frames(b)):
         assert x.equals(y)
+
+
+def test_files_of_two_receivers_are_deduplicated_against_each_other(tmp_path):
+    import ais
+    payloads = [b"13HOI:0P0000VOHLCnHQKwvL%02d" % i for i in range(100)]
+    for station, skew in ((b"A", 0), (b"B", 2)):
+        lines = [tag(b"s:%s,c:%d" % (station, T0 + 60 * i + skew)) + sentence(p)
+                 for i, p in enumerate(payloads)]
+        (tmp_path / f"{station.decode()}.nmea").write_bytes(b"\n".join(lines) + b"\n")
+    d = ais.read_inputs([tmp_path / "A.nmea", tmp_path / "B.nmea"], decoder="pyais")
+    assert d.stats["duplicates"] == 100        # B's first lines are 99 min after A's last
+    assert set(d.positions["source"]) == {"A"}
+
+
+def test_dedup_window_is_bounded_by_count():
+    from ais.assemble import Deduplicator
+    from ais.columns import MessageTable
+    dd = Deduplicator(DedupParams(retention_s=1e9, max_window_messages=5))
+    n = 20
+    m = MessageTable(source=np.zeros(n), line=np.arange(n), time=T0 + np.arange(n, dtype=float),
+                     station=np.array(["s"] * n, dtype=object),
+                     payload=np.array([b"P%d" % i for i in range(n)], dtype=object),
+                     fill=np.zeros(n), msg_type=np.ones(n), text=np.array([b""] * n, dtype=object))
+    dd.keep_mask(m)
+    assert sorted(dd.window) == sorted(b"P%d" % i for i in range(15, 20))

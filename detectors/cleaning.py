@@ -26,9 +26,11 @@
   positions at the same time imply a finite but huge speed.
 - Rows without a receive time are kept but neither checked nor used as a reference.
 
-Defaults: ``max_speed_kn`` 50 is DESIGN.md's: about twice the service speed of the
-cargo ships and Ro-Ros concerned (REFERENCE.md), so only a position error, a spoofed
-position or two ships sharing one MMSI can exceed it. Distances are haversine nm
+Defaults: ``max_speed_kn`` 50 is DESIGN.md's: four times the 12 kn REFERENCE.md times
+the Najin-Dunay crossing at and twice the service speed of a fast Ro-Ro, so only a
+position error, a spoofed position or two ships sharing one MMSI exceed it.
+``min_jump_nm`` 1 and ``new_track_positions`` 3 are this project's choices (reasons
+above). Distances are haversine nm
 (:mod:`detectors._geo`).
 """
 

@@ -20,7 +20,7 @@ SEA = (42.50, 131.25)
 
 def _sim(rows, ais_off=(), extra_vessel_until_h=None):
     """rows: [(mmsi, hours after T0, (lat, lon))]."""
-    df = pd.DataFrame([dict(mmsi=m, timestamp=T0 + pd.Timedelta(hours=h), lat=p[0], lon=p[1],
+    df = pd.DataFrame([dict(mmsi=m, timestamp=T0 + pd.Timedelta(seconds=round(h * 3600, 3)), lat=p[0], lon=p[1],
                             msg_type=1, copies=1) for m, h, p in rows])
     if extra_vessel_until_h is not None:   # a second vessel that sets the end of the data
         df = pd.concat([df, pd.DataFrame([dict(mmsi=999, timestamp=T0 + pd.Timedelta(hours=h),
@@ -174,3 +174,31 @@ def test_radio_params_are_validated(kwargs):
 
     with pytest.raises(ConfigError):
         RadioParams(**kwargs)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PLACES = [NAJIN, DUNAY, VLAD, SEA]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(180, 72000), st.sampled_from(range(len(_PLACES)))),
+                min_size=1, max_size=40))
+def test_truth_properties_on_random_tracks(steps):
+    """Events lie inside the data span, visits do not overlap, every gap over gap_hours
+    is exactly one dark period, and round trips pair two legs in order."""
+    seconds, rows = 0, []
+    for dt, place in steps:                 # whole seconds, as receive times are
+        seconds += dt
+        rows.append((1, seconds / 3600, _PLACES[place]))
+    t = _truth(rows)
+    start, end = T0, T0 + pd.Timedelta(hours=rows[-1][1])
+    visits = [(pd.Timestamp(v["arrival_utc"]), pd.Timestamp(v["departure_utc"])) for v in t["port_visits"]]
+    for a, b in visits:
+        assert start <= a <= b <= end and (b - a) >= pd.Timedelta(minutes=60)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(visits, visits[1:]))
+    assert len(t["dark_periods"]) == sum(1 for dt, _ in steps[1:] if dt > 6 * 3600)
+    for trip in t["round_trips"]:
+        times = [pd.Timestamp(trip[k]) for k in ("depart_origin_utc", "arrive_destination_utc",
+                                                 "depart_destination_utc", "return_origin_utc")]
+        assert times == sorted(times) and trip["origin"] != trip["destination"]

@@ -73,7 +73,8 @@ def _when(ts) -> str:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%MZ")
 
 
-def _who(mmsi: int, name: str) -> str:
+def _who(mmsi: int, name) -> str:
+    name = name.strip() if isinstance(name, str) else ""
     return f"{name} (MMSI {mmsi})" if name else f"MMSI {mmsi}"
 
 

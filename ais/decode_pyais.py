@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from pyais.messages import MSG_CLASS, bit_vector
 
 from ais import fields, reasons

@@ -10,7 +10,6 @@ naming the file and what to do.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import sys
 import zlib

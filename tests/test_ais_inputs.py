@@ -10,7 +10,6 @@ import json
 import math
 import sys
 
-import numpy as np
 import pandas as pd
 import pyais
 import pytest
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import ais
 from ais.errors import InputError, NoReceiveTimeError
 from shadowfleet.cli import main
-from shadowfleet.outputs.decoded import build_summary, write_decoded
+from shadowfleet.outputs.decoded import build_summary
 from tests.test_ais_framing import POS, POS2, T0, tag
 from tests.test_ais_real import DATA
 

@@ -207,6 +207,8 @@ def replay(feed, speed, udp, to_stdout):
               help="State directory, shared with `shadowfleet job` [default: OUT/state].")
 @click.option("--every", "every_seconds", type=float, default=10.0, show_default=True,
               help="Seconds between analyses while data arrives.")
+@click.option("--max-rejects", "max_rejects", type=int, default=100_000, show_default=True,
+              help="Rejected lines kept for rejects.csv (the most recent; summary.json counts all).")
 @click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Port polygons (GeoJSON) replacing the bundled registry.")
 @click.option("--claims", "claims_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -216,8 +218,8 @@ def replay(feed, speed, udp, to_stdout):
 @click.option("--pair", "pairs", multiple=True, metavar="A,B", help="A pair of interest (repeatable).")
 @click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Watchlist file (repeatable).")
-def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, ports_file, claims_files,
-          config_file, pairs, watchlists):
+def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects, ports_file,
+          claims_files, config_file, pairs, watchlists):
     """Decode and detect a live feed as it arrives (UDP, TCP or '-' for standard input),
     appending new alert versions to --out/alerts_log.csv as they fire. Stops cleanly on
     Ctrl-C or SIGTERM after a last analysis.
@@ -242,7 +244,8 @@ def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, ports_file,
     analysis = Analysis.load(ports=ports_file, config=config_file, claims=list(claims_files),
                              pairs=list(pairs), watchlists=list(watchlists))
     report = run_watch(kind, address, out_dir, state_dir=state_dir, analysis=analysis,
-                       limits=WatchLimits(every_seconds=every_seconds))
+                       limits=WatchLimits(every_seconds=every_seconds,
+                                          max_rejects_kept=max_rejects))
     click.echo(report.describe(), err=True)
 
 

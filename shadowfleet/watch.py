@@ -19,7 +19,9 @@ Bounded memory against a hostile feed: a line longer than ``max_line_bytes`` is 
 at the limit and recorded as a reject (``line_too_long``) without being buffered; lines
 wait in a queue of at most ``max_queued_lines`` (the reader then blocks: TCP and stdin
 push back, UDP datagrams are dropped by the kernel); fragment buffers are bounded by the
-decoder. What grows is what a single ``detect`` would hold: the decoded positions.
+decoder (``ais.assemble.AssemblyParams.max_pending``); the rejects kept for
+``rejects.csv`` are the last ``max_rejects_kept`` (their counts in ``summary.json`` stay
+whole). What grows is what a single ``detect`` would hold: the decoded positions.
 
 SIGINT or SIGTERM stops the reader, decodes what is queued, runs a last analysis, writes
 and commits, then exits 0.
@@ -59,12 +61,13 @@ class WatchLimits:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     udp_receive_buffer_bytes: int = 8 << 20
+    max_rejects_kept: int = 100_000
 
     def __post_init__(self):
         if not self.every_seconds > 0:
             raise ConfigError(None, f"every_seconds must be > 0, not {self.every_seconds}")
         for name in ("max_line_bytes", "max_queued_lines", "feed_every_lines",
-                     "udp_receive_buffer_bytes"):
+                     "udp_receive_buffer_bytes", "max_rejects_kept"):
             if getattr(self, name) < 1:
                 raise ConfigError(None, f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
@@ -317,6 +320,8 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
             return
         state = accumulate(state, batches)
         state.stats["watch_lines"] = line_no
+        if len(state.rejects) > limits.max_rejects_kept:     # counts in stats stay whole
+            state.rejects = state.rejects.iloc[-limits.max_rejects_kept:].reset_index(drop=True)
         batches, dirty = [], False
         result, update = analyse_state(state, analysis)
         state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures)

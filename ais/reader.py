@@ -10,6 +10,7 @@ naming the file and what to do.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import sys
 import zlib
@@ -83,6 +84,7 @@ class _Source:
                 raise InputError(path, f"cannot open ({exc.strerror})", "check the file") from None
         self.gz = None
         self.truncated = False
+        self._utf16 = None
 
     def read(self) -> bytes:
         try:
@@ -96,7 +98,7 @@ class _Source:
             if self.gz:
                 self._z = zlib.decompressobj(wbits=31)
         if not self.gz:
-            return raw
+            return self._text(raw)
         try:
             out = self._z.decompress(raw) if raw else self._z.flush()
             if not raw and not self._z.eof:
@@ -107,7 +109,17 @@ class _Source:
                 out += self._z.decompress(rest)
         except zlib.error as exc:
             raise InputError(self.path, f"corrupt gzip data ({exc})", "re-download or re-compress it") from None
-        return out
+        return self._text(out)
+
+    def _text(self, data: bytes) -> bytes:
+        """UTF-16 text (with its byte-order mark, as Windows PowerShell writes it) -> UTF-8."""
+        if self._utf16 is None:
+            self._utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+            if self._utf16:
+                self._u16 = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        if not self._utf16:
+            return data
+        return self._u16.decode(data, final=not data).encode("utf-8")
 
     def close(self):
         if self.fh is not sys.stdin.buffer:

@@ -269,3 +269,10 @@ def test_truncated_gzip_decodes_what_is_there_with_a_warning(tmp_path):
     d = ais.read_inputs([cut])
     assert 0 < len(d.positions) < 2000
     assert any("gzip data ends early" in w for w in d.warnings)
+
+
+def test_utf16_text_from_windows_is_read(tmp_path):
+    path = tmp_path / "powershell.nmea"
+    path.write_bytes(FEED.decode("ascii").encode("utf-16"))
+    d = ais.read_inputs([path], decoder="pyais")
+    assert len(d.positions) == 2 and d.stats["rejected_by_reason"] == {"not_nmea": 1}

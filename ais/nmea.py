@@ -17,6 +17,7 @@ Station: tag block ``s:``, then the USCG trailing ``r``/``b`` field, then the in
 Fragments 2..n of a ``g:`` group that carry no ``s:``/``c:`` of their own (exactEarth)
 take them from the group's first sentence.
 
+``$AIVDM`` (the wrong lead character, sent by some receivers) is read like ``!AIVDM``.
 Other sentences (``$GPVTG``, ``$AIVSI``, ``!AIPWR``...) are skipped and counted, comment
 lines (``#``) and blank lines skipped. Several sentences on one line (a stream without
 newlines) are split at each checksum followed by a new tag block or sentence. Every
@@ -208,8 +209,10 @@ def _parse_segment(seg: bytes):
             if not ok:
                 return _REJECT, reasons.BAD_CHECKSUM
             return _PGHP, _pghp_time(seg[i + 1:star].split(b","))
-        return _OTHER, None
-    if lead != 0x21:  # not '!'
+        if seg[i + 3:i + 7] not in (b"VDM,", b"VDO,"):
+            return _OTHER, None
+        # '$AIVDM': some receivers use the parametric-sentence lead; same content
+    elif lead != 0x21:  # not '!'
         return (_SKIP, None) if seg.startswith(b"#") else (_REJECT, reasons.NOT_NMEA)
     if seg[i + 3:i + 7] not in (b"VDM,", b"VDO,"):
         if len(seg) - i < 7 and b"*" not in seg[i:]:

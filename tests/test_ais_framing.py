@@ -255,3 +255,9 @@ def test_garbage_between_valid_lines_never_changes_them(garbage, decoder):
     dirty = decode(b"\n".join(lines) + b"\n", decoder=decoder)
     cols = ["mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "msg_type", "source"]
     assert clean.positions[cols].equals(dirty.positions[cols])
+
+
+@pytest.mark.parametrize("decoder", ["pyais", "fast"])
+def test_dollar_lead_vdm_is_read_like_bang(decoder):
+    d = decode(tag(b"c:1696161600") + b"$" + POS[1:] + b"\n", decoder=decoder)
+    assert len(d.positions) == 1 and d.stats["non_ais_sentences"] == 0

@@ -190,7 +190,7 @@ def _frame(dec, i: int, st, body: bytes):
                 t_state = None
         st.pghp, st.tag = p_state, t_state
         st.line_no = line0 + h
-        raw = body[rows[h, ff.C_LSTART]:rows[h, ff.C_LEND]]
+        raw = bytes(body[rows[h, ff.C_LSTART]:rows[h, ff.C_LEND]])
         tables[h] = framer._frame_lines(i, st, [raw])
         state = (st.pghp, st.tag)
         state_line = h
@@ -433,7 +433,7 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
         body, st.partial = data, b""
     else:
         cut = data.rfind(b"\n") + 1
-        body, st.partial = data[:cut], data[cut:]
+        body, st.partial = memoryview(data)[:cut], data[cut:]   # no copy of the chunk
     line0 = st.line_no
     buf, rows, kind, pending, tables = _frame(dec, i, st, body)
 
@@ -446,11 +446,13 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     frame_rejects = RejectTable.concat([tables[h][1] for h in sorted(tables)])
 
     big, s = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
+    del rows, kind, pending, tables, body, data    # the framed chunk is no longer needed
     big, multi, orphans = _assemble(dec, big, s)
     single = np.flatnonzero(s.count == 1)
     m = dict(source=s.source[single], line=s.line[single], time=s.time[single],
              station=s.station[single], ps=s.ps[single], pe=s.pe[single], fill=s.fill[single],
              ts=s.ts[single], te=s.te[single], key=s.index[single])
+    del s
     if multi is not None:
         m = {k: np.concatenate([m[k], multi[k]]) for k in m}
     order = np.argsort(m["key"], kind="stable")      # the reference's message order

@@ -169,8 +169,19 @@ def _child(which: str, path: str) -> None:
     out = fast_path(Path(path)) if which == "fast" else pyais_loop(Path(path))
     dt = time.perf_counter() - t
     rows = len(out.positions) if which == "fast" else len(out)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{dt:.3f} {rows} {rss_mb:.1f}")
+    print(f"{dt:.3f} {rows} {peak_rss_mb():.1f}")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; ru_maxrss would carry the parent's
+    peak across fork and exec)."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

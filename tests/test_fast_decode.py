@@ -166,7 +166,7 @@ def message(draw):
     return d
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(message(), min_size=1, max_size=12))
 def test_kernel_equals_pyais_on_encoded_messages(batch):
     encoded = [_encode(d) for d in batch]

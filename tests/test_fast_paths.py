@@ -124,7 +124,7 @@ def feeds(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(feeds(), st.integers(0, 3))
 def test_hypothesis_feeds(feed, seed):
     data = feed.encode()

@@ -3,9 +3,10 @@
 Inputs are read in pieces through one ``IncrementalDecoder`` (the same stages a live
 feed uses). The kind of each file is found from its content, not its name: gzip by its
 magic bytes, Parquet by ``PAR1``, decoded CSV by its header (``ais.tabular``), anything
-else is NMEA (UTF-16 text with a byte-order mark is converted first). A file that cannot be used (missing, unreadable, empty, binary, no AIS in
-it, or, with ``require_times``, no receive time on any message) raises ``InputError``
-naming the file and what to do.
+else is NMEA (UTF-16 text with a byte-order mark is converted first). A file that
+cannot be used (missing, unreadable, empty, binary, no AIS in it, or, with
+``require_times``, no receive time on any message) raises ``InputError`` naming the file
+and what to do; inside a directory such a file is skipped with a warning instead.
 """
 
 from __future__ import annotations

@@ -217,6 +217,6 @@ def test_watch_memory_is_bounded_against_a_hostile_feed(tmp_path, feed):
     assert len(rejects) == 5000, "the most recent rejects are kept, up to --max-rejects"
     assert (rejects["reason"] == "orphan_fragment").sum() >= 4990
     summary = json.loads((out / "summary.json").read_text())
-    by_reason = summary.get("rejected_by_reason") or summary.get("rejected", {})
+    by_reason = summary["rejected_by_reason"]
     assert by_reason.get("line_too_long") == 5, summary
     assert by_reason.get("orphan_fragment", 0) >= 39_000

@@ -358,7 +358,7 @@ class Framer:
         return data[:cut]
 
     def _frame_lines(self, source: int, st: _SourceState, lines: list[bytes]):
-        cols = {k: [] for k in SentenceTable.FIELDS}
+        rows: list[tuple] = []
         rej = {k: [] for k in RejectTable.FIELDS}
         counts = self.counts
         max_len = self.params.max_sentence_bytes
@@ -430,9 +430,12 @@ class Framer:
                     gid = parts[-1]
                     first = parts[0] == b"1"
                     if first:
-                        if len(st.groups) >= self.params.max_open_groups:
-                            st.groups.pop(next(iter(st.groups)))
-                        st.groups[gid] = (station, t)
+                        if len(parts) == 3 and parts[1] == b"1":
+                            pass                  # a group of one sentence: nothing to remember
+                        else:
+                            if len(st.groups) >= self.params.max_open_groups:
+                                st.groups.pop(next(iter(st.groups)))
+                            st.groups[gid] = (station, t)
                     else:
                         inherited = st.groups.get(gid)
                         if inherited is not None:
@@ -440,16 +443,12 @@ class Framer:
                             t = t if t is not None else inherited[1]
                         if len(parts) == 3 and parts[0] == parts[1]:
                             st.groups.pop(gid, None)
-                cols["source"].append(source)
-                cols["line"].append(line_no)
-                cols["time"].append(np.nan if t is None else t)
-                cols["station"].append(default_station if station is None else station)
-                cols["channel"].append(v["channel"])
-                cols["count"].append(v["count"])
-                cols["number"].append(v["number"])
-                cols["seq"].append(v["seq"])
-                cols["group"].append(gid.decode("ascii", "replace"))
-                cols["payload"].append(v["payload"])
-                cols["fill"].append(v["fill"])
-                cols["text"].append(seg)
+                rows.append((source, line_no, np.nan if t is None else t,
+                             default_station if station is None else station, v["channel"],
+                             v["count"], v["number"], v["seq"], gid.decode("ascii", "replace"),
+                             v["payload"], v["fill"], seg))
+        if rows:
+            cols = dict(zip(SentenceTable.FIELDS, (list(c) for c in zip(*rows))))
+        else:
+            cols = {k: [] for k in SentenceTable.FIELDS}
         return SentenceTable.from_lists(cols), RejectTable.from_lists(rej)

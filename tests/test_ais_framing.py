@@ -261,3 +261,9 @@ def test_garbage_between_valid_lines_never_changes_them(garbage, decoder):
 def test_dollar_lead_vdm_is_read_like_bang(decoder):
     d = decode(tag(b"c:1696161600") + b"$" + POS[1:] + b"\n", decoder=decoder)
     assert len(d.positions) == 1 and d.stats["non_ais_sentences"] == 0
+
+
+def test_group_of_one_sentence_is_not_remembered():
+    dec = IncrementalDecoder(decoder="pyais")
+    d = dec.feed("f", tag(b"g:1-1-5,c:1696161600") + POS + b"\n")
+    assert len(d.positions) == 1 and dec.framer.states[0].groups == {}

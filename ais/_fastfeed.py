@@ -42,78 +42,9 @@ from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
 from ais.frames import DecodedParts, rejects_frame
-from detectors._numba import njit
+from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
-
-
-@njit
-def _hash_spans(buf, starts, ends, out):
-    """FNV-1a 64-bit hash of each span (length mixed in)."""
-    for i in range(len(starts)):
-        h = np.uint64(14695981039346656037)
-        for k in range(starts[i], ends[i]):
-            h = (h ^ np.uint64(buf[k])) * np.uint64(1099511628211)
-        h = (h ^ np.uint64(ends[i] - starts[i])) * np.uint64(1099511628211)
-        out[i] = h
-
-
-@njit
-def _spans_match(buf, starts, ends, codes, rep):
-    """True when every span equals the representative span of its code."""
-    for i in range(len(starts)):
-        r = rep[codes[i]]
-        a, b = starts[i], ends[i]
-        ra, rb = starts[r], ends[r]
-        if b - a != rb - ra:
-            return False
-        for k in range(b - a):
-            if buf[a + k] != buf[ra + k]:
-                return False
-    return True
-
-
-@njit
-def _first_of_code(codes, rep):
-    """rep[c] = first index with code c (rep preset to -1)."""
-    for i in range(len(codes)):
-        if rep[codes[i]] < 0:
-            rep[codes[i]] = i
-
-
-def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """Exact factorisation of byte spans: (codes in first-appearance order, index of the
-    first span of each code)."""
-    n = len(starts)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    h = np.empty(n, dtype=np.uint64)
-    _hash_spans(buf, starts, ends, h)
-    codes, uniques = pd.factorize(h)
-    codes = codes.astype(np.int64)
-    rep = np.full(len(uniques), -1, dtype=np.int64)
-    _first_of_code(codes, rep)
-    if not _spans_match(buf, starts, ends, codes, rep):   # a hash collision: exact, slowly
-        keys = [buf[a:b].tobytes() for a, b in zip(starts, ends)]
-        codes, _ = pd.factorize(np.array(keys, dtype=object))
-        codes = codes.astype(np.int64)
-        first = np.unique(codes, return_index=True)[1]
-        rep = np.empty(len(first), dtype=np.int64)
-        rep[codes[first]] = first
-    return codes, rep
-
-
-def _span_strings(buf, starts, ends, present, default):
-    """Object array of ``str`` of each span (``default`` where not ``present``)."""
-    out = np.empty(len(starts), dtype=object)
-    out[:] = default
-    idx = np.flatnonzero(present)
-    if len(idx):
-        codes, rep = span_codes(buf, starts[idx], ends[idx])
-        names = np.array([buf[starts[idx[r]]:ends[idx[r]]].tobytes().decode("ascii", "replace")
-                          for r in rep], dtype=object)
-        out[idx] = names[codes]
-    return out
 
 
 class _Rows:
@@ -225,35 +156,6 @@ def _frame(dec, i: int, st, body: bytes):
     return buf, rows, kind, pending, tables
 
 
-def _pack(items) -> tuple[np.ndarray, np.ndarray]:
-    """bytes objects -> (uint8 buffer, int64 offsets)."""
-    if len(items) == 0:
-        return np.empty(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
-    lengths = np.fromiter((len(p) for p in items), dtype=np.int64, count=len(items))
-    off = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=off[1:])
-    return np.frombuffer(b"".join(items), dtype=np.uint8), off
-
-
-@njit
-def _gather(buf, starts, ends, out):
-    for i in range(len(starts)):
-        for k in range(ends[i] - starts[i]):
-            out[i, k] = buf[starts[i] + k]
-
-
-def span_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:
-    """The spans as ``bytes`` objects (no NUL inside AIS text, so a NUL-padded
-    fixed-width array gives them back exactly)."""
-    n = len(starts)
-    if n == 0:
-        return []
-    w = max(int((ends - starts).max()), 1)
-    out = np.zeros((n, w), dtype=np.uint8)
-    _gather(buf, starts, ends, out)
-    return out.view(f"S{w}").ravel().tolist()
-
-
 class _Sentences:
     """Sentence columns in sentence order; payload and text are spans into one buffer."""
 
@@ -266,7 +168,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     fidx = np.flatnonzero(kind == ff.K_AIS)
     r = _Rows(rows, fidx)
     time = _time_of(r, pending[fidx])
-    station = _span_strings(buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
+    station = span_strings(buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
     parts = [dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
                   station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
                   seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
@@ -277,8 +179,8 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     if objs:
         s_obj = SentenceTable.concat([t for _, t in objs])
         o_index = np.concatenate([first_index[h] + np.arange(len(t)) for h, t in objs])
-        pay_buf, pay_off = _pack(s_obj.payload)
-        txt_buf, txt_off = _pack(s_obj.text)
+        pay_buf, pay_off = pack(s_obj.payload)
+        txt_buf, txt_off = pack(s_obj.text)
         base = len(buf)
         extra = [pay_buf, txt_buf]
         parts.append(dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
@@ -295,7 +197,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
             frag = p["count"] > 1
             ch = np.empty(len(frag), dtype=object)
             if frag.any():
-                ch[frag] = _span_strings(big, p["cs"][frag], p["ce"][frag], np.ones(int(frag.sum()), bool), "")
+                ch[frag] = span_strings(big, p["cs"][frag], p["ce"][frag], np.ones(int(frag.sum()), bool), "")
             p["channel"] = ch
     cols = {k: np.concatenate([p[k] for p in parts]) for k in
             ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps", "pe",
@@ -317,8 +219,8 @@ def _assemble(dec, big, s: _Sentences):
     pre_rows = [(slot, row) for slot, (_, o) in enumerate(pre) for row in o.rows]
     n_pre = len(pre_rows)
     # pre rows: (source, line, time, station, payload, fill, text, count)
-    p_pay, p_pay_off = _pack([row[4] for _, row in pre_rows])
-    p_txt, p_txt_off = _pack([row[6] for _, row in pre_rows])
+    p_pay, p_pay_off = pack([row[4] for _, row in pre_rows])
+    p_txt, p_txt_off = pack([row[6] for _, row in pre_rows])
     base = len(big)
     big = np.concatenate([big, p_pay, p_txt]) if n_pre else big
     station = np.concatenate([np.array([k[0] for k, _ in pre], dtype=object), s.station[fr]])
@@ -461,7 +363,7 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
 
     # dedup over the messages in order, the kept copies of earlier calls first
     prior = list(dd.window.keys())
-    p_buf, p_off = _pack(prior)
+    p_buf, p_off = pack(prior)
     base = len(big)
     big = np.concatenate([big, p_buf]) if len(prior) else big
     starts = np.r_[base + p_off[:-1], m["ps"]]

@@ -276,3 +276,23 @@ def test_utf16_text_from_windows_is_read(tmp_path):
     path.write_bytes(FEED.decode("ascii").encode("utf-16"))
     d = ais.read_inputs([path], decoder="pyais")
     assert len(d.positions) == 2 and d.stats["rejected_by_reason"] == {"not_nmea": 1}
+
+
+@pytest.mark.parametrize("decoder", ["pyais", "fast"])
+def test_type24_parts_and_auxiliary_craft(decoder):
+    a = pyais.encode_dict({"msg_type": 24, "mmsi": 273000009, "partno": 0, "shipname": "LADY R@@"},
+                          talker_id="AI")[0].encode()
+    b = pyais.encode_dict({"msg_type": 24, "mmsi": 273000009, "partno": 1, "ship_type": 70,
+                           "callsign": "UBRH7", "to_bow": 100, "to_stern": 20, "to_port": 9,
+                           "to_starboard": 9}, talker_id="AI")[0].encode()
+    aux = pyais.encode_dict({"msg_type": 24, "mmsi": 981234567, "partno": 1, "ship_type": 30,
+                             "callsign": "ABC", "mothership_mmsi": 273000001},
+                            talker_id="AI")[0].encode()
+    dec = ais.IncrementalDecoder(decoder=decoder)
+    d = dec.feed("x", b"\n".join([a, b, aux]) + b"\n")
+    s = d.statics.set_index("line")
+    assert s.loc[1, "name"] == "LADY R" and s.loc[1, "callsign"] is None
+    assert (s.loc[2, "callsign"], s.loc[2, "ship_type"], s.loc[2, "length"], s.loc[2, "beam"]) == \
+        ("UBRH7", 70, 120, 18)
+    assert s.loc[2, "name"] is None
+    assert math.isnan(s.loc[3, "length"]) and s.loc[3, "callsign"] == "ABC"

@@ -151,3 +151,57 @@ def test_all_slices_in_one_run_equal_detect_and_give_version_one(tmp_path, feed,
     for name in ("port_visits.csv", "dark_periods.csv", "round_trips.csv", "summary.json",
                  "positions.parquet", "rejects.csv"):
         assert (tmp_path / "out" / name).exists(), name
+
+
+def test_a_late_file_retracts_the_dark_periods_it_fills(tmp_path, feed, truth, analysis):
+    _, slices = feed
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    late = slices[5:7]                          # about 12 h of every vessel's reports
+    for path in slices:
+        if path not in late:
+            shutil.copy(path, inbox / path.name)
+    run_job(inbox, state, out, analysis=analysis)
+    before = read_alerts_csv(out / "alerts.csv")
+    for path in late:
+        shutil.copy(path, inbox / path.name)
+    report = run_job(inbox, state, out, analysis=analysis)
+    assert sorted(report.new_files) == sorted(p.name for p in late)
+    assert report.counts["retracted"] >= 1
+    book = read_alerts_csv(out / "alerts.csv")
+    retracted = book[book["status"] == "retracted"]
+    assert set(retracted["alert_id"]) <= set(before["alert_id"])
+    assert (retracted["kind"] == "dark_period").all()
+    assert (retracted["version"] == 2).all()
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))
+
+
+def test_a_file_without_receive_times_is_refused_once(tmp_path, feed, truth, analysis):
+    from tests._live_feeds import run_cli
+
+    _, slices = feed
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(slices[0], inbox / slices[0].name)
+    untimed = b"".join(line.split(b"\\")[-1] + b"\n"
+                       for line in slices[1].read_bytes().splitlines())
+    (inbox / "no-times.nmea").write_bytes(untimed)
+    args = ("job", "--inbox", inbox, "--state", tmp_path / "state", "--out", tmp_path / "out")
+    first = run_cli(*args)
+    assert first.returncode == 1
+    assert b"no-times.nmea" in first.stdout and b"no receive time" in first.stdout
+    assert b"1 new file(s)" in first.stdout
+    second = run_cli(*args)
+    assert second.returncode == 0 and b"0 new file(s); 2 already processed" in second.stdout
+
+
+def test_an_empty_inbox_writes_nothing_and_a_missing_inbox_is_an_error(tmp_path):
+    from tests._live_feeds import run_cli
+
+    (tmp_path / "inbox").mkdir()
+    report = run_job(tmp_path / "inbox", tmp_path / "state", tmp_path / "out")
+    assert report.new_files == [] and not (tmp_path / "out" / "alerts.csv").exists()
+    bad = run_cli("job", "--inbox", tmp_path / "missing", "--state", tmp_path / "s2",
+                  "--out", tmp_path / "o2")
+    assert bad.returncode == 1 and b"inbox is not a directory" in bad.stderr

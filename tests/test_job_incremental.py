@@ -145,6 +145,12 @@ def test_all_slices_in_one_run_equal_detect_and_give_version_one(tmp_path, feed,
         shutil.copy(path, inbox / path.name)
     report = run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
     assert report.counts == {"new": len(truth.alerts), "changed": 0, "retracted": 0}
+    assert report.new_files == [p.name for p in slices], "receive-time order, not name order"
+    # the type 5 message split between slices 3 and 4 is assembled as in one detect
+    statics = pd.read_parquet(tmp_path / "out" / "statics.parquet")
+    assert len(statics) == len(truth.statics) == 3
+    positions = pd.read_parquet(tmp_path / "out" / "positions.parquet")
+    assert len(positions) == len(truth.positions)
     book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
     assert (book["version"] == 1).all() and set(book["status"]) <= {"open", "closed"}
     pd.testing.assert_frame_equal(comparable(book), comparable(truth.alerts))

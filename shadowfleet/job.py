@@ -221,16 +221,23 @@ def analyse_state(state: JobState, analysis: Analysis):
 
 
 def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool) -> None:
-    """Every contract file, with ``alerts.csv`` as the versioned book."""
+    """Every contract file, with ``alerts.csv`` as the versioned book (map and timeline,
+    when asked for, show the alerts that are not retracted)."""
     live = result.alerts
     result.alerts = book_table(update.book)
     try:
         result.summary = dict(result.summary)
         result.summary["alert_status"] = {
             s: int((update.book["status"] == s).sum()) for s in ("open", "closed", "retracted")}
-        result.write(out_dir, figures=figures)
+        result.write(out_dir, figures=False)
     finally:
         result.alerts = live
+    if figures:
+        from shadowfleet.outputs.map import write_map
+        from shadowfleet.outputs.timeline import write_timeline
+
+        write_map(result, Path(out_dir) / "map.html")
+        write_timeline(result, Path(out_dir) / "timeline.png")
 
 
 def reconcile_log(out_dir: Path, state: JobState) -> list[str]:

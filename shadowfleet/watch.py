@@ -44,7 +44,7 @@ import pandas as pd
 import ais
 import ais.schema as schema
 from ais import reasons
-from ais.errors import ConfigError
+from ais.errors import ConfigError, InputError
 from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
 from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
 
@@ -274,6 +274,11 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
         try:
             reader.start()
             reader.ready.wait()
+            if isinstance(reader.error, OSError):
+                where = "standard input" if address is None else f"{address[0]}:{address[1]}"
+                raise InputError(None, f"cannot watch {kind} {where} "
+                                 f"({reader.error.strerror or reader.error})",
+                                 "choose a free port and an address of this machine")
             if reader.error is not None:
                 raise reader.error
             where = f"{reader.bound[0]}:{reader.bound[1]}" if reader.bound else "stdin"
@@ -285,7 +290,9 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
             stop.set()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-    if reader.error is not None and not isinstance(reader.error, OSError):
+    if isinstance(reader.error, OSError):
+        log(f"the {kind} reader stopped: {reader.error}")
+    elif reader.error is not None:
         raise reader.error
     return report
 

@@ -220,3 +220,20 @@ def test_watch_memory_is_bounded_against_a_hostile_feed(tmp_path, feed):
     by_reason = summary["rejected_by_reason"]
     assert by_reason.get("line_too_long") == 5, summary
     assert by_reason.get("orphan_fragment", 0) >= 39_000
+
+
+def test_watch_on_a_port_in_use_is_a_one_line_error(tmp_path):
+    busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    busy.bind(("127.0.0.1", 0))
+    try:
+        done = run_cli("watch", "--udp", "127.0.0.1:%d" % busy.getsockname()[1],
+                       "--out", tmp_path / "live")
+    finally:
+        busy.close()
+    assert done.returncode == 1
+    assert done.stderr.decode().count("\n") == 1 and b"cannot watch udp" in done.stderr
+
+
+def test_watch_usage_errors(tmp_path):
+    assert run_cli("watch", "--out", tmp_path).returncode == 2
+    assert run_cli("watch", "-", "--udp", "127.0.0.1:0", "--out", tmp_path).returncode == 2

@@ -125,3 +125,26 @@ def test_random_sequences_of_alert_sets_keep_versions_consistent():
             assert r["version"] == history.get(r["alert_id"], 0) + 1
             history[r["alert_id"]] = r["version"]
         assert set(live_alerts(book)["alert_id"]) == {f"A-{i}" for i in ids}
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_alert = st.tuples(st.integers(0, 5), st.booleans(), st.sampled_from(["a", "b"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(runs=st.lists(st.lists(_alert, max_size=6), min_size=1, max_size=6))
+def test_book_properties_over_any_sequence_of_runs(runs):
+    """Live alerts are the last run's; each logged change is the previous version + 1;
+    a run identical to the one before logs nothing."""
+    book, versions = None, {}
+    for run in runs:
+        rows = {i: (f"A-{i}", i, None if open_ else i + 4, text) for i, open_, text in run}
+        current = make_alerts(*rows.values())
+        up = update_book(book, current)
+        for _, r in up.changes.iterrows():
+            assert r["version"] == versions.get(r["alert_id"], 0) + 1
+            versions[r["alert_id"]] = r["version"]
+        assert set(live_alerts(up.book)["alert_id"]) == {f"A-{i}" for i in rows}
+        assert update_book(up.book, current).changes.empty
+        book = up.book

@@ -170,3 +170,32 @@ def test_tcp_reader_backs_off_when_nobody_listens():
 def test_watch_limits_validate(bad):
     with pytest.raises(ConfigError):
         WatchLimits(**bad)
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_line = st.binary(min_size=0, max_size=40).map(lambda b: b.replace(b"\n", b"x"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(_line, max_size=30), cuts=st.lists(st.integers(0, 2000), max_size=8),
+       limit=st.integers(8, 50))
+def test_splitter_output_does_not_depend_on_how_the_stream_is_cut(lines, cuts, limit):
+    data = b"".join(l + b"\n" for l in lines)
+    whole = list(LineSplitter(limit).push(data))
+    s = LineSplitter(limit)
+    pieces, last = [], 0
+    for c in sorted(c % (len(data) + 1) for c in cuts) + [len(data)]:
+        pieces.append(data[last:c])
+        last = c
+    chunked = [item for p in pieces for item in s.push(p)]
+    assert chunked == whole
+    expected = []
+    for l in lines:
+        if len(l) > limit:
+            expected.append((_TOO_LONG, l[:limit]))
+        elif l.rstrip(b"\r").strip():
+            expected.append(l.rstrip(b"\r"))
+    assert whole == expected

@@ -35,14 +35,15 @@ import pandas as pd
 from ais import _fast
 from ais import _fastframe as ff
 from ais import _fastassemble as fa
+from ais import _fastdedup as fdd
 from ais import reasons
-from ais.assemble import _Open, dedup_kernel
+from ais.assemble import _Open
 from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
 from ais.frames import DecodedParts, rejects_frame
-from ais._fastspans import pack, span_bytes, span_codes, span_strings
+from ais._fastspans import pack, span_bytes, span_strings
 
 __all__ = ["feed"]
 
@@ -361,26 +362,9 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     m = {k: v[order] for k, v in m.items()}
     n_msg = len(order)
 
-    # dedup over the messages in order, the kept copies of earlier calls first
-    prior = list(dd.window.keys())
-    p_buf, p_off = pack(prior)
-    base = len(big)
-    big = np.concatenate([big, p_buf]) if len(prior) else big
-    starts = np.r_[base + p_off[:-1], m["ps"]]
-    ends = np.r_[base + p_off[1:], m["pe"]]
-    codes, rep = span_codes(big, starts, ends)
-    kept = np.full(len(rep), np.nan)
-    kept[codes[:len(prior)]] = np.fromiter(dd.window.values(), dtype=np.float64, count=len(prior))
-    dup = np.zeros(n_msg, dtype=np.bool_)
+    # dedup over the messages in order, against the kept copies of earlier calls
     times = np.ascontiguousarray(m["time"], dtype=np.float64)
-    dedup_kernel(codes[len(prior):], times, kept, float(dd.params.window_s), dup)
-    dd.duplicates += int(dup.sum())
-    finite = times[~np.isnan(times)]
-    if len(finite):
-        dd.latest = max(dd.latest, float(finite.max()))
-    live = np.flatnonzero(kept >= dd.latest - dd.params.retention_s)
-    dd.window = dict(zip(span_bytes(big, starts[rep[live]], ends[rep[live]]),
-                         kept[live].tolist()))
+    dup = fdd.dedup(dd, big, m["ps"], m["pe"], times)
 
     # decode the kept messages in bulk; pyais for what the kernel leaves
     keep = np.flatnonzero(~dup)

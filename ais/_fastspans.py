@@ -113,3 +113,12 @@ def span_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[by
     out = np.zeros((n, w), dtype=np.uint8)
     _gather(buf, starts, ends, out)
     return out.view(f"S{w}").ravel().tolist()
+
+
+@njit
+def _gather_flat(buf, starts, ends, out, off):
+    """Copy span i to ``out[off[i]:off[i+1]]``."""
+    for i in range(len(starts)):
+        o = off[i]
+        for k in range(ends[i] - starts[i]):
+            out[o + k] = buf[starts[i] + k]

@@ -3,6 +3,7 @@
 - ``span_codes``: same partition as ``pd.factorize`` of the ``bytes``, ids in first
   appearance order, also when every span has the same hash (the exact fallback);
 - ``span_bytes`` / ``span_strings`` / ``pack``: the plain slices;
+- dedup: the same duplicates and window dict as ``Deduplicator.keep_mask``;
 - assembly: random fragment streams (orphans, interleaved stations, displaced and
   timed-out messages, tiny ``max_pending``) give the same messages, orphans and open
   state as ``ais.assemble.Assembler``, checked through whole feeds of both paths.
@@ -17,8 +18,10 @@ import pandas as pd
 import pyais
 import pytest
 
+from ais import _fastdedup as fdd
 from ais import _fastspans as sp
-from ais.assemble import AssemblyParams
+from ais.assemble import AssemblyParams, DedupParams, Deduplicator
+from ais.columns import MessageTable
 from ais.nmea import _xor
 from tests.test_fast_paths import _feed_in_pieces, assert_same
 
@@ -96,3 +99,31 @@ def test_assembly_kernel_matches_assembler(seed, params, monkeypatch):
     ref = _feed_in_pieces(data, ["pyais"], seed=seed)
     assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)
     assert_same(_feed_in_pieces(data, ["fast", "pyais"], seed=seed + 1), ref)
+
+
+@pytest.mark.parametrize("params", [DedupParams(), DedupParams(window_s=0.0, retention_s=5.0),
+                                    DedupParams(retention_s=30.0, max_window_messages=7)],
+                         ids=["defaults", "zero-window", "small-cap"])
+def test_fast_dedup_matches_deduplicator(params):
+    """Batches of random payloads (few distinct, NaN times, times going back): the same
+    duplicates and the same window dict (keys, values, order) as ``keep_mask``."""
+    rng = random.Random(11)
+    ref, fast = Deduplicator(params), Deduplicator(params)
+    t = 1000.0
+    for batch in range(8):
+        n = rng.randrange(0, 60)
+        payloads = [bytes(rng.choice(b"1357") for _ in range(rng.randrange(1, 4))) for _ in range(n)]
+        times = []
+        for _ in range(n):
+            t += rng.choice([0, 0.5, 3, 11, -4])
+            times.append(np.nan if rng.random() < 0.1 else t)
+        times = np.array(times, dtype=np.float64)
+        m = MessageTable.from_lists({"source": [0] * n, "line": list(range(n)), "time": list(times),
+                                     "station": ["s"] * n, "payload": payloads, "fill": [0] * n,
+                                     "msg_type": [1] * n, "text": [b""] * n})
+        want = ~ref.keep_mask(m)
+        buf, off = sp.pack(payloads)
+        got = fdd.dedup(fast, buf, off[:-1], off[1:], times)
+        assert got.tolist() == want.tolist(), batch
+        assert list(fast.window.items()) == list(ref.window.items()), batch
+        assert (fast.latest, fast.duplicates) == (ref.latest, ref.duplicates)

@@ -34,6 +34,7 @@ reference treatment and the reference reject reason.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ais.fields import MIN_BITS, MIN_BITS_24
@@ -148,14 +149,14 @@ def _latlon600(v):
     return ((10000 * v + 3) // 6) / 1e6
 
 
-@njit
+@njit(parallel=True)
 def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, text,
                   text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
     ``num[F_*, i]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
     ``status[i]`` (DECODED or FALLBACK)."""
     nan = np.nan
-    for i in range(len(starts)):
+    for i in numba.prange(len(starts)):     # each message writes only its own slots
         for f in range(num.shape[0]):
             num[f, i] = nan
         for t in range(text.shape[1]):

@@ -28,6 +28,7 @@ turns them into seconds with ``ais.nmea.parse_epoch``'s magnitude rule.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from detectors._numba import njit
@@ -450,14 +451,37 @@ def frame_kernel(buf, out, pghp_time, max_line_bytes):
     return n
 
 
+BLOCK_LINES = 4096   # lines per parallel task
+
+
+@njit(parallel=True)
+def frame_kernel_parallel(buf, starts, ends, out, pghp_time, max_line_bytes):
+    """``frame_kernel`` with the line bounds given, blocks of lines in parallel (each
+    line is framed on its own; the state between lines is the table layer's job)."""
+    n = len(starts)
+    n_blocks = (n + BLOCK_LINES - 1) // BLOCK_LINES
+    for blk in numba.prange(n_blocks):
+        fs = np.empty(7, dtype=np.int64)
+        fe = np.empty(7, dtype=np.int64)
+        for li in range(blk * BLOCK_LINES, min(n, (blk + 1) * BLOCK_LINES)):
+            for f in range(out.shape[0]):
+                out[f, li] = 0
+            pghp_time[li] = np.nan
+            _frame_line(buf, starts[li], ends[li], out, pghp_time, li, max_line_bytes, fs, fe)
+
+
 def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64 with contiguous
     columns, pghp times float64)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    n = count_lines(buf)
+    nl = np.flatnonzero(buf == 10)
+    ends = nl if len(buf) == 0 or buf[-1] == 10 else np.r_[nl, len(buf)]
+    starts = np.r_[0, ends[:-1] + 1] if len(ends) else ends
+    n = len(ends)
     out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
     pghp = np.empty(n, dtype=np.float64)
-    frame_kernel(buf, out, pghp, max_line_bytes)
+    frame_kernel_parallel(buf, starts.astype(np.int64), ends.astype(np.int64), out, pghp,
+                          max_line_bytes)
     return out.T, pghp         # (n_lines, fields), each field contiguous
 
 

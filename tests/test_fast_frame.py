@@ -198,3 +198,16 @@ def test_epoch_seconds_rule():
     for a, b in zip(t, v):
         want = parse_epoch(str(int(b)))
         assert (math.isnan(a) and want is None) or a == want
+
+
+def test_parallel_framer_equals_serial():
+    data = b"".join(_read(p) for p in _files()[:12]) + b"last line without newline"
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n = ff.count_lines(buf)
+    out = np.empty((len(ff.FRAME_FIELDS), n), dtype=np.int64)
+    pghp = np.empty(n)
+    assert ff.frame_kernel(buf, out, pghp, 1024) == n
+    rows, pghp2 = ff.frame_lines(buf)
+    assert (rows == out.T).all()
+    assert np.array_equal(pghp, pghp2, equal_nan=True)
+    assert len(ff.frame_lines(np.zeros(0, dtype=np.uint8))[0]) == 0

@@ -17,8 +17,9 @@ Sources:
 
 Bounded memory against a hostile feed: a line longer than ``max_line_bytes`` is cut off
 at the limit and recorded as a reject (``line_too_long``) without being buffered; lines
-wait in a queue of at most ``max_queued_lines`` (the reader then blocks: TCP and stdin
-push back, UDP datagrams are dropped by the kernel); fragment buffers are bounded by the
+wait in a queue of at most ``max_queued_bytes`` (the reader then blocks: TCP and stdin
+push back, UDP datagrams wait in the socket's buffer and are dropped by the kernel when it
+is full too); fragment buffers are bounded by the
 decoder (``ais.assemble.AssemblyParams.max_pending``); the rejects kept for
 ``rejects.csv`` are the last ``max_rejects_kept`` (their counts in ``summary.json`` stay
 whole). What grows is what a single ``detect`` would hold: the decoded positions.
@@ -29,8 +30,8 @@ and commits, then exits 0.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import queue
 import signal
 import socket
 import sys
@@ -56,7 +57,7 @@ class WatchLimits:
 
     every_seconds: float = 10.0
     max_line_bytes: int = 4096
-    max_queued_lines: int = 200_000
+    max_queued_bytes: int = 64 << 20
     feed_every_lines: int = 5000
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
@@ -66,7 +67,7 @@ class WatchLimits:
     def __post_init__(self):
         if not self.every_seconds > 0:
             raise ConfigError(None, f"every_seconds must be > 0, not {self.every_seconds}")
-        for name in ("max_line_bytes", "max_queued_lines", "feed_every_lines",
+        for name in ("max_line_bytes", "max_queued_bytes", "feed_every_lines",
                      "udp_receive_buffer_bytes", "max_rejects_kept"):
             if getattr(self, name) < 1:
                 raise ConfigError(None, f"{name} must be at least 1, not {getattr(self, name)}")
@@ -120,10 +121,51 @@ class LineSplitter:
         return partial
 
 
+class ChunkQueue:
+    """FIFO of line chunks (lists of lines) bounded by the bytes it holds: ``put`` waits
+    while full. One chunk is always admitted into an empty queue, so a chunk larger than
+    the bound cannot block the reader for ever."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.items: collections.deque = collections.deque()
+        self.size = 0
+        self.cond = threading.Condition()
+
+    def put(self, chunk: list, nbytes: int, timeout: float) -> bool:
+        with self.cond:
+            if self.size and self.size + nbytes > self.max_bytes:
+                self.cond.wait(timeout)
+                if self.size and self.size + nbytes > self.max_bytes:
+                    return False
+            self.items.append((chunk, nbytes))
+            self.size += nbytes
+            self.cond.notify_all()
+            return True
+
+    def get(self, timeout: float = 0.0) -> list | None:
+        with self.cond:
+            if not self.items and timeout > 0:
+                self.cond.wait(timeout)
+            if not self.items:
+                return None
+            chunk, nbytes = self.items.popleft()
+            self.size -= nbytes
+            self.cond.notify_all()
+            return chunk
+
+    def empty(self) -> bool:
+        return not self.items
+
+
+def _chunk_bytes(chunk: list) -> int:
+    return sum(len(item[1]) if isinstance(item, tuple) else len(item) for item in chunk) + len(chunk)
+
+
 class _Reader(threading.Thread):
     """Reads the source into the line queue until stopped (or end of stdin)."""
 
-    def __init__(self, kind: str, address, limits: WatchLimits, lines: queue.Queue,
+    def __init__(self, kind: str, address, limits: WatchLimits, lines: ChunkQueue,
                  stop: threading.Event, log: Callable[[str], None]):
         super().__init__(daemon=True, name=f"watch-{kind}")
         self.kind, self.address, self.limits = kind, address, limits
@@ -135,17 +177,16 @@ class _Reader(threading.Thread):
         self.error: BaseException | None = None
         self.connections = 0
 
-    def _put(self, item) -> None:
+    def _put(self, chunk: list) -> None:
+        nbytes = _chunk_bytes(chunk)
         while not self.stop.is_set():
-            try:
-                self.lines.put(item, timeout=0.2)
+            if self.lines.put(chunk, nbytes, timeout=0.2):
                 return
-            except queue.Full:
-                continue
 
     def _push(self, data: bytes) -> None:
-        for item in self.splitter.push(data):
-            self._put(item)
+        items = list(self.splitter.push(data))
+        if items:
+            self._put(items)
 
     def run(self) -> None:
         try:
@@ -161,8 +202,7 @@ class _Reader(threading.Thread):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                            self.limits.udp_receive_buffer_bytes)
+            self._grow_receive_buffer(sock)
             sock.bind((host, port))
             sock.settimeout(0.2)
             self.bound = sock.getsockname()[:2]
@@ -176,6 +216,22 @@ class _Reader(threading.Thread):
                 self._push(data if data.endswith(b"\n") else data + b"\n")
         finally:
             sock.close()
+
+    def _grow_receive_buffer(self, sock: socket.socket) -> None:
+        """Ask for a large receive buffer: a burst arriving while an analysis runs waits
+        there. SO_RCVBUFFORCE may pass the system's cap (root); SO_RCVBUF may not."""
+        wanted = self.limits.udp_receive_buffer_bytes
+        force = getattr(socket, "SO_RCVBUFFORCE", None)
+        try:
+            if force is None:
+                raise PermissionError
+            sock.setsockopt(socket.SOL_SOCKET, force, wanted)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+        got = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        if got < wanted:
+            self.log(f"UDP receive buffer is {got} bytes (asked for {wanted}); raise "
+                     "net.core.rmem_max if bursts are lost")
 
     def _tcp(self) -> None:
         host, port = self.address
@@ -203,7 +259,7 @@ class _Reader(threading.Thread):
                 self.log(f"connection to {host}:{port} failed: {exc.__class__.__name__}")
             partial = self.splitter.reset()     # a last line without its line end
             if partial.strip():
-                self._put(partial.rstrip(b"\r"))
+                self._put([partial.rstrip(b"\r")])
             if self.stop.is_set():
                 return
             self.log(f"reconnecting to {host}:{port} in {delay:g} s")
@@ -219,7 +275,7 @@ class _Reader(threading.Thread):
             if not data:
                 tail = self.splitter.reset()
                 if tail.strip():
-                    self._put(tail.rstrip(b"\r"))
+                    self._put([tail.rstrip(b"\r")])
                 return
             self._push(data)
 
@@ -265,7 +321,7 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
         decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
         state = dataclasses.replace(state, decoder=decoder)
 
-        lines: queue.Queue = queue.Queue(maxsize=limits.max_queued_lines)
+        lines = ChunkQueue(limits.max_queued_bytes)
         reader = _Reader(kind, address, limits, lines, stop, log)
         previous = {}
         if install_signals:
@@ -298,7 +354,7 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
 
 
 def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
-          limits: WatchLimits, lines: queue.Queue, reader: _Reader, stop: threading.Event,
+          limits: WatchLimits, lines: ChunkQueue, reader: _Reader, stop: threading.Event,
           source: str, report: WatchReport) -> JobState:
     decoder = state.decoder
     pending: list[bytes] = []
@@ -338,19 +394,17 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
 
     while True:
         finished = stop.is_set() or (reader.eof and lines.empty())
-        try:
-            item = lines.get(timeout=0.2) if not finished else lines.get_nowait()
-        except queue.Empty:
-            item = None
-        if item is not None:
-            line_no += 1
-            report.lines += 1
-            if isinstance(item, tuple):
-                too_long.append((line_no, item[1]))
-                report.too_long += 1
-                pending.append(b"")     # keeps the decoder's line numbers in step
-            else:
-                pending.append(item)
+        chunk = lines.get(timeout=0.0 if finished else 0.2)
+        if chunk is not None:
+            for item in chunk:
+                line_no += 1
+                report.lines += 1
+                if isinstance(item, tuple):
+                    too_long.append((line_no, item[1]))
+                    report.too_long += 1
+                    pending.append(b"")     # keeps the decoder's line numbers in step
+                else:
+                    pending.append(item)
             if len(pending) >= limits.feed_every_lines:
                 feed()
         elif finished:

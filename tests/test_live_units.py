@@ -2,7 +2,6 @@
 pacing, UDP datagram packing, TCP reconnect with back-off (real loopback sockets)."""
 
 import io
-import queue
 import socket
 import threading
 import time
@@ -12,7 +11,7 @@ import pytest
 
 from ais.errors import ConfigError, InputError
 from shadowfleet.replay import DATAGRAM_BYTES, parse_address, replay, schedule
-from shadowfleet.watch import _TOO_LONG, LineSplitter, WatchLimits, _Reader
+from shadowfleet.watch import _TOO_LONG, ChunkQueue, LineSplitter, WatchLimits, _Reader
 
 
 def _clock(line: bytes):
@@ -123,7 +122,7 @@ def test_tcp_reader_reconnects_with_backoff_and_loses_no_line():
     server.listen()
     server.settimeout(10)
     host, port = server.getsockname()
-    lines: queue.Queue = queue.Queue(maxsize=100)
+    lines = ChunkQueue(1 << 20)
     stop = threading.Event()
     messages = []
     limits = WatchLimits(reconnect_min_s=0.05, reconnect_max_s=0.2)
@@ -137,7 +136,11 @@ def test_tcp_reader_reconnects_with_backoff_and_loses_no_line():
                 time.sleep(0.05)
                 conn.sendall(b"b\n")
             # the connection drops here; the reader must come back
-        got = [lines.get(timeout=5) for _ in range(6)]
+        got = []
+        while len(got) < 6:
+            chunk = lines.get(timeout=5)
+            assert chunk is not None, got
+            got.extend(chunk)
     finally:
         stop.set()
         reader.join(5)
@@ -155,7 +158,7 @@ def test_tcp_reader_backs_off_when_nobody_listens():
     messages = []
     stop = threading.Event()
     limits = WatchLimits(reconnect_min_s=0.05, reconnect_max_s=0.2)
-    reader = _Reader("tcp", (host, port), limits, queue.Queue(), stop, messages.append)
+    reader = _Reader("tcp", (host, port), limits, ChunkQueue(1 << 20), stop, messages.append)
     reader.start()
     time.sleep(0.8)
     stop.set()
@@ -199,3 +202,20 @@ def test_splitter_output_does_not_depend_on_how_the_stream_is_cut(lines, cuts, l
         elif l.rstrip(b"\r").strip():
             expected.append(l.rstrip(b"\r"))
     assert whole == expected
+
+
+def test_chunk_queue_is_bounded_by_bytes_and_fifo():
+    q = ChunkQueue(100)
+    assert q.put([b"a" * 60], 61, timeout=0.01)
+    assert not q.put([b"b" * 60], 61, timeout=0.01), "full: the second chunk waits"
+    assert q.get() == [b"a" * 60] and q.empty()
+    assert q.put([b"c" * 500], 501, timeout=0.01), "an empty queue admits any one chunk"
+    assert q.get(timeout=0.01) == [b"c" * 500] and q.get(timeout=0.01) is None
+    got = []
+    consumer = threading.Thread(target=lambda: [got.append(q.get(timeout=2)) for _ in range(50)])
+    consumer.start()
+    for i in range(50):
+        while not q.put([b"%03d" % i], 40, timeout=0.5):
+            pass
+    consumer.join(5)
+    assert got == [[b"%03d" % i] for i in range(50)]

@@ -130,3 +130,10 @@ def test_hypothesis_feeds(feed, seed):
     data = feed.encode()
     ref = _feed_in_pieces(data, ["pyais"], seed=seed)
     assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)
+
+
+@pytest.mark.parametrize("folder", ["dma-aislib", "gfw-ais-tools", "libais"])
+def test_directories_fast_equals_pyais(folder):
+    """Several files through one decoder: dedup and state carry across files."""
+    paths = [p for p in _files() if p.parent.name == folder]
+    assert_same(ais.read_inputs(paths, decoder="fast"), ais.read_inputs(paths, decoder="pyais"))

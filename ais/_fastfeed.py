@@ -12,12 +12,11 @@ How the work is split, one chunk of whole lines at a time:
    array rows; every other line (faults, groups, ISO times, ...) is handed to the
    reference framer, in line order, with the ``$PGHP``/tag state it would have had.
    A sentence after a lone tag block line is handed over too (the reference merges them).
-2. Single-fragment sentences of fast lines stay as offsets into the chunk; everything
-   else (fragments, handed-over lines) becomes a ``SentenceTable`` and goes through
-   ``Assembler.assemble_fragments`` with its global sentence index.
-3. Dedup runs ``ais.assemble.dedup_kernel`` on payload ids computed in numba (64-bit
-   hash, every collision checked byte for byte) over all messages in the reference's
-   message order; the dedup window keeps the reference's ``bytes`` keys.
+2. Sentences of fast lines stay as offsets into the chunk; handed-over lines' sentences
+   are packed into the same buffer. Fragments go through ``ais._fastassemble`` (numba,
+   the ``Assembler``'s rules, starting from and leaving its open messages).
+3. ``ais._fastdedup`` drops multi-receiver copies over all messages in the reference's
+   message order; the dedup window stays the reference's ``bytes`` dict.
 4. ``ais._fast.decode_arrays`` decodes the kept messages in bulk; types it does not
    cover go to pyais.
 

@@ -18,9 +18,12 @@ exactly for the common styles:
 
 Every other line is ``K_HANDOFF``: the reference framer reads it (with the right
 ``$PGHP`` state), so its sentences and rejects are exactly the reference's. That covers
-tag blocks with ``g:`` groups, ISO-8601 or decimal timestamps, several sentences on one
-line, non-ASCII or control bytes, lines longer than ``max_line_bytes``, and every fault
-(bad checksum, bad fields, ...), so reject reasons always come from ``ais.nmea``.
+tag blocks with ``g:`` groups, a tag block alone on its line (it times the next
+sentence), ISO-8601 or decimal timestamps, several sentences on one line, non-ASCII or
+control bytes, lines longer than ``max_line_bytes``, and every fault (bad checksum, bad
+fields, ...), so reject reasons always come from ``ais.nmea``. Lines are framed
+independently (in parallel blocks of ``BLOCK_LINES``); the state between lines
+(``$PGHP``, lone tag blocks) is applied afterwards by ``ais._fastfeed``.
 
 Times are collected as integers (``*_V`` value, ``*_HAS`` flag); ``epoch_seconds``
 turns them into seconds with ``ais.nmea.parse_epoch``'s magnitude rule.

@@ -132,7 +132,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 _alert = st.tuples(st.integers(0, 5), st.booleans(), st.sampled_from(["a", "b"]))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(runs=st.lists(st.lists(_alert, max_size=6), min_size=1, max_size=6))
 def test_book_properties_over_any_sequence_of_runs(runs):
     """Live alerts are the last run's; each logged change is the previous version + 1;

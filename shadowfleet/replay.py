@@ -5,7 +5,8 @@ kept) in their original order. A line is due ``(t - t0) / X`` seconds after the 
 where ``t`` is its receive time (as ``ais`` reads it: tag block ``c:``, ``$PGHP``, prefix,
 trailing epoch) and ``t0`` the first receive time of the feed. A line without a receive
 time, or whose time goes backwards, is due with the line before it, so order is never
-changed. ``--speed 0`` sends everything as fast as possible.
+changed. ``--speed 0`` sends everything as fast as possible. Blank lines are not sent,
+and a last line without a line end gets one.
 
 Over UDP the lines due at the same moment share datagrams of at most
 :data:`DATAGRAM_BYTES` (a line is never split), as AIS forwarders do: a replay at full

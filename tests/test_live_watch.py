@@ -10,7 +10,9 @@ import time
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from shadowfleet.cli import main
 from shadowfleet.pipeline import detect
 from tests._live_feeds import (REPO, _checksum, cli_command, cli_env, run_cli, scenario_lines,
                                tagged, write_feed)
@@ -88,10 +90,11 @@ def test_replay_paces_by_receive_time(tmp_path):
 
 
 def test_replay_usage_errors(feed):
-    assert run_cli("replay", feed, "--speed", "0").returncode == 2
-    assert run_cli("replay", feed, "--speed", "-1", "--stdout").returncode == 2
-    bad = run_cli("replay", feed, "--speed", "0", "--udp", "nowhere")
-    assert bad.returncode == 1 and b"HOST:PORT" in bad.stderr
+    runner = CliRunner()
+    assert runner.invoke(main, ["replay", str(feed), "--speed", "0"]).exit_code == 2
+    assert runner.invoke(main, ["replay", str(feed), "--speed", "-1", "--stdout"]).exit_code == 2
+    bad = runner.invoke(main, ["replay", str(feed), "--speed", "0", "--udp", "nowhere"])
+    assert bad.exit_code == 1 and "HOST:PORT" in bad.output
 
 
 def test_watch_fed_by_replay_over_udp_equals_detect(tmp_path, feed, truth):
@@ -235,5 +238,7 @@ def test_watch_on_a_port_in_use_is_a_one_line_error(tmp_path):
 
 
 def test_watch_usage_errors(tmp_path):
-    assert run_cli("watch", "--out", tmp_path).returncode == 2
-    assert run_cli("watch", "-", "--udp", "127.0.0.1:0", "--out", tmp_path).returncode == 2
+    runner = CliRunner()
+    assert runner.invoke(main, ["watch", "--out", str(tmp_path)]).exit_code == 2
+    both = runner.invoke(main, ["watch", "-", "--udp", "127.0.0.1:0", "--out", str(tmp_path)])
+    assert both.exit_code == 2

@@ -104,13 +104,18 @@ def test_assembly_kernel_matches_assembler(seed, params, monkeypatch):
 @pytest.mark.parametrize("params", [DedupParams(), DedupParams(window_s=0.0, retention_s=5.0),
                                     DedupParams(retention_s=30.0, max_window_messages=7)],
                          ids=["defaults", "zero-window", "small-cap"])
-def test_fast_dedup_matches_deduplicator(params):
+@pytest.mark.parametrize("collide", [False, True], ids=["hashes", "all-hashes-equal"])
+def test_fast_dedup_matches_deduplicator(params, collide, monkeypatch):
     """Batches of random payloads (few distinct, NaN times, times going back): the same
     duplicates and the same window dict (keys, values, order) as ``keep_mask``."""
+    if collide:
+        def same_hash(buf, starts, ends, out):
+            out[:] = 7
+        monkeypatch.setattr(fdd, "_hash_spans", same_hash)
     rng = random.Random(11)
     ref, fast = Deduplicator(params), Deduplicator(params)
     t = 1000.0
-    for batch in range(8):
+    for batch in range(12):
         n = rng.randrange(0, 60)
         payloads = [bytes(rng.choice(b"1357") for _ in range(rng.randrange(1, 4))) for _ in range(n)]
         times = []

@@ -102,7 +102,10 @@ class _Forked:
         return None if self.proc.is_alive() else self.proc.exitcode
 
     def kill(self):
-        os.kill(self.pid, signal.SIGKILL)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it finished (and was reaped) between the poll and the kill
         self.proc.join(30)
 
 

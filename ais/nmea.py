@@ -169,6 +169,15 @@ def _parse_tag_block(content: bytes):
     return t, station, group, ok
 
 
+def _other(prefix: bytes):
+    """A non-AIS NMEA sentence is skipped (and counted); one behind text that is not a
+    timestamp is a garbage line that happens to hold a '$' or '!': a reject, not a skip."""
+    prefix = prefix.strip(_PREFIX_SEPARATORS)
+    if prefix and parse_timestamp(prefix) is None:
+        return _REJECT, reasons.NOT_NMEA
+    return _OTHER, None
+
+
 def _parse_segment(seg: bytes):
     """One sentence with its prefix, tag block and trailing fields.
 
@@ -210,14 +219,14 @@ def _parse_segment(seg: bytes):
                 return _REJECT, reasons.BAD_CHECKSUM
             return _PGHP, _pghp_time(seg[i + 1:star].split(b","))
         if seg[i + 3:i + 7] not in (b"VDM,", b"VDO,"):
-            return _OTHER, None
+            return _other(prefix)
         # '$AIVDM': some receivers use the parametric-sentence lead; same content
     elif lead != 0x21:  # not '!'
         return (_SKIP, None) if seg.startswith(b"#") else (_REJECT, reasons.NOT_NMEA)
     if seg[i + 3:i + 7] not in (b"VDM,", b"VDO,"):
         if len(seg) - i < 7 and b"*" not in seg[i:]:
             return _REJECT, reasons.TRUNCATED
-        return _OTHER, None
+        return _other(prefix)
     star = seg.find(b"*", i)
     if star < 0 or len(seg) < star + 3:
         return _REJECT, reasons.TRUNCATED

@@ -1,13 +1,26 @@
-"""``shadowfleet demo``: the whole job on the bundled scenario, in one command."""
+"""``shadowfleet demo``: the whole job on the bundled scenario, in one command.
+
+The bundled feed is simulated (real AIS of the 2023 shuttle is not public: the ships were
+dark) and every vessel in it is fictional. So that the real claims say something about
+it, the demo lets the scenario's two shuttles stand in for the two ships the 2023 reports
+name, ANGARA (IMO 9179842) and MARIA (IMO 8517839): in each bundled claim those IMOs are
+replaced by the stand-ins' IMOs, and the output says so. Claims about other ships (LADY
+R, 2024) are evaluated unchanged; the scenario has no stand-in for them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from importlib import resources
 from pathlib import Path
 from typing import Callable
 
 DEMO_FEED = "najin-dunay-2023.nmea.gz"
+DEMO_TRUTH = "najin-dunay-2023.truth.json"
+# the ships the 2023 reports name, in the order the scenario's shuttles stand in for them
+STOOD_IN_FOR = ((9179842, "ANGARA"), (8517839, "MARIA"))
 
 
 def bundled_feed() -> Path:
@@ -15,16 +28,59 @@ def bundled_feed() -> Path:
     return Path(str(resources.files("fixtures").joinpath(DEMO_FEED)))
 
 
+def bundled_truth() -> dict:
+    """The truth file of the bundled feed."""
+    return json.loads(resources.files("fixtures").joinpath(DEMO_TRUTH).read_text("utf-8"))
+
+
+def stand_ins(truth: dict) -> dict[int, tuple[int, str, str]]:
+    """Real IMO -> (stand-in IMO, stand-in name, real name), from the scenario's shuttles."""
+    shuttles = [v for v in truth["vessels"] if v.get("role") == "shuttle"]
+    return {real_imo: (int(v["imo"]), str(v["name"]), real_name)
+            for (real_imo, real_name), v in zip(STOOD_IN_FOR, shuttles)}
+
+
+def with_stand_ins(claims, mapping: dict[int, tuple[int, str, str]]):
+    """The claims with each real IMO of ``mapping`` replaced by its stand-in's."""
+    out = []
+    for claim in claims:
+        imos = claim.vessels.imo
+        if not any(i in mapping for i in imos):
+            out.append(claim)
+            continue
+        new_imos = tuple(mapping[i][0] if i in mapping else i for i in imos)
+        labels = dict(claim.labels)
+        for real, (imo, name, real_name) in mapping.items():
+            if real in imos:
+                labels.pop(real, None)
+                labels[imo] = f"{name} (stand-in for {real_name})"
+        out.append(dataclasses.replace(
+            claim, vessels=dataclasses.replace(claim.vessels, imo=new_imos),
+            labels=tuple(sorted(labels.items()))))
+    return out
+
+
 def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print):
-    from shadowfleet.claims import bundled_claim_files
+    from shadowfleet.claims import bundled_claim_files, load_claims
     from shadowfleet.outputs.console import run_table
     from shadowfleet.pipeline import detect
 
     started = time.perf_counter()
     feed = bundled_feed()
+    mapping = stand_ins(bundled_truth())
     echo(f"shadowfleet demo: simulated Najin-Dunay shuttle, August-October 2023 ({feed.name})")
-    echo("  the vessels, MMSIs and IMOs in this feed are fictional; the claims are the real ones")
-    result = detect([feed], claims=bundled_claim_files(), progress=False)
+    echo("  every vessel in this feed is fictional; the claims are the real, published ones,")
+    echo("  with the simulated shuttles standing in for the ships they name:")
+    for real_imo, (imo, name, real_name) in mapping.items():
+        echo(f"    {name} (IMO {imo}) for {real_name} (IMO {real_imo})")
+    claims = with_stand_ins(load_claims(bundled_claim_files()), mapping)
+    result = detect([feed], claims=claims, progress=False)
+    result.summary["demo"] = {
+        "simulated": True,
+        "note": "Simulated feed: every vessel, MMSI and IMO is fictional.",
+        "stand_ins": [{"real_imo": r, "real_name": rn, "stand_in_imo": i, "stand_in_name": n}
+                      for r, (i, n, rn) in mapping.items()],
+    }
     result.write(out_dir)
     echo(run_table(result, Path(out_dir)))
     echo(f"  done in {time.perf_counter() - started:.1f} s")

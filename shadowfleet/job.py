@@ -59,12 +59,12 @@ class Analysis:
              figures: bool = False) -> "Analysis":
         from ports import load_ports
         from shadowfleet.config import Settings, load_config
-        from shadowfleet.pipeline import _load_claims, _load_watchlists
+        from shadowfleet.pipeline import load_claim_list, load_watchlist_list
 
         registry = ports if hasattr(ports, "locate") else load_ports(ports)
         settings = config if isinstance(config, Settings) else load_config(config)
-        return cls(registry=registry, settings=settings, claims=tuple(_load_claims(list(claims))),
-                   pairs=tuple(pairs), watchlists=tuple(_load_watchlists(list(watchlists))),
+        return cls(registry=registry, settings=settings, claims=tuple(load_claim_list(list(claims))),
+                   pairs=tuple(pairs), watchlists=tuple(load_watchlist_list(list(watchlists))),
                    figures=figures)
 
 

@@ -282,8 +282,8 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
         inputs = [inputs]
     registry = ports if hasattr(ports, "locate") else load_ports(ports)
     settings = config if isinstance(config, Settings) else load_config(config)
-    claim_list = _load_claims(claims)
-    watch = _load_watchlists(watchlists)
+    claim_list = load_claim_list(claims)
+    watch = load_watchlist_list(watchlists)
     if engine == "dask":
         from shadowfleet.scale import read_inputs_dask
 
@@ -298,7 +298,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
                    pairs=pairs, watchlists=watch)
 
 
-def _load_claims(claims) -> list:
+def load_claim_list(claims) -> list:
     if not claims:
         return []
     if isinstance(claims, (str, Path)):
@@ -311,7 +311,7 @@ def _load_claims(claims) -> list:
     return load_claims([Path(c) for c in items])
 
 
-def _load_watchlists(watchlists) -> list:
+def load_watchlist_list(watchlists) -> list:
     if not watchlists:
         return []
     if isinstance(watchlists, (str, Path)):

@@ -249,6 +249,17 @@ def _tag_alerts_with_claims(alerts: pd.DataFrame, evaluation) -> pd.DataFrame:
     return alerts
 
 
+def _ports_file(registry) -> str:
+    """The ports file as the user gave it; "bundled" for the registry shipped with ports/."""
+    import ports as ports_pkg
+
+    path = Path(str(getattr(registry, "path", "") or ""))
+    bundled = Path(ports_pkg.__file__).resolve().parent
+    if not str(path) or bundled in path.resolve().parents:
+        return f"bundled:{path.name}" if str(path) else "bundled"
+    return str(path)
+
+
 def _summary(decoded, result: Result, pairs) -> dict:
     from shadowfleet.outputs.decoded import build_summary
 
@@ -257,7 +268,7 @@ def _summary(decoded, result: Result, pairs) -> dict:
     summary = build_summary(decoded.stats, events)
     summary["alerts_by_kind"] = by_kind
     summary["pairs_of_interest"] = [list(p) for p in pairs]
-    summary["ports"] = {"file": str(getattr(result.registry, "path", "")),
+    summary["ports"] = {"file": _ports_file(result.registry),
                         "names": list(result.registry.names)}
     summary["thresholds"] = result.settings.as_dict() if result.settings is not None else {}
     if len(result.claims):

@@ -1,0 +1,35 @@
+"""The bundled feed's outputs equal the golden files in fixtures/expected/.
+
+The golden files are written by ``python -m shadowfleet.regenerate_fixtures --expected``,
+never by hand: when a detector changes on purpose, rerun it and review the diff.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from shadowfleet.regenerate_fixtures import write_expected
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GOLDEN = sorted((FIXTURES / "expected").iterdir())
+
+
+def test_golden_files_exist():
+    names = {p.name for p in GOLDEN}
+    assert {"port_visits.csv", "round_trips.csv", "dark_periods.csv", "alerts.csv",
+            "claims.csv", "rejects.csv"} <= names
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("expected")
+    write_expected(FIXTURES / "najin-dunay-2023.nmea.gz", out)
+    return out
+
+
+@pytest.mark.parametrize("golden", GOLDEN, ids=lambda p: p.name)
+def test_output_equals_golden(fresh, golden):
+    got = (fresh / golden.name).read_text(encoding="utf-8")
+    want = golden.read_text(encoding="utf-8")
+    assert got == want, (f"{golden.name} differs from the golden file; if the change is "
+                         "intended, run: python -m shadowfleet.regenerate_fixtures --expected")

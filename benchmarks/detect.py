@@ -43,7 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ais.schema import vessel_offsets  # noqa: E402
 from detectors._dark_periods_kernel import find_gaps  # noqa: E402
-from detectors.port_visits import PortVisitParams, epoch_seconds, find_port_visits  # noqa: E402
+from detectors._frames import epoch_seconds  # noqa: E402
+from detectors.port_visits import PortVisitParams, find_port_visits  # noqa: E402
 from ports import load_ports  # noqa: E402
 
 T0 = pd.Timestamp("2023-08-15T00:00:00Z")

@@ -37,12 +37,12 @@ above). Distances are haversine nm
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
+from detectors._frames import check_non_negative, epoch_seconds
 from ais.schema import sort_by_vessel_time, vessel_offsets
 from detectors import _cleaning_kernel
 from detectors._geo import haversine_nm_array, implied_speed_kn
@@ -66,23 +66,11 @@ class CleaningParams:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ConfigError(None, f"new_track_positions = {n!r} is not a whole number >= 1",
                               "set new_track_positions to a count of positions (default 3)")
-        for name in ("max_speed_kn", "min_jump_nm"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise ConfigError(None, f"{name} = {value!r} is not a number >= 0",
-                                  f"set {name} to a finite non-negative number")
+        check_non_negative(self, ("max_speed_kn", "min_jump_nm"))
         if self.max_speed_kn == 0:
             raise ConfigError(None, "max_speed_kn = 0 would flag every move as a jump",
                               "set max_speed_kn to a positive speed in knots (default 50)")
 
-
-def epoch_seconds(ts: pd.Series) -> np.ndarray:
-    """float64 seconds since the epoch of a datetime column (NaN for NaT)."""
-    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
-    out = values.astype("int64").to_numpy().astype(np.float64) / 1e9
-    out[values.isna().to_numpy()] = np.nan
-    return np.ascontiguousarray(out)
 
 
 def empty_jumps() -> pd.DataFrame:

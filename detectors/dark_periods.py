@@ -38,13 +38,13 @@ port visit).
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
+from detectors._frames import check_non_negative, epoch_seconds, usable_positions
 from ais.schema import vessel_offsets
 from detectors import _dark_periods_kernel as _k
 from detectors._geo import haversine_nm_array
@@ -66,31 +66,13 @@ class DarkPeriodParams:
     min_dwell_minutes: float = 60.0
 
     def __post_init__(self):
-        for name in ("gap_hours", "reception_radius_nm", "reach_speed_kn", "min_dwell_minutes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise ConfigError(None, f"{name} = {value!r} is not a number >= 0",
-                                  f"set {name} to a finite non-negative number")
+        check_non_negative(self, ("gap_hours", "reception_radius_nm", "reach_speed_kn",
+                                  "min_dwell_minutes"))
         if self.gap_hours == 0:
             raise ConfigError(None, "gap_hours = 0 would make every interval a dark period",
                               "set gap_hours to a positive number of hours (default 6)")
 
 
-def epoch_seconds(ts: pd.Series) -> np.ndarray:
-    """float64 seconds since the epoch of a datetime column."""
-    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
-    return np.ascontiguousarray(values.astype("int64").to_numpy() / 1e9, dtype=np.float64)
-
-
-def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a position and a time, not flagged ``spoofed``, sorted by (mmsi,
-    timestamp) (stable), with a fresh index."""
-    ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
-    if "spoofed" in positions.columns:
-        ok &= ~positions["spoofed"].fillna(False).astype(bool)
-    keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in positions.columns]
-    return positions.loc[ok].sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 
 def empty_gaps() -> pd.DataFrame:

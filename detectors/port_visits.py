@@ -31,13 +31,13 @@ GFW port events, which enter within 3 km of an anchorage and exit beyond 4 km: a
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
+from detectors._frames import check_non_negative, epoch_seconds, usable_positions
 from ais.schema import vessel_offsets
 from detectors import _port_visits_kernel
 from detectors._ids import event_id
@@ -56,40 +56,12 @@ class PortVisitParams:
     exit_buffer_nm: float = 0.5
 
     def __post_init__(self):
-        for name in ("min_dwell_minutes", "gap_hours", "exit_buffer_nm"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not math.isfinite(value) or value < 0:
-                raise ConfigError(None, f"{name} = {value!r} is not a number >= 0",
-                                  f"set {name} to a finite non-negative number")
+        check_non_negative(self, ("min_dwell_minutes", "gap_hours", "exit_buffer_nm"))
         if self.gap_hours == 0:
             raise ConfigError(None, "gap_hours = 0 would split every visit",
                               "set gap_hours to a positive number of hours")
 
 
-def epoch_seconds(ts: pd.Series) -> np.ndarray:
-    """float64 seconds since the epoch of a tz-aware datetime column (any unit)."""
-    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
-    return np.ascontiguousarray(values.astype("int64").to_numpy() / 1e9, dtype=np.float64)
-
-
-def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
-    """Rows the detectors use: a position and a time, not flagged ``spoofed``, sorted by
-    (mmsi, timestamp, source, line) with a fresh index. A frame already strictly sorted by
-    (mmsi, timestamp), as ``ais`` delivers it, is not sorted again."""
-    ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
-    if "spoofed" in positions.columns:
-        ok &= ~positions["spoofed"].fillna(False).astype(bool)
-    pos = positions if bool(ok.all()) else positions.loc[ok]
-    if len(pos) > 1:
-        m = pos["mmsi"].to_numpy(dtype=np.int64)
-        ns = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
-        dm = np.diff(m)
-        dt = np.diff(ns.to_numpy())
-        if not bool(((dm > 0) | ((dm == 0) & (dt > 0))).all()):
-            keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in pos.columns]
-            pos = pos.sort_values(keys, kind="mergesort")
-    return pos.reset_index(drop=True)
 
 
 def empty_visits() -> pd.DataFrame:

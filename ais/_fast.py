@@ -17,6 +17,9 @@ those of ``ais.fields`` and ``ais.decode_pyais``, applied to whole columns:
 
 Messages the kernel leaves to the reference (short payloads, type 24 part 2/3, ...)
 are decoded by ``ais.decode_pyais`` in the same call, so rejects carry its reasons.
+Type 4 (base station reports) gives no table rows, only a count: ``count_only`` picks
+the type 4 messages whose pyais decoding cannot fail (every character valid armour,
+fill 0..5, at least the 168 bits of the message) so they are counted without pyais.
 """
 
 from __future__ import annotations
@@ -31,9 +34,38 @@ from ais.frames import DecodedParts
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, STATIC_COLUMNS, STATIC_DTYPES,
                         empty_frame)
 
-__all__ = ["FAST_TYPES", "decode_messages", "decode_arrays"]
+__all__ = ["FAST_TYPES", "COUNT_ONLY_TYPE", "count_only", "decode_messages", "decode_arrays"]
 
 FAST_TYPES = frozenset(fields.POSITION_TYPES | fields.STATIC_TYPES)
+
+# type 4 (base station report): counted only; 168 bits is its full length
+COUNT_ONLY_TYPE = 4
+COUNT_ONLY_MIN_BITS = 168
+_VALID_ARMOUR = np.zeros(256, dtype=bool)
+_VALID_ARMOUR[list(fields.ARMOUR)] = True
+
+
+def count_only(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+               fill: np.ndarray) -> np.ndarray:
+    """Mask of the messages (payload spans of ``buf``) that are type 4 and that pyais
+    always decodes: the reference path counts them and makes no row or reject."""
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
+    fill = np.asarray(fill, dtype=np.int64)
+    n_chars = ends - starts
+    out = (n_chars > 0) & (fill >= 0) & (fill <= 5)
+    out &= 6 * n_chars - fill >= COUNT_ONLY_MIN_BITS
+    idx = np.flatnonzero(out)
+    out[idx] = buf[starts[idx]] == ord("4")
+    idx = np.flatnonzero(out)
+    if len(idx):
+        lens = n_chars[idx]
+        # every character of those payloads: one flat index array
+        pos = np.repeat(starts[idx] - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        bad = ~_VALID_ARMOUR[buf[pos]]
+        owner = np.repeat(np.arange(len(idx)), lens)
+        out[idx[np.unique(owner[bad])]] = False
+    return out
 
 
 def timestamps(t: np.ndarray) -> pd.DatetimeIndex:

@@ -372,6 +372,12 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],
                                       station=k["station"], line=k["line"], source=k["source"],
                                       text_of=text_of)
+    counted = _fast.count_only(big, k["ps"][rest], k["pe"][rest], k["fill"][rest])
+    if counted.any():
+        types = dict(parts.types)
+        types[_fast.COUNT_ONLY_TYPE] = types.get(_fast.COUNT_ONLY_TYPE, 0) + int(counted.sum())
+        parts = DecodedParts(parts.positions, parts.statics, parts.rejects, types)
+        rest = rest[~counted]
     if len(rest):
         payload = np.array(span_bytes(big, k["ps"][rest], k["pe"][rest]), dtype=object)
         rest_msgs = MessageTable(

@@ -138,3 +138,20 @@ def frame_line(line: bytes, max_line_bytes: int = 1024):
     names = {nmea._AIS: "ais", nmea._PGHP: "pghp", nmea._OTHER: "other", nmea._SKIP: "skip",
              nmea._REJECT: "reject"}
     return names.get(kind, "tag"), v
+
+
+def counted_only_by_pyais(payload: bytes, fill: int) -> bool:
+    """The reference path's outcome for one message: True when ``ais.decode_pyais``
+    decodes it as type 4 (counted, no row, no reject)."""
+    import numpy as np
+    from ais.columns import MessageTable
+    from ais.decode_pyais import decode_messages
+    from ais.fields import message_type
+    m = MessageTable(source=np.zeros(1, np.int32), line=np.zeros(1, np.int64),
+                     time=np.zeros(1), station=np.array(["s"], dtype=object),
+                     payload=np.array([payload], dtype=object), fill=np.array([fill], np.int8),
+                     msg_type=np.array([message_type(payload)], np.int16),
+                     text=np.array([payload], dtype=object))
+    parts = decode_messages(m)
+    return (message_type(payload) == 4 and parts.types == {4: 1} and len(parts.rejects) == 0
+            and len(parts.positions) == 0 and len(parts.statics) == 0)

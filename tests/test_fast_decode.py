@@ -21,7 +21,7 @@ import pyais
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from ais import _fastdecode as fd
+from ais import _fast, _fastdecode as fd
 from tests import _fast_reference as ref
 
 SIXBIT = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"
@@ -209,3 +209,52 @@ def test_fallback_cases():
     assert (out["status"] == fd.FALLBACK).all()
     for i, (p, f) in enumerate(items):
         _assert_rows_equal(_row(out, i), ref.decode_one(p, f), p)
+
+
+def _count_only(items):
+    lens = [len(p) for p, _ in items]
+    starts = np.cumsum([0] + lens)[:-1].astype(np.int64)
+    buf = np.frombuffer(b"".join(p for p, _ in items) or b"\0", dtype=np.uint8)
+    return _fast.count_only(buf, starts, starts + np.array(lens, dtype=np.int64),
+                            np.array([f for _, f in items], dtype=np.int64))
+
+
+def test_count_only_type4_hand_made():
+    """Type 4 counted without pyais only where pyais surely decodes it: full 168 bits,
+    valid armour, fill 0..5; anything else stays with the pyais path."""
+    full = b"4" + bytes(ARMOUR[(7 * i) % 64] for i in range(27))     # 28 chars, 168 bits
+    items = [(full, 0),                 # counted
+             (full + b"00", 5),         # longer, fill 5: counted
+             (full, 1),                 # 167 bits: pyais decides
+             (full[:27], 0),            # 162 bits
+             (full[:-1] + b"x", 0),     # invalid armour character
+             (full[:-1] + b"X", 0),     # 'X' (between the two armour ranges)
+             (b"5" + full[1:], 0),      # type 5
+             (b"", 0),                  # empty payload
+             (full, 6)]                 # impossible fill
+    got = _count_only(items).tolist()
+    assert got == [True, True, False, False, False, False, False, False, False]
+    for (p, f), g in zip(items[:-1], got):
+        if g:
+            assert ref.counted_only_by_pyais(p, f)
+
+
+def test_count_only_type4_random_matches_pyais():
+    rng = random.Random(4)
+    items = []
+    for _ in range(300):
+        n = rng.randint(20, 34)
+        chars = bytes(rng.choice(ARMOUR) for _ in range(n))
+        first = b"4" if rng.random() < 0.8 else bytes([rng.choice(ARMOUR)])
+        if rng.random() < 0.1:
+            k = rng.randrange(n)
+            chars = chars[:k] + bytes([rng.choice(b"XYZ\\^_xyz{|")]) + chars[k + 1:]
+        items.append((first + chars[1:], rng.randint(0, 5)))
+    got = _count_only(items)
+    assert got.any() and not got.all()
+    for (p, f), g in zip(items, got.tolist()):
+        if g:   # counted here -> the reference path counts it and makes nothing else
+            assert ref.counted_only_by_pyais(p, f)
+        else:   # not counted here: not a full, clean type 4
+            clean = all(c in ARMOUR for c in p)
+            assert not (p[:1] == b"4" and clean and 6 * len(p) - f >= 168)

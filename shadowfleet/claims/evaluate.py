@@ -26,6 +26,8 @@ Verdicts (DESIGN.md, "Claims file"), with ``n = at_least``:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dataclasses
 import math
 from typing import Iterable, Mapping, Sequence
@@ -284,7 +286,7 @@ def _table(results: list[ClaimResult]) -> pd.DataFrame:
             "vessels": "; ".join(m.describe() for m in r.matches),
             "identity_conflicts": "; ".join(x.describe() for x in r.conflicts),
             "coverage": "; ".join(x.describe() for x in r.coverages),
-            "caveats": " ".join(r.caveats), "summary": r.sentence, "file": c.file,
+            "caveats": " ".join(r.caveats), "summary": r.sentence, "file": _claim_file(c.file),
         })
     if not rows:
         return pd.DataFrame({k: pd.Series([], dtype=object)
@@ -319,3 +321,15 @@ def _evidence_claims(results: list[ClaimResult]) -> dict[str, tuple[str, ...]]:
 def port_key(name: object) -> str:
     """Port names compare case-, space- and punctuation-insensitively."""
     return normalise_name(name)
+
+
+def _claim_file(path: str) -> str:
+    """The claims file as given; ``bundled:NAME`` for a file shipped with shadowfleet (no
+    machine path in the outputs)."""
+    if not path:
+        return ""
+    from shadowfleet.claims.loader import bundled_claim_files
+
+    bundled = {p.resolve() for p in bundled_claim_files()}
+    p = Path(path)
+    return f"bundled:{p.name}" if p.resolve() in bundled else str(path)

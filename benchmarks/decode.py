@@ -33,18 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ais.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
+
 ARMOUR = np.array([v + 48 if v < 40 else v + 56 for v in range(64)], dtype=np.uint8)
 
 
-def _xor(data: bytes) -> int:
-    """NMEA checksum: XOR of all bytes, by folding one big integer."""
-    x = int.from_bytes(data, "little")
-    n = len(data)
-    while n > 1:
-        h = (n + 1) // 2
-        x = (x & ((1 << (8 * h)) - 1)) ^ (x >> (8 * h))
-        n = h
-    return x
 
 
 def _bits(n: int, width_total: int, fields) -> np.ndarray:

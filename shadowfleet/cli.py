@@ -30,6 +30,27 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+def _analysis_options(command):
+    """The options that set up an analysis (ports, claims, config, pairs, watchlists),
+    shared by the commands that run one over and over (job, watch)."""
+    for option in reversed([
+        click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Port polygons (GeoJSON) replacing the bundled registry."),
+        click.option("--claims", "claims_files", multiple=True,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Claims YAML file (repeatable)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="TOML file of thresholds."),
+        click.option("--pair", "pairs", multiple=True, metavar="A,B",
+                     help="A pair of interest (repeatable)."),
+        click.option("--watchlist", "watchlists", multiple=True,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Watchlist file (repeatable)."),
+    ]):
+        command = option(command)
+    return command
+
+
 @click.group(cls=_Group, context_settings=_CONTEXT)
 @click.version_option(package_name="shadowfleet")
 def main() -> None:
@@ -136,15 +157,7 @@ def demo(out_dir):
               help="Directory the job keeps its state in between runs (created when missing).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output directory: the contract files, alerts.csv with status and version, alerts_log.csv.")
-@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Port polygons (GeoJSON) replacing the bundled registry.")
-@click.option("--claims", "claims_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Claims YAML file (repeatable).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML file of thresholds.")
-@click.option("--pair", "pairs", multiple=True, metavar="A,B", help="A pair of interest (repeatable).")
-@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Watchlist file (repeatable).")
+@_analysis_options
 @click.option("--figures", is_flag=True, help="Also write map.html and timeline.png on every run.")
 def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures):
     """One scheduled, incremental run: process the inbox files not processed yet (by
@@ -209,15 +222,7 @@ def replay(feed, speed, udp, to_stdout):
               help="Seconds between analyses while data arrives.")
 @click.option("--max-rejects", "max_rejects", type=int, default=100_000, show_default=True,
               help="Rejected lines kept for rejects.csv (the most recent; summary.json counts all).")
-@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Port polygons (GeoJSON) replacing the bundled registry.")
-@click.option("--claims", "claims_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Claims YAML file (repeatable).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML file of thresholds.")
-@click.option("--pair", "pairs", multiple=True, metavar="A,B", help="A pair of interest (repeatable).")
-@click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Watchlist file (repeatable).")
+@_analysis_options
 def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects, ports_file,
           claims_files, config_file, pairs, watchlists):
     """Decode and detect a live feed as it arrives (UDP, TCP or '-' for standard input),

@@ -25,6 +25,18 @@ ORPHAN = -1
 
 
 @njit
+def _orphan_chain(j, next_row, state, orphan_rank, rank):
+    """Mark the fragments of one open message (a chain from row ``j``) orphans, in order;
+    returns the next orphan rank."""
+    while j >= 0:
+        state[j] = ORPHAN
+        orphan_rank[j] = rank
+        rank += 1
+        j = next_row[j]
+    return rank
+
+
+@njit
 def _oldest(queue, head, alive):
     while head[0] < len(queue) and queue[head[0]] >= 0 and not alive[queue[head[0]]]:
         head[0] += 1
@@ -103,12 +115,7 @@ def assemble_kernel(key, number, count, time, index, n_pre, pre_slot, pre_key, p
             alive[o] = False
             n_open -= 1
             del lookup[s_key[o]]
-            j = s_head[o]
-            while j >= 0:
-                state[j] = ORPHAN
-                orphan_rank[j] = rank
-                rank += 1
-                j = next_row[j]
+            rank = _orphan_chain(s_head[o], next_row, state, orphan_rank, rank)
         k = key[r]
         num = number[r]
         if num == 1:
@@ -117,23 +124,13 @@ def assemble_kernel(key, number, count, time, index, n_pre, pre_slot, pre_key, p
                 del lookup[k]
                 alive[o] = False
                 n_open -= 1
-                j = s_head[o]
-                while j >= 0:
-                    state[j] = ORPHAN
-                    orphan_rank[j] = rank
-                    rank += 1
-                    j = next_row[j]
+                rank = _orphan_chain(s_head[o], next_row, state, orphan_rank, rank)
             if n_open >= max_pending:
                 o = _oldest(queue, head, alive)
                 alive[o] = False
                 n_open -= 1
                 del lookup[s_key[o]]
-                j = s_head[o]
-                while j >= 0:
-                    state[j] = ORPHAN
-                    orphan_rank[j] = rank
-                    rank += 1
-                    j = next_row[j]
+                rank = _orphan_chain(s_head[o], next_row, state, orphan_rank, rank)
             s = n_slots
             n_slots += 1
             s_key[s] = k

@@ -30,7 +30,7 @@ import pandas as pd
 from ais import decode_pyais, fields, reasons
 from ais import _fastdecode as fd
 from ais.columns import MessageTable, RejectTable, pack_payloads
-from ais.frames import DecodedParts
+from ais.frames import DecodedParts, PositionBatch
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, STATIC_COLUMNS, STATIC_DTYPES,
                         empty_frame)
 
@@ -194,13 +194,14 @@ def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: np.ndarray, *,
-                  time: np.ndarray, station: np.ndarray, line: np.ndarray, source: np.ndarray,
-                  text_of) -> tuple[DecodedParts, np.ndarray]:
+                  time: np.ndarray, station: np.ndarray, names, line: np.ndarray,
+                  source: np.ndarray, text_of) -> tuple[DecodedParts, np.ndarray]:
     """Decode messages given as payload offsets into one buffer.
 
-    ``text_of(index_array) -> object array`` gives the raw text of those messages (only
-    called for rejects). Returns the decoded parts of every message the kernel covers
-    and the indices of the others (FALLBACK: for the pyais path).
+    ``station``: int codes into ``names``. ``text_of(index_array) -> object array`` gives
+    the raw text of those messages (only called for rejects). Returns the decoded parts
+    of every message the kernel covers (positions as a ``PositionBatch``, in message
+    order) and the indices of the others (FALLBACK: for the pyais path).
     """
     raw = fd.decode_payloads(buf, starts, ends, fill)
     ok = raw["status"] == fd.DECODED
@@ -217,13 +218,16 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     si = np.flatnonzero(is_sta)
     sraw = {k: raw[k][si] for k in raw}
     scols = static_columns(sraw)
-    positions = build_frame(POSITION_COLUMNS, POSITION_DTYPES, dict(
-        mmsi=raw["mmsi"][keep], time=time[keep], lat=lat[~bad], lon=lon[~bad],
-        sog=sog[~bad], cog=cog[~bad], heading=heading[~bad],
-        msg_type=t[keep], source=station[keep], line=line[keep]))
+    names_arr = np.empty(len(names), dtype=object)
+    names_arr[:] = list(names)
+    positions = PositionBatch(
+        names, mmsi=raw["mmsi"][keep].astype(np.int64), time=time[keep], lat=lat[~bad],
+        lon=lon[~bad], sog=sog[~bad], cog=cog[~bad], heading=heading[~bad],
+        msg_type=t[keep].astype(np.int64), station=station[keep].astype(np.int64),
+        line=line[keep].astype(np.int64))
     statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
         mmsi=raw["mmsi"][si], time=time[si], msg_type=t[si],
-        source=station[si], line=line[si], **scols))
+        source=names_arr[station[si]], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected],
                           reason=reason[bad].astype(object),
@@ -239,9 +243,13 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
 def decode_messages(m: MessageTable) -> DecodedParts:
     """Decode ``m`` (same contract as ``ais.decode_pyais.decode_messages``)."""
     buf, offsets = pack_payloads(m.payload)
+    codes, names = pd.factorize(np.asarray(m.station, dtype=object))
     parts, rest = decode_arrays(
         buf, offsets[:-1], offsets[1:], m.fill.astype(np.int64), time=m.time,
-        station=m.station, line=m.line, source=m.source, text_of=lambda idx: m.text[idx])
+        station=codes.astype(np.int64), names=list(names), line=m.line, source=m.source,
+        text_of=lambda idx: m.text[idx])
+    parts = DecodedParts(parts.positions.frame(sort=False), parts.statics, parts.rejects,
+                         parts.types)
     if len(rest):
         parts = DecodedParts.concat([parts, decode_pyais.decode_messages(m.take(rest))])
     return parts

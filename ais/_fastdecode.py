@@ -150,17 +150,16 @@ def _latlon600(v):
 
 
 @njit
-def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, text,
-                  text_len, status):
+def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, slot,
+                  text, text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
-    ``num[F_*, i]`` (NaN = no value), ``text[i, T_*, :]`` / ``text_len[i, T_*]`` and
-    ``status[i]`` (DECODED or FALLBACK)."""
+    ``num[F_*, i]`` (NaN = no value), ``text[slot[i], T_*, :]`` /
+    ``text_len[slot[i], T_*]`` and ``status[i]`` (DECODED or FALLBACK). Only messages
+    of the static types have a text slot (``slot[i] >= 0``): text is decoded for them only."""
     nan = np.nan
     for i in numba.prange(len(starts)):     # each message writes only its own slots
         for f in range(num.shape[0]):
             num[f, i] = nan
-        for t in range(text.shape[1]):
-            text_len[i, t] = -1         # rows without text are never read
         s = starts[i]
         nbits = (ends[i] - s) * 6 - fill[i]
         num[F_NBITS, i] = nbits
@@ -177,6 +176,7 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
                 continue
         elif min_bits[mt] == 0 or nbits < min_bits[mt]:
             continue
+        row = slot[i]
         if mt == 1 or mt == 2 or mt == 3:
             num[F_SPEED, i] = _get(buf, s, nbits, armor, 50, 10) / 10.0
             num[F_LON, i] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
@@ -190,7 +190,7 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
             num[F_COURSE, i] = _get(buf, s, nbits, armor, 112, 12) / 10.0
             num[F_HEADING, i] = _get(buf, s, nbits, armor, 124, 9)
             if mt == 19:
-                _text(buf, s, nbits, armor, chars, 143, 120, text, i, T_NAME, text_len)
+                _text(buf, s, nbits, armor, chars, 143, 120, text, row, T_NAME, text_len)
                 num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
                 num[F_BOW, i] = _get(buf, s, nbits, armor, 271, 9)
                 num[F_STERN, i] = _get(buf, s, nbits, armor, 280, 9)
@@ -203,8 +203,8 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
             num[F_COURSE, i] = float(_get(buf, s, nbits, armor, 85, 9))
         elif mt == 5:
             num[F_IMO, i] = _get(buf, s, nbits, armor, 40, 30)
-            _text(buf, s, nbits, armor, chars, 70, 42, text, i, T_CALLSIGN, text_len)
-            _text(buf, s, nbits, armor, chars, 112, 120, text, i, T_NAME, text_len)
+            _text(buf, s, nbits, armor, chars, 70, 42, text, row, T_CALLSIGN, text_len)
+            _text(buf, s, nbits, armor, chars, 112, 120, text, row, T_NAME, text_len)
             num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
             num[F_BOW, i] = _get(buf, s, nbits, armor, 240, 9)
             num[F_STERN, i] = _get(buf, s, nbits, armor, 249, 9)
@@ -215,15 +215,15 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
             num[F_HOUR, i] = _get(buf, s, nbits, armor, 283, 5)
             num[F_MINUTE, i] = _get(buf, s, nbits, armor, 288, 6)
             num[F_DRAUGHT, i] = _get(buf, s, nbits, armor, 294, 8) / 10.0
-            _text(buf, s, nbits, armor, chars, 302, 120, text, i, T_DEST, text_len)
+            _text(buf, s, nbits, armor, chars, 302, 120, text, row, T_DEST, text_len)
         elif mt == 24:
             if part == 0:
-                _text(buf, s, nbits, armor, chars, 40, 120, text, i, T_NAME, text_len)
+                _text(buf, s, nbits, armor, chars, 40, 120, text, row, T_NAME, text_len)
             elif part == 1:
                 mmsi = num[F_MMSI, i]
                 aux = 980000000 <= mmsi <= 989999999
                 num[F_SHIPTYPE, i] = _get(buf, s, nbits, armor, 40, 8)
-                _text(buf, s, nbits, armor, chars, 90, 42, text, i, T_CALLSIGN, text_len)
+                _text(buf, s, nbits, armor, chars, 90, 42, text, row, T_CALLSIGN, text_len)
                 if not aux:
                     num[F_BOW, i] = _get(buf, s, nbits, armor, 132, 9)
                     num[F_STERN, i] = _get(buf, s, nbits, armor, 141, 9)
@@ -254,15 +254,25 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     fill = np.ascontiguousarray(fill, dtype=np.int64)
     n = len(starts)
     num = np.empty((len(NUMERIC_FIELDS), n), dtype=np.float64)
-    text = np.empty((n, len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
-    text_len = np.empty((n, len(TEXT_FIELDS)), dtype=np.int64)
+    # a text slot for each message whose first character says type 5, 19 or 24
+    first = np.zeros(n, dtype=np.int64)
+    has = ends > starts
+    first[has] = _ARMOR[buf[starts[has]]]
+    is_text = has & np.isin(first, STATIC_TYPES)
+    slot = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(is_text)
+    slot[rows] = np.arange(len(rows))
+    text = np.zeros((len(rows), len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
+    text_len = np.full((len(rows), len(TEXT_FIELDS)), -1, dtype=np.int64)
     status = np.empty(n, dtype=np.uint8)
-    decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, text,
-                  text_len, status)
+    decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, slot,
+                  text, text_len, status)
     out: dict[str, np.ndarray] = {name: num[k] for k, name in enumerate(NUMERIC_FIELDS)}
     out["status"] = status
     for k, name in enumerate(TEXT_FIELDS):
-        out[name] = text_to_objects(text[:, k, :], text_len[:, k])
+        col = np.empty(n, dtype=object)
+        col[rows] = text_to_objects(text[:, k, :], text_len[:, k])
+        out[name] = col
     return out
 
 

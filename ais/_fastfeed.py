@@ -41,8 +41,8 @@ from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
-from ais.frames import DecodedParts, rejects_frame
-from ais._fastspans import pack, span_bytes, span_strings
+from ais.frames import DecodedParts, PositionBatch, rejects_frame
+from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
 
@@ -58,6 +58,38 @@ class _Rows:
         if c not in self.cache:
             self.cache[c] = self.rows[self.idx, c]
         return self.cache[c]
+
+
+def _stations(dec) -> dict[str, int]:
+    """Station name -> code, kept on the decoder (codes never change once given)."""
+    reg = dec.__dict__.get("_station_codes")
+    if reg is None:
+        reg = dec._station_codes = {}
+    return reg
+
+
+def _station_names(dec) -> np.ndarray:
+    names = np.empty(len(_stations(dec)), dtype=object)
+    names[:] = list(_stations(dec))
+    return names
+
+
+def _code_strings(dec, values) -> np.ndarray:
+    """Station strings -> codes (a loop in Python: handed-over lines and open fragments only)."""
+    reg = _stations(dec)
+    return np.array([reg.setdefault(v, len(reg)) for v in values], dtype=np.int64)
+
+
+def _code_spans(dec, buf, starts, ends, present, default: str) -> np.ndarray:
+    """Station codes of byte spans (``default`` where not ``present``)."""
+    reg = _stations(dec)
+    out = np.full(len(starts), reg.setdefault(default, len(reg)), dtype=np.int64)
+    idx = np.flatnonzero(present)
+    if len(idx):
+        codes, rep = span_codes(buf, starts[idx], ends[idx])
+        names = [buf[starts[idx[r]]:ends[idx[r]]].tobytes().decode("ascii", "replace") for r in rep]
+        out[idx] = _code_strings(dec, names)[codes]
+    return out
 
 
 def _time_of(rows, pghp_before):
@@ -168,7 +200,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     fidx = np.flatnonzero(kind == ff.K_AIS)
     r = _Rows(rows, fidx)
     time = _time_of(r, pending[fidx])
-    station = span_strings(buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
+    station = _code_spans(dec, buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
     parts = [dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
                   station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
                   seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
@@ -184,7 +216,8 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
         base = len(buf)
         extra = [pay_buf, txt_buf]
         parts.append(dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
-                          station=s_obj.station, count=s_obj.count.astype(np.int64),
+                          station=_code_strings(dec, s_obj.station),
+                          count=s_obj.count.astype(np.int64),
                           number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
                           fill=s_obj.fill.astype(np.int64), ps=base + pay_off[:-1],
                           pe=base + pay_off[1:], ts=base + len(pay_buf) + txt_off[:-1],
@@ -223,11 +256,11 @@ def _assemble(dec, big, s: _Sentences):
     p_txt, p_txt_off = pack([row[6] for _, row in pre_rows])
     base = len(big)
     big = np.concatenate([big, p_pay, p_txt]) if n_pre else big
-    station = np.concatenate([np.array([k[0] for k, _ in pre], dtype=object), s.station[fr]])
+    station = np.r_[_code_strings(dec, [k[0] for k, _ in pre]), s.station[fr]].astype(np.int64)
     channel = np.concatenate([np.array([k[1] for k, _ in pre], dtype=object), s.channel[fr]])
     seq = np.r_[np.array([k[2] for k, _ in pre], dtype=np.int64), s.seq[fr]]
     count = np.r_[np.array([k[3] for k, _ in pre], dtype=np.int64), s.count[fr]]
-    sc = pd.factorize(station)[0].astype(np.int64)
+    sc = station
     cc = pd.factorize(channel)[0].astype(np.int64)
     keys = ((sc * (cc.max(initial=0) + 1) + cc) * 102 + (seq + 1)) * 10 + count
     pre_key, row_key = keys[:len(pre)], keys[len(pre):]
@@ -258,7 +291,8 @@ def _assemble(dec, big, s: _Sentences):
     pe = np.r_[base + p_pay_off[1:], s.pe[fr]]
     ts = np.r_[base + len(p_pay) + p_txt_off[:-1], s.ts[fr]]
     te = np.r_[base + len(p_pay) + p_txt_off[1:], s.te[fr]]
-    sta = np.concatenate([np.array([row[3] for _, row in pre_rows], dtype=object), s.station[fr]])
+    sta = np.r_[_code_strings(dec, [row[3] for _, row in pre_rows]), s.station[fr]].astype(np.int64)
+    names = _station_names(dec)
     # orphans, in the reference's order: sorted by (source, line), stable in orphan order
     orp = np.flatnonzero(state == fa.ORPHAN)
     orp = orp[np.argsort(orank[orp], kind="stable")]
@@ -277,7 +311,7 @@ def _assemble(dec, big, s: _Sentences):
         by_slot: dict[int, list] = {}
         for j, rr in enumerate(open_rows):
             by_slot.setdefault(int(slot_of_row[rr]), []).append(
-                (int(src[rr]), int(line[rr]), float(time[rr]), sta[rr], pay[j], int(fill[rr]),
+                (int(src[rr]), int(line[rr]), float(time[rr]), names[sta[rr]], pay[j], int(fill[rr]),
                  tx[j], int(cnt[rr])))
         key_of = {}
         for slot in still:
@@ -287,7 +321,8 @@ def _assemble(dec, big, s: _Sentences):
             else:
                 r0 = int(np.flatnonzero(slot_of_row == slot)[0])
                 f = r0 - n_pre
-                k = (s.station[fr[f]], s.channel[fr[f]], int(s.seq[fr[f]]), int(s.count[fr[f]]))
+                k = (names[s.station[fr[f]]], s.channel[fr[f]], int(s.seq[fr[f]]),
+                     int(s.count[fr[f]]))
             key_of[int(slot)] = k
             o = _Open(rows_[0], float(s_ft[slot]), int(s_fi[slot]))
             o.rows = rows_
@@ -369,9 +404,10 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     keep = np.flatnonzero(~dup)
     k = {key: v[keep] for key, v in m.items()}
     text_of = lambda ix: np.array(span_bytes(big, k["ts"][ix], k["te"][ix]), dtype=object)  # noqa: E731
+    names = _station_names(dec)
     parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],
-                                      station=k["station"], line=k["line"], source=k["source"],
-                                      text_of=text_of)
+                                      station=k["station"], names=names, line=k["line"],
+                                      source=k["source"], text_of=text_of)
     counted = _fast.count_only(big, k["ps"][rest], k["pe"][rest], k["fill"][rest])
     if counted.any():
         types = dict(parts.types)
@@ -382,16 +418,22 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
         payload = np.array(span_bytes(big, k["ps"][rest], k["pe"][rest]), dtype=object)
         rest_msgs = MessageTable(
             source=k["source"][rest], line=k["line"][rest], time=k["time"][rest],
-            station=k["station"][rest], payload=payload, fill=k["fill"][rest],
+            station=names[k["station"][rest]], payload=payload, fill=k["fill"][rest],
             msg_type=np.fromiter((message_type(p) for p in payload), dtype=np.int16,
                                  count=len(rest)),
             text=text_of(rest))
-        parts = DecodedParts.concat([parts, decode_pyais(rest_msgs)])
+        ref = decode_pyais(rest_msgs)
+        batch = parts.positions
+        if len(ref.positions):
+            batch = PositionBatch.concat([batch, PositionBatch.from_frame(ref.positions)])
+        parts = DecodedParts.concat([DecodedParts(ref.positions.iloc[:0], parts.statics,
+                                                  parts.rejects, parts.types), ref])
+        parts.positions = batch
     rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
     counts = {key: framer.counts[key] - before[key] for key in before}
     counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
                   no_receive_time=int(np.isnan(times[keep]).sum()))
     rej = rejects_frame(rejects, dec.names)
     rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
-    return Decoded(_fast.sort_frame(parts.positions), _fast.sort_frame(parts.statics), rej,
-                   counts, parts.types, sort=False)
+    return Decoded(parts.positions, _fast.sort_frame(parts.statics), rej, counts, parts.types,
+                   sort=False)

@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ais.frames import PositionBatch
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
                         STATIC_COLUMNS, STATIC_DTYPES, empty_frame, sort_by_vessel_time)
 
@@ -30,21 +32,49 @@ def _iso(ts) -> str | None:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
-class Decoded:
-    """Positions, statics and rejects (contract frames, sorted) plus ``stats`` and ``warnings``."""
+def _batch_stats(batch: PositionBatch, statics: pd.DataFrame):
+    """(vessels, time span) over a positions batch and a statics frame, as ``Decoded``
+    counts them on frames."""
+    mmsi = np.concatenate([batch.cols["mmsi"].astype(np.int64), statics["mmsi"].to_numpy(np.int64)])
+    vessels = len(pd.unique(mmsi))
+    t = batch.cols["time"]
+    t = t[np.isfinite(t)]
+    times = []
+    if len(t):
+        ns = (np.round(np.array([t.min(), t.max()]) * 1e6) * 1000).astype(np.int64)
+        times.extend(pd.to_datetime(ns, utc=True))
+    st = statics["timestamp"].dropna()
+    if len(st):
+        times.extend([st.min(), st.max()])
+    if not times:
+        return vessels, None
+    return vessels, {"start": _iso(min(times)), "end": _iso(max(times))}
 
-    def __init__(self, positions: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
+
+class Decoded:
+    """Positions, statics and rejects (contract frames, sorted) plus ``stats`` and ``warnings``.
+
+    ``positions`` may be given as a ``PositionBatch`` (the fast path): the sorted frame is
+    then built on first use, once, however many batches ``merge`` joined.
+    """
+
+    def __init__(self, positions: pd.DataFrame | PositionBatch | None = None, statics: pd.DataFrame | None = None,
                  rejects: pd.DataFrame | None = None, counts: dict | None = None,
                  messages_by_type: dict | None = None, rejected_by_reason: dict | None = None,
                  inputs: list | None = None, warnings: list | None = None, sort: bool = True):
         positions = empty_frame(POSITION_COLUMNS, POSITION_DTYPES) if positions is None else positions
         statics = empty_frame(STATIC_COLUMNS, STATIC_DTYPES) if statics is None else statics
         rejects = empty_frame(REJECT_COLUMNS, REJECT_DTYPES) if rejects is None else rejects
-        if sort:
+        batch = positions if isinstance(positions, PositionBatch) else None
+        if batch is not None:
+            positions = None
+        elif sort:
             positions = sort_by_vessel_time(positions)
+        if sort:
             statics = sort_by_vessel_time(statics)
             rejects = rejects.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
-        self.positions = positions
+        self._positions = positions
+        self._batch = batch
         self.statics = statics
         self.rejects = rejects
         self.warnings = list(warnings or [])
@@ -52,20 +82,36 @@ class Decoded:
         if rejected_by_reason is None:
             rejected_by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
         counts["rejected"] = int(sum(rejected_by_reason.values()))
-        vessels = pd.concat([positions["mmsi"], statics["mmsi"]]).nunique()
-        times = pd.concat([positions["timestamp"], statics["timestamp"]]).dropna()
-        span = {"start": _iso(times.min()), "end": _iso(times.max())} if len(times) else None
+        if batch is None:
+            vessels = pd.concat([positions["mmsi"], statics["mmsi"]]).nunique()
+            times = pd.concat([positions["timestamp"], statics["timestamp"]]).dropna()
+            span = {"start": _iso(times.min()), "end": _iso(times.max())} if len(times) else None
+            n_positions = len(positions)
+        else:
+            vessels, span = _batch_stats(batch, statics)
+            n_positions = len(batch)
         self.stats = {
             **counts,
             "messages_by_type": {str(k): int(v) for k, v in sorted((messages_by_type or {}).items(),
                                                                    key=lambda kv: int(kv[0]))},
             "rejected_by_reason": {str(k): int(v) for k, v in sorted(rejected_by_reason.items())},
-            "positions": int(len(positions)),
+            "positions": int(n_positions),
             "statics": int(len(statics)),
             "vessels": int(vessels),
             "time_span": span,
             "inputs": list(inputs or []),
         }
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        if self._positions is None:
+            self._positions = self._batch.frame()
+            self._batch = None
+        return self._positions
+
+    @positions.setter
+    def positions(self, value: pd.DataFrame) -> None:
+        self._positions, self._batch = value, None
 
     @classmethod
     def merge(cls, items: list["Decoded"], inputs: list | None = None,
@@ -87,7 +133,13 @@ class Decoded:
                 return empty_frame(columns, dtypes)
             return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
-        return cls(cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES),
+        if any(d._batch is not None for d in items):     # fast path: one sort at the end
+            positions = PositionBatch.concat(
+                [d._batch if d._batch is not None else PositionBatch.from_frame(d._positions)
+                 for d in items if d._batch is not None or len(d._positions)])
+        else:
+            positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)
+        return cls(positions,
                    cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES),
                    cat([d.rejects for d in items], REJECT_COLUMNS, REJECT_DTYPES),
                    counts, by_type, by_reason, inputs,

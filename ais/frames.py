@@ -84,6 +84,87 @@ def rejects_frame(r: RejectTable, names: list[str]) -> pd.DataFrame:
     return conform(df, REJECT_COLUMNS, REJECT_DTYPES)
 
 
+class PositionBatch:
+    """Positions as plain columns, before they become the contract frame.
+
+    The fast path collects these chunk after chunk and builds one sorted frame at the
+    end (``frame``), instead of building, sorting and concatenating a frame per chunk.
+    Columns: mmsi, time (epoch seconds, NaN for none), lat, lon, sog, cog, heading,
+    msg_type, station (int codes into ``names``), line.
+    """
+
+    NUMERIC = ("mmsi", "time", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
+
+    def __init__(self, names, **cols):
+        self.names = list(names)
+        self.cols = cols
+
+    def __len__(self) -> int:
+        return len(self.cols["mmsi"])
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> "PositionBatch":
+        """A positions frame (``positions_frame``'s columns) as a batch."""
+        codes, names = pd.factorize(df["source"].to_numpy(dtype=object))
+        t = df["timestamp"]
+        ns = t.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        time = np.where(t.isna().to_numpy(), np.nan, ns / 1e9)
+        return cls(list(names), mmsi=df["mmsi"].to_numpy(np.int64), time=time,
+                   lat=df["lat"].to_numpy(np.float64), lon=df["lon"].to_numpy(np.float64),
+                   sog=df["sog"].to_numpy(np.float64), cog=df["cog"].to_numpy(np.float64),
+                   heading=df["heading"].to_numpy(np.float64),
+                   msg_type=df["msg_type"].to_numpy(np.int64), station=codes.astype(np.int64),
+                   line=df["line"].to_numpy(np.int64))
+
+    @classmethod
+    def concat(cls, batches: list["PositionBatch"]) -> "PositionBatch":
+        """One batch; station codes re-numbered over the union of the names."""
+        names: dict[str, int] = {}
+        stations = []
+        for b in batches:
+            remap = np.array([names.setdefault(nm, len(names)) for nm in b.names] or [0],
+                             dtype=np.int64)
+            stations.append(remap[b.cols["station"]] if len(b) else np.zeros(0, np.int64))
+        cols = {k: np.concatenate([b.cols[k] for b in batches]) if batches else
+                np.zeros(0) for k in cls.NUMERIC}
+        cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
+        return cls(list(names), **cols)
+
+    def frame(self, sort: bool = True) -> pd.DataFrame:
+        """The contract positions frame, sorted by (mmsi, timestamp NaT last, source,
+        line) unless ``sort`` is False (then in batch order)."""
+        from ais._fastsort import sort_order, time_key
+        c = self.cols
+        n = len(self)
+        if n == 0:
+            return empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
+        t = np.asarray(c["time"], dtype=np.float64)
+        ok = np.isfinite(t)
+        ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)    # NaT
+        ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+        station = np.asarray(c["station"], dtype=np.int64)
+        names = np.empty(len(self.names), dtype=object)
+        names[:] = self.names
+        if sort:
+            rank = np.empty(len(names), dtype=np.int64)
+            rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
+            order = sort_order(c["mmsi"], time_key(ns, ~ok), rank[station] if len(names) else station,
+                               c["line"])
+        else:
+            order = np.arange(n)
+        ts = pd.DatetimeIndex(ns[order].view("datetime64[ns]")).tz_localize("UTC")
+        if not ok.any():
+            ts = ts.as_unit("s")     # what pd.to_datetime gives for NaT only
+        out = {"mmsi": c["mmsi"][order].astype(np.int64, copy=False),
+               "timestamp": pd.Series(ts)}
+        for k in ("lat", "lon", "sog", "cog", "heading"):
+            out[k] = c[k][order].astype(np.float64, copy=False)
+        out["msg_type"] = c["msg_type"][order].astype(np.int64, copy=False)
+        out["source"] = pd.Series(names[station[order]], dtype=object)
+        out["line"] = c["line"][order].astype(np.int64, copy=False)
+        return pd.DataFrame(out)
+
+
 class DecodedParts:
     """What a decoder returns for a message table: positions and statics frames (input
     order, not yet sorted), rejects, and the count of decoded messages per type."""

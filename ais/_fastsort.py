@@ -1,0 +1,145 @@
+"""The contract row order of the positions table, computed in numba.
+
+Rows are ordered by (mmsi, timestamp with NaT last, source, line), stable: the order of
+``np.lexsort((line, source_rank, time_key, mmsi))``, which ``ais.schema`` and
+``ais._fast.sort_frame`` give on frames. Here it costs one pass per key instead of a
+comparison sort over all rows: a stable two-pass radix sort by MMSI (AIS MMSIs fit in
+30 bits), then every vessel's slice is checked and, only where its rows are out of
+(time, source, line) order, merge-sorted (stable). A feed read in arrival order is
+almost sorted within each vessel, so most slices cost one check. MMSIs outside
+0..2**30-1 (decoded tables may carry anything) fall back to ``np.lexsort``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detectors._numba import njit
+
+__all__ = ["sort_order", "time_key"]
+
+_RADIX_BITS = 15
+_MMSI_LIMIT = 1 << (2 * _RADIX_BITS)
+NAT_KEY = np.iinfo(np.int64).max
+
+
+def time_key(ns: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Sort key of timestamps in ns (``missing`` rows last)."""
+    key = np.asarray(ns, dtype=np.int64).copy()
+    key[missing] = NAT_KEY
+    return key
+
+
+@njit
+def _radix_by_mmsi(mmsi, order):
+    """Stable LSD radix sort of row indices by ``mmsi`` (0 <= mmsi < 2**30)."""
+    n = len(mmsi)
+    size = 1 << 15
+    mask = size - 1
+    tmp = np.empty(n, dtype=np.int64)
+    count = np.zeros(size + 1, dtype=np.int64)
+    for i in range(n):
+        count[(mmsi[i] & mask) + 1] += 1
+    for b in range(size):
+        count[b + 1] += count[b]
+    for i in range(n):
+        d = mmsi[i] & mask
+        tmp[count[d]] = i
+        count[d] += 1
+    count[:] = 0
+    for i in range(n):
+        count[(mmsi[i] >> 15) + 1] += 1
+    for b in range(size):
+        count[b + 1] += count[b]
+    for k in range(n):
+        i = tmp[k]
+        d = mmsi[i] >> 15
+        order[count[d]] = i
+        count[d] += 1
+
+
+@njit
+def _less(a, b, t, src, line):
+    """Row ``a`` goes strictly before row ``b`` by (time, source, line)."""
+    if t[a] != t[b]:
+        return t[a] < t[b]
+    if src[a] != src[b]:
+        return src[a] < src[b]
+    return line[a] < line[b]
+
+
+@njit
+def _merge_sort(idx, lo, hi, t, src, line, buf):
+    """Stable bottom-up merge sort of ``idx[lo:hi]`` by (time, source, line)."""
+    n = hi - lo
+    width = 1
+    while width < n:
+        for left in range(lo, hi, 2 * width):
+            mid = min(left + width, hi)
+            right = min(left + 2 * width, hi)
+            if mid >= right or not _less(idx[mid], idx[mid - 1], t, src, line):
+                continue            # already in order (stable: equal keys stay put)
+            i, j, k = left, mid, 0
+            while i < mid and j < right:
+                if _less(idx[j], idx[i], t, src, line):
+                    buf[k] = idx[j]
+                    j += 1
+                else:
+                    buf[k] = idx[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                buf[k] = idx[i]
+                i += 1
+                k += 1
+            while j < right:
+                buf[k] = idx[j]
+                j += 1
+                k += 1
+            for q in range(k):
+                idx[left + q] = buf[q]
+        width *= 2
+
+
+@njit
+def _order_within_vessels(order, mmsi, t, src, line):
+    """Sort each vessel's slice of ``order`` by (time, source, line), stably; returns
+    the number of slices that needed it."""
+    n = len(order)
+    buf = np.empty(n, dtype=np.int64)
+    fixed = 0
+    a = 0
+    while a < n:
+        b = a + 1
+        m = mmsi[order[a]]
+        ordered = True
+        while b < n and mmsi[order[b]] == m:
+            if ordered and _less(order[b], order[b - 1], t, src, line):
+                ordered = False
+            b += 1
+        if not ordered:
+            _merge_sort(order, a, b, t, src, line, buf)
+            fixed += 1
+        a = b
+    return fixed
+
+
+def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
+               line: np.ndarray) -> np.ndarray:
+    """Row order by (mmsi, time, source, line), stable.
+
+    ``time``: int64 keys (``time_key``); ``source``: int64 ranks in name order.
+    """
+    mmsi = np.ascontiguousarray(mmsi, dtype=np.int64)
+    time = np.ascontiguousarray(time, dtype=np.int64)
+    source = np.ascontiguousarray(source, dtype=np.int64)
+    line = np.ascontiguousarray(line, dtype=np.int64)
+    n = len(mmsi)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if mmsi.min() < 0 or mmsi.max() >= _MMSI_LIMIT:
+        return np.lexsort((line, source, time, mmsi))
+    order = np.empty(n, dtype=np.int64)
+    _radix_by_mmsi(mmsi, order)
+    _order_within_vessels(order, mmsi, time, source, line)
+    return order

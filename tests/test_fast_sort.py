@@ -1,0 +1,80 @@
+"""The fast positions order (``ais._fastsort``) against ``np.lexsort``, and a
+``PositionBatch`` frame against the frame-level sort of ``ais.schema``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ais._fastsort import NAT_KEY, sort_order
+from ais.frames import PositionBatch, positions_frame
+from ais.schema import sort_by_vessel_time
+
+
+def _reference(mmsi, t, src, line):
+    return np.lexsort((line, src, t, mmsi))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_sort_order_equals_lexsort(data):
+    n = data.draw(st.integers(0, 300))
+    small = st.integers(0, 4)
+    mmsi = np.array(data.draw(st.lists(st.sampled_from([0, 7, 32768, 2**30 - 1, 244_000_000]),
+                                       min_size=n, max_size=n)), dtype=np.int64)
+    t = np.array(data.draw(st.lists(st.sampled_from([0, 5, -3, NAT_KEY]), min_size=n, max_size=n)),
+                 dtype=np.int64)
+    src = np.array(data.draw(st.lists(small, min_size=n, max_size=n)), dtype=np.int64)
+    line = np.array(data.draw(st.lists(small, min_size=n, max_size=n)), dtype=np.int64)
+    assert np.array_equal(sort_order(mmsi, t, src, line), _reference(mmsi, t, src, line))
+
+
+@pytest.mark.parametrize("mmsi", [[-1, 5, 5], [2**30, 3, 3], [2**40, 0, 2**40]],
+                         ids=["negative", "just-over-30-bits", "wide"])
+def test_sort_order_outside_30_bits_falls_back(mmsi):
+    mmsi = np.array(mmsi, dtype=np.int64)
+    t = np.array([3, 2, 1], dtype=np.int64)
+    z = np.zeros(3, dtype=np.int64)
+    assert np.array_equal(sort_order(mmsi, t, z, z), _reference(mmsi, t, z, z))
+
+
+def test_sort_order_large_nearly_sorted_feed():
+    rng = np.random.default_rng(3)
+    n = 50_000
+    mmsi = rng.integers(200_000_000, 775_999_999, 300)[rng.integers(0, 300, n)]
+    t = np.arange(n, dtype=np.int64) // 7 * 10**9
+    t[rng.random(n) < 0.01] -= 5 * 10**9          # a few late arrivals
+    src = rng.integers(0, 3, n)
+    line = np.arange(n)
+    assert np.array_equal(sort_order(mmsi, t, src, line), _reference(mmsi, t, src, line))
+
+
+def _frame(rows):
+    cols = {k: [r[i] for r in rows] for i, k in enumerate(
+        ("mmsi", "time", "lat", "lon", "sog", "cog", "heading", "msg_type", "source", "line"))}
+    return positions_frame(**cols)
+
+
+ROWS = [
+    (5, 10.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1, "b", 3),
+    (5, np.nan, 1.0, 2.0, np.nan, 4.0, np.nan, 18, "a", 1),
+    (3, 10.5, -1.0, 2.0, 3.0, 4.0, 5.0, 3, "b", 2),
+    (5, 10.5, 1.0, 2.0, 3.0, 4.0, 5.0, 1, "a", 9),
+    (5, 10.0000004, 1.0, 2.0, 3.0, 4.0, 5.0, 1, "a", 9),
+]
+
+
+@pytest.mark.parametrize("rows", [ROWS, ROWS[1:2], []], ids=["mixed", "no-time", "empty"])
+def test_batch_frame_equals_sorted_frame(rows):
+    want = sort_by_vessel_time(_frame(rows))
+    got = PositionBatch.from_frame(_frame(rows)).frame()
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_batch_concat_renumbers_stations():
+    a = PositionBatch.from_frame(_frame(ROWS[:2]))
+    b = PositionBatch.from_frame(_frame(ROWS[2:]))
+    got = PositionBatch.concat([a, b]).frame()
+    pd.testing.assert_frame_equal(got, sort_by_vessel_time(_frame(ROWS)))
+    pd.testing.assert_frame_equal(PositionBatch.concat([a, b]).frame(sort=False), _frame(ROWS))

@@ -33,6 +33,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from detectors._numba import njit
 
@@ -454,37 +458,318 @@ def frame_kernel(buf, out, pghp_time, max_line_bytes):
     return n
 
 
-BLOCK_LINES = 4096   # lines per parallel task
+@intrinsic
+def _load8(typingctx, arr, idx):
+    """The 8 bytes arr[idx:idx + 8] as one little-endian uint64 (any alignment)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+    return types.uint64(arr, idx), codegen
 
 
-@njit(parallel=True)
-def frame_kernel_parallel(buf, starts, ends, out, pghp_time, max_line_bytes):
-    """``frame_kernel`` with the line bounds given, blocks of lines in parallel (each
-    line is framed on its own; the state between lines is the table layer's job)."""
-    n = len(starts)
-    n_blocks = (n + BLOCK_LINES - 1) // BLOCK_LINES
-    for blk in numba.prange(n_blocks):
+_H = np.uint64(0x8080808080808080)      # SWAR: the high bit of every byte
+_ONES = np.uint64(0x0101010101010101)
+_A48 = np.uint64(48 * 0x0101010101010101)
+_A88 = np.uint64(88 * 0x0101010101010101)
+_A96 = np.uint64(96 * 0x0101010101010101)
+_A120 = np.uint64(120 * 0x0101010101010101)
+
+
+@njit
+def _not_armour(w):
+    """High bit set in each byte of ``w`` outside the 6-bit armour (48..87, 96..119)."""
+    v = w | _H                          # no borrow between bytes: v - n*ONES has the
+    ge48 = (v - _A48) & _H              # high bit of a byte set iff the byte >= n
+    ge88 = (v - _A88) & _H
+    ge96 = (v - _A96) & _H
+    ge120 = (v - _A120) & _H
+    good = ge48 & ~ge120 & ~(ge88 & ~ge96) & ~(w & _H)
+    return _H & ~good
+
+
+@njit
+def _fold(w):
+    """XOR of the 8 bytes of ``w``."""
+    w ^= w >> np.uint64(32)
+    w ^= w >> np.uint64(16)
+    w ^= w >> np.uint64(8)
+    return np.int64(w & np.uint64(255))
+
+
+@njit
+def _tag_plain(c):
+    """A tag-block byte with no meaning to the framer (printable, not , * \\ ! $)."""
+    return 32 <= c <= 126 and c != 44 and c != 42 and c != 92 and c != 33 and c != 36
+
+
+@njit
+def _fast_line(buf, a, size, out, pghp_time, li, max_line_bytes):
+    r"""The common line in one pass over its bytes, its row written once:
+    ``[epoch sep][\s:..,c:..*hh\]!ttVDM,c,n,seq,ch,payload,fill*hh[\r]``, all valid.
+
+    Returns the index of the line's newline, or -1 for anything else (nothing written):
+    ``_frame_line`` then decides, so whatever is framed here is framed as there. The line
+    must end with a newline: every scan stops at it and every byte is read only after
+    the one before it matched something else, so nothing past it is read.
+    """
+    k = a
+    c = buf[k]
+    pre_has = 0
+    pre_v = 0
+    if 48 <= c <= 57:                                # integer epoch prefix
+        while 48 <= c <= 57:
+            pre_v = pre_v * 10 + (c - 48)
+            k += 1
+            c = buf[k]
+        if k - a > 19 or (k - a == 19 and buf[a] > 56):
+            return -1
+        pre_has = 1
+        while c == 32 or c == 44 or c == 9 or c == 59:
+            k += 1
+            c = buf[k]
+    tag_ok = 1
+    tag_has = 0
+    tag_v = 0
+    sts = -1
+    ste = -1
+    if c == 92:                                      # tag block: fields, XOR, *hh\
+        k += 1
+        x = 0
+        while True:
+            key = buf[k]
+            if (key == 99 or key == 115 or key == 103) and buf[k + 1] == 58:
+                if key == 103:
+                    return -1                        # g: groups
+                x ^= key ^ 58
+                k += 2
+                f0 = k
+                c = buf[k]
+                if key == 99:
+                    v = 0
+                    while 48 <= c <= 57:
+                        v = v * 10 + (c - 48)
+                        x ^= c
+                        k += 1
+                        c = buf[k]
+                    if k == f0 or k - f0 > 18:
+                        return -1
+                    tag_has = 1
+                    tag_v = v
+                else:
+                    while _tag_plain(c):
+                        x ^= c
+                        k += 1
+                        c = buf[k]
+                    if k > f0:
+                        sts = f0
+                        ste = k
+            else:
+                c = key
+                while _tag_plain(c):
+                    x ^= c
+                    k += 1
+                    c = buf[k]
+            if c == 44:
+                x ^= 44
+                k += 1
+                continue
+            if c != 42:
+                return -1
+            break
+        h1 = _hex(buf[k + 1])
+        if h1 < 0:
+            return -1
+        h2 = _hex(buf[k + 2])
+        if h2 < 0 or buf[k + 3] != 92:
+            return -1
+        tag_ok = 1 if x == h1 * 16 + h2 else 0
+        k += 4
+        c = buf[k]
+    if c != 33:
+        return -1
+    i = k                                            # !ttVDM,c,n,
+    t1 = buf[i + 1]
+    if t1 < 65 or t1 > 90:
+        return -1
+    t2 = buf[i + 2]
+    if t2 < 65 or t2 > 90 or buf[i + 3] != 86 or buf[i + 4] != 68:
+        return -1
+    s5 = buf[i + 5]
+    if (s5 != 77 and s5 != 79) or buf[i + 6] != 44:
+        return -1
+    count = buf[i + 7] - 48
+    if count < 1 or count > 9 or buf[i + 8] != 44:
+        return -1
+    number = buf[i + 9] - 48
+    if number < 1 or number > count or buf[i + 10] != 44:
+        return -1
+    x = t1 ^ t2 ^ 86 ^ 68 ^ s5 ^ (count + 48) ^ (number + 48)    # the six commas cancel
+    k = i + 11
+    c = buf[k]
+    seq = -1
+    if 48 <= c <= 57:
+        seq = c - 48
+        x ^= c
+        k += 1
+        c = buf[k]
+        if 48 <= c <= 57:
+            seq = seq * 10 + (c - 48)
+            x ^= c
+            k += 1
+            c = buf[k]
+    if c != 44:
+        return -1
+    k += 1
+    chs = k                                          # channel: letters and digits
+    c = buf[k]
+    while (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122):
+        x ^= c
+        k += 1
+        c = buf[k]
+    che = k
+    if c != 44:
+        return -1
+    k += 1
+    ps = k                                           # payload: the 6-bit armour,
+    xw = np.uint64(0)                                # 8 bytes a step
+    while True:
+        if k + 8 > size:
+            c = buf[k]
+            while 48 <= c <= 119 and not (88 <= c <= 95):
+                x ^= c
+                k += 1
+                c = buf[k]
+            break
+        w = _load8(buf, k)
+        bad = _not_armour(w)
+        if bad != 0:
+            nb = trailing_zeros(bad) >> 3
+            xw ^= w & ((np.uint64(1) << np.uint64(8 * nb)) - np.uint64(1))
+            k += nb
+            c = buf[k]
+            break
+        xw ^= w
+        k += 8
+    x ^= _fold(xw)
+    pe = k
+    if c != 44 or pe == ps:
+        return -1
+    k += 1
+    c = buf[k]
+    fill = 0
+    if 48 <= c <= 53:
+        fill = c - 48
+        x ^= c
+        k += 1
+        c = buf[k]
+    if c != 42:
+        return -1
+    h1 = _hex(buf[k + 1])
+    if h1 < 0:
+        return -1
+    h2 = _hex(buf[k + 2])
+    if h2 < 0 or x != h1 * 16 + h2:
+        return -1
+    b = k + 3
+    if b - a > max_line_bytes:
+        return -1
+    nl = b
+    if buf[nl] == 13:
+        nl += 1
+    if buf[nl] != 10:
+        return -1                                    # trailing fields, spaces, ...
+    out[C_KIND, li] = K_AIS
+    out[C_LSTART, li] = a
+    out[C_LEND, li] = b
+    out[C_SENT, li] = i
+    out[C_CHS, li] = chs
+    out[C_CHE, li] = che
+    out[C_COUNT, li] = count
+    out[C_NUMBER, li] = number
+    out[C_SEQ, li] = seq
+    out[C_PS, li] = ps
+    out[C_PE, li] = pe
+    out[C_FILL, li] = fill
+    out[C_TAGOK, li] = tag_ok
+    out[C_TAGHAS, li] = tag_has
+    out[C_TAGV, li] = tag_v
+    out[C_PREHAS, li] = pre_has
+    out[C_PREV, li] = pre_v
+    out[C_TRHAS, li] = 0
+    out[C_TRV, li] = 0
+    out[C_STS, li] = sts
+    out[C_STE, li] = ste
+    out[C_STTR, li] = 0
+    pghp_time[li] = np.nan
+    return nl
+
+
+BLOCK_BYTES = 1 << 20   # bytes per parallel task (a task frames the lines starting in it)
+
+
+def _count_starts(buf, bounds, counts):
+    """Lines starting in each block ``bounds[j]:bounds[j + 1]`` (at 0 or after a newline)."""
+    for j in numba.prange(len(counts)):
+        s = bounds[j]
+        e = bounds[j + 1]
+        n = 1 if s == 0 and e > 0 else 0
+        for c in buf[max(s - 1, 0):e - 1]:
+            if c == 10:
+                n += 1
+        counts[j] = n
+
+
+def _frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
+    """Frame the lines starting in each block into rows ``offsets[j]:offsets[j + 1]``:
+    the fast path first, ``_frame_line`` for every line it leaves."""
+    size = len(buf)
+    last_nl = size - 1                   # lines after the last newline: _frame_line only
+    while last_nl >= 0 and buf[last_nl] != 10:
+        last_nl -= 1
+    for j in numba.prange(len(bounds) - 1):
         fs = np.empty(7, dtype=np.int64)
         fe = np.empty(7, dtype=np.int64)
-        for li in range(blk * BLOCK_LINES, min(n, (blk + 1) * BLOCK_LINES)):
-            for f in range(out.shape[0]):
-                out[f, li] = 0
-            pghp_time[li] = np.nan
-            _frame_line(buf, starts[li], ends[li], out, pghp_time, li, max_line_bytes, fs, fe)
+        p = bounds[j]
+        e = bounds[j + 1]
+        if p > 0:
+            while p < e and buf[p - 1] != 10:
+                p += 1
+        li = offsets[j]
+        while p < e:
+            nl = _fast_line(buf, p, size, out, pghp_time, li, max_line_bytes) if p <= last_nl else -1
+            if nl < 0:
+                nl = p
+                while nl < size and buf[nl] != 10:
+                    nl += 1
+                for f in range(out.shape[0]):
+                    out[f, li] = 0
+                pghp_time[li] = np.nan
+                _frame_line(buf, p, nl, out, pghp_time, li, max_line_bytes, fs, fe)
+            li += 1
+            p = nl + 1
 
 
-def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+count_starts = njit(_count_starts)
+count_starts_parallel = njit(parallel=True)(_count_starts)
+frame_blocks = njit(_frame_blocks)
+frame_blocks_parallel = njit(parallel=True)(_frame_blocks)
+
+
+def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024,
+                parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64 with contiguous
     columns, pghp times float64)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    ends = nl if len(buf) == 0 or buf[-1] == 10 else np.r_[nl, len(buf)]
-    starts = np.r_[0, ends[:-1] + 1] if len(ends) else ends
-    n = len(ends)
+    bounds = np.r_[np.arange(0, len(buf), BLOCK_BYTES, dtype=np.int64), len(buf)]
+    counts = np.empty(len(bounds) - 1, dtype=np.int64)
+    (count_starts_parallel if parallel else count_starts)(buf, bounds, counts)
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    n = int(offsets[-1])
     out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
     pghp = np.empty(n, dtype=np.float64)
-    frame_kernel_parallel(buf, starts.astype(np.int64), ends.astype(np.int64), out, pghp,
-                          max_line_bytes)
+    (frame_blocks_parallel if parallel else frame_blocks)(buf, bounds, offsets, out, pghp,
+                                                          max_line_bytes)
     return out.T, pghp         # (n_lines, fields), each field contiguous
 
 

@@ -119,9 +119,10 @@ def sort_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _clean_text(values: np.ndarray) -> np.ndarray:
     """pyais text -> table text: cut at the first '@', strip, None when empty."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = [None if v is None else (v.split("@", 1)[0].strip() or None) for v in values]
-    return out
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object))    # None -> -1
+    clean = np.empty(len(uniq) + 1, dtype=object)
+    clean[:-1] = [v.split("@", 1)[0].strip() or None for v in uniq]
+    return clean[codes]         # code -1: the last slot, None
 
 
 def _zero_nan(v: np.ndarray) -> np.ndarray:
@@ -203,7 +204,7 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     of every message the kernel covers (positions as a ``PositionBatch``, in message
     order) and the indices of the others (FALLBACK: for the pyais path).
     """
-    raw = fd.decode_payloads(buf, starts, ends, fill)
+    raw = fd.decode_payloads(buf, starts, ends, fill, full=False)
     ok = raw["status"] == fd.DECODED
     t = raw["msg_type"]
     is_pos = ok & np.isin(t, tuple(fields.POSITION_TYPES))
@@ -216,7 +217,10 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     rejected = pi[bad]
     is_sta[rejected] = False
     si = np.flatnonzero(is_sta)
-    sraw = {k: raw[k][si] for k in raw}
+    per_message = ("msg_type", "mmsi")
+    slots = raw["slot"][si]
+    sraw = {k: raw[k][si] if k in per_message else raw[k][slots]
+            for k in per_message + fd.NUMERIC_FIELDS[fd.N_POS:] + fd.TEXT_FIELDS}
     scols = static_columns(sraw)
     names_arr = np.empty(len(names), dtype=object)
     names_arr[:] = list(names)

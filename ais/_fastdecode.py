@@ -56,6 +56,7 @@ TEXT_FIELDS = ("shipname", "callsign", "destination")
 (F_TYPE, F_NBITS, F_MMSI, F_SPEED, F_LON, F_LAT, F_COURSE, F_HEADING, F_IMO, F_SHIPTYPE,
  F_BOW, F_STERN, F_PORT, F_STARBOARD, F_MONTH, F_DAY, F_HOUR, F_MINUTE, F_DRAUGHT,
  F_PARTNO) = range(len(NUMERIC_FIELDS))
+N_POS = F_HEADING + 1          # fields every message has; the rest only static messages
 T_NAME, T_CALLSIGN, T_DEST = range(len(TEXT_FIELDS))
 
 
@@ -151,15 +152,20 @@ def _latlon600(v):
 
 @njit
 def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, slot,
-                  text, text_len, status):
+                  snum, text, text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into
-    ``num[F_*, i]`` (NaN = no value), ``text[slot[i], T_*, :]`` /
-    ``text_len[slot[i], T_*]`` and ``status[i]`` (DECODED or FALLBACK). Only messages
-    of the static types have a text slot (``slot[i] >= 0``): text is decoded for them only."""
+    ``num[F_*, i]`` for the first ``N_POS`` fields, ``snum[F_* - N_POS, slot[i]]`` for
+    the others (NaN = no value), ``text[slot[i], T_*, :]`` / ``text_len[slot[i], T_*]``
+    and ``status[i]`` (DECODED or FALLBACK). Only messages of the static types have a
+    slot (``slot[i] >= 0``): their static fields and text are decoded, nobody else's."""
     nan = np.nan
     for i in numba.prange(len(starts)):     # each message writes only its own slots
         for f in range(num.shape[0]):
             num[f, i] = nan
+        row = slot[i]
+        if row >= 0:
+            for f in range(snum.shape[0]):
+                snum[f, row] = nan
         s = starts[i]
         nbits = (ends[i] - s) * 6 - fill[i]
         num[F_NBITS, i] = nbits
@@ -171,12 +177,11 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
         num[F_MMSI, i] = _get(buf, s, nbits, armor, 8, 30)
         if mt == 24:
             part = _get(buf, s, nbits, armor, 38, 2)
-            num[F_PARTNO, i] = part
+            snum[F_PARTNO - N_POS, row] = part
             if part > 1 or nbits < min_bits[64 + part]:
                 continue
         elif min_bits[mt] == 0 or nbits < min_bits[mt]:
             continue
-        row = slot[i]
         if mt == 1 or mt == 2 or mt == 3:
             num[F_SPEED, i] = _get(buf, s, nbits, armor, 50, 10) / 10.0
             num[F_LON, i] = _latlon(_get_signed(buf, s, nbits, armor, 61, 28))
@@ -191,30 +196,30 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
             num[F_HEADING, i] = _get(buf, s, nbits, armor, 124, 9)
             if mt == 19:
                 _text(buf, s, nbits, armor, chars, 143, 120, text, row, T_NAME, text_len)
-                num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
-                num[F_BOW, i] = _get(buf, s, nbits, armor, 271, 9)
-                num[F_STERN, i] = _get(buf, s, nbits, armor, 280, 9)
-                num[F_PORT, i] = _get(buf, s, nbits, armor, 289, 6)
-                num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 295, 6)
+                snum[F_SHIPTYPE - N_POS, row] = ship_types[_get(buf, s, nbits, armor, 263, 8)]
+                snum[F_BOW - N_POS, row] = _get(buf, s, nbits, armor, 271, 9)
+                snum[F_STERN - N_POS, row] = _get(buf, s, nbits, armor, 280, 9)
+                snum[F_PORT - N_POS, row] = _get(buf, s, nbits, armor, 289, 6)
+                snum[F_STARBOARD - N_POS, row] = _get(buf, s, nbits, armor, 295, 6)
         elif mt == 27:
             num[F_LON, i] = _latlon600(_get_signed(buf, s, nbits, armor, 44, 18))
             num[F_LAT, i] = _latlon600(_get_signed(buf, s, nbits, armor, 62, 17))
             num[F_SPEED, i] = float(_get(buf, s, nbits, armor, 79, 6))
             num[F_COURSE, i] = float(_get(buf, s, nbits, armor, 85, 9))
         elif mt == 5:
-            num[F_IMO, i] = _get(buf, s, nbits, armor, 40, 30)
+            snum[F_IMO - N_POS, row] = _get(buf, s, nbits, armor, 40, 30)
             _text(buf, s, nbits, armor, chars, 70, 42, text, row, T_CALLSIGN, text_len)
             _text(buf, s, nbits, armor, chars, 112, 120, text, row, T_NAME, text_len)
-            num[F_SHIPTYPE, i] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
-            num[F_BOW, i] = _get(buf, s, nbits, armor, 240, 9)
-            num[F_STERN, i] = _get(buf, s, nbits, armor, 249, 9)
-            num[F_PORT, i] = _get(buf, s, nbits, armor, 258, 6)
-            num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 264, 6)
-            num[F_MONTH, i] = _get(buf, s, nbits, armor, 274, 4)
-            num[F_DAY, i] = _get(buf, s, nbits, armor, 278, 5)
-            num[F_HOUR, i] = _get(buf, s, nbits, armor, 283, 5)
-            num[F_MINUTE, i] = _get(buf, s, nbits, armor, 288, 6)
-            num[F_DRAUGHT, i] = _get(buf, s, nbits, armor, 294, 8) / 10.0
+            snum[F_SHIPTYPE - N_POS, row] = ship_types[_get(buf, s, nbits, armor, 232, 8)]
+            snum[F_BOW - N_POS, row] = _get(buf, s, nbits, armor, 240, 9)
+            snum[F_STERN - N_POS, row] = _get(buf, s, nbits, armor, 249, 9)
+            snum[F_PORT - N_POS, row] = _get(buf, s, nbits, armor, 258, 6)
+            snum[F_STARBOARD - N_POS, row] = _get(buf, s, nbits, armor, 264, 6)
+            snum[F_MONTH - N_POS, row] = _get(buf, s, nbits, armor, 274, 4)
+            snum[F_DAY - N_POS, row] = _get(buf, s, nbits, armor, 278, 5)
+            snum[F_HOUR - N_POS, row] = _get(buf, s, nbits, armor, 283, 5)
+            snum[F_MINUTE - N_POS, row] = _get(buf, s, nbits, armor, 288, 6)
+            snum[F_DRAUGHT - N_POS, row] = _get(buf, s, nbits, armor, 294, 8) / 10.0
             _text(buf, s, nbits, armor, chars, 302, 120, text, row, T_DEST, text_len)
         elif mt == 24:
             if part == 0:
@@ -222,13 +227,13 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
             elif part == 1:
                 mmsi = num[F_MMSI, i]
                 aux = 980000000 <= mmsi <= 989999999
-                num[F_SHIPTYPE, i] = _get(buf, s, nbits, armor, 40, 8)
+                snum[F_SHIPTYPE - N_POS, row] = _get(buf, s, nbits, armor, 40, 8)
                 _text(buf, s, nbits, armor, chars, 90, 42, text, row, T_CALLSIGN, text_len)
                 if not aux:
-                    num[F_BOW, i] = _get(buf, s, nbits, armor, 132, 9)
-                    num[F_STERN, i] = _get(buf, s, nbits, armor, 141, 9)
-                    num[F_PORT, i] = _get(buf, s, nbits, armor, 150, 6)
-                    num[F_STARBOARD, i] = _get(buf, s, nbits, armor, 156, 6)
+                    snum[F_BOW - N_POS, row] = _get(buf, s, nbits, armor, 132, 9)
+                    snum[F_STERN - N_POS, row] = _get(buf, s, nbits, armor, 141, 9)
+                    snum[F_PORT - N_POS, row] = _get(buf, s, nbits, armor, 150, 6)
+                    snum[F_STARBOARD - N_POS, row] = _get(buf, s, nbits, armor, 156, 6)
         status[i] = DECODED
 
 
@@ -239,48 +244,83 @@ _MIN_BITS = min_bits_table()
 
 
 def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                    fill: np.ndarray) -> dict[str, np.ndarray]:
+                    fill: np.ndarray, full: bool = True) -> dict[str, np.ndarray]:
     """Decode a batch of armoured payloads.
 
     ``buf`` is ``uint8``; message ``i`` is ``buf[starts[i]:ends[i]]`` with ``fill[i]``
     fill bits. Returns a dict with one float64 array per name in ``NUMERIC_FIELDS``
     (NaN = no value), ``status`` (uint8: DECODED or FALLBACK), and per name in
     ``TEXT_FIELDS`` an object array of ``str`` (``None`` where the type has no such
-    field).
+    field). With ``full=False`` the fields of static messages only (``NUMERIC_FIELDS``
+    after ``N_POS``, and the text) hold one value per slot, and ``slot`` gives each
+    message's (-1: none): what the fast path uses, as it reads them for static rows only.
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     ends = np.ascontiguousarray(ends, dtype=np.int64)
     fill = np.ascontiguousarray(fill, dtype=np.int64)
     n = len(starts)
-    num = np.empty((len(NUMERIC_FIELDS), n), dtype=np.float64)
-    # a text slot for each message whose first character says type 5, 19 or 24
+    num = np.empty((N_POS, n), dtype=np.float64)
+    # a slot for each message whose first character says type 5, 19 or 24
     first = np.zeros(n, dtype=np.int64)
     has = ends > starts
     first[has] = _ARMOR[buf[starts[has]]]
-    is_text = has & np.isin(first, STATIC_TYPES)
     slot = np.full(n, -1, dtype=np.int64)
-    rows = np.flatnonzero(is_text)
+    rows = np.flatnonzero(has & np.isin(first, STATIC_TYPES))
     slot[rows] = np.arange(len(rows))
+    snum = np.empty((len(NUMERIC_FIELDS) - N_POS, len(rows)), dtype=np.float64)
     text = np.zeros((len(rows), len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
     text_len = np.full((len(rows), len(TEXT_FIELDS)), -1, dtype=np.int64)
     status = np.empty(n, dtype=np.uint8)
     decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, slot,
-                  text, text_len, status)
-    out: dict[str, np.ndarray] = {name: num[k] for k, name in enumerate(NUMERIC_FIELDS)}
+                  snum, text, text_len, status)
+    out: dict[str, np.ndarray] = {name: num[k] for k, name in enumerate(NUMERIC_FIELDS[:N_POS])}
     out["status"] = status
+    out["slot"] = slot
+    for k, name in enumerate(NUMERIC_FIELDS[N_POS:]):
+        out[name] = snum[k]
     for k, name in enumerate(TEXT_FIELDS):
-        col = np.empty(n, dtype=object)
-        col[rows] = text_to_objects(text[:, k, :], text_len[:, k])
-        out[name] = col
+        out[name] = text_to_objects(text[:, k, :], text_len[:, k])
+    if full:
+        out = expand_slots(out)
     return out
 
 
+def expand_slots(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``decode_payloads(..., full=False)`` -> one value per message for every field
+    (NaN / None for messages without a slot)."""
+    slot = out["slot"]
+    n = len(slot)
+    has = slot >= 0
+    res = {k: v for k, v in out.items() if k != "slot"}
+    for name in NUMERIC_FIELDS[N_POS:]:
+        col = np.full(n, np.nan)
+        col[has] = out[name][slot[has]]
+        res[name] = col
+    for name in TEXT_FIELDS:
+        col = np.empty(n, dtype=object)
+        col[has] = out[name][slot[has]]
+        res[name] = col
+    return res
+
+
 def text_to_objects(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """(n, w) uint8 NUL-padded rows -> object array of ``str`` (``None`` where length < 0)."""
+    """(n, w) uint8 NUL-padded rows -> object array of ``str`` (``None`` where length < 0).
+
+    Names, call signs and destinations repeat (every vessel sends them again and again):
+    equal rows are found by hash (``ais._fastspans.span_codes``, exact) and each distinct
+    text is made into a ``str`` once; equal rows share it.
+    """
+    from ais._fastspans import span_codes
     out = np.empty(len(lengths), dtype=object)
-    has = lengths >= 0
-    if has.any():
-        rows = np.ascontiguousarray(chars[has]).view(f"S{chars.shape[1]}").ravel()
-        out[has] = np.char.decode(rows, "ascii").astype(object)
+    idx = np.flatnonzero(lengths >= 0)
+    if len(idx):
+        w = chars.shape[1]
+        flat = np.ascontiguousarray(chars).reshape(-1)
+        starts = idx.astype(np.int64) * w
+        ends = starts + lengths[idx]
+        codes, rep = span_codes(flat, starts, ends)
+        uniq = np.empty(len(rep), dtype=object)
+        uniq[:] = [flat[starts[r]:ends[r]].tobytes().decode("ascii") for r in rep]
+        out[idx] = uniq[codes]
     return out

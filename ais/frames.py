@@ -133,7 +133,7 @@ class PositionBatch:
     def frame(self, sort: bool = True) -> pd.DataFrame:
         """The contract positions frame, sorted by (mmsi, timestamp NaT last, source,
         line) unless ``sort`` is False (then in batch order)."""
-        from ais._fastsort import sort_order, time_key
+        from ais._fastsort import sort_order, take_columns, time_key
         c = self.cols
         n = len(self)
         if n == 0:
@@ -152,16 +152,18 @@ class PositionBatch:
                                c["line"])
         else:
             order = np.arange(n)
-        ts = pd.DatetimeIndex(ns[order].view("datetime64[ns]")).tz_localize("UTC")
+        keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
+        taken = take_columns(order, [ns, station] + [c[k] for k in keys])
+        ts = pd.DatetimeIndex(taken[0].view("datetime64[ns]")).tz_localize("UTC")
         if not ok.any():
             ts = ts.as_unit("s")     # what pd.to_datetime gives for NaT only
-        out = {"mmsi": c["mmsi"][order].astype(np.int64, copy=False),
-               "timestamp": pd.Series(ts)}
+        got = dict(zip(keys, taken[2:]))
+        out = {"mmsi": got["mmsi"].astype(np.int64, copy=False), "timestamp": pd.Series(ts)}
         for k in ("lat", "lon", "sog", "cog", "heading"):
-            out[k] = c[k][order].astype(np.float64, copy=False)
-        out["msg_type"] = c["msg_type"][order].astype(np.int64, copy=False)
-        out["source"] = pd.Series(names[station[order]], dtype=object)
-        out["line"] = c["line"][order].astype(np.int64, copy=False)
+            out[k] = got[k].astype(np.float64, copy=False)
+        out["msg_type"] = got["msg_type"].astype(np.int64, copy=False)
+        out["source"] = pd.Series(names[taken[1]], dtype=object)
+        out["line"] = got["line"].astype(np.int64, copy=False)
         return pd.DataFrame(out)
 
 

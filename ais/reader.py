@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import queue
 import sys
+import threading
 import zlib
 from pathlib import Path
 
@@ -26,7 +28,8 @@ from ais.nmea import ACCEPTED_TIME_STYLES
 
 __all__ = ["read_inputs", "expand_inputs"]
 
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 32 << 20        # decoded text per piece: bounds the memory of one step
+GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
 # files of several receivers are read one after the other: remember kept copies this long
 # (receive time) so a later file's duplicates of an earlier file are found
 READ_RETENTION_S = 86_400.0
@@ -66,7 +69,13 @@ def _expand(paths) -> list[tuple[str, bool]]:
 
 
 class _Source:
-    """Raw bytes of one input in chunks, with its sha256 and the decompressed stream."""
+    """Raw bytes of one input in chunks, with its sha256 and the decompressed stream.
+
+    ``prefetch()`` moves reading, hashing and decompressing to a thread that stays one
+    chunk ahead: those release the GIL, as do the numba kernels that decode the chunk
+    before, so the two overlap on two cores. Errors surface at the ``read`` that would
+    have met them.
+    """
 
     def __init__(self, path: str):
         self.path = path
@@ -86,20 +95,70 @@ class _Source:
         self.gz = None
         self.truncated = False
         self._utf16 = None
+        self._ahead: queue.Queue | None = None
+        self._stop = threading.Event()
 
     def read(self) -> bytes:
+        """The next piece of text (about ``CHUNK_BYTES``), ``b""`` at the end."""
+        if self._ahead is None:
+            return self._read()
+        kind, value = self._ahead.get()
+        if kind == "error":
+            raise value
+        return value
+
+    def prefetch(self) -> None:
+        """Read ahead in a thread from now on."""
+        self._ahead = queue.Queue(maxsize=1)
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = ("data", self._read())
+            except BaseException as exc:    # noqa: BLE001 - handed to the reader
+                item = ("error", exc)
+            while not self._stop.is_set():
+                try:
+                    self._ahead.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item[0] == "error" or not item[1]:
+                return
+
+    def _raw(self, size: int) -> bytes:
         try:
-            raw = self.fh.read(CHUNK_BYTES)
+            raw = self.fh.read(size)
         except OSError as exc:
             raise InputError(self.path, f"cannot read ({exc.strerror})", "check the file") from None
         self.sha.update(raw)
         self.raw_bytes += len(raw)
+        return raw
+
+    def _read(self) -> bytes:
         if self.gz is None:
+            raw = self._raw(CHUNK_BYTES)
             self.gz = raw[:2] == b"\x1f\x8b"
-            if self.gz:
-                self._z = zlib.decompressobj(wbits=31)
-        if not self.gz:
-            return self._text(raw)
+            if not self.gz:
+                return self._text(raw)
+            self._z = zlib.decompressobj(wbits=31)
+            out = [self._inflate(raw)]
+        elif not self.gz:
+            return self._text(self._raw(CHUNK_BYTES))
+        else:
+            out = []
+        size = sum(len(o) for o in out)
+        while size < CHUNK_BYTES:       # compressed input: about CHUNK_BYTES of text per piece
+            raw = self._raw(GZ_READ_BYTES)
+            piece = self._inflate(raw)
+            out.append(piece)
+            size += len(piece)
+            if not raw:
+                break
+        return self._text(b"".join(out))
+
+    def _inflate(self, raw: bytes) -> bytes:
         try:
             out = self._z.decompress(raw) if raw else self._z.flush()
             if not raw and not self._z.eof:
@@ -110,7 +169,7 @@ class _Source:
                 out += self._z.decompress(rest)
         except zlib.error as exc:
             raise InputError(self.path, f"corrupt gzip data ({exc})", "re-download or re-compress it") from None
-        return self._text(out)
+        return out
 
     def _text(self, data: bytes) -> bytes:
         """UTF-16 text (with its byte-order mark, as Windows PowerShell writes it) -> UTF-8."""
@@ -123,6 +182,7 @@ class _Source:
         return self._u16.decode(data, final=not data).encode("utf-8")
 
     def close(self):
+        self._stop.set()
         if self.fh is not sys.stdin.buffer:
             self.fh.close()
 
@@ -137,6 +197,7 @@ def _looks_binary(head: bytes) -> bool:
 
 def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes,
                progress) -> list[Decoded]:
+    src.prefetch()      # the next piece is read while this one decodes
     parts = [dec.feed(name, first)]
     if progress is not None:
         progress.update(src.raw_bytes - progress.n_raw)

@@ -22,8 +22,15 @@ tag blocks with ``g:`` groups, a tag block alone on its line (it times the next
 sentence), ISO-8601 or decimal timestamps, several sentences on one line, non-ASCII or
 control bytes, lines longer than ``max_line_bytes``, and every fault (bad checksum, bad
 fields, ...), so reject reasons always come from ``ais.nmea``. Lines are framed
-independently (in parallel blocks of ``BLOCK_LINES``); the state between lines
-(``$PGHP``, lone tag blocks) is applied afterwards by ``ais._fastfeed``.
+independently, in parallel blocks of ``BLOCK_BYTES`` (a block frames the lines that
+start in it, rows placed by a first pass counting line starts per block); the state
+between lines (``$PGHP``, lone tag blocks) is applied afterwards by ``ais._fastfeed``.
+
+The common line (optional epoch prefix, optional ``s:``/``c:`` tag block, one valid
+``!ttVDM``/``VDO`` sentence, nothing after the checksum but a ``\\r``) is framed by
+``_fast_line`` in one pass: checksum, fields and tag block together, the payload 8
+bytes a step, the row written once. Anything else it leaves to ``_frame_line``, the
+general framer, so both give the same row for every line (tested).
 
 Times are collected as integers (``*_V`` value, ``*_HAS`` flag); ``epoch_seconds``
 turns them into seconds with ``ais.nmea.parse_epoch``'s magnitude rule.

@@ -7,6 +7,11 @@ their time; ``c:`` in ms (13 digits); a 19-digit ns prefix; empty fill bits; two
 sentences on one line (handed over); control bytes and non-ASCII (handed over);
 ``g:`` groups (handed over); $PGHP with an impossible date (no time); a lone tag block
 (handed over: it times the next sentence).
+
+``frame_lines`` frames the common line in a one-pass fast path and every other line with
+the general per-line framer (``frame_kernel`` runs only the latter): both must give the
+same rows for any input, whatever the block size, CRLF or not, with or without a last
+newline, payloads of every length (read 8 bytes a step) up to the buffer's end.
 """
 
 from __future__ import annotations
@@ -200,6 +205,84 @@ def test_epoch_seconds_rule():
         assert (math.isnan(a) and want is None) or a == want
 
 
+def same_as_general(data: bytes, max_line_bytes: int = 1024, parallel: bool = True):
+    """``frame_lines`` (fast path + general framer, in blocks) equals ``frame_kernel``
+    (general framer only, serial), every field of every line."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n = ff.count_lines(buf)
+    out = np.empty((len(ff.FRAME_FIELDS), n), dtype=np.int64)
+    pghp = np.empty(n)
+    assert ff.frame_kernel(buf, out, pghp, max_line_bytes) == n
+    rows, pghp2 = ff.frame_lines(buf, max_line_bytes, parallel=parallel)
+    assert rows.shape == out.T.shape and rows.flags.f_contiguous
+    bad = np.flatnonzero((rows != out.T).any(axis=1))
+    assert len(bad) == 0, [data.split(b"\n")[k] for k in bad[:3]]
+    assert np.array_equal(pghp, pghp2, equal_nan=True)
+    return rows
+
+
+FAST = [_sentence(), _sentence(fill=""), _sentence(seq="3", channel="B"), _sentence(channel="2"),
+        _tag("s:rS1,c:1693526400") + _sentence(), _tag("c:1693526400123,s:X") + _sentence(),
+        _tag("c:1693526400,s:,d:x,zz") + _sentence(), _tag("s:a:b,s:c") + _sentence(),
+        _tag("c:1693526400", checksum="00") + _sentence(), _tag("c:1693526400", checksum="3a") + _sentence(),
+        "1550303566167726840 " + _sentence(), "1550303566 ;," + _tag("c:1") + _sentence(),
+        "12" + _sentence(), "!" + (vdo := "BSVDO,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + f"*{_xor(vdo.encode()):02x}"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(HAND + FAST) - 1), st.integers(0, 200),
+                          st.sampled_from(ALPHABET + ["\r", "\n", "\x00"]), st.booleans()),
+                min_size=1, max_size=20),
+       st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_fast_path_equals_general_framer(edits, eol, last_newline):
+    lines = []
+    for which, pos, ch, insert in edits:
+        s = (HAND + FAST)[which]
+        pos = pos % (len(s) + 1)
+        lines.append(s[:pos] + ch + s[pos + (0 if insert else 1):])
+    data = eol.join(lines) + (eol if last_newline else "")
+    same_as_general(data.encode("utf-8"))
+
+
+@pytest.mark.parametrize("line", FAST)
+def test_fast_path_frames_the_common_styles(line):
+    for eol in ("\n", "\r\n"):
+        kinds = check_lines(((line + eol) * 3).encode())
+        assert (kinds == ff.K_AIS).all(), line
+        same_as_general(((line + eol) * 3).encode())
+
+
+@pytest.mark.parametrize("n", range(0, 45))
+def test_payload_of_every_length_up_to_the_end_of_the_buffer(n):
+    payload = ("0@Wwp" * 9)[:n]
+    lines = [_sentence(payload=payload), _tag("s:x,c:1693526400") + _sentence(payload=payload, fill="")]
+    for tail in ("\n", "\r\n", ""):
+        data = ("\n".join(lines) + tail).encode()
+        same_as_general(data)
+        kinds = check_lines(data)
+        # a last line without a newline goes to the general framer, which frames it too
+        assert (kinds == (ff.K_AIS if n else ff.K_HANDOFF)).all(), (n, tail)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2, 7, 64, 333])
+def test_lines_across_block_boundaries(monkeypatch, block_bytes):
+    monkeypatch.setattr(ff, "BLOCK_BYTES", block_bytes)
+    lines = [l.encode() for l in HAND + FAST] + [b"", b"", b"x" * 500]
+    data = b"\n" + b"\n".join(lines) + b"\r\n" + b"\n".join(lines)
+    for tail in (b"", b"\n", b"\n\n"):
+        for parallel in (True, False):
+            rows = same_as_general(data + tail, parallel=parallel)
+            assert len(rows) == ff.count_lines(np.frombuffer(data + tail, np.uint8))
+    assert len(ff.frame_lines(np.frombuffer(b"\n", np.uint8))[0]) == 1
+
+
+def test_long_line_limit_applies_to_the_fast_path():
+    line = (_tag("s:rS1,c:1693526400") + _sentence() + "\n").encode()
+    for limit in (len(line) - 2, len(line) - 1, len(line)):
+        rows = same_as_general(line * 2, limit)
+        assert (rows[:, ff.C_KIND] == (ff.K_AIS if limit >= len(line) - 1 else ff.K_HANDOFF)).all()
+
+
 def test_parallel_framer_equals_serial():
     data = b"".join(_read(p) for p in _files()[:12]) + b"last line without newline"
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -207,7 +290,9 @@ def test_parallel_framer_equals_serial():
     out = np.empty((len(ff.FRAME_FIELDS), n), dtype=np.int64)
     pghp = np.empty(n)
     assert ff.frame_kernel(buf, out, pghp, 1024) == n
-    rows, pghp2 = ff.frame_lines(buf)
-    assert (rows == out.T).all()
-    assert np.array_equal(pghp, pghp2, equal_nan=True)
+    for parallel in (True, False):
+        rows, pghp2 = ff.frame_lines(buf, parallel=parallel)
+        assert (rows == out.T).all()
+        assert np.array_equal(pghp, pghp2, equal_nan=True)
     assert len(ff.frame_lines(np.zeros(0, dtype=np.uint8))[0]) == 0
+    same_as_general(_read(DATA / "kystverket" / "Ais1000Lines.nm4").replace(b"\n", b"\r\n"))

@@ -223,26 +223,55 @@ def dedup_kernel(codes, t, kept, window_s, dup):
 
 
 class Deduplicator:
-    """Stateful multi-receiver dedup (see module docstring). Picklable."""
+    """Stateful multi-receiver dedup (see module docstring). Picklable.
+
+    The state is the window of kept copies: ``window``, a dict payload ``bytes`` -> kept
+    receive time in insertion order, which the reference path (``keep_mask``) works on.
+    The fast path (``ais._fastdedup``) keeps the same window as packed arrays instead;
+    reading ``window`` makes the dict from them (same keys, times and order), and from
+    then on the dict is the state again until the fast path takes it back.
+    """
 
     def __init__(self, params: DedupParams = DedupParams()):
         self.params = params
-        self.window: dict[bytes, float] = {}
+        self._window: dict[bytes, float] | None = {}
+        self._arena = None          # the fast path's packed window, the state when set
         self.latest = -np.inf
         self.duplicates = 0
+
+    @property
+    def window(self) -> dict[bytes, float]:
+        if self._arena is not None:
+            self._window, self._arena = self._arena.to_dict(), None
+        return self._window
+
+    @window.setter
+    def window(self, window: dict[bytes, float]) -> None:
+        self._window, self._arena = window, None
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        if "window" in state:       # pickled before the fast path kept its own window
+            state["_window"], state["_arena"] = state.pop("window"), None
+        self.__dict__.update(state)
 
     def live_mask(self, kept: np.ndarray) -> np.ndarray:
         """Which kept copies (receive times ``kept``, NaN for none) stay in the window after
         a batch: within ``retention_s`` of the latest time seen, at most
         ``max_window_messages`` of them (the most recent). Both paths prune with this."""
         live = kept >= self.latest - self.params.retention_s
-        cap = self.params.max_window_messages
-        if int(live.sum()) > cap:
+        if int(live.sum()) > self.params.max_window_messages:
             idx = np.flatnonzero(live)
-            recent = idx[np.argpartition(-kept[idx], cap - 1)[:cap]]
             live = np.zeros(len(kept), dtype=bool)
-            live[recent] = True
+            live[idx[self.most_recent(kept[idx])]] = True
         return live
+
+    def most_recent(self, kept: np.ndarray) -> np.ndarray:
+        """Positions of the ``max_window_messages`` latest of ``kept`` (no NaN), ties
+        broken as ``np.argpartition`` does: the fast path calls this with the same array
+        (the live kept times in window order), so both choose the same copies."""
+        cap = self.params.max_window_messages
+        return np.argpartition(-kept, cap - 1)[:cap]
 
     def keep_mask(self, m: MessageTable) -> np.ndarray:
         n = len(m)

@@ -1,0 +1,151 @@
+"""The fast path's dedup (``ais._fastdedup``) against ``Deduplicator.keep_mask``.
+
+Random message streams (few distinct payloads, NaN times, times going back, ties at the
+size cap) cut into random batches: the same duplicate masks, counts, ``latest`` and the
+same ``window`` dict (keys, times, order) on both paths, also when every payload hashes
+alike, when the window is read between batches, when a pickled deduplicator continues,
+and when the two paths take turns on one deduplicator.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ais import _fastdedup as fdd
+from ais import _fastspans as sp
+from ais.assemble import DedupParams, Deduplicator
+from ais.columns import MessageTable
+
+PARAMS = [DedupParams(), DedupParams(window_s=0.0, retention_s=5.0),
+          DedupParams(window_s=3.0, retention_s=20.0, max_window_messages=4),
+          DedupParams(retention_s=1e9, max_window_messages=1)]
+
+payload = st.binary(min_size=1, max_size=3).map(lambda b: bytes(48 + x % 5 for x in b))
+step = st.sampled_from([0.0, 0.0, 0.5, 1.0, 3.0, 11.0, -4.0, -30.0])
+
+
+@st.composite
+def streams(draw):
+    msgs = draw(st.lists(st.tuples(payload, step, st.integers(0, 9)), max_size=120))
+    t, rows = 1000.0, []
+    for p, dt, r in msgs:
+        t += dt
+        rows.append((p, np.nan if r == 0 else t))
+    cuts = sorted(draw(st.lists(st.integers(0, len(rows)), max_size=6)))
+    return rows, [0, *cuts, len(rows)]
+
+
+def _table(rows) -> MessageTable:
+    n = len(rows)
+    return MessageTable.from_lists({
+        "source": [0] * n, "line": list(range(n)), "time": [t for _, t in rows],
+        "station": ["s"] * n, "payload": [p for p, _ in rows], "fill": [0] * n,
+        "msg_type": [1] * n, "text": [b""] * n})
+
+
+def _fast(dd, rows) -> np.ndarray:
+    buf, off = sp.pack([p for p, _ in rows])
+    return fdd.dedup(dd, buf, off[:-1], off[1:], np.array([t for _, t in rows], dtype=np.float64))
+
+
+def _same(fast: Deduplicator, ref: Deduplicator) -> None:
+    assert (fast.latest, fast.duplicates) == (ref.latest, ref.duplicates)
+    assert list(fast.window.items()) == list(ref.window.items())
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=["defaults", "zero-window", "cap-4", "cap-1"])
+@pytest.mark.parametrize("collide", [False, True], ids=["hashes", "all-hashes-equal"])
+@settings(max_examples=60, deadline=None)
+@given(data=streams(), look=st.sampled_from(["end", "every-batch", "pickle", "turns"]))
+def test_fast_dedup_equals_keep_mask(params, collide, data, look):
+    rows, cuts = data
+    real = fdd._hash_spans        # patched by hand: hypothesis runs many examples per test
+    if collide:
+        fdd._hash_spans = _same_hash
+    try:
+        ref, fast = Deduplicator(params), Deduplicator(params)
+        for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+            batch = rows[a:b]
+            want = ~ref.keep_mask(_table(batch))
+            if look == "turns" and k % 2:
+                got = ~fast.keep_mask(_table(batch))
+            else:
+                got = _fast(fast, batch)
+            assert got.tolist() == want.tolist()
+            if look == "every-batch":
+                _same(fast, ref)
+            elif look == "pickle":
+                fast = pickle.loads(pickle.dumps(fast))
+        _same(fast, ref)
+    finally:
+        fdd._hash_spans = real
+
+
+def _same_hash(buf, starts, ends, out):
+    out[:] = 7
+
+
+def test_window_is_the_state_on_either_path():
+    """Reading ``window`` gives a dict that is the state: changing it changes what the
+    fast path sees next; setting it replaces the fast path's arrays."""
+    dd = Deduplicator()
+    assert _fast(dd, [(b"A", 100.0), (b"B", 101.0)]).tolist() == [False, False]
+    assert dd.window == {b"A": 100.0, b"B": 101.0}
+    del dd.window[b"A"]
+    assert _fast(dd, [(b"A", 102.0), (b"B", 102.0)]).tolist() == [False, True]
+    dd.window = {}
+    assert _fast(dd, [(b"B", 103.0)]).tolist() == [False]
+    assert list(dd.window.items()) == [(b"B", 103.0)]
+
+
+def test_old_pickles_still_load():
+    """A deduplicator pickled when ``window`` was a plain attribute continues."""
+    dd = Deduplicator()
+    state = {"params": dd.params, "window": {b"A": 100.0}, "latest": 100.0, "duplicates": 2}
+    old = Deduplicator.__new__(Deduplicator)
+    old.__setstate__(state)
+    assert old.window == {b"A": 100.0} and old.duplicates == 2
+    assert _fast(old, [(b"A", 101.0)]).tolist() == [True]
+    assert old.duplicates == 3
+
+
+def test_a_pickled_fast_window_is_packed_arrays():
+    dd = Deduplicator()
+    _fast(dd, [(b"P%d" % i, 100.0 + i) for i in range(1000)])
+    assert dd._arena is not None and dd._window is None
+    back = pickle.loads(pickle.dumps(dd))
+    assert back._window is None and len(back._arena) == len(dd._arena) == 601   # 600 s kept
+    assert list(back.window.items()) == list(dd.window.items())
+
+
+def test_expired_entries_are_compacted_away():
+    """A long live feed: old copies expire batch after batch and the arena stays small."""
+    dd = Deduplicator(DedupParams(retention_s=60.0))
+    ref = Deduplicator(DedupParams(retention_s=60.0))
+    for k in range(40):
+        rows = [(b"%d-%d" % (k, i), 1000.0 + 30 * k + i * 0.01) for i in range(3000)]
+        assert _fast(dd, rows).tolist() == (~ref.keep_mask(_table(rows))).tolist()
+    a = dd._arena
+    assert a.n_ent < 4 * len(a) + 70_000
+    _same(dd, ref)
+
+
+@pytest.mark.parametrize("cap", [1, 3, 7, 50])
+def test_ties_at_the_size_cap_choose_the_same_copies(cap):
+    """Many payloads with equal times over the cap: both paths keep the same ones
+    (``Deduplicator.most_recent`` on the same array, so the same tie-break)."""
+    rng = np.random.default_rng(cap)
+    params = DedupParams(retention_s=1e9, max_window_messages=cap)
+    ref, fast = Deduplicator(params), Deduplicator(params)
+    for batch in range(8):
+        rows = [(b"%d" % rng.integers(0, 400), 1000.0 + batch + rng.integers(0, 3))
+                for _ in range(rng.integers(1, 200))]
+        assert _fast(fast, rows).tolist() == (~ref.keep_mask(_table(rows))).tolist()
+        if batch % 3 == 2:
+            _same(fast, ref)
+    _same(fast, ref)

@@ -111,9 +111,9 @@ def _pghp_value(p) -> float:
 def _frame(dec, i: int, st, body: bytes):
     """Frame ``body`` (whole lines of input ``i``).
 
-    Returns (buf, rows, kind, pghp time pending before each line, sentence/reject tables
-    of the handed-over lines keyed by line index). Updates ``st`` and the framer counts
-    exactly as the reference would.
+    Returns (buf, rows, kind, pghp time pending before each line, (sentence table,
+    reject table) of the handed-over lines in line order). Updates ``st`` and the framer
+    counts exactly as the reference would.
     """
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
@@ -122,6 +122,9 @@ def _frame(dec, i: int, st, body: bytes):
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)
     kind = rows[:, ff.C_KIND].copy()
+    batch = _hand_over_at_once(framer, i, st, body, rows, kind, line0)
+    if batch is not None:
+        return buf, rows, kind, np.full(n, np.nan), batch
     is_ev = (kind == ff.K_AIS) | (kind == ff.K_PGHP)
     ev_val = np.where(kind == ff.K_PGHP, pghp, np.nan)
     ev_idx = np.maximum.accumulate(np.where(is_ev, np.arange(n), -1)) if n else np.zeros(0, np.int64)
@@ -171,13 +174,7 @@ def _frame(dec, i: int, st, body: bytes):
     else:
         st.pghp, st.tag = state
     st.line_no = line0 + n
-    # counts of the lines framed here (handed-over lines were counted by the reference)
-    c = framer.counts
-    c["lines_read"] += int(n - handoff.sum())
-    c["sentences"] += int(ais.sum())
-    c["non_ais_sentences"] += int((kind == ff.K_OTHER).sum())
-    c["skipped_lines"] += int((kind == ff.K_SKIP).sum())
-    c["tagblock_checksum_errors"] += int((ais & (rows[:, ff.C_TAGOK] == 0)).sum())
+    _count_fast_lines(framer, rows, kind)
     # $PGHP time pending before each line: that of the last event before it
     val = np.where(kind == ff.K_PGHP, pghp, np.nan)
     for h, v in after_pghp.items():
@@ -185,7 +182,52 @@ def _frame(dec, i: int, st, body: bytes):
     ev = np.where(ais | (kind == ff.K_PGHP) | handoff, np.arange(n), -1)
     prev = np.r_[-1, np.maximum.accumulate(ev)[:-1]] if n else ev
     pending = np.where(prev >= 0, val[np.maximum(prev, 0)], pghp0)
-    return buf, rows, kind, pending, tables
+    order = sorted(tables)
+    return buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]),
+                                      RejectTable.concat([tables[h][1] for h in order]))
+
+
+def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):
+    """The handed-over lines in one call of the reference framer, when that is the same
+    as one call per line: no ``$PGHP`` time or lone tag block pending at the start, no
+    ``$PGHP`` line in the chunk, and no handed-over line leaving one pending (the fast
+    lines between them then leave the state empty too). Returns the tables, or None
+    (nothing changed) when those conditions do not hold."""
+    handoff = np.flatnonzero(kind == ff.K_HANDOFF)
+    if st.pghp is not None or st.tag is not None or (kind == ff.K_PGHP).any():
+        return None
+    if len(handoff) == 0:
+        st.line_no = line0 + len(kind)
+        return _count_fast_lines(dec_framer, rows, kind)
+    saved = (dict(dec_framer.counts), dict(st.groups), st.line_no)
+    lines = [bytes(body[a:b]) for a, b in zip(rows[handoff, ff.C_LSTART].tolist(),
+                                              rows[handoff, ff.C_LEND].tolist())]
+    tables = dec_framer._frame_lines(i, st, lines, line_nos=(line0 + handoff + 1).tolist())
+    if tables is None:          # a line left a time or tag pending: one call per line
+        dec_framer.counts.clear()
+        dec_framer.counts.update(saved[0])
+        st.groups.clear()
+        st.groups.update(saved[1])
+        st.line_no = saved[2]
+        st.pghp = st.tag = None
+        return None
+    st.line_no = line0 + len(kind)
+    _count_fast_lines(dec_framer, rows, kind)
+    return tables
+
+
+def _count_fast_lines(framer, rows, kind):
+    """Add the counts of the lines framed here (handed-over lines were counted by the
+    reference); returns empty tables."""
+    handoff = kind == ff.K_HANDOFF
+    ais = kind == ff.K_AIS
+    c = framer.counts
+    c["lines_read"] += int(len(kind) - handoff.sum())
+    c["sentences"] += int(ais.sum())
+    c["non_ais_sentences"] += int((kind == ff.K_OTHER).sum())
+    c["skipped_lines"] += int((kind == ff.K_SKIP).sum())
+    c["tagblock_checksum_errors"] += int((ais & (rows[:, ff.C_TAGOK] == 0)).sum())
+    return SentenceTable.empty(), RejectTable.empty()
 
 
 class _Sentences:
@@ -206,11 +248,11 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
                   seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
                   ts=r[:, ff.C_LSTART], te=r[:, ff.C_LEND], cs=r[:, ff.C_CHS], ce=r[:, ff.C_CHE],
                   channel=None, index=first_index[fidx])]
-    objs = [(h, tables[h][0]) for h in sorted(tables) if len(tables[h][0])]
+    s_obj = tables[0]
     extra = []
-    if objs:
-        s_obj = SentenceTable.concat([t for _, t in objs])
-        o_index = np.concatenate([first_index[h] + np.arange(len(t)) for h, t in objs])
+    if len(s_obj):
+        h = s_obj.line - line0 - 1        # the line each sentence came from
+        o_index = first_index[h] + np.arange(len(h)) - np.searchsorted(h, h, side="left")
         pay_buf, pay_off = pack(s_obj.payload)
         txt_buf, txt_off = pack(s_obj.text)
         base = len(buf)
@@ -235,7 +277,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     cols = {k: np.concatenate([p[k] for p in parts]) for k in
             ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps", "pe",
              "ts", "te", "channel", "index")}
-    if not objs:        # fast lines only: already in sentence order
+    if not len(s_obj):        # fast lines only: already in sentence order
         return big, _Sentences(**cols)
     order = np.argsort(cols["index"], kind="stable")
     return big, _Sentences(**{k: v[order] for k, v in cols.items()})
@@ -376,11 +418,11 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)
-    for h, (s_h, _) in tables.items():
-        per_line[h] = len(s_h)
+    s_lines = tables[0].line - line0 - 1
+    np.add.at(per_line, s_lines, 1)
     first_index = np.cumsum(per_line) - per_line + dec.assembler.seen
     dec.assembler.seen += int(per_line.sum())
-    frame_rejects = RejectTable.concat([tables[h][1] for h in sorted(tables)])
+    frame_rejects = tables[1]
 
     big, s = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     del rows, kind, pending, tables, body, data    # the framed chunk is no longer needed

@@ -147,10 +147,9 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
 
 @njit
 def _take_ints(order, cols, out):
-    for k in range(len(order)):
-        i = order[k]
-        for c in range(cols.shape[0]):
-            out[c, k] = cols[c, i]
+    for c in range(cols.shape[0]):
+        for k in range(len(order)):
+            out[c, k] = cols[c, order[k]]
 
 
 def take_columns(order: np.ndarray, columns: list[np.ndarray]) -> list[np.ndarray]:

@@ -366,7 +366,12 @@ class Framer:
         st.partial = data[cut:]
         return data[:cut]
 
-    def _frame_lines(self, source: int, st: _SourceState, lines: list[bytes]):
+    def _frame_lines(self, source: int, st: _SourceState, lines: list[bytes],
+                     line_nos: list[int] | None = None):
+        """Frame ``lines`` in order. With ``line_nos`` (the line number of each), lines that
+        are not consecutive in the input are framed as if each were framed alone with no
+        ``$PGHP`` time or tag block pending; when one leaves such state behind, the call
+        stops and returns None (the caller then frames them one by one)."""
         rows: list[tuple] = []
         rej = {k: [] for k in RejectTable.FIELDS}
         counts = self.counts
@@ -379,7 +384,11 @@ class Framer:
             rej["reason"].append(reason)
             rej["text"].append(text[:400].decode("utf-8", "replace")[:200])
 
-        for raw in lines:
+        for k, raw in enumerate(lines):
+            if line_nos is not None:
+                if st.pghp is not None or st.tag is not None:
+                    return None
+                st.line_no = line_nos[k] - 1
             st.line_no += 1
             line_no = st.line_no
             counts["lines_read"] += 1
@@ -456,6 +465,8 @@ class Framer:
                              default_station if station is None else station, v["channel"],
                              v["count"], v["number"], v["seq"], gid.decode("ascii", "replace"),
                              v["payload"], v["fill"], seg))
+        if line_nos is not None and (st.pghp is not None or st.tag is not None):
+            return None
         if rows:
             cols = dict(zip(SentenceTable.FIELDS, (list(c) for c in zip(*rows))))
         else:

@@ -137,3 +137,24 @@ def test_directories_fast_equals_pyais(folder):
     """Several files through one decoder: dedup and state carry across files."""
     paths = [p for p in _files() if p.parent.name == folder]
     assert_same(ais.read_inputs(paths, decoder="fast"), ais.read_inputs(paths, decoder="pyais"))
+
+
+def test_handed_over_lines_in_one_call_and_the_fall_back():
+    """Faulty lines are framed by the reference in one call per chunk; a lone tag block
+    among them (it times the next line) sends the chunk back to one call per line. Both
+    give the reference's tables."""
+    good = pyais.encode_dict({"type": 1, "mmsi": 273_000_001, "lat": 42.3, "lon": 130.4},
+                             talker_id="AI")[0]
+    bad = good[:-2] + ("00" if good[-2:] != "00" else "11")
+    tag = "s:rX,c:1693526500"
+    lone = f"\\{tag}*{_xor(tag.encode()):02X}\\"
+    clean = [_tagged(good, "rA", 1_693_526_400), bad, _tagged(good, "rB", 1_693_526_401)[:30],
+             _tagged(good, "rA", 1_693_526_402), bad]
+    for lines in (clean, clean + [lone, good, bad, _tagged(good, "rC", 1_693_526_403)]):
+        data = ("\n".join(lines) + "\n").encode()
+        ref = _feed_in_pieces(data, ["pyais"], seed=0)
+        assert ref.stats["rejected"] >= 2
+        assert_same(_feed_in_pieces(data, ["fast"], seed=0), ref)
+        dec = IncrementalDecoder(decoder="fast")
+        whole = Decoded.merge([dec.feed("feed.nmea", data), dec.finish()])
+        assert_same(whole, ref)

@@ -31,8 +31,7 @@ from ais import decode_pyais, fields, reasons
 from ais import _fastdecode as fd
 from ais.columns import MessageTable, RejectTable, pack_payloads
 from ais.frames import DecodedParts, PositionBatch
-from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, STATIC_COLUMNS, STATIC_DTYPES,
-                        empty_frame)
+from ais.schema import STATIC_COLUMNS, STATIC_DTYPES, empty_frame
 
 __all__ = ["FAST_TYPES", "COUNT_ONLY_TYPE", "count_only", "decode_messages", "decode_arrays"]
 
@@ -147,28 +146,10 @@ def _eta(month, day, hour, minute) -> np.ndarray:
     return out
 
 
-def position_columns(raw: dict[str, np.ndarray]):
-    """Kernel fields of position messages -> (lat, lon, sog, cog, heading, reject reason
-    per row: "" when kept)."""
-    t = raw["msg_type"]
-    lat, lon = raw["lat"].copy(), raw["lon"].copy()
-    reason = np.full(len(t), "", dtype=object)
-    lat_na = lat == fields.LAT_NOT_AVAILABLE
-    lon_na = lon == fields.LON_NOT_AVAILABLE
-    bad_lon = ~lon_na & (np.abs(lon) > 180)
-    bad_lat = ~lat_na & (np.abs(lat) > 90)
-    reason[bad_lon] = reasons.LON_OUT_OF_RANGE
-    reason[bad_lat] = reasons.LAT_OUT_OF_RANGE
-    lat[lat_na] = np.nan
-    lon[lon_na] = np.nan
-    sog = raw["speed"].copy()
-    is27 = t == 27
-    sog[np.where(is27, sog == fields.SOG_NOT_AVAILABLE_27, sog == fields.SOG_NOT_AVAILABLE)] = np.nan
-    cog = raw["course"].copy()
-    cog[cog >= fields.COG_LIMIT] = np.nan
-    heading = raw["heading"].copy()
-    heading[is27 | (heading >= fields.HEADING_LIMIT)] = np.nan
-    return lat, lon, sog, cog, heading, reason
+_LIMITS = np.array([fields.LAT_NOT_AVAILABLE, fields.LON_NOT_AVAILABLE, fields.SOG_NOT_AVAILABLE,
+                    fields.SOG_NOT_AVAILABLE_27, fields.COG_LIMIT, fields.HEADING_LIMIT])
+_POS_REASONS = np.empty(3, dtype=object)
+_POS_REASONS[[fd.POS_BAD_LAT, fd.POS_BAD_LON]] = [reasons.LAT_OUT_OF_RANGE, reasons.LON_OUT_OF_RANGE]
 
 
 def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -207,14 +188,18 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     raw = fd.decode_payloads(buf, starts, ends, fill, full=False)
     ok = raw["status"] == fd.DECODED
     t = raw["msg_type"]
-    is_pos = ok & np.isin(t, tuple(fields.POSITION_TYPES))
+    n = len(t)
+    out_f = np.empty((6, n), dtype=np.float64)
+    out_i = np.empty((4, n), dtype=np.int64)
+    rejected = np.empty(n, dtype=np.int64)
+    code = np.empty(n, dtype=np.int64)
+    n_rows, n_rej = fd.position_rows(
+        raw["num"], raw["status"], _LIMITS, np.ascontiguousarray(time, dtype=np.float64),
+        np.ascontiguousarray(station, dtype=np.int64), np.ascontiguousarray(line, dtype=np.int64),
+        out_f, out_i, rejected, code)
+    rejected = rejected[:n_rej]
+    reason = _POS_REASONS[code[:n_rej]]
     is_sta = ok & np.isin(t, tuple(fields.STATIC_TYPES))
-    pi = np.flatnonzero(is_pos)
-    praw = {k: raw[k][pi] for k in ("msg_type", "lat", "lon", "speed", "course", "heading")}
-    lat, lon, sog, cog, heading, reason = position_columns(praw)
-    bad = reason != ""
-    keep = pi[~bad]
-    rejected = pi[bad]
     is_sta[rejected] = False
     si = np.flatnonzero(is_sta)
     per_message = ("msg_type", "mmsi")
@@ -224,23 +209,20 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     scols = static_columns(sraw)
     names_arr = np.empty(len(names), dtype=object)
     names_arr[:] = list(names)
-    positions = PositionBatch(
-        names, mmsi=raw["mmsi"][keep].astype(np.int64), time=time[keep], lat=lat[~bad],
-        lon=lon[~bad], sog=sog[~bad], cog=cog[~bad], heading=heading[~bad],
-        msg_type=t[keep].astype(np.int64), station=station[keep].astype(np.int64),
-        line=line[keep].astype(np.int64))
+    f, i = out_f[:, :n_rows], out_i[:, :n_rows]
+    positions = PositionBatch(names, mmsi=i[0], time=f[0], lat=f[1], lon=f[2], sog=f[3],
+                              cog=f[4], heading=f[5], msg_type=i[1], station=i[2], line=i[3])
     statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
         mmsi=raw["mmsi"][si], time=time[si], msg_type=t[si],
         source=names_arr[station[si]], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
-    rejects = RejectTable(source=source[rejected], line=line[rejected],
-                          reason=reason[bad].astype(object),
+    rejects = RejectTable(source=source[rejected], line=line[rejected], reason=reason,
                           text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in rej_text],
                                         dtype=object))
     decoded = ok.copy()
     decoded[rejected] = False
-    vals, counts = np.unique(t[decoded].astype(np.int64), return_counts=True)
-    types = {int(v): int(c) for v, c in zip(vals, counts)}
+    counts = np.bincount(t[decoded].astype(np.int64), minlength=64)
+    types = {int(v): int(counts[v]) for v in np.flatnonzero(counts)}
     return DecodedParts(positions, statics, rejects, types), np.flatnonzero(~ok)
 
 

@@ -237,6 +237,64 @@ def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, n
         status[i] = DECODED
 
 
+POS_OK, POS_BAD_LAT, POS_BAD_LON = 0, 1, 2
+
+
+@njit
+def position_rows(num, status, limits, time, station, line, out_f, out_i, rejected,
+                  reject_code):
+    """The positions table rules of ``ais.fields`` applied to decoded messages in one
+    pass: each DECODED message of a position type becomes row ``k`` of ``out_f``
+    (time, lat, lon, sog, cog, heading) / ``out_i`` (mmsi, msg_type, station, line),
+    or a reject (index into ``rejected``, ``POS_BAD_LAT`` checked first, then
+    ``POS_BAD_LON``). ``limits``: lat n/a, lon n/a, sog n/a, sog n/a type 27, cog limit,
+    heading limit. Returns (rows, rejects)."""
+    nan = np.nan
+    k = 0
+    r = 0
+    for i in range(len(status)):
+        if status[i] != DECODED:
+            continue
+        mt = num[F_TYPE, i]
+        if not (mt == 1 or mt == 2 or mt == 3 or mt == 18 or mt == 19 or mt == 27):
+            continue
+        lat = num[F_LAT, i]
+        lon = num[F_LON, i]
+        lat_na = lat == limits[0]
+        lon_na = lon == limits[1]
+        if not lat_na and abs(lat) > 90:
+            rejected[r] = i
+            reject_code[r] = POS_BAD_LAT
+            r += 1
+            continue
+        if not lon_na and abs(lon) > 180:
+            rejected[r] = i
+            reject_code[r] = POS_BAD_LON
+            r += 1
+            continue
+        sog = num[F_SPEED, i]
+        if sog == (limits[3] if mt == 27 else limits[2]):
+            sog = nan
+        cog = num[F_COURSE, i]
+        if cog >= limits[4]:
+            cog = nan
+        heading = num[F_HEADING, i]
+        if mt == 27 or heading >= limits[5]:
+            heading = nan
+        out_f[0, k] = time[i]
+        out_f[1, k] = nan if lat_na else lat
+        out_f[2, k] = nan if lon_na else lon
+        out_f[3, k] = sog
+        out_f[4, k] = cog
+        out_f[5, k] = heading
+        out_i[0, k] = np.int64(num[F_MMSI, i])
+        out_i[1, k] = np.int64(mt)
+        out_i[2, k] = station[i]
+        out_i[3, k] = line[i]
+        k += 1
+    return k, r
+
+
 _ARMOR = armor_table()
 _CHARS = sixbit_chars()
 _SHIP_TYPES = ship_type_table()
@@ -282,7 +340,8 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     for k, name in enumerate(TEXT_FIELDS):
         out[name] = text_to_objects(text[:, k, :], text_len[:, k])
     if full:
-        out = expand_slots(out)
+        return expand_slots(out)
+    out["num"] = num
     return out
 
 

@@ -195,23 +195,124 @@ def _looks_binary(head: bytes) -> bool:
     return len(sample) > 0 and text / len(sample) < 0.7
 
 
-def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes,
-               progress) -> list[Decoded]:
+def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes, progress):
+    """The ``Decoded`` of each piece of one NMEA input, as it is read."""
     src.prefetch()      # the next piece is read while this one decodes
-    parts = [dec.feed(name, first)]
-    if progress is not None:
-        progress.update(src.raw_bytes - progress.n_raw)
-        progress.n_raw = src.raw_bytes
-    while True:
-        chunk = src.read()
-        if not chunk:
-            break
-        parts.append(dec.feed(name, chunk))
+    chunk = first
+    while chunk:
+        yield dec.feed(name, chunk)
         if progress is not None:
             progress.update(src.raw_bytes - progress.n_raw)
             progress.n_raw = src.raw_bytes
-    parts.append(dec.end_source(name))
-    return parts
+        chunk = src.read()
+    yield dec.end_source(name)
+
+
+class InputsRead:
+    """What ``iter_inputs`` found besides the decoded pieces: ``inputs`` ([{path,
+    sha256, lines}]) and ``warnings``; complete once the iteration has ended."""
+
+    def __init__(self):
+        self.inputs: list[dict] = []
+        self.warnings: list[str] = []
+
+
+def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
+                progress: bool = False, read: InputsRead | None = None):
+    """``read_inputs`` piece by piece: yields a ``Decoded`` per piece read (about
+    ``CHUNK_BYTES`` of text each), so a caller that writes them out as they come keeps
+    memory bounded whatever the size of the input. The pieces of a file are held back
+    only until the file is known to be usable (its first piece with AIS in it, and with
+    ``require_times`` a receive time), as a stray file in a directory is skipped whole.
+    ``read`` (an ``InputsRead``) receives the inputs and warnings.
+    """
+    read = InputsRead() if read is None else read
+    files = _expand(paths)
+    dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
+    bar = None
+    if progress and sys.stderr.isatty():
+        from tqdm import tqdm
+        total = sum(Path(f).stat().st_size for f, _ in files if f != "-")
+        bar = tqdm(total=total or None, unit="B", unit_scale=True, delay=2.0, file=sys.stderr,
+                   desc="decoding", leave=False)
+    skipped: list[str] = []
+    notes: list[str] = []
+    no_time = 0
+    try:
+        for f, explicit in files:
+            if bar is not None:
+                bar.n_raw = 0
+            name = STDIN if f == "-" else f
+            src = _Source(f)
+            held: list[Decoded] = []        # pieces of a file not yet known to be usable
+            counts = None
+            try:
+                for piece in _read_one(dec, src, name, bar):
+                    counts = piece if counts is None else _add_counts(counts, piece)
+                    if held is None:
+                        yield piece
+                    elif _usable(counts, require_times):
+                        yield from held
+                        yield piece
+                        held = None
+                    else:
+                        held.append(piece)
+                _check_file(name, counts, require_times)
+            except NoReceiveTimeError:
+                raise
+            except InputError as exc:
+                if explicit:
+                    raise
+                if held is not None:
+                    skipped.append(str(exc))     # a stray file in a directory: say so, go on
+                    continue
+                # its first pieces are out already: keep them, say where it stopped
+                notes.append(f"{exc} (kept what was decoded before that)")
+            finally:
+                src.close()
+            if held:
+                yield from held
+            no_time += counts.stats["no_receive_time"]
+            if src.truncated:
+                notes.append(f"{name}: gzip data ends early (file cut short?); "
+                             "decoded what was there")
+            read.inputs.append({"path": name, "sha256": src.sha.hexdigest(),
+                                "lines": counts.stats["lines_read"]})
+        if not read.inputs:
+            raise InputError(str(paths[0]) if isinstance(paths, (list, tuple)) and paths else None,
+                             "no usable AIS file: " + " | ".join(skipped),
+                             "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
+        last = dec.finish()
+        no_time += last.stats["no_receive_time"]
+        yield last
+    finally:
+        if bar is not None:
+            bar.close()
+    read.warnings.extend([f"skipped {s}" for s in skipped] + notes)
+    if no_time:
+        read.warnings.append(f"{no_time:,} messages have no receive time (empty timestamp); "
+                             "accepted styles: " + "; ".join(ACCEPTED_TIME_STYLES))
+
+
+def _add_counts(a: Decoded, b: Decoded) -> Decoded:
+    """A frame-less ``Decoded`` holding the counts of ``a`` and ``b`` (what
+    ``_check_file`` reads)."""
+    return Decoded.merge([_counts_only(a), _counts_only(b)])
+
+
+def _counts_only(d: Decoded) -> Decoded:
+    s = d.stats
+    return Decoded(counts=s, messages_by_type=s["messages_by_type"],
+                   rejected_by_reason=s["rejected_by_reason"])
+
+
+def _usable(counts: Decoded, require_times: bool) -> bool:
+    """The pieces so far show the file is AIS (and timed, when times are required)."""
+    s = counts.stats
+    kept = s["messages"] - s["duplicates"]
+    if s["sentences"] == 0 and s["messages"] == 0:
+        return False
+    return not require_times or (kept > 0 and s["no_receive_time"] < kept)
 
 
 def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
@@ -224,71 +325,16 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     timestamp and a warning gives their count. progress: a bar on stderr for inputs that
     take more than a couple of seconds, only when stderr is a terminal.
     """
-    files = _expand(paths)
-    dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
-        total = sum(Path(f).stat().st_size for f, _ in files if f != "-")
-        bar = tqdm(total=total or None, unit="B", unit_scale=True, delay=2.0, file=sys.stderr,
-                   desc="decoding", leave=False)
-    results: list[Decoded] = []
-    inputs = []
-    skipped: list[str] = []
-    skipped_notes: list[str] = []
-    try:
-        for f, explicit in files:
-            if bar is not None:
-                bar.n_raw = 0
-            name = STDIN if f == "-" else f
-            src = _Source(f)
-            try:
-                got = _read_one(dec, src, name, bar)
-            except NoReceiveTimeError:
-                raise
-            except InputError as exc:
-                if explicit:
-                    raise
-                skipped.append(str(exc))     # a stray file in a directory: say so, go on
-                continue
-            finally:
-                src.close()
-            d = Decoded.merge(got)
-            try:
-                _check_file(name, d, require_times)
-            except NoReceiveTimeError:
-                raise
-            except InputError as exc:
-                if explicit:
-                    raise
-                skipped.append(str(exc))
-                continue
-            results.append(d)
-            if src.truncated:
-                skipped_notes.append(f"{name}: gzip data ends early (file cut short?); "
-                                     "decoded what was there")
-            inputs.append({"path": name, "sha256": src.sha.hexdigest(),
-                           "lines": d.stats["lines_read"]})
-        if not inputs:
-            raise InputError(str(paths[0]) if isinstance(paths, (list, tuple)) and paths else None,
-                             "no usable AIS file: " + " | ".join(skipped),
-                             "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
-        results.append(dec.finish())
-    finally:
-        if bar is not None:
-            bar.close()
-    warnings = [f"skipped {s}" for s in skipped] + skipped_notes
-    merged = Decoded.merge(results, inputs=inputs)
-    n = merged.stats["no_receive_time"]
-    if n:
-        warnings.append(f"{n:,} messages have no receive time (empty timestamp); "
-                        "accepted styles: " + "; ".join(ACCEPTED_TIME_STYLES))
-    merged.warnings.extend(warnings)
+    read = InputsRead()
+    pieces = list(iter_inputs(paths, decoder=decoder, require_times=require_times,
+                              progress=progress, read=read))
+    merged = Decoded.merge(pieces, inputs=read.inputs)
+    merged.warnings.extend(read.warnings)
     return merged
 
 
-def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar) -> list[Decoded]:
-    """Decode one input (a decoded table, or NMEA through ``dec``)."""
+def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
+    """Decode one input (a decoded table, or NMEA through ``dec``), piece by piece."""
     first = src.read()
     if not first.strip():
         raise InputError(name, "file is empty", "give a file with AIS data")
@@ -297,11 +343,12 @@ def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar) -> list[D
         rest = [first]
         while chunk := src.read():
             rest.append(chunk)
-        return [tabular.read_table(name, b"".join(rest), kind)]
+        yield tabular.read_table(name, b"".join(rest), kind)
+        return
     if _looks_binary(first[:65536]):
         raise InputError(name, "binary file, not NMEA text or a decoded table",
                          "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
-    return _read_nmea(dec, src, name, first, bar)
+    yield from _read_nmea(dec, src, name, first, bar)
 
 
 def _check_file(name: str, d: Decoded, require_times: bool) -> None:

@@ -109,6 +109,102 @@ def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
 
 
 @njit
+def _probe(hashes, hkeys, tab, shift, n_ent, codes, first):
+    """By hash alone (bytes checked by ``_verify``): the entry of each message, a new
+    payload getting entry ``n_ent + q`` (``first[q]``: its first message) in the table.
+    Kept apart from the bytes so that the table's cache misses overlap. Returns q."""
+    mask = len(tab) - 1
+    k = 0
+    for i in range(len(hashes)):
+        s = _slot(hashes[i], shift)
+        while True:
+            v = tab[s, 1]
+            if v == EMPTY:
+                tab[s, 0] = hkeys[i]
+                tab[s, 1] = n_ent + k + 2
+                first[k] = i
+                codes[i] = n_ent + k
+                k += 1
+                break
+            if v != TOMB and tab[s, 0] == hkeys[i]:
+                codes[i] = v - 2
+                break
+            s = (s + 1) & mask
+    return k
+
+
+@njit
+def _verify(big, ps, pe, codes, first, n_ent, buf, e_start, e_end):
+    """True when every message equals the payload of its entry byte for byte (False: two
+    payloads share a hash)."""
+    for i in range(len(ps)):
+        e = codes[i]
+        a = ps[i]
+        n = pe[i] - a
+        if e >= n_ent:
+            m = first[e - n_ent]
+            if m == i:
+                continue
+            src, c0, c1 = big, ps[m], pe[m]
+        else:
+            src, c0, c1 = buf, e_start[e], e_end[e]
+        if c1 - c0 != n:
+            return False
+        for j in range(n):
+            if src[c0 + j] != big[a + j]:
+                return False
+    return True
+
+
+@njit
+def _unprobe(tab, shift, hashes, first, n_ent, k):
+    """Undo ``_probe``'s new entries."""
+    mask = len(tab) - 1
+    for q in range(k):
+        s = _slot(hashes[first[q]], shift)
+        while tab[s, 1] != n_ent + q + 2:
+            s = (s + 1) & mask
+        tab[s, 1] = TOMB
+
+
+@njit
+def _apply(big, ps, pe, hashes, times, window_s, codes, first, k, dup,
+           buf, used, e_start, e_end, e_hash, e_time, alive, n_ent):
+    """Append the ``k`` new payloads, then ``dedup_kernel`` on the entries' kept times.
+    Returns (bytes used, duplicates, least kept time written, latest time)."""
+    for q in range(k):
+        m = first[q]
+        a, b = ps[m], pe[m]
+        e = n_ent + q
+        buf[used:used + b - a] = big[a:b]
+        e_start[e] = used
+        e_end[e] = used + b - a
+        used += b - a
+        e_hash[e] = hashes[m]
+        e_time[e] = np.nan
+        alive[e] = True
+    n_dup = 0
+    tmin = np.inf
+    tmax = -np.inf
+    for i in range(len(ps)):
+        ti = times[i]
+        if np.isnan(ti):
+            continue
+        if ti > tmax:
+            tmax = ti
+        e = codes[i]
+        kt = e_time[e]
+        if not np.isnan(kt) and abs(ti - kt) <= window_s:
+            dup[i] = True
+            n_dup += 1
+        else:
+            e_time[e] = ti
+            if ti < tmin:
+                tmin = ti
+    return used, n_dup, tmin, tmax
+
+
+@njit
 def _unlink(tab, shift, e_hash, e):
     mask = len(tab) - 1
     s = _slot(e_hash[e], shift)
@@ -257,9 +353,21 @@ def dedup(dd, big: np.ndarray, ps: np.ndarray, pe: np.ndarray, times: np.ndarray
     _hash_spans(big, ps, pe, hashes)
     a.reserve(n, int((pe - ps).sum()))
     first = a.n_ent
-    a.n_ent, a.used, n_dup, tmin, tmax = _dedup_batch(
-        big, ps, pe, hashes, hashes.view(np.int64), times, float(dd.params.window_s), dup,
-        a.buf, a.used, a.start, a.end, a.hash, a.time, a.alive, a.n_ent, a.tab, a.shift)
+    hkeys = hashes.view(np.int64)
+    codes = np.empty(n, dtype=np.int64)
+    first_msg = np.empty(n, dtype=np.int64)
+    k = _probe(hashes, hkeys, a.tab, a.shift, first, codes, first_msg)
+    if _verify(big, ps, pe, codes, first_msg, first, a.buf, a.start, a.end):
+        a.used, n_dup, tmin, tmax = _apply(
+            big, ps, pe, hashes, times, float(dd.params.window_s), codes, first_msg, k, dup,
+            a.buf, a.used, a.start, a.end, a.hash, a.time, a.alive, first)
+        a.n_ent += k
+    else:                               # a hash shared by two payloads: bytes decide
+        _unprobe(a.tab, a.shift, hashes, first_msg, first, k)
+        a.slots += k
+        a.n_ent, a.used, n_dup, tmin, tmax = _dedup_batch(
+            big, ps, pe, hashes, hkeys, times, float(dd.params.window_s), dup,
+            a.buf, a.used, a.start, a.end, a.hash, a.time, a.alive, a.n_ent, a.tab, a.shift)
     a.n_alive += a.n_ent - first
     a.slots += a.n_ent - first
     dd.duplicates += n_dup

@@ -18,17 +18,66 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais._fastspans import _gather_flat, _hash_spans, pack
+from ais._fastspans import _gather_flat, pack
 from detectors._numba import njit
 
-# table column 1: 0 empty, 1 a deleted entry (tombstone), e + 2 entry e
+# a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of
+# the entry's hash over ``e + 2`` in the low 32 bits (one 8-byte load per probe)
 EMPTY, TOMB = 0, 1
-_FIB = np.uint64(0x9E3779B97F4A7C15)
+HIGH = np.int64(-(1 << 32))
+LOW = np.int64((1 << 32) - 1)
+
+
+@njit
+def _hash_spans(buf, starts, ends, out):
+    """64-bit hash of each span: little-endian 8-byte words, each xored in and mixed
+    with a multiply and a shift (a word costs what FNV-1a spends on one byte), then the
+    length, then the murmur3 finaliser."""
+    m = np.uint64(0x9E3779B97F4A7C15)
+    for i in range(len(starts)):
+        a = starts[i]
+        n = ends[i] - a
+        h = np.uint64(0xCBF29CE484222325)
+        j = 0
+        while j + 8 <= n:
+            w = (np.uint64(buf[a + j]) | (np.uint64(buf[a + j + 1]) << np.uint64(8))
+                 | (np.uint64(buf[a + j + 2]) << np.uint64(16))
+                 | (np.uint64(buf[a + j + 3]) << np.uint64(24))
+                 | (np.uint64(buf[a + j + 4]) << np.uint64(32))
+                 | (np.uint64(buf[a + j + 5]) << np.uint64(40))
+                 | (np.uint64(buf[a + j + 6]) << np.uint64(48))
+                 | (np.uint64(buf[a + j + 7]) << np.uint64(56)))
+            h = (h ^ w) * m
+            h ^= h >> np.uint64(29)
+            j += 8
+        w = np.uint64(n)
+        b = np.uint64(8)
+        while j < n:
+            w |= np.uint64(buf[a + j]) << b
+            b += np.uint64(8)
+            j += 1
+        h = (h ^ w) * m
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xC4CEB9FE1A85EC53)
+        h ^= h >> np.uint64(33)
+        out[i] = h
 
 
 @njit
 def _slot(h, shift):
     return np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+
+
+@njit
+def _slot_entry(v):
+    return (v & LOW) - 2
+
+
+@njit
+def _slot_value(hk, e):
+    return (hk & HIGH) | (e + 2)
 
 
 @njit
@@ -39,10 +88,9 @@ def _table_add(tab, shift, hashes, hkeys, lo, hi, alive):
         if not alive[e]:
             continue
         s = _slot(hashes[e], shift)
-        while tab[s, 1] != EMPTY:
+        while tab[s] != EMPTY:
             s = (s + 1) & mask
-        tab[s, 0] = hkeys[e]
-        tab[s, 1] = e + 2
+        tab[s] = _slot_value(hkeys[e], e)
 
 
 @njit
@@ -62,12 +110,13 @@ def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
         n = b - a
         s = _slot(hashes[i], shift)
         e = -1
+        hi = hkeys[i] & HIGH
         while True:
-            v = tab[s, 1]
+            v = tab[s]
             if v == EMPTY:
                 break
-            if v != TOMB and tab[s, 0] == hkeys[i]:
-                c = v - 2
+            if v != TOMB and (v & HIGH) == hi:
+                c = _slot_entry(v)
                 c0 = e_start[c]
                 if e_end[c] - c0 == n:
                     same = True
@@ -90,8 +139,7 @@ def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
             e_hash[e] = hashes[i]
             e_time[e] = np.nan
             alive[e] = True
-            tab[s, 0] = hkeys[i]
-            tab[s, 1] = e + 2
+            tab[s] = _slot_value(hkeys[i], e)
         ti = times[i]
         if np.isnan(ti):
             continue
@@ -117,17 +165,17 @@ def _probe(hashes, hkeys, tab, shift, n_ent, codes, first):
     k = 0
     for i in range(len(hashes)):
         s = _slot(hashes[i], shift)
+        hi = hkeys[i] & HIGH
         while True:
-            v = tab[s, 1]
+            v = tab[s]
             if v == EMPTY:
-                tab[s, 0] = hkeys[i]
-                tab[s, 1] = n_ent + k + 2
+                tab[s] = _slot_value(hkeys[i], n_ent + k)
                 first[k] = i
                 codes[i] = n_ent + k
                 k += 1
                 break
-            if v != TOMB and tab[s, 0] == hkeys[i]:
-                codes[i] = v - 2
+            if v != TOMB and (v & HIGH) == hi:
+                codes[i] = _slot_entry(v)
                 break
             s = (s + 1) & mask
     return k
@@ -162,9 +210,9 @@ def _unprobe(tab, shift, hashes, first, n_ent, k):
     mask = len(tab) - 1
     for q in range(k):
         s = _slot(hashes[first[q]], shift)
-        while tab[s, 1] != n_ent + q + 2:
+        while tab[s] == EMPTY or tab[s] == TOMB or _slot_entry(tab[s]) != n_ent + q:
             s = (s + 1) & mask
-        tab[s, 1] = TOMB
+        tab[s] = TOMB
 
 
 @njit
@@ -208,9 +256,9 @@ def _apply(big, ps, pe, hashes, times, window_s, codes, first, k, dup,
 def _unlink(tab, shift, e_hash, e):
     mask = len(tab) - 1
     s = _slot(e_hash[e], shift)
-    while tab[s, 1] != e + 2:
+    while tab[s] == EMPTY or tab[s] == TOMB or _slot_entry(tab[s]) != e:
         s = (s + 1) & mask
-    tab[s, 1] = TOMB
+    tab[s] = TOMB
 
 
 @njit
@@ -299,7 +347,7 @@ class _Arena:
         bits = 4
         while (1 << bits) < 2 * entries + 16:
             bits += 1
-        self.tab = np.zeros((1 << bits, 2), dtype=np.int64)
+        self.tab = np.zeros(1 << bits, dtype=np.int64)
         self.shift = np.uint64(64 - bits)
         _table_add(self.tab, self.shift, self.hash, self.hash.view(np.int64), 0, self.n_ent,
                    self.alive)

@@ -237,17 +237,24 @@ class _Sentences:
         self.__dict__.update(cols)
 
 
+MESSAGE_COLUMNS = ("source", "line", "time", "station", "ps", "pe", "fill", "ts", "te", "key")
+SENTENCE_COLUMNS = ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps",
+                    "pe", "ts", "te", "channel", "index")
+
+
 def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index):
-    """Every sentence of the chunk, fast lines and handed-over lines, in sentence order."""
+    """The chunk's sentences, fast lines and handed-over lines: single-sentence messages
+    as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
+    sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
     r = _Rows(rows, fidx)
     time = _time_of(r, pending[fidx])
     station = _code_spans(dec, buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
-    parts = [dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
-                  station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
-                  seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
-                  ts=r[:, ff.C_LSTART], te=r[:, ff.C_LEND], cs=r[:, ff.C_CHS], ce=r[:, ff.C_CHE],
-                  channel=None, index=first_index[fidx])]
+    fast = dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
+                station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
+                seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
+                ts=r[:, ff.C_LSTART], te=r[:, ff.C_LEND], channel=None, index=first_index[fidx])
+    parts = [fast]
     s_obj = tables[0]
     extra = []
     if len(s_obj):
@@ -263,30 +270,46 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
                           number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
                           fill=s_obj.fill.astype(np.int64), ps=base + pay_off[:-1],
                           pe=base + pay_off[1:], ts=base + len(pay_buf) + txt_off[:-1],
-                          te=base + len(pay_buf) + txt_off[1:], cs=None, ce=None,
-                          channel=s_obj.channel, index=o_index))
+                          te=base + len(pay_buf) + txt_off[1:], channel=s_obj.channel,
+                          index=o_index))
     big = np.concatenate([buf] + extra) if extra else buf
-    # channels: only fragments need them (assembly key)
+    singles, frags = [], []
     for p in parts:
-        if p["channel"] is None:
-            frag = p["count"] > 1
-            ch = np.empty(len(frag), dtype=object)
-            if frag.any():
-                ch[frag] = span_strings(big, p["cs"][frag], p["ce"][frag], np.ones(int(frag.sum()), bool), "")
-            p["channel"] = ch
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in
-            ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps", "pe",
-             "ts", "te", "channel", "index")}
-    if not len(s_obj):        # fast lines only: already in sentence order
-        return big, _Sentences(**cols)
-    order = np.argsort(cols["index"], kind="stable")
-    return big, _Sentences(**{k: v[order] for k, v in cols.items()})
+        one = p["count"] == 1
+        if one.all():
+            singles.append({c: p["index" if c == "key" else c] for c in MESSAGE_COLUMNS})
+            continue
+        sel = np.flatnonzero(one)
+        singles.append({c: p["index" if c == "key" else c][sel] for c in MESSAGE_COLUMNS})
+        sel = np.flatnonzero(~one)
+        frag = {c: p[c][sel] for c in SENTENCE_COLUMNS if c != "channel"}
+        if p["channel"] is None:        # channels: only fragments need them (assembly key)
+            frag["channel"] = span_strings(big, r[:, ff.C_CHS][sel], r[:, ff.C_CHE][sel],
+                                           np.ones(len(sel), bool), "")
+        else:
+            frag["channel"] = p["channel"][sel]
+        frags.append(frag)
+    single = singles[0] if len(singles) == 1 else \
+        {c: np.concatenate([p[c] for p in singles]) for c in MESSAGE_COLUMNS}
+    if not frags:
+        frag = None
+    else:
+        cols = {c: np.concatenate([p[c] for p in frags]) for c in SENTENCE_COLUMNS}
+        order = np.argsort(cols["index"], kind="stable")
+        frag = _Sentences(**{c: v[order] for c, v in cols.items()})
+    return big, single, frag
 
 
 def _assemble(dec, big, s: _Sentences):
     """Fragments -> completed messages (spans into a new buffer) with the index that
     completed each, orphan rejects; updates ``dec.assembler.open``."""
     asm = dec.assembler
+    if s is None:       # no fragment in this chunk
+        if not asm.open:
+            return big, None, RejectTable.empty()
+        s = _Sentences(**{c: np.zeros(0, dtype=np.float64 if c == "time" else
+                                      object if c == "channel" else np.int64)
+                          for c in SENTENCE_COLUMNS})
     fr = np.flatnonzero(s.count > 1)
     pre = list(asm.open.items())
     if len(fr) == 0 and not pre:
@@ -424,27 +447,29 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     dec.assembler.seen += int(per_line.sum())
     frame_rejects = tables[1]
 
-    big, s = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
+    big, single, frag = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0,
+                                   first_index)
     del rows, kind, pending, tables, body, data    # the framed chunk is no longer needed
-    big, multi, orphans = _assemble(dec, big, s)
-    single = np.flatnonzero(s.count == 1)
-    m = dict(source=s.source[single], line=s.line[single], time=s.time[single],
-             station=s.station[single], ps=s.ps[single], pe=s.pe[single], fill=s.fill[single],
-             ts=s.ts[single], te=s.te[single], key=s.index[single])
-    del s
+    big, multi, orphans = _assemble(dec, big, frag)
+    m = single
     if multi is not None:
-        m = {k: np.concatenate([m[k], multi[k]]) for k in m}
-    order = np.argsort(m["key"], kind="stable")      # the reference's message order
-    m = {k: v[order] for k, v in m.items()}
-    n_msg = len(order)
+        m = {c: np.concatenate([m[c], multi[c]]) for c in MESSAGE_COLUMNS}
+    key = m["key"]
+    n_msg = len(key)
+    ordered = n_msg < 2 or bool((key[1:] > key[:-1]).all())
+    order = None if ordered else np.argsort(key, kind="stable")   # the reference's order
+
+    def in_order(c):
+        return m[c] if order is None else m[c][order]
 
     # dedup over the messages in order, against the kept copies of earlier calls
-    times = np.ascontiguousarray(m["time"], dtype=np.float64)
-    dup = fdd.dedup(dd, big, m["ps"], m["pe"], times)
+    times = np.ascontiguousarray(in_order("time"), dtype=np.float64)
+    dup = fdd.dedup(dd, big, in_order("ps"), in_order("pe"), times)
 
     # decode the kept messages in bulk; pyais for what the kernel leaves
     keep = np.flatnonzero(~dup)
-    k = {key: v[keep] for key, v in m.items()}
+    sel = keep if order is None else order[keep]
+    k = {c: m[c][sel] for c in MESSAGE_COLUMNS if c != "key"}
     text_of = lambda ix: np.array(span_bytes(big, k["ts"][ix], k["te"][ix]), dtype=object)  # noqa: E731
     names = _station_names(dec)
     parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],

@@ -93,14 +93,21 @@ def _code_spans(dec, buf, starts, ends, present, default: str) -> np.ndarray:
 
 
 def _time_of(rows, pghp_before):
-    """Receive time by the ranking of ``ais.nmea``: tag c:, $PGHP, prefix, trailing epoch."""
-    def epoch(has, v):
-        t = ff.epoch_seconds(rows[:, v])
-        t[rows[:, has] == 0] = np.nan
-        return t
-    t = epoch(ff.C_TAGHAS, ff.C_TAGV)
-    for alt in (pghp_before, epoch(ff.C_PREHAS, ff.C_PREV), epoch(ff.C_TRHAS, ff.C_TRV)):
-        t = np.where(np.isnan(t), alt, t)
+    """Receive time by the ranking of ``ais.nmea``: tag c:, $PGHP, prefix, trailing epoch
+    (each later source read only for the rows still without a time)."""
+    has = rows[:, ff.C_TAGHAS] != 0
+    t = np.full(len(has), np.nan)
+    t[has] = ff.epoch_seconds(rows[:, ff.C_TAGV][has])
+    missing = np.flatnonzero(np.isnan(t))
+    if len(missing):
+        t[missing] = pghp_before[missing]
+    for has_c, v_c in ((ff.C_PREHAS, ff.C_PREV), (ff.C_TRHAS, ff.C_TRV)):
+        missing = missing[np.isnan(t[missing])]
+        if not len(missing):
+            break
+        idx = missing[rows[:, has_c][missing] != 0]
+        if len(idx):
+            t[idx] = ff.epoch_seconds(rows[:, v_c][idx])
     return t
 
 

@@ -158,7 +158,7 @@ def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
 
 @njit
 def _probe(hashes, hkeys, tab, shift, n_ent, codes, first):
-    """By hash alone (bytes checked by ``_verify``): the entry of each message, a new
+    """By hash alone (bytes checked by ``_append_check``): the entry of each message, a new
     payload getting entry ``n_ent + q`` (``first[q]``: its first message) in the table.
     Kept apart from the bytes so that the table's cache misses overlap. Returns q."""
     mask = len(tab) - 1
@@ -182,26 +182,33 @@ def _probe(hashes, hkeys, tab, shift, n_ent, codes, first):
 
 
 @njit
-def _verify(big, ps, pe, codes, first, n_ent, buf, e_start, e_end):
-    """True when every message equals the payload of its entry byte for byte (False: two
-    payloads share a hash)."""
+def _append_check(big, ps, pe, hashes, codes, n_ent, buf, used, e_start, e_end, e_hash,
+                  e_time, alive):
+    """Append each new payload (at its first message) after entry ``n_ent - 1``, and
+    check every other message equals its entry byte for byte. Returns the bytes used,
+    or -1 when two payloads share a hash (nothing is committed: the caller keeps its
+    entry count and bytes used)."""
+    nxt = n_ent
     for i in range(len(ps)):
         e = codes[i]
-        a = ps[i]
-        n = pe[i] - a
-        if e >= n_ent:
-            m = first[e - n_ent]
-            if m == i:
-                continue
-            src, c0, c1 = big, ps[m], pe[m]
-        else:
-            src, c0, c1 = buf, e_start[e], e_end[e]
-        if c1 - c0 != n:
-            return False
-        for j in range(n):
-            if src[c0 + j] != big[a + j]:
-                return False
-    return True
+        a, b = ps[i], pe[i]
+        if e == nxt:                    # first message of the next new payload
+            buf[used:used + b - a] = big[a:b]
+            e_start[e] = used
+            e_end[e] = used + b - a
+            used += b - a
+            e_hash[e] = hashes[i]
+            e_time[e] = np.nan
+            alive[e] = True
+            nxt += 1
+            continue
+        c0 = e_start[e]
+        if e_end[e] - c0 != b - a:
+            return -1
+        for j in range(b - a):
+            if buf[c0 + j] != big[a + j]:
+                return -1
+    return used
 
 
 @njit
@@ -216,25 +223,13 @@ def _unprobe(tab, shift, hashes, first, n_ent, k):
 
 
 @njit
-def _apply(big, ps, pe, hashes, times, window_s, codes, first, k, dup,
-           buf, used, e_start, e_end, e_hash, e_time, alive, n_ent):
-    """Append the ``k`` new payloads, then ``dedup_kernel`` on the entries' kept times.
-    Returns (bytes used, duplicates, least kept time written, latest time)."""
-    for q in range(k):
-        m = first[q]
-        a, b = ps[m], pe[m]
-        e = n_ent + q
-        buf[used:used + b - a] = big[a:b]
-        e_start[e] = used
-        e_end[e] = used + b - a
-        used += b - a
-        e_hash[e] = hashes[m]
-        e_time[e] = np.nan
-        alive[e] = True
+def _decide(times, window_s, codes, e_time, dup):
+    """``dedup_kernel`` on the entries' kept times. Returns (duplicates, least kept time
+    written, latest time)."""
     n_dup = 0
     tmin = np.inf
     tmax = -np.inf
-    for i in range(len(ps)):
+    for i in range(len(times)):
         ti = times[i]
         if np.isnan(ti):
             continue
@@ -249,7 +244,7 @@ def _apply(big, ps, pe, hashes, times, window_s, codes, first, k, dup,
             e_time[e] = ti
             if ti < tmin:
                 tmin = ti
-    return used, n_dup, tmin, tmax
+    return n_dup, tmin, tmax
 
 
 @njit
@@ -405,11 +400,12 @@ def dedup(dd, big: np.ndarray, ps: np.ndarray, pe: np.ndarray, times: np.ndarray
     codes = np.empty(n, dtype=np.int64)
     first_msg = np.empty(n, dtype=np.int64)
     k = _probe(hashes, hkeys, a.tab, a.shift, first, codes, first_msg)
-    if _verify(big, ps, pe, codes, first_msg, first, a.buf, a.start, a.end):
-        a.used, n_dup, tmin, tmax = _apply(
-            big, ps, pe, hashes, times, float(dd.params.window_s), codes, first_msg, k, dup,
-            a.buf, a.used, a.start, a.end, a.hash, a.time, a.alive, first)
+    used = _append_check(big, ps, pe, hashes, codes, first, a.buf, a.used, a.start, a.end,
+                         a.hash, a.time, a.alive)
+    if used >= 0:
+        a.used = used
         a.n_ent += k
+        n_dup, tmin, tmax = _decide(times, float(dd.params.window_s), codes, a.time, dup)
     else:                               # a hash shared by two payloads: bytes decide
         _unprobe(a.tab, a.shift, hashes, first_msg, first, k)
         a.slots += k

@@ -19,7 +19,7 @@ exactly for the common styles:
 Every other line is ``K_HANDOFF``: the reference framer reads it (with the right
 ``$PGHP`` state), so its sentences and rejects are exactly the reference's. That covers
 tag blocks with ``g:`` groups, a tag block alone on its line (it times the next
-sentence), ISO-8601 or decimal timestamps, several sentences on one line, non-ASCII or
+sentence), ``$AIVDM`` (AIS behind the parametric-sentence lead), ISO-8601 or decimal timestamps, several sentences on one line, non-ASCII or
 control bytes, lines longer than ``max_line_bytes``, and every fault (bad checksum, bad
 fields, ...), so reject reasons always come from ``ais.nmea``. Lines are framed
 independently, in parallel blocks of ``BLOCK_BYTES`` (a block frames the lines that
@@ -403,6 +403,9 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
             if _pghp(buf, i, b, pghp_time, li, fs):
                 out[C_KIND, li] = K_PGHP
             return
+        if b - i >= 7 and buf[i + 3] == 86 and buf[i + 4] == 68 \
+                and (buf[i + 5] == 77 or buf[i + 5] == 79) and buf[i + 6] == 44:
+            return                   # '$AIVDM': an AIS sentence to ais.nmea, rare: hand over
         out[C_KIND, li] = K_OTHER
         return
     if buf[i] == 92:                 # '\' tag block

@@ -145,6 +145,8 @@ HAND = [
     "$PGHP,2,2010,6,11,11,46,11,390*" + f"{_xor(b'PGHP,2,2010,6,11,11,46,11,390'):02X}",
     "$PGHP,1,2010,6,11*00",
     "$GPVTG,1,2,3*00",
+    "$" + _sentence()[1:],
+    "$" + _sentence(talker="BS").replace("VDM", "VDO")[1:],
     "# a comment !AIVDM",
     "   ",
     "",

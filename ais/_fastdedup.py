@@ -5,13 +5,18 @@ seconds of it is a duplicate; the window keeps copies by ``Deduplicator.live_mas
 
 The fast path keeps the window as an ``_Arena``, which is then the ``Deduplicator``'s
 state (``Deduplicator.window``, the reference's ``bytes -> time`` dict, is made from it
-only when someone reads it): the payloads packed in the dict's order (insertion order,
-so an expired entry is only flagged dead until the arena is compacted), a 64-bit hash,
-kept time and live flag per entry, and an open-addressing table hash -> entry whose
-lookups compare the bytes, so a hash collision between two payloads costs a longer
-probe, never a wrong answer. A batch costs one pass over its messages in numba (look
-up, decide, append new payloads), plus a pass over the window only when some entry can
-have expired (the oldest kept time is tracked) or the window is over its size cap.
+only when someone reads it): the payloads packed in the dict's order (insertion order;
+an expired entry is only flagged dead until the arena is compacted), a 64-bit hash, kept
+time and live flag per entry, and an open-addressing table hash -> entry.
+
+A batch is three numba passes over its messages: ``_probe`` finds each message's entry
+by hash alone, new payloads getting new entries (a loop this small keeps many of the
+table's cache misses in flight at once); ``_append_check`` copies the new payloads in
+and compares every other message with its entry byte for byte; ``_decide`` applies the
+duplicate rule to the entries' kept times. Should two payloads share a hash, the check
+fails before anything is committed and ``_dedup_batch`` does the batch comparing bytes
+at every probe. The window itself is scanned only when an entry can have expired (the
+least kept time is tracked) or it is over its size cap.
 """
 
 from __future__ import annotations
@@ -96,10 +101,11 @@ def _table_add(tab, shift, hashes, hkeys, lo, hi, alive):
 @njit
 def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
                  buf, used, e_start, e_end, e_hash, e_time, alive, n_ent, tab, shift):
-    """``dedup_kernel`` on the arena: message i (``big[ps[i]:pe[i]]``, receive time
-    ``times[i]``) is looked up among the entries (bytes compared), a new payload is
-    appended as an entry with no kept time, and the duplicate rule updates kept times.
-    Returns (entries, bytes used, duplicates, least kept time written, latest time)."""
+    """The batch in one pass, bytes compared at every probe (the way when two payloads
+    share a hash): message i (``big[ps[i]:pe[i]]``, receive time ``times[i]``) is looked
+    up among the entries, a new payload is appended as an entry with no kept time, and
+    the duplicate rule updates kept times. Returns (entries, bytes used, duplicates,
+    least kept time written, latest time)."""
     mask = len(tab) - 1
     k = n_ent
     n_dup = 0
@@ -304,7 +310,7 @@ class _Arena:
         self.hash = None
         self.tab = None
         self.n_ent = self.n_alive = n
-        self.tmin = float(np.nanmin(self.time)) if n else np.inf
+        self.tmin = float(self.time.min()) if n else np.inf     # NaN: a scan drops it
         self.slots = 0          # live entries + tombstones in the table
 
     @classmethod
@@ -353,7 +359,8 @@ class _Arena:
         if self.hash is None:
             self.hash = np.empty(self.n_ent, dtype=np.uint64)
             _hash_spans(self.buf, self.start, self.end, self.hash)
-        if 2 * (self.n_ent - self.n_alive) > self.n_alive + 65536:
+        if (2 * (self.n_ent - self.n_alive) > self.n_alive + 65536
+                or self.n_ent + n >= LOW - 2):        # entry numbers fit in a slot's 32 bits
             self.compact()
         if self.n_ent + n > len(self.start):
             size = max(2 * len(self.start), self.n_ent + n)

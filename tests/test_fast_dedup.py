@@ -149,3 +149,13 @@ def test_ties_at_the_size_cap_choose_the_same_copies(cap):
         if batch % 3 == 2:
             _same(fast, ref)
     _same(fast, ref)
+
+
+def test_payloads_with_nul_bytes_come_back_whole():
+    """``window`` made from the packed bytes keeps NUL bytes (numpy's fixed-width bytes
+    would strip a trailing one)."""
+    rows = [(b"A\x00", 100.0), (b"A", 100.5), (b"\x00", 101.0), (b"B", 101.0)]
+    ref, fast = Deduplicator(), Deduplicator()
+    assert _fast(fast, rows).tolist() == (~ref.keep_mask(_table(rows))).tolist()
+    _same(fast, ref)
+    assert list(fast.window) == [b"A\x00", b"A", b"\x00", b"B"]

@@ -115,7 +115,16 @@ def _pghp_value(p) -> float:
     return np.nan if p is None else float(p)
 
 
-def _frame(dec, i: int, st, body: bytes):
+def frame_ahead(data: bytes, max_sentence_bytes: int):
+    """``feed``'s framing of ``data`` done ahead: valid for a call whose text to frame is
+    exactly ``data`` (nothing pending before it, ending at a line end). One thread (the
+    parallel kernel is kept for the caller's own thread)."""
+    rows, pghp = ff.frame_lines(np.frombuffer(data, dtype=np.uint8), max_sentence_bytes,
+                                parallel=False)
+    return len(data), rows, pghp
+
+
+def _frame(dec, i: int, st, body: bytes, framed=None):
     """Frame ``body`` (whole lines of input ``i``).
 
     Returns (buf, rows, kind, pghp time pending before each line, (sentence table,
@@ -124,7 +133,10 @@ def _frame(dec, i: int, st, body: bytes):
     """
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
-    rows, pghp = ff.frame_lines(buf, framer.params.max_sentence_bytes)
+    if framed is not None and framed[0] == len(buf):
+        rows, pghp = framed[1:]
+    else:
+        rows, pghp = ff.frame_lines(buf, framer.params.max_sentence_bytes)
     n = len(rows)
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)
@@ -424,7 +436,7 @@ def _assemble(dec, big, s: _Sentences):
     return big, msgs, orphans
 
 
-def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
+def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> Decoded:
     """``IncrementalDecoder.feed`` on the fast path (see module docstring)."""
     from ais.incremental import station_name
     from ais.nmea import _SourceState
@@ -437,6 +449,8 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
     before = dict(framer.counts)
     dd = dec.deduper
     dups_before = dd.duplicates
+    if st.partial:
+        framed = None           # framed ahead without the text pending before it
     data = st.partial + data
     if final:
         body, st.partial = data, b""
@@ -444,7 +458,7 @@ def feed(dec, source: str, data: bytes, *, final: bool = False) -> Decoded:
         cut = data.rfind(b"\n") + 1
         body, st.partial = memoryview(data)[:cut], data[cut:]   # no copy of the chunk
     line0 = st.line_no
-    buf, rows, kind, pending, tables = _frame(dec, i, st, body)
+    buf, rows, kind, pending, tables = _frame(dec, i, st, body, framed)
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)

@@ -54,12 +54,13 @@ class IncrementalDecoder:
             self.names.append(source)
         return i
 
-    def feed(self, source: str, data: bytes, *, final: bool = False) -> Decoded:
+    def feed(self, source: str, data: bytes, *, final: bool = False, framed=None) -> Decoded:
         """Decode the next bytes of ``source``. Its last line waits for its newline unless
-        ``final`` (the end of that input)."""
+        ``final`` (the end of that input). ``framed``: what ``prepare(data)`` gave, when
+        it was called ahead (in another thread: ``ais.reader``)."""
         if self.decoder == "fast":      # the same stages in bulk: ais._fastfeed
             from ais import _fastfeed
-            return _fastfeed.feed(self, source, data, final=final)
+            return _fastfeed.feed(self, source, data, final=final, framed=framed)
         i = self._source(source)
         before = dict(self.framer.counts)
         dups_before = self.deduper.duplicates
@@ -75,6 +76,15 @@ class IncrementalDecoder:
                       no_receive_time=int(np.isnan(messages.time).sum()))
         return Decoded(parts.positions, parts.statics, rejects_frame(rejects, self.names),
                        counts, parts.types)
+
+    def prepare(self, data: bytes):
+        """Work on ``data`` that needs no decoder state (the fast path frames its lines),
+        safe to run in another thread ahead of ``feed(..., framed=...)``; None when there
+        is nothing to do ahead."""
+        if self.decoder != "fast":
+            return None
+        from ais import _fastfeed
+        return _fastfeed.frame_ahead(data, self.framer.params.max_sentence_bytes)
 
     def end_source(self, source: str) -> Decoded:
         """The input ended: decode its last line even without a newline."""

@@ -71,10 +71,13 @@ def _expand(paths) -> list[tuple[str, bool]]:
 class _Source:
     """Raw bytes of one input in chunks, with its sha256 and the decompressed stream.
 
-    ``prefetch()`` moves reading, hashing and decompressing to a thread that stays one
-    chunk ahead: those release the GIL, as do the numba kernels that decode the chunk
-    before, so the two overlap on two cores. Errors surface at the ``read`` that would
-    have met them.
+    Pieces end at a line end (the text after the last newline waits for the next piece),
+    so each piece can be framed on its own. ``prefetch(prepare)`` moves reading, hashing,
+    decompressing and ``prepare(piece)`` (the fast path frames the lines there) to a
+    thread that stays one piece ahead: those release the GIL, as do the numba kernels
+    that decode the piece before, so the two overlap on two cores. ``prepared`` is what
+    ``prepare`` gave for the piece ``read`` returned last. Errors surface at the
+    ``read`` that would have met them.
     """
 
     def __init__(self, path: str):
@@ -97,25 +100,46 @@ class _Source:
         self._utf16 = None
         self._ahead: queue.Queue | None = None
         self._stop = threading.Event()
+        self._tail = b""
+        self.prepared = None
 
     def read(self) -> bytes:
-        """The next piece of text (about ``CHUNK_BYTES``), ``b""`` at the end."""
+        """The next piece of text (about ``CHUNK_BYTES``, ending at a line end unless it
+        is the last), ``b""`` at the end."""
         if self._ahead is None:
-            return self._read()
+            self.prepared = None
+            return self._whole_lines()
         kind, value = self._ahead.get()
         if kind == "error":
             raise value
-        return value
+        piece, self.prepared = value
+        return piece
 
-    def prefetch(self) -> None:
-        """Read ahead in a thread from now on."""
+    def prefetch(self, prepare=None) -> None:
+        """Read ahead in a thread from now on; ``prepare(piece)`` runs there too."""
         self._ahead = queue.Queue(maxsize=1)
-        threading.Thread(target=self._pump, daemon=True).start()
+        threading.Thread(target=self._pump, args=(prepare,), daemon=True).start()
 
-    def _pump(self) -> None:
+    def _whole_lines(self) -> bytes:
+        text = self._read()
+        if not text:
+            out, self._tail = self._tail, b""
+            return out
+        text = self._tail + text
+        cut = text.rfind(b"\n") + 1
+        if cut == 0 and len(text) < 4 * CHUNK_BYTES:    # no line end yet: read on
+            self._tail = text
+            return self._whole_lines()
+        if cut == 0:                # a feed without newlines: pass it on as it is
+            cut = len(text)
+        self._tail = text[cut:]
+        return text[:cut]
+
+    def _pump(self, prepare) -> None:
         while not self._stop.is_set():
             try:
-                item = ("data", self._read())
+                piece = self._whole_lines()
+                item = ("data", (piece, prepare(piece) if prepare is not None and piece else None))
             except BaseException as exc:    # noqa: BLE001 - handed to the reader
                 item = ("error", exc)
             while not self._stop.is_set():
@@ -124,7 +148,7 @@ class _Source:
                     break
                 except queue.Full:
                     continue
-            if item[0] == "error" or not item[1]:
+            if item[0] == "error" or not item[1][0]:
                 return
 
     def _raw(self, size: int) -> bytes:
@@ -197,14 +221,16 @@ def _looks_binary(head: bytes) -> bool:
 
 def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes, progress):
     """The ``Decoded`` of each piece of one NMEA input, as it is read."""
-    src.prefetch()      # the next piece is read while this one decodes
+    src.prefetch(dec.prepare)    # the next piece is read (and framed) while this one decodes
     chunk = first
+    framed = None
     while chunk:
-        yield dec.feed(name, chunk)
+        yield dec.feed(name, chunk, framed=framed)
         if progress is not None:
             progress.update(src.raw_bytes - progress.n_raw)
             progress.n_raw = src.raw_bytes
         chunk = src.read()
+        framed = src.prepared
     yield dec.end_source(name)
 
 

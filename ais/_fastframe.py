@@ -19,9 +19,10 @@ exactly for the common styles:
 Every other line is ``K_HANDOFF``: the reference framer reads it (with the right
 ``$PGHP`` state), so its sentences and rejects are exactly the reference's. That covers
 tag blocks with ``g:`` groups, a tag block alone on its line (it times the next
-sentence), ``$AIVDM`` (AIS behind the parametric-sentence lead), ISO-8601 or decimal timestamps, several sentences on one line, non-ASCII or
-control bytes, lines longer than ``max_line_bytes``, and every fault (bad checksum, bad
-fields, ...), so reject reasons always come from ``ais.nmea``. Lines are framed
+sentence), ``$AIVDM`` (AIS behind the parametric-sentence lead), ISO-8601 or decimal
+timestamps, several sentences on one line, non-ASCII or control bytes, lines longer
+than ``max_line_bytes``, and every fault (bad checksum, bad fields, ...), so reject
+reasons always come from ``ais.nmea``. Lines are framed
 independently, in parallel blocks of ``BLOCK_BYTES`` (a block frames the lines that
 start in it, rows placed by a first pass counting line starts per block); the state
 between lines (``$PGHP``, lone tag blocks) is applied afterwards by ``ais._fastfeed``.

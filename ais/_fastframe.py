@@ -750,7 +750,9 @@ def _frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
                 p += 1
         li = offsets[j]
         while p < e:
-            nl = _fast_line(buf, p, size, out, pghp_time, li, max_line_bytes) if p <= last_nl else -1
+            nl = -1
+            if p <= last_nl:
+                nl = _fast_line(buf, p, size, out, pghp_time, li, max_line_bytes)
             if nl < 0:
                 nl = p
                 while nl < size and buf[nl] != 10:

@@ -226,9 +226,11 @@ def same_as_general(data: bytes, max_line_bytes: int = 1024, parallel: bool = Tr
 FAST = [_sentence(), _sentence(fill=""), _sentence(seq="3", channel="B"), _sentence(channel="2"),
         _tag("s:rS1,c:1693526400") + _sentence(), _tag("c:1693526400123,s:X") + _sentence(),
         _tag("c:1693526400,s:,d:x,zz") + _sentence(), _tag("s:a:b,s:c") + _sentence(),
-        _tag("c:1693526400", checksum="00") + _sentence(), _tag("c:1693526400", checksum="3a") + _sentence(),
+        _tag("c:1693526400", checksum="00") + _sentence(),
+        _tag("c:1693526400", checksum="3a") + _sentence(),
         "1550303566167726840 " + _sentence(), "1550303566 ;," + _tag("c:1") + _sentence(),
-        "12" + _sentence(), "!" + (vdo := "BSVDO,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + f"*{_xor(vdo.encode()):02x}"]
+        "12" + _sentence(),
+        "!" + (vdo := "BSVDO,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0") + f"*{_xor(vdo.encode()):02x}"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -257,7 +259,8 @@ def test_fast_path_frames_the_common_styles(line):
 @pytest.mark.parametrize("n", range(0, 45))
 def test_payload_of_every_length_up_to_the_end_of_the_buffer(n):
     payload = ("0@Wwp" * 9)[:n]
-    lines = [_sentence(payload=payload), _tag("s:x,c:1693526400") + _sentence(payload=payload, fill="")]
+    lines = [_sentence(payload=payload),
+             _tag("s:x,c:1693526400") + _sentence(payload=payload, fill="")]
     for tail in ("\n", "\r\n", ""):
         data = ("\n".join(lines) + tail).encode()
         same_as_general(data)

@@ -78,12 +78,13 @@ def decode(inputs, out_dir, decoder, quiet):
     Example:
       shadowfleet decode feed.nmea.gz archive/ --out decoded/
     """
-    import ais
-    from shadowfleet.outputs.decoded import write_decoded
+    from ais.reader import InputsRead, iter_inputs
+    from shadowfleet.outputs.decoded import write_decoded_stream
 
-    decoded = ais.read_inputs(list(inputs), decoder=decoder, require_times=False,
-                              progress=not quiet)
-    write_decoded(decoded, out_dir)
+    read = InputsRead()      # pieces go to disk as they are read: memory stays bounded
+    pieces = iter_inputs(list(inputs), decoder=decoder, require_times=False,
+                         progress=not quiet, read=read)
+    _, decoded = write_decoded_stream(pieces, read, out_dir)
     click.echo(decoded.describe())
 
 

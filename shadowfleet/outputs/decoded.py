@@ -1,14 +1,29 @@
 """The files of ``shadowfleet decode``: positions.parquet, statics.parquet, rejects.csv,
 summary.json (DESIGN.md, "Output files"). The pipeline reuses ``build_summary`` and adds
-its event counts."""
+its event counts.
+
+``write_decoded`` writes a ``Decoded`` held in memory; ``write_decoded_stream`` writes the
+same files from the pieces ``ais.iter_inputs`` yields, spilling positions and statics to
+disk by MMSI range (``shadowfleet.outputs.spill``) so memory stays bounded whatever the
+size of the input.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
-from shadowfleet.outputs.files import atomic_write_text
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ais.decoded import Decoded, _iso
+from ais.frames import PositionBatch
+from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
+from shadowfleet.outputs.files import atomic_path, atomic_write_text
+from shadowfleet.outputs.spill import BUCKET_BYTES, N_BUCKETS, MmsiBuckets, spill_dir
 from shadowfleet.outputs.tables import write_csv, write_parquet
 
 SUMMARY_KEYS = ("lines_read", "messages_decoded", "messages_by_type", "duplicates",
@@ -58,3 +73,217 @@ def write_decoded(decoded, out_dir: str | Path) -> dict[str, Path]:
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     paths["summary"] = out / "summary.json"
     return paths
+
+
+# Rows as spilled: the contract columns, timestamps in ns, plus the positions' receive
+# time in float seconds as the fast path keeps it (``PositionBatch``), so the frame built
+# from a bucket is the one the in-memory merge would build.
+_F64, _I64, _STR = pa.float64(), pa.int64(), pa.string()
+_TS = pa.timestamp("ns", tz="UTC")
+POSITIONS_SPILL = pa.schema([("mmsi", _I64), ("timestamp", _TS), ("lat", _F64), ("lon", _F64),
+                             ("sog", _F64), ("cog", _F64), ("heading", _F64), ("msg_type", _I64),
+                             ("source", _STR), ("line", _I64), ("time", _F64)])
+STATICS_SPILL = pa.schema([("mmsi", _I64), ("timestamp", _TS), ("imo", _F64), ("name", _STR),
+                           ("callsign", _STR), ("ship_type", _F64), ("length", _F64),
+                           ("beam", _F64), ("draught", _F64), ("destination", _STR),
+                           ("eta", _STR), ("msg_type", _I64), ("source", _STR), ("line", _I64)])
+PARQUET_ROW_GROUP = 1 << 20     # pyarrow's default, so the files match write_parquet's
+
+
+def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *,
+                         n_buckets: int = N_BUCKETS,
+                         bucket_bytes: int = BUCKET_BYTES) -> tuple[dict[str, Path], Decoded]:
+    """The files of ``write_decoded(read_inputs(...), out_dir)``, from the pieces of
+    ``ais.iter_inputs`` (``read``: its ``InputsRead``) with bounded memory.
+
+    Positions and statics are spilled by MMSI range to a temporary directory under
+    ``out_dir`` (removed at the end, also on error), then sorted a bucket at a time and
+    appended to their Parquet files; rejects are kept in memory. Nothing is written when
+    reading fails. Returns the paths and a ``Decoded`` holding the rejects and the counts
+    (``stats``, ``warnings``, ``describe()``) but no positions or statics rows.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with spill_dir(out) as tmp:
+        positions = MmsiBuckets(tmp / "positions", POSITIONS_SPILL, n_buckets=n_buckets,
+                                bucket_bytes=bucket_bytes)
+        statics = MmsiBuckets(tmp / "statics", STATICS_SPILL, n_buckets=n_buckets,
+                              bucket_bytes=bucket_bytes)
+        counts: list[Decoded] = []        # per piece: counts, rejects, warnings
+        witnesses: list[Decoded] = []     # per piece: a few rows carrying its column types
+        any_batch = False
+        try:
+            for piece in pieces:
+                batch = piece._batch
+                any_batch |= batch is not None
+                if batch is not None:
+                    positions.add(_batch_table(batch))
+                    wpos = _batch_witness(batch)
+                else:
+                    positions.add(_frame_table(piece.positions, POSITIONS_SPILL))
+                    wpos = _frame_witness(piece.positions)
+                statics.add(_frame_table(piece.statics, STATICS_SPILL))
+                witnesses.append(Decoded(wpos, _frame_witness(piece.statics)))
+                s = piece.stats
+                counts.append(Decoded(rejects=piece.rejects, counts=s,
+                                      messages_by_type=s["messages_by_type"],
+                                      rejected_by_reason=s["rejected_by_reason"],
+                                      warnings=piece.warnings))
+                del piece, batch
+            types = Decoded.merge(witnesses)
+            span = _Span()
+            paths = {
+                "positions": _write_sorted(
+                    (_sorted_positions(t, any_batch) for t in positions.tables()),
+                    _parquet_schema(types.positions, POSITION_COLUMNS),
+                    out / "positions.parquet", span),
+                "statics": _write_sorted(
+                    (sort_by_vessel_time(_to_frame(t)) for t in statics.tables()),
+                    _parquet_schema(types.statics, STATIC_COLUMNS),
+                    out / "statics.parquet", span),
+            }
+        finally:
+            positions.close()
+            statics.close()
+    summary = Decoded.merge(counts, inputs=read.inputs)
+    summary.warnings.extend(read.warnings)
+    summary.stats.update(positions=positions.rows, statics=statics.rows,
+                         vessels=span.vessels(), time_span=span.time_span())
+    paths["rejects"] = write_csv(summary.rejects, out / "rejects.csv", REJECT_COLUMNS)
+    summary_json = build_summary(summary.stats)
+    if summary.warnings:
+        summary_json["warnings"] = list(summary.warnings)
+    atomic_write_text(out / "summary.json", json.dumps(summary_json, indent=2) + "\n")
+    paths["summary"] = out / "summary.json"
+    return paths, summary
+
+
+def _batch_table(batch: PositionBatch) -> pa.Table:
+    """A fast-path positions batch as spilled rows (no pandas frame built)."""
+    c = batch.cols
+    t = np.asarray(c["time"], dtype=np.float64)
+    ok = np.isfinite(t)
+    ns = np.zeros(len(t), dtype=np.int64)
+    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+    names = pa.array(list(batch.names) or [""], type=_STR)
+    source = pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(c["station"], dtype=np.int32)), names).cast(_STR)
+    cols = {"mmsi": pa.array(np.asarray(c["mmsi"], dtype=np.int64)),
+            "timestamp": pa.array(ns, type=_TS, mask=~ok)}
+    for k in ("lat", "lon", "sog", "cog", "heading"):
+        cols[k] = pa.array(np.asarray(c[k], dtype=np.float64))
+    cols["msg_type"] = pa.array(np.asarray(c["msg_type"], dtype=np.int64))
+    cols["source"] = source
+    cols["line"] = pa.array(np.asarray(c["line"], dtype=np.int64))
+    cols["time"] = pa.array(t)
+    return pa.table(cols, schema=POSITIONS_SPILL)
+
+
+def _frame_table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """A contract frame as spilled rows; positions get the float receive time that
+    ``PositionBatch.from_frame`` would give them."""
+    if "time" in schema.names:
+        ns = df["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        df = df.assign(time=np.where(df["timestamp"].isna().to_numpy(), np.nan, ns / 1e9))
+    df = df.assign(timestamp=df["timestamp"].astype("datetime64[ns, UTC]"))
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """Spilled rows back as a frame, text as object columns (as the contract frames)."""
+    df = table.to_pandas()
+    for f in table.schema:
+        if pa.types.is_string(f.type):
+            df[f.name] = df[f.name].astype(object)
+    return df
+
+
+def _sorted_positions(table: pa.Table, any_batch: bool) -> pd.DataFrame:
+    """One bucket of positions in contract order, built as ``Decoded.merge`` builds the
+    whole table: through ``PositionBatch`` when any piece came as a batch."""
+    if not any_batch:
+        return sort_by_vessel_time(_to_frame(table.drop_columns(["time"])))
+    source = table.column("source").combine_chunks().dictionary_encode()
+    cols = {k: table.column(k).to_numpy() for k in PositionBatch.NUMERIC if k != "time"}
+    cols["time"] = table.column("time").to_numpy()
+    cols["station"] = source.indices.to_numpy().astype(np.int64)
+    return PositionBatch(source.dictionary.to_pylist(), **cols).frame()
+
+
+def _batch_witness(batch: PositionBatch) -> PositionBatch:
+    """A few rows of a batch that give the frame built from it its dtypes."""
+    t = np.asarray(batch.cols["time"], dtype=np.float64)
+    rows = sorted({0, int(np.argmax(np.isfinite(t)))}) if len(t) else []
+    return PositionBatch(batch.names, **{k: np.asarray(v)[rows] for k, v in batch.cols.items()})
+
+
+def _frame_witness(df: pd.DataFrame) -> pd.DataFrame:
+    """A few rows of a frame with the same column types as the whole: for each column
+    its first non-missing value, and for text columns holding other objects too the
+    first value of each Python type (what pyarrow and the pandas metadata look at)."""
+    if len(df) == 0:
+        return df
+    rows = {0}
+    for c in df.columns:
+        present = df[c].notna().to_numpy()
+        rows.add(int(np.argmax(present)))
+        if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True) not in ("string", "empty"):
+            kinds = df[c].map(type)
+            rows.update(np.flatnonzero(~kinds.duplicated().to_numpy()).tolist())
+    return df.iloc[sorted(rows)].reset_index(drop=True)
+
+
+def _parquet_schema(df: pd.DataFrame, columns: tuple[str, ...]) -> pa.Schema:
+    """The Arrow schema (with pandas metadata) ``write_parquet`` gives ``df[columns]``."""
+    return pa.Schema.from_pandas(df[list(columns)], preserve_index=False)
+
+
+class _Span:
+    """Distinct MMSIs and the time span over the sorted frames written, as ``Decoded``
+    counts them."""
+
+    def __init__(self):
+        self.mmsi: list[np.ndarray] = []
+        self.first = self.last = None
+
+    def add(self, df: pd.DataFrame) -> None:
+        m = df["mmsi"].to_numpy()
+        self.mmsi.append(m[np.r_[True, m[1:] != m[:-1]]])       # sorted by mmsi
+        ts = df["timestamp"].dropna()
+        if len(ts):
+            lo, hi = ts.min(), ts.max()
+            self.first = lo if self.first is None else min(self.first, lo)
+            self.last = hi if self.last is None else max(self.last, hi)
+
+    def vessels(self) -> int:
+        return len(np.unique(np.concatenate(self.mmsi))) if self.mmsi else 0
+
+    def time_span(self) -> dict | None:
+        if self.first is None:
+            return None
+        return {"start": _iso(self.first), "end": _iso(self.last)}
+
+
+def _write_sorted(frames: Iterator[pd.DataFrame], schema: pa.Schema, path: Path,
+                  span: _Span) -> Path:
+    """Append sorted frames to one Parquet file (atomically: all or nothing), in row
+    groups of ``PARQUET_ROW_GROUP`` rows as ``write_parquet`` makes them."""
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
+        held: list[pa.Table] = []
+        n_held = 0
+        written = False
+        for df in frames:
+            if not len(df):
+                continue
+            span.add(df)
+            held.append(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False))
+            n_held += len(df)
+            while n_held >= PARQUET_ROW_GROUP:
+                table = pa.concat_tables(held)
+                writer.write_table(table.slice(0, PARQUET_ROW_GROUP).combine_chunks())
+                held, n_held = [table.slice(PARQUET_ROW_GROUP)], n_held - PARQUET_ROW_GROUP
+                written = True
+        if n_held or not written:
+            writer.write_table(pa.concat_tables(held).combine_chunks() if held
+                               else schema.empty_table())
+    return path

@@ -6,17 +6,18 @@ Stages (each usable alone, all on columnar tables): ``ais.nmea`` frames lines in
 sentence table, ``ais.assemble`` joins fragments and drops multi-receiver duplicates,
 ``ais.decoders`` decodes messages (pyais reference or the fast path) into the positions
 and statics frames of ``ais.schema``. ``read_inputs`` and ``IncrementalDecoder`` drive
-them; reject reasons are in ``ais.reasons``.
+them (``iter_inputs`` piece by piece, for bounded memory); reject reasons are in
+``ais.reasons``.
 """
 
 from ais.errors import InputError, ShadowfleetError
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
 from ais.decoded import Decoded
 from ais.incremental import IncrementalDecoder
-from ais.reader import expand_inputs, read_inputs
+from ais.reader import InputsRead, expand_inputs, iter_inputs, read_inputs
 from ais.nmea import receive_time
 from ais import reasons
 
 __all__ = ["InputError", "ShadowfleetError", "POSITION_COLUMNS", "STATIC_COLUMNS",
-           "REJECT_COLUMNS", "Decoded", "IncrementalDecoder", "read_inputs", "expand_inputs",
-           "receive_time", "reasons"]
+           "REJECT_COLUMNS", "Decoded", "IncrementalDecoder", "read_inputs", "iter_inputs",
+           "InputsRead", "expand_inputs", "receive_time", "reasons"]

@@ -26,7 +26,7 @@ from ais.errors import InputError, NoReceiveTimeError
 from ais.incremental import IncrementalDecoder
 from ais.nmea import ACCEPTED_TIME_STYLES
 
-__all__ = ["read_inputs", "expand_inputs"]
+__all__ = ["read_inputs", "iter_inputs", "expand_inputs", "check_file", "InputsRead"]
 
 CHUNK_BYTES = 32 << 20        # decoded text per piece: bounds the memory of one step
 GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
@@ -271,10 +271,10 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
             name = STDIN if f == "-" else f
             src = _Source(f)
             held: list[Decoded] = []        # pieces of a file not yet known to be usable
-            counts = None
+            counts = _FileCounts()
             try:
                 for piece in _read_one(dec, src, name, bar):
-                    counts = piece if counts is None else _add_counts(counts, piece)
+                    counts.add(piece)
                     if held is None:
                         yield piece
                     elif _usable(counts, require_times):
@@ -283,7 +283,7 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                         held = None
                     else:
                         held.append(piece)
-                _check_file(name, counts, require_times)
+                check_file(name, counts, require_times)
             except NoReceiveTimeError:
                 raise
             except InputError as exc:
@@ -320,19 +320,26 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                              "accepted styles: " + "; ".join(ACCEPTED_TIME_STYLES))
 
 
-def _add_counts(a: Decoded, b: Decoded) -> Decoded:
-    """A frame-less ``Decoded`` holding the counts of ``a`` and ``b`` (what
-    ``_check_file`` reads)."""
-    return Decoded.merge([_counts_only(a), _counts_only(b)])
+class _FileCounts:
+    """The counts of a file's pieces added up (the ``stats`` keys ``check_file`` and
+    ``iter_inputs`` read), without their frames."""
+
+    KEYS = ("lines_read", "sentences", "messages", "duplicates", "no_receive_time", "rejected")
+
+    def __init__(self):
+        self.stats = {k: 0 for k in self.KEYS}
+        self.stats["rejected_by_reason"] = {}
+
+    def add(self, d: Decoded) -> "_FileCounts":
+        for k in self.KEYS:
+            self.stats[k] += d.stats[k]
+        by_reason = self.stats["rejected_by_reason"]
+        for k, v in d.stats["rejected_by_reason"].items():
+            by_reason[k] = by_reason.get(k, 0) + v
+        return self
 
 
-def _counts_only(d: Decoded) -> Decoded:
-    s = d.stats
-    return Decoded(counts=s, messages_by_type=s["messages_by_type"],
-                   rejected_by_reason=s["rejected_by_reason"])
-
-
-def _usable(counts: Decoded, require_times: bool) -> bool:
+def _usable(counts: _FileCounts, require_times: bool) -> bool:
     """The pieces so far show the file is AIS (and timed, when times are required)."""
     s = counts.stats
     kept = s["messages"] - s["duplicates"]
@@ -377,7 +384,9 @@ def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
     yield from _read_nmea(dec, src, name, first, bar)
 
 
-def _check_file(name: str, d: Decoded, require_times: bool) -> None:
+def check_file(name: str, d, require_times: bool) -> None:
+    """Refuse a file with no AIS in it, or, with ``require_times``, none timed (``d``: a
+    ``Decoded`` or the counts of its pieces)."""
     s = d.stats
     not_ais = (reasons.NOT_NMEA, reasons.INVALID_UTF8, reasons.LINE_TOO_LONG)
     ais_like = s["rejected"] - sum(s["rejected_by_reason"].get(r, 0) for r in not_ais)

@@ -190,7 +190,7 @@ def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
     refuse: no AIS in it, or no receive time on any message.
     """
     from ais import tabular
-    from ais.reader import _check_file
+    from ais.reader import check_file
 
     name = str(path)
     kind = tabular.sniff(data[:65536])
@@ -200,12 +200,12 @@ def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
         snapshot = copy.deepcopy(decoder)
         decoded = ais.Decoded.merge([decoder.feed(name, data), decoder.end_source(name)])
         try:
-            _check_file(name, decoded, True)
+            check_file(name, decoded, True)
         except ais.InputError:
             decoder.__dict__.update(snapshot.__dict__)
             raise
         return decoded
-    _check_file(name, decoded, True)
+    check_file(name, decoded, True)
     return decoded
 
 

@@ -158,3 +158,18 @@ def test_handed_over_lines_in_one_call_and_the_fall_back():
         dec = IncrementalDecoder(decoder="fast")
         whole = Decoded.merge([dec.feed("feed.nmea", data), dec.finish()])
         assert_same(whole, ref)
+
+
+@pytest.mark.parametrize("name", ["dma-aislib/stream_example.txt", "amsa/exact-earth-with-tag-block.txt"])
+def test_read_in_small_pieces_with_framing_ahead(name, monkeypatch, tmp_path):
+    """Pieces cut at line ends and framed in the read-ahead thread give the tables of
+    reading each file in one piece, on both paths, plain and gzip."""
+    path = DATA / name
+    gz = tmp_path / (path.name + ".gz")
+    gz.write_bytes(gzip.compress(_read(path)))
+    want = {p: ais.read_inputs([p], decoder="pyais") for p in (path, gz)}
+    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    for p in (path, gz):
+        for decoder in ("fast", "pyais"):
+            assert_same(ais.read_inputs([p], decoder=decoder), want[p])

@@ -369,7 +369,7 @@ class _Arena:
         if self.used + nbytes > len(self.buf):
             self.buf = _grown(self.buf, max(2 * len(self.buf), self.used + nbytes), self.used)
         if self.tab is None or 2 * (self.slots + n) + 16 > len(self.tab):
-            self._rehash(3 * (self.n_alive + n) // 2)   # room to grow before the next
+            self._rehash(3 * (self.n_alive + 2 * n) // 2)   # and for a next batch this size
 
     def compact(self) -> None:
         """Drop dead entries (kept order); the table is made anew on next reserve."""

@@ -150,7 +150,7 @@ def _latlon600(v):
     return ((10000 * v + 3) // 6) / 1e6
 
 
-@njit
+@njit(parallel=True)
 def decode_kernel(buf, starts, ends, fill, armor, chars, ship_types, min_bits, num, slot,
                   snum, text, text_len, status):
     """Decode message ``i`` (``buf[starts[i]:ends[i]]``, ``fill[i]`` fill bits) into

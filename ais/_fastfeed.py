@@ -8,20 +8,24 @@ state left behind is the reference's, so a pickled decoder can switch paths.
 
 How the work is split, one chunk of whole lines at a time:
 
-1. ``ais._fastframe`` frames every line in numba. Lines of the common styles become
-   array rows; every other line (faults, groups, ISO times, ...) is handed to the
-   reference framer, in line order, with the ``$PGHP``/tag state it would have had.
-   A sentence after a lone tag block line is handed over too (the reference merges them).
-2. Sentences of fast lines stay as offsets into the chunk; handed-over lines' sentences
-   are packed into the same buffer. Fragments go through ``ais._fastassemble`` (numba,
-   the ``Assembler``'s rules, starting from and leaving its open messages).
+1. ``ais._fastframe`` frames every line in numba (``ais.reader`` has it done for the
+   next chunk in its read-ahead thread: ``frame_ahead``). Lines of the common styles
+   become array rows; every other line (faults, groups, ISO times, ...) is handed to
+   the reference framer with the ``$PGHP``/tag state it would have had: all of them in
+   one call when no such state is pending, else one by one in line order. A sentence
+   after a lone tag block line is handed over too (the reference merges them).
+2. Single-sentence messages go straight on as offsets into the chunk; handed-over
+   lines' sentences are packed into the same buffer. Fragments go through
+   ``ais._fastassemble`` (numba, the ``Assembler``'s rules, starting from and leaving
+   its open messages).
 3. ``ais._fastdedup`` drops multi-receiver copies over all messages in the reference's
-   message order; the dedup window stays the reference's ``bytes`` dict.
+   message order, on the ``Deduplicator``'s packed window.
 4. ``ais._fast.decode_arrays`` decodes the kept messages in bulk; types it does not
-   cover go to pyais.
+   cover go to pyais. Positions leave as a ``PositionBatch`` (columns), made into the
+   sorted frame once, when the caller asks for it.
 
-Python objects are made only for handed-over lines, fragments, rejects, the pyais
-fallback and the strings that differ (stations, channels).
+Python objects are made only for handed-over lines, fragments, rejects, statics, the
+pyais fallback and the strings that differ (stations, channels).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ almost sorted within each vessel, so most slices cost one check. MMSIs outside
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from detectors._numba import njit
@@ -145,9 +146,9 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
     return order
 
 
-@njit
+@njit(parallel=True)
 def _take_ints(order, cols, out):
-    for c in range(cols.shape[0]):
+    for c in numba.prange(cols.shape[0]):      # the columns on both cores
         for k in range(len(order)):
             out[c, k] = cols[c, order[k]]
 

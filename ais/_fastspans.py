@@ -1,16 +1,15 @@
 """Byte spans of a chunk buffer: exact ids, strings and ``bytes`` without a loop in Python.
 
 The fast path keeps payloads, stations and line texts as (start, end) offsets into one
-``uint8`` buffer. ``span_codes`` numbers equal spans (a 64-bit FNV-1a hash per span,
-then every span compared byte for byte with the first of its id, so a hash collision can
-never merge two different spans: it falls back to an exact factorisation);
+``uint8`` buffer. ``span_codes`` numbers equal spans (a 64-bit FNV-1a hash per span into an
+open-addressing table, every match compared byte for byte, so a hash collision can
+never merge two different spans);
 ``span_strings`` and ``span_bytes`` make Python objects only where they are needed.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from detectors._numba import njit
 
@@ -28,26 +27,51 @@ def _hash_spans(buf, starts, ends, out):
 
 
 @njit
-def _spans_match(buf, starts, ends, codes, rep):
-    """True when every span equals the representative span of its code."""
-    for i in range(len(starts)):
-        r = rep[codes[i]]
-        a, b = starts[i], ends[i]
-        ra, rb = starts[r], ends[r]
-        if b - a != rb - ra:
+def _same_span(buf, a0, a1, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for k in range(a1 - a0):
+        if buf[a0 + k] != buf[b0 + k]:
             return False
-        for k in range(b - a):
-            if buf[a + k] != buf[ra + k]:
-                return False
     return True
 
 
 @njit
-def _first_of_code(codes, rep):
-    """rep[c] = first index with code c (rep preset to -1)."""
-    for i in range(len(codes)):
-        if rep[codes[i]] < 0:
-            rep[codes[i]] = i
+def _table_codes(buf, starts, ends, h, codes, rep):
+    """Codes of spans by an open-addressing table on their hashes, every match checked
+    byte for byte (different spans with equal hashes get different codes). Fills
+    ``codes`` (first-appearance order) and ``rep`` (first span of each code); returns
+    the number of codes."""
+    size = 1024
+    table = np.zeros(size, dtype=np.int64)          # code + 1; 0 = empty
+    rep_hash = np.empty(len(starts), dtype=np.uint64)
+    n_codes = 0
+    for i in range(len(starts)):
+        if 2 * (n_codes + 1) > size:                # grow: rehash the codes so far
+            size *= 2
+            table = np.zeros(size, dtype=np.int64)
+            for c in range(n_codes):
+                j = np.int64(rep_hash[c] & np.uint64(size - 1))
+                while table[j] != 0:
+                    j = (j + 1) & (size - 1)
+                table[j] = c + 1
+        hi = h[i]
+        j = np.int64(hi & np.uint64(size - 1))
+        code = -1
+        while table[j] != 0:
+            c = table[j] - 1
+            if rep_hash[c] == hi and _same_span(buf, starts[i], ends[i], starts[rep[c]], ends[rep[c]]):
+                code = c
+                break
+            j = (j + 1) & (size - 1)
+        if code < 0:
+            code = n_codes
+            table[j] = code + 1
+            rep[code] = i
+            rep_hash[code] = hi
+            n_codes += 1
+        codes[i] = code
+    return n_codes
 
 
 def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
@@ -56,20 +80,14 @@ def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     n = len(starts)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    ends = np.ascontiguousarray(ends, dtype=np.int64)
     h = np.empty(n, dtype=np.uint64)
     _hash_spans(buf, starts, ends, h)
-    codes, uniques = pd.factorize(h)
-    codes = codes.astype(np.int64)
-    rep = np.full(len(uniques), -1, dtype=np.int64)
-    _first_of_code(codes, rep)
-    if not _spans_match(buf, starts, ends, codes, rep):   # a hash collision: exact, slowly
-        keys = [buf[a:b].tobytes() for a, b in zip(starts, ends)]
-        codes, _ = pd.factorize(np.array(keys, dtype=object))
-        codes = codes.astype(np.int64)
-        first = np.unique(codes, return_index=True)[1]
-        rep = np.empty(len(first), dtype=np.int64)
-        rep[codes[first]] = first
-    return codes, rep
+    codes = np.empty(n, dtype=np.int64)
+    rep = np.empty(n, dtype=np.int64)
+    k = _table_codes(buf, starts, ends, h, codes, rep)
+    return codes, rep[:k].copy()
 
 
 def span_strings(buf, starts, ends, present, default):

@@ -295,6 +295,21 @@ def position_rows(num, status, limits, time, station, line, out_f, out_i, reject
     return k, r
 
 
+@njit
+def _static_slots(buf, starts, ends, armor, slot):
+    """slot[i] = k for the k-th message whose first character says type 5, 19 or 24,
+    -1 for the others; returns the number of slots."""
+    k = 0
+    for i in range(len(starts)):
+        slot[i] = -1
+        if ends[i] > starts[i]:
+            t = armor[buf[starts[i]]]
+            if t == 5 or t == 19 or t == 24:
+                slot[i] = k
+                k += 1
+    return k
+
+
 _ARMOR = armor_table()
 _CHARS = sixbit_chars()
 _SHIP_TYPES = ship_type_table()
@@ -320,15 +335,11 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     n = len(starts)
     num = np.empty((N_POS, n), dtype=np.float64)
     # a slot for each message whose first character says type 5, 19 or 24
-    first = np.zeros(n, dtype=np.int64)
-    has = ends > starts
-    first[has] = _ARMOR[buf[starts[has]]]
-    slot = np.full(n, -1, dtype=np.int64)
-    rows = np.flatnonzero(has & np.isin(first, STATIC_TYPES))
-    slot[rows] = np.arange(len(rows))
-    snum = np.empty((len(NUMERIC_FIELDS) - N_POS, len(rows)), dtype=np.float64)
-    text = np.zeros((len(rows), len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
-    text_len = np.full((len(rows), len(TEXT_FIELDS)), -1, dtype=np.int64)
+    slot = np.empty(n, dtype=np.int64)
+    n_slots = _static_slots(buf, starts, ends, _ARMOR, slot)
+    snum = np.empty((len(NUMERIC_FIELDS) - N_POS, n_slots), dtype=np.float64)
+    text = np.zeros((n_slots, len(TEXT_FIELDS), TEXT_CHARS), dtype=np.uint8)
+    text_len = np.full((n_slots, len(TEXT_FIELDS)), -1, dtype=np.int64)
     status = np.empty(n, dtype=np.uint8)
     decode_kernel(buf, starts, ends, fill, _ARMOR, _CHARS, _SHIP_TYPES, _MIN_BITS, num, slot,
                   snum, text, text_len, status)

@@ -96,23 +96,15 @@ def _code_spans(dec, buf, starts, ends, present, default: str) -> np.ndarray:
     return out
 
 
-def _time_of(rows, pghp_before):
-    """Receive time by the ranking of ``ais.nmea``: tag c:, $PGHP, prefix, trailing epoch
-    (each later source read only for the rows still without a time)."""
-    has = rows[:, ff.C_TAGHAS] != 0
-    t = np.full(len(has), np.nan)
-    t[has] = ff.epoch_seconds(rows[:, ff.C_TAGV][has])
-    missing = np.flatnonzero(np.isnan(t))
-    if len(missing):
-        t[missing] = pghp_before[missing]
-    for has_c, v_c in ((ff.C_PREHAS, ff.C_PREV), (ff.C_TRHAS, ff.C_TRV)):
-        missing = missing[np.isnan(t[missing])]
-        if not len(missing):
-            break
-        idx = missing[rows[:, has_c][missing] != 0]
-        if len(idx):
-            t[idx] = ff.epoch_seconds(rows[:, v_c][idx])
-    return t
+def _time_of(rows, idx, pghp_before):
+    """Receive time of framed rows ``idx`` by the ranking of ``ais.nmea``: tag c:,
+    $PGHP, prefix, trailing epoch."""
+    out = np.empty(len(idx), dtype=np.float64)
+    col = [np.ascontiguousarray(rows[:, c]) for c in (ff.C_TAGHAS, ff.C_TAGV, ff.C_PREHAS,
+                                                       ff.C_PREV, ff.C_TRHAS, ff.C_TRV)]
+    ff.receive_times(idx, col[0], col[1], np.ascontiguousarray(pghp_before, dtype=np.float64),
+                     col[2], col[3], col[4], col[5], out)
+    return out
 
 
 def _pghp_value(p) -> float:
@@ -271,7 +263,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index)
     sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
     r = _Rows(rows, fidx)
-    time = _time_of(r, pending[fidx])
+    time = _time_of(rows, fidx, pending[fidx])
     station = _code_spans(dec, buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
     fast = dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
                 station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],

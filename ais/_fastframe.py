@@ -786,6 +786,37 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024,
     return out.T, pghp         # (n_lines, fields), each field contiguous
 
 
+@njit
+def _epoch(value):
+    """``ais._fastframe.epoch_seconds`` of one integer."""
+    v = np.float64(value)
+    if v < 1e8:
+        return np.nan
+    if v < 1e11:
+        return v
+    if v < 1e14:
+        return v / 1e3
+    if v < 1e17:
+        return v / 1e6
+    return v / 1e9
+
+
+@njit
+def receive_times(idx, tag_has, tag_v, pghp_before, pre_has, pre_v, tr_has, tr_v, out):
+    """Receive time of rows ``idx`` by the ranking of ``ais.nmea`` (tag c:, the ``$PGHP``
+    time pending before the line, prefix, trailing epoch) into ``out``."""
+    for k in range(len(idx)):
+        i = idx[k]
+        t = _epoch(tag_v[i]) if tag_has[i] != 0 else np.nan
+        if np.isnan(t):
+            t = pghp_before[k]
+        if np.isnan(t) and pre_has[i] != 0:
+            t = _epoch(pre_v[i])
+        if np.isnan(t) and tr_has[i] != 0:
+            t = _epoch(tr_v[i])
+        out[k] = t
+
+
 def epoch_seconds(value: np.ndarray) -> np.ndarray:
     """Integer epochs -> seconds by magnitude (``ais.nmea.parse_epoch``): < 1e11 seconds,
     < 1e14 ms, < 1e17 us, else ns; NaN below 1e8."""

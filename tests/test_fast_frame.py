@@ -301,3 +301,13 @@ def test_parallel_framer_equals_serial():
         assert np.array_equal(pghp, pghp2, equal_nan=True)
     assert len(ff.frame_lines(np.zeros(0, dtype=np.uint8))[0]) == 0
     same_as_general(_read(DATA / "kystverket" / "Ais1000Lines.nm4").replace(b"\n", b"\r\n"))
+
+
+def test_receive_time_epochs_equal_epoch_seconds():
+    """The per-row epoch rule of ``receive_times`` is ``epoch_seconds``'s, at every
+    magnitude boundary."""
+    from ais._fastframe import _epoch, epoch_seconds
+    v = np.array([0, 99_999_999, 10**8, 10**11 - 1, 10**11, 10**14 - 1, 10**14, 10**17 - 1,
+                  10**17, 1_693_526_400_123, 1_550_303_566_167_726_840, 2**62], dtype=np.int64)
+    got = np.array([_epoch(x) for x in v])
+    assert np.array_equal(got, epoch_seconds(v), equal_nan=True)

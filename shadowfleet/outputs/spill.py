@@ -27,7 +27,7 @@ import pyarrow.ipc as ipc
 
 MMSI_LIMIT = 1 << 30
 N_BUCKETS = 256
-BUCKET_BYTES = 128 << 20        # spilled bytes of a bucket read back whole
+BUCKET_BYTES = 32 << 20         # spilled bytes read back and sorted at once
 
 
 @contextlib.contextmanager

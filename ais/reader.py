@@ -20,6 +20,7 @@ import zlib
 from pathlib import Path
 
 from ais import reasons, tabular
+from ais._memory import keep_freed_memory
 from ais.assemble import DedupParams
 from ais.decoded import Decoded
 from ais.errors import InputError, NoReceiveTimeError
@@ -254,6 +255,8 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     """
     read = InputsRead() if read is None else read
     files = _expand(paths)
+    if decoder == "fast":
+        keep_freed_memory()     # each piece reuses the memory of the one before
     dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
     bar = None
     if progress and sys.stderr.isatty():

@@ -4,7 +4,8 @@ MMSI order, so only one bucket (plus one piece being spilled) is in memory at on
 
 The ranges are cut at the quantiles of the MMSIs of the first piece spilled (a feed's
 vessels show up early, and one country's MMSIs share their first three digits, so
-even ranges would put a national feed in one or two buckets); the first bucket takes
+even ranges alone would put a national feed in one or two buckets) and at even steps
+over 0..2**30 (for the MMSIs that first piece did not show); the first bucket takes
 every MMSI below the first cut, the last every one above the last, whatever their
 value (decoded tables may carry anything). Ranges keep the global MMSI order: sorting
 each bucket by the contract order and writing the buckets one after the other gives
@@ -64,7 +65,12 @@ def quantile_cuts(values: np.ndarray, counts: np.ndarray, n_buckets: int) -> np.
 class MmsiBuckets:
     """Rows of one schema spilled by MMSI range (column ``mmsi``, int64) into
     ``directory``; ``add`` pieces in any order, then ``tables`` yields each bucket's rows
-    (unsorted inside) in MMSI-range order and removes its file."""
+    (unsorted inside) in MMSI-range order and removes its file.
+
+    ``cuts``: the ranges' cut points (bucket i holds cuts[i-1] <= mmsi < cuts[i]); by
+    default the first piece's quantiles for ``n_buckets`` and ``n_buckets`` even ranges.
+    ``bucket_bytes``: the most spilled bytes ``tables`` reads back at once.
+    """
 
     def __init__(self, directory: str | Path, schema: pa.Schema, *, cuts: np.ndarray | None = None,
                  n_buckets: int = N_BUCKETS, bucket_bytes: int = BUCKET_BYTES):
@@ -90,9 +96,9 @@ class MmsiBuckets:
             return
         table = table.select(self.schema.names).cast(self.schema)
         mmsi = table.column("mmsi").to_numpy()
-        if self.cuts is None:
+        if self.cuts is None:       # the first piece's quantiles, never coarser than even
             cuts = quantile_cuts(*np.unique(mmsi, return_counts=True), self.split_into)
-            self._set_cuts(cuts if len(cuts) else even_cuts(self.split_into))
+            self._set_cuts(np.union1d(cuts, even_cuts(self.split_into)))
         bucket = np.searchsorted(self.cuts, mmsi, side="right")
         order = np.argsort(bucket, kind="stable")
         counts = np.bincount(bucket, minlength=self.n_buckets)

@@ -158,7 +158,7 @@ def test_sigkill_at_random_moments_then_completed(tmp_path, feed, truth):
     modes = ["time", "commit", "publish"]
     pending = list(slices[2:])
     killed: list[str] = []
-    while len(killed) < 10 and len(outcomes) < 16:          # bounded: at most 16 runs
+    while len(killed) < 10 and len(outcomes) < 24:          # bounded: at most 24 runs
         if pending:
             deliver(pending.pop(0), inbox)
         outcomes.append(run_and_kill(tmp_path, modes[len(outcomes) % 3], rng, work_s))

@@ -34,6 +34,17 @@ LOW = np.int64((1 << 32) - 1)
 
 
 @njit
+def _repeat(ti, e, e_time, window_s):
+    """The dedup rule for one message (receive time ``ti``, window entry ``e``): a
+    duplicate when within ``window_s`` of the entry's kept time; else its time is kept."""
+    kt = e_time[e]
+    if not np.isnan(kt) and abs(ti - kt) <= window_s:
+        return True
+    e_time[e] = ti
+    return False
+
+
+@njit
 def _hash_spans(buf, starts, ends, out):
     """64-bit hash of each span: little-endian 8-byte words, each xored in and mixed
     with a multiply and a shift (a word costs what FNV-1a spends on one byte), then the
@@ -151,14 +162,11 @@ def _dedup_batch(big, ps, pe, hashes, hkeys, times, window_s, dup,
             continue
         if ti > tmax:
             tmax = ti
-        kt = e_time[e]
-        if not np.isnan(kt) and abs(ti - kt) <= window_s:
+        if _repeat(ti, e, e_time, window_s):
             dup[i] = True
             n_dup += 1
-        else:
-            e_time[e] = ti
-            if ti < tmin:
-                tmin = ti
+        elif ti < tmin:
+            tmin = ti
     return k, used, n_dup, tmin, tmax
 
 
@@ -242,14 +250,11 @@ def _decide(times, window_s, codes, e_time, dup):
         if ti > tmax:
             tmax = ti
         e = codes[i]
-        kt = e_time[e]
-        if not np.isnan(kt) and abs(ti - kt) <= window_s:
+        if _repeat(ti, e, e_time, window_s):
             dup[i] = True
             n_dup += 1
-        else:
-            e_time[e] = ti
-            if ti < tmin:
-                tmin = ti
+        elif ti < tmin:
+            tmin = ti
     return n_dup, tmin, tmax
 
 

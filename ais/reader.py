@@ -30,6 +30,7 @@ from ais.nmea import ACCEPTED_TIME_STYLES
 __all__ = ["read_inputs", "iter_inputs", "expand_inputs", "check_file", "InputsRead"]
 
 CHUNK_BYTES = 32 << 20        # decoded text per piece: bounds the memory of one step
+FIRST_PIECE_FRACTION = 8      # the first piece is CHUNK_BYTES / 8, then each doubles
 GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
 # files of several receivers are read one after the other: remember kept copies this long
 # (receive time) so a later file's duplicates of an earlier file are found
@@ -103,6 +104,9 @@ class _Source:
         self._stop = threading.Event()
         self._tail = b""
         self.prepared = None
+        # pieces grow to CHUNK_BYTES: the first one, framed while nothing else can run,
+        # is small, so the read-ahead thread has the next one ready sooner
+        self._size = max(CHUNK_BYTES // FIRST_PIECE_FRACTION, 1)
 
     def read(self) -> bytes:
         """The next piece of text (about ``CHUNK_BYTES``, ending at a line end unless it
@@ -162,19 +166,21 @@ class _Source:
         return raw
 
     def _read(self) -> bytes:
+        target = self._size
+        self._size = min(2 * self._size, CHUNK_BYTES)
         if self.gz is None:
-            raw = self._raw(CHUNK_BYTES)
+            raw = self._raw(target)
             self.gz = raw[:2] == b"\x1f\x8b"
             if not self.gz:
                 return self._text(raw)
             self._z = zlib.decompressobj(wbits=31)
             out = [self._inflate(raw)]
         elif not self.gz:
-            return self._text(self._raw(CHUNK_BYTES))
+            return self._text(self._raw(target))
         else:
             out = []
         size = sum(len(o) for o in out)
-        while size < CHUNK_BYTES:       # compressed input: about CHUNK_BYTES of text per piece
+        while size < target:        # compressed input: about that much text per piece
             raw = self._raw(GZ_READ_BYTES)
             piece = self._inflate(raw)
             out.append(piece)
@@ -372,6 +378,11 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
 def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
     """Decode one input (a decoded table, or NMEA through ``dec``), piece by piece."""
     first = src.read()
+    while first and not first.strip():      # blank lines first: read on to the content
+        more = src.read()
+        if not more:
+            break
+        first += more
     if not first.strip():
         raise InputError(name, "file is empty", "give a file with AIS data")
     kind = tabular.sniff(first, src.gz)

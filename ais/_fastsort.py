@@ -17,7 +17,7 @@ import numpy as np
 
 from detectors._numba import njit
 
-__all__ = ["sort_order", "time_key", "take_columns"]
+__all__ = ["sort_order", "merged_order", "time_key", "take_columns"]
 
 _RADIX_BITS = 15
 _MMSI_LIMIT = 1 << (2 * _RADIX_BITS)
@@ -125,6 +125,44 @@ def _order_within_vessels(order, mmsi, t, src, line):
     return fixed
 
 
+@njit
+def _merge_runs(mmsi, run_starts, run_ends, order):
+    """Row order of runs each sorted by MMSI: vessel by vessel (ascending), each vessel's
+    block of every run in run order. Returns the rows written."""
+    pos = run_starts.copy()
+    k = 0
+    while True:
+        best = -1
+        for r in range(len(pos)):
+            if pos[r] < run_ends[r] and (best < 0 or mmsi[pos[r]] < mmsi[pos[best]]):
+                best = r
+        if best < 0:
+            return k
+        m = mmsi[pos[best]]
+        for r in range(best, len(pos)):
+            p = pos[r]
+            while p < run_ends[r] and mmsi[p] == m:
+                order[k] = p
+                k += 1
+                p += 1
+            pos[r] = p
+
+
+def merged_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray, line: np.ndarray,
+                 runs: list[int]) -> np.ndarray:
+    """``sort_order`` of rows made of consecutive runs (lengths ``runs``), each already in
+    that order: the runs' vessel blocks merged, then each vessel's rows checked and
+    merge-sorted (stable) only where runs overlap in time."""
+    mmsi = np.ascontiguousarray(mmsi, dtype=np.int64)
+    bounds = np.r_[0, np.cumsum(np.asarray(runs, dtype=np.int64))].astype(np.int64)
+    order = np.empty(len(mmsi), dtype=np.int64)
+    _merge_runs(mmsi, bounds[:-1].copy(), bounds[1:].copy(), order)
+    _order_within_vessels(order, mmsi, np.ascontiguousarray(time, dtype=np.int64),
+                          np.ascontiguousarray(source, dtype=np.int64),
+                          np.ascontiguousarray(line, dtype=np.int64))
+    return order
+
+
 def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
                line: np.ndarray) -> np.ndarray:
     """Row order by (mmsi, time, source, line), stable.
@@ -153,8 +191,18 @@ def _take_ints(order, cols, out):
             out[c, k] = cols[c, order[k]]
 
 
-def take_columns(order: np.ndarray, columns: list[np.ndarray]) -> list[np.ndarray]:
-    """``[c[order] for c in columns]`` in one pass over ``order`` (every column 8 bytes
+@njit
+def _take_ints_serial(order, cols, out):
+    """``_take_ints`` on one thread: for a worker thread while the caller's own thread
+    runs parallel kernels (numba's default thread pool takes one parallel call at a time)."""
+    for c in range(cols.shape[0]):
+        for k in range(len(order)):
+            out[c, k] = cols[c, order[k]]
+
+
+def take_columns(order: np.ndarray, columns: list[np.ndarray],
+                 parallel: bool = True) -> list[np.ndarray]:
+    """``[c[order] for c in columns]`` column by column in numba (every column 8 bytes
     wide; float64 columns travel as their bits)."""
     order = np.ascontiguousarray(order, dtype=np.int64)
     kinds = [np.asarray(c).dtype for c in columns]
@@ -166,5 +214,5 @@ def take_columns(order: np.ndarray, columns: list[np.ndarray]) -> list[np.ndarra
             kinds[k] = c.dtype
         cols[k] = c.view(np.int64)
     out = np.empty_like(cols)
-    _take_ints(order, cols, out)
+    (_take_ints if parallel else _take_ints_serial)(order, cols, out)
     return [out[k].view(kinds[k]) for k in range(len(columns))]

@@ -26,7 +26,7 @@ COUNT_KEYS = ("lines_read", "sentences", "non_ais_sentences", "tagblock_checksum
               "messages", "duplicates", "no_receive_time", "rejected")
 
 
-def _iso(ts) -> str | None:
+def iso_utc(ts) -> str | None:
     if ts is None or pd.isna(ts):
         return None
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
@@ -48,7 +48,7 @@ def _batch_stats(batch: PositionBatch, statics: pd.DataFrame):
         times.extend([st.min(), st.max()])
     if not times:
         return vessels, None
-    return vessels, {"start": _iso(min(times)), "end": _iso(max(times))}
+    return vessels, {"start": iso_utc(min(times)), "end": iso_utc(max(times))}
 
 
 class Decoded:
@@ -85,7 +85,7 @@ class Decoded:
         if batch is None:
             vessels = pd.concat([positions["mmsi"], statics["mmsi"]]).nunique()
             times = pd.concat([positions["timestamp"], statics["timestamp"]]).dropna()
-            span = {"start": _iso(times.min()), "end": _iso(times.max())} if len(times) else None
+            span = {"start": iso_utc(times.min()), "end": iso_utc(times.max())} if len(times) else None
             n_positions = len(positions)
         else:
             vessels, span = _batch_stats(batch, statics)
@@ -105,9 +105,26 @@ class Decoded:
     @property
     def positions(self) -> pd.DataFrame:
         if self._positions is None:
-            self._positions = self._batch.frame()
+            self._positions = self._sorted_batch().frame()
             self._batch = None
         return self._positions
+
+    def sort_positions_ahead(self, pool) -> None:
+        """Sort the positions batch (if any) in ``pool`` (an executor), so that ``merge``
+        joins sorted runs instead of sorting everything at the end."""
+        if self._batch is not None and len(self._batch) and self._batch.runs is None:
+            self._batch = pool.submit(self._batch.sorted_run)
+
+    @property
+    def position_batch(self) -> PositionBatch | None:
+        """The positions as columns (fast path, before the frame is built), else None."""
+        return self._sorted_batch()
+
+    def _sorted_batch(self) -> PositionBatch | None:
+        """The positions batch, waiting for its sort when one is under way."""
+        if self._batch is not None and not isinstance(self._batch, PositionBatch):
+            self._batch = self._batch.result()
+        return self._batch
 
     @positions.setter
     def positions(self, value: pd.DataFrame) -> None:
@@ -135,7 +152,7 @@ class Decoded:
 
         if any(d._batch is not None for d in items):     # fast path: one sort at the end
             positions = PositionBatch.concat(
-                [d._batch if d._batch is not None else PositionBatch.from_frame(d._positions)
+                [d._sorted_batch() if d._batch is not None else PositionBatch.from_frame(d._positions)
                  for d in items if d._batch is not None or len(d._positions)])
         else:
             positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)

@@ -91,13 +91,18 @@ class PositionBatch:
     end (``frame``), instead of building, sorting and concatenating a frame per chunk.
     Columns: mmsi, time (epoch seconds, NaN for none), lat, lon, sog, cog, heading,
     msg_type, station (int codes into ``names``), line.
+
+    ``runs``: None, or the lengths of consecutive runs of rows each already in the
+    contract order (``sorted_run``, which a worker thread can do for each piece while
+    the next one decodes); ``frame`` then merges the runs instead of sorting.
     """
 
     NUMERIC = ("mmsi", "time", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
 
-    def __init__(self, names, **cols):
+    def __init__(self, names, runs=None, **cols):
         self.names = list(names)
         self.cols = cols
+        self.runs = runs
 
     def __len__(self) -> int:
         return len(self.cols["mmsi"])
@@ -128,30 +133,56 @@ class PositionBatch:
         cols = {k: np.concatenate([b.cols[k] for b in batches]) if batches else
                 np.zeros(0) for k in cls.NUMERIC}
         cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
-        return cls(list(names), **cols)
+        runs = None
+        if batches and all(b.runs is not None for b in batches):
+            runs = [r for b in batches for r in b.runs]
+        return cls(list(names), runs=runs, **cols)
+
+    def _keys(self):
+        """(ns times with NaT, finite-time mask, station ranks in name order)."""
+        c = self.cols
+        t = np.asarray(c["time"], dtype=np.float64)
+        ok = np.isfinite(t)
+        ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)    # NaT
+        ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+        names = np.empty(len(self.names), dtype=object)
+        names[:] = self.names
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
+        station = np.asarray(c["station"], dtype=np.int64)
+        return ns, ok, rank[station] if len(names) else station
+
+    def _order(self, ns, ok, rank) -> np.ndarray:
+        from ais._fastsort import merged_order, sort_order, time_key
+        c = self.cols
+        if self.runs is not None:
+            return merged_order(c["mmsi"], time_key(ns, ~ok), rank, c["line"], self.runs)
+        return sort_order(c["mmsi"], time_key(ns, ~ok), rank, c["line"])
+
+    def sorted_run(self) -> "PositionBatch":
+        """The same rows in the contract order, as one run (one thread only: meant for
+        a worker thread)."""
+        from ais._fastsort import take_columns
+        if self.runs is not None and len(self.runs) <= 1:
+            return self
+        order = self._order(*self._keys())
+        keys = self.NUMERIC + ("station",)
+        taken = take_columns(order, [self.cols[k] for k in keys], parallel=False)
+        return PositionBatch(self.names, runs=[len(self)], **dict(zip(keys, taken)))
 
     def frame(self, sort: bool = True) -> pd.DataFrame:
         """The contract positions frame, sorted by (mmsi, timestamp NaT last, source,
         line) unless ``sort`` is False (then in batch order)."""
-        from ais._fastsort import sort_order, take_columns, time_key
+        from ais._fastsort import take_columns
         c = self.cols
         n = len(self)
         if n == 0:
             return empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
-        t = np.asarray(c["time"], dtype=np.float64)
-        ok = np.isfinite(t)
-        ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)    # NaT
-        ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+        ns, ok, rank = self._keys()
         station = np.asarray(c["station"], dtype=np.int64)
         names = np.empty(len(self.names), dtype=object)
         names[:] = self.names
-        if sort:
-            rank = np.empty(len(names), dtype=np.int64)
-            rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
-            order = sort_order(c["mmsi"], time_key(ns, ~ok), rank[station] if len(names) else station,
-                               c["line"])
-        else:
-            order = np.arange(n)
+        order = self._order(ns, ok, rank) if sort else np.arange(n)
         keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
         taken = take_columns(order, [ns, station] + [c[k] for k in keys])
         ts = pd.DatetimeIndex(taken[0].view("datetime64[ns]")).tz_localize("UTC")

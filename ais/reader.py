@@ -17,6 +17,7 @@ import queue
 import sys
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ais import reasons, tabular
@@ -368,8 +369,12 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     take more than a couple of seconds, only when stderr is a terminal.
     """
     read = InputsRead()
-    pieces = list(iter_inputs(paths, decoder=decoder, require_times=require_times,
-                              progress=progress, read=read))
+    pieces = []
+    with ThreadPoolExecutor(max_workers=1) as sorter:
+        for piece in iter_inputs(paths, decoder=decoder, require_times=require_times,
+                                 progress=progress, read=read):
+            piece.sort_positions_ahead(sorter)    # while the next piece decodes
+            pieces.append(piece)
     merged = Decoded.merge(pieces, inputs=read.inputs)
     merged.warnings.extend(read.warnings)
     return merged

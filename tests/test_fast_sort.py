@@ -78,3 +78,21 @@ def test_batch_concat_renumbers_stations():
     got = PositionBatch.concat([a, b]).frame()
     pd.testing.assert_frame_equal(got, sort_by_vessel_time(_frame(ROWS)))
     pd.testing.assert_frame_equal(PositionBatch.concat([a, b]).frame(sort=False), _frame(ROWS))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_merged_runs_equal_one_sort(data):
+    """Rows cut into runs, each sorted on its own (``sorted_run``), then merged: the
+    frame of sorting all rows at once."""
+    rows = data.draw(st.lists(st.tuples(
+        st.sampled_from([5, 3, 9, 2**31]), st.sampled_from([10.5, 11.0, np.nan, 3.25]),
+        st.sampled_from(["a", "b", "c"]), st.integers(0, 4)), max_size=60))
+    frame = _frame([(m, t, 1.0, 2.0, 3.0, 4.0, 5.0, 1, s, ln) for m, t, s, ln in rows])
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=4)))
+    bounds = [0] + cuts + [len(rows)]
+    runs = [PositionBatch.from_frame(frame.iloc[a:b]).sorted_run()
+            for a, b in zip(bounds[:-1], bounds[1:])]
+    got = PositionBatch.concat(runs)
+    assert got.runs == [b - a for a, b in zip(bounds[:-1], bounds[1:])]
+    pd.testing.assert_frame_equal(got.frame(), sort_by_vessel_time(frame))

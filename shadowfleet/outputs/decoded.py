@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ais.decoded import Decoded, _iso
+from ais.decoded import Decoded, iso_utc
 from ais.frames import PositionBatch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
 from shadowfleet.outputs.files import atomic_path, atomic_write_text
@@ -114,7 +114,7 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
         any_batch = False
         try:
             for piece in pieces:
-                batch = piece._batch
+                batch = piece.position_batch
                 any_batch |= batch is not None
                 if batch is not None:
                     positions.add(_batch_table(batch))
@@ -261,7 +261,7 @@ class _Span:
     def time_span(self) -> dict | None:
         if self.first is None:
             return None
-        return {"start": _iso(self.first), "end": _iso(self.last)}
+        return {"start": iso_utc(self.first), "end": iso_utc(self.last)}
 
 
 def _write_sorted(frames: Iterator[pd.DataFrame], schema: pa.Schema, path: Path,

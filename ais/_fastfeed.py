@@ -84,16 +84,24 @@ def _code_strings(dec, values) -> np.ndarray:
     return np.array([reg.setdefault(v, len(reg)) for v in values], dtype=np.int64)
 
 
-def _code_spans(dec, buf, starts, ends, present, default: str) -> np.ndarray:
-    """Station codes of byte spans (``default`` where not ``present``)."""
-    reg = _stations(dec)
-    out = np.full(len(starts), reg.setdefault(default, len(reg)), dtype=np.int64)
-    idx = np.flatnonzero(present)
+def _span_names(buf, starts, ends):
+    """Codes of the station spans of framed rows (-1: the line names none) and the name
+    of each code. Needs no decoder state: ``frame_ahead`` does it too."""
+    local = np.full(len(starts), -1, dtype=np.int64)
+    idx = np.flatnonzero(starts >= 0)
+    names: list[str] = []
     if len(idx):
         codes, rep = span_codes(buf, starts[idx], ends[idx])
         names = [buf[starts[idx[r]]:ends[idx[r]]].tobytes().decode("ascii", "replace") for r in rep]
-        out[idx] = _code_strings(dec, names)[codes]
-    return out
+        local[idx] = codes
+    return local, names
+
+
+def _code_spans(dec, local, names, default: str) -> np.ndarray:
+    """Station codes of the decoder from ``_span_names``'s (``default`` where -1)."""
+    reg = _stations(dec)
+    table = np.r_[_code_strings(dec, names), reg.setdefault(default, len(reg))]
+    return table[local]         # -1: the last entry, the default
 
 
 def _time_of(rows, idx, pghp_before):
@@ -115,9 +123,9 @@ def frame_ahead(data: bytes, max_sentence_bytes: int):
     """``feed``'s framing of ``data`` done ahead: valid for a call whose text to frame is
     exactly ``data`` (nothing pending before it, ending at a line end). One thread (the
     parallel kernel is kept for the caller's own thread)."""
-    rows, pghp = ff.frame_lines(np.frombuffer(data, dtype=np.uint8), max_sentence_bytes,
-                                parallel=False)
-    return len(data), rows, pghp
+    buf = np.frombuffer(data, dtype=np.uint8)
+    rows, pghp = ff.frame_lines(buf, max_sentence_bytes, parallel=False)
+    return len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE])
 
 
 def _frame(dec, i: int, st, body: bytes, framed=None):
@@ -130,16 +138,17 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
     if framed is not None and framed[0] == len(buf):
-        rows, pghp = framed[1:]
+        rows, pghp, stations = framed[1:]
     else:
         rows, pghp = ff.frame_lines(buf, framer.params.max_sentence_bytes)
+        stations = None
     n = len(rows)
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)
     kind = rows[:, ff.C_KIND].copy()
     batch = _hand_over_at_once(framer, i, st, body, rows, kind, line0)
     if batch is not None:
-        return buf, rows, kind, np.full(n, np.nan), batch
+        return buf, rows, kind, np.full(n, np.nan), batch, stations
     is_ev = (kind == ff.K_AIS) | (kind == ff.K_PGHP)
     ev_val = np.where(kind == ff.K_PGHP, pghp, np.nan)
     ev_idx = np.maximum.accumulate(np.where(is_ev, np.arange(n), -1)) if n else np.zeros(0, np.int64)
@@ -199,7 +208,7 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     pending = np.where(prev >= 0, val[np.maximum(prev, 0)], pghp0)
     order = sorted(tables)
     return buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]),
-                                      RejectTable.concat([tables[h][1] for h in order]))
+                                      RejectTable.concat([tables[h][1] for h in order])), stations
 
 
 def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):
@@ -257,14 +266,18 @@ SENTENCE_COLUMNS = ("source", "line", "time", "station", "count", "number", "seq
                     "pe", "ts", "te", "channel", "index")
 
 
-def _sentences(dec, i, st, buf, rows, kind, pending, tables, line0, first_index):
+def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, first_index):
     """The chunk's sentences, fast lines and handed-over lines: single-sentence messages
     as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
     sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
     r = _Rows(rows, fidx)
     time = _time_of(rows, fidx, pending[fidx])
-    station = _code_spans(dec, buf, r[:, ff.C_STS], r[:, ff.C_STE], r[:, ff.C_STS] >= 0, st.name)
+    if stations is None:        # not done ahead
+        stations = _span_names(buf, r[:, ff.C_STS], r[:, ff.C_STE])
+    else:
+        stations = (stations[0][fidx], stations[1])
+    station = _code_spans(dec, *stations, st.name)
     fast = dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
                 station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
                 seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
@@ -454,7 +467,7 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
         cut = data.rfind(b"\n") + 1
         body, st.partial = memoryview(data)[:cut], data[cut:]   # no copy of the chunk
     line0 = st.line_no
-    buf, rows, kind, pending, tables = _frame(dec, i, st, body, framed)
+    buf, rows, kind, pending, tables, stations = _frame(dec, i, st, body, framed)
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)
@@ -464,8 +477,8 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
     dec.assembler.seen += int(per_line.sum())
     frame_rejects = tables[1]
 
-    big, single, frag = _sentences(dec, i, st, buf, rows, kind, pending, tables, line0,
-                                   first_index)
+    big, single, frag = _sentences(dec, i, st, buf, rows, kind, pending, tables, stations,
+                                   line0, first_index)
     del rows, kind, pending, tables, body, data    # the framed chunk is no longer needed
     big, multi, orphans = _assemble(dec, big, frag)
     m = single

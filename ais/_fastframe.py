@@ -733,40 +733,62 @@ def count_starts(buf, bounds, counts):
         counts[j] = n
 
 
-def _frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
-    """Frame the lines starting in each block into rows ``offsets[j]:offsets[j + 1]``:
-    the fast path first, ``_frame_line`` for every line it leaves."""
-    size = len(buf)
-    last_nl = size - 1                   # lines after the last newline: _frame_line only
+@njit
+def _last_newline(buf):
+    """Index of the last newline (-1: none); lines after it go to ``_frame_line`` only."""
+    last_nl = len(buf) - 1
     while last_nl >= 0 and buf[last_nl] != 10:
         last_nl -= 1
+    return last_nl
+
+
+@njit
+def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl):
+    """Frame the lines starting in block ``j`` into rows ``offsets[j]:offsets[j + 1]``:
+    the fast path first, ``_frame_line`` for every line it leaves."""
+    size = len(buf)
+    fs = np.empty(7, dtype=np.int64)
+    fe = np.empty(7, dtype=np.int64)
+    p = bounds[j]
+    e = bounds[j + 1]
+    if p > 0:
+        while p < e and buf[p - 1] != 10:
+            p += 1
+    li = offsets[j]
+    while p < e:
+        nl = -1
+        if p <= last_nl:
+            nl = _fast_line(buf, p, size, out, pghp_time, li, max_line_bytes)
+        if nl < 0:
+            nl = p
+            while nl < size and buf[nl] != 10:
+                nl += 1
+            for f in range(out.shape[0]):
+                out[f, li] = 0
+            pghp_time[li] = np.nan
+            _frame_line(buf, p, nl, out, pghp_time, li, max_line_bytes, fs, fe)
+        li += 1
+        p = nl + 1
+
+
+# Two kernels, not one function compiled twice: numba's disk cache keys a function by
+# its code and signature, not by ``parallel``, so one function compiled both ways could
+# load the parallel build where the one-thread build was asked for (the read-ahead
+# thread must not start parallel work while the main thread runs its own).
+@njit
+def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
+    """Frame every block, one after the other."""
+    last_nl = _last_newline(buf)
+    for j in range(len(bounds) - 1):
+        _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
+
+
+@njit(parallel=True)
+def frame_blocks_parallel(buf, bounds, offsets, out, pghp_time, max_line_bytes):
+    """Frame the blocks on all cores."""
+    last_nl = _last_newline(buf)
     for j in numba.prange(len(bounds) - 1):
-        fs = np.empty(7, dtype=np.int64)
-        fe = np.empty(7, dtype=np.int64)
-        p = bounds[j]
-        e = bounds[j + 1]
-        if p > 0:
-            while p < e and buf[p - 1] != 10:
-                p += 1
-        li = offsets[j]
-        while p < e:
-            nl = -1
-            if p <= last_nl:
-                nl = _fast_line(buf, p, size, out, pghp_time, li, max_line_bytes)
-            if nl < 0:
-                nl = p
-                while nl < size and buf[nl] != 10:
-                    nl += 1
-                for f in range(out.shape[0]):
-                    out[f, li] = 0
-                pghp_time[li] = np.nan
-                _frame_line(buf, p, nl, out, pghp_time, li, max_line_bytes, fs, fe)
-            li += 1
-            p = nl + 1
-
-
-frame_blocks = njit(_frame_blocks)
-frame_blocks_parallel = njit(parallel=True)(_frame_blocks)
+        _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
 
 
 def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024,

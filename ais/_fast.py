@@ -30,7 +30,7 @@ import pandas as pd
 from ais import decode_pyais, fields, reasons
 from ais import _fastdecode as fd
 from ais.columns import MessageTable, RejectTable, pack_payloads
-from ais.frames import DecodedParts, PositionBatch
+from ais.frames import DecodedParts, PositionBatch, epoch_ns, object_array, utc_index
 from ais.schema import STATIC_COLUMNS, STATIC_DTYPES, empty_frame
 
 __all__ = ["FAST_TYPES", "COUNT_ONLY_TYPE", "count_only", "decode_messages", "decode_arrays"]
@@ -70,11 +70,7 @@ def count_only(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 def timestamps(t: np.ndarray) -> pd.DatetimeIndex:
     """Epoch seconds -> ``datetime64[ns, UTC]`` rounded to the microsecond, NaN -> NaT
     (``ais.frames.to_timestamps`` without the trip through Python objects)."""
-    t = np.asarray(t, dtype=np.float64)
-    ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)
-    ok = np.isfinite(t)
-    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+    return utc_index(epoch_ns(t)[0])
 
 
 def _objects(values) -> pd.Series:
@@ -207,14 +203,12 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     sraw = {k: raw[k][si] if k in per_message else raw[k][slots]
             for k in per_message + fd.NUMERIC_FIELDS[fd.N_POS:] + fd.TEXT_FIELDS}
     scols = static_columns(sraw)
-    names_arr = np.empty(len(names), dtype=object)
-    names_arr[:] = list(names)
     f, i = out_f[:, :n_rows], out_i[:, :n_rows]
     positions = PositionBatch(names, mmsi=i[0], time=f[0], lat=f[1], lon=f[2], sog=f[3],
                               cog=f[4], heading=f[5], msg_type=i[1], station=i[2], line=i[3])
     statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
         mmsi=raw["mmsi"][si], time=time[si], msg_type=t[si],
-        source=names_arr[station[si]], line=line[si], **scols))
+        source=object_array(names)[station[si]], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected], reason=reason,
                           text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in rej_text],

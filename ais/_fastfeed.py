@@ -45,7 +45,7 @@ from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
-from ais.frames import DecodedParts, PositionBatch, rejects_frame
+from ais.frames import DecodedParts, PositionBatch, object_array, rejects_frame
 from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
@@ -73,9 +73,7 @@ def _stations(dec) -> dict[str, int]:
 
 
 def _station_names(dec) -> np.ndarray:
-    names = np.empty(len(_stations(dec)), dtype=object)
-    names[:] = list(_stations(dec))
-    return names
+    return object_array(list(_stations(dec)))
 
 
 def _code_strings(dec, values) -> np.ndarray:
@@ -132,8 +130,8 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     """Frame ``body`` (whole lines of input ``i``).
 
     Returns (buf, rows, kind, pghp time pending before each line, (sentence table,
-    reject table) of the handed-over lines in line order). Updates ``st`` and the framer
-    counts exactly as the reference would.
+    reject table) of the handed-over lines in line order, station spans coded ahead or
+    None). Updates ``st`` and the framer counts exactly as the reference would.
     """
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
@@ -222,7 +220,8 @@ def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):
         return None
     if len(handoff) == 0:
         st.line_no = line0 + len(kind)
-        return _count_fast_lines(dec_framer, rows, kind)
+        _count_fast_lines(dec_framer, rows, kind)
+        return SentenceTable.empty(), RejectTable.empty()
     saved = (dict(dec_framer.counts), dict(st.groups), st.line_no)
     lines = [bytes(body[a:b]) for a, b in zip(rows[handoff, ff.C_LSTART].tolist(),
                                               rows[handoff, ff.C_LEND].tolist())]
@@ -242,7 +241,7 @@ def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):
 
 def _count_fast_lines(framer, rows, kind):
     """Add the counts of the lines framed here (handed-over lines were counted by the
-    reference); returns empty tables."""
+    reference)."""
     handoff = kind == ff.K_HANDOFF
     ais = kind == ff.K_AIS
     c = framer.counts
@@ -251,7 +250,6 @@ def _count_fast_lines(framer, rows, kind):
     c["non_ais_sentences"] += int((kind == ff.K_OTHER).sum())
     c["skipped_lines"] += int((kind == ff.K_SKIP).sum())
     c["tagblock_checksum_errors"] += int((ais & (rows[:, ff.C_TAGOK] == 0)).sum())
-    return SentenceTable.empty(), RejectTable.empty()
 
 
 class _Sentences:
@@ -353,9 +351,8 @@ def _assemble(dec, big, s: _Sentences):
     channel = np.concatenate([np.array([k[1] for k, _ in pre], dtype=object), s.channel[fr]])
     seq = np.r_[np.array([k[2] for k, _ in pre], dtype=np.int64), s.seq[fr]]
     count = np.r_[np.array([k[3] for k, _ in pre], dtype=np.int64), s.count[fr]]
-    sc = station
     cc = pd.factorize(channel)[0].astype(np.int64)
-    keys = ((sc * (cc.max(initial=0) + 1) + cc) * 102 + (seq + 1)) * 10 + count
+    keys = ((station * (cc.max(initial=0) + 1) + cc) * 102 + (seq + 1)) * 10 + count
     pre_key, row_key = keys[:len(pre)], keys[len(pre):]
     pre_slot = np.array([slot for slot, _ in pre_rows], dtype=np.int64)
     n = n_pre + len(fr)
@@ -523,8 +520,8 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
         batch = parts.positions
         if len(ref.positions):
             batch = PositionBatch.concat([batch, PositionBatch.from_frame(ref.positions)])
-        parts = DecodedParts.concat([DecodedParts(ref.positions.iloc[:0], parts.statics,
-                                                  parts.rejects, parts.types), ref])
+        parts.positions = ref.positions.iloc[:0]    # the statics, rejects and types join
+        parts = DecodedParts.concat([parts, ref])
         parts.positions = batch
     rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
     counts = {key: framer.counts[key] - before[key] for key in before}

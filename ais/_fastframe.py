@@ -810,7 +810,8 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024,
 
 @njit
 def _epoch(value):
-    """``ais._fastframe.epoch_seconds`` of one integer."""
+    """Integer epoch -> seconds by magnitude: the rule of ``ais.nmea.parse_epoch`` (the
+    reference, on text), here on the integers the framer collects."""
     v = np.float64(value)
     if v < 1e8:
         return np.nan
@@ -839,10 +840,16 @@ def receive_times(idx, tag_has, tag_v, pghp_before, pre_has, pre_v, tr_has, tr_v
         out[k] = t
 
 
+@njit
+def _epochs(values, out):
+    for i in range(len(values)):
+        out[i] = _epoch(values[i])
+
+
 def epoch_seconds(value: np.ndarray) -> np.ndarray:
     """Integer epochs -> seconds by magnitude (``ais.nmea.parse_epoch``): < 1e11 seconds,
-    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8."""
-    v = value.astype(np.float64)
-    out = np.where(v < 1e11, v, np.where(v < 1e14, v / 1e3, np.where(v < 1e17, v / 1e6, v / 1e9)))
-    out[v < 1e8] = np.nan
+    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8 (``_epoch`` on each)."""
+    value = np.ascontiguousarray(value, dtype=np.int64)
+    out = np.empty(len(value), dtype=np.float64)
+    _epochs(value, out)
     return out

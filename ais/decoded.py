@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.frames import PositionBatch
+from ais.frames import PositionBatch, epoch_ns, utc_index
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
                         STATIC_COLUMNS, STATIC_DTYPES, empty_frame, sort_by_vessel_time)
 
@@ -41,8 +41,7 @@ def _batch_stats(batch: PositionBatch, statics: pd.DataFrame):
     t = t[np.isfinite(t)]
     times = []
     if len(t):
-        ns = (np.round(np.array([t.min(), t.max()]) * 1e6) * 1000).astype(np.int64)
-        times.extend(pd.to_datetime(ns, utc=True))
+        times.extend(utc_index(epoch_ns(np.array([t.min(), t.max()]))[0]))
     st = statics["timestamp"].dropna()
     if len(st):
         times.extend([st.min(), st.max()])

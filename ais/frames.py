@@ -15,13 +15,31 @@ from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJEC
                         STATIC_COLUMNS, STATIC_DTYPES, conform, empty_frame)
 
 
+def epoch_ns(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds (NaN for none) -> (ns rounded to the microsecond, NaT's value where
+    none; mask of the times given). The one rounding rule of every receive time."""
+    t = np.asarray(t, dtype=np.float64)
+    ok = np.isfinite(t)
+    ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)   # NaT
+    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+    return ns, ok
+
+
+def utc_index(ns: np.ndarray) -> pd.DatetimeIndex:
+    """ns since the epoch (NaT's value for none) -> ``datetime64[ns, UTC]``."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC")
+
+
+def object_array(values) -> np.ndarray:
+    """A 1-d object array of ``values`` (never a 2-d array of characters or tuples)."""
+    a = np.empty(len(values), dtype=object)
+    a[:] = list(values)
+    return a
+
+
 def to_timestamps(t: np.ndarray) -> pd.Series:
     """Epoch seconds (NaN for none) -> ``datetime64[ns, UTC]`` series (NaT for none)."""
-    t = np.asarray(t, dtype=np.float64)
-    ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)   # NaT
-    ok = np.isfinite(t)
-    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
-    return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+    return pd.Series(utc_index(epoch_ns(t)[0]))
 
 
 def to_epoch(ts: pd.Series) -> np.ndarray:
@@ -35,9 +53,7 @@ def to_epoch(ts: pd.Series) -> np.ndarray:
 def _obj(values) -> pd.Series:
     """Object column kept as Python objects (pandas 3 would infer ``str`` and turn None
     into NaN)."""
-    a = np.empty(len(values), dtype=object)
-    a[:] = list(values)
-    return pd.Series(a, dtype=object)
+    return pd.Series(object_array(values), dtype=object)
 
 
 def positions_frame(*, mmsi, time, lat, lon, sog, cog, heading, msg_type, source, line) -> pd.DataFrame:
@@ -111,10 +127,7 @@ class PositionBatch:
     def from_frame(cls, df: pd.DataFrame) -> "PositionBatch":
         """A positions frame (``positions_frame``'s columns) as a batch."""
         codes, names = pd.factorize(df["source"].to_numpy(dtype=object))
-        t = df["timestamp"]
-        ns = t.to_numpy(dtype="datetime64[ns]").view(np.int64)
-        time = np.where(t.isna().to_numpy(), np.nan, ns / 1e9)
-        return cls(list(names), mmsi=df["mmsi"].to_numpy(np.int64), time=time,
+        return cls(list(names), mmsi=df["mmsi"].to_numpy(np.int64), time=to_epoch(df["timestamp"]),
                    lat=df["lat"].to_numpy(np.float64), lon=df["lon"].to_numpy(np.float64),
                    sog=df["sog"].to_numpy(np.float64), cog=df["cog"].to_numpy(np.float64),
                    heading=df["heading"].to_numpy(np.float64),
@@ -140,17 +153,11 @@ class PositionBatch:
 
     def _keys(self):
         """(ns times with NaT, finite-time mask, station ranks in name order)."""
-        c = self.cols
-        t = np.asarray(c["time"], dtype=np.float64)
-        ok = np.isfinite(t)
-        ns = np.full(len(t), np.iinfo(np.int64).min, dtype=np.int64)    # NaT
-        ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
-        names = np.empty(len(self.names), dtype=object)
-        names[:] = self.names
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[np.argsort(names.astype(str), kind="stable")] = np.arange(len(names))
-        station = np.asarray(c["station"], dtype=np.int64)
-        return ns, ok, rank[station] if len(names) else station
+        ns, ok = epoch_ns(self.cols["time"])
+        rank = np.empty(len(self.names), dtype=np.int64)
+        rank[np.argsort(np.array(self.names, dtype=str), kind="stable")] = np.arange(len(self.names))
+        station = np.asarray(self.cols["station"], dtype=np.int64)
+        return ns, ok, rank[station] if len(self.names) else station
 
     def _order(self, ns, ok, rank) -> np.ndarray:
         from ais._fastsort import merged_order, sort_order, time_key
@@ -179,13 +186,10 @@ class PositionBatch:
         if n == 0:
             return empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
         ns, ok, rank = self._keys()
-        station = np.asarray(c["station"], dtype=np.int64)
-        names = np.empty(len(self.names), dtype=object)
-        names[:] = self.names
         order = self._order(ns, ok, rank) if sort else np.arange(n)
         keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
-        taken = take_columns(order, [ns, station] + [c[k] for k in keys])
-        ts = pd.DatetimeIndex(taken[0].view("datetime64[ns]")).tz_localize("UTC")
+        taken = take_columns(order, [ns, c["station"]] + [c[k] for k in keys])
+        ts = utc_index(taken[0])
         if not ok.any():
             ts = ts.as_unit("s")     # what pd.to_datetime gives for NaT only
         got = dict(zip(keys, taken[2:]))
@@ -193,7 +197,7 @@ class PositionBatch:
         for k in ("lat", "lon", "sog", "cog", "heading"):
             out[k] = got[k].astype(np.float64, copy=False)
         out["msg_type"] = got["msg_type"].astype(np.int64, copy=False)
-        out["source"] = pd.Series(names[taken[1]], dtype=object)
+        out["source"] = pd.Series(object_array(self.names)[taken[1]], dtype=object)
         out["line"] = got["line"].astype(np.int64, copy=False)
         return pd.DataFrame(out)
 

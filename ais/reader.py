@@ -127,17 +127,19 @@ class _Source:
         threading.Thread(target=self._pump, args=(prepare,), daemon=True).start()
 
     def _whole_lines(self) -> bytes:
-        text = self._read()
-        if not text:
-            out, self._tail = self._tail, b""
-            return out
-        text = self._tail + text
-        cut = text.rfind(b"\n") + 1
-        if cut == 0 and len(text) < 4 * CHUNK_BYTES:    # no line end yet: read on
-            self._tail = text
-            return self._whole_lines()
-        if cut == 0:                # a feed without newlines: pass it on as it is
-            cut = len(text)
+        text = self._tail
+        while True:
+            more = self._read()
+            if not more:                # the end: what is left, newline or not
+                self._tail = b""
+                return text
+            text += more
+            cut = text.rfind(b"\n") + 1
+            if cut:
+                break
+            if len(text) >= 4 * CHUNK_BYTES:    # a feed without newlines: pass it on
+                cut = len(text)
+                break
         self._tail = text[cut:]
         return text[:cut]
 

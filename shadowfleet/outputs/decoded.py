@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ais.decoded import Decoded, iso_utc
-from ais.frames import PositionBatch
+from ais.frames import PositionBatch, epoch_ns, to_epoch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
 from shadowfleet.outputs.files import atomic_path, atomic_write_text
 from shadowfleet.outputs.spill import BUCKET_BYTES, N_BUCKETS, MmsiBuckets, spill_dir
@@ -162,9 +162,7 @@ def _batch_table(batch: PositionBatch) -> pa.Table:
     """A fast-path positions batch as spilled rows (no pandas frame built)."""
     c = batch.cols
     t = np.asarray(c["time"], dtype=np.float64)
-    ok = np.isfinite(t)
-    ns = np.zeros(len(t), dtype=np.int64)
-    ns[ok] = (np.round(t[ok] * 1e6) * 1000).astype(np.int64)
+    ns, ok = epoch_ns(t)
     names = pa.array(list(batch.names) or [""], type=_STR)
     source = pa.DictionaryArray.from_arrays(
         pa.array(np.asarray(c["station"], dtype=np.int32)), names).cast(_STR)
@@ -183,8 +181,7 @@ def _frame_table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """A contract frame as spilled rows; positions get the float receive time that
     ``PositionBatch.from_frame`` would give them."""
     if "time" in schema.names:
-        ns = df["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-        df = df.assign(time=np.where(df["timestamp"].isna().to_numpy(), np.nan, ns / 1e9))
+        df = df.assign(time=to_epoch(df["timestamp"]))
     df = df.assign(timestamp=df["timestamp"].astype("datetime64[ns, UTC]"))
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 

@@ -16,7 +16,7 @@ import time
 
 import pandas as pd
 
-from tests._live_feeds import REPO, cli_command, cli_env, run_cli
+from tests._live_feeds import REPO, cli_command, cli_env, run_cli, slice_lines, write_feed
 from tests.test_job_incremental import analysis, comparable, feed, read_alerts_csv, truth  # noqa: F401
 
 
@@ -138,8 +138,20 @@ def run_and_kill(tmp_path, mode: str, rng: random.Random, work_s: float) -> str:
     return left_behind(state_dir, before) if alive else "exited before the kill"
 
 
+def _finer_slices(whole, folder, n):
+    """The whole feed in ``n`` slices: enough files that most killed runs have work."""
+    lines = whole.read_text(encoding="ascii").splitlines()
+    paths = []
+    for i, part in enumerate(slice_lines(lines, n)):
+        path = folder / f"slice-{(7 * i) % n:02d}-{i}.nmea"
+        write_feed(path, part)
+        paths.append(path)
+    return paths
+
+
 def test_sigkill_at_random_moments_then_completed(tmp_path, feed, truth):
-    _, slices = feed
+    (tmp_path / "slices").mkdir()
+    slices = _finer_slices(feed[0], tmp_path / "slices", 24)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     rng = random.Random(20231014)

@@ -146,17 +146,21 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     kind = rows[:, ff.C_KIND].copy()
     batch = _hand_over_at_once(framer, i, st, body, rows, kind, line0)
     if batch is not None:
-        return buf, rows, kind, np.full(n, np.nan), batch, stations
-    is_ev = (kind == ff.K_AIS) | (kind == ff.K_PGHP)
+        return (buf, rows, kind, np.full(n, np.nan),
+                (batch[0], _with_fast_rejects(batch[1], i, buf, rows, kind, line0)), stations)
+    # events of the framing state: a sentence or a rejected line clears it, $PGHP sets it
+    ends_state = (kind == ff.K_AIS) | (kind == ff.K_REJECT)
+    is_ev = ends_state | (kind == ff.K_PGHP)
     ev_val = np.where(kind == ff.K_PGHP, pghp, np.nan)
     ev_idx = np.maximum.accumulate(np.where(is_ev, np.arange(n), -1)) if n else np.zeros(0, np.int64)
-    ais_idx = np.flatnonzero(kind == ff.K_AIS)
+    ais_idx = np.flatnonzero(ends_state)
     queue = [int(h) for h in np.flatnonzero(kind == ff.K_HANDOFF)]
 
     def hand_over_next_ais(h):
-        # a pending lone tag block: the next fast AIS sentence goes to the reference
+        # a pending lone tag block: the next fast AIS sentence (or rejected line, which
+        # drops it) goes to the reference
         k = np.searchsorted(ais_idx, h, side="right")
-        if k < len(ais_idx) and kind[ais_idx[k]] == ff.K_AIS:
+        if k < len(ais_idx) and kind[ais_idx[k]] != ff.K_HANDOFF:
             j = int(ais_idx[k])
             kind[j] = ff.K_HANDOFF
             heapq.heappush(queue, j)
@@ -174,7 +178,7 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
         p_state, t_state = state
         if e > state_line:
             p_state = None if np.isnan(ev_val[e]) else float(ev_val[e])
-            if kind[e] == ff.K_AIS:
+            if ends_state[e]:
                 t_state = None
         st.pghp, st.tag = p_state, t_state
         st.line_no = line0 + h
@@ -186,13 +190,13 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
         if st.tag is not None:
             hand_over_next_ais(h)
     handoff = kind == ff.K_HANDOFF
-    ais = kind == ff.K_AIS
+    ends_state = (kind == ff.K_AIS) | (kind == ff.K_REJECT)    # handed-over lines excluded now
     # state at the end of the chunk
-    fast_ev = np.flatnonzero(ais | (kind == ff.K_PGHP))
+    fast_ev = np.flatnonzero(ends_state | (kind == ff.K_PGHP))
     last_fast = int(fast_ev[-1]) if len(fast_ev) else -1
     if last_fast > state_line:
         st.pghp = None if np.isnan(ev_val[last_fast]) else float(ev_val[last_fast])
-        st.tag = None if kind[last_fast] == ff.K_AIS else state[1]
+        st.tag = None if ends_state[last_fast] else state[1]
     else:
         st.pghp, st.tag = state
     st.line_no = line0 + n
@@ -201,12 +205,34 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     val = np.where(kind == ff.K_PGHP, pghp, np.nan)
     for h, v in after_pghp.items():
         val[h] = v
-    ev = np.where(ais | (kind == ff.K_PGHP) | handoff, np.arange(n), -1)
+    ev = np.where(ends_state | (kind == ff.K_PGHP) | handoff, np.arange(n), -1)
     prev = np.r_[-1, np.maximum.accumulate(ev)[:-1]] if n else ev
     pending = np.where(prev >= 0, val[np.maximum(prev, 0)], pghp0)
     order = sorted(tables)
-    return buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]),
-                                      RejectTable.concat([tables[h][1] for h in order])), stations
+    rejects = _with_fast_rejects(RejectTable.concat([tables[h][1] for h in order]), i, buf, rows,
+                                 kind, line0)
+    return (buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]), rejects),
+            stations)
+
+
+def _with_fast_rejects(handed, i, buf, rows, kind, line0):
+    """The rejects of the handed-over lines and those of the lines the kernel rejected
+    (``K_REJECT``: reason code, the stripped line as text), in line order."""
+    idx = np.flatnonzero(kind == ff.K_REJECT)
+    if len(idx) == 0:
+        return handed
+    reason = np.empty(len(idx), dtype=object)
+    for code, name in ff.REJECT_REASONS.items():
+        reason[rows[idx, ff.C_REASON] == code] = name
+    # ASCII (anything else is handed over): the reference's text is the first 200 bytes
+    text = object_array([bytes(buf[a:min(b, a + 200)]).decode("ascii") for a, b in
+                         zip(rows[idx, ff.C_LSTART].tolist(), rows[idx, ff.C_LEND].tolist())])
+    fast = RejectTable(source=np.full(len(idx), i, dtype=np.int32), line=line0 + 1 + idx,
+                       reason=reason, text=text)
+    if len(handed) == 0:
+        return fast
+    both = RejectTable.concat([handed, fast])
+    return both.take(np.argsort(both.line, kind="stable"))
 
 
 def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):

@@ -21,8 +21,11 @@ Every other line is ``K_HANDOFF``: the reference framer reads it (with the right
 tag blocks with ``g:`` groups, a tag block alone on its line (it times the next
 sentence), ``$AIVDM`` (AIS behind the parametric-sentence lead), ISO-8601 or decimal
 timestamps, several sentences on one line, non-ASCII or control bytes, lines longer
-than ``max_line_bytes``, and every fault (bad checksum, bad fields, ...), so reject
-reasons always come from ``ais.nmea``. Lines are framed
+than ``max_line_bytes``, and the faults found after the checksum (bad fields, talker,
+payload), so those rejects get ``ais.nmea``'s reasons. The two faults the reference
+checks first on an otherwise common line are rejected here, as ``K_REJECT`` rows with
+its reason (``C_REASON``): no ``*hh`` at the end (truncated) and a checksum of two hex
+digits that does not match (bad checksum). Lines are framed
 independently, in parallel blocks of ``BLOCK_BYTES`` (a block frames the lines that
 start in it, rows placed by a first pass counting line starts per block); the state
 between lines (``$PGHP``, lone tag blocks) is applied afterwards by ``ais._fastfeed``.
@@ -46,9 +49,15 @@ from numba import types
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
+from ais import reasons
 from detectors._numba import njit
 
-K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF = range(6)
+K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF, K_REJECT = range(7)
+# a ``K_REJECT`` row's reason, in its ``C_REASON`` column
+R_BAD_CHECKSUM, R_TRUNCATED = 1, 2
+REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRUNCATED}
+# what ``_sentence`` makes of a sentence
+S_HANDOFF, S_AIS = 0, -1
 
 FRAME_FIELDS = ("kind", "line_start", "line_end", "sentence", "chan_start", "chan_end",
                 "count", "number", "seq", "pay_start", "pay_end", "fill", "tag_ok",
@@ -57,6 +66,7 @@ FRAME_FIELDS = ("kind", "line_start", "line_end", "sentence", "chan_start", "cha
 (C_KIND, C_LSTART, C_LEND, C_SENT, C_CHS, C_CHE, C_COUNT, C_NUMBER, C_SEQ, C_PS, C_PE,
  C_FILL, C_TAGOK, C_TAGHAS, C_TAGV, C_PREHAS, C_PREV, C_TRHAS, C_TRV, C_STS, C_STE,
  C_STTR) = range(len(FRAME_FIELDS))
+C_REASON = C_COUNT      # the reject reason of a K_REJECT row
 
 
 @njit
@@ -259,12 +269,15 @@ def _tag_block(buf, a, b, star, xs, out, li):
 
 @njit
 def _sentence(buf, i, b, out, li, fs, fe):
-    """``!ttVDM,...*hh[,trailing]`` at buf[i:b]; False -> hand off."""
+    """``!ttVDM,...*hh[,trailing]`` at buf[i:b]: ``S_AIS``, ``S_HANDOFF``, or the
+    reason (``R_*``) of the reject the reference gives it. Only the first two checks of
+    the reference are made here (no ``*hh``: truncated; a wrong checksum of two hex
+    digits: bad checksum); any other fault is handed over."""
     if b - i < 7:
-        return False
+        return S_HANDOFF
     if not (buf[i + 3] == 86 and buf[i + 4] == 68 and (buf[i + 5] == 77 or buf[i + 5] == 79)
             and buf[i + 6] == 44):
-        return False
+        return S_HANDOFF
     # one pass to the '*': checksum and the 7 comma-separated fields of buf[i+1:star]
     x = 0
     f = 0
@@ -281,48 +294,48 @@ def _sentence(buf, i, b, out, li, fs, fe):
             fe[f] = k
             f += 1
             if f >= 7:
-                return False
+                return S_HANDOFF
             fs[f] = k + 1
         k += 1
     if star < 0 or b < star + 3:
-        return False
+        return R_TRUNCATED
     fe[f] = star
     f += 1
     h1 = _hex(buf[star + 1])
     h2 = _hex(buf[star + 2])
     if h1 < 0 or h2 < 0:
-        return False
+        return S_HANDOFF
     if x != h1 * 16 + h2:
-        return False
+        return R_BAD_CHECKSUM
     for k in (i + 1, i + 2):
         if buf[k] < 65 or buf[k] > 90:
-            return False
+            return S_HANDOFF
     if f != 7:
-        return False
+        return S_HANDOFF
     if fe[1] - fs[1] != 1 or fe[2] - fs[2] != 1:
-        return False
+        return S_HANDOFF
     count = buf[fs[1]] - 48
     number = buf[fs[2]] - 48
     if count < 1 or count > 9 or number < 1 or number > count:
-        return False
+        return S_HANDOFF
     seq = -1
     if fe[3] > fs[3]:
         if fe[3] - fs[3] > 2 or not _all_digits(buf, fs[3], fe[3]):
-            return False
+            return S_HANDOFF
         seq = 0
         for j in range(fs[3], fe[3]):
             seq = seq * 10 + buf[j] - 48
     fill = 0
     if fe[6] > fs[6]:
         if fe[6] - fs[6] != 1 or buf[fs[6]] < 48 or buf[fs[6]] > 53:
-            return False
+            return S_HANDOFF
         fill = buf[fs[6]] - 48
     if fe[5] <= fs[5]:
-        return False
+        return S_HANDOFF
     for j in range(fs[5], fe[5]):
         c = buf[j]
         if c < 48 or c > 119 or (88 <= c <= 95):
-            return False
+            return S_HANDOFF
     out[C_SENT, li] = i
     out[C_CHS, li] = fs[4]
     out[C_CHE, li] = fe[4]
@@ -350,13 +363,13 @@ def _sentence(buf, i, b, out, li, fs, fe):
             elif e - k >= 9 and _digits_with_one_dot(buf, k, e):
                 v, ok = _integer(buf, k, e)
                 if not ok:
-                    return False
+                    return S_HANDOFF
                 out[C_TRHAS, li] = 1
                 out[C_TRV, li] = v
             if e >= b:
                 break
             k = e + 1
-    return True
+    return S_AIS
 
 
 @njit
@@ -443,9 +456,12 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
             return                   # ISO-8601, decimals, '#': the reference parses them
         out[C_PREHAS, li] = 1
         out[C_PREV, li] = v
-    if not _sentence(buf, i, b, out, li, fs, fe):
-        return
-    out[C_KIND, li] = K_AIS
+    r = _sentence(buf, i, b, out, li, fs, fe)
+    if r == S_AIS:
+        out[C_KIND, li] = K_AIS
+    elif r != S_HANDOFF:
+        out[C_KIND, li] = K_REJECT
+        out[C_REASON, li] = r
 
 
 @njit

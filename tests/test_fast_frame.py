@@ -31,7 +31,7 @@ from tests import _fast_reference as ref
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"
 KINDS = {ff.K_AIS: "ais", ff.K_BLANK: "blank", ff.K_SKIP: "skip", ff.K_OTHER: "other",
-         ff.K_PGHP: "pghp"}
+         ff.K_PGHP: "pghp", ff.K_REJECT: "reject"}
 
 
 def _files():
@@ -69,6 +69,8 @@ def check_lines(data: bytes, max_line_bytes: int = 1024) -> np.ndarray:
         want, v = ref.frame_line(line, max_line_bytes)
         assert KINDS[kind] == want, (line, KINDS[kind], want)
         assert data[row[ff.C_LSTART]:row[ff.C_LEND]] == line.strip()
+        if kind == ff.K_REJECT:
+            assert ff.REJECT_REASONS[int(row[ff.C_REASON])] == v, (line, v)
         if kind == ff.K_PGHP:
             got = None if math.isnan(pghp[k]) else float(pghp[k])
             assert _same_time(got, v), (line, got, v)

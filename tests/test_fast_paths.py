@@ -90,6 +90,12 @@ def _tagged(sentence: str, station: str, t: int) -> str:
     return f"\\{tag}*{_xor(tag.encode()):02X}\\{sentence}"
 
 
+def _pghp(t: int) -> str:
+    d = pd.Timestamp(t, unit="s")
+    body = f"PGHP,1,{d.year},{d.month},{d.day},{d.hour},{d.minute},{d.second},0"
+    return f"${body}*{_xor(body.encode()):02X}"
+
+
 @st.composite
 def feeds(draw):
     lines = []
@@ -116,11 +122,22 @@ def feeds(draw):
         for station in stations:              # copies heard by several stations
             for s in sentences:
                 line = _tagged(s, station, t)
-                if draw(st.integers(0, 30)) == 0:
+                fault = draw(st.integers(0, 40))
+                if fault == 0:
                     line = line[:-3]          # a cut sentence
+                elif fault == 1:              # a wrong checksum
+                    line = line[:-2] + ("00" if line[-2:] != "00" else "11")
+                elif fault == 2:
+                    line = line.split("*")[0]  # no checksum at all
                 lines.append(line)
-        if draw(st.integers(0, 15)) == 0:
+        extra = draw(st.integers(0, 15))
+        if extra == 0:
             lines.append("$PGHP,1,2023,9,1,0,0,0,0*00")
+        elif extra == 1:                      # a $PGHP time for the next sentence
+            lines.append(_pghp(t + 1))
+        elif extra == 2:                      # a lone tag block for the next sentence
+            tag = f"s:rL,c:{t + 2}"
+            lines.append(f"\\{tag}*{_xor(tag.encode()):02X}\\")
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +175,29 @@ def test_handed_over_lines_in_one_call_and_the_fall_back():
         dec = IncrementalDecoder(decoder="fast")
         whole = Decoded.merge([dec.feed("feed.nmea", data), dec.finish()])
         assert_same(whole, ref)
+
+
+def test_lines_rejected_by_the_kernel_end_the_framing_state():
+    """A wrong checksum or a missing ``*hh`` is rejected by the numba framer itself; like
+    the reference, that drops a pending ``$PGHP`` time or lone tag block, so the next
+    sentence has no time from them. Same tables as the reference, whole and in pieces."""
+    good = pyais.encode_dict({"type": 1, "mmsi": 273_000_001, "lat": 42.3, "lon": 130.4},
+                             talker_id="AI")[0]
+    bad = good[:-2] + ("00" if good[-2:] != "00" else "11")
+    cut = good.split("*")[0]
+    tag = "s:rX,c:1693526500"
+    lone = f"\\{tag}*{_xor(tag.encode()):02X}\\"
+    lines = [_pghp(1_693_526_400), bad, good, lone, bad, good, _pghp(1_693_526_401), cut, good,
+             lone, _pghp(1_693_526_402), cut, good, _tagged(bad, "rA", 1_693_526_403), good,
+             _pghp(1_693_526_404), good, lone, good]
+    data = ("\n".join(lines) + "\n").encode()
+    ref = _feed_in_pieces(data, ["pyais"], seed=0)
+    assert ref.stats["rejected_by_reason"] == {"bad_checksum": 3, "truncated": 2}
+    assert ref.stats["no_receive_time"] == 5
+    for seed in range(6):
+        assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)
+    dec = IncrementalDecoder(decoder="fast")
+    assert_same(Decoded.merge([dec.feed("feed.nmea", data), dec.finish()]), ref)
 
 
 @pytest.mark.parametrize("name", ["dma-aislib/stream_example.txt", "amsa/exact-earth-with-tag-block.txt"])

@@ -96,8 +96,8 @@ def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) ->
         elif dt == "object":
             out[c] = _objects(data[c])
         else:
-            out[c] = pd.Series(np.asarray(data[c], dtype=dt))
-    return pd.DataFrame(out)
+            out[c] = np.asarray(data[c], dtype=dt)
+    return pd.DataFrame(out, copy=False)
 
 
 def sort_frame(df: pd.DataFrame) -> pd.DataFrame:

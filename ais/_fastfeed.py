@@ -51,19 +51,6 @@ from ais._fastspans import pack, span_bytes, span_codes, span_strings
 __all__ = ["feed"]
 
 
-class _Rows:
-    """Columns ``C_*`` of the framed rows ``idx``, gathered on first use."""
-
-    def __init__(self, rows, idx):
-        self.rows, self.idx, self.cache = rows, idx, {}
-
-    def __getitem__(self, key):
-        c = key[1]
-        if c not in self.cache:
-            self.cache[c] = self.rows[self.idx, c]
-        return self.cache[c]
-
-
 def _stations(dec) -> dict[str, int]:
     """Station name -> code, kept on the decoder (codes never change once given)."""
     reg = dec.__dict__.get("_station_codes")
@@ -288,6 +275,9 @@ class _Sentences:
 MESSAGE_COLUMNS = ("source", "line", "time", "station", "ps", "pe", "fill", "ts", "te", "key")
 SENTENCE_COLUMNS = ("source", "line", "time", "station", "count", "number", "seq", "fill", "ps",
                     "pe", "ts", "te", "channel", "index")
+# the framed row column of each of those that is read straight from the rows
+_ROW_COLUMN = {"count": ff.C_COUNT, "number": ff.C_NUMBER, "seq": ff.C_SEQ, "fill": ff.C_FILL,
+               "ps": ff.C_PS, "pe": ff.C_PE, "ts": ff.C_LSTART, "te": ff.C_LEND}
 
 
 def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, first_index):
@@ -295,52 +285,63 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, fi
     as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
     sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
-    r = _Rows(rows, fidx)
     time = _time_of(rows, fidx, pending[fidx])
     if stations is None:        # not done ahead
-        stations = _span_names(buf, r[:, ff.C_STS], r[:, ff.C_STE])
+        stations = _span_names(buf, rows[fidx, ff.C_STS], rows[fidx, ff.C_STE])
     else:
         stations = (stations[0][fidx], stations[1])
     station = _code_spans(dec, *stations, st.name)
-    fast = dict(source=np.full(len(fidx), i, dtype=np.int32), line=line0 + 1 + fidx, time=time,
-                station=station, count=r[:, ff.C_COUNT], number=r[:, ff.C_NUMBER],
-                seq=r[:, ff.C_SEQ], fill=r[:, ff.C_FILL], ps=r[:, ff.C_PS], pe=r[:, ff.C_PE],
-                ts=r[:, ff.C_LSTART], te=r[:, ff.C_LEND], channel=None, index=first_index[fidx])
-    parts = [fast]
+
+    def fast_columns(sel, names):
+        """Columns ``names`` of the fast lines ``fidx[sel]`` (all: None), each gathered
+        from the framed rows once."""
+        idx = fidx if sel is None else fidx[sel]
+        cols = {}
+        for c in names:
+            if c == "source":
+                cols[c] = np.full(len(idx), i, dtype=np.int32)
+            elif c == "line":
+                cols[c] = line0 + 1 + idx
+            elif c in ("time", "station"):
+                v = time if c == "time" else station
+                cols[c] = v if sel is None else v[sel]
+            elif c in ("key", "index"):
+                cols[c] = first_index[idx]
+            elif c == "channel":        # only fragments need them (assembly key)
+                cols[c] = span_strings(buf, rows[idx, ff.C_CHS], rows[idx, ff.C_CHE],
+                                       np.ones(len(idx), bool), "")
+            else:
+                cols[c] = rows[idx, _ROW_COLUMN[c]]
+        return cols
+
+    one = rows[fidx, ff.C_COUNT] == 1
+    singles, frags = [], []
+    if one.all():
+        singles.append(fast_columns(None, MESSAGE_COLUMNS))
+    else:
+        singles.append(fast_columns(np.flatnonzero(one), MESSAGE_COLUMNS))
+        frags.append(fast_columns(np.flatnonzero(~one), SENTENCE_COLUMNS))
     s_obj = tables[0]
-    extra = []
+    big = buf
     if len(s_obj):
         h = s_obj.line - line0 - 1        # the line each sentence came from
         o_index = first_index[h] + np.arange(len(h)) - np.searchsorted(h, h, side="left")
         pay_buf, pay_off = pack(s_obj.payload)
         txt_buf, txt_off = pack(s_obj.text)
         base = len(buf)
-        extra = [pay_buf, txt_buf]
-        parts.append(dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
-                          station=_code_strings(dec, s_obj.station),
-                          count=s_obj.count.astype(np.int64),
-                          number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
-                          fill=s_obj.fill.astype(np.int64), ps=base + pay_off[:-1],
-                          pe=base + pay_off[1:], ts=base + len(pay_buf) + txt_off[:-1],
-                          te=base + len(pay_buf) + txt_off[1:], channel=s_obj.channel,
-                          index=o_index))
-    big = np.concatenate([buf] + extra) if extra else buf
-    singles, frags = [], []
-    for p in parts:
-        one = p["count"] == 1
-        if one.all():
-            singles.append({c: p["index" if c == "key" else c] for c in MESSAGE_COLUMNS})
-            continue
-        sel = np.flatnonzero(one)
+        big = np.concatenate([buf, pay_buf, txt_buf])
+        p = dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
+                 station=_code_strings(dec, s_obj.station), count=s_obj.count.astype(np.int64),
+                 number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
+                 fill=s_obj.fill.astype(np.int64), ps=base + pay_off[:-1], pe=base + pay_off[1:],
+                 ts=base + len(pay_buf) + txt_off[:-1], te=base + len(pay_buf) + txt_off[1:],
+                 channel=s_obj.channel, index=o_index)
+        o_one = p["count"] == 1
+        sel = np.flatnonzero(o_one)
         singles.append({c: p["index" if c == "key" else c][sel] for c in MESSAGE_COLUMNS})
-        sel = np.flatnonzero(~one)
-        frag = {c: p[c][sel] for c in SENTENCE_COLUMNS if c != "channel"}
-        if p["channel"] is None:        # channels: only fragments need them (assembly key)
-            frag["channel"] = span_strings(big, r[:, ff.C_CHS][sel], r[:, ff.C_CHE][sel],
-                                           np.ones(len(sel), bool), "")
-        else:
-            frag["channel"] = p["channel"][sel]
-        frags.append(frag)
+        sel = np.flatnonzero(~o_one)
+        if len(sel):
+            frags.append({c: p[c][sel] for c in SENTENCE_COLUMNS})
     single = singles[0] if len(singles) == 1 else \
         {c: np.concatenate([p[c] for p in singles]) for c in MESSAGE_COLUMNS}
     if not frags:

@@ -32,10 +32,25 @@ def iso_utc(ts) -> str | None:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
+def _distinct_mmsi(batch: PositionBatch) -> np.ndarray:
+    """The batch's MMSIs, each at least once (once per run when it has sorted runs)."""
+    mmsi = batch.cols["mmsi"].astype(np.int64, copy=False)
+    if batch.runs is None or len(batch.runs) == 0:
+        return mmsi
+    parts = []
+    a = 0
+    for r in batch.runs:        # each run sorted by mmsi: its first of each
+        m = mmsi[a:a + r]
+        if r:
+            parts.append(m[np.r_[True, m[1:] != m[:-1]]])
+        a += r
+    return np.concatenate(parts) if parts else mmsi[:0]
+
+
 def _batch_stats(batch: PositionBatch, statics: pd.DataFrame):
     """(vessels, time span) over a positions batch and a statics frame, as ``Decoded``
     counts them on frames."""
-    mmsi = np.concatenate([batch.cols["mmsi"].astype(np.int64), statics["mmsi"].to_numpy(np.int64)])
+    mmsi = np.concatenate([_distinct_mmsi(batch), statics["mmsi"].to_numpy(np.int64)])
     vessels = len(pd.unique(mmsi))
     t = batch.cols["time"]
     t = t[np.isfinite(t)]
@@ -81,25 +96,43 @@ class Decoded:
         if rejected_by_reason is None:
             rejected_by_reason = rejects["reason"].value_counts().to_dict() if len(rejects) else {}
         counts["rejected"] = int(sum(rejected_by_reason.values()))
-        if batch is None:
-            vessels = pd.concat([positions["mmsi"], statics["mmsi"]]).nunique()
-            times = pd.concat([positions["timestamp"], statics["timestamp"]]).dropna()
-            span = {"start": iso_utc(times.min()), "end": iso_utc(times.max())} if len(times) else None
-            n_positions = len(positions)
-        else:
-            vessels, span = _batch_stats(batch, statics)
-            n_positions = len(batch)
-        self.stats = {
+        n_positions = len(positions) if batch is None else len(batch)
+        # vessels and time span are worked out when ``stats`` is first read: the pieces of
+        # a long read are merged without anyone reading theirs (``counts`` has the rest)
+        self._rows_counted = False
+        self._stats = {
             **counts,
             "messages_by_type": {str(k): int(v) for k, v in sorted((messages_by_type or {}).items(),
                                                                    key=lambda kv: int(kv[0]))},
             "rejected_by_reason": {str(k): int(v) for k, v in sorted(rejected_by_reason.items())},
             "positions": int(n_positions),
             "statics": int(len(statics)),
-            "vessels": int(vessels),
-            "time_span": span,
+            "vessels": 0,
+            "time_span": None,
             "inputs": list(inputs or []),
         }
+
+    @property
+    def stats(self) -> dict:
+        """The counts of the module docstring (a dict the caller may update)."""
+        if not self._rows_counted:
+            self._rows_counted = True
+            batch = self._sorted_batch()
+            if batch is None:
+                positions = self._positions
+                vessels = pd.concat([positions["mmsi"], self.statics["mmsi"]]).nunique()
+                times = pd.concat([positions["timestamp"], self.statics["timestamp"]]).dropna()
+                span = {"start": iso_utc(times.min()), "end": iso_utc(times.max())} if len(times) else None
+            else:
+                vessels, span = _batch_stats(batch, self.statics)
+            self._stats.update(vessels=int(vessels), time_span=span)
+        return self._stats
+
+    @property
+    def counts(self) -> dict:
+        """``stats`` without ``vessels`` and ``time_span`` (which may not be worked out
+        yet): the message and line counts, ``messages_by_type``, ``rejected_by_reason``."""
+        return {k: v for k, v in self._stats.items() if k not in ("vessels", "time_span")}
 
     @property
     def positions(self) -> pd.DataFrame:
@@ -127,6 +160,7 @@ class Decoded:
 
     @positions.setter
     def positions(self, value: pd.DataFrame) -> None:
+        self.stats     # the counts stay those of the rows decoded
         self._positions, self._batch = value, None
 
     @classmethod
@@ -134,13 +168,13 @@ class Decoded:
               warnings: list | None = None) -> "Decoded":
         """One ``Decoded`` from several (counts added, frames concatenated and sorted)."""
         items = list(items)
-        counts = {k: sum(d.stats[k] for d in items) for k in COUNT_KEYS}
+        counts = {k: sum(d._stats[k] for d in items) for k in COUNT_KEYS}
         by_type: dict[str, int] = {}
         by_reason: dict[str, int] = {}
         for d in items:
-            for k, v in d.stats["messages_by_type"].items():
+            for k, v in d._stats["messages_by_type"].items():
                 by_type[k] = by_type.get(k, 0) + v
-            for k, v in d.stats["rejected_by_reason"].items():
+            for k, v in d._stats["rejected_by_reason"].items():
                 by_reason[k] = by_reason.get(k, 0) + v
 
         def cat(frames, columns, dtypes):

@@ -321,7 +321,7 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                              "no usable AIS file: " + " | ".join(skipped),
                              "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
         last = dec.finish()
-        no_time += last.stats["no_receive_time"]
+        no_time += last.counts["no_receive_time"]
         yield last
     finally:
         if bar is not None:
@@ -343,10 +343,11 @@ class _FileCounts:
         self.stats["rejected_by_reason"] = {}
 
     def add(self, d: Decoded) -> "_FileCounts":
+        counts = d.counts
         for k in self.KEYS:
-            self.stats[k] += d.stats[k]
+            self.stats[k] += counts[k]
         by_reason = self.stats["rejected_by_reason"]
-        for k, v in d.stats["rejected_by_reason"].items():
+        for k, v in counts["rejected_by_reason"].items():
             by_reason[k] = by_reason.get(k, 0) + v
         return self
 

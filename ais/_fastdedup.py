@@ -393,9 +393,20 @@ def _arena(dd) -> _Arena:
     return a
 
 
-def dedup(dd, big: np.ndarray, ps: np.ndarray, pe: np.ndarray, times: np.ndarray) -> np.ndarray:
+def hash_spans(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The window's 64-bit hash of each span ``buf[starts[i]:ends[i]]`` (no state: it can
+    be worked out ahead, in another thread, and given to ``dedup``)."""
+    out = np.empty(len(starts), dtype=np.uint64)
+    _hash_spans(buf, np.ascontiguousarray(starts, dtype=np.int64),
+                np.ascontiguousarray(ends, dtype=np.int64), out)
+    return out
+
+
+def dedup(dd, big: np.ndarray, ps: np.ndarray, pe: np.ndarray, times: np.ndarray,
+          hashes: np.ndarray | None = None) -> np.ndarray:
     """Duplicate mask of messages ``big[ps[i]:pe[i]]`` (receive times ``times``) in input
-    order; updates ``dd`` (window, latest, duplicates) exactly as ``keep_mask`` does."""
+    order; updates ``dd`` (window, latest, duplicates) exactly as ``keep_mask`` does.
+    ``hashes``: ``hash_spans`` of those spans when already known."""
     n = len(ps)
     dup = np.zeros(n, dtype=np.bool_)
     if n == 0:
@@ -404,8 +415,9 @@ def dedup(dd, big: np.ndarray, ps: np.ndarray, pe: np.ndarray, times: np.ndarray
     pe = np.ascontiguousarray(pe, dtype=np.int64)
     times = np.ascontiguousarray(times, dtype=np.float64)
     a = _arena(dd)
-    hashes = np.empty(n, dtype=np.uint64)
-    _hash_spans(big, ps, pe, hashes)
+    if hashes is None:
+        hashes = hash_spans(big, ps, pe)
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     a.reserve(n, int((pe - ps).sum()))
     first = a.n_ent
     hkeys = hashes.view(np.int64)

@@ -110,7 +110,9 @@ def frame_ahead(data: bytes, max_sentence_bytes: int):
     parallel kernel is kept for the caller's own thread)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     rows, pghp = ff.frame_lines(buf, max_sentence_bytes, parallel=False)
-    return len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE])
+    # the dedup hash of every row's payload span (only the AIS lines' are read)
+    hashes = fdd.hash_spans(buf, rows[:, ff.C_PS], rows[:, ff.C_PE])
+    return len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE]), hashes
 
 
 def _frame(dec, i: int, st, body: bytes, framed=None):
@@ -118,15 +120,16 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
 
     Returns (buf, rows, kind, pghp time pending before each line, (sentence table,
     reject table) of the handed-over lines in line order, station spans coded ahead or
-    None). Updates ``st`` and the framer counts exactly as the reference would.
+    None, payload hashes per row worked out ahead or None). Updates ``st`` and the framer
+    counts exactly as the reference would.
     """
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
     if framed is not None and framed[0] == len(buf):
-        rows, pghp, stations = framed[1:]
+        rows, pghp, stations, hashes = framed[1:]
     else:
         rows, pghp = ff.frame_lines(buf, framer.params.max_sentence_bytes)
-        stations = None
+        stations = hashes = None
     n = len(rows)
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)
@@ -134,7 +137,8 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     batch = _hand_over_at_once(framer, i, st, body, rows, kind, line0)
     if batch is not None:
         return (buf, rows, kind, np.full(n, np.nan),
-                (batch[0], _with_fast_rejects(batch[1], i, buf, rows, kind, line0)), stations)
+                (batch[0], _with_fast_rejects(batch[1], i, buf, rows, kind, line0)), stations,
+                hashes)
     # events of the framing state: a sentence or a rejected line clears it, $PGHP sets it
     ends_state = (kind == ff.K_AIS) | (kind == ff.K_REJECT)
     is_ev = ends_state | (kind == ff.K_PGHP)
@@ -199,7 +203,7 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     rejects = _with_fast_rejects(RejectTable.concat([tables[h][1] for h in order]), i, buf, rows,
                                  kind, line0)
     return (buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]), rejects),
-            stations)
+            stations, hashes)
 
 
 def _with_fast_rejects(handed, i, buf, rows, kind, line0):
@@ -280,10 +284,12 @@ _ROW_COLUMN = {"count": ff.C_COUNT, "number": ff.C_NUMBER, "seq": ff.C_SEQ, "fil
                "ps": ff.C_PS, "pe": ff.C_PE, "ts": ff.C_LSTART, "te": ff.C_LEND}
 
 
-def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, first_index):
+def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, line0,
+               first_index):
     """The chunk's sentences, fast lines and handed-over lines: single-sentence messages
     as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
-    sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments)."""
+    sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments,
+    payload hashes of the first singles (the fast lines', from ``hashes``) or None)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
     time = _time_of(rows, fidx, pending[fidx])
     if stations is None:        # not done ahead
@@ -316,11 +322,13 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, fi
 
     one = rows[fidx, ff.C_COUNT] == 1
     singles, frags = [], []
-    if one.all():
-        singles.append(fast_columns(None, MESSAGE_COLUMNS))
-    else:
-        singles.append(fast_columns(np.flatnonzero(one), MESSAGE_COLUMNS))
+    one_idx = None if one.all() else np.flatnonzero(one)
+    singles.append(fast_columns(one_idx, MESSAGE_COLUMNS))
+    if one_idx is not None:
         frags.append(fast_columns(np.flatnonzero(~one), SENTENCE_COLUMNS))
+    fast_hashes = None
+    if hashes is not None:
+        fast_hashes = hashes[fidx if one_idx is None else fidx[one_idx]]
     s_obj = tables[0]
     big = buf
     if len(s_obj):
@@ -350,7 +358,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, line0, fi
         cols = {c: np.concatenate([p[c] for p in frags]) for c in SENTENCE_COLUMNS}
         order = np.argsort(cols["index"], kind="stable")
         frag = _Sentences(**{c: v[order] for c, v in cols.items()})
-    return big, single, frag
+    return big, single, frag, fast_hashes
 
 
 def _assemble(dec, big, s: _Sentences):
@@ -491,7 +499,7 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
         cut = data.rfind(b"\n") + 1
         body, st.partial = memoryview(data)[:cut], data[cut:]   # no copy of the chunk
     line0 = st.line_no
-    buf, rows, kind, pending, tables, stations = _frame(dec, i, st, body, framed)
+    buf, rows, kind, pending, tables, stations, hashes = _frame(dec, i, st, body, framed)
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)
@@ -501,9 +509,9 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
     dec.assembler.seen += int(per_line.sum())
     frame_rejects = tables[1]
 
-    big, single, frag = _sentences(dec, i, st, buf, rows, kind, pending, tables, stations,
-                                   line0, first_index)
-    del rows, kind, pending, tables, body, data    # the framed chunk is no longer needed
+    big, single, frag, fast_hashes = _sentences(dec, i, st, buf, rows, kind, pending, tables,
+                                                stations, hashes, line0, first_index)
+    del rows, kind, pending, tables, body, data, hashes   # the framed chunk is no longer needed
     big, multi, orphans = _assemble(dec, big, frag)
     m = single
     if multi is not None:
@@ -518,7 +526,12 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
 
     # dedup over the messages in order, against the kept copies of earlier calls
     times = np.ascontiguousarray(in_order("time"), dtype=np.float64)
-    dup = fdd.dedup(dd, big, in_order("ps"), in_order("pe"), times)
+    m_hashes = None
+    if fast_hashes is not None:     # hashed ahead: the fast lines' singles come first
+        nf = len(fast_hashes)
+        m_hashes = np.concatenate([fast_hashes, fdd.hash_spans(big, m["ps"][nf:], m["pe"][nf:])])
+        m_hashes = m_hashes if order is None else m_hashes[order]
+    dup = fdd.dedup(dd, big, in_order("ps"), in_order("pe"), times, hashes=m_hashes)
 
     # decode the kept messages in bulk; pyais for what the kernel leaves
     keep = np.flatnonzero(~dup)

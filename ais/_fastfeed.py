@@ -9,11 +9,14 @@ state left behind is the reference's, so a pickled decoder can switch paths.
 How the work is split, one chunk of whole lines at a time:
 
 1. ``ais._fastframe`` frames every line in numba (``ais.reader`` has it done for the
-   next chunk in its read-ahead thread: ``frame_ahead``). Lines of the common styles
-   become array rows; every other line (faults, groups, ISO times, ...) is handed to
-   the reference framer with the ``$PGHP``/tag state it would have had: all of them in
-   one call when no such state is pending, else one by one in line order. A sentence
-   after a lone tag block line is handed over too (the reference merges them).
+   next chunk in its read-ahead thread: ``frame_ahead``, which also hashes the payloads
+   for dedup). Lines of the common styles become array rows, as do the lines it rejects
+   itself (no ``*hh``, wrong checksum: the reference's reasons; such a line ends a
+   pending ``$PGHP`` time or tag block, as there); every other line (other faults,
+   groups, ISO times, ...) is handed to the reference framer with the ``$PGHP``/tag
+   state it would have had: all of them in one call when no such state is pending,
+   else one by one in line order. A sentence (or rejected line) after a lone tag block
+   line is handed over too (the reference merges them).
 2. Single-sentence messages go straight on as offsets into the chunk; handed-over
    lines' sentences are packed into the same buffer. Fragments go through
    ``ais._fastassemble`` (numba, the ``Assembler``'s rules, starting from and leaving

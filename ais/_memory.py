@@ -8,6 +8,16 @@ faults of fresh memory again: on virtual machines that costs as much as the deco
 memory kept). ``keep_freed_memory`` raises glibc's ``mmap`` and trim thresholds so large
 blocks come from the heap and stay there for reuse. The process's peak memory is
 unchanged; it is returned to the kernel at exit instead of after each piece.
+
+It also keeps every thread on the main heap (one arena). The reader's read-ahead and
+sorter threads allocate large arrays too, and a thread's own arena is made of heaps of
+at most 64 MiB: anything larger is ``mmap``-ed and unmapped on ``free`` whatever the
+thresholds, and those heaps are trimmed, so each piece's arrays were fresh memory again
+(measured with ``perf``: 18% of the samples of five benchmark reads zeroing new huge
+pages, 4% with one arena; the reads 0.46 to 0.55 s instead of 0.59 to 0.75 s). The
+threads allocate a few large blocks per piece, so sharing one arena costs nothing
+measurable. Threads that already have an arena keep it.
+
 Elsewhere than glibc (macOS, Windows, musl) it does nothing.
 """
 
@@ -20,6 +30,7 @@ __all__ = ["keep_freed_memory"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _LIMIT = 2**31 - 1          # the largest value mallopt takes: 2 GiB
 _done = False
 
@@ -36,4 +47,5 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     _done = bool(mallopt(_M_MMAP_THRESHOLD, _LIMIT)) and bool(mallopt(_M_TRIM_THRESHOLD, _LIMIT))
+    _done = bool(mallopt(_M_ARENA_MAX, 1)) and _done
     return _done

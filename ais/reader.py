@@ -85,7 +85,8 @@ class _Source:
 
     def __init__(self, path: str):
         self.path = path
-        self.sha = hashlib.sha256()
+        self._sha = hashlib.sha256()
+        self._hasher: ThreadPoolExecutor | None = None    # hashes the raw bytes in order
         self.raw_bytes = 0
         if path == "-":
             self.fh = sys.stdin.buffer
@@ -122,26 +123,34 @@ class _Source:
         return piece
 
     def prefetch(self, prepare=None) -> None:
-        """Read ahead in a thread from now on; ``prepare(piece)`` runs there too."""
+        """Read ahead in a thread from now on; ``prepare(piece)`` runs there too, and
+        the sha256 of what is read is worked out in a third thread (it releases the GIL,
+        and fills the time the other two wait for each other)."""
+        self._hasher = ThreadPoolExecutor(max_workers=1)
         self._ahead = queue.Queue(maxsize=1)
         threading.Thread(target=self._pump, args=(prepare,), daemon=True).start()
 
     def _whole_lines(self) -> bytes:
-        text = self._tail
+        parts = [self._tail] if self._tail else []
+        size = len(self._tail)
         while True:
             more = self._read()
             if not more:                # the end: what is left, newline or not
                 self._tail = b""
-                return text
-            text += more
-            cut = text.rfind(b"\n") + 1
+                return b"".join(parts)
+            cut = more.rfind(b"\n") + 1
             if cut:
                 break
-            if len(text) >= 4 * CHUNK_BYTES:    # a feed without newlines: pass it on
-                cut = len(text)
-                break
-        self._tail = text[cut:]
-        return text[:cut]
+            parts.append(more)
+            size += len(more)
+            if size >= 4 * CHUNK_BYTES:    # a feed without newlines: pass it on
+                self._tail = b""
+                return b"".join(parts)
+        self._tail = more[cut:]
+        if not parts and cut == len(more):
+            return more                 # no copy
+        parts.append(memoryview(more)[:cut])
+        return b"".join(parts)          # one copy
 
     def _pump(self, prepare) -> None:
         while not self._stop.is_set():
@@ -164,9 +173,19 @@ class _Source:
             raw = self.fh.read(size)
         except OSError as exc:
             raise InputError(self.path, f"cannot read ({exc.strerror})", "check the file") from None
-        self.sha.update(raw)
+        if self._hasher is not None:
+            self._hasher.submit(self._sha.update, raw)
+        else:
+            self._sha.update(raw)
         self.raw_bytes += len(raw)
         return raw
+
+    def sha256(self) -> str:
+        """The sha256 of the raw bytes read so far (waits for the hashing thread)."""
+        if self._hasher is not None:
+            self._hasher.shutdown(wait=True)
+            self._hasher = None
+        return self._sha.hexdigest()
 
     def _read(self) -> bytes:
         target = self._size
@@ -217,6 +236,8 @@ class _Source:
 
     def close(self):
         self._stop.set()
+        if self._hasher is not None:     # what was read is hashed (``sha256`` after close)
+            self._hasher.shutdown(wait=True)
         if self.fh is not sys.stdin.buffer:
             self.fh.close()
 
@@ -314,7 +335,7 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
             if src.truncated:
                 notes.append(f"{name}: gzip data ends early (file cut short?); "
                              "decoded what was there")
-            read.inputs.append({"path": name, "sha256": src.sha.hexdigest(),
+            read.inputs.append({"path": name, "sha256": src.sha256(),
                                 "lines": counts.stats["lines_read"]})
         if not read.inputs:
             raise InputError(str(paths[0]) if isinstance(paths, (list, tuple)) and paths else None,

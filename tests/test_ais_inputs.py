@@ -5,6 +5,7 @@ and random valid messages made with pyais.encode round-tripping through decode."
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -25,6 +26,26 @@ from tests.test_ais_real import DATA
 
 FEED = b"\n".join([tag(b"c:1696161600") + POS, tag(b"c:1696161601") + POS2,
                    b"this line is garbage"]) + b"\n"
+
+
+@pytest.mark.parametrize("decoder", ["fast", "pyais"])
+def test_sha256_and_lines_of_a_file_read_in_many_pieces(tmp_path, monkeypatch, decoder):
+    """The reported sha256 is that of the raw bytes (the .gz as stored), whatever the
+    pieces: read ahead, hashed in their own thread, cut inside lines, a last line with no
+    newline, a stretch longer than a piece without any newline."""
+    lines = [tag(b"c:%d" % (1696161600 + k)) + (POS if k % 2 else POS2) for k in range(3000)]
+    text = b"\n".join(lines[:1500]) + b"\n" + b"x" * 70000 + b"\n" + b"\n".join(lines[1500:])
+    plain = tmp_path / "feed.nmea"
+    plain.write_bytes(text)
+    gz = tmp_path / "feed.nmea.gz"
+    gz.write_bytes(gzip.compress(text))
+    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    for path in (plain, gz):
+        d = ais.read_inputs([path], decoder=decoder)
+        assert d.stats["inputs"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert d.stats["inputs"][0]["lines"] == 3001
+        assert d.stats["rejected"] == 1 and d.stats["messages"] == 3000
 
 
 def test_plain_gz_directory_and_stdin_agree(tmp_path, monkeypatch):

@@ -242,11 +242,14 @@ class _Source:
             self.fh.close()
 
 
+_TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r"
+
+
 def _looks_binary(head: bytes) -> bool:
     if b"\x00" in head:
         return True
-    sample = head[:65536]
-    text = sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13))
+    sample = bytes(head[:65536])
+    text = len(sample) - len(sample.translate(None, _TEXT_BYTES))
     return len(sample) > 0 and text / len(sample) < 0.7
 
 

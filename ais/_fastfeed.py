@@ -54,6 +54,12 @@ from ais._fastspans import pack, span_bytes, span_codes, span_strings
 __all__ = ["feed"]
 
 
+def _col(rows, c, idx):
+    """Column ``c`` of the framed rows ``idx`` (``np.take`` on the contiguous column: about
+    twice as fast as ``rows[idx, c]`` on the transposed rows)."""
+    return np.take(rows[:, c], idx)
+
+
 def _stations(dec) -> dict[str, int]:
     """Station name -> code, kept on the decoder (codes never change once given)."""
     reg = dec.__dict__.get("_station_codes")
@@ -217,10 +223,11 @@ def _with_fast_rejects(handed, i, buf, rows, kind, line0):
         return handed
     reason = np.empty(len(idx), dtype=object)
     for code, name in ff.REJECT_REASONS.items():
-        reason[rows[idx, ff.C_REASON] == code] = name
+        reason[_col(rows, ff.C_REASON, idx) == code] = name
     # ASCII (anything else is handed over): the reference's text is the first 200 bytes
-    text = object_array([bytes(buf[a:min(b, a + 200)]).decode("ascii") for a, b in
-                         zip(rows[idx, ff.C_LSTART].tolist(), rows[idx, ff.C_LEND].tolist())])
+    starts = _col(rows, ff.C_LSTART, idx).tolist()
+    ends = _col(rows, ff.C_LEND, idx).tolist()
+    text = object_array([bytes(buf[a:min(b, a + 200)]).decode("ascii") for a, b in zip(starts, ends)])
     fast = RejectTable(source=np.full(len(idx), i, dtype=np.int32), line=line0 + 1 + idx,
                        reason=reason, text=text)
     if len(handed) == 0:
@@ -243,8 +250,8 @@ def _hand_over_at_once(dec_framer, i, st, body, rows, kind, line0):
         _count_fast_lines(dec_framer, rows, kind)
         return SentenceTable.empty(), RejectTable.empty()
     saved = (dict(dec_framer.counts), dict(st.groups), st.line_no)
-    lines = [bytes(body[a:b]) for a, b in zip(rows[handoff, ff.C_LSTART].tolist(),
-                                              rows[handoff, ff.C_LEND].tolist())]
+    lines = [bytes(body[a:b]) for a, b in zip(_col(rows, ff.C_LSTART, handoff).tolist(),
+                                              _col(rows, ff.C_LEND, handoff).tolist())]
     tables = dec_framer._frame_lines(i, st, lines, line_nos=(line0 + handoff + 1).tolist())
     if tables is None:          # a line left a time or tag pending: one call per line
         dec_framer.counts.clear()
@@ -296,7 +303,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, l
     fidx = np.flatnonzero(kind == ff.K_AIS)
     time = _time_of(rows, fidx, pending[fidx])
     if stations is None:        # not done ahead
-        stations = _span_names(buf, rows[fidx, ff.C_STS], rows[fidx, ff.C_STE])
+        stations = _span_names(buf, _col(rows, ff.C_STS, fidx), _col(rows, ff.C_STE, fidx))
     else:
         stations = (stations[0][fidx], stations[1])
     station = _code_spans(dec, *stations, st.name)
@@ -317,13 +324,13 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, l
             elif c in ("key", "index"):
                 cols[c] = first_index[idx]
             elif c == "channel":        # only fragments need them (assembly key)
-                cols[c] = span_strings(buf, rows[idx, ff.C_CHS], rows[idx, ff.C_CHE],
+                cols[c] = span_strings(buf, _col(rows, ff.C_CHS, idx), _col(rows, ff.C_CHE, idx),
                                        np.ones(len(idx), bool), "")
             else:
-                cols[c] = rows[idx, _ROW_COLUMN[c]]
+                cols[c] = _col(rows, _ROW_COLUMN[c], idx)
         return cols
 
-    one = rows[fidx, ff.C_COUNT] == 1
+    one = _col(rows, ff.C_COUNT, fidx) == 1
     singles, frags = [], []
     one_idx = None if one.all() else np.flatnonzero(one)
     singles.append(fast_columns(one_idx, MESSAGE_COLUMNS))

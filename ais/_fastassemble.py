@@ -208,6 +208,8 @@ def gather_messages(buf, pay_s, pay_e, state, n_msg, out_buf, out_start, out_end
     for r in range(len(state)):
         m = state[r]
         if m >= 0:
+            e = out_end[m]              # a local write position: no load after each store
             for k in range(pay_s[r], pay_e[r]):
-                out_buf[out_end[m]] = buf[k]
-                out_end[m] += 1
+                out_buf[e] = buf[k]
+                e += 1
+            out_end[m] = e

@@ -59,13 +59,12 @@ REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRU
 # what ``_sentence`` makes of a sentence
 S_HANDOFF, S_AIS = 0, -1
 
-FRAME_FIELDS = ("kind", "line_start", "line_end", "sentence", "chan_start", "chan_end",
-                "count", "number", "seq", "pay_start", "pay_end", "fill", "tag_ok",
-                "tag_has", "tag_v", "pre_has", "pre_v", "tr_has", "tr_v", "st_start",
-                "st_end", "st_trailing")
-(C_KIND, C_LSTART, C_LEND, C_SENT, C_CHS, C_CHE, C_COUNT, C_NUMBER, C_SEQ, C_PS, C_PE,
- C_FILL, C_TAGOK, C_TAGHAS, C_TAGV, C_PREHAS, C_PREV, C_TRHAS, C_TRV, C_STS, C_STE,
- C_STTR) = range(len(FRAME_FIELDS))
+FRAME_FIELDS = ("kind", "line_start", "line_end", "chan_start", "chan_end", "count", "number",
+                "seq", "pay_start", "pay_end", "fill", "tag_ok", "tag_has", "tag_v", "pre_has",
+                "pre_v", "tr_has", "tr_v", "st_start", "st_end")
+(C_KIND, C_LSTART, C_LEND, C_CHS, C_CHE, C_COUNT, C_NUMBER, C_SEQ, C_PS, C_PE, C_FILL,
+ C_TAGOK, C_TAGHAS, C_TAGV, C_PREHAS, C_PREV, C_TRHAS, C_TRV, C_STS,
+ C_STE) = range(len(FRAME_FIELDS))
 C_REASON = C_COUNT      # the reject reason of a K_REJECT row
 
 
@@ -260,7 +259,6 @@ def _tag_block(buf, a, b, star, xs, out, li):
             elif key == 115 and colon + 1 < e:               # s:
                 out[C_STS, li] = colon + 1
                 out[C_STE, li] = e
-                out[C_STTR, li] = 0
             elif key == 103:                                 # g: groups -> reference
                 return False
         k = e + 1
@@ -336,7 +334,6 @@ def _sentence(buf, i, b, out, li, fs, fe):
         c = buf[j]
         if c < 48 or c > 119 or (88 <= c <= 95):
             return S_HANDOFF
-    out[C_SENT, li] = i
     out[C_CHS, li] = fs[4]
     out[C_CHE, li] = fe[4]
     out[C_COUNT, li] = count
@@ -359,7 +356,6 @@ def _sentence(buf, i, b, out, li, fs, fe):
                 if out[C_STS, li] < 0:
                     out[C_STS, li] = k
                     out[C_STE, li] = e
-                    out[C_STTR, li] = 1
             elif e - k >= 9 and _digits_with_one_dot(buf, k, e):
                 v, ok = _integer(buf, k, e)
                 if not ok:
@@ -709,7 +705,6 @@ def _fast_line(buf, a, size, out, pghp_time, li, max_line_bytes):
     out[C_KIND, li] = K_AIS
     out[C_LSTART, li] = a
     out[C_LEND, li] = b
-    out[C_SENT, li] = i
     out[C_CHS, li] = chs
     out[C_CHE, li] = che
     out[C_COUNT, li] = count
@@ -727,7 +722,6 @@ def _fast_line(buf, a, size, out, pghp_time, li, max_line_bytes):
     out[C_TRV, li] = 0
     out[C_STS, li] = sts
     out[C_STE, li] = ste
-    out[C_STTR, li] = 0
     pghp_time[li] = np.nan
     return nl
 

@@ -211,7 +211,7 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
         source=object_array(names)[station[si]], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected], reason=reason,
-                          text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in rej_text],
+                          text=np.array([reasons.reject_text(x) for x in rej_text],
                                         dtype=object))
     decoded = ok.copy()
     decoded[rejected] = False

@@ -209,10 +209,10 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     prev = np.r_[-1, np.maximum.accumulate(ev)[:-1]] if n else ev
     pending = np.where(prev >= 0, val[np.maximum(prev, 0)], pghp0)
     order = sorted(tables)
+    sentences = SentenceTable.concat([tables[h][0] for h in order])
     rejects = _with_fast_rejects(RejectTable.concat([tables[h][1] for h in order]), i, buf, rows,
                                  kind, line0)
-    return (buf, rows, kind, pending, (SentenceTable.concat([tables[h][0] for h in order]), rejects),
-            stations, hashes)
+    return buf, rows, kind, pending, (sentences, rejects), stations, hashes
 
 
 def _with_fast_rejects(handed, i, buf, rows, kind, line0):
@@ -224,10 +224,8 @@ def _with_fast_rejects(handed, i, buf, rows, kind, line0):
     reason = np.empty(len(idx), dtype=object)
     for code, name in ff.REJECT_REASONS.items():
         reason[_col(rows, ff.C_REASON, idx) == code] = name
-    # ASCII (anything else is handed over): the reference's text is the first 200 bytes
-    starts = _col(rows, ff.C_LSTART, idx).tolist()
-    ends = _col(rows, ff.C_LEND, idx).tolist()
-    text = object_array([bytes(buf[a:min(b, a + 200)]).decode("ascii") for a, b in zip(starts, ends)])
+    spans = zip(_col(rows, ff.C_LSTART, idx).tolist(), _col(rows, ff.C_LEND, idx).tolist())
+    text = object_array([reasons.reject_text(bytes(buf[a:b])) for a, b in spans])
     fast = RejectTable(source=np.full(len(idx), i, dtype=np.int32), line=line0 + 1 + idx,
                        reason=reason, text=text)
     if len(handed) == 0:
@@ -435,7 +433,7 @@ def _assemble(dec, big, s: _Sentences):
     txt = span_bytes(big, ts[orp], te[orp])
     orphans = RejectTable(source=src[orp], line=line[orp],
                           reason=np.full(len(orp), reasons.ORPHAN_FRAGMENT, dtype=object),
-                          text=np.array([x[:400].decode("utf-8", "replace")[:200] for x in txt],
+                          text=np.array([reasons.reject_text(x) for x in txt],
                                         dtype=object))
     # the messages still open go back to the Assembler, as it keeps them
     asm.open.clear()

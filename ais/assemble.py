@@ -202,7 +202,7 @@ def _orphan_table(rows: list[tuple]) -> RejectTable:
     return RejectTable.from_lists({
         "source": [r[0] for r in rows], "line": [r[1] for r in rows],
         "reason": [reasons.ORPHAN_FRAGMENT] * len(rows),
-        "text": [r[6][:400].decode("utf-8", "replace")[:200] for r in rows]})
+        "text": [reasons.reject_text(r[6]) for r in rows]})
 
 
 @njit

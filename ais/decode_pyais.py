@@ -95,7 +95,7 @@ def decode_messages(m: MessageTable) -> DecodedParts:
         rej["source"].append(int(m.source[i]))
         rej["line"].append(int(m.line[i]))
         rej["reason"].append(reason)
-        rej["text"].append(m.text[i][:400].decode("utf-8", "replace")[:200])
+        rej["text"].append(reasons.reject_text(m.text[i]))
 
     for i in range(len(m)):
         payload = m.payload[i]

@@ -382,7 +382,7 @@ class Framer:
             rej["source"].append(source)
             rej["line"].append(line_no)
             rej["reason"].append(reason)
-            rej["text"].append(text[:400].decode("utf-8", "replace")[:200])
+            rej["text"].append(reasons.reject_text(text))
 
         for k, raw in enumerate(lines):
             if line_nos is not None:

@@ -32,3 +32,9 @@ BAD_ROW = "bad_row"                    # a CSV row whose MMSI, time or coordinat
 ALL_REASONS = (NOT_NMEA, INVALID_UTF8, LINE_TOO_LONG, BAD_CHECKSUM, TRUNCATED,
                UNKNOWN_TALKER, BAD_FIELDS, BAD_PAYLOAD, ORPHAN_FRAGMENT, SHORT_PAYLOAD,
                UNDECODABLE, LAT_OUT_OF_RANGE, LON_OUT_OF_RANGE, BAD_ROW)
+
+
+def reject_text(raw: bytes) -> str:
+    """The ``text`` of a reject: the rejected line or message as text, at most 200
+    characters (decoded from its first 400 bytes, undecodable bytes replaced)."""
+    return raw[:400].decode("utf-8", "replace")[:200]

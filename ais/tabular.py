@@ -169,7 +169,7 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
     texts = []
     for i in bad_idx:
         if raw_lines is not None and i < len(raw_lines):
-            texts.append(raw_lines[i].rstrip(b"\r")[:400].decode("utf-8", "replace")[:200])
+            texts.append(reasons.reject_text(raw_lines[i].rstrip(b"\r")))
         else:
             texts.append(",".join(str(v) for v in df.iloc[i].tolist())[:200])
     rejects = pd.DataFrame({"source": pd.Series([name] * len(bad_idx), dtype=object),

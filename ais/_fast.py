@@ -173,49 +173,62 @@ def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: np.ndarray, *,
                   time: np.ndarray, station: np.ndarray, names, line: np.ndarray,
-                  source: np.ndarray, text_of) -> tuple[DecodedParts, np.ndarray]:
+                  source: np.ndarray, text_of, decoded=None,
+                  at: np.ndarray | None = None) -> tuple[DecodedParts, np.ndarray]:
     """Decode messages given as payload offsets into one buffer.
 
     ``station``: int codes into ``names``. ``text_of(index_array) -> object array`` gives
     the raw text of those messages (only called for rejects). Returns the decoded parts
     of every message the kernel covers (positions as a ``PositionBatch``, in message
     order) and the indices of the others (FALLBACK: for the pyais path).
+
+    ``decoded``, ``at``: the payloads already decoded (``decode_payloads(...,
+    full=False)`` of a larger batch, e.g. in a read-ahead thread), message ``i`` being
+    its entry ``at[i]``; the spans are then read only for rejects.
     """
-    raw = fd.decode_payloads(buf, starts, ends, fill, full=False)
-    ok = raw["status"] == fd.DECODED
-    t = raw["msg_type"]
+    if decoded is None:
+        decoded = fd.decode_payloads(buf, starts, ends, fill, full=False)
+        at = None
+    raw = decoded
+
+    def per_message(values):
+        return values if at is None else values[at]
+
+    status = per_message(raw["status"])
+    ok = status == fd.DECODED
+    t = per_message(raw["msg_type"])
     n = len(t)
     out_f = np.empty((6, n), dtype=np.float64)
     out_i = np.empty((4, n), dtype=np.int64)
     rejected = np.empty(n, dtype=np.int64)
     code = np.empty(n, dtype=np.int64)
     n_rows, n_rej = fd.position_rows(
-        raw["num"], raw["status"], _LIMITS, np.ascontiguousarray(time, dtype=np.float64),
-        np.ascontiguousarray(station, dtype=np.int64), np.ascontiguousarray(line, dtype=np.int64),
-        out_f, out_i, rejected, code)
+        raw["num"], raw["status"], np.arange(n) if at is None else at, _LIMITS,
+        np.ascontiguousarray(time, dtype=np.float64), np.ascontiguousarray(station, dtype=np.int64),
+        np.ascontiguousarray(line, dtype=np.int64), out_f, out_i, rejected, code)
     rejected = rejected[:n_rej]
     reason = _POS_REASONS[code[:n_rej]]
     is_sta = ok & np.isin(t, tuple(fields.STATIC_TYPES))
     is_sta[rejected] = False
     si = np.flatnonzero(is_sta)
-    per_message = ("msg_type", "mmsi")
-    slots = raw["slot"][si]
-    sraw = {k: raw[k][si] if k in per_message else raw[k][slots]
-            for k in per_message + fd.NUMERIC_FIELDS[fd.N_POS:] + fd.TEXT_FIELDS}
+    msg_of = si if at is None else at[si]       # the static messages' entries in ``raw``
+    slots = raw["slot"][msg_of]
+    sraw = {k: raw[k][msg_of] if k in ("msg_type", "mmsi") else raw[k][slots]
+            for k in ("msg_type", "mmsi") + fd.NUMERIC_FIELDS[fd.N_POS:] + fd.TEXT_FIELDS}
     scols = static_columns(sraw)
     f, i = out_f[:, :n_rows], out_i[:, :n_rows]
     positions = PositionBatch(names, mmsi=i[0], time=f[0], lat=f[1], lon=f[2], sog=f[3],
                               cog=f[4], heading=f[5], msg_type=i[1], station=i[2], line=i[3])
     statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
-        mmsi=raw["mmsi"][si], time=time[si], msg_type=t[si],
+        mmsi=sraw["mmsi"], time=time[si], msg_type=t[si],
         source=object_array(names)[station[si]], line=line[si], **scols))
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected], reason=reason,
                           text=np.array([reasons.reject_text(x) for x in rej_text],
                                         dtype=object))
-    decoded = ok.copy()
-    decoded[rejected] = False
-    counts = np.bincount(t[decoded].astype(np.int64), minlength=64)
+    done = ok.copy()
+    done[rejected] = False
+    counts = np.bincount(t[done].astype(np.int64), minlength=64)
     types = {int(v): int(counts[v]) for v in np.flatnonzero(counts)}
     return DecodedParts(positions, statics, rejects, types), np.flatnonzero(~ok)
 

@@ -43,12 +43,14 @@ from ais import _fastframe as ff
 from ais import _fastassemble as fa
 from ais import _fastdedup as fdd
 from ais import reasons
+from ais._memory import BufferPool
 from ais.assemble import _Open
 from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
 from ais.frames import DecodedParts, PositionBatch, object_array, rejects_frame
+from ais.schema import POSITION_COLUMNS, POSITION_DTYPES, empty_frame
 from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
@@ -113,32 +115,66 @@ def _pghp_value(p) -> float:
     return np.nan if p is None else float(p)
 
 
-def frame_ahead(data: bytes, max_sentence_bytes: int):
-    """``feed``'s framing of ``data`` done ahead: valid for a call whose text to frame is
-    exactly ``data`` (nothing pending before it, ending at a line end). One thread (the
-    parallel kernel is kept for the caller's own thread)."""
+# the framed rows of chunks framed ahead (20 int64 per line: about 70 MB per 32 MB chunk),
+# kept for the next chunks (see ``ais._memory``): one being read, one ready, one spare
+_ROWS = BufferPool(np.int64, 0, 3)
+
+
+class Framed:
+    """``feed``'s work on a chunk done ahead (``frame_ahead``): valid for a call whose
+    text to frame is exactly that chunk (nothing pending before it, ending at a line
+    end)."""
+
+    __slots__ = ("size", "rows", "pghp", "stations", "hashes", "decoded", "entry")
+
+    def release(self) -> None:
+        """``feed`` is done with the rows: their memory goes back to the pool."""
+        rows, self.rows = self.rows, None
+        if rows is not None:
+            _ROWS.give(rows.base)
+
+    def __init__(self, size, rows, pghp, stations, hashes, decoded, entry):
+        self.size = size            # bytes framed
+        self.rows, self.pghp = rows, pghp
+        self.stations = stations    # ``_span_names`` of every row's station span
+        self.hashes = hashes        # dedup hash of every row's payload span
+        # the single-sentence AIS lines decoded (``decode_payloads(..., full=False)``):
+        # row r is entry ``entry[r]`` (-1: not decoded)
+        self.decoded, self.entry = decoded, entry
+
+
+def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:
+    """The work of ``feed`` on ``data`` that needs no decoder state: framing, the dedup
+    hashes and the decoding of every single-sentence line (the ones dedup drops too:
+    a few per cent). One thread (the parallel kernels are kept for the caller's own
+    thread)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    rows, pghp = ff.frame_lines(buf, max_sentence_bytes, parallel=False)
+    rows, pghp = ff.frame_lines(buf, max_sentence_bytes, parallel=False, pool=_ROWS)
     # the dedup hash of every row's payload span (only the AIS lines' are read)
     hashes = fdd.hash_spans(buf, rows[:, ff.C_PS], rows[:, ff.C_PE])
-    return len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE]), hashes
+    single = np.flatnonzero((rows[:, ff.C_KIND] == ff.K_AIS) & (rows[:, ff.C_COUNT] == 1))
+    decoded = _fast.fd.decode_payloads(buf, _col(rows, ff.C_PS, single), _col(rows, ff.C_PE, single),
+                                       _col(rows, ff.C_FILL, single), full=False)
+    entry = np.full(len(rows), -1, dtype=np.int64)
+    entry[single] = np.arange(len(single))
+    return Framed(len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE]),
+                  hashes, decoded, entry)
 
 
 def _frame(dec, i: int, st, body: bytes, framed=None):
     """Frame ``body`` (whole lines of input ``i``).
 
     Returns (buf, rows, kind, pghp time pending before each line, (sentence table,
-    reject table) of the handed-over lines in line order, station spans coded ahead or
-    None, payload hashes per row worked out ahead or None). Updates ``st`` and the framer
-    counts exactly as the reference would.
+    reject table) of the handed-over lines in line order, ``framed`` or None when it
+    does not apply). Updates ``st`` and the framer counts exactly as the reference would.
     """
     framer = dec.framer
     buf = np.frombuffer(body, dtype=np.uint8)
-    if framed is not None and framed[0] == len(buf):
-        rows, pghp, stations, hashes = framed[1:]
+    if framed is not None and framed.size == len(buf):
+        rows, pghp = framed.rows, framed.pghp
     else:
+        framed = None
         rows, pghp = ff.frame_lines(buf, framer.params.max_sentence_bytes)
-        stations = hashes = None
     n = len(rows)
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)
@@ -146,8 +182,7 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     batch = _hand_over_at_once(framer, i, st, body, rows, kind, line0)
     if batch is not None:
         return (buf, rows, kind, np.full(n, np.nan),
-                (batch[0], _with_fast_rejects(batch[1], i, buf, rows, kind, line0)), stations,
-                hashes)
+                (batch[0], _with_fast_rejects(batch[1], i, buf, rows, kind, line0)), framed)
     # events of the framing state: a sentence or a rejected line clears it, $PGHP sets it
     ends_state = (kind == ff.K_AIS) | (kind == ff.K_REJECT)
     is_ev = ends_state | (kind == ff.K_PGHP)
@@ -212,7 +247,7 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
     sentences = SentenceTable.concat([tables[h][0] for h in order])
     rejects = _with_fast_rejects(RejectTable.concat([tables[h][1] for h in order]), i, buf, rows,
                                  kind, line0)
-    return buf, rows, kind, pending, (sentences, rejects), stations, hashes
+    return buf, rows, kind, pending, (sentences, rejects), framed
 
 
 def _with_fast_rejects(handed, i, buf, rows, kind, line0):
@@ -292,18 +327,17 @@ _ROW_COLUMN = {"count": ff.C_COUNT, "number": ff.C_NUMBER, "seq": ff.C_SEQ, "fil
                "ps": ff.C_PS, "pe": ff.C_PE, "ts": ff.C_LSTART, "te": ff.C_LEND}
 
 
-def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, line0,
-               first_index):
+def _sentences(dec, i, st, buf, rows, kind, pending, tables, framed, line0, first_index):
     """The chunk's sentences, fast lines and handed-over lines: single-sentence messages
     as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
     sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments,
-    payload hashes of the first singles (the fast lines', from ``hashes``) or None)."""
+    rows of the first singles (the fast lines'), in that order)."""
     fidx = np.flatnonzero(kind == ff.K_AIS)
     time = _time_of(rows, fidx, pending[fidx])
-    if stations is None:        # not done ahead
+    if framed is None:        # not done ahead
         stations = _span_names(buf, _col(rows, ff.C_STS, fidx), _col(rows, ff.C_STE, fidx))
     else:
-        stations = (stations[0][fidx], stations[1])
+        stations = (framed.stations[0][fidx], framed.stations[1])
     station = _code_spans(dec, *stations, st.name)
 
     def fast_columns(sel, names):
@@ -334,9 +368,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, l
     singles.append(fast_columns(one_idx, MESSAGE_COLUMNS))
     if one_idx is not None:
         frags.append(fast_columns(np.flatnonzero(~one), SENTENCE_COLUMNS))
-    fast_hashes = None
-    if hashes is not None:
-        fast_hashes = hashes[fidx if one_idx is None else fidx[one_idx]]
+    fast_rows = fidx if one_idx is None else fidx[one_idx]
     s_obj = tables[0]
     big = buf
     if len(s_obj):
@@ -366,7 +398,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, stations, hashes, l
         cols = {c: np.concatenate([p[c] for p in frags]) for c in SENTENCE_COLUMNS}
         order = np.argsort(cols["index"], kind="stable")
         frag = _Sentences(**{c: v[order] for c, v in cols.items()})
-    return big, single, frag, fast_hashes
+    return big, single, frag, fast_rows
 
 
 def _assemble(dec, big, s: _Sentences):
@@ -485,7 +517,7 @@ def _assemble(dec, big, s: _Sentences):
     return big, msgs, orphans
 
 
-def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> Decoded:
+def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded:
     """``IncrementalDecoder.feed`` on the fast path (see module docstring)."""
     from ais.incremental import station_name
     from ais.nmea import _SourceState
@@ -500,14 +532,16 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
     dups_before = dd.duplicates
     if st.partial:
         framed = None           # framed ahead without the text pending before it
-    data = st.partial + data
+        data = st.partial + data
     if final:
         body, st.partial = data, b""
     else:
-        cut = data.rfind(b"\n") + 1
-        body, st.partial = memoryview(data)[:cut], data[cut:]   # no copy of the chunk
+        # ``data`` may be any bytes-like object (the reader's pieces are views of its
+        # kept buffers): what is left after the last line end is copied out
+        cut = ff.last_newline(np.frombuffer(data, dtype=np.uint8)) + 1
+        body, st.partial = memoryview(data)[:cut], bytes(memoryview(data)[cut:])
     line0 = st.line_no
-    buf, rows, kind, pending, tables, stations, hashes = _frame(dec, i, st, body, framed)
+    buf, rows, kind, pending, tables, framed = _frame(dec, i, st, body, framed)
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)
@@ -517,9 +551,11 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
     dec.assembler.seen += int(per_line.sum())
     frame_rejects = tables[1]
 
-    big, single, frag, fast_hashes = _sentences(dec, i, st, buf, rows, kind, pending, tables,
-                                                stations, hashes, line0, first_index)
-    del rows, kind, pending, tables, body, data, hashes   # the framed chunk is no longer needed
+    big, single, frag, fast_rows = _sentences(dec, i, st, buf, rows, kind, pending, tables,
+                                              framed, line0, first_index)
+    del rows, kind, pending, tables, body, data     # the framed chunk is no longer needed
+    if framed is not None:
+        framed.release()
     big, multi, orphans = _assemble(dec, big, frag)
     m = single
     if multi is not None:
@@ -535,21 +571,45 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
     # dedup over the messages in order, against the kept copies of earlier calls
     times = np.ascontiguousarray(in_order("time"), dtype=np.float64)
     m_hashes = None
-    if fast_hashes is not None:     # hashed ahead: the fast lines' singles come first
-        nf = len(fast_hashes)
-        m_hashes = np.concatenate([fast_hashes, fdd.hash_spans(big, m["ps"][nf:], m["pe"][nf:])])
+    nf = len(fast_rows)         # the fast lines' singles come first in ``m``
+    if framed is not None:      # hashed ahead
+        m_hashes = np.concatenate([framed.hashes[fast_rows],
+                                   fdd.hash_spans(big, m["ps"][nf:], m["pe"][nf:])])
         m_hashes = m_hashes if order is None else m_hashes[order]
     dup = fdd.dedup(dd, big, in_order("ps"), in_order("pe"), times, hashes=m_hashes)
 
-    # decode the kept messages in bulk; pyais for what the kernel leaves
+    # decode the kept messages in bulk (the fast lines' singles were decoded ahead when
+    # ``framed`` applies); pyais for what the kernel leaves
     keep = np.flatnonzero(~dup)
     sel = keep if order is None else order[keep]
+    if framed is None:
+        parts = _decode(dec, big, m, sel)
+    else:
+        ahead = sel < nf
+        parts = _join([_decode(dec, big, m, sel[ahead], framed.decoded,
+                               framed.entry[fast_rows[sel[ahead]]]),
+                       _decode(dec, big, m, sel[~ahead])])
+    rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
+    counts = {key: framer.counts[key] - before[key] for key in before}
+    counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
+                  no_receive_time=int(np.isnan(times[keep]).sum()))
+    rej = rejects_frame(rejects, dec.names)
+    rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
+    return Decoded(parts.positions, _fast.sort_frame(parts.statics), rej, counts, parts.types,
+                   sort=False)
+
+
+def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
+    """Decode messages ``sel`` of the message columns ``m`` (spans into ``big``): the
+    kernel (or its results ``decoded``, message ``j`` being entry ``at[j]``), type 4
+    counted, pyais for the rest. Positions come as a ``PositionBatch``."""
     k = {c: m[c][sel] for c in MESSAGE_COLUMNS if c != "key"}
     text_of = lambda ix: np.array(span_bytes(big, k["ts"][ix], k["te"][ix]), dtype=object)  # noqa: E731
     names = _station_names(dec)
     parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],
                                       station=k["station"], names=names, line=k["line"],
-                                      source=k["source"], text_of=text_of)
+                                      source=k["source"], text_of=text_of, decoded=decoded,
+                                      at=at)
     counted = _fast.count_only(big, k["ps"][rest], k["pe"][rest], k["fill"][rest])
     if counted.any():
         types = dict(parts.types)
@@ -571,11 +631,14 @@ def feed(dec, source: str, data: bytes, *, final: bool = False, framed=None) -> 
         parts.positions = ref.positions.iloc[:0]    # the statics, rejects and types join
         parts = DecodedParts.concat([parts, ref])
         parts.positions = batch
-    rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
-    counts = {key: framer.counts[key] - before[key] for key in before}
-    counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
-                  no_receive_time=int(np.isnan(times[keep]).sum()))
-    rej = rejects_frame(rejects, dec.names)
-    rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
-    return Decoded(parts.positions, _fast.sort_frame(parts.statics), rej, counts, parts.types,
-                   sort=False)
+    return parts
+
+
+def _join(parts: list[DecodedParts]) -> DecodedParts:
+    """``DecodedParts.concat`` of parts whose positions are ``PositionBatch``es (their
+    rows are sorted later, so the order between the parts does not matter)."""
+    batch = PositionBatch.concat([p.positions for p in parts])
+    joined = DecodedParts.concat([DecodedParts(empty_frame(POSITION_COLUMNS, POSITION_DTYPES),
+                                               p.statics, p.rejects, p.types) for p in parts])
+    joined.positions = batch
+    return joined

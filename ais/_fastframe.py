@@ -744,8 +744,8 @@ def count_starts(buf, bounds, counts):
 
 
 @njit
-def _last_newline(buf):
-    """Index of the last newline (-1: none); lines after it go to ``_frame_line`` only."""
+def last_newline(buf):
+    """Index of the last newline (-1: none)."""
     last_nl = len(buf) - 1
     while last_nl >= 0 and buf[last_nl] != 10:
         last_nl -= 1
@@ -788,7 +788,7 @@ def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_n
 @njit
 def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
     """Frame every block, one after the other."""
-    last_nl = _last_newline(buf)
+    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
     for j in range(len(bounds) - 1):
         _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
 
@@ -796,22 +796,27 @@ def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
 @njit(parallel=True)
 def frame_blocks_parallel(buf, bounds, offsets, out, pghp_time, max_line_bytes):
     """Frame the blocks on all cores."""
-    last_nl = _last_newline(buf)
+    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
     for j in numba.prange(len(bounds) - 1):
         _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
 
 
-def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024,
-                parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = True,
+                pool=None) -> tuple[np.ndarray, np.ndarray]:
     """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64 with contiguous
-    columns, pghp times float64). ``parallel=False``: the same rows on one thread."""
+    columns, pghp times float64). ``parallel=False``: the same rows on one thread.
+    ``pool``: an ``ais._memory.BufferPool`` of int64 to take the rows' memory from (the
+    caller gives ``rows.base`` back when done)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     bounds = np.r_[np.arange(0, len(buf), BLOCK_BYTES, dtype=np.int64), len(buf)]
     counts = np.empty(len(bounds) - 1, dtype=np.int64)
     count_starts(buf, bounds, counts)
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
     n = int(offsets[-1])
-    out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
+    if pool is None:
+        out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
+    else:
+        out = pool.take(len(FRAME_FIELDS) * n)[:len(FRAME_FIELDS) * n].reshape(len(FRAME_FIELDS), n)
     pghp = np.empty(n, dtype=np.float64)
     (frame_blocks_parallel if parallel else frame_blocks)(buf, bounds, offsets, out, pghp,
                                                           max_line_bytes)

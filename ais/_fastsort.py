@@ -186,33 +186,37 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
 
 @njit(parallel=True)
 def _take_ints(order, cols, out):
-    for c in numba.prange(cols.shape[0]):      # the columns on both cores
+    for c in numba.prange(len(cols)):      # the columns on both cores
+        col = cols[c]
         for k in range(len(order)):
-            out[c, k] = cols[c, order[k]]
+            out[c, k] = col[order[k]]
 
 
 @njit
 def _take_ints_serial(order, cols, out):
     """``_take_ints`` on one thread: for a worker thread while the caller's own thread
     runs parallel kernels (numba's default thread pool takes one parallel call at a time)."""
-    for c in range(cols.shape[0]):
+    for c in range(len(cols)):
+        col = cols[c]
         for k in range(len(order)):
-            out[c, k] = cols[c, order[k]]
+            out[c, k] = col[order[k]]
 
 
 def take_columns(order: np.ndarray, columns: list[np.ndarray],
                  parallel: bool = True) -> list[np.ndarray]:
     """``[c[order] for c in columns]`` column by column in numba (every column 8 bytes
-    wide; float64 columns travel as their bits)."""
+    wide; float64 columns travel as their bits, read where they are)."""
     order = np.ascontiguousarray(order, dtype=np.int64)
-    kinds = [np.asarray(c).dtype for c in columns]
-    cols = np.empty((len(columns), len(order)), dtype=np.int64)
-    for k, c in enumerate(columns):
-        c = np.asarray(c)
+    kinds = []
+    cols = []
+    for c in columns:
+        c = np.ascontiguousarray(c)
         if c.dtype.itemsize != 8:
             c = c.astype(np.int64 if c.dtype.kind in "iub" else np.float64)
-            kinds[k] = c.dtype
-        cols[k] = c.view(np.int64)
-    out = np.empty_like(cols)
-    (_take_ints if parallel else _take_ints_serial)(order, cols, out)
-    return [out[k].view(kinds[k]) for k in range(len(columns))]
+        kinds.append(c.dtype)
+        v = c.view(np.int64)
+        v.flags.writeable = False       # all alike for numba (a column may be read-only)
+        cols.append(v)
+    out = np.empty((len(cols), len(order)), dtype=np.int64)
+    (_take_ints if parallel else _take_ints_serial)(order, tuple(cols), out)
+    return [out[k].view(kinds[k]) for k in range(len(cols))]

@@ -19,14 +19,23 @@ threads allocate a few large blocks per piece, so sharing one arena costs nothin
 measurable. Threads that already have an arena keep it.
 
 Elsewhere than glibc (macOS, Windows, musl) it does nothing.
+
+``BufferPool`` goes further for the largest arrays of each piece (the text read, the
+framed lines): they are kept for the life of the process and used again by the next
+piece and the next read, whatever else the process did with its heap in between (a
+pyais run between two fast reads left the next read 25,000 to 35,000 page faults in
+fresh buffers, and 0.8 s instead of 0.33 s).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
 
-__all__ = ["keep_freed_memory"]
+import numpy as np
+
+__all__ = ["keep_freed_memory", "BufferPool"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -49,3 +58,37 @@ def keep_freed_memory() -> bool:
     _done = bool(mallopt(_M_MMAP_THRESHOLD, _LIMIT)) and bool(mallopt(_M_TRIM_THRESHOLD, _LIMIT))
     _done = bool(mallopt(_M_ARENA_MAX, 1)) and _done
     return _done
+
+
+class BufferPool:
+    """Flat arrays given back after use and handed out again (at most ``kept`` of them
+    held, each of at least ``min_size`` items). Thread-safe. A buffer must be given
+    back only once nothing reads or writes it any more (no view of it kept)."""
+
+    def __init__(self, dtype, min_size: int, kept: int):
+        self.dtype = np.dtype(dtype)
+        self.min_size = int(min_size)
+        self.kept = kept
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> np.ndarray:
+        """A flat array of at least ``size`` items (contents undefined)."""
+        with self._lock:
+            for k, buf in enumerate(self._free):
+                if len(buf) >= size:
+                    return self._free.pop(k)
+        return np.empty(max(size, self.min_size), dtype=self.dtype)
+
+    def give(self, buf: np.ndarray) -> None:
+        """Keep ``buf`` for a next ``take`` (in place of the smallest one kept when
+        ``kept`` are held already)."""
+        if buf.dtype != self.dtype or buf.ndim != 1:
+            return
+        with self._lock:
+            if len(self._free) < self.kept:
+                self._free.append(buf)
+                return
+            k = min(range(len(self._free)), key=lambda j: len(self._free[j]))
+            if len(self._free[k]) < len(buf):
+                self._free[k] = buf

@@ -56,8 +56,9 @@ class IncrementalDecoder:
 
     def feed(self, source: str, data: bytes, *, final: bool = False, framed=None) -> Decoded:
         """Decode the next bytes of ``source``. Its last line waits for its newline unless
-        ``final`` (the end of that input). ``framed``: what ``prepare(data)`` gave, when
-        it was called ahead (in another thread: ``ais.reader``)."""
+        ``final`` (the end of that input). ``data``: bytes or any bytes-like object (not
+        kept once the call returns). ``framed``: what ``prepare(data)`` gave, when it was
+        called ahead (in another thread: ``ais.reader``); used up by this call."""
         if self.decoder == "fast":      # the same stages in bulk: ais._fastfeed
             from ais import _fastfeed
             return _fastfeed.feed(self, source, data, final=final, framed=framed)

@@ -14,12 +14,14 @@ import pickle
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyais
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 import ais
+import ais._fastfeed
 from ais.decoded import Decoded
 from ais.incremental import IncrementalDecoder
 from ais.nmea import _xor
@@ -213,3 +215,38 @@ def test_read_in_small_pieces_with_framing_ahead(name, monkeypatch, tmp_path):
     for p in (path, gz):
         for decoder in ("fast", "pyais"):
             assert_same(ais.read_inputs([p], decoder=decoder), want[p])
+
+
+def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tmp_path):
+    """The read buffers and framed rows of the fast path are kept and handed to the next
+    pieces (and the next read): with one buffer of each kept, every buffer holds several
+    pieces in turn, and the tables are still those of the reference, read after read."""
+    from ais._memory import BufferPool
+    path = DATA / "dma-aislib/stream_example.txt"
+    want = ais.read_inputs([path], decoder="pyais")
+    reads = BufferPool(np.uint8, 0, 1)
+    rows = BufferPool(np.int64, 0, 1)
+    monkeypatch.setattr(ais.reader, "_BUFFERS", reads)
+    monkeypatch.setattr(ais._fastfeed, "_ROWS", rows)
+    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 4093)
+    taken = []
+    take = reads.take
+    monkeypatch.setattr(reads, "take", lambda size: taken.append(take(size)) or taken[-1])
+    for _ in range(2):
+        assert_same(ais.read_inputs([path], decoder="fast"), want)
+    assert len(taken) > 10
+    assert len({id(b) for b in taken}) < len(taken) / 2     # mostly the same buffer again
+    assert len(reads._free) == 1 and len(rows._free) == 1
+
+
+def test_buffer_pool_keeps_the_largest():
+    from ais._memory import BufferPool
+    pool = BufferPool(np.int64, 10, 2)
+    a, b, c = pool.take(5), pool.take(100), pool.take(50)
+    assert len(a) == 10 and len(b) == 100 and len(c) == 50
+    for buf in (a, b, c):
+        pool.give(buf)
+    assert sorted(len(x) for x in pool._free) == [50, 100]     # the smallest went
+    assert pool.take(60) is b and pool.take(60) is not c      # none left large enough
+    pool.give(np.zeros(3, dtype=np.float64))                   # another kind: not kept
+    assert all(x.dtype == np.int64 for x in pool._free)

@@ -10,22 +10,24 @@ How the work is split, one chunk of whole lines at a time:
 
 1. ``ais._fastframe`` frames every line in numba (``ais.reader`` has it done for the
    next chunk in its read-ahead thread: ``frame_ahead``, which also hashes the payloads
-   for dedup). Lines of the common styles become array rows, as do the lines it rejects
-   itself (no ``*hh``, wrong checksum: the reference's reasons; such a line ends a
-   pending ``$PGHP`` time or tag block, as there); every other line (other faults,
-   groups, ISO times, ...) is handed to the reference framer with the ``$PGHP``/tag
-   state it would have had: all of them in one call when no such state is pending,
-   else one by one in line order. A sentence (or rejected line) after a lone tag block
-   line is handed over too (the reference merges them).
+   for dedup and decodes the single-sentence lines). Lines of the common styles become
+   array rows, as do the lines it rejects itself (no ``*hh``, wrong checksum: the
+   reference's reasons; such a line ends a pending ``$PGHP`` time or tag block, as
+   there); every other line (other faults, groups, ISO times, ...) is handed to the
+   reference framer with the ``$PGHP``/tag state it would have had: all of them in one
+   call when no such state is pending, else one by one in line order. A sentence (or
+   rejected line) after a lone tag block line is handed over too (the reference merges
+   them).
 2. Single-sentence messages go straight on as offsets into the chunk; handed-over
    lines' sentences are packed into the same buffer. Fragments go through
    ``ais._fastassemble`` (numba, the ``Assembler``'s rules, starting from and leaving
    its open messages).
 3. ``ais._fastdedup`` drops multi-receiver copies over all messages in the reference's
    message order, on the ``Deduplicator``'s packed window.
-4. ``ais._fast.decode_arrays`` decodes the kept messages in bulk; types it does not
-   cover go to pyais. Positions leave as a ``PositionBatch`` (columns), made into the
-   sorted frame once, when the caller asks for it.
+4. ``ais._fast.decode_arrays`` decodes the kept messages in bulk (or takes what
+   ``frame_ahead`` decoded); types it does not cover go to pyais. Positions leave as a
+   ``PositionBatch`` (columns), made into the sorted frame once, when the caller asks
+   for it.
 
 Python objects are made only for handed-over lines, fragments, rejects, statics, the
 pyais fallback and the strings that differ (stations, channels).

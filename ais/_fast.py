@@ -30,7 +30,7 @@ import pandas as pd
 from ais import decode_pyais, fields, reasons
 from ais import _fastdecode as fd
 from ais.columns import MessageTable, RejectTable, pack_payloads
-from ais.frames import DecodedParts, PositionBatch, epoch_ns, object_array, utc_index
+from ais.frames import DecodedParts, PositionBatch, StaticBatch, epoch_ns, object_array, utc_index
 from ais.schema import STATIC_COLUMNS, STATIC_DTYPES, empty_frame
 
 __all__ = ["FAST_TYPES", "COUNT_ONLY_TYPE", "count_only", "decode_messages", "decode_arrays"]
@@ -100,18 +100,6 @@ def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) ->
     return pd.DataFrame(out, copy=False)
 
 
-def sort_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """``ais.schema.sort_by_vessel_time`` on integer keys: (mmsi, timestamp NaT last,
-    source, line), stable."""
-    if len(df) == 0:
-        return df.reset_index(drop=True)
-    ts = df["timestamp"].to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
-    ts[df["timestamp"].isna().to_numpy()] = np.iinfo(np.int64).max
-    src, _ = pd.factorize(df["source"].to_numpy(dtype=object), sort=True)
-    order = np.lexsort((df["line"].to_numpy(), src, ts, df["mmsi"].to_numpy()))
-    return df.take(order).reset_index(drop=True)
-
-
 def _clean_text(values: np.ndarray) -> np.ndarray:
     """pyais text -> table text: cut at the first '@', strip, None when empty."""
     codes, uniq = pd.factorize(np.asarray(values, dtype=object))    # None -> -1
@@ -171,6 +159,13 @@ def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def statics_from_raw(raw: dict[str, np.ndarray], names) -> pd.DataFrame:
+    """A ``StaticBatch``'s columns -> the statics frame, in row order."""
+    return build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
+        mmsi=raw["mmsi"], time=raw["time"], msg_type=raw["msg_type"],
+        source=object_array(names)[raw["station"]], line=raw["line"], **static_columns(raw)))
+
+
 def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: np.ndarray, *,
                   time: np.ndarray, station: np.ndarray, names, line: np.ndarray,
                   source: np.ndarray, text_of, decoded=None,
@@ -179,8 +174,9 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
 
     ``station``: int codes into ``names``. ``text_of(index_array) -> object array`` gives
     the raw text of those messages (only called for rejects). Returns the decoded parts
-    of every message the kernel covers (positions as a ``PositionBatch``, in message
-    order) and the indices of the others (FALLBACK: for the pyais path).
+    of every message the kernel covers (positions as a ``PositionBatch`` and statics as
+    a ``StaticBatch``, in message order) and the indices of the others (FALLBACK: for
+    the pyais path).
 
     ``decoded``, ``at``: the payloads already decoded (``decode_payloads(...,
     full=False)`` of a larger batch, e.g. in a read-ahead thread), message ``i`` being
@@ -215,13 +211,13 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     slots = raw["slot"][msg_of]
     sraw = {k: raw[k][msg_of] if k in ("msg_type", "mmsi") else raw[k][slots]
             for k in ("msg_type", "mmsi") + fd.NUMERIC_FIELDS[fd.N_POS:] + fd.TEXT_FIELDS}
-    scols = static_columns(sraw)
+    sraw.update(time=np.asarray(time, dtype=np.float64)[si],
+                station=np.asarray(station, dtype=np.int64)[si],
+                line=np.asarray(line, dtype=np.int64)[si])
     f, i = out_f[:, :n_rows], out_i[:, :n_rows]
     positions = PositionBatch(names, mmsi=i[0], time=f[0], lat=f[1], lon=f[2], sog=f[3],
                               cog=f[4], heading=f[5], msg_type=i[1], station=i[2], line=i[3])
-    statics = build_frame(STATIC_COLUMNS, STATIC_DTYPES, dict(
-        mmsi=sraw["mmsi"], time=time[si], msg_type=t[si],
-        source=object_array(names)[station[si]], line=line[si], **scols))
+    statics = StaticBatch(names, sraw)
     rej_text = text_of(rejected) if len(rejected) else np.empty(0, dtype=object)
     rejects = RejectTable(source=source[rejected], line=line[rejected], reason=reason,
                           text=np.array([reasons.reject_text(x) for x in rej_text],
@@ -241,8 +237,8 @@ def decode_messages(m: MessageTable) -> DecodedParts:
         buf, offsets[:-1], offsets[1:], m.fill.astype(np.int64), time=m.time,
         station=codes.astype(np.int64), names=list(names), line=m.line, source=m.source,
         text_of=lambda idx: m.text[idx])
-    parts = DecodedParts(parts.positions.frame(sort=False), parts.statics, parts.rejects,
-                         parts.types)
+    parts = DecodedParts(parts.positions.frame(sort=False), parts.statics.frame(sort=False),
+                         parts.rejects, parts.types)
     if len(rest):
         parts = DecodedParts.concat([parts, decode_pyais.decode_messages(m.take(rest))])
     return parts

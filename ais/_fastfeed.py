@@ -51,8 +51,7 @@ from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
-from ais.frames import DecodedParts, PositionBatch, object_array, rejects_frame
-from ais.schema import POSITION_COLUMNS, POSITION_DTYPES, empty_frame
+from ais.frames import DecodedParts, PositionBatch, StaticBatch, object_array, rejects_frame
 from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
@@ -597,8 +596,7 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded
                   no_receive_time=int(np.isnan(times[keep]).sum()))
     rej = rejects_frame(rejects, dec.names)
     rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
-    return Decoded(parts.positions, _fast.sort_frame(parts.statics), rej, counts, parts.types,
-                   sort=False)
+    return Decoded(parts.positions, parts.statics, rej, counts, parts.types, sort=False)
 
 
 def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
@@ -627,20 +625,24 @@ def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
                                  count=len(rest)),
             text=text_of(rest))
         ref = decode_pyais(rest_msgs)
-        batch = parts.positions
+        positions = parts.positions
         if len(ref.positions):
-            batch = PositionBatch.concat([batch, PositionBatch.from_frame(ref.positions)])
-        parts.positions = ref.positions.iloc[:0]    # the statics, rejects and types join
-        parts = DecodedParts.concat([parts, ref])
-        parts.positions = batch
+            positions = PositionBatch.concat([positions, PositionBatch.from_frame(ref.positions)])
+        types = dict(parts.types)
+        for t, v in ref.types.items():
+            types[t] = types.get(t, 0) + v
+        parts = DecodedParts(positions, parts.statics.with_frames([ref.statics]),
+                             RejectTable.concat([parts.rejects, ref.rejects]), types)
     return parts
 
 
 def _join(parts: list[DecodedParts]) -> DecodedParts:
-    """``DecodedParts.concat`` of parts whose positions are ``PositionBatch``es (their
+    """``DecodedParts.concat`` of parts whose positions and statics are batches (their
     rows are sorted later, so the order between the parts does not matter)."""
-    batch = PositionBatch.concat([p.positions for p in parts])
-    joined = DecodedParts.concat([DecodedParts(empty_frame(POSITION_COLUMNS, POSITION_DTYPES),
-                                               p.statics, p.rejects, p.types) for p in parts])
-    joined.positions = batch
-    return joined
+    types: dict[int, int] = {}
+    for p in parts:
+        for k, v in p.types.items():
+            types[k] = types.get(k, 0) + v
+    return DecodedParts(PositionBatch.concat([p.positions for p in parts]),
+                        StaticBatch.concat([p.statics for p in parts]),
+                        RejectTable.concat([p.rejects for p in parts]), types)

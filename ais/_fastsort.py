@@ -1,8 +1,8 @@
 """The contract row order of the positions table, computed in numba.
 
 Rows are ordered by (mmsi, timestamp with NaT last, source, line), stable: the order of
-``np.lexsort((line, source_rank, time_key, mmsi))``, which ``ais.schema`` and
-``ais._fast.sort_frame`` give on frames. Here it costs one pass per key instead of a
+``np.lexsort((line, source_rank, time_key, mmsi))``, which
+``ais.schema.sort_by_vessel_time`` gives on frames. Here it costs one pass per key instead of a
 comparison sort over all rows: a stable two-pass radix sort by MMSI (AIS MMSIs fit in
 30 bits), then every vessel's slice is checked and, only where its rows are out of
 (time, source, line) order, merge-sorted (stable). A feed read in arrival order is

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.frames import PositionBatch, epoch_ns, utc_index
+from ais.frames import PositionBatch, StaticBatch, epoch_ns, utc_index
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
                         STATIC_COLUMNS, STATIC_DTYPES, empty_frame, sort_by_vessel_time)
 
@@ -68,11 +68,13 @@ def _batch_stats(batch: PositionBatch, statics: pd.DataFrame):
 class Decoded:
     """Positions, statics and rejects (contract frames, sorted) plus ``stats`` and ``warnings``.
 
-    ``positions`` may be given as a ``PositionBatch`` (the fast path): the sorted frame is
-    then built on first use, once, however many batches ``merge`` joined.
+    ``positions`` may be given as a ``PositionBatch`` and ``statics`` as a ``StaticBatch``
+    (the fast path): each sorted frame is then built on first use, once, however many
+    batches ``merge`` joined.
     """
 
-    def __init__(self, positions: pd.DataFrame | PositionBatch | None = None, statics: pd.DataFrame | None = None,
+    def __init__(self, positions: pd.DataFrame | PositionBatch | None = None,
+                 statics: pd.DataFrame | StaticBatch | None = None,
                  rejects: pd.DataFrame | None = None, counts: dict | None = None,
                  messages_by_type: dict | None = None, rejected_by_reason: dict | None = None,
                  inputs: list | None = None, warnings: list | None = None, sort: bool = True):
@@ -84,12 +86,18 @@ class Decoded:
             positions = None
         elif sort:
             positions = sort_by_vessel_time(positions)
-        if sort:
+        sbatch = statics if isinstance(statics, StaticBatch) else None
+        n_statics = len(statics)
+        if sbatch is not None:
+            statics = None
+        elif sort:
             statics = sort_by_vessel_time(statics)
+        if sort:
             rejects = rejects.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
         self._positions = positions
         self._batch = batch
-        self.statics = statics
+        self._statics = statics
+        self._sbatch = sbatch
         self.rejects = rejects
         self.warnings = list(warnings or [])
         counts = {k: int((counts or {}).get(k, 0)) for k in COUNT_KEYS}
@@ -106,7 +114,7 @@ class Decoded:
                                                                    key=lambda kv: int(kv[0]))},
             "rejected_by_reason": {str(k): int(v) for k, v in sorted(rejected_by_reason.items())},
             "positions": int(n_positions),
-            "statics": int(len(statics)),
+            "statics": int(n_statics),
             "vessels": 0,
             "time_span": None,
             "inputs": list(inputs or []),
@@ -140,6 +148,17 @@ class Decoded:
             self._positions = self._sorted_batch().frame()
             self._batch = None
         return self._positions
+
+    @property
+    def statics(self) -> pd.DataFrame:
+        if self._statics is None:
+            self._statics = self._sbatch.frame()
+            self._sbatch = None
+        return self._statics
+
+    @statics.setter
+    def statics(self, value: pd.DataFrame) -> None:
+        self._statics, self._sbatch = value, None
 
     def sort_positions_ahead(self, pool) -> None:
         """Sort the positions batch (if any) in ``pool`` (an executor), so that ``merge``
@@ -189,8 +208,12 @@ class Decoded:
                  for d in items if d._batch is not None or len(d._positions)])
         else:
             positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)
-        return cls(positions,
-                   cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES),
+        if any(d._sbatch is not None for d in items):    # fast path: one frame at the end
+            statics = StaticBatch.concat([d._sbatch if d._sbatch is not None else
+                                          StaticBatch([], frames=[d._statics]) for d in items])
+        else:
+            statics = cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES)
+        return cls(positions, statics,
                    cat([d.rejects for d in items], REJECT_COLUMNS, REJECT_DTYPES),
                    counts, by_type, by_reason, inputs,
                    [w for d in items for w in d.warnings] + list(warnings or []))

@@ -100,14 +100,6 @@ def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) ->
     return pd.DataFrame(out, copy=False)
 
 
-def _clean_text(values: np.ndarray) -> np.ndarray:
-    """pyais text -> table text: cut at the first '@', strip, None when empty."""
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object))    # None -> -1
-    clean = np.empty(len(uniq) + 1, dtype=object)
-    clean[:-1] = [v.split("@", 1)[0].strip() or None for v in uniq]
-    return clean[codes]         # code -1: the last slot, None
-
-
 def _zero_nan(v: np.ndarray) -> np.ndarray:
     return np.where(v == 0, np.nan, v)
 
@@ -137,7 +129,8 @@ _POS_REASONS[[fd.POS_BAD_LAT, fd.POS_BAD_LON]] = [reasons.LAT_OUT_OF_RANGE, reas
 
 
 def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Kernel fields of static messages (types 5, 19, 24) -> statics columns."""
+    """Kernel fields of static messages (types 5, 19, 24; text decoded with
+    ``table_text=True``) -> statics columns."""
     t = raw["msg_type"]
     n = len(t)
     is5, is19, is24 = t == 5, t == 19, t == 24
@@ -147,13 +140,13 @@ def static_columns(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     nan = np.full(n, np.nan)
     out = {
         "imo": np.where(is5, _zero_nan(raw["imo"]), nan),
-        "name": _clean_text(raw["shipname"]),
-        "callsign": _clean_text(raw["callsign"]),
+        "name": raw["shipname"],
+        "callsign": raw["callsign"],
         "ship_type": np.where(is5 | is19 | part_b, _zero_nan(raw["ship_type"]), nan),
         "length": np.where(has_dims, _sum_dims(raw["to_bow"], raw["to_stern"]), nan),
         "beam": np.where(has_dims, _sum_dims(raw["to_port"], raw["to_starboard"]), nan),
         "draught": np.where(is5, _zero_nan(raw["draught"]), nan),
-        "destination": _clean_text(raw["destination"]),
+        "destination": raw["destination"],
         "eta": np.where(is5, _eta(raw["month"], raw["day"], raw["hour"], raw["minute"]), None),
     }
     return out
@@ -179,11 +172,11 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
     the pyais path).
 
     ``decoded``, ``at``: the payloads already decoded (``decode_payloads(...,
-    full=False)`` of a larger batch, e.g. in a read-ahead thread), message ``i`` being
-    its entry ``at[i]``; the spans are then read only for rejects.
+    full=False, table_text=True)`` of a larger batch, e.g. in a read-ahead thread),
+    message ``i`` being its entry ``at[i]``; the spans are then read only for rejects.
     """
     if decoded is None:
-        decoded = fd.decode_payloads(buf, starts, ends, fill, full=False)
+        decoded = fd.decode_payloads(buf, starts, ends, fill, full=False, table_text=True)
         at = None
     raw = decoded
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ais import fields
 from ais.fields import MIN_BITS, MIN_BITS_24
 from detectors._numba import njit
 
@@ -321,7 +322,8 @@ _MIN_BITS = min_bits_table()
 
 
 def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                    fill: np.ndarray, full: bool = True) -> dict[str, np.ndarray]:
+                    fill: np.ndarray, full: bool = True,
+                    table_text: bool = False) -> dict[str, np.ndarray]:
     """Decode a batch of armoured payloads.
 
     ``buf`` is ``uint8``; message ``i`` is ``buf[starts[i]:ends[i]]`` with ``fill[i]``
@@ -331,6 +333,8 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     field). With ``full=False`` the fields of static messages only (``NUMERIC_FIELDS``
     after ``N_POS``, and the text) hold one value per slot, and ``slot`` gives each
     message's (-1: none): what the fast path uses, as it reads them for static rows only.
+    ``table_text``: the text as the tables hold it (``ais.fields.table_text``), not as
+    pyais gives it.
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     starts = np.ascontiguousarray(starts, dtype=np.int64)
@@ -353,7 +357,7 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     for k, name in enumerate(NUMERIC_FIELDS[N_POS:]):
         out[name] = snum[k]
     for k, name in enumerate(TEXT_FIELDS):
-        out[name] = text_to_objects(text[:, k, :], text_len[:, k])
+        out[name] = text_to_objects(text[:, k, :], text_len[:, k], table_text)
     if full:
         return expand_slots(out)
     out["num"] = num
@@ -378,12 +382,13 @@ def expand_slots(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return res
 
 
-def text_to_objects(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def text_to_objects(chars: np.ndarray, lengths: np.ndarray, table_text: bool = False) -> np.ndarray:
     """(n, w) uint8 NUL-padded rows -> object array of ``str`` (``None`` where length < 0).
 
     Names, call signs and destinations repeat (every vessel sends them again and again):
     equal rows are found by hash (``ais._fastspans.span_codes``, exact) and each distinct
-    text is made into a ``str`` once; equal rows share it.
+    text is made into a ``str`` once; equal rows share it. ``table_text``: as the tables
+    hold it (``ais.fields.table_text``), worked out once per distinct text too.
     """
     from ais._fastspans import span_codes
     out = np.empty(len(lengths), dtype=object)
@@ -396,5 +401,7 @@ def text_to_objects(chars: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         codes, rep = span_codes(flat, starts, ends)
         uniq = np.empty(len(rep), dtype=object)
         uniq[:] = [flat[starts[r]:ends[r]].tobytes().decode("ascii") for r in rep]
+        if table_text:
+            uniq[:] = [fields.table_text(u) for u in uniq]
         out[idx] = uniq[codes]
     return out

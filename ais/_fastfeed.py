@@ -139,7 +139,8 @@ class Framed:
         self.rows, self.pghp = rows, pghp
         self.stations = stations    # ``_span_names`` of every row's station span
         self.hashes = hashes        # dedup hash of every row's payload span
-        # the single-sentence AIS lines decoded (``decode_payloads(..., full=False)``):
+        # the single-sentence AIS lines decoded (``decode_payloads(..., full=False,
+        # table_text=True)``):
         # row r is entry ``entry[r]`` (-1: not decoded)
         self.decoded, self.entry = decoded, entry
 
@@ -155,7 +156,8 @@ def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:
     hashes = fdd.hash_spans(buf, rows[:, ff.C_PS], rows[:, ff.C_PE])
     single = np.flatnonzero((rows[:, ff.C_KIND] == ff.K_AIS) & (rows[:, ff.C_COUNT] == 1))
     decoded = _fast.fd.decode_payloads(buf, _col(rows, ff.C_PS, single), _col(rows, ff.C_PE, single),
-                                       _col(rows, ff.C_FILL, single), full=False)
+                                       _col(rows, ff.C_FILL, single), full=False,
+                                       table_text=True)
     entry = np.full(len(rows), -1, dtype=np.int64)
     entry[single] = np.arange(len(single))
     return Framed(len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE]),

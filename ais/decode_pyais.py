@@ -20,13 +20,6 @@ __all__ = ["decode_messages"]
 _NAN = math.nan
 
 
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    value = str(value).split("@", 1)[0].strip()
-    return value or None
-
-
 def _num(value) -> float:
     return _NAN if value is None else float(value)
 
@@ -138,22 +131,23 @@ def decode_messages(m: MessageTable) -> DecodedParts:
 def _static(t: int, msg) -> dict:
     row = {"imo": _NAN, "name": None, "callsign": None, "ship_type": _NAN, "length": _NAN,
            "beam": _NAN, "draught": _NAN, "destination": None, "eta": None}
+    text = fields.table_text
     if t == 5:
-        row.update(imo=_positive(msg.imo), name=_text(msg.shipname), callsign=_text(msg.callsign),
+        row.update(imo=_positive(msg.imo), name=text(msg.shipname), callsign=text(msg.callsign),
                    ship_type=_positive(int(msg.ship_type)),
                    length=_sum_dims(msg.to_bow, msg.to_stern),
                    beam=_sum_dims(msg.to_port, msg.to_starboard),
-                   draught=_positive(msg.draught), destination=_text(msg.destination),
+                   draught=_positive(msg.draught), destination=text(msg.destination),
                    eta=_eta(msg))
     elif t == 19:
-        row.update(name=_text(msg.shipname), ship_type=_positive(int(msg.ship_type)),
+        row.update(name=text(msg.shipname), ship_type=_positive(int(msg.ship_type)),
                    length=_sum_dims(msg.to_bow, msg.to_stern),
                    beam=_sum_dims(msg.to_port, msg.to_starboard))
     elif t == 24:
         if int(msg.partno) == 0:
-            row.update(name=_text(msg.shipname))
+            row.update(name=text(msg.shipname))
         else:
-            row.update(callsign=_text(msg.callsign), ship_type=_positive(int(msg.ship_type)))
+            row.update(callsign=text(msg.callsign), ship_type=_positive(int(msg.ship_type)))
             if hasattr(msg, "to_bow"):
                 row.update(length=_sum_dims(msg.to_bow, msg.to_stern),
                            beam=_sum_dims(msg.to_port, msg.to_starboard))

@@ -65,3 +65,12 @@ def message_type(payload: bytes) -> int:
     if c > 40:
         c -= 8
     return c
+
+
+def table_text(value) -> str | None:
+    """A text field as the statics table holds it: cut at the first ``@``, stripped of
+    spaces, ``None`` when empty (or not given)."""
+    if value is None:
+        return None
+    value = str(value).split("@", 1)[0].strip()
+    return value or None

@@ -100,6 +100,13 @@ def rejects_frame(r: RejectTable, names: list[str]) -> pd.DataFrame:
                          "text": _obj(r.text)}, copy=False)
 
 
+def name_ranks(names) -> np.ndarray:
+    """Rank of each name in sorted order: the sort key of station codes into ``names``."""
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.array(names, dtype=str), kind="stable")] = np.arange(len(names))
+    return rank
+
+
 class PositionBatch:
     """Positions as plain columns, before they become the contract frame.
 
@@ -154,10 +161,8 @@ class PositionBatch:
     def _keys(self):
         """(ns times with NaT, finite-time mask, station ranks in name order)."""
         ns, ok = epoch_ns(self.cols["time"])
-        rank = np.empty(len(self.names), dtype=np.int64)
-        rank[np.argsort(np.array(self.names, dtype=str), kind="stable")] = np.arange(len(self.names))
         station = np.asarray(self.cols["station"], dtype=np.int64)
-        return ns, ok, rank[station] if len(self.names) else station
+        return ns, ok, name_ranks(self.names)[station] if len(self.names) else station
 
     def _order(self, ns, ok, rank) -> np.ndarray:
         from ais._fastsort import merged_order, sort_order, time_key
@@ -246,9 +251,16 @@ class StaticBatch:
         """The contract statics frame, sorted by (mmsi, timestamp NaT last, source, line)
         unless ``sort`` is False (then the batch's rows first, in order, then its frames)."""
         from ais._fast import statics_from_raw
+        from ais._fastsort import time_key
         parts = list(self.frames)
-        if self.raw is not None and len(self.raw["mmsi"]):
-            parts.insert(0, statics_from_raw(self.raw, self.names))
+        raw = self.raw
+        if raw is not None and len(raw["mmsi"]):
+            if sort and not parts:      # sorted as columns: cheaper than a frame's take
+                ns, ok = epoch_ns(raw["time"])
+                order = np.lexsort((raw["line"], name_ranks(self.names)[raw["station"]],
+                                    time_key(ns, ~ok), raw["mmsi"]))
+                return statics_from_raw({k: v[order] for k, v in raw.items()}, self.names)
+            parts.insert(0, statics_from_raw(raw, self.names))
         if not parts:
             return empty_frame(STATIC_COLUMNS, STATIC_DTYPES)
         df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]

@@ -153,11 +153,12 @@ def pyais_loop(path: Path):
 
 
 def fast_path(path: Path):
-    """The fast path up to the sorted positions frame (built on first use, so it is
-    asked for here, inside the timed call)."""
+    """The fast path up to the sorted positions and statics frames (each built on first
+    use, so they are asked for here, inside the timed call)."""
     import ais
     d = ais.read_inputs([str(path)], decoder="fast")
     len(d.positions)
+    len(d.statics)
     return d
 
 

@@ -113,7 +113,8 @@ class PositionBatch:
     The fast path collects these chunk after chunk and builds one sorted frame at the
     end (``frame``), instead of building, sorting and concatenating a frame per chunk.
     Columns: mmsi, time (epoch seconds, NaN for none), lat, lon, sog, cog, heading,
-    msg_type, station (int codes into ``names``), line.
+    msg_type, station (int codes into ``names``), line; and ns (``epoch_ns`` of time)
+    once ``sorted_run`` has worked it out.
 
     ``runs``: None, or the lengths of consecutive runs of rows each already in the
     contract order (``sorted_run``, which a worker thread can do for each piece while
@@ -153,6 +154,8 @@ class PositionBatch:
         cols = {k: np.concatenate([b.cols[k] for b in batches]) if batches else
                 np.zeros(0) for k in cls.NUMERIC}
         cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
+        if batches and all("ns" in b.cols for b in batches):
+            cols["ns"] = np.concatenate([b.cols["ns"] for b in batches])
         runs = None
         if batches and all(b.runs is not None for b in batches):
             runs = [r for b in batches for r in b.runs]
@@ -160,7 +163,11 @@ class PositionBatch:
 
     def _keys(self):
         """(ns times with NaT, finite-time mask, station ranks in name order)."""
-        ns, ok = epoch_ns(self.cols["time"])
+        if "ns" in self.cols:           # worked out by ``sorted_run``
+            ns = self.cols["ns"]
+            ok = ns != np.iinfo(np.int64).min
+        else:
+            ns, ok = epoch_ns(self.cols["time"])
         station = np.asarray(self.cols["station"], dtype=np.int64)
         return ns, ok, name_ranks(self.names)[station] if len(self.names) else station
 
@@ -177,9 +184,11 @@ class PositionBatch:
         from ais._fastsort import take_columns
         if self.runs is not None and len(self.runs) <= 1:
             return self
-        order = self._order(*self._keys())
-        keys = self.NUMERIC + ("station",)
-        taken = take_columns(order, [self.cols[k] for k in keys], parallel=False)
+        ns, ok, rank = self._keys()
+        order = self._order(ns, ok, rank)
+        cols = {**self.cols, "ns": ns}     # the receive times in ns go along (``frame``)
+        keys = self.NUMERIC + ("station", "ns")
+        taken = take_columns(order, [cols[k] for k in keys], parallel=False)
         return PositionBatch(self.names, runs=[len(self)], **dict(zip(keys, taken)))
 
     def frame(self, sort: bool = True) -> pd.DataFrame:

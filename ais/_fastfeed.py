@@ -35,6 +35,7 @@ pyais fallback and the strings that differ (stations, channels).
 
 from __future__ import annotations
 
+import collections
 import heapq
 
 import numpy as np
@@ -51,7 +52,8 @@ from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
-from ais.frames import DecodedParts, PositionBatch, StaticBatch, object_array, rejects_frame
+from ais.frames import (DecodedParts, PositionBatch, StaticBatch, name_ranks, object_array,
+                        rejects_frame)
 from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
@@ -596,9 +598,11 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded
     counts = {key: framer.counts[key] - before[key] for key in before}
     counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
                   no_receive_time=int(np.isnan(times[keep]).sum()))
-    rej = rejects_frame(rejects, dec.names)
-    rej = rej.sort_values(["source", "line"], kind="mergesort").reset_index(drop=True)
-    return Decoded(parts.positions, parts.statics, rej, counts, parts.types, sort=False)
+    if len(rejects) > 1:            # the frame's order: (source, line), stable
+        rejects = rejects.take(np.lexsort((rejects.line, name_ranks(dec.names)[rejects.source])))
+    by_reason = collections.Counter(rejects.reason.tolist())
+    return Decoded(parts.positions, parts.statics, rejects_frame(rejects, dec.names), counts,
+                   parts.types, by_reason, sort=False)
 
 
 def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:

@@ -367,12 +367,14 @@ class _Arena:
         if (2 * (self.n_ent - self.n_alive) > self.n_alive + 65536
                 or self.n_ent + n >= LOW - 2):        # entry numbers fit in a slot's 32 bits
             self.compact()
+        # grown with room for a next batch twice this one (a reader's pieces double in
+        # size at first): fewer copies of what is there
         if self.n_ent + n > len(self.start):
-            size = max(2 * len(self.start), self.n_ent + n)
+            size = max(2 * len(self.start), self.n_ent + 2 * n)
             for name in ("start", "end", "hash", "time", "alive"):
                 setattr(self, name, _grown(getattr(self, name), size, self.n_ent))
         if self.used + nbytes > len(self.buf):
-            self.buf = _grown(self.buf, max(2 * len(self.buf), self.used + nbytes), self.used)
+            self.buf = _grown(self.buf, max(2 * len(self.buf), self.used + 2 * nbytes), self.used)
         if self.tab is None or 2 * (self.slots + n) + 16 > len(self.tab):
             self._rehash(3 * (self.n_alive + 2 * n) // 2)   # and for a next batch this size
 

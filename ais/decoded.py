@@ -152,9 +152,16 @@ class Decoded:
     @property
     def statics(self) -> pd.DataFrame:
         if self._statics is None:
-            self._statics = self._sbatch.frame()
+            sbatch = self._sbatch
+            self._statics = sbatch.frame() if isinstance(sbatch, StaticBatch) else sbatch.result()
             self._sbatch = None
         return self._statics
+
+    def build_statics_ahead(self, pool) -> None:
+        """Build the statics frame (if still a batch) in ``pool`` (an executor), while
+        the caller builds the positions frame."""
+        if isinstance(self._sbatch, StaticBatch):
+            self._sbatch = pool.submit(self._sbatch.frame)
 
     @statics.setter
     def statics(self, value: pd.DataFrame) -> None:
@@ -208,9 +215,9 @@ class Decoded:
                  for d in items if d._batch is not None or len(d._positions)])
         else:
             positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)
-        if any(d._sbatch is not None for d in items):    # fast path: one frame at the end
-            statics = StaticBatch.concat([d._sbatch if d._sbatch is not None else
-                                          StaticBatch([], frames=[d._statics]) for d in items])
+        if any(isinstance(d._sbatch, StaticBatch) for d in items):   # fast path: one frame
+            statics = StaticBatch.concat([d._sbatch if isinstance(d._sbatch, StaticBatch) else
+                                          StaticBatch([], frames=[d.statics]) for d in items])
         else:
             statics = cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES)
         return cls(positions, statics,

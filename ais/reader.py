@@ -463,12 +463,16 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     """
     read = InputsRead()
     pieces = []
-    with ThreadPoolExecutor(max_workers=1) as sorter:
+    sorter = ThreadPoolExecutor(max_workers=1)
+    try:
         for piece in iter_inputs(paths, decoder=decoder, require_times=require_times,
                                  progress=progress, read=read):
             piece.sort_positions_ahead(sorter)    # while the next piece decodes
             pieces.append(piece)
-    merged = Decoded.merge(pieces, inputs=read.inputs)
+        merged = Decoded.merge(pieces, inputs=read.inputs)
+        merged.build_statics_ahead(sorter)        # while the caller builds the positions
+    finally:
+        sorter.shutdown(wait=False)
     merged.warnings.extend(read.warnings)
     return merged
 

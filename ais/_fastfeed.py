@@ -317,6 +317,28 @@ def _count_fast_lines(framer, rows, kind):
     c["tagblock_checksum_errors"] += int((ais & (rows[:, ff.C_TAGOK] == 0)).sum())
 
 
+def _store(buf: np.ndarray, spare) -> np.ndarray | None:
+    """``spare`` when the chunk ``buf`` is its start (``feed``'s ``spare``), else None."""
+    if (isinstance(spare, np.ndarray) and spare.dtype == np.uint8 and spare.ndim == 1
+            and spare.flags.writeable and spare.flags.c_contiguous and len(buf) <= len(spare)
+            and (len(buf) == 0 or buf.ctypes.data == spare.ctypes.data)):
+        return spare
+    return None
+
+
+def _append(big: np.ndarray, store, *parts) -> np.ndarray:
+    """``big`` followed by ``parts``: written after it in ``store`` when ``big`` is the
+    start of ``store`` and they fit (no copy of ``big``), else a new array."""
+    n = len(big) + sum(len(p) for p in parts)
+    if store is None or n > len(store) or (len(big) and big.ctypes.data != store.ctypes.data):
+        return np.concatenate([big, *parts])
+    at = len(big)
+    for p in parts:
+        store[at:at + len(p)] = p
+        at += len(p)
+    return store[:n]
+
+
 class _Sentences:
     """Sentence columns in sentence order; payload and text are spans into one buffer."""
 
@@ -332,7 +354,8 @@ _ROW_COLUMN = {"count": ff.C_COUNT, "number": ff.C_NUMBER, "seq": ff.C_SEQ, "fil
                "ps": ff.C_PS, "pe": ff.C_PE, "ts": ff.C_LSTART, "te": ff.C_LEND}
 
 
-def _sentences(dec, i, st, buf, rows, kind, pending, tables, framed, line0, first_index):
+def _sentences(dec, i, st, buf, rows, kind, pending, tables, framed, line0, first_index,
+               store=None):
     """The chunk's sentences, fast lines and handed-over lines: single-sentence messages
     as message columns (``MESSAGE_COLUMNS``, ``key`` = sentence index) and fragments as
     sentence columns in sentence order (for assembly). Returns (buffer, singles, fragments,
@@ -382,7 +405,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, framed, line0, firs
         pay_buf, pay_off = pack(s_obj.payload)
         txt_buf, txt_off = pack(s_obj.text)
         base = len(buf)
-        big = np.concatenate([buf, pay_buf, txt_buf])
+        big = _append(buf, store, pay_buf, txt_buf)
         p = dict(source=s_obj.source.astype(np.int32), line=s_obj.line, time=s_obj.time,
                  station=_code_strings(dec, s_obj.station), count=s_obj.count.astype(np.int64),
                  number=s_obj.number.astype(np.int64), seq=s_obj.seq.astype(np.int64),
@@ -406,7 +429,7 @@ def _sentences(dec, i, st, buf, rows, kind, pending, tables, framed, line0, firs
     return big, single, frag, fast_rows
 
 
-def _assemble(dec, big, s: _Sentences):
+def _assemble(dec, big, s: _Sentences, store=None):
     """Fragments -> completed messages (spans into a new buffer) with the index that
     completed each, orphan rejects; updates ``dec.assembler.open``."""
     asm = dec.assembler
@@ -426,7 +449,7 @@ def _assemble(dec, big, s: _Sentences):
     p_pay, p_pay_off = pack([row[4] for _, row in pre_rows])
     p_txt, p_txt_off = pack([row[6] for _, row in pre_rows])
     base = len(big)
-    big = np.concatenate([big, p_pay, p_txt]) if n_pre else big
+    big = _append(big, store, p_pay, p_txt) if n_pre else big
     station = np.r_[_code_strings(dec, [k[0] for k, _ in pre]), s.station[fr]].astype(np.int64)
     channel = np.concatenate([np.array([k[1] for k, _ in pre], dtype=object), s.channel[fr]])
     seq = np.r_[np.array([k[2] for k, _ in pre], dtype=np.int64), s.seq[fr]]
@@ -515,14 +538,14 @@ def _assemble(dec, big, s: _Sentences):
         ms, firsts = np.unique(state[rows_t], return_index=True)
         mtime[ms] = time[rows_t[firsts]]
     base2 = len(big)
-    big = np.concatenate([big, mbuf])
+    big = _append(big, store, mbuf)
     msgs = dict(source=src[first], line=line[first], time=mtime, station=sta[first],
                 ps=base2 + m_s, pe=base2 + m_e, fill=fill[last], ts=ts[first], te=te[first],
                 key=done[:n_msg].copy())
     return big, msgs, orphans
 
 
-def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded:
+def feed(dec, source: str, data, *, final: bool = False, framed=None, spare=None) -> Decoded:
     """``IncrementalDecoder.feed`` on the fast path (see module docstring)."""
     from ais.incremental import station_name
     from ais.nmea import _SourceState
@@ -547,6 +570,7 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded
         body, st.partial = memoryview(data)[:cut], bytes(memoryview(data)[cut:])
     line0 = st.line_no
     buf, rows, kind, pending, tables, framed = _frame(dec, i, st, body, framed)
+    store = _store(buf, spare)
 
     # global sentence index: each fast AIS line one sentence, each handed-over line its own
     per_line = (kind == ff.K_AIS).astype(np.int64)
@@ -557,11 +581,11 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None) -> Decoded
     frame_rejects = tables[1]
 
     big, single, frag, fast_rows = _sentences(dec, i, st, buf, rows, kind, pending, tables,
-                                              framed, line0, first_index)
+                                              framed, line0, first_index, store)
     del rows, kind, pending, tables, body, data     # the framed chunk is no longer needed
     if framed is not None:
         framed.release()
-    big, multi, orphans = _assemble(dec, big, frag)
+    big, multi, orphans = _assemble(dec, big, frag, store)
     m = single
     if multi is not None:
         m = {c: np.concatenate([m[c], multi[c]]) for c in MESSAGE_COLUMNS}

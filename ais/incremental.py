@@ -54,14 +54,18 @@ class IncrementalDecoder:
             self.names.append(source)
         return i
 
-    def feed(self, source: str, data: bytes, *, final: bool = False, framed=None) -> Decoded:
+    def feed(self, source: str, data: bytes, *, final: bool = False, framed=None,
+             spare=None) -> Decoded:
         """Decode the next bytes of ``source``. Its last line waits for its newline unless
         ``final`` (the end of that input). ``data``: bytes or any bytes-like object (not
         kept once the call returns). ``framed``: what ``prepare(data)`` gave, when it was
-        called ahead (in another thread: ``ais.reader``); used up by this call."""
+        called ahead (in another thread: ``ais.reader``); used up by this call.
+        ``spare``: a writable uint8 array that ``data`` is the start of, whose bytes after
+        ``data`` this call may overwrite (the fast path extends the chunk there instead
+        of copying it)."""
         if self.decoder == "fast":      # the same stages in bulk: ais._fastfeed
             from ais import _fastfeed
-            return _fastfeed.feed(self, source, data, final=final, framed=framed)
+            return _fastfeed.feed(self, source, data, final=final, framed=framed, spare=spare)
         i = self._source(source)
         before = dict(self.framer.counts)
         dups_before = self.deduper.duplicates

@@ -147,6 +147,14 @@ class _Source:
         pooled = kept_buffers and self.gz is False and not self._utf16
         threading.Thread(target=self._pump, args=(prepare, pooled), daemon=True).start()
 
+    def lent(self, piece) -> np.ndarray | None:
+        """The kept buffer ``piece`` is the start of (None: not a view of one). Until
+        ``release``, the buffer after the piece is free for its reader to use."""
+        if not isinstance(piece, memoryview):
+            return None
+        entry = self._pooled.get(id(piece.obj))
+        return entry[0] if entry is not None else None
+
     def release(self, piece) -> None:
         """Give the buffer behind ``piece`` back (once its bytes are hashed); pieces
         that are not views of a kept buffer are left alone."""
@@ -178,17 +186,21 @@ class _Source:
                 end += got
         except OSError as exc:
             raise InputError(self.path, f"cannot read ({exc.strerror})", "check the file") from None
-        raw = view[len(tail):end]
-        self.raw_bytes += len(raw)
-        hashed = self._hasher.submit(self._sha.update, raw)
+        self.raw_bytes += end - len(tail)
         from ais._fastframe import last_newline
         cut = last_newline(buf[:end]) + 1 if end > len(tail) else end   # at the end: all
         if cut == 0:        # no line end in the whole piece: the general way
-            hashed.result()
+            self._hasher.submit(self._sha.update, view[len(tail):end]).result()   # in order
             self._tail = bytes(view[:end])
             _BUFFERS.give(buf)
             return self._whole_lines()
-        self._tail = bytes(view[cut:end])
+        # the new bytes of the piece are hashed from the buffer, those after its last line
+        # end from their copy (the next piece's start): the buffer after the piece is then
+        # free for the one who reads the piece (``release``'s ``spare``)
+        hashed = self._hasher.submit(self._sha.update, view[len(tail):max(cut, len(tail))])
+        self._tail = bytes(view[max(cut, len(tail)):end])
+        if self._tail:
+            self._hasher.submit(self._sha.update, self._tail)
         self._pooled[id(buf)] = (buf, hashed)
         return view[:cut]
 
@@ -323,7 +335,7 @@ def _read_nmea(dec: IncrementalDecoder, src: _Source, name: str, first: bytes, p
     chunk = first
     framed = None
     while chunk:
-        piece = dec.feed(name, chunk, framed=framed)
+        piece = dec.feed(name, chunk, framed=framed, spare=src.lent(chunk))
         src.release(chunk)
         yield piece
         if progress is not None:

@@ -250,3 +250,23 @@ def test_buffer_pool_keeps_the_largest():
     assert pool.take(60) is b and pool.take(60) is not c      # none left large enough
     pool.give(np.zeros(3, dtype=np.float64))                   # another kind: not kept
     assert all(x.dtype == np.int64 for x in pool._free)
+
+
+def test_chunk_extended_in_the_spare_room_after_it():
+    """A chunk that is the start of a lent buffer grows in place (no copy of the chunk);
+    anything else is copied."""
+    from ais._fastfeed import _append, _store
+    spare = np.zeros(16, dtype=np.uint8)
+    spare[:5] = np.frombuffer(b"abcde", np.uint8)
+    buf = np.frombuffer(memoryview(spare)[:5], dtype=np.uint8)
+    store = _store(buf, spare)
+    assert store is spare
+    big = _append(buf, store, np.frombuffer(b"fg", np.uint8), np.frombuffer(b"h", np.uint8))
+    assert big.tobytes() == b"abcdefgh" and np.shares_memory(big, spare)
+    big = _append(big, store, np.frombuffer(b"ij", np.uint8))      # again, after the last
+    assert big.tobytes() == b"abcdefghij" and np.shares_memory(big, spare)
+    too_long = _append(big, store, np.zeros(7, np.uint8))
+    assert not np.shares_memory(too_long, spare) and too_long[:10].tobytes() == b"abcdefghij"
+    other = np.frombuffer(b"abcde", np.uint8)                       # not the buffer's start
+    assert _store(other, spare) is None and _store(buf[1:], spare) is None
+    assert _append(other, None, np.frombuffer(b"x", np.uint8)).tobytes() == b"abcdex"

@@ -119,8 +119,9 @@ def _pghp_value(p) -> float:
 
 
 # the framed rows of chunks framed ahead (20 int64 per line: about 70 MB per 32 MB chunk),
-# kept for the next chunks (see ``ais._memory``): one being read, one ready, one spare
-_ROWS = BufferPool(np.int64, 0, 3)
+# handed from the chunk fed to the next one framed (see ``ais._memory``; more kept idle
+# only raised the peak memory of long reads)
+_ROWS = BufferPool(np.int64, 0, 1)
 
 
 class Framed:

@@ -21,12 +21,13 @@ measurable. Threads that already have an arena keep it.
 Elsewhere than glibc (macOS, Windows, musl) it does nothing.
 
 ``BufferPool`` goes further for the largest arrays of each piece (the text read, the
-framed lines): they are kept for the life of the process and used again by the next
-piece and the next read, whatever else the process did with its heap in between. A
-pyais run between two fast reads of the 1M-sentence benchmark feed fragments the heap:
-the next read took 17,000 to 35,000 page faults (0.6 to 0.8 s against 0.33 s for a
-read without faults); with the two pools, 9,000 to 19,000 on the first read after it
-and a few hundred to a few thousand on later ones.
+framed lines): while a read lasts they are handed from piece to piece instead of being
+freed and allocated again, so the heap the pieces need stays the same few blocks
+whatever else the process allocates in between. (Measured on the 1M-sentence benchmark
+feed read right after a pyais run in the same process, which fragments the heap: 17,000
+to 35,000 page faults before the pools, 0.6 to 0.8 s against 0.33 s for a read without
+faults.) The pools are emptied when the read ends: held on, their few hundred MB were
+not available to what comes after a read (``shadowfleet decode``'s final sort).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["keep_freed_memory", "BufferPool"]
+__all__ = ["keep_freed_memory", "release_freed_memory", "BufferPool"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -62,6 +63,21 @@ def keep_freed_memory() -> bool:
     return _done
 
 
+def release_freed_memory() -> bool:
+    """Give the free memory of the heap back to the system (glibc ``malloc_trim``): for
+    the end of a long read whose freed memory was kept, before work that allocates
+    blocks of other sizes (``shadowfleet decode``'s sort) and would otherwise add them
+    on top of it. True when it ran."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = (ctypes.c_size_t,)
+    trim(0)
+    return True
+
+
 class BufferPool:
     """Flat arrays given back after use and handed out again (at most ``kept`` of them
     held, each of at least ``min_size`` items). Thread-safe. A buffer must be given
@@ -82,10 +98,15 @@ class BufferPool:
                     return self._free.pop(k)
         return np.empty(max(size, self.min_size), dtype=self.dtype)
 
+    def clear(self) -> None:
+        """Let go of the buffers held (their memory goes back to the heap for any use)."""
+        with self._lock:
+            self._free.clear()
+
     def give(self, buf: np.ndarray) -> None:
         """Keep ``buf`` for a next ``take`` (in place of the smallest one kept when
         ``kept`` are held already)."""
-        if buf.dtype != self.dtype or buf.ndim != 1:
+        if buf.dtype != self.dtype or buf.ndim != 1 or self.kept <= 0:
             return
         with self._lock:
             if len(self._free) < self.kept:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ais._memory import release_freed_memory
 from ais.decoded import Decoded, iso_utc
 from ais.frames import PositionBatch, epoch_ns, to_epoch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
@@ -130,6 +131,9 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
                                       rejected_by_reason=s["rejected_by_reason"],
                                       warnings=piece.warnings))
                 del piece, batch
+            # what the read kept of its freed memory goes back: the sort's arrays would
+            # otherwise come on top of it (measured on a 2.5 GB feed: peak 1.8 GB, not 1.4)
+            release_freed_memory()
             types = Decoded.merge(witnesses)
             span = _Span()
             paths = {

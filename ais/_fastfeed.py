@@ -131,21 +131,20 @@ class Framed:
 
     __slots__ = ("size", "rows", "pghp", "stations", "hashes", "decoded", "entry")
 
-    def release(self) -> None:
-        """``feed`` is done with the rows: their memory goes back to the pool."""
-        rows, self.rows = self.rows, None
-        if rows is not None:
-            _ROWS.give(rows.base)
-
     def __init__(self, size, rows, pghp, stations, hashes, decoded, entry):
         self.size = size            # bytes framed
         self.rows, self.pghp = rows, pghp
         self.stations = stations    # ``_span_names`` of every row's station span
         self.hashes = hashes        # dedup hash of every row's payload span
         # the single-sentence AIS lines decoded (``decode_payloads(..., full=False,
-        # table_text=True)``):
-        # row r is entry ``entry[r]`` (-1: not decoded)
+        # table_text=True)``): row r is entry ``entry[r]`` (-1: not decoded)
         self.decoded, self.entry = decoded, entry
+
+    def release(self) -> None:
+        """``feed`` is done with the rows: their memory goes back to the pool."""
+        rows, self.rows = self.rows, None
+        if rows is not None:
+            _ROWS.give(rows.base)
 
 
 def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:

@@ -157,15 +157,15 @@ class Decoded:
             self._sbatch = None
         return self._statics
 
+    @statics.setter
+    def statics(self, value: pd.DataFrame) -> None:
+        self._statics, self._sbatch = value, None
+
     def build_statics_ahead(self, pool) -> None:
         """Build the statics frame (if still a batch) in ``pool`` (an executor), while
         the caller builds the positions frame."""
         if isinstance(self._sbatch, StaticBatch):
             self._sbatch = pool.submit(self._sbatch.frame)
-
-    @statics.setter
-    def statics(self, value: pd.DataFrame) -> None:
-        self._statics, self._sbatch = value, None
 
     def sort_positions_ahead(self, pool) -> None:
         """Sort the positions batch (if any) in ``pool`` (an executor), so that ``merge``

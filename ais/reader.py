@@ -140,9 +140,9 @@ class _Source:
         and fills the time the other two wait for each other).
 
         ``kept_buffers``: plain text is read straight into the kept buffers of
-        ``_Buffers``; the pieces are then views of them, valid until ``release(piece)``,
+        ``_BUFFERS``; the pieces are then views of them, valid until ``release(piece)``,
         which the caller must do once it is done with each piece (and has kept no view
-        of it)."""
+        of it: ``release`` then raises ``BufferError``)."""
         self._hasher = ThreadPoolExecutor(max_workers=1)
         self._ahead = queue.Queue(maxsize=1)
         pooled = kept_buffers and self.gz is False and not self._utf16
@@ -197,7 +197,7 @@ class _Source:
             return self._whole_lines()
         # the new bytes of the piece are hashed from the buffer, those after its last line
         # end from their copy (the next piece's start): the buffer after the piece is then
-        # free for the one who reads the piece (``release``'s ``spare``)
+        # free for the one who reads the piece (``lent``)
         hashed = self._hasher.submit(self._sha.update, view[len(tail):max(cut, len(tail))])
         self._tail = bytes(view[max(cut, len(tail)):end])
         if self._tail:

@@ -159,7 +159,8 @@ def statics_from_raw(raw: dict[str, np.ndarray], names) -> pd.DataFrame:
         source=object_array(names)[raw["station"]], line=raw["line"], **static_columns(raw)))
 
 
-def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: np.ndarray, *,
+def decode_arrays(buf: np.ndarray, starts: np.ndarray | None, ends: np.ndarray | None,
+                  fill: np.ndarray | None, *,
                   time: np.ndarray, station: np.ndarray, names, line: np.ndarray,
                   source: np.ndarray, text_of, decoded=None,
                   at: np.ndarray | None = None) -> tuple[DecodedParts, np.ndarray]:
@@ -173,7 +174,8 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, fill: n
 
     ``decoded``, ``at``: the payloads already decoded (``decode_payloads(...,
     full=False, table_text=True)`` of a larger batch, e.g. in a read-ahead thread),
-    message ``i`` being its entry ``at[i]``; the spans are then read only for rejects.
+    message ``i`` being its entry ``at[i]``; ``starts``, ``ends`` and ``fill`` are then
+    not needed (None).
     """
     if decoded is None:
         decoded = fd.decode_payloads(buf, starts, ends, fill, full=False, table_text=True)

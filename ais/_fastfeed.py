@@ -632,25 +632,31 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None, spare=None
 def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
     """Decode messages ``sel`` of the message columns ``m`` (spans into ``big``): the
     kernel (or its results ``decoded``, message ``j`` being entry ``at[j]``), type 4
-    counted, pyais for the rest. Positions come as a ``PositionBatch``."""
-    k = {c: m[c][sel] for c in MESSAGE_COLUMNS if c != "key"}
-    text_of = lambda ix: np.array(span_bytes(big, k["ts"][ix], k["te"][ix]), dtype=object)  # noqa: E731
+    counted, pyais for the rest. Positions come as a ``PositionBatch``. A column is
+    gathered for all of ``sel`` only when every message needs it (the spans of messages
+    decoded ahead are read only for the few that are rejected or left to pyais)."""
+
+    def col(c, ix=None):
+        return m[c][sel] if ix is None else m[c][sel[ix]]
+
+    text_of = lambda ix: np.array(span_bytes(big, col("ts", ix), col("te", ix)), dtype=object)  # noqa: E731
     names = _station_names(dec)
-    parts, rest = _fast.decode_arrays(big, k["ps"], k["pe"], k["fill"], time=k["time"],
-                                      station=k["station"], names=names, line=k["line"],
-                                      source=k["source"], text_of=text_of, decoded=decoded,
-                                      at=at)
-    counted = _fast.count_only(big, k["ps"][rest], k["pe"][rest], k["fill"][rest])
+    spans = (None, None, None) if decoded is not None else (col("ps"), col("pe"), col("fill"))
+    parts, rest = _fast.decode_arrays(big, *spans, time=col("time"), station=col("station"),
+                                      names=names, line=col("line"), source=col("source"),
+                                      text_of=text_of, decoded=decoded, at=at)
+    ps, pe, fill = col("ps", rest), col("pe", rest), col("fill", rest)
+    counted = _fast.count_only(big, ps, pe, fill)
     if counted.any():
         types = dict(parts.types)
         types[_fast.COUNT_ONLY_TYPE] = types.get(_fast.COUNT_ONLY_TYPE, 0) + int(counted.sum())
         parts = DecodedParts(parts.positions, parts.statics, parts.rejects, types)
-        rest = rest[~counted]
+        rest, ps, pe, fill = rest[~counted], ps[~counted], pe[~counted], fill[~counted]
     if len(rest):
-        payload = np.array(span_bytes(big, k["ps"][rest], k["pe"][rest]), dtype=object)
+        payload = np.array(span_bytes(big, ps, pe), dtype=object)
         rest_msgs = MessageTable(
-            source=k["source"][rest], line=k["line"][rest], time=k["time"][rest],
-            station=names[k["station"][rest]], payload=payload, fill=k["fill"][rest],
+            source=col("source", rest), line=col("line", rest), time=col("time", rest),
+            station=names[col("station", rest)], payload=payload, fill=fill,
             msg_type=np.fromiter((message_type(p) for p in payload), dtype=np.int16,
                                  count=len(rest)),
             text=text_of(rest))

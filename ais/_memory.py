@@ -21,15 +21,16 @@ measurable. Threads that already have an arena keep it.
 Elsewhere than glibc (macOS, Windows, musl) it does nothing.
 
 ``BufferPool`` goes further for the largest arrays of each piece (the text read, the
-framed lines): they are handed from piece to piece, and kept for the next read, instead
-of being freed and allocated again, so the heap the pieces need stays the same few
-blocks whatever else the process allocates in between. (Measured on the 1M-sentence
-benchmark feed read right after a pyais run in the same process, which fragments the
-heap: 17,000 to 35,000 page faults before the pools, 0.6 to 0.8 s against 0.33 s for a
-read without faults; and with the pools emptied after each read, 15,000 to 19,000 faults
-on every other one of repeated reads.) Idle, they hold about 150 MB that nothing else
-can use: ``release_freed_memory`` empties them, and ``shadowfleet decode`` calls it
-before its final sort.
+framed lines): while a read lasts they are handed from piece to piece instead of being
+freed and allocated again, so the heap the pieces need stays the same few blocks
+whatever else the process allocates in between. (Measured on the 1M-sentence benchmark
+feed read right after a pyais run in the same process, which fragments the heap: 17,000
+to 35,000 page faults before the pools, 0.6 to 0.8 s against 0.33 s for a read without
+faults.) The pools are emptied when a read ends. Kept for the next read instead, their
+idle 150 MB were not available to other work (``shadowfleet decode``'s sort), and the
+decode benchmark was no faster: its best fast read was 0.36 to 0.47 s over eight runs
+keeping them, 0.31 to 0.38 s over seven runs emptying them (of versions that differed
+in other ways too, on a machine whose speed varies by a third).
 """
 
 from __future__ import annotations

@@ -39,12 +39,12 @@ GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
 # (receive time) so a later file's duplicates of an earlier file are found
 READ_RETENTION_S = 86_400.0
 STDIN = "<stdin>"
-KEPT_BUFFERS = 2              # read buffers kept for the next pieces (and reads)
+KEPT_BUFFERS = 2              # read buffers kept for the next pieces of a read
 
 
-# plain text is read straight into these (``_Source.prefetch(kept_buffers=True)``), kept
-# for the next read too (``ais._memory.release_freed_memory`` empties them): a piece read
-# into memory the process has not touched yet costs a page fault per 4 KiB
+# plain text is read straight into these (``_Source.prefetch(kept_buffers=True)``), one
+# read at a time (emptied when it ends): a piece read into memory the process has not
+# touched yet costs a page fault per 4 KiB
 # (measured on the 1M-sentence benchmark feed read right after a pyais run in the same
 # process: 12,000 to 26,000 page faults in reading and joining its pieces alone)
 _BUFFERS = BufferPool(np.uint8, CHUNK_BYTES + CHUNK_BYTES // 8, KEPT_BUFFERS)
@@ -429,6 +429,10 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     finally:
         if bar is not None:
             bar.close()
+        if decoder == "fast":       # the kept buffers are for the pieces of one read
+            from ais._fastfeed import _ROWS
+            _BUFFERS.clear()
+            _ROWS.clear()
     read.warnings.extend([f"skipped {s}" for s in skipped] + notes)
     if no_time:
         read.warnings.append(f"{no_time:,} messages have no receive time (empty timestamp); "

@@ -177,10 +177,10 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray | None, ends: np.ndarray |
     message ``i`` being its entry ``at[i]``; ``starts``, ``ends`` and ``fill`` are then
     not needed (None).
     """
-    if decoded is None:
-        decoded = fd.decode_payloads(buf, starts, ends, fill, full=False, table_text=True)
-        at = None
     raw = decoded
+    if raw is None:
+        raw = fd.decode_payloads(buf, starts, ends, fill, full=False, table_text=True)
+        at = None
 
     def per_message(values):
         return values if at is None else values[at]

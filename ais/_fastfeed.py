@@ -52,8 +52,7 @@ from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.decoded import Decoded
 from ais.decode_pyais import decode_messages as decode_pyais
 from ais.fields import message_type
-from ais.frames import (DecodedParts, PositionBatch, StaticBatch, name_ranks, object_array,
-                        rejects_frame)
+from ais.frames import DecodedParts, name_ranks, object_array, rejects_frame
 from ais._fastspans import pack, span_bytes, span_codes, span_strings
 
 __all__ = ["feed"]
@@ -157,9 +156,9 @@ def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:
     # the dedup hash of every row's payload span (only the AIS lines' are read)
     hashes = fdd.hash_spans(buf, rows[:, ff.C_PS], rows[:, ff.C_PE])
     single = np.flatnonzero((rows[:, ff.C_KIND] == ff.K_AIS) & (rows[:, ff.C_COUNT] == 1))
-    decoded = _fast.fd.decode_payloads(buf, _col(rows, ff.C_PS, single), _col(rows, ff.C_PE, single),
-                                       _col(rows, ff.C_FILL, single), full=False,
-                                       table_text=True)
+    decoded = _fast.fd.decode_payloads(
+        buf, _col(rows, ff.C_PS, single), _col(rows, ff.C_PE, single),
+        _col(rows, ff.C_FILL, single), full=False, table_text=True)
     entry = np.full(len(rows), -1, dtype=np.int64)
     entry[single] = np.arange(len(single))
     return Framed(len(data), rows, pghp, _span_names(buf, rows[:, ff.C_STS], rows[:, ff.C_STE]),
@@ -615,9 +614,9 @@ def feed(dec, source: str, data, *, final: bool = False, framed=None, spare=None
         parts = _decode(dec, big, m, sel)
     else:
         ahead = sel < nf
-        parts = _join([_decode(dec, big, m, sel[ahead], framed.decoded,
-                               framed.entry[fast_rows[sel[ahead]]]),
-                       _decode(dec, big, m, sel[~ahead])])
+        parts = DecodedParts.concat([_decode(dec, big, m, sel[ahead], framed.decoded,
+                                             framed.entry[fast_rows[sel[ahead]]]),
+                                     _decode(dec, big, m, sel[~ahead])])
     rejects = RejectTable.concat([frame_rejects, orphans, parts.rejects])
     counts = {key: framer.counts[key] - before[key] for key in before}
     counts.update(messages=n_msg, duplicates=dd.duplicates - dups_before,
@@ -639,7 +638,9 @@ def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
     def col(c, ix=None):
         return m[c][sel] if ix is None else m[c][sel[ix]]
 
-    text_of = lambda ix: np.array(span_bytes(big, col("ts", ix), col("te", ix)), dtype=object)  # noqa: E731
+    def text_of(ix):
+        return np.array(span_bytes(big, col("ts", ix), col("te", ix)), dtype=object)
+
     names = _station_names(dec)
     spans = (None, None, None) if decoded is not None else (col("ps"), col("pe"), col("fill"))
     parts, rest = _fast.decode_arrays(big, *spans, time=col("time"), station=col("station"),
@@ -660,25 +661,5 @@ def _decode(dec, big, m, sel, decoded=None, at=None) -> DecodedParts:
             msg_type=np.fromiter((message_type(p) for p in payload), dtype=np.int16,
                                  count=len(rest)),
             text=text_of(rest))
-        ref = decode_pyais(rest_msgs)
-        positions = parts.positions
-        if len(ref.positions):
-            positions = PositionBatch.concat([positions, PositionBatch.from_frame(ref.positions)])
-        types = dict(parts.types)
-        for t, v in ref.types.items():
-            types[t] = types.get(t, 0) + v
-        parts = DecodedParts(positions, parts.statics.with_frames([ref.statics]),
-                             RejectTable.concat([parts.rejects, ref.rejects]), types)
+        parts = DecodedParts.concat([parts, decode_pyais(rest_msgs)])
     return parts
-
-
-def _join(parts: list[DecodedParts]) -> DecodedParts:
-    """``DecodedParts.concat`` of parts whose positions and statics are batches (their
-    rows are sorted later, so the order between the parts does not matter)."""
-    types: dict[int, int] = {}
-    for p in parts:
-        for k, v in p.types.items():
-            types[k] = types.get(k, 0) + v
-    return DecodedParts(PositionBatch.concat([p.positions for p in parts]),
-                        StaticBatch.concat([p.statics for p in parts]),
-                        RejectTable.concat([p.rejects for p in parts]), types)

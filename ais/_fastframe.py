@@ -816,7 +816,8 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = Tr
     if pool is None:
         out = np.empty((len(FRAME_FIELDS), n), dtype=np.int64)
     else:
-        out = pool.take(len(FRAME_FIELDS) * n)[:len(FRAME_FIELDS) * n].reshape(len(FRAME_FIELDS), n)
+        size = len(FRAME_FIELDS) * n
+        out = pool.take(size)[:size].reshape(len(FRAME_FIELDS), n)
     pghp = np.empty(n, dtype=np.float64)
     (frame_blocks_parallel if parallel else frame_blocks)(buf, bounds, offsets, out, pghp,
                                                           max_line_bytes)

@@ -2,10 +2,10 @@
 
 Rows are ordered by (mmsi, timestamp with NaT last, source, line), stable: the order of
 ``np.lexsort((line, source_rank, time_key, mmsi))``, which
-``ais.schema.sort_by_vessel_time`` gives on frames. Here it costs one pass per key instead of a
-comparison sort over all rows: a stable two-pass radix sort by MMSI (AIS MMSIs fit in
-30 bits), then every vessel's slice is checked and, only where its rows are out of
-(time, source, line) order, merge-sorted (stable). A feed read in arrival order is
+``ais.schema.sort_by_vessel_time`` gives on frames. Here it costs one pass per key
+instead of a comparison sort over all rows: a stable two-pass radix sort by MMSI (AIS
+MMSIs fit in 30 bits), then every vessel's slice is checked and, only where its rows are
+out of (time, source, line) order, merge-sorted (stable). A feed read in arrival order is
 almost sorted within each vessel, so most slices cost one check. MMSIs outside
 0..2**30-1 (decoded tables may carry anything) fall back to ``np.lexsort``.
 """

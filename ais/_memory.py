@@ -42,7 +42,7 @@ import weakref
 
 import numpy as np
 
-__all__ = ["keep_freed_memory", "release_freed_memory", "BufferPool"]
+__all__ = ["keep_freed_memory", "release_freed_memory", "empty_pools", "BufferPool"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -51,15 +51,21 @@ _LIMIT = 2**31 - 1          # the largest value mallopt takes: 2 GiB
 _done = False
 
 
+def _libc_function(name: str):
+    """glibc's function ``name`` through ctypes, or None (another C library)."""
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def keep_freed_memory() -> bool:
     """Ask glibc to keep large freed blocks (once per process); True when it took it."""
     global _done
     if _done:
         return True
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     _done = bool(mallopt(_M_MMAP_THRESHOLD, _LIMIT)) and bool(mallopt(_M_TRIM_THRESHOLD, _LIMIT))
@@ -67,17 +73,20 @@ def keep_freed_memory() -> bool:
     return _done
 
 
+def empty_pools() -> None:
+    """Let every ``BufferPool`` go of the buffers it holds (the end of a read)."""
+    for pool in list(BufferPool.pools):
+        pool.clear()
+
+
 def release_freed_memory() -> bool:
     """Empty the buffer pools and give the free memory of the heap back to the system
     (glibc ``malloc_trim``): for the end of a long read whose freed memory was kept,
     before work that allocates blocks of other sizes (``shadowfleet decode``'s sort) and
     would otherwise add them on top of it. True when the heap was trimmed."""
-    for pool in list(BufferPool.pools):
-        pool.clear()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    empty_pools()
+    trim = _libc_function("malloc_trim")
+    if trim is None:
         return False
     trim.argtypes = (ctypes.c_size_t,)
     trim(0)
@@ -89,7 +98,7 @@ class BufferPool:
     held, each of at least ``min_size`` items). Thread-safe. A buffer must be given
     back only once nothing reads or writes it any more (no view of it kept)."""
 
-    pools: "weakref.WeakSet[BufferPool]" = weakref.WeakSet()    # for release_freed_memory
+    pools: "weakref.WeakSet[BufferPool]" = weakref.WeakSet()    # for empty_pools
 
     def __init__(self, dtype, min_size: int, kept: int):
         BufferPool.pools.add(self)

@@ -238,9 +238,6 @@ class StaticBatch:
         n = len(self.raw["mmsi"]) if self.raw is not None else 0
         return n + sum(len(f) for f in self.frames)
 
-    def with_frames(self, frames) -> "StaticBatch":
-        return StaticBatch(self.names, self.raw, self.frames + list(frames))
-
     @classmethod
     def concat(cls, batches: list["StaticBatch"]) -> "StaticBatch":
         """One batch; station codes re-numbered over the union of the names."""
@@ -278,7 +275,8 @@ class StaticBatch:
 
 class DecodedParts:
     """What a decoder returns for a message table: positions and statics frames (input
-    order, not yet sorted), rejects, and the count of decoded messages per type."""
+    order, not yet sorted) or batches (the fast path's ``PositionBatch`` and
+    ``StaticBatch``), rejects, and the count of decoded messages per type."""
 
     __slots__ = ("positions", "statics", "rejects", "types")
 
@@ -295,9 +293,22 @@ class DecodedParts:
         for p in parts:
             for k, v in p.types.items():
                 types[k] = types.get(k, 0) + v
+        rejects = RejectTable.concat([p.rejects for p in parts])
+        if any(isinstance(p.positions, PositionBatch) for p in parts):
+            # batches: frames join them as batches (rows are sorted later, so the order
+            # between the parts does not matter)
+            return cls(PositionBatch.concat([p.positions if isinstance(p.positions, PositionBatch)
+                                             else PositionBatch.from_frame(p.positions)
+                                             for p in parts
+                                             if isinstance(p.positions, PositionBatch)
+                                             or len(p.positions)]),
+                       StaticBatch.concat([p.statics if isinstance(p.statics, StaticBatch)
+                                           else StaticBatch([], frames=[p.statics])
+                                           for p in parts]),
+                       rejects, types)
         pos = [p.positions for p in parts if len(p.positions)]
         sta = [p.statics for p in parts if len(p.statics)]
         return cls(
             pd.concat(pos, ignore_index=True) if pos else empty_frame(POSITION_COLUMNS, POSITION_DTYPES),
             pd.concat(sta, ignore_index=True) if sta else empty_frame(STATIC_COLUMNS, STATIC_DTYPES),
-            RejectTable.concat([p.rejects for p in parts]), types)
+            rejects, types)

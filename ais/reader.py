@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ais import reasons, tabular
-from ais._memory import BufferPool, keep_freed_memory
+from ais._memory import BufferPool, empty_pools, keep_freed_memory
 from ais.assemble import DedupParams
 from ais.decoded import Decoded
 from ais.errors import InputError, NoReceiveTimeError
@@ -197,9 +197,10 @@ class _Source:
             return self._whole_lines()
         # the new bytes of the piece are hashed from the buffer, those after its last line
         # end from their copy (the next piece's start): the buffer after the piece is then
-        # free for the one who reads the piece (``lent``)
-        hashed = self._hasher.submit(self._sha.update, view[len(tail):max(cut, len(tail))])
-        self._tail = bytes(view[max(cut, len(tail)):end])
+        # free for the one who reads the piece (``lent``). The text carried over holds no
+        # line end, so the piece's last one is among the new bytes.
+        hashed = self._hasher.submit(self._sha.update, view[len(tail):cut])
+        self._tail = bytes(view[cut:end])
         if self._tail:
             self._hasher.submit(self._sha.update, self._tail)
         self._pooled[id(buf)] = (buf, hashed)
@@ -429,10 +430,8 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     finally:
         if bar is not None:
             bar.close()
-        if decoder == "fast":       # the kept buffers are for the pieces of one read
-            from ais._fastfeed import _ROWS
-            _BUFFERS.clear()
-            _ROWS.clear()
+        if decoder == "fast":
+            empty_pools()           # the kept buffers are for the pieces of one read
     read.warnings.extend([f"skipped {s}" for s in skipped] + notes)
     if no_time:
         read.warnings.append(f"{no_time:,} messages have no receive time (empty timestamp); "

@@ -10,7 +10,11 @@ them (``iter_inputs`` piece by piece, for bounded memory); reject reasons are in
 ``ais.reasons``.
 """
 
-from ais.errors import InputError, ShadowfleetError
+from ais._memory import share_main_arena
+
+share_main_arena()     # before pandas starts a thread: see ais._memory
+
+from ais.errors import InputError, ShadowfleetError  # noqa: E402
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
 from ais.decoded import Decoded
 from ais.incremental import IncrementalDecoder

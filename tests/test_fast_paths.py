@@ -12,6 +12,8 @@ from __future__ import annotations
 import gzip
 import pickle
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +277,22 @@ def test_chunk_extended_in_the_spare_room_after_it():
     other = np.frombuffer(b"abcde", np.uint8)                       # not the buffer's start
     assert _store(other, spare) is None and _store(buf[1:], spare) is None
     assert _append(other, None, np.frombuffer(b"x", np.uint8)).tobytes() == b"abcdex"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas")
+def test_threads_share_the_main_arena_after_import():
+    """Importing ``ais`` (which imports pandas, whose pyarrow starts a thread) leaves one
+    glibc arena, and a thread started afterwards, like the reader's read-ahead thread,
+    allocates from it: a second arena's heaps are unmapped when freed, so every other
+    read paid its page faults again. ``malloc_stats`` prints one block per arena."""
+    code = ("import ctypes, threading\n"
+            "import ais, numpy as np\n"
+            "t = threading.Thread(target=lambda: np.ones(1 << 22).sum())\n"
+            "t.start(); t.join()\n"
+            "ctypes.CDLL('libc.so.6').malloc_stats()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], check=True)
+    arenas = [line for line in out.stderr.splitlines() if line.startswith("Arena ")]
+    if not arenas:
+        pytest.skip("not glibc")
+    assert arenas == ["Arena 0:"]

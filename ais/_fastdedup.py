@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ais._fastspans import _gather_flat, pack
-from detectors._numba import njit, prefetch
+from detectors._numba import load8, njit, prefetch, store8
 
 # a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of
 # the entry's hash over ``e + 2`` in the low 32 bits (one 8-byte load per probe)
@@ -219,7 +219,7 @@ def _append_check(big, ps, pe, hashes, codes, n_ent, buf, used, e_start, e_end, 
         e = codes[i]
         a, b = ps[i], pe[i]
         if e == nxt:                    # first message of the next new payload
-            buf[used:used + b - a] = big[a:b]
+            _copy_bytes(big, a, b - a, buf, used)
             e_start[e] = used
             e_end[e] = used + b - a
             used += b - a
@@ -235,6 +235,19 @@ def _append_check(big, ps, pe, hashes, codes, n_ent, buf, used, e_start, e_end, 
             if buf[c0 + j] != big[a + j]:
                 return -1
     return used
+
+
+@njit
+def _copy_bytes(src, a, n, dst, d):
+    """``dst[d:d + n] = src[a:a + n]`` 8 bytes a step (a slice assignment makes two array
+    views, whose reference counts cost more than the copy of a payload)."""
+    j = 0
+    while j + 8 <= n:
+        store8(dst, d + j, load8(src, a + j))
+        j += 8
+    while j < n:
+        dst[d + j] = src[a + j]
+        j += 1
 
 
 @njit

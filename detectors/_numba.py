@@ -45,3 +45,27 @@ def prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return types.void(arr, idx), codegen
+
+
+@intrinsic
+def load8(typingctx, arr, idx):
+    """Inside a kernel: the 8 bytes ``arr[idx:idx + 8]`` of a uint8 array as one
+    little-endian uint64 (any alignment; the caller keeps ``idx + 8 <= len(arr)``)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+    return types.uint64(arr, idx), codegen
+
+
+@intrinsic
+def store8(typingctx, arr, idx, value):
+    """Inside a kernel: write the uint64 ``value`` little-endian to the 8 bytes
+    ``arr[idx:idx + 8]`` of a uint8 array (any alignment; the caller keeps
+    ``idx + 8 <= len(arr)``)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        builder.store(args[2], builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+        return context.get_dummy_value()
+    return types.void(arr, idx, types.uint64), codegen

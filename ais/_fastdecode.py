@@ -122,9 +122,27 @@ def _text(buf, start, nbits, armor, chars, bit, width, out, row, col, out_len):
         out_len[row, col] = 0
         return
     n = 0
-    for b in range(bit, bit + width, 6):
+    # the characters wholly inside the message from a stream of its 6-bit values (each
+    # armour character read once), the rest as ``_get`` gives them
+    c = start + bit // 6
+    acc = armor[buf[c]] & ((1 << (6 - bit % 6)) - 1)
+    have = 6 - bit % 6
+    c += 1
+    b = bit
+    end = bit + width
+    while b < end and b + 6 <= nbits:
+        if have < 6:
+            acc = ((acc << 6) | armor[buf[c]]) & 0xFFF
+            c += 1
+            have += 6
+        have -= 6
+        out[row, col, n] = chars[(acc >> have) & 63]
+        n += 1
+        b += 6
+    while b < end:
         out[row, col, n] = chars[_get(buf, start, nbits, armor, b, 6)]
         n += 1
+        b += 6
     hi = n
     while hi > 0 and out[row, col, hi - 1] == 64:      # rstrip("@")
         hi -= 1

@@ -149,8 +149,7 @@ class Framed:
 def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:
     """The work of ``feed`` on ``data`` that needs no decoder state: framing, the dedup
     hashes and the decoding of every single-sentence line (the ones dedup drops too:
-    a few per cent). One thread (the parallel kernels are kept for the caller's own
-    thread)."""
+    a few per cent). One thread, as ``_frame`` frames too (see ``ff.frame_lines``)."""
     buf = np.frombuffer(data, dtype=np.uint8)
     rows, pghp = ff.frame_lines(buf, max_sentence_bytes, parallel=False, pool=_ROWS)
     # the dedup hash of every row's payload span (only the AIS lines' are read)

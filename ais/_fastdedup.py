@@ -15,9 +15,9 @@ payloads in and compares every other message with its entry byte for byte; ``_de
 applies the duplicate rule to the entries' kept times. Each pass prefetches what the
 message ``AHEAD`` of it will look up (the table holds millions of slots, and a probe is
 a cache miss): on the 1M-sentence benchmark feed ``_probe`` took 12 to 13 ms a read
-instead of 28 to 31 ms, ``_append_check`` 25% less in a test of its own. Should two payloads share a hash, the check
-fails before anything is committed and ``_dedup_batch`` does the batch comparing bytes
-at every probe. The window itself is scanned only when an entry can have expired (the
+instead of 28 to 31 ms, and ``_append_check`` 25% less in a test of its own. Should
+two payloads share a hash, the check fails before anything is committed and
+``_dedup_batch`` does the batch comparing bytes at every probe. The window itself is scanned only when an entry can have expired (the
 least kept time is tracked) or it is over its size cap.
 """
 

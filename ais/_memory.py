@@ -11,8 +11,9 @@ unchanged; it is returned to the kernel at exit instead of after each piece.
 
 ``share_main_arena`` (called when ``ais`` is imported) keeps every thread on the main
 heap (one arena). The reader's read-ahead and sorter threads allocate large arrays too,
-and a thread's own arena is made of heaps of at most 64 MiB: anything larger is ``mmap``-ed and unmapped on ``free`` whatever the
-thresholds, and those heaps are trimmed, so each piece's arrays were fresh memory again
+and a thread's own arena is made of heaps of at most 64 MiB: anything larger is
+``mmap``-ed and unmapped on ``free`` whatever the thresholds, and those heaps are
+trimmed, so each piece's arrays were fresh memory again
 (measured with ``perf``: 18% of the samples of five benchmark reads zeroing new huge
 pages, 4% with one arena; the reads 0.46 to 0.55 s instead of 0.59 to 0.75 s). The
 threads allocate a few large blocks per piece, so sharing one arena costs nothing
@@ -43,7 +44,8 @@ import weakref
 
 import numpy as np
 
-__all__ = ["keep_freed_memory", "share_main_arena", "release_freed_memory", "empty_pools", "BufferPool"]
+__all__ = ["keep_freed_memory", "share_main_arena", "release_freed_memory", "empty_pools",
+           "BufferPool"]
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3

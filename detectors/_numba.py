@@ -29,19 +29,22 @@ def prefetch(typingctx, arr, idx):
     """Inside a kernel: ask the CPU to start loading ``arr[idx]`` into its caches (LLVM's
     ``llvm.prefetch``, for reading, kept close), so that a loop of random lookups (a hash
     table, a column read through an index) has many misses in flight at once. Only a
-    hint: nothing is read, and an index out of the array never faults."""
-    if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
+    hint: nothing is read, and an index out of the array never faults (the address is
+    plain integer arithmetic, not an in-bounds element pointer). 1-D arrays."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(idx, types.Integer):
         return None
 
     def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
+        aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
-                                       wraparound=False)
+        intp = context.get_value_type(types.intp)
+        stride = cgutils.unpack_tuple(builder, ary.strides, 1)[0]
+        i = context.cast(builder, args[1], idxty, types.intp)
+        addr = builder.add(builder.ptrtoint(ary.data, intp), builder.mul(i, stride))
         i32, i8p = ir.IntType(32), ir.IntType(8).as_pointer()
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
+        builder.call(fn, [builder.inttoptr(addr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
         return context.get_dummy_value()
 
     return types.void(arr, idx), codegen

@@ -33,7 +33,17 @@ from ais.nmea import ACCEPTED_TIME_STYLES
 __all__ = ["read_inputs", "iter_inputs", "expand_inputs", "check_file", "InputsRead"]
 
 CHUNK_BYTES = 32 << 20        # decoded text per piece: bounds the memory of one step
-FIRST_PIECE_FRACTION = 8      # the first piece is CHUNK_BYTES / 8, then each doubles
+FIRST_PIECE_FRACTION = 8      # the first piece is CHUNK_BYTES / 8, then each grows
+# by half: the read-ahead thread frames a piece while the main thread decodes the one
+# before, so a piece twice the size of the one before kept the main thread waiting
+# (36 to 52 ms a read of the 1M-sentence benchmark feed); reads 4 to 6% faster than
+# with doubling (best of 10, three alternated runs)
+PIECE_GROWTH = 1.5
+
+
+def _next_size(size: int) -> int:
+    """The size of the piece after one of ``size`` bytes."""
+    return min(max(int(size * PIECE_GROWTH), 1), CHUNK_BYTES)
 GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
 # files of several receivers are read one after the other: remember kept copies this long
 # (receive time) so a later file's duplicates of an earlier file are found
@@ -174,7 +184,7 @@ class _Source:
         it, the text carried over from the last piece first."""
         tail = self._tail
         target = self._size
-        self._size = min(2 * self._size, CHUNK_BYTES)
+        self._size = _next_size(self._size)
         buf = _BUFFERS.take(len(tail) + target)
         buf[:len(tail)] = np.frombuffer(tail, dtype=np.uint8)
         view = memoryview(buf)
@@ -265,7 +275,7 @@ class _Source:
 
     def _read(self) -> bytes:
         target = self._size
-        self._size = min(2 * self._size, CHUNK_BYTES)
+        self._size = _next_size(self._size)
         if self.gz is None:
             raw = self._raw(target)
             self.gz = raw[:2] == b"\x1f\x8b"

@@ -192,15 +192,20 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
     return order
 
 
+@njit
+def _take_column(order, col, out, c):
+    """``out[c] = col[order]``, the rows ``AHEAD`` prefetched."""
+    n = len(order)
+    for k in range(n):
+        if k + AHEAD < n:
+            prefetch(col, order[k + AHEAD])
+        out[c, k] = col[order[k]]
+
+
 @njit(parallel=True)
 def _take_ints(order, cols, out):
     for c in numba.prange(len(cols)):      # the columns on both cores
-        col = cols[c]
-        n = len(order)
-        for k in range(n):
-            if k + AHEAD < n:
-                prefetch(col, order[k + AHEAD])
-            out[c, k] = col[order[k]]
+        _take_column(order, cols[c], out, c)
 
 
 @njit
@@ -208,12 +213,7 @@ def _take_ints_serial(order, cols, out):
     """``_take_ints`` on one thread: for a worker thread while the caller's own thread
     runs parallel kernels (numba's default thread pool takes one parallel call at a time)."""
     for c in range(len(cols)):
-        col = cols[c]
-        n = len(order)
-        for k in range(n):
-            if k + AHEAD < n:
-                prefetch(col, order[k + AHEAD])
-            out[c, k] = col[order[k]]
+        _take_column(order, cols[c], out, c)
 
 
 def take_columns(order: np.ndarray, columns: list[np.ndarray],

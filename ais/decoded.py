@@ -211,13 +211,12 @@ class Decoded:
 
         if any(d._batch is not None for d in items):     # fast path: one sort at the end
             positions = PositionBatch.concat(
-                [d._sorted_batch() if d._batch is not None else PositionBatch.from_frame(d._positions)
-                 for d in items if d._batch is not None or len(d._positions)])
+                [d._sorted_batch() if d._batch is not None else d._positions for d in items])
         else:
             positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)
         if any(isinstance(d._sbatch, StaticBatch) for d in items):   # fast path: one frame
             statics = StaticBatch.concat([d._sbatch if isinstance(d._sbatch, StaticBatch) else
-                                          StaticBatch([], frames=[d.statics]) for d in items])
+                                          d.statics for d in items])
         else:
             statics = cat([d.statics for d in items], STATIC_COLUMNS, STATIC_DTYPES)
         return cls(positions, statics,

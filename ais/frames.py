@@ -143,8 +143,11 @@ class PositionBatch:
                    line=df["line"].to_numpy(np.int64))
 
     @classmethod
-    def concat(cls, batches: list["PositionBatch"]) -> "PositionBatch":
-        """One batch; station codes re-numbered over the union of the names."""
+    def concat(cls, batches: list) -> "PositionBatch":
+        """One batch of batches and positions frames (empty frames left out); station
+        codes re-numbered over the union of the names."""
+        batches = [b if isinstance(b, PositionBatch) else cls.from_frame(b)
+                   for b in batches if isinstance(b, PositionBatch) or len(b)]
         names: dict[str, int] = {}
         stations = []
         for b in batches:
@@ -239,8 +242,10 @@ class StaticBatch:
         return n + sum(len(f) for f in self.frames)
 
     @classmethod
-    def concat(cls, batches: list["StaticBatch"]) -> "StaticBatch":
-        """One batch; station codes re-numbered over the union of the names."""
+    def concat(cls, batches: list) -> "StaticBatch":
+        """One batch of batches and statics frames (a frame is kept as one of its
+        ``frames``); station codes re-numbered over the union of the names."""
+        batches = [b if isinstance(b, StaticBatch) else cls([], frames=[b]) for b in batches]
         names: dict[str, int] = {}
         raws = []
         for b in batches:
@@ -297,15 +302,8 @@ class DecodedParts:
         if any(isinstance(p.positions, PositionBatch) for p in parts):
             # batches: frames join them as batches (rows are sorted later, so the order
             # between the parts does not matter)
-            return cls(PositionBatch.concat([p.positions if isinstance(p.positions, PositionBatch)
-                                             else PositionBatch.from_frame(p.positions)
-                                             for p in parts
-                                             if isinstance(p.positions, PositionBatch)
-                                             or len(p.positions)]),
-                       StaticBatch.concat([p.statics if isinstance(p.statics, StaticBatch)
-                                           else StaticBatch([], frames=[p.statics])
-                                           for p in parts]),
-                       rejects, types)
+            return cls(PositionBatch.concat([p.positions for p in parts]),
+                       StaticBatch.concat([p.statics for p in parts]), rejects, types)
         pos = [p.positions for p in parts if len(p.positions)]
         sta = [p.statics for p in parts if len(p.statics)]
         return cls(

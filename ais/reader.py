@@ -39,11 +39,6 @@ FIRST_PIECE_FRACTION = 8      # the first piece is CHUNK_BYTES / 8, then each gr
 # (36 to 52 ms a read of the 1M-sentence benchmark feed); reads 4 to 6% faster than
 # with doubling (best of 10, three alternated runs)
 PIECE_GROWTH = 1.5
-
-
-def _next_size(size: int) -> int:
-    """The size of the piece after one of ``size`` bytes."""
-    return min(max(int(size * PIECE_GROWTH), 1), CHUNK_BYTES)
 GZ_READ_BYTES = 4 << 20       # compressed bytes read at a time
 # files of several receivers are read one after the other: remember kept copies this long
 # (receive time) so a later file's duplicates of an earlier file are found
@@ -58,6 +53,11 @@ KEPT_BUFFERS = 2              # read buffers kept for the next pieces of a read
 # (measured on the 1M-sentence benchmark feed read right after a pyais run in the same
 # process: 12,000 to 26,000 page faults in reading and joining its pieces alone)
 _BUFFERS = BufferPool(np.uint8, CHUNK_BYTES + CHUNK_BYTES // 8, KEPT_BUFFERS)
+
+
+def _next_size(size: int) -> int:
+    """The size of the piece after one of ``size`` bytes."""
+    return min(max(int(size * PIECE_GROWTH), 1), CHUNK_BYTES)
 
 
 def expand_inputs(paths) -> list[str]:

@@ -14,7 +14,10 @@ alert set of one run is compared with the set of the run before:
 way at the end of the data, e.g. a vessel still dark), ``closed`` once it has one, and
 ``retracted`` as above. ``alerts.csv`` holds the "book": one row per alert id ever
 produced, its latest version, with ``status`` and ``version`` after the contract columns
-(DESIGN.md, "alerts.csv"). ``alerts_log.csv`` gets one line per new version.
+and ``data`` (``simulated`` or ``real``, :mod:`shadowfleet.provenance`) last.
+``alerts_log.csv`` gets one line per new version (the book's columns, ``logged_utc``, then
+``data``). A log written before the ``data`` column existed is upgraded once, in place
+and atomically, its old records with an empty ``data`` (unknown when they were logged).
 
 The log is appended, never rewritten, so tools can tail it. A run killed during an append
 leaves at worst a last line without its newline; :func:`repair_log` cuts it off and the
@@ -33,14 +36,17 @@ from pathlib import Path
 import pandas as pd
 
 from ais.errors import StateError
+from shadowfleet.outputs.files import atomic_write_bytes
 from shadowfleet.outputs.tables import csv_ready
 
 ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat",
                  "lon", "score", "summary", "evidence", "claim_ids")
 STATUS_COLUMNS = ("status", "version")
 BOOK_COLUMNS = ALERT_COLUMNS + STATUS_COLUMNS
-LOG_COLUMNS = BOOK_COLUMNS + ("logged_utc",)
+LOG_COLUMNS = BOOK_COLUMNS + ("logged_utc", "data")
 LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
+# the header of logs written before the data column; repair_log upgrades them
+_LEGACY_LOG_HEADER = ",".join(BOOK_COLUMNS + ("logged_utc",)) + "\n"
 
 _FINGERPRINT = "_fingerprint"
 OPEN, CLOSED, RETRACTED = "open", "closed", "retracted"
@@ -197,14 +203,16 @@ def live_alerts(book: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the append-only log
 
-def log_lines(changes: pd.DataFrame, logged_utc: pd.Timestamp) -> list[str]:
-    """CSV lines (each ending in a newline, none inside) for the rows of ``changes``."""
+def log_lines(changes: pd.DataFrame, logged_utc: pd.Timestamp, *, data: str) -> list[str]:
+    """CSV lines (each ending in a newline, none inside) for the rows of ``changes``;
+    ``data``: ``simulated`` or ``real``, the run's provenance."""
     if changes.empty:
         return []
     rows = changes[list(BOOK_COLUMNS)].copy()
     stamp = pd.Timestamp(logged_utc)
     rows["logged_utc"] = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
     rows["logged_utc"] = rows["logged_utc"].astype("datetime64[ns, UTC]")
+    rows["data"] = data
     return _csv_records(rows)
 
 
@@ -212,12 +220,14 @@ def repair_log(path: str | Path) -> int:
     """Make ``path`` a well-formed log and return its number of records.
 
     Creates it with the header when missing; cuts a torn last line (one without its
-    newline, left by a run killed mid-append); rewrites a torn or foreign header.
+    newline, left by a run killed mid-append); rewrites a torn header; upgrades a log
+    without the ``data`` column; refuses a foreign file.
     """
     path = Path(path)
     if not path.exists():
         _write_new_log(path)
         return 0
+    _upgrade_legacy_log(path)
     with open(path, "rb+") as fh:
         data = fh.read()
         header = LOG_HEADER.encode()
@@ -237,6 +247,20 @@ def repair_log(path: str | Path) -> int:
             fh.flush()
             os.fsync(fh.fileno())
         return data.count(b"\n", 0, end) - 1
+
+
+def _upgrade_legacy_log(path: Path) -> None:
+    """A log with the header of before the ``data`` column gets the column: the header
+    and every whole record rewritten (old records end in an empty ``data``), a torn last
+    line dropped, through a temporary file renamed over the log."""
+    legacy = _LEGACY_LOG_HEADER.encode()
+    with open(path, "rb") as fh:
+        if fh.read(len(legacy)) != legacy:
+            return
+        body = fh.read()
+    body = body[:body.rfind(b"\n") + 1]
+    records = [line + b",\n" for line in body.split(b"\n")[:-1]]
+    atomic_write_bytes(path, LOG_HEADER.encode() + b"".join(records))
 
 
 def _write_new_log(path: Path) -> None:

@@ -33,10 +33,11 @@ def _param_classes() -> dict[str, type]:
     from detectors.dark_periods import DarkPeriodParams
     from detectors.port_visits import PortVisitParams
     from detectors.round_trips import RoundTripParams
-    from shadowfleet.claims.evaluate import ClaimParams
 
+    # claims have no thresholds of their own: they read the dark-period detector's
+    # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree
     return {"cleaning": CleaningParams, "visits": PortVisitParams,
-            "gaps": DarkPeriodParams, "trips": RoundTripParams, "claims": ClaimParams}
+            "gaps": DarkPeriodParams, "trips": RoundTripParams}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -47,7 +48,6 @@ class Settings:
     visits: Any
     gaps: Any
     trips: Any
-    claims: Any
     pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod

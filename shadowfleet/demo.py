@@ -6,6 +6,11 @@ it, the demo lets the scenario's two shuttles stand in for the two ships the 202
 name, ANGARA (IMO 9179842) and MARIA (IMO 8517839): in each bundled claim those IMOs are
 replaced by the stand-ins' IMOs, and the output says so. Claims about other ships (LADY
 R, 2024) are evaluated unchanged; the scenario has no stand-in for them.
+
+Every output of the demo is marked simulated (:mod:`shadowfleet.provenance`): claims.csv
+and alerts.csv end with ``data`` = ``simulated``, claims.md opens with a banner naming the
+stand-ins, map.html and timeline.png say "SIMULATED DATA" in their titles. A screenshot
+of a demo verdict must never pass for a finding about the real ships.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ DEMO_FEED = "najin-dunay-2023.nmea.gz"
 DEMO_TRUTH = "najin-dunay-2023.truth.json"
 # the ships the 2023 reports name, in the order the scenario's shuttles stand in for them
 STOOD_IN_FOR = ((9179842, "ANGARA"), (8517839, "MARIA"))
+DEMO_NOTE = ("SIMULATED AIS (shadowfleet demo): every vessel, MMSI and IMO is fictional; "
+             "simulated shuttles stand in for the ships the real claims name")
 
 
 def bundled_feed() -> Path:
@@ -74,7 +81,7 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print):
     for real_imo, (imo, name, real_name) in mapping.items():
         echo(f"    {name} (IMO {imo}) for {real_name} (IMO {real_imo})")
     claims = with_stand_ins(load_claims(bundled_claim_files()), mapping)
-    result = detect([feed], claims=claims, progress=False)
+    result = detect([feed], claims=claims, progress=False, simulated=DEMO_NOTE)
     result.summary["demo"] = {
         "simulated": True,
         "note": "Simulated feed: every vessel, MMSI and IMO is fictional.",

@@ -10,7 +10,9 @@ Cron or a systemd timer starts it every few minutes; each run
    receive time of each file, then the name);
 4. feeds them to the incremental decoder carried from the run before (fragment buffers and
    the duplicate window survive between files and runs);
-5. re-analyses everything decoded so far (``shadowfleet.pipeline.analyse``) and compares
+5. re-analyses everything decoded so far (``shadowfleet.pipeline.analyse``, with the
+   run's ports, thresholds and claims; marked simulated once any file processed was
+   written by the simulator, :mod:`shadowfleet.provenance`) and compares
    the alerts with the last run's (``shadowfleet.alert_book``): an event spanning two files
    or two runs is found once, exactly as one ``detect`` over all files finds it;
 6. commits the new state, appends the new alert versions to ``alerts_log.csv`` and
@@ -34,6 +36,7 @@ import pandas as pd
 
 import ais
 from ais.errors import StateError
+from shadowfleet import provenance
 from shadowfleet.alert_book import (BookUpdate, append_log, book_table, log_lines,
                                     repair_log, update_book)
 from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
@@ -215,7 +218,8 @@ def analyse_state(state: JobState, analysis: Analysis):
 
     result = analyse(state_decoded(state), registry=analysis.registry, claims=list(analysis.claims),
                      params=analysis.settings, pairs=list(analysis.pairs),
-                     watchlists=list(analysis.watchlists))
+                     watchlists=list(analysis.watchlists),
+                     simulated=provenance.simulated_note(state.stats or {}))
     update = update_book(state.book, result.alerts)
     return result, update
 
@@ -260,7 +264,7 @@ def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
             update: BookUpdate, *, figures: bool, now: pd.Timestamp | None = None) -> JobState:
     """Commit ``state`` (when there is a state dir), append the log, write the outputs."""
     now = pd.Timestamp.now(tz="UTC") if now is None else now
-    lines = log_lines(update.changes, now)
+    lines = log_lines(update.changes, now, data=result.data)
     log = Path(out_dir) / LOG_NAME
     existing = repair_log(log)
     state = dataclasses.replace(state, book=update.book, pending_log=lines,
@@ -316,8 +320,12 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis)
             report.refused.append(str(exc))
         else:
             batches.append(decoded)
-            inputs.append({"path": str(path), "sha256": digest,
-                           "lines": decoded.stats["lines_read"]})
+            entry_in = {"path": str(path), "sha256": digest,
+                        "lines": decoded.stats["lines_read"]}
+            note = provenance.note_in_bytes(data)
+            if note:      # kept in the state: the inbox file may be gone by the next run
+                entry_in["simulated"] = note
+            inputs.append(entry_in)
             report.new_files.append(path.name)
         processed[digest] = entry
     if not todo:

@@ -16,6 +16,8 @@ import pandas as pd
 
 import ais
 from ais.errors import InputError
+from shadowfleet import provenance
+from shadowfleet.claims.evaluate import CLAIM_COLUMNS
 from shadowfleet.outputs.files import atomic_write_text
 from shadowfleet.outputs.tables import write_csv, write_parquet
 
@@ -30,8 +32,6 @@ DARK_PERIOD_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours"
                        "others_received", "possible_port_calls")
 ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
                  "score", "summary", "evidence", "claim_ids")
-CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
-                 "observed", "inferred", "verdict", "evidence")
 
 EVENT_FILES = {
     "port_visits": ("port_visits.csv", PORT_VISIT_COLUMNS),
@@ -66,6 +66,13 @@ class Result:
     claims_evaluation: Any = None
     registry: Any = None
     settings: Any = None
+    simulated_note: str | None = None     # set when the data are (partly) simulated
+
+    @property
+    def data(self) -> str:
+        """``simulated`` or ``real``: the value of the ``data`` column of claims.csv and
+        alerts.csv (DESIGN.md, "Simulated data says so"; see shadowfleet.provenance)."""
+        return provenance.data_value(self.simulated_note)
 
     def counts(self) -> dict[str, Any]:
         trips = self.round_trips
@@ -95,11 +102,19 @@ class Result:
         write_parquet(self.statics, out / "statics.parquet")
         write_csv(self.rejects, out / "rejects.csv", columns=ais.REJECT_COLUMNS)
         for attr, (filename, columns) in EVENT_FILES.items():
-            write_csv(getattr(self, attr), out / filename, columns=columns)
+            frame = getattr(self, attr)
+            if attr == "claims":
+                frame = provenance.mark_claims(frame, self.data)
+            elif attr == "alerts":
+                frame = provenance.with_data_column(frame, self.data)
+            write_csv(frame, out / filename, columns=columns)
         if self.claims_evaluation is not None and self.claim_objects:
             from shadowfleet.outputs.claims_report import write_claims_report
 
-            write_claims_report(self.claims_evaluation, out / "claims.md")
+            demo = self.summary.get("demo") or {}
+            write_claims_report(self.claims_evaluation, out / "claims.md",
+                                simulated=self.simulated_note,
+                                stand_ins=demo.get("stand_ins", ()))
         if figures:
             from shadowfleet.outputs.map import write_map
             from shadowfleet.outputs.timeline import write_timeline
@@ -172,8 +187,13 @@ def _resolve_pairs(registry, pairs: Iterable, claims: Sequence) -> list[tuple[st
 
 def analyse(decoded, *, registry, claims: Sequence = (), params=None,
             pairs: Iterable = (), watchlists: Sequence = (),
-            data_end: pd.Timestamp | None = None) -> Result:
-    """Run every detector, the watchlists and the claims over decoded frames."""
+            data_end: pd.Timestamp | None = None, simulated: str | None = None) -> Result:
+    """Run every detector, the watchlists and the claims over decoded frames.
+
+    Claims are evaluated with ``registry`` and the thresholds of ``params`` (the run's
+    own: DESIGN.md, "Claims file"). The outputs are marked simulated when ``simulated``
+    (a note) is given or the decoded inputs carry the simulator's note
+    (:mod:`shadowfleet.provenance`)."""
     from detectors.alerts import build_alerts
     from detectors.cleaning import clean_positions
     from detectors.dark_periods import find_dark_periods
@@ -207,22 +227,26 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     evaluation = None
     claims_table = _empty(CLAIM_COLUMNS)
     if claims:
-        from shadowfleet.claims import evaluate_claims
+        from shadowfleet.claims import ClaimParams, evaluate_claims
 
-        evaluation = evaluate_claims(claims, visits=visits, legs=trips.legs,
-                                     round_trips=trips.round_trips,
+        evaluation = evaluate_claims(claims, registry=registry,
+                                     params=ClaimParams.of(settings), visits=visits,
+                                     legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
                                      statics=decoded.statics)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
+    note = simulated or provenance.simulated_note(decoded.stats)
+    data = provenance.data_value(note)
     result = Result(positions=positions, statics=decoded.statics, rejects=decoded.rejects,
                     port_visits=visits, round_trips=trips.round_trips, dark_periods=gaps,
-                    alerts=alerts, claims=claims_table, legs=trips.legs,
+                    alerts=provenance.with_data_column(alerts, data),
+                    claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
-                    registry=registry, settings=settings)
+                    registry=registry, settings=settings, simulated_note=note)
     result.summary = _summary(decoded, result, all_pairs)
     return result
 
@@ -271,6 +295,9 @@ def _summary(decoded, result: Result, pairs) -> dict:
     summary["ports"] = {"file": _ports_file(result.registry),
                         "names": list(result.registry.names)}
     summary["thresholds"] = result.settings.as_dict() if result.settings is not None else {}
+    summary["data"] = result.data
+    if result.simulated_note:
+        summary["simulated"] = result.simulated_note
     if len(result.claims):
         summary["verdicts"] = dict(zip(result.claims["claim_id"].astype(str),
                                        result.claims["verdict"].astype(str)))
@@ -278,13 +305,16 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
 
 def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
-           engine: str = "local", decoder: str = "fast", progress: bool = False) -> Result:
+           engine: str = "local", decoder: str = "fast", progress: bool = False,
+           simulated: str | None = None) -> Result:
     """Decode ``inputs`` (paths, directories, '-') and run the whole job.
 
     ``ports``: a GeoJSON path or a ``PortRegistry`` (default: the bundled registry);
     ``claims``: claim file paths (or loaded ``Claim`` objects); ``config``: a TOML path or
     ``Settings``; ``pairs``: extra pairs of interest ("A,B" or (A, B));
-    ``watchlists``: watchlist file paths.
+    ``watchlists``: watchlist file paths; ``simulated``: a note marking the outputs
+    simulated whatever the inputs say (inputs written by the simulator are recognised
+    without it). The claims are evaluated with these ports and this config.
     """
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
@@ -305,8 +335,9 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
                                   progress=progress)
     else:
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
+    decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))
     return analyse(decoded, registry=registry, claims=claim_list, params=settings,
-                   pairs=pairs, watchlists=watch)
+                   pairs=pairs, watchlists=watch, simulated=simulated)
 
 
 def load_claim_list(claims) -> list:

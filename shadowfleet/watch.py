@@ -24,6 +24,10 @@ decoder (``ais.assemble.AssemblyParams.max_pending``); the rejects kept for
 ``rejects.csv`` are the last ``max_rejects_kept`` (their counts in ``summary.json`` stay
 whole). What grows is what a single ``detect`` would hold: the decoded positions.
 
+A stream that carries the simulator's ``# SIMULATED AIS`` comment line (``replay`` of a
+simulated feed sends it) marks every output of the watch simulated from then on
+(:mod:`shadowfleet.provenance`).
+
 SIGINT or SIGTERM stops the reader, decodes what is queued, runs a last analysis, writes
 and commits, then exits 0.
 """
@@ -46,6 +50,7 @@ import ais
 import ais.schema as schema
 from ais import reasons
 from ais.errors import ConfigError, InputError
+from shadowfleet import provenance
 from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
 from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
 
@@ -361,6 +366,7 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
     too_long: list[tuple[int, bytes]] = []
     batches: list = []
     line_no = int(state.stats.get("watch_lines", 0))
+    simulated = provenance.simulated_note(state.stats or {})
     dirty = False
     last_analysis = time.monotonic()
 
@@ -383,6 +389,8 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
             return
         state = accumulate(state, batches)
         state.stats["watch_lines"] = line_no
+        if simulated:       # the stream carried the simulator's note (kept in the state)
+            state.stats["simulated"] = simulated
         if len(state.rejects) > limits.max_rejects_kept:     # counts in stats stay whole
             state.rejects = state.rejects.iloc[-limits.max_rejects_kept:].reset_index(drop=True)
         batches, dirty = [], False
@@ -405,6 +413,8 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
                     pending.append(b"")     # keeps the decoder's line numbers in step
                 else:
                     pending.append(item)
+                    if not simulated and item[:1] == b"#":
+                        simulated = provenance.note_in_lines([item])
             if len(pending) >= limits.feed_every_lines:
                 feed()
         elif finished:

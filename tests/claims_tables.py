@@ -133,3 +133,25 @@ def track(mmsi: int, start: str, end: str, every_hours: float = 1.0, lat: float 
 def positions(*tracks: pd.DataFrame) -> pd.DataFrame:
     df = pd.concat(tracks, ignore_index=True)
     return df.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+
+
+def registry():
+    """The bundled port registry (loaded once)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from ports import load_ports
+
+        _REGISTRY = load_ports()
+    return _REGISTRY
+
+
+_REGISTRY = None
+
+
+def evaluate(claims, *, registry_=None, params=None, **tables):
+    """``evaluate_claims`` with the bundled registry and default thresholds, given
+    explicitly as a run gives its own."""
+    from shadowfleet.claims import ClaimParams, evaluate_claims
+
+    return evaluate_claims(list(claims), registry=registry_ or registry(),
+                           params=params or ClaimParams(), **tables)

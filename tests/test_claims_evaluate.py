@@ -4,11 +4,11 @@ and a named vessel tracked in another sea for the whole window."""
 
 import pytest
 
-from shadowfleet.claims import ClaimParams, evaluate_claims
+from shadowfleet.claims import ClaimParams
 from shadowfleet.claims.evaluate import CLAIM_COLUMNS, decide
 from ais.errors import ConfigError
-from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, gaps, legs,
-                                 positions, possible, statics, track, trips, visits)
+from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, evaluate,
+                                 gaps, legs, positions, possible, statics, track, trips, visits)
 
 IDS = statics((ANGARA, "2023-08-20T00:00Z", ANGARA_IMO, "ANGARA"),
               (MARIA, "2023-08-21T00:00Z", MARIA_IMO, "MARIA@@@@"))
@@ -21,7 +21,7 @@ def _trip(i, mmsi, depart, status="observed", calls=None):
 
 def _evaluate(c, **tables):
     tables.setdefault("statics", IDS)
-    return evaluate_claims([c], **tables).results[0]
+    return evaluate([c], **tables).results[0]
 
 
 @pytest.mark.parametrize("observed,inferred,at_least,named,covered,expected", [
@@ -188,22 +188,25 @@ def test_legs_are_directional_and_inference_belongs_to_the_claims_pair():
     r = _evaluate(c, legs=lg, possible_calls=pc, dark_periods=g)
     assert (r.observed, r.inferred, r.verdict) == (1, 1, "consistent_with_dark_activity")
     assert r.evidence_ids == ("V-1", "V-2", "G-4", "V-5")
-    ev = evaluate_claims([c], legs=lg, possible_calls=pc, dark_periods=g, statics=IDS)
+    ev = evaluate([c], legs=lg, possible_calls=pc, dark_periods=g, statics=IDS)
     assert ev.evidence_claims["G-4"] == (c.id,) and ev.evidence_claims["L-1"] == (c.id,)
     assert "V-3" not in ev.evidence_claims
 
 
-def test_port_calls_count_overlapping_visits_and_reachable_dark_periods():
+def test_port_calls_count_overlapping_stays_and_reachable_dark_periods():
     c = claim("port_calls", ports=("Vostochny",), imo=[ANGARA_IMO], at_least=3,
-              start="2024-04-02", end="2024-04-03")
+              start="2024-04-02", end="2024-04-05")
     v = visits(("V-1", ANGARA, "Vostochny", "2024-04-01T20:00Z", "2024-04-02T03:00Z"),
-               ("V-2", ANGARA, "Vostochny", "2024-04-04T00:00:01Z", "2024-04-05T00:00Z"),
-               ("V-3", ANGARA, "Najin", "2024-04-02T20:00Z", "2024-04-03T03:00Z"))
+               ("V-3", ANGARA, "Najin", "2024-04-03T20:00Z", "2024-04-04T03:00Z"),
+               ("V-2", ANGARA, "Vostochny", "2024-04-06T00:00:01Z", "2024-04-07T00:00Z"))
     g = gaps(("G-1", ANGARA, "2024-04-02T06:00Z", "2024-04-03T06:00Z", 2, "Vostochny;Nakhodka"),
-             ("G-2", ANGARA, "2024-04-03T08:00Z", None, 2, "Nakhodka"))
+             ("G-2", ANGARA, "2024-04-04T08:00Z", "2024-04-05T12:00Z", 2, "Vostochny"),
+             ("G-3", ANGARA, "2024-04-05T13:00Z", None, 2, "Nakhodka"))
     r = _evaluate(c, visits=v, dark_periods=g)
+    # V-1 overlaps the window; G-1 follows it with no call elsewhere between, so a call at
+    # Vostochny during G-1 would be the same stay; G-2 (after Najin) is a possible call
     assert (r.observed, r.inferred, r.verdict) == (1, 1, "not_observed")
-    assert r.evidence_ids == ("V-1", "G-1")
+    assert r.evidence_ids == ("V-1", "G-2")
 
 
 def test_dark_period_claims_filter_start_hours_and_near():
@@ -222,7 +225,7 @@ def test_dark_period_claims_filter_start_hours_and_near():
 
 def test_claims_table_has_the_contract_columns_in_order():
     c = claim(imo=[ANGARA_IMO], at_least=1)
-    ev = evaluate_claims([c, claim(id="second", at_least=2)],
+    ev = evaluate([c, claim(id="second", at_least=2)],
                          round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")), statics=IDS)
     assert tuple(ev.table.columns[:len(CLAIM_COLUMNS)]) == CLAIM_COLUMNS
     first = ev.table.iloc[0]
@@ -234,17 +237,38 @@ def test_claims_table_has_the_contract_columns_in_order():
 
 
 def test_empty_tables_and_no_claims():
-    ev = evaluate_claims([])
+    ev = evaluate([])
     assert len(ev.table) == 0 and tuple(ev.table.columns[:10]) == CLAIM_COLUMNS
-    r = evaluate_claims([claim(at_least=1)]).results[0]
+    r = evaluate([claim(at_least=1)]).results[0]
     assert (r.observed, r.inferred, r.verdict) == (0, 0, "not_observed")
 
 
 def test_claim_params_are_validated():
     with pytest.raises(ConfigError):
         ClaimParams(gap_hours=0)
+    with pytest.raises(ConfigError):
+        ClaimParams(reception_radius_nm=float("nan"))
     with pytest.raises(TypeError):
         ClaimParams(6.0)
+
+
+def test_claim_params_are_the_runs_dark_period_thresholds(tmp_path):
+    from shadowfleet.config import Settings, load_config
+
+    path = tmp_path / "run.toml"
+    path.write_text("gap_hours = 12\nreception_radius_nm = 35\n", encoding="utf-8")
+    params = ClaimParams.of(load_config(path))
+    assert (params.gap_hours, params.reception_radius_nm) == (12.0, 35.0)
+    assert ClaimParams.of(Settings.defaults()) == ClaimParams()
+
+
+def test_the_registry_and_thresholds_are_required():
+    from shadowfleet.claims import evaluate_claims
+
+    with pytest.raises(TypeError):
+        evaluate_claims([claim(at_least=1)])                      # noqa: the point of the test
+    with pytest.raises(TypeError, match="port registry"):
+        evaluate_claims([claim(at_least=1)], registry=None, params=ClaimParams())
 
 
 class _Registry:
@@ -261,12 +285,12 @@ def test_registry_spellings_are_used_for_counting_and_unknown_ports_fail():
     from ais.errors import ClaimsError
 
     c = claim(ports=("Rajin", "Dunai"), imo=[ANGARA_IMO], at_least=1)
-    r = evaluate_claims([c], round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")),
-                        statics=IDS, registry=_Registry()).results[0]
+    r = evaluate([c], round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")),
+                        statics=IDS, registry_=_Registry()).results[0]
     assert (r.observed, r.verdict) == (1, "supported")
     assert r.claim.ports == ("Rajin", "Dunai")  # reported as the source wrote them
     with pytest.raises(ClaimsError, match="port 'Vostochny' is not in the port registry"):
-        evaluate_claims([claim(ports=("Najin", "Vostochny"))], registry=_Registry())
+        evaluate([claim(ports=("Najin", "Vostochny"))], registry_=_Registry())
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
@@ -310,6 +334,6 @@ def test_dark_periods_near_a_port_within_radius_use_the_registry():
     # ~11.8 nm and ~27.3 nm east of the Najin polygon
     g.loc[0, ["start_lat", "start_lon", "end_lat", "end_lon"]] = [42.235, 130.60, 42.5, 131.5]
     g.loc[1, ["start_lat", "start_lon", "end_lat", "end_lon"]] = [42.235, 130.95, 42.5, 131.5]
-    r = evaluate_claims([c], dark_periods=g, statics=IDS, registry=registry).results[0]
+    r = evaluate([c], dark_periods=g, statics=IDS, registry_=registry).results[0]
     assert (r.observed, r.evidence_ids, r.verdict) == (1, ("G-near",), "supported")
     assert r.evidence["note"].iloc[0] == "11.8 nm from Najin"

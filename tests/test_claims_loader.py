@@ -30,12 +30,18 @@ def _write(tmp_path, text, name="claims.yaml"):
     return path
 
 
-def test_bundled_files_hold_the_six_claims_of_reference_md():
+TESTABLE = {"rusi-wapo-2023", "rusi-kyivpost-2023", "csis-2023-six-trips", "whitehouse-2023",
+            "lady-r-2024-03", "lady-r-2024-04"}
+UNTESTABLE = {"whitehouse-2023-containers", "us-state-dept-2024-containers",
+              "rok-dia-2024-containers", "rok-dia-2025-containers",
+              "csis-2023-tumangang-rail-cars", "uk-mod-2023-munitions"}
+
+
+def test_bundled_files_hold_the_claims_of_reference_md():
     files = bundled_claim_files()
-    assert len(files) == 6 and all(f.suffix == ".yaml" for f in files)
+    assert len(files) == 9 and all(f.suffix == ".yaml" for f in files)
     claims = {c.id: c for c in bundled_claims()}
-    assert set(claims) == {"rusi-wapo-2023", "rusi-kyivpost-2023", "csis-2023-six-trips",
-                           "whitehouse-2023", "lady-r-2024-03", "lady-r-2024-04"}
+    assert set(claims) == TESTABLE | UNTESTABLE
     wapo = claims["rusi-wapo-2023"]
     assert (wapo.kind, wapo.ports, wapo.at_least) == ("round_trips", ("Najin", "Dunay"), 5)
     assert (str(wapo.window.start), str(wapo.window.end)) == ("2023-08-15", "2023-10-14")
@@ -52,7 +58,67 @@ def test_bundled_files_hold_the_six_claims_of_reference_md():
     assert claims["lady-r-2024-04"].ports == ("Vostochny", "Najin")
     assert claims["lady-r-2024-04"].vessels.imo == (9161003,)
     assert all(c.source and c.statement for c in claims.values())
-    assert len({c.file for c in claims.values()}) == 6  # one file per source
+    assert len({claims[i].file for i in TESTABLE}) == 6  # one file per source
+
+
+def test_bundled_untestable_claims_are_on_record_in_the_file_of_their_source():
+    claims = {c.id: c for c in bundled_claims()}
+    for cid in UNTESTABLE:
+        c = claims[cid]
+        assert (c.kind, c.testable, c.ports, c.at_least, c.vessels.any) == \
+            ("untestable", False, (), None, True), cid
+        assert len(c.reason) > 40 and "AIS" in c.reason, cid
+    # in the file of their source, with the source's citation
+    assert claims["whitehouse-2023-containers"].file == claims["whitehouse-2023"].file
+    assert claims["whitehouse-2023-containers"].published == "2023-10-13"
+    assert "1,000 containers" in claims["whitehouse-2023-containers"].statement
+    rail = claims["csis-2023-tumangang-rail-cars"]
+    assert rail.file == claims["csis-2023-six-trips"].file
+    assert str(rail.window) == "2023-10-05 .. 2023-10-05" and "73 rail cars" in rail.statement
+    # the Najin article's address is the six-trips claim's own, not the rail cars'
+    assert claims["csis-2023-six-trips"].url.startswith("https://beyondparallel.csis.org/")
+    assert rail.url == ""
+    assert "10,000 containers" in claims["us-state-dept-2024-containers"].statement
+    assert claims["rok-dia-2024-containers"].published == "2024-08"
+    assert "13,000" in claims["rok-dia-2024-containers"].statement
+    assert claims["rok-dia-2025-containers"].published == "2025-07"
+    assert "28,000" in claims["rok-dia-2025-containers"].statement
+    uk = claims["uk-mod-2023-munitions"]
+    assert "almost certain" in uk.statement and "Reuters" in uk.source
+    # REFERENCE.md gives no address for these: none is invented
+    for cid in UNTESTABLE - {"whitehouse-2023-containers"}:
+        assert claims[cid].url == "", cid
+
+
+UNTESTABLE_GOOD = """\
+source: Someone
+claims:
+  - id: containers
+    statement: Over 1,000 containers
+    kind: untestable
+    reason: AIS does not see cargo
+"""
+
+
+def test_untestable_claims_need_a_reason_and_count_nothing(tmp_path):
+    (c,) = load_claims(_write(tmp_path, UNTESTABLE_GOOD))
+    assert (c.kind, c.reason, c.window, c.at_least, c.ports) == ("untestable",
+                                                                 "AIS does not see cargo",
+                                                                 None, None, ())
+    with_window = UNTESTABLE_GOOD + "    window: {start: 2023-09-07, end: 2023-10-01}\n"
+    (w,) = load_claims(_write(tmp_path, with_window))
+    assert str(w.window) == "2023-09-07 .. 2023-10-01"
+    with pytest.raises(ClaimsError, match=r"claims\.yaml:3: claim 'containers', field 'reason': "
+                                          r"missing.*; add reason"):
+        load_claims(_write(tmp_path, UNTESTABLE_GOOD.replace("    reason: AIS does not see cargo\n",
+                                                             "")))
+    for extra, field in (("at_least: 1000", "at_least"), ("ports: [Najin, Dunay]", "ports"),
+                         ("vessels: {imo: [9179842]}", "vessels")):
+        with pytest.raises(ClaimsError, match=rf"field '{field}': an untestable claim has "
+                                              "nothing for AIS to count"):
+            load_claims(_write(tmp_path, UNTESTABLE_GOOD + f"    {extra}\n"))
+    with pytest.raises(ClaimsError, match="field 'reason': applies to untestable claims only"):
+        load_claims(_write(tmp_path, GOOD.replace("at_least: 5", "at_least: 5\n    reason: x")))
 
 
 def test_good_file_loads(tmp_path):

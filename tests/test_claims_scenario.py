@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shadowfleet.claims import bundled_claims, evaluate_claims
-from tests.claims_tables import claim
+from shadowfleet.claims import ClaimParams, bundled_claims, evaluate_claims
+from tests.claims_tables import claim, evaluate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -114,7 +114,7 @@ def test_the_scenario_is_fictional(truth):
 
 
 def test_bundled_claims_on_the_scenario(truth, tables):
-    ev = evaluate_claims(bundled_claims(), **tables)
+    ev = evaluate(bundled_claims(), **tables)
     by_id = {r.claim.id: r for r in ev.results}
     for cid in ("rusi-wapo-2023", "rusi-kyivpost-2023", "whitehouse-2023", "lady-r-2024-03",
                 "lady-r-2024-04"):
@@ -142,7 +142,7 @@ def test_named_shuttle_claims_on_the_scenario(truth, tables):
               claim(id="too-many", imo=imos, at_least=observed + inferred + 1),
               claim("legs", id="legs-by-name", names=[shuttles[0]["name"].lower()], at_least=1,
                     start="2023-09-07", end="2023-10-01")]
-    ev = evaluate_claims(claims, **tables)
+    ev = evaluate(claims, **tables)
     got = {r.claim.id: (r.observed, r.inferred, r.verdict) for r in ev.results}
     assert got["exact-observed"] == (observed, inferred, "supported")
     assert got["needs-inferred"] == (observed, inferred, "consistent_with_dark_activity")
@@ -197,7 +197,8 @@ def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, tmp_path)
     trips = find_round_trips(visits, gaps, registry, pairs)
     ev = evaluate_claims(claims, visits=visits, legs=trips.legs, round_trips=trips.round_trips,
                          possible_calls=trips.possible_calls, dark_periods=gaps,
-                         positions=positions, statics=decoded.statics, registry=registry)
+                         positions=positions, statics=decoded.statics, registry=registry,
+                         params=ClaimParams())
     got = {r.claim.id: (r.observed, r.inferred, r.verdict) for r in ev.results}
     csis = next(c for c in claims if c.id == "csis-2023-six-trips")
     expected = _truth_counts(truth, csis, None)

@@ -1,10 +1,9 @@
 """A claim's vessels resolved through the statics over the window: by IMO, MMSI and
 normalised name; identity conflicts reported, never merged."""
 
-from shadowfleet.claims import evaluate_claims
 from shadowfleet.claims.vessels import resolve_vessels
-from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, positions,
-                                 statics, track, trips)
+from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, evaluate,
+                                 positions, statics, track, trips)
 
 
 def test_imo_resolves_through_statics_in_the_window_and_ignores_namesakes():
@@ -43,7 +42,7 @@ def test_an_mmsi_with_two_imos_or_names_in_the_window_is_reported_not_merged():
     # the track is received throughout, but an MMSI with two identities cannot rule out the
     # named ship: not contradicted
     pos = positions(track(ANGARA, "2023-08-31T00:00Z", "2023-10-02T00:00Z"))
-    r = evaluate_claims([c], statics=st, positions=pos).results[0]
+    r = evaluate([c], statics=st, positions=pos).results[0]
     assert r.verdict == "not_observed"
     assert "identity uncertain" in r.coverages[0].reason
     assert any(x.startswith("Identity: MMSI 273000001 broadcast IMO 9179842 and 9999996")
@@ -59,7 +58,7 @@ def test_one_imo_on_two_mmsis_adds_both_tracks():
                ("V-1", "V-2", "V-3")),
               ("T-2", OTHER, "Dunay", "Najin", "2023-09-21T00:00Z", None, "observed",
                ("V-4", "V-5", "V-6")))
-    r = evaluate_claims([c], statics=st, round_trips=t).results[0]
+    r = evaluate([c], statics=st, round_trips=t).results[0]
     assert r.matches[0].mmsis == (ANGARA, OTHER)
     assert (r.observed, r.verdict) == (2, "supported")
     assert any("resolved to 2 MMSIs" in x for x in r.caveats)
@@ -77,10 +76,10 @@ def test_contradicted_needs_every_named_vessel_covered():
                  (MARIA, "2023-09-01T00:00Z", MARIA_IMO, "MARIA"))
     covered = track(ANGARA, "2023-08-31T00:00Z", "2023-09-12T00:00Z")
     partial = track(MARIA, "2023-08-31T00:00Z", "2023-09-05T00:00Z")
-    r = evaluate_claims([c], statics=st, positions=positions(covered, partial)).results[0]
+    r = evaluate([c], statics=st, positions=positions(covered, partial)).results[0]
     assert [cv.throughout for cv in r.coverages] == [True, False]
     assert r.verdict == "not_observed"
     full = track(MARIA, "2023-08-31T00:00Z", "2023-09-12T00:00Z")
-    r2 = evaluate_claims([c], statics=st, positions=positions(covered, full)).results[0]
+    r2 = evaluate([c], statics=st, positions=positions(covered, full)).results[0]
     assert r2.verdict == "contradicted"
     assert "fewer than the claimed 1" in r2.sentence

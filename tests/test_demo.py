@@ -47,3 +47,37 @@ def test_demo_writes_every_file_and_verdicts_match_truth(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["demo"]["simulated"] is True
     assert "rusi-wapo-2023" in res.output
+
+
+def test_demo_outputs_say_the_ships_are_simulated_stand_ins(tmp_path):
+    """A screenshot of a demo verdict must never pass for a finding about the real ships."""
+    from PIL import Image
+
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False)
+    assert claims.columns[-1] == "data" and set(claims["data"]) == {"simulated"}
+    assert all(s.startswith("SIMULATED DATA: ") for s in claims["summary"])
+    wapo = claims.set_index("claim_id").loc["rusi-wapo-2023"]
+    assert "stand-in for ANGARA" in wapo["vessels"] and "stand-in for MARIA" in wapo["vessels"]
+    alerts = pd.read_csv(out / "alerts.csv", keep_default_na=False)
+    assert alerts.columns[-1] == "data" and set(alerts["data"]) == {"simulated"}
+    text = (out / "claims.md").read_text(encoding="utf-8")
+    assert text.startswith("> **SIMULATED DATA.**")
+    head = text.split("# Claims", 1)[0]
+    mapping = stand_ins(bundled_truth())
+    for real_imo, (imo, name, real_name) in mapping.items():
+        assert f"{name} (IMO {imo}) for {real_name} (IMO {real_imo})" in head
+    assert "never about the real ships" in head
+    heading = next(line for line in text.splitlines() if line.startswith("## rusi-wapo-2023: "))
+    assert heading.endswith("(SIMULATED DATA)")
+    assert "<title>SIMULATED DATA: shadowfleet map</title>" in (out / "map.html").read_text()
+    assert Image.open(out / "timeline.png").info["Title"].startswith("SIMULATED DATA: ")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["data"] == "simulated" and "SIMULATED AIS" in summary["simulated"]
+    # the untestable claims of the sources are on record too
+    untestable = claims[claims["verdict"] == "untestable"]
+    assert len(untestable) == 6
+    assert (untestable[["observed", "inferred", "expected"]] == "").all().all()
+    assert "SIMULATED DATA: fictional ships" in res.output

@@ -77,10 +77,10 @@ def test_book_is_independent_of_input_row_order():
 
 def test_log_lines_are_one_record_per_line_and_neutralised():
     up = update_book(None, make_alerts(("A-1", 0, 10, "=cmd()\nsecond line"), ("A-2", 1, None, "y")))
-    lines = log_lines(up.changes, pd.Timestamp("2023-09-08T00:00:00Z"))
+    lines = log_lines(up.changes, pd.Timestamp("2023-09-08T00:00:00Z"), data="simulated")
     assert len(lines) == 2 and all(line.endswith("\n") and line.count("\n") == 1 for line in lines)
     assert "'=cmd() second line" in lines[0]
-    assert lines[0].rstrip("\n").endswith("2023-09-08T00:00:00Z")
+    assert lines[0].rstrip("\n").endswith("2023-09-08T00:00:00Z,simulated")
     assert ",open,1," in lines[1]
 
 
@@ -89,7 +89,7 @@ def test_repair_log_creates_cuts_torn_line_and_keeps_whole_ones(tmp_path):
     assert repair_log(log) == 0
     assert log.read_text() == LOG_HEADER
     up = update_book(None, make_alerts(("A-1", 0, 10, "x"), ("A-2", 1, 9, "y")))
-    lines = log_lines(up.changes, pd.Timestamp("2023-09-08T00:00:00Z"))
+    lines = log_lines(up.changes, pd.Timestamp("2023-09-08T00:00:00Z"), data="real")
     append_log(log, lines[:1])
     with open(log, "a") as fh:          # a run killed in the middle of its append
         fh.write(lines[1][:17])
@@ -109,6 +109,25 @@ def test_repair_log_rewrites_a_torn_header_and_refuses_a_foreign_file(tmp_path):
     other.write_text("a,b\n1,2\n")
     with pytest.raises(StateError):
         repair_log(other)
+
+
+def test_a_log_of_before_the_data_column_is_upgraded_once(tmp_path):
+    from shadowfleet.alert_book import BOOK_COLUMNS
+
+    log = tmp_path / "alerts_log.csv"
+    legacy = ",".join(BOOK_COLUMNS + ("logged_utc",)) + "\n"
+    up = update_book(None, make_alerts(("A-1", 0, 10, "x"), ("A-2", 1, 9, "y")))
+    old = [line.rsplit(",", 1)[0] + "\n"
+           for line in log_lines(up.changes, pd.Timestamp("2023-09-08T00:00:00Z"), data="real")]
+    log.write_text(legacy + old[0] + old[1][:12])     # and a torn last line
+    assert repair_log(log) == 1
+    assert log.read_text() == LOG_HEADER + old[0].rstrip("\n") + ",\n"
+    append_log(log, log_lines(up.changes.iloc[1:], pd.Timestamp("2023-09-09T00:00:00Z"),
+                              data="real"))
+    assert repair_log(log) == 2
+    frame = pd.read_csv(log, keep_default_na=False)
+    assert frame["alert_id"].tolist() == ["A-1", "A-2"]
+    assert frame["data"].tolist() == ["", "real"]
 
 
 def test_random_sequences_of_alert_sets_keep_versions_consistent():

@@ -90,7 +90,7 @@ class Tables:
                                   "end_utc": None, "hours": np.nan, "start_lat": np.nan,
                                   "start_lon": np.nan, "end_lat": np.nan, "end_lon": np.nan,
                                   "others_received": np.nan, "possible_port_calls": "",
-                                  "start_port": "", "end_port": ""})
+                                  "start_port": "", "end_port": "", "own_messages": np.nan})
         for frame, cols in ((v, ("port",)), (lg, ("origin", "destination")),
                             (t, ("origin", "destination")), (p, ("port",)),
                             (g, ("start_port", "end_port"))):
@@ -218,34 +218,81 @@ def _legs(claim: Claim, tables: Tables, mmsis) -> list[dict]:
 
 
 def _port_calls(claim: Claim, tables: Tables, mmsis) -> list[dict]:
+    """Calls at ``claim.ports[0]``, one per stay (DESIGN.md, "Claims file"): a vessel's
+    visits at every port and its possible calls at this port, in time order; consecutive
+    ones at this port, with no call at another port between, are one call (a berth stay
+    split by a dark period is one call, not two; a dark period in which the port was
+    reachable, next to a visit there, is part of that call). A stay counts once when it
+    overlaps the window: ``observed`` when one of its observed visits does, ``inferred``
+    when only one of its possible calls does. Possible calls are the pair chains'
+    possible calls at the port and every dark period in which it was reachable."""
     port = normalise_name(claim.ports[0])
+    items: list[dict] = []
     v = tables.visits
-    rows = []
-    for r in v[_vessel_mask(v, mmsis) & (v["port_key"] == port)].to_dict("records"):
-        if _overlaps(r["arrival_utc"], r["departure_utc"], claim):
-            rows.append(_row(claim, r["visit_id"], "port call", "observed", r, r["arrival_utc"],
-                             r["departure_utc"], r["port"], [r["visit_id"]], [], tables))
+    for r in v[_vessel_mask(v, mmsis)].to_dict("records"):
+        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["arrival_utc"],
+                      "end": r["departure_utc"], "here": r["port_key"] == port,
+                      "possible": False, "id": r["visit_id"], "ids": [r["visit_id"]],
+                      "gaps": [], "port": r["port"]})
     seen: set[str] = set()
     p = tables.possible
     for r in p[_vessel_mask(p, mmsis) & (p["port_key"] == port)].to_dict("records"):
-        if r["gap_id"] in seen or not _overlaps(r["start_utc"], r["end_utc"], claim):
+        key = r["gap_id"] or r["call_id"]
+        if key in seen:
             continue
-        seen.add(r["gap_id"])
-        rows.append(_row(claim, r["call_id"], "possible port call", "inferred", r, r["start_utc"],
-                         r["end_utc"], r["port"], [r["call_id"], r["gap_id"]], [r["gap_id"]],
-                         tables))
+        seen.add(key)
+        gaps = [r["gap_id"]] if r["gap_id"] else []
+        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["start_utc"],
+                      "end": r["end_utc"], "here": True, "possible": True, "id": r["call_id"],
+                      "ids": [r["call_id"]] + gaps, "gaps": gaps, "port": r["port"]})
     g = tables.gaps
     for r in g[_vessel_mask(g, mmsis)].to_dict("records"):
         reachable = {normalise_name(x) for x in _split(r["possible_port_calls"])}
         if r["gap_id"] in seen or port not in reachable:
             continue
-        if not _overlaps(r["start_utc"], r["end_utc"], claim):
-            continue
         seen.add(r["gap_id"])
-        rows.append(_row(claim, r["gap_id"], "possible port call", "inferred", r, r["start_utc"],
-                         r["end_utc"], claim.ports[0], [r["gap_id"]], [r["gap_id"]], tables,
-                         note=f"{claim.ports[0]} reachable during the dark period"))
+        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["start_utc"],
+                      "end": r["end_utc"], "here": True, "possible": True, "id": r["gap_id"],
+                      "ids": [r["gap_id"]], "gaps": [r["gap_id"]], "port": claim.ports[0],
+                      "note": f"{claim.ports[0]} reachable during the dark period"})
+    items.sort(key=lambda x: (x["mmsi"], _sort_time(x["start"]), x["possible"], x["id"]))
+    rows = []
+    stay: list[dict] = []
+    for item in items + [None]:
+        if stay and (item is None or item["mmsi"] != stay[0]["mmsi"] or not item["here"]):
+            row = _stay_row(claim, stay, tables)
+            if row is not None:
+                rows.append(row)
+            stay = []
+        if item is not None and item["here"]:
+            stay.append(item)
     return rows
+
+
+def _sort_time(ts) -> pd.Timestamp:
+    return pd.Timestamp.max.tz_localize("UTC") if ts is None or pd.isna(ts) else ts
+
+
+def _stay_row(claim: Claim, stay: list[dict], tables: Tables) -> dict | None:
+    """The evidence row of one stay at the claim's port, or None when it misses the window."""
+    visits = [x for x in stay if not x["possible"]]
+    counted = [x for x in visits if _overlaps(x["start"], x["end"], claim)]
+    if counted:
+        ids = [i for x in visits for i in x["ids"]]
+        note = (f"one stay: {len(visits)} visits with no call elsewhere between"
+                if len(visits) > 1 else "")
+        first = counted[0]
+        return _row(claim, first["id"], "port call", "observed", first, visits[0]["start"],
+                    visits[-1]["end"], first["port"], ids, [], tables, note=note)
+    possible = [x for x in stay if x["possible"] and _overlaps(x["start"], x["end"], claim)]
+    if not possible:
+        return None
+    first = possible[0]
+    ids = [i for x in possible for i in x["ids"]]
+    gaps = [gid for x in possible for gid in x["gaps"]]
+    return _row(claim, first["id"], "possible port call", "inferred", first, first["start"],
+                possible[-1]["end"], first["port"], ids, gaps, tables,
+                note=first.get("note", ""))
 
 
 def _dark_periods(claim: Claim, tables: Tables, mmsis) -> list[dict]:
@@ -277,9 +324,7 @@ def _distance_to(tables: Tables, port: str, r: dict) -> float | None:
     """Nearest distance (nm) from the gap's bounding positions to ``port``'s polygon."""
     registry = tables.registry
     if registry is None:
-        from ports import load_ports
-
-        registry = tables.registry = load_ports()
+        raise ValueError("a claim 'near' a port needs the run's port registry")
     idx = registry.index(port)
     lat = np.array([r["start_lat"], r["end_lat"]], dtype=float)
     lon = np.array([r["start_lon"], r["end_lon"]], dtype=float)

@@ -21,7 +21,14 @@ Verdicts (DESIGN.md, "Claims file"), with ``n = at_least``:
   the window with no dark period (see :mod:`shadowfleet.claims.vessels`);
 - ``not_observed``: otherwise. A claim naming no vessel is never ``contradicted``.
 
-``gap_hours`` [6] is the dark-period threshold of DESIGN.md; pass the run's own value.
+- ``untestable``: a claim AIS cannot test (kind ``untestable``, with its reason); nothing
+  is counted for it, and claims.csv leaves its counts empty.
+
+Claims are evaluated with the run's own thresholds and port registry (DESIGN.md): both
+are required arguments, so no caller can fall back to defaults by forgetting them.
+:meth:`ClaimParams.of` takes the thresholds from the run's settings (coverage uses the
+run's ``gap_hours``), and ``near`` a port measures to the run's polygon of that port.
+Caveats (:mod:`shadowfleet.claims.caveats`) are computed from the data and the registry.
 """
 
 from __future__ import annotations
@@ -44,25 +51,40 @@ CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "e
                  "observed", "inferred", "verdict", "evidence")
 EXTRA_COLUMNS = ("kind", "statement", "published", "url", "window_start_utc", "window_end_utc",
                  "vessels", "identity_conflicts", "coverage", "caveats", "summary", "file")
-VERDICTS = ("supported", "consistent_with_dark_activity", "not_observed", "contradicted")
+VERDICTS = ("supported", "consistent_with_dark_activity", "not_observed", "contradicted",
+            "untestable")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class ClaimParams:
-    """Thresholds of claim evaluation.
+    """The run's thresholds that claim evaluation uses; they belong to the dark-period
+    detector and are not set on their own: build them with :meth:`of` from the run's
+    settings, so the claims and the detectors read the same values.
 
     ``gap_hours``: a silence longer than this (strictly) is a dark period [6, DESIGN.md,
     after Global Fishing Watch's 6 h gap events]; it decides whether a named vessel was
-    received throughout a window.
+    received throughout a window. ``reception_radius_nm``: how near another vessel must
+    have been received for a silence to count as heard-around [20]; the reception caveats
+    quote it.
     """
 
     gap_hours: float = 6.0
+    reception_radius_nm: float = 20.0
 
     def __post_init__(self):
-        if not (isinstance(self.gap_hours, (int, float)) and math.isfinite(self.gap_hours)
-                and self.gap_hours > 0):
-            raise ConfigError(None, f"claims gap_hours {self.gap_hours!r} must be a number > 0",
-                              "set gap_hours to a positive number of hours")
+        for name in ("gap_hours", "reception_radius_nm"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and value > 0):
+                raise ConfigError(None, f"claims {name} {value!r} must be a number > 0",
+                                  f"set {name} to a positive number")
+
+    @classmethod
+    def of(cls, settings) -> "ClaimParams":
+        """The claims' thresholds of a run (``shadowfleet.config.Settings``)."""
+        gaps = settings.gaps
+        return cls(gap_hours=float(gaps.gap_hours),
+                   reception_radius_nm=float(gaps.reception_radius_nm))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +92,8 @@ class ClaimResult:
     """One claim's verdict and everything that produced it."""
 
     claim: Claim
-    observed: int
-    inferred: int
+    observed: int | None              # None for an untestable claim
+    inferred: int | None
     verdict: str
     sentence: str
     evidence: pd.DataFrame            # EVIDENCE_COLUMNS, one row per counted event
@@ -110,26 +132,41 @@ def decide(observed: int, inferred: int, at_least: int, *, named: bool,
     return "not_observed"
 
 
-def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = None,
+def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
+                    visits: pd.DataFrame | None = None,
                     legs: pd.DataFrame | None = None, round_trips: pd.DataFrame | None = None,
                     possible_calls: pd.DataFrame | None = None,
                     dark_periods: pd.DataFrame | None = None,
-                    positions: pd.DataFrame | None = None, statics: pd.DataFrame | None = None,
-                    registry=None, params: ClaimParams = ClaimParams()) -> ClaimsEvaluation:
+                    positions: pd.DataFrame | None = None,
+                    statics: pd.DataFrame | None = None) -> ClaimsEvaluation:
     """Evaluate every claim against the event tables of one run (see module doc).
 
-    ``registry`` (optional) checks the claims' ports exist, with a ClaimsError naming the
-    file and claim, and measures ``near``/``radius_nm`` of dark-period claims.
+    ``registry``: the run's port registry; the claims' ports must be in it (a ClaimsError
+    naming the file and claim otherwise), ``near`` and the reception caveats measure to
+    its polygons. ``params``: the run's thresholds (``ClaimParams.of(settings)``).
     """
     from shadowfleet.claims import counting
+    from shadowfleet.claims.caveats import ReceptionIndex, caveats
 
-    canonical = check_ports(claims, registry) if registry is not None else {}
+    if registry is None:
+        raise TypeError("evaluate_claims needs the run's port registry")
+    canonical = check_ports(claims, registry)
     tables = counting.Tables.build(visits=visits, legs=legs, round_trips=round_trips,
                                    possible_calls=possible_calls, dark_periods=dark_periods,
                                    registry=registry)
     view = statics_view(statics)
+    index: list[ReceptionIndex] = []
+
+    def index_of() -> ReceptionIndex:
+        if not index:
+            index.append(ReceptionIndex(positions))
+        return index[0]
+
     results = []
     for claim in claims:
+        if not claim.testable:
+            results.append(_untestable(claim))
+            continue
         matches, conflicts = resolve_vessels(claim, statics, view=view)
         mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
         evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis)
@@ -142,15 +179,26 @@ def evaluate_claims(claims: Sequence[Claim], *, visits: pd.DataFrame | None = No
         verdict = decide(observed, inferred, claim.at_least, named=named,
                          all_covered=bool(coverages) and all(c.throughout for c in coverages))
         ids = _reader_ids(evidence)
+        notes = caveats(claim, verdict, evidence, matches, conflicts, positions,
+                        gaps_by_id=tables.gaps_by_id, index_of=index_of, registry=registry,
+                        reception_radius_nm=params.reception_radius_nm)
         results.append(ClaimResult(
             claim=claim, observed=observed, inferred=inferred, verdict=verdict,
             sentence=sentence(claim, verdict, observed, inferred, coverages),
             evidence=evidence, evidence_ids=ids, matches=tuple(matches),
-            conflicts=tuple(conflicts), coverages=coverages,
-            caveats=tuple(caveats(claim, verdict, evidence, matches, conflicts, positions))))
+            conflicts=tuple(conflicts), coverages=coverages, caveats=tuple(notes)))
     return ClaimsEvaluation(results=tuple(results), table=_table(results),
                             evidence=_all_evidence(results),
                             evidence_claims=_evidence_claims(results))
+
+
+def _untestable(claim: Claim) -> ClaimResult:
+    """An untestable claim on record: nothing counted, its reason as the sentence."""
+    from shadowfleet.claims.counting import empty_evidence
+
+    return ClaimResult(claim=claim, observed=None, inferred=None, verdict="untestable",
+                       sentence=f"Untestable with AIS: {claim.reason}", evidence=empty_evidence(),
+                       evidence_ids=(), matches=(), conflicts=(), coverages=(), caveats=())
 
 
 def _as_registry_names(claim: Claim, canonical: Mapping[str, tuple[str, ...]]) -> Claim:
@@ -217,72 +265,21 @@ def sentence(claim: Claim, verdict: str, observed: int, inferred: int,
             f"{_things(claim, 2)} {window}, fewer than the claimed {n}, but {why}.")
 
 
-def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[VesselMatch],
-            conflicts: list[IdentityConflict], positions: pd.DataFrame | None) -> list[str]:
-    """Reception and identity caveats that apply to this claim's verdict."""
-    out: list[str] = []
-    if claim.vessels.any:
-        out.append("No vessel is named: every vessel in the data counts, and the claim can "
-                   "never be contradicted.")
-    for m in matches:
-        if not m.mmsis:
-            how = ("no static report (type 5) in the data carries this IMO; AIS without "
-                   "type 5 cannot link a track to it" if m.by == "imo" else
-                   "no static report in the data carries this name")
-            out.append(f"{m.describe()}: {how}.")
-        elif m.weak:
-            out.append(f"{m.describe()}: other ships share names; check the IMO before "
-                       "relying on it.")
-        elif m.by == "mmsi":
-            out.append(f"{m.describe()}: MMSIs are reassigned between ships; an IMO is firmer.")
-        if m.mmsis and m.outside_window:
-            out.append(f"{m.describe()}: no static report in the window itself.")
-        if len(m.mmsis) > 1:
-            out.append(f"{m.given} resolved to {len(m.mmsis)} MMSIs; their events are added up.")
-    for c in conflicts:
-        out.append(f"Identity: {c.describe()}; its track may be more than one ship.")
-    if len(evidence):
-        quiet = evidence[evidence["others_received"] == 0]
-        silent = sorted({g for ids in quiet["gap_ids"] for g in ids.split(";") if g})
-        if silent:
-            ids = ", ".join(silent)
-            out.append(f"Reception: no other vessel was received near {ids} while it lasted, "
-                       "so the silence may be a lack of coverage rather than a transponder "
-                       "switched off (Najin is ~88 nm from Vladivostok, beyond shore-based "
-                       "AIS range).")
-        if (evidence["status"] == "inferred").any():
-            out.append("Inferred events rest on reachability during dark periods: AIS shows "
-                       "the vessel could have called, not that it did.")
-    if verdict == "not_observed" and not claim.vessels.any:
-        out.append("Absence from AIS is not evidence of absence: ships can sail dark.")
-    spoofed = _spoofed(positions, {m for v in matches for m in v.mmsis}, claim)
-    if spoofed:
-        out.append(f"Spoofing: {spoofed} positions of the named vessels in the window imply "
-                   "impossible speeds; they were kept out of visits and coverage.")
-    return out
-
-
-def _spoofed(positions: pd.DataFrame | None, mmsis: set[int], claim: Claim) -> int:
-    if positions is None or not len(positions) or not mmsis or "spoofed" not in positions:
-        return 0
-    ts = pd.to_datetime(positions["timestamp"], utc=True)
-    mask = (positions["mmsi"].isin(list(mmsis)) & (ts >= claim.window.start_utc)
-            & (ts <= claim.window.end_utc))
-    return int(positions.loc[mask, "spoofed"].fillna(False).astype(bool).sum())
-
-
 def _table(results: list[ClaimResult]) -> pd.DataFrame:
     rows = []
     for r in results:
         c = r.claim
+        w = c.window
         rows.append({
-            "claim_id": c.id, "source": c.source, "window_start": c.window.start.isoformat(),
-            "window_end": c.window.end.isoformat(), "ports": ";".join(c.ports or
-                                                                      ((c.near,) if c.near else ())),
+            "claim_id": c.id, "source": c.source,
+            "window_start": w.start.isoformat() if w else "",
+            "window_end": w.end.isoformat() if w else "",
+            "ports": ";".join(c.ports or ((c.near,) if c.near else ())),
             "expected": c.at_least, "observed": r.observed, "inferred": r.inferred,
             "verdict": r.verdict, "evidence": ";".join(r.evidence_ids),
             "kind": c.kind, "statement": c.statement, "published": c.published, "url": c.url,
-            "window_start_utc": c.window.start_utc, "window_end_utc": c.window.end_utc,
+            "window_start_utc": w.start_utc if w else pd.NaT,
+            "window_end_utc": w.end_utc if w else pd.NaT,
             "vessels": "; ".join(m.describe() for m in r.matches),
             "identity_conflicts": "; ".join(x.describe() for x in r.conflicts),
             "coverage": "; ".join(x.describe() for x in r.coverages),
@@ -292,8 +289,11 @@ def _table(results: list[ClaimResult]) -> pd.DataFrame:
         return pd.DataFrame({k: pd.Series([], dtype=object)
                              for k in CLAIM_COLUMNS + EXTRA_COLUMNS})
     table = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS + EXTRA_COLUMNS))
-    for col in ("expected", "observed", "inferred"):
-        table[col] = table[col].astype("int64")
+    for col in ("expected", "observed", "inferred"):   # empty for an untestable claim
+        values = table[col].astype(object).where(table[col].notna(), None)
+        table[col] = pd.array(list(values), dtype="Int64")
+    for col in ("window_start_utc", "window_end_utc"):
+        table[col] = pd.to_datetime(table[col], utc=True)
     return table
 
 

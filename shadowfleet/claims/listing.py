@@ -20,12 +20,16 @@ def _vessels(claim: Claim) -> str:
 
 
 def describe_claims(claims: Sequence[Claim], *, full: bool = False) -> str:
-    """One line per claim (id, kind, ports, window, at least, source); with ``full`` the
-    statement, vessels, URL and file follow each line."""
+    """One line per claim (id, kind, ports, window, at least, verdict, source); with
+    ``full`` the statement, vessels (or why AIS cannot test it), URL and file follow each
+    line. The verdict of a claim AIS can test comes from a run over data ("by data"); a
+    claim it cannot test is ``untestable`` whatever the data."""
     if not claims:
         return "no claims"
-    head = ("id", "kind", "ports", "window", "at least", "source")
-    rows = [(c.id, c.kind, c.describe_ports(), str(c.window), str(c.at_least),
+    head = ("id", "kind", "ports", "window", "at least", "verdict", "source")
+    rows = [(c.id, c.kind, c.describe_ports() or "-", str(c.window) if c.window else "-",
+             str(c.at_least) if c.at_least is not None else "-",
+             "by data" if c.testable else "untestable",
              c.source + (f" ({c.published})" if c.published else "")) for c in claims]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
 
@@ -38,7 +42,10 @@ def describe_claims(claims: Sequence[Claim], *, full: bool = False) -> str:
         if full:
             wrap = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
             out.append(wrap.fill(claim.statement))
-            out.append(f"    vessels: {_vessels(claim)}")
+            if claim.testable:
+                out.append(f"    vessels: {_vessels(claim)}")
+            else:
+                out.append(wrap.fill(f"untestable: {claim.reason}"))
             if claim.url:
                 out.append(f"    url: {claim.url}")
             if claim.note:

@@ -6,7 +6,13 @@ can go straight to the mistake. Unknown keys are errors (a misspelt ``atleast`` 
 silently become "no count"), IMO numbers must pass the IMO check digit (a typo would
 otherwise quietly match no ship), and claim ids are unique across all files given.
 
-The bundled files (``shadowfleet/data/claims/*.yaml``) hold the claims of REFERENCE.md.
+A claim of kind ``untestable`` (a statement AIS cannot test: a container total, rail
+cars, an intelligence judgement) needs a ``reason`` saying why; it takes no ports,
+vessels, labels or ``at_least`` (there is nothing for AIS to count), and its ``window``
+is optional. ``reason`` belongs to untestable claims only.
+
+The bundled files (``shadowfleet/data/claims/*.yaml``) hold the claims of REFERENCE.md,
+the testable and the untestable ones, each in the file of its source.
 """
 
 from __future__ import annotations
@@ -19,13 +25,18 @@ from typing import Any, Iterable
 import yaml
 
 from ais.errors import ClaimsError
-from shadowfleet.claims.model import KINDS, Claim, Vessels, Window, imo_check_digit_ok
+from shadowfleet.claims.model import (KINDS, UNTESTABLE, Claim, Vessels, Window,
+                                      imo_check_digit_ok)
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "claims"
 
 _FILE_KEYS = {"source", "published", "url", "claims"}
 _CLAIM_KEYS = {"id", "statement", "kind", "ports", "window", "vessels", "at_least", "source",
-               "published", "url", "min_hours", "near", "radius_nm", "labels", "note"}
+               "published", "url", "min_hours", "near", "radius_nm", "labels", "note",
+               "reason"}
+# what an untestable claim cannot have: AIS counts nothing for it
+_NOT_FOR_UNTESTABLE = ("ports", "vessels", "labels", "at_least", "min_hours", "near",
+                       "radius_nm")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -177,6 +188,13 @@ def _claim(path: Path, item: Any, index: int, *, source: str, published: str, ur
     if kind not in KINDS:
         raise ctx.error("kind", f"{kind!r} is not a claim kind", f"use one of {', '.join(KINDS)}",
                         item.line_of("kind"))
+    if kind == UNTESTABLE:
+        return _untestable(ctx, path, item, cid, statement, source=source,
+                           published=published, url=url)
+    if "reason" in item:
+        raise ctx.error("reason", f"applies to untestable claims only, not {kind}",
+                        "remove reason (or use kind: untestable for a claim AIS cannot test)",
+                        item.line_of("reason"))
     ports = _ports(ctx, item, kind)
     window = _window(ctx, item)
     vessels, labels = _vessels(ctx, item)
@@ -207,6 +225,28 @@ def _claim(path: Path, item: Any, index: int, *, source: str, published: str, ur
                  url=_url(ctx, item, "url") or url, file=str(path), min_hours=min_hours,
                  near=near or "", radius_nm=radius_nm, labels=labels,
                  note=_text(ctx, item, "note", required=False))
+
+
+def _untestable(ctx: _Context, path: Path, item: _Map, cid: str, statement: str, *,
+                source: str, published: str, url: str) -> Claim:
+    """A claim AIS cannot test: a reason, an optional window, nothing to count."""
+    for key in _NOT_FOR_UNTESTABLE:
+        if key in item:
+            raise ctx.error(key, "an untestable claim has nothing for AIS to count",
+                            f"remove {key} (say it in the statement), or give the claim a "
+                            "testable kind", item.line_of(key))
+    reason = _text(ctx, item, "reason", required=False)
+    if not reason:
+        raise ctx.error("reason", "missing: an untestable claim must say why AIS cannot test it",
+                        "add reason: ... (e.g. AIS reports where ships are, not what they carry)",
+                        item.line_of("reason") if "reason" in item else item.line)
+    window = _window(ctx, item) if "window" in item else None
+    return Claim(id=cid, kind=UNTESTABLE, statement=statement, ports=(), window=window,
+                 vessels=Vessels(), at_least=None,
+                 source=_text(ctx, item, "source", required=False) or source,
+                 published=_published(ctx, item, "published") or published,
+                 url=_url(ctx, item, "url") or url, file=str(path),
+                 note=_text(ctx, item, "note", required=False), reason=reason)
 
 
 def _no_unknown(ctx: _Context, mapping: _Map, allowed: set[str], prefix: str) -> None:

@@ -3,8 +3,11 @@
 A claim (DESIGN.md, "Claims file") names a kind of event (``round_trips``, ``legs``,
 ``port_calls`` or ``dark_periods``), the ports involved, a window of whole UTC days, the
 vessels (by IMO, MMSI or name; none = any vessel) and the count the source asserts
-(``at_least``). Loading and validation live in :mod:`shadowfleet.claims.loader`,
-evaluation in :mod:`shadowfleet.claims.evaluate`.
+(``at_least``). A claim of kind ``untestable`` records a statement of a source that AIS
+cannot test (a container total, rail cars, an intelligence judgement) with the
+``reason``: it has no ports, vessels or count, its window is optional, and its verdict is
+always ``untestable``, so every claim of a report is on record. Loading and validation
+live in :mod:`shadowfleet.claims.loader`, evaluation in :mod:`shadowfleet.claims.evaluate`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-KINDS = ("round_trips", "legs", "port_calls", "dark_periods")
+TESTABLE_KINDS = ("round_trips", "legs", "port_calls", "dark_periods")
+UNTESTABLE = "untestable"
+KINDS = TESTABLE_KINDS + (UNTESTABLE,)
 
 _NAME_DROP = re.compile(r"[^0-9A-Z]")
 
@@ -87,16 +92,17 @@ class Claim:
     ``ports`` are the names as written in the file (matched against the registry
     case/space-insensitively); ``labels`` maps an IMO or MMSI to a display name
     (optional, for reports); ``min_hours``, ``near`` and ``radius_nm`` apply to
-    ``dark_periods`` claims only.
+    ``dark_periods`` claims only. An ``untestable`` claim has a ``reason``, no ports,
+    vessels or ``at_least`` (None), and maybe no ``window`` (None).
     """
 
     id: str
     kind: str
     statement: str
     ports: tuple[str, ...]
-    window: Window
+    window: Window | None
     vessels: Vessels
-    at_least: int
+    at_least: int | None
     source: str
     published: str = ""
     url: str = ""
@@ -106,6 +112,12 @@ class Claim:
     radius_nm: float = 0.0
     labels: tuple[tuple[int, str], ...] = ()
     note: str = ""
+    reason: str = ""
+
+    @property
+    def testable(self) -> bool:
+        """False for a claim of kind ``untestable`` (AIS cannot test it)."""
+        return self.kind != UNTESTABLE
 
     def label(self, key: int) -> str:
         """The display name a file gives to an IMO or MMSI, "" when none."""
@@ -113,6 +125,8 @@ class Claim:
 
     def describe_ports(self) -> str:
         """``Najin <-> Dunay``, ``Najin -> Dunay``, ``Najin`` or ``any port``."""
+        if not self.testable:
+            return ""
         if self.kind == "round_trips" and len(self.ports) == 2:
             return f"{self.ports[0]} <-> {self.ports[1]}"
         if self.kind == "legs" and len(self.ports) == 2:

@@ -82,3 +82,10 @@ def gap_hours(result, default: float = 6.0) -> float:
     settings = getattr(result, "settings", None)
     gaps = getattr(settings, "gaps", None)
     return float(getattr(gaps, "gap_hours", default))
+
+
+def data_of(result) -> str:
+    """``simulated`` or ``real`` (:mod:`shadowfleet.provenance`) for any Result-like object."""
+    from shadowfleet.provenance import data_value
+
+    return data_value(getattr(result, "simulated_note", None))

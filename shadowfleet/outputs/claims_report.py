@@ -3,13 +3,19 @@
 Per claim: the statement and its source, the verdict in one sentence, the vessels as
 resolved from the statics, the track coverage (what rules a claim out, or does not),
 a table of the evidence with times, and the caveats that apply (reception, identity).
-Text from the air (vessel names) is escaped so it cannot break the Markdown.
+Claims AIS cannot test are listed with the verdict *untestable* and their reason, so
+every claim of a source is on record. A report made from simulated data opens with a
+banner saying so (and naming the stand-ins of a demo). Text from the air (vessel names)
+and from claims files (statements, URLs) is escaped so it cannot break the Markdown or
+inject HTML.
 """
 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -17,7 +23,7 @@ from shadowfleet.outputs.files import atomic_write_text
 
 _VERDICT_TITLE = {"supported": "supported", "consistent_with_dark_activity":
                   "consistent with dark activity", "not_observed": "not observed",
-                  "contradicted": "contradicted"}
+                  "contradicted": "contradicted", "untestable": "untestable"}
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only a "<" that could open HTML
 
@@ -31,54 +37,103 @@ def md(text: object) -> str:
     return _TAG_START.sub("&lt;", s)
 
 
+# RFC 3986 characters a URL may keep; any other (``<``, ``>``, ``"``, backtick, ``\\``,
+# ``|``, spaces, braces...) is percent-encoded, so the autolink ``<URL>`` cannot be closed
+# early or carry markup
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%-._~"
+
+
+def url(text: str) -> str:
+    """A claims file's URL as a Markdown autolink that cannot break out of itself; ""
+    for anything but http(s)."""
+    text = str(text or "").strip()
+    if not re.match(r"^https?://", text, re.I):
+        return ""
+    return "<" + urllib.parse.quote(text, safe=_URL_SAFE) + ">"
+
+
 def _time(ts) -> str:
     if ts is None or pd.isna(ts):
         return ""
     return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def render_claims_report(evaluation) -> str:
-    """The report as Markdown text."""
+def banner(note: str, stand_ins: Iterable[dict] = ()) -> list[str]:
+    """The lines claims.md opens with when its data are simulated."""
+    lines = ["> **SIMULATED DATA.** These results come from a simulated AIS feed: every "
+             "vessel, MMSI and IMO in it is fictional. The verdicts below say nothing about "
+             "real ships; they show what shadowfleet makes of simulated voyages."]
+    stand = list(stand_ins)
+    if stand:
+        pairs = "; ".join(f"{md(s['stand_in_name'])} (IMO {int(s['stand_in_imo'])}) for "
+                          f"{md(s['real_name'])} (IMO {int(s['real_imo'])})" for s in stand)
+        lines += [">", "> The claims are real, published ones, tested here on simulated ships "
+                  f"standing in for the ships they name: {pairs}. A verdict below is about "
+                  "the stand-ins, never about the real ships."]
+    lines += [">", f"> Feed note: {md(note)}", ""]
+    return lines
+
+
+def render_claims_report(evaluation, *, simulated: str | None = None,
+                         stand_ins: Iterable[dict] = ()) -> str:
+    """The report as Markdown text; ``simulated``: the note of simulated data (a banner
+    opens the report), ``stand_ins``: the demo's stand-in ships, named in the banner."""
     results = list(evaluation.results)
-    out = ["# Claims: what the AIS shows", ""]
+    out = banner(simulated, stand_ins) if simulated else []
+    out += ["# Claims: what the AIS shows", ""]
     if not results:
         out += ["No claims were evaluated.", ""]
         return "\n".join(out)
     out += ["Verdicts: *supported* (observed >= claimed), *consistent with dark activity* "
             "(observed + inferred >= claimed), *contradicted* (fewer, and every named vessel "
             "was received throughout the window with no dark period), *not observed* "
-            "(fewer, but dark periods or absence from the data leave room).", "",
-            "| claim | source | window | ports | claimed | observed | inferred | verdict |",
+            "(fewer, but dark periods or absence from the data leave room), *untestable* "
+            "(a claim AIS cannot test, on record with its reason).", "",
+            "| claim | source | window | ports | claimed | observed | inferred | verdict"
+            + (" (SIMULATED DATA)" if simulated else "") + " |",
             "|---|---|---|---|---:|---:|---:|---|"]
     for r in results:
         c = r.claim
-        out.append(f"| [{md(c.id)}](#{_anchor(c.id)}) | {md(c.source)} | {c.window} | "
-                   f"{md(c.describe_ports())} | {c.at_least} | {r.observed} | {r.inferred} | "
-                   f"**{_VERDICT_TITLE[r.verdict]}** |")
+        out.append(f"| [{md(c.id)}](#{_anchor(c.id)}) | {md(c.source)} | {c.window or ''} | "
+                   f"{md(c.describe_ports())} | {_n(c.at_least)} | {_n(r.observed)} | "
+                   f"{_n(r.inferred)} | **{_VERDICT_TITLE[r.verdict]}** |")
     out.append("")
     for r in results:
-        out += _claim_section(r)
+        out += _claim_section(r, simulated=bool(simulated))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _n(value) -> str:
+    return "" if value is None else str(value)
 
 
 def _anchor(claim_id: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "", claim_id.lower())
 
 
-def _claim_section(r) -> list[str]:
+def _claim_section(r, *, simulated: bool = False) -> list[str]:
     c = r.claim
-    lines = [f'<a id="{_anchor(c.id)}"></a>', "", f"## {md(c.id)}: {_VERDICT_TITLE[r.verdict]}",
+    mark = " (SIMULATED DATA)" if simulated else ""
+    lines = [f'<a id="{_anchor(c.id)}"></a>', "",
+             f"## {md(c.id)}: {_VERDICT_TITLE[r.verdict]}{mark}",
              "", f"> {md(c.statement)}", ""]
     source = md(c.source)
     if c.published:
-        source += f", published {c.published}"
-    if c.url:
-        source += f", <{c.url}>"
-    lines += [f"Source: {source}.  ", f"Claim: {c.kind.replace('_', ' ')} >= {c.at_least} "
-              f"({md(c.describe_ports())}), window {c.window} (whole UTC days).", ""]
+        source += f", published {md(c.published)}"
+    if url(c.url):
+        source += f", {url(c.url)}"
+    if c.testable:
+        what = (f"Claim: {c.kind.replace('_', ' ')} >= {c.at_least} "
+                f"({md(c.describe_ports())}), window {c.window} (whole UTC days).")
+    else:
+        what = ("Claim: not testable with AIS"
+                + (f", window {c.window}." if c.window else "."))
+    lines += [f"Source: {source}.  ", what, ""]
     if c.note:
         lines += [f"Note: {md(c.note)}", ""]
-    lines += [f"**Verdict: {_VERDICT_TITLE[r.verdict]}.** {md(r.sentence)}", ""]
+    lines += [f"**Verdict{mark}: {_VERDICT_TITLE[r.verdict]}.** {md(r.sentence)}", ""]
+    if not c.testable:
+        return lines
     if r.matches:
         lines += ["Vessels:", ""] + [f"- {md(m.describe())}" for m in r.matches] + [""]
     else:
@@ -111,7 +166,9 @@ def _claim_section(r) -> list[str]:
     return lines
 
 
-def write_claims_report(evaluation, path: str | Path) -> Path:
-    """Write claims.md atomically."""
-    atomic_write_text(path, render_claims_report(evaluation))
+def write_claims_report(evaluation, path: str | Path, *, simulated: str | None = None,
+                        stand_ins: Iterable[dict] = ()) -> Path:
+    """Write claims.md atomically (see :func:`render_claims_report`)."""
+    atomic_write_text(path, render_claims_report(evaluation, simulated=simulated,
+                                                 stand_ins=stand_ins))
     return Path(path)

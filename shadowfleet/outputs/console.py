@@ -25,9 +25,13 @@ def run_table(result, out_dir: Path | None = None) -> str:
     lines = [f"  {k:<{width}}  {v:>7}" for k, v in rows]
     if len(result.claims):
         lines.append("")
-        lines.append("  claims:")
+        lines.append("  claims:" + ("  (SIMULATED DATA: fictional ships)"
+                                    if getattr(result, "data", "") == "simulated" else ""))
         cw = max(len(str(x)) for x in result.claims["claim_id"])
         for _, r in result.claims.iterrows():
+            if r["verdict"] == "untestable":
+                lines.append(f"  {str(r['claim_id']):<{cw}}  untestable with AIS")
+                continue
             lines.append(f"  {str(r['claim_id']):<{cw}}  {str(r['verdict']):<30} "
                          f"observed {r['observed']}, inferred {r['inferred']}, "
                          f"claimed >= {r['expected']}")

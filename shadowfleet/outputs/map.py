@@ -9,6 +9,10 @@ Layers (each can be switched off):
 - legs (consecutive calls at different ports): schematic arcs between the port polygons,
   solid when observed, dotted when a possible port call makes them inferred.
 
+The page's title is "shadowfleet map"; made from simulated data it is "SIMULATED DATA:
+shadowfleet map", and a banner across the top of the map says so too
+(:mod:`shadowfleet.provenance`).
+
 Every text that came from the air (vessel names) or from user files (port names) is
 HTML-escaped before it reaches a popup, tooltip or the legend, with backtick, ``$`` and
 backslash encoded too (folium renders popups inside JavaScript template literals): AIS
@@ -27,11 +31,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, epoch_seconds, gap_hours,
-                                          port_colours, table, utc, vessel_label, vessel_names)
+from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, data_of, epoch_seconds,
+                                          gap_hours, port_colours, table, utc, vessel_label,
+                                          vessel_names)
+from shadowfleet.provenance import SIMULATED, title
 from shadowfleet.outputs.files import atomic_write_text
 
 MAX_POINTS_PER_SEGMENT = 400
+MAP_TITLE = "shadowfleet map"
 
 
 def _esc(value) -> str:
@@ -229,13 +236,25 @@ def write_map(result, path: str | Path) -> Path:
     legs_layer.add_to(fmap)
 
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend(vessel_colour, names)))
+    data = data_of(result)
+    root = fmap.get_root()
+    root.header.add_child(folium.Element(f"<title>{_esc(title(MAP_TITLE, data))}</title>"))
+    if data == SIMULATED:
+        root.html.add_child(folium.Element(_simulated_banner()))
+    root.html.add_child(folium.Element(_legend(vessel_colour, names)))
     if len(positions):
         fmap.fit_bounds([[float(positions["lat"].min()), float(positions["lon"].min())],
                          [float(positions["lat"].max()), float(positions["lon"].max())]])
     path = Path(path)
     atomic_write_text(path, fmap.get_root().render())
     return path
+
+
+def _simulated_banner() -> str:
+    return ('<div style="position:fixed;top:10px;left:50%;transform:translateX(-50%);'
+            'z-index:10000;background:#b71c1c;color:white;padding:6px 14px;border-radius:4px;'
+            'font:bold 14px sans-serif">SIMULATED DATA: every vessel on this map is fictional'
+            '</div>')
 
 
 def _legend(vessel_colour: dict[int, str], names: dict[int, str]) -> str:

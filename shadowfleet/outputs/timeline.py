@@ -3,7 +3,9 @@
 Port visits are bars coloured by port; possible port calls (inferred during a dark
 period) are outlined bars in the port's colour; dark periods are grey hatched spans
 (open ones run to the end of the data); each claim's window is a shaded band labelled
-with the claim id. Rendered with matplotlib's Agg backend (no display needed).
+with the claim id. Rendered with matplotlib's Agg backend (no display needed). Made from
+simulated data, the title starts with "SIMULATED DATA" (and the PNG's Title metadata
+says so too; :mod:`shadowfleet.provenance`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from shadowfleet.outputs._figures import (DARK_COLOUR, port_colours, table, utc,  # noqa: E402
-                                          vessel_label, vessel_names)
+from shadowfleet.outputs._figures import (DARK_COLOUR, data_of, port_colours,  # noqa: E402
+                                          table, utc, vessel_label, vessel_names)
 from shadowfleet.outputs.files import atomic_path  # noqa: E402
+from shadowfleet.provenance import SIMULATED, title  # noqa: E402
 
 MAX_ROWS = 40
+TIMELINE_TITLE = "Port visits, possible port calls and dark periods by vessel"
 CLAIM_COLOURS = ("#fdd835", "#80cbc4", "#ce93d8", "#ffab91", "#a5d6a7", "#90caf9")
 
 
@@ -109,6 +113,19 @@ def _draw(ax, y_of, mmsis, starts, ends, height, style) -> None:
 
 def write_timeline(result, path: str | Path) -> Path:
     """Draw the timeline of ``result`` (any object with the Result DataFrames) to ``path``."""
+    fig = draw_timeline(result)
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.2,
+                        metadata={"Title": fig.axes[0].get_title()})
+    finally:
+        plt.close(fig)
+    return path
+
+
+def draw_timeline(result):
+    """The timeline of ``result`` as a matplotlib Figure (the caller closes it)."""
     names = vessel_names(result)
     rows = _rows(result)
     colours = port_colours(result)
@@ -180,7 +197,10 @@ def write_timeline(result, path: str | Path) -> Path:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
     ax.grid(axis="x", color="#eeeeee", zorder=0)
     ax.set_xlabel("UTC")
-    ax.set_title("Port visits, possible port calls and dark periods by vessel", fontsize=11)
+    data = data_of(result)
+    ax.set_title(title(TIMELINE_TITLE, data), fontsize=11,
+                 color="#b71c1c" if data == SIMULATED else "black",
+                 fontweight="bold" if data == SIMULATED else "normal")
     shown = set(visits.get("port", pd.Series([], dtype=object)).astype(str)) | \
         set(calls.get("port", pd.Series([], dtype=object)).astype(str))
     used_ports = [p for p in colours if p in shown]      # registry order
@@ -193,11 +213,7 @@ def write_timeline(result, path: str | Path) -> Path:
               frameon=False)
     if not rows:
         ax.text(0.5, 0.5, "no vessels", transform=ax.transAxes, ha="center", va="center")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.2)
-    plt.close(fig)
-    return path
+    return fig
 
 
-__all__ = ["write_timeline"]
+__all__ = ["write_timeline", "draw_timeline"]

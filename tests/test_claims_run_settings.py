@@ -138,7 +138,7 @@ def test_detect_ports_moves_a_near_claim_to_the_users_najin(files, tmp_path):
     assert "no other vessel was received within 20 nm of G-" in caveats
     assert "(it began in Najin and ended there)" in caveats
     assert "the nearest position received from another vessel meanwhile was 47." in caveats
-    assert "nm away (in Beta Bay)" in caveats
+    assert "nm away (that position in Beta Bay)" in caveats
     assert "Vladivostok" not in caveats and "88 nm" not in caveats
 
 
@@ -155,6 +155,16 @@ def test_python_api_uses_the_settings_and_registry_given(files):
                     ports=load_ports(files / "ports.geojson"))
     assert result.claims_evaluation.verdicts == {"dark-near-najin": "supported"}
     assert result.summary["data"] == "real" and "simulated" not in result.summary
+    # the notebook entry point, with paths, and a note marking the outputs simulated
+    import shadowfleet
+
+    result = shadowfleet.detect(feed, claims=files / "near.yaml",
+                                ports=files / "ports.geojson", config=files / "gap12.toml",
+                                simulated="SIMULATED AIS: a test")
+    row = result.claims.iloc[0]
+    # gap_hours 12: the 8 h silence is no dark period, so none near the user's Najin
+    assert (row["observed"], row["verdict"], row["data"]) == (0, "contradicted", "simulated")
+    assert result.summary["simulated"] == "SIMULATED AIS: a test"
 
 
 def test_job_evaluates_claims_with_its_config_and_ports(files, tmp_path):

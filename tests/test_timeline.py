@@ -92,3 +92,15 @@ def test_claim_windows_share_bands_and_list_those_outside_the_data():
     assert windows == {(pd.Timestamp("2023-09-01T00:00Z"), pd.Timestamp("2023-09-04T00:00Z")): ["a", "b"],
                        (pd.Timestamp("2023-08-01T00:00Z"), pd.Timestamp("2023-09-01T00:00Z")): ["d"]}
     assert outside == ["c"]
+
+
+def test_untestable_claims_get_no_window_band():
+    from shadowfleet.outputs.timeline import claim_windows
+
+    claims = pd.DataFrame({"claim_id": ["trips", "containers", "judgement"],
+                           "window_start": ["2023-09-01", "2023-09-01", ""],
+                           "window_end": ["2023-09-03", "2023-09-03", ""],
+                           "verdict": ["not_observed", "untestable", "untestable"]})
+    t0, t1 = pd.Timestamp("2023-09-01T00:00Z"), pd.Timestamp("2023-09-05T00:00Z")
+    windows, outside = claim_windows(claims, t0, t1)
+    assert list(windows.values()) == [["trips"]] and outside == []

@@ -89,7 +89,7 @@ class ReceptionIndex:
 def where(registry, lat: float, lon: float) -> str:
     """"in Najin" or "12.3 nm from Najin" (the nearest port of the run's registry)."""
     names = tuple(getattr(registry, "names", ()) or ())
-    if registry is None or not names or np.isnan(lat) or np.isnan(lon):
+    if not names or not hasattr(registry, "distance_nm") or np.isnan(lat) or np.isnan(lon):
         return ""
     d = np.asarray(registry.distance_nm(np.array([lat]), np.array([lon])))[0]
     if not np.isfinite(d).any():
@@ -147,8 +147,9 @@ def reception_caveat(gap: dict, *, index: ReceptionIndex | None, registry,
         dist, lat, lon = during
         spot = where(registry, lat, lon)
         return (f"{head}; the nearest position received from another vessel meanwhile was "
-                f"{dist:.1f} nm away{f' ({spot})' if spot else ''}, so the silence may be a "
-                "lack of coverage there rather than a transponder switched off.")
+                f"{dist:.1f} nm away{f' (that position {spot})' if spot else ''}, so the "
+                "silence may be a lack of coverage there rather than a transponder switched "
+                "off.")
     ever = index.nearest(own_mmsi, fixes)
     text = (f"{head}; no other vessel was received anywhere in the data while it lasted "
             "(the feed itself may have stopped)")
@@ -156,7 +157,7 @@ def reception_caveat(gap: dict, *, index: ReceptionIndex | None, registry,
         dist, lat, lon = ever
         spot = where(registry, lat, lon)
         text += (f", and the nearest position another vessel ever had in the data is "
-                 f"{dist:.1f} nm away{f' ({spot})' if spot else ''}")
+                 f"{dist:.1f} nm away{f' (that position {spot})' if spot else ''}")
     return text + ": the silence proves nothing about the transponder."
 
 

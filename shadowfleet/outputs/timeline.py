@@ -83,15 +83,18 @@ def _bars(starts, ends):
 def claim_windows(claims: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp):
     """({(start, end): [claim ids]} of the windows overlapping [t0, t1], [ids outside]).
     A window runs from its first day 00:00Z to the end of its last day (DESIGN.md,
-    "In a claim's window"); claims with the same window share one band."""
+    "In a claim's window"); claims with the same window share one band; untestable claims
+    get none."""
     windows: dict[tuple, list[str]] = {}
     outside: list[str] = []
     if not len(claims) or not {"window_start", "window_end"} <= set(claims.columns):
         return windows, outside
     ids = claims["claim_id"] if "claim_id" in claims else pd.Series(range(len(claims)))
-    for cid, ws, we in zip(ids, utc(claims["window_start"]), utc(claims["window_end"])):
-        if pd.isna(ws) or pd.isna(we):
-            continue
+    verdicts = claims["verdict"] if "verdict" in claims else pd.Series([""] * len(claims))
+    for cid, ws, we, verdict in zip(ids, utc(claims["window_start"]), utc(claims["window_end"]),
+                                    verdicts):
+        if pd.isna(ws) or pd.isna(we) or verdict == "untestable":
+            continue    # no window, or nothing AIS could show in it
         we = we.normalize() + pd.Timedelta(days=1)
         if we < t0 or ws > t1:
             outside.append(str(cid))

@@ -155,3 +155,13 @@ def test_watch_of_a_simulated_stream_is_marked(tmp_path):
     assert set(_csv(out / "alerts.csv")["data"]) == {"simulated"}
     assert set(_csv(out / "alerts_log.csv")["data"]) == {"simulated"}
     assert json.loads((out / "summary.json").read_text())["data"] == "simulated"
+
+
+def test_decode_summary_marks_a_simulated_input(tmp_path):
+    feed = tmp_path / "sim.nmea"
+    feed.write_text("\n".join(feed_lines(simulated=True)) + "\n", encoding="ascii")
+    res = CliRunner().invoke(main, ["decode", str(feed), "--out", str(tmp_path / "out"),
+                                    "--quiet"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["inputs"][0]["simulated"].startswith("SIMULATED AIS")

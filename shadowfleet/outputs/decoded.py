@@ -23,6 +23,7 @@ from ais._memory import release_freed_memory
 from ais.decoded import Decoded, iso_utc
 from ais.frames import PositionBatch, epoch_ns, to_epoch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
+from shadowfleet.provenance import mark_inputs
 from shadowfleet.outputs.files import atomic_path, atomic_write_text
 from shadowfleet.outputs.spill import BUCKET_BYTES, N_BUCKETS, MmsiBuckets, spill_dir
 from shadowfleet.outputs.tables import write_csv, write_parquet
@@ -68,7 +69,9 @@ def write_decoded(decoded, out_dir: str | Path) -> dict[str, Path]:
         "statics": write_parquet(decoded.statics[list(STATIC_COLUMNS)], out / "statics.parquet"),
         "rejects": write_csv(decoded.rejects, out / "rejects.csv", REJECT_COLUMNS),
     }
-    summary = build_summary(decoded.stats)
+    stats = dict(decoded.stats)
+    stats["inputs"] = mark_inputs(stats.get("inputs", []))   # simulated feeds say so
+    summary = build_summary(stats)
     if decoded.warnings:
         summary["warnings"] = list(decoded.warnings)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -154,6 +157,7 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
     summary.stats.update(positions=positions.rows, statics=statics.rows,
                          vessels=span.vessels(), time_span=span.time_span())
     paths["rejects"] = write_csv(summary.rejects, out / "rejects.csv", REJECT_COLUMNS)
+    summary.stats["inputs"] = mark_inputs(summary.stats["inputs"])   # simulated feeds say so
     summary_json = build_summary(summary.stats)
     if summary.warnings:
         summary_json["warnings"] = list(summary.warnings)

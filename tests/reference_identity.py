@@ -168,3 +168,75 @@ def random_shared(seed: int) -> pd.DataFrame:
     nan_rows = rng.random(len(frame)) < 0.03
     frame.loc[nan_rows, ["lat", "lon"]] = np.nan
     return frame
+
+
+def _key(field, value):
+    """(key, shown) of a static value, or None when empty; the rules of
+    detectors.identity written out again."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if field == "imo":
+        return (str(int(value)), str(int(value))) if value > 0 else None
+    if field == "ship_type":
+        c = int(value)
+        if c <= 0 or c > 99:
+            return None
+        kind = c // 10 * 10 if c // 10 in (2, 4, 6, 7, 8, 9) else c
+        return str(kind), str(c)
+    text = str(value).upper().split("@", 1)[0]
+    key = "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+    return (key, str(value).split("@", 1)[0].strip()) if key else None
+
+
+def ref_identity_changes(statics: pd.DataFrame, min_reports: int = 2) -> list[tuple]:
+    """[(mmsi, field, before, after, start ns, end ns)]: per MMSI and field, reports in time
+    order, runs of one key; a run persists with >= min_reports reports (a table row,
+    msg_type 0, counts min_reports); held values = persisting runs, consecutive equal ones
+    merged, a short run equal to the held value before it absorbed (before the first held
+    value: equal to that first one); a change between consecutive held values."""
+    out = []
+    recs = statics.assign(ns_=pd.to_datetime(statics["timestamp"], utc=True)
+                          .dt.as_unit("ns").array.asi8)
+    recs = recs[recs["timestamp"].notna()]
+    for field in ("imo", "name", "callsign", "ship_type"):
+        for mmsi, rows in recs.sort_values(["mmsi", "ns_", "source", "line"],
+                                           kind="mergesort").groupby("mmsi", sort=True):
+            runs = []
+            for r in rows.itertuples(index=False):
+                kv = _key(field, getattr(r, field))
+                if kv is None:
+                    continue
+                w = min_reports if r.msg_type == 0 else 1
+                if runs and runs[-1]["key"] == kv[0]:
+                    runs[-1]["n"] += w
+                    runs[-1]["last"] = r.ns_
+                else:
+                    runs.append({"key": kv[0], "shown": kv[1], "n": w, "first": r.ns_,
+                                 "last": r.ns_})
+            groups = []
+            owner = [None] * len(runs)
+            for i, run in enumerate(runs):
+                if run["n"] >= min_reports:
+                    if groups and groups[-1]["key"] == run["key"]:
+                        owner[i] = len(groups) - 1
+                    else:
+                        groups.append({"key": run["key"]})
+                        owner[i] = len(groups) - 1
+            for i, run in enumerate(runs):
+                if owner[i] is not None:
+                    continue
+                before = [owner[j] for j in range(i) if runs[j]["n"] >= min_reports]
+                after = [owner[j] for j in range(i + 1, len(runs)) if runs[j]["n"] >= min_reports]
+                if before:
+                    if groups[before[-1]]["key"] == run["key"]:
+                        owner[i] = before[-1]
+                elif after and groups[after[0]]["key"] == run["key"]:
+                    owner[i] = after[0]
+            held = []
+            for g in range(len(groups)):
+                mine = [runs[i] for i in range(len(runs)) if owner[i] == g]
+                held.append({"shown": mine[0]["shown"], "first": min(m["first"] for m in mine),
+                             "last": max(m["last"] for m in mine)})
+            for a, b in zip(held, held[1:]):
+                out.append((int(mmsi), field, a["shown"], b["shown"], a["last"], b["first"]))
+    return sorted(out)

@@ -133,12 +133,28 @@ class TrackSplit:
 
 def _sort_order(mmsi, ns, lat, lon) -> np.ndarray:
     """Row order by (mmsi, time with NaT last, lat, lon, input row): equal-time fixes of
-    one vessel always meet the segmentation in the same order."""
+    one vessel always meet the segmentation in the same order. Frames already sorted by
+    (mmsi, time), as ``ais`` delivers them, cost one pass plus a small sort of the
+    equal-time groups."""
+    n = len(mmsi)
     t = ns.copy()
     t[ns == np.iinfo(np.int64).min] = np.iinfo(np.int64).max
-    la = np.where(np.isnan(lat), np.inf, lat)
-    lo = np.where(np.isnan(lon), np.inf, lon)
-    return np.lexsort((np.arange(len(mmsi)), lo, la, t, mmsi))
+    if n > 1 and bool(np.all((mmsi[1:] > mmsi[:-1])
+                             | ((mmsi[1:] == mmsi[:-1]) & (t[1:] >= t[:-1])))):
+        order = np.arange(n)
+    else:
+        order = np.lexsort((t, mmsi))
+    ms, ts = mmsi[order], t[order]
+    tie = np.r_[False, (ms[1:] == ms[:-1]) & (ts[1:] == ts[:-1])]
+    if tie.any():
+        first = np.r_[tie[1:], False] & ~tie                 # first row of each tie group
+        group = np.cumsum(first)
+        rows = np.flatnonzero(tie | first)
+        sub = order[rows]
+        la = np.where(np.isnan(lat[sub]), np.inf, lat[sub])
+        lo = np.where(np.isnan(lon[sub]), np.inf, lon[sub])
+        order[rows] = sub[np.lexsort((sub, lo, la, group[rows]))]
+    return order
 
 
 def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *,
@@ -179,10 +195,10 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
     gid = np.where(local >= 0, toff[vessel] + local, -1)
     n_tracks = int(toff[-1])
 
-    rows_of = _rows_by_track(gid, n_tracks)
-    size = np.array([len(r) for r in rows_of], dtype=np.int64) if n_tracks else np.zeros(0, np.int64)
-    first_ns = np.array([ns[r[0]] for r in rows_of], dtype=np.int64)
-    last_ns = np.array([ns[r[-1]] for r in rows_of], dtype=np.int64)
+    rows_of = _TrackRows(gid, n_tracks)
+    size = rows_of.size
+    first_ns = ns[rows_of.first] if n_tracks else np.zeros(0, dtype=np.int64)
+    last_ns = ns[rows_of.last] if n_tracks else np.zeros(0, dtype=np.int64)
     kept = (size >= params.shared_min_positions) & \
         ((last_ns - first_ns) / 1e9 >= params.shared_min_hours * 3600.0)
     track_vessel = np.repeat(np.arange(len(counts)), counts)
@@ -217,12 +233,20 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
                       _track_table(mmsi, ns, filled, offsets, summaries))
 
 
-def _rows_by_track(gid: np.ndarray, n_tracks: int) -> list[np.ndarray]:
-    """Row indices of each global track, in time order (rows are time-sorted per vessel)."""
-    ok = np.flatnonzero(gid >= 0)
-    by = ok[np.argsort(gid[ok], kind="stable")]
-    bounds = np.searchsorted(gid[by], np.arange(n_tracks + 1))
-    return [by[bounds[g]:bounds[g + 1]] for g in range(n_tracks)]
+class _TrackRows:
+    """Row indices of each global track, in time order (rows are time-sorted per vessel):
+    ``rows_of[g]``; ``size``, ``first`` and ``last`` row of every track, vectorised."""
+
+    def __init__(self, gid: np.ndarray, n_tracks: int):
+        ok = np.flatnonzero(gid >= 0)
+        self.by = ok[np.argsort(gid[ok], kind="stable")]
+        self.bounds = np.searchsorted(gid[self.by], np.arange(n_tracks + 1))
+        self.size = np.diff(self.bounds)
+        self.first = self.by[self.bounds[:-1]] if n_tracks else self.by[:0]
+        self.last = self.by[self.bounds[1:] - 1] if n_tracks else self.by[:0]
+
+    def __getitem__(self, g) -> np.ndarray:
+        return self.by[self.bounds[g]:self.bounds[g + 1]]
 
 
 def _overlap(a, b, rows_of, ns, first_ns, last_ns) -> tuple[int, int] | None:
@@ -333,17 +357,14 @@ def _empty_tracks() -> pd.DataFrame:
 def _track_table(mmsi, ns, label, offsets, shared_vessels) -> pd.DataFrame:
     if not shared_vessels:
         return _empty_tracks()
-    parts = []
-    for v in shared_vessels:
-        a, b = offsets[v], offsets[v + 1]
-        ok = ns[a:b] != np.iinfo(np.int64).min
-        frame = pd.DataFrame({"track": label[a:b][ok], "ns": ns[a:b][ok]})
-        g = frame.groupby("track", sort=True)["ns"].agg(["size", "min", "max"])
-        parts.append(pd.DataFrame({
-            "mmsi": np.full(len(g), mmsi[a], dtype=np.int64),
-            "track": g.index.to_numpy(dtype=np.int64),
-            "n_positions": g["size"].to_numpy(dtype=np.int64),
-            "first_utc": pd.to_datetime(g["min"].to_numpy(), utc=True),
-            "last_utc": pd.to_datetime(g["max"].to_numpy(), utc=True),
-            "shared": np.ones(len(g), dtype=bool)}))
-    return pd.concat(parts, ignore_index=True)
+    rows = np.concatenate([np.arange(offsets[v], offsets[v + 1]) for v in shared_vessels])
+    rows = rows[ns[rows] != np.iinfo(np.int64).min]
+    frame = pd.DataFrame({"mmsi": mmsi[rows], "track": label[rows], "ns": ns[rows]})
+    g = frame.groupby(["mmsi", "track"], sort=True)["ns"].agg(["size", "min", "max"])
+    return pd.DataFrame({
+        "mmsi": g.index.get_level_values(0).to_numpy(dtype=np.int64),
+        "track": g.index.get_level_values(1).to_numpy(dtype=np.int64),
+        "n_positions": g["size"].to_numpy(dtype=np.int64),
+        "first_utc": pd.to_datetime(g["min"].to_numpy(), utc=True).as_unit("ns"),
+        "last_utc": pd.to_datetime(g["max"].to_numpy(), utc=True).as_unit("ns"),
+        "shared": np.ones(len(g), dtype=bool)})

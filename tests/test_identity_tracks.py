@@ -334,3 +334,23 @@ def test_gfw_338013000_noisy_fixes_stay_with_the_ship():
     # segments: one ship, one track; the noise is left to the cleaning's spoofing rule
     assert main.sum() == 1223
     assert set(split.track) == {0}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sort_order_is_the_plain_lexsort(seed):
+    rng = np.random.default_rng(seed)
+    n = 300
+    mmsi = rng.integers(1, 4, n)
+    ns = rng.integers(0, 20, n) * 10**9
+    ns[rng.random(n) < 0.05] = np.iinfo(np.int64).min                     # NaT
+    lat = rng.integers(0, 3, n).astype(float)
+    lat[rng.random(n) < 0.05] = np.nan
+    lon = rng.integers(0, 3, n).astype(float)
+    t = np.where(ns == np.iinfo(np.int64).min, np.iinfo(np.int64).max, ns)
+    plain = np.lexsort((np.arange(n), np.where(np.isnan(lon), np.inf, lon),
+                        np.where(np.isnan(lat), np.inf, lat), t, mmsi))
+    assert _sort_order(mmsi, ns, lat, lon).tolist() == plain.tolist()
+    srt = np.lexsort((t, mmsi))                                            # already sorted
+    assert _sort_order(mmsi[srt], ns[srt], lat[srt], lon[srt]).tolist() == \
+        np.lexsort((np.arange(n), np.where(np.isnan(lon[srt]), np.inf, lon[srt]),
+                    np.where(np.isnan(lat[srt]), np.inf, lat[srt]), t[srt], mmsi[srt])).tolist()

@@ -39,15 +39,19 @@ another ship 150 nm away.
   338013000, has a dozen such fixes 0.6 to 1.9 h early), not a second ship. Echoes are
   not kept.
 - Two kept tracks **overlap** when each has a position inside the time span common to
-  both (a track lying wholly inside a silence of the other never was on the air with it).
-- An MMSI with two overlapping kept tracks is **shared**. Its kept tracks get labels: 0
+  both (a track lying wholly inside a silence of the other never was on the air with it),
+  and are **mutually impossible** when the consecutive positions that switch between them
+  in that span imply, at the median, more than ``max_speed_kn`` (over at least one
+  second, as in the cleaning): two tracks 40 nm apart heard alternately every hour (40 kn)
+  may be one fast ship; every 30 minutes (80 kn) they cannot.
+- An MMSI with two overlapping, mutually impossible kept tracks is **shared**. Its kept tracks get labels: 0
   for the one with most positions, then 1, 2, ... by first position. Every other row
   (stray fixes, short tracks, echoes, rows without a time or a position) takes the label
   whose latest fix before it is nearest (:func:`~detectors._identity_tracks_kernel.fill_labels`).
   An MMSI that is not shared is all track 0, whatever its stray fixes.
 
 One ``shared_mmsi`` row per period in which kept tracks overlap (the overlap intervals of
-all pairs merged): ``start_utc``/``end_utc`` bound it; ``evidence`` gives each track's
+all such pairs merged): ``start_utc``/``end_utc`` bound it; ``evidence`` gives each track's
 positions, span and first fix, and how the consecutive positions that switch between the
 tracks compare with ``max_speed_kn``.
 
@@ -212,7 +216,8 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
         gids = np.arange(toff[v], toff[v + 1])[kept[toff[v]:toff[v + 1]]]
         by_size = sorted(gids, key=lambda g: (-size[g], first_ns[g], g))
         by_size = _drop_echoes(by_size, rows_of, t, lat, lon, ns, first_ns, last_ns, params)
-        periods = _overlap_periods(by_size, rows_of, ns, first_ns, last_ns)
+        periods = _overlap_periods(by_size, rows_of, ns, first_ns, last_ns, t, lat, lon,
+                                   params.max_speed_kn)
         if not periods:
             continue
         ranked = [by_size[0]] + sorted(by_size[1:], key=lambda g: (first_ns[g], g))
@@ -281,15 +286,36 @@ def _drop_echoes(by_size, rows_of, t, lat, lon, ns, first_ns, last_ns, params) -
     return live
 
 
-def _overlap_periods(gids, rows_of, ns, first_ns, last_ns) -> list[tuple[int, int, set]]:
-    """Merged intervals [lo, hi] (ns) in which two kept tracks were both on the air, each
-    with the set of tracks overlapping in it."""
+def _switch_speeds(rows_a, rows_b, lo, hi, t, lat, lon) -> tuple[np.ndarray, np.ndarray]:
+    """(distance nm, implied speed kn, over at least one second) of every pair of
+    consecutive fixes inside [lo, hi] that switches between track a and track b."""
+    a = rows_a[(t[rows_a] >= lo) & (t[rows_a] <= hi)]
+    b = rows_b[(t[rows_b] >= lo) & (t[rows_b] <= hi)]
+    rows = np.concatenate([a, b])
+    which = np.r_[np.zeros(len(a), dtype=bool), np.ones(len(b), dtype=bool)]
+    order = np.argsort(rows, kind="stable")            # rows are in time order
+    rows, which = rows[order], which[order]
+    sw = np.flatnonzero(which[1:] != which[:-1])
+    i, j = rows[sw], rows[sw + 1]
+    dist = haversine_nm_array(lat[i], lon[i], lat[j], lon[j])
+    return dist, dist / (np.maximum(t[j] - t[i], MIN_SECONDS) / 3600.0)
+
+
+def _overlap_periods(gids, rows_of, ns, first_ns, last_ns, t, lat, lon,
+                     max_speed_kn) -> list[tuple[int, int, set]]:
+    """Merged intervals [lo, hi] (ns) in which two kept tracks were both on the air and
+    mutually impossible (the median speed implied by the consecutive fixes switching
+    between them above ``max_speed_kn``), each with the set of tracks in it."""
     spans = []
     for x in range(len(gids)):
         for y in range(x + 1, len(gids)):
             a, b = gids[x], gids[y]
             span = _overlap(a, b, rows_of, ns, first_ns, last_ns)
-            if span is not None:
+            if span is None:
+                continue
+            _, speed = _switch_speeds(rows_of[a], rows_of[b], span[0] / 1e9, span[1] / 1e9,
+                                      t, lat, lon)
+            if len(speed) and np.median(speed) > max_speed_kn:
                 spans.append((span[0], span[1], {int(a), int(b)}))
     spans.sort(key=lambda s: (s[0], s[1]))
     merged: list[tuple[int, int, set]] = []

@@ -137,6 +137,14 @@ CASES = {
     "antimeridian-crossing-is-one-ship": (ship(1, 55.0, 179.7, n=60, dlon=0.02), False, [0] * 60),
     "apart-in-time-not-shared": (ship(1, 42.0, 131.0) + _second_ship(30, offset_s=30 * 600 + 3600),
                                  False, [0] * 60),
+    # 40 nm apart (0.87 degree of longitude at 42 N), heard alternately: every hour is 40 kn,
+    # possible for one fast ship at max_speed_kn 50; every 30 minutes is 80 kn
+    "40-nm-apart-hourly-not-impossible": (ship(1, 42.0, 131.0, n=12, step_s=7200, dlon=0.0)
+                                          + ship(1, 42.0, 131.9, n=12, step_s=7200, dlon=0.0,
+                                                 offset_s=3600), False, [0] * 24),
+    "40-nm-apart-half-hourly-impossible": (ship(1, 42.0, 131.0, n=12, step_s=3600, dlon=0.0)
+                                           + ship(1, 42.0, 131.9, n=12, step_s=3600, dlon=0.0,
+                                                  offset_s=1800), True, [0] * 12 + [1] * 12),
     "inside-a-silence-not-shared": (ship(1, 42.0, 131.0, n=10) + ship(1, 42.0, 131.2, n=10,
                                                                      start=T0 + 86400)
                                     + _second_ship(15, offset_s=8 * 3600), False, [0] * 35),

@@ -14,34 +14,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from pathlib import Path
 
 import pandas as pd
+
+# imo_check_digit_ok is defined with the other vessel-number rules and re-exported here
+from detectors.identity_numbers import imo_check_digit_ok, name_key  # noqa: F401
 
 TESTABLE_KINDS = ("round_trips", "legs", "port_calls", "dark_periods")
 UNTESTABLE = "untestable"
 KINDS = TESTABLE_KINDS + (UNTESTABLE,)
 
-_NAME_DROP = re.compile(r"[^0-9A-Z]")
-
 
 def normalise_name(name: object) -> str:
     """A vessel or port name for matching: upper case, AIS ``@`` padding dropped, spaces
-    and punctuation removed (``"Maia-1@@@"`` -> ``"MAIA1"``); "" for missing."""
-    if name is None or (isinstance(name, float) and name != name):
-        return ""
-    text = str(name).upper().split("@", 1)[0]
-    return _NAME_DROP.sub("", text)
-
-
-def imo_check_digit_ok(imo: int) -> bool:
-    """IMO ship numbers have 7 digits, the last a check digit: the sum of the first six
-    digits weighted 7..2, modulo 10 (IMO Resolution A.1117(30))."""
-    if not 1_000_000 <= imo <= 9_999_999:
-        return False
-    digits = [int(c) for c in f"{imo:07d}"]
-    return sum(d * w for d, w in zip(digits[:6], range(7, 1, -1))) % 10 == digits[6]
+    and punctuation removed (``"Maia-1@@@"`` -> ``"MAIA1"``); "" for missing. The key of
+    :func:`detectors.identity_numbers.name_key`, so claims, watchlists and the identity
+    detectors compare names alike."""
+    return name_key(name)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _distance_to_polygon(lat, lon, geom) -> float:
 
 def _port_of(lat, lon, polys) -> str:
     for name, geom in polys.items():
-        if geom.contains(shapely.Point(lon, lat)):
+        if geom.covers(shapely.Point(lon, lat)):   # inside or on the boundary
             return name
     return ""
 

@@ -1,12 +1,19 @@
 """Simulated AIS feeds with known truth (``shadowfleet simulate``).
 
-``simulate(scenario, seed)`` builds the scenario's vessels (``ais.sim_scenarios``), lets
-each transmit as the AIS standard says and the two fictional stations receive as the
-radio model says (``ais.sim_radio``), and returns the NMEA lines (tag blocks ``s:``/``c:``
+``simulate(scenario, seed)`` builds the scenario's vessels
+(:mod:`shadowfleet.simulator.scenarios`), lets each transmit as the AIS standard says
+and the two fictional stations receive as the radio model says
+(:mod:`shadowfleet.simulator.radio`), and returns the NMEA lines (tag blocks ``s:``/``c:``
 with valid checksums, receive-time order, duplicates from overlapping stations, type 5
 in two fragments, a few corrupt lines) together with what was received.
-``ais.sim_truth.build_truth`` turns that into the truth file. Everything derives from
-the seed: the same (scenario, seed) gives the same bytes.
+:func:`shadowfleet.simulator.truth.build_truth` turns the vessels' true movements and
+silences into the truth file. Everything derives from the seed: the same (scenario,
+seed) gives the same bytes.
+
+``simulate(..., nmea=False)`` skips encoding the position reports (most of the time a
+simulation takes) and gives only the frames a decoder would read: the accuracy tests
+and ``tools/accuracy.py`` run the detectors on those. The random draws are the same
+either way, so both modes simulate the same world.
 
 The feed opens with ``#`` comment lines saying it is simulated and fictional.
 """
@@ -22,25 +29,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais.sim_radio import (RadioParams, Vessel, moored_mask, nmea_checksum, position_sentences,
-                           quantise_deg, receive, reframe, static_sentences, static_times,
-                           tag_block, transmissions, voyage_eta)
-from ais.sim_scenarios import SCENARIOS, build
-from ais.sim_world import STATIONS
+import ais
+from ais.encode import checksum
+from ais.schema import POSITION_COLUMNS, STATIC_COLUMNS
+from shadowfleet.simulator.encoding import (decoded_positions, position_sentences, reframe,
+                                            static_sentences, station_line)
+from shadowfleet.simulator.radio import (RadioParams, moored_mask, receive, receptions,
+                                         static_times, transmissions, voyage_eta)
+from shadowfleet.simulator.scenarios import SCENARIOS, build
+from shadowfleet.simulator.vessels import Vessel
+from shadowfleet.simulator.world import STATIONS
 
-__all__ = ["SCENARIOS", "Simulation", "simulate", "write_feed"]
+__all__ = ["SCENARIOS", "Simulation", "simulate", "write_feed", "simulated_note"]
 
 HEADER_NOTE = ("SIMULATED AIS: every vessel, MMSI and IMO in this file is fictional; "
                "this is not a recording of real ships")
+FRAMES_SOURCE = "<simulated>"
 
 
 @dataclasses.dataclass
 class Simulation:
     """A simulated feed and what it contains.
 
-    ``lines``: the feed's lines in order (header comments first, no newlines);
-    ``received``: one row per distinct position report that reached at least one station
-    (mmsi, timestamp = the earliest receive time, lat/lon as decoded, msg_type, copies);
+    ``lines``: the feed's lines in order (header comments first, no newlines; empty when
+    simulated with ``nmea=False``);
+    ``received``: one row per distinct position report that reached at least one station,
+    sorted by (mmsi, timestamp): the positions frame columns as a decoder gives them
+    (timestamp = the earliest receive time; lat/lon NaN for a report whose position
+    was withheld) plus ``copies`` (stations that received it) and ``sent_s`` (when it
+    was sent, epoch seconds);
+    ``statics``: the static reports as ``ais`` decodes them from the feed's lines;
     ``corrupt``: [{line, kind, text}] for the deliberately corrupt lines (1-based);
     ``outages``: ((station, start s, end s), ...).
     """
@@ -50,6 +68,7 @@ class Simulation:
     vessels: list[Vessel]
     lines: list[str]
     received: pd.DataFrame
+    statics: pd.DataFrame
     corrupt: list[dict]
     outages: tuple
     header_lines: int
@@ -62,18 +81,31 @@ class Simulation:
     def end(self) -> pd.Timestamp:
         return self.received["timestamp"].max()
 
+    def decoded(self) -> ais.Decoded:
+        """What reading the feed gives, as an ``ais.Decoded`` (positions and statics;
+        source ``<simulated>``, line 0; no rejects): the input of
+        ``shadowfleet.pipeline.analyse`` without the NMEA round trip."""
+        positions = self.received[list(POSITION_COLUMNS)]
+        decoded = ais.Decoded(positions, self.statics[list(STATIC_COLUMNS)])
+        decoded.stats["messages"] = int(len(positions) + len(self.statics))
+        return decoded
 
-def _copies(masks: list[np.ndarray], t: np.ndarray, rng) -> list[tuple[int, np.ndarray]]:
-    out = []
-    for k, (st, m) in enumerate(zip(STATIONS, masks)):
-        idx = np.flatnonzero(m)
-        t_rx = np.floor(t[idx] + st.delay_s + (rng.uniform(0, 2, len(idx)) if st.delay_s else 0))
-        out.append((k, idx, t_rx.astype(np.int64)))
-    return out
+
+def _vessel_positions(v: Vessel, tx: dict, sel: np.ndarray, first_rx: np.ndarray,
+                      n_copies: np.ndarray, msg_type: np.ndarray) -> pd.DataFrame:
+    q = decoded_positions(tx["lat"][sel], tx["lon"][sel], tx["sog"][sel], tx["cog"][sel],
+                          tx["heading"][sel], tx["available"][sel], v.ais_class == "B")
+    return pd.DataFrame({
+        "mmsi": np.full(len(sel), v.mmsi, dtype=np.int64), "t": first_rx[sel], **q,
+        "msg_type": msg_type[sel].astype(np.int64), "source": FRAMES_SOURCE,
+        "line": np.zeros(len(sel), dtype=np.int64), "copies": n_copies[sel],
+        "sent_s": tx["t"][sel]})
 
 
-def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None) -> Simulation:
-    """Simulate ``scenario`` (one of ``SCENARIOS``) from ``seed``."""
+def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
+             nmea: bool = True) -> Simulation:
+    """Simulate ``scenario`` (one of ``SCENARIOS``) from ``seed``; ``nmea`` False leaves
+    the position reports unencoded (``lines`` empty, the frames the same)."""
     vessels, outages = build(scenario, seed)
     radio = radio or RadioParams(outages=outages)
     if not radio.outages:
@@ -81,68 +113,92 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None) -> S
     rng = np.random.default_rng([seed, 1])
     # rows: (t_rx, station, order, text); order keeps fragments and creation order stable
     rows: list[tuple[int, int, int, str]] = []
+    static_rows: list[tuple[int, int, int, str]] = []
     received = []
     order = 0
     for v in vessels:
         p_full = radio.class_a_p_full if v.ais_class == "A" else radio.class_b_p_full
         tx = transmissions(v, rng)
         masks = receive(tx["t"], tx["lat"], tx["lon"], p_full, moored_mask(v, tx["t"]), radio, rng)
-        copies = _copies(masks, tx["t"], rng)
+        copies = receptions(masks, tx["t"], rng)
         any_rx = np.zeros(len(tx["t"]), dtype=bool)
         first_rx = np.full(len(tx["t"]), np.iinfo(np.int64).max)
+        n_copies = np.zeros(len(tx["t"]), dtype=np.int64)
         for k, idx, t_rx in copies:
             any_rx[idx] = True
             first_rx[idx] = np.minimum(first_rx[idx], t_rx)
+            n_copies[idx] += 1
         sel = np.flatnonzero(any_rx)
         msg_type = np.where(rng.random(len(tx["t"])) < 0.08, 3, 1) if v.ais_class == "A" \
             else np.full(len(tx["t"]), 18)
         channel = np.where(rng.random(len(tx["t"])) < 0.5, "A", "B")
-        text = {}
-        for i in sel:
-            text[i] = position_sentences(v, tx["t"][i], tx["lat"][i], tx["lon"][i], tx["sog"][i],
-                                         tx["cog"][i], tx["heading"][i], int(tx["status"][i]),
-                                         int(msg_type[i]), str(channel[i]))
-        n_copies = np.zeros(len(tx["t"]), dtype=np.int64)
-        for k, idx, t_rx in copies:
-            n_copies[idx] += 1
-            for i, tr in zip(idx, t_rx):
-                for s in text[i]:
-                    rows.append((int(tr), k, order, f"{tag_block(STATIONS[k].name, tr)}{s}"))
-                    order += 1
-        received.append(pd.DataFrame({
-            "mmsi": v.mmsi, "t": first_rx[sel], "lat": quantise_deg(tx["lat"][sel]),
-            "lon": quantise_deg(tx["lon"][sel]), "msg_type": msg_type[sel],
-            "copies": n_copies[sel]}))
+        if nmea:
+            text = {i: position_sentences(v, tx["t"][i], tx["lat"][i], tx["lon"][i],
+                                          tx["sog"][i], tx["cog"][i], tx["heading"][i],
+                                          int(tx["status"][i]), int(msg_type[i]),
+                                          str(channel[i]), bool(tx["available"][i]))
+                    for i in sel}
+            for k, idx, t_rx in copies:
+                for i, tr in zip(idx, t_rx):
+                    for s in text[i]:
+                        rows.append((int(tr), k, order, station_line(STATIONS[k].name, tr, s)))
+                        order += 1
+        received.append(_vessel_positions(v, tx, sel, first_rx, n_copies, msg_type))
         # static data: type 5 (two fragments) or type 24 parts A and B
         ts, la, lo = static_times(v, rng)
         masks = receive(ts, la, lo, p_full, moored_mask(v, ts), radio, rng)
         etas = voyage_eta(v, ts)
         s_channel = np.where(rng.random(len(ts)) < 0.5, "A", "B")
-        encoded: dict[tuple, list[str]] = {}
-        for k, idx, t_rx in _copies(masks, ts, rng):
+        encoded: dict[tuple, list[str]] = {}      # one encoding per (voyage ETA, part)
+        framed: dict[tuple, list[str]] = {}       # ... and (sequence id, channel)
+        for k, idx, t_rx in receptions(masks, ts, rng):
             for i, tr in zip(idx, t_rx):
                 for part_b in ((False,) if v.ais_class == "A" else (False, True)):
                     key = (float(etas[i]), part_b)
                     if key not in encoded:
                         encoded[key] = static_sentences(v, etas[i], part_b)
-                    for s in encoded[key]:
-                        s = reframe(s, int(i) % 10, str(s_channel[i]))
-                        rows.append((int(tr), k, order, f"{tag_block(STATIONS[k].name, tr)}{s}"))
+                    fkey = key + (int(i) % 10, str(s_channel[i]))
+                    if fkey not in framed:
+                        framed[fkey] = [reframe(s, fkey[2], fkey[3]) for s in encoded[key]]
+                    for s in framed[fkey]:
+                        static_rows.append((int(tr), k, order,
+                                            station_line(STATIONS[k].name, tr, s)))
                         order += 1
+    statics = _decode_statics(static_rows)
+    rows.extend(static_rows)
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    body = [r[3] for r in rows]
-    body, corrupt_at = _corrupt(body, rng)
     header = [f"# shadowfleet simulated feed: scenario {scenario}, seed {seed}",
               f"# {HEADER_NOTE}",
               "# stations: " + ", ".join(s.name for s in STATIONS)
               + "; tag blocks: s: station, c: receive time (epoch seconds)"]
-    lines = header + body
-    corrupt = [dict(line=len(header) + i + 1, kind=kind, text=body[i]) for i, kind in corrupt_at]
+    corrupt: list[dict] = []
+    lines: list[str] = []
+    if nmea:
+        body, corrupt_at = _corrupt([r[3] for r in rows], rng)
+        lines = header + body
+        corrupt = [dict(line=len(header) + i + 1, kind=kind, text=body[i])
+                   for i, kind in corrupt_at]
     rec = pd.concat(received, ignore_index=True)
     rec["timestamp"] = pd.to_datetime(rec.pop("t"), unit="s", utc=True).astype("datetime64[ns, UTC]")
     rec = rec.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
-    rec = rec[["mmsi", "timestamp", "lat", "lon", "msg_type", "copies"]]
-    return Simulation(scenario, seed, vessels, lines, rec, corrupt, radio.outages, len(header))
+    rec = rec[list(POSITION_COLUMNS) + ["copies", "sent_s"]]
+    return Simulation(scenario, seed, vessels, lines, rec, statics, corrupt, radio.outages,
+                      len(header))
+
+
+def _decode_statics(rows: list[tuple[int, int, int, str]]) -> pd.DataFrame:
+    """The static reports as ``ais`` decodes them (one decoder, no second reading of the
+    bits here): duplicates from the second station dropped, timestamp the earliest
+    receive time; source ``<simulated>``, line 0."""
+    rows = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+    data = ("\n".join(r[3] for r in rows) + "\n").encode("ascii")
+    decoder = ais.IncrementalDecoder()
+    decoded = ais.Decoded.merge([decoder.feed(FRAMES_SOURCE, data, final=True),
+                                 decoder.finish()])
+    statics = decoded.statics.copy()
+    statics["source"] = FRAMES_SOURCE
+    statics["line"] = 0
+    return statics.reset_index(drop=True)
 
 
 _ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
@@ -182,7 +238,7 @@ def _corrupt(body: list[str], rng) -> tuple[list[str], list[tuple[int, str]]]:
             elif kind == "bad_payload":
                 k = int(rng.integers(0, len(payload)))
                 s = ",".join(head + [payload[:k] + "|" + payload[k + 1:], tail.split("*")[0]])
-                bad = tag + s + "*" + nmea_checksum(s[1:])
+                bad = tag + s + "*" + checksum(s[1:])
             else:
                 noise = "".join(chr(int(c)) for c in rng.integers(33, 127, int(rng.integers(10, 60))))
                 bad = noise.replace("\\", "/").replace("!", "?").lstrip("#$")

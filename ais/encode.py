@@ -7,7 +7,9 @@ the reference decoder (ITU-R M.1371-5 layouts; NMEA 0183 4.10 framing and tag bl
 
 Values are given in the units the decoders return (degrees, knots, metres). Fields kept
 in tenths on the air (speed, course, draught) are rounded to the nearest tenth: pyais
-multiplies by ten and truncates, so 10.3 kn could otherwise go out as 10.2.
+multiplies by ten and truncates, so 10.3 kn could otherwise go out as 10.2. The
+message type written is ``type`` (pyais chooses the layout by it but writes the
+layout's default type, so a type 3 went out as type 1).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def encode_message(fields: Mapping[str, object], *, channel: str = "A",
     '!AIVDM,1,1,,A,'
     """
     data = dict(fields)
+    if "type" in data:     # pyais picks the layout by "type" but writes "msg_type"'s default
+        data.setdefault("msg_type", data["type"])
     for name in _TENTHS:
         if data.get(name) is not None:
             data[name] = _nearest_tenth(data[name])

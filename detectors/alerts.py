@@ -221,12 +221,15 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
         last = calls_by_id.get(call_ids[-1]) if call_ids else None
         start, left = _trip_end(t.get("depart_origin_utc"), first, "start_utc")
         end, back = _trip_end(t.get("return_origin_utc"), last, "end_utc")
+        middle = [calls_by_id[c] for c in call_ids[1:-1] if c in calls_by_id]
+        there = (f", at {t['destination']} {_trip_end(None, middle[0], 'start_utc')[1]}"
+                 if middle else "")
         dur = t.get("duration_hours")
-        dur_text = f" ({dur:.1f} h between known times)" if dur is not None \
-            and not pd.isna(dur) and t.get("status") == "inferred" else \
-            (f" ({dur:.1f} h)" if dur is not None and not pd.isna(dur) else "")
+        dur_text = "" if dur is None or pd.isna(dur) else (
+            f" ({dur:.1f} h{' between the known times' if t.get('status') == 'inferred' else ''})")
         summary = (f"{who} {t.get('status', 'observed')} round trip {t['origin']} -> "
-                   f"{t['destination']} -> {t['origin']}: left {left}, back {back}{dur_text}")
+                   f"{t['destination']} -> {t['origin']}: left {left}{there}, back {back}"
+                   f"{dur_text}")
         add("round_trip", t["mmsi"], t.get("name"), start, end, lat, lon, score, summary,
             [t["trip_id"], *call_ids, *gap_ids])
 

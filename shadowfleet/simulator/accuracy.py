@@ -140,8 +140,7 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
               if hits.get(key, []) != [t["status"]]]
     found: Counter = Counter()
     for t in truth["round_trips"]:
-        c = t["calls"]
-        statuses = hits.get((int(t["mmsi"]), (c[0], c[1], c[1], c[2])), [])
+        statuses = hits.get((int(t["mmsi"]), tuple(t["calls"])), [])
         if len(statuses) == 1:
             found[(t["expected"], statuses[0])] += 1
 

@@ -113,7 +113,9 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
     rng = np.random.default_rng([seed, 1])
     # rows: (t_rx, station, order, text); order keeps fragments and creation order stable
     rows: list[tuple[int, int, int, str]] = []
-    static_rows: list[tuple[int, int, int, str]] = []
+    static_reports: list[tuple[int, tuple]] = []   # (earliest receive time, encoding key)
+    encoded: dict[tuple, list[str]] = {}    # one encoding per (vessel, voyage ETA, part) ...
+    framed: dict[tuple, list[str]] = {}     # ... and per (sequence id, channel)
     received = []
     order = 0
     for v in vessels:
@@ -149,23 +151,32 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
         masks = receive(ts, la, lo, p_full, moored_mask(v, ts), radio, rng)
         etas = voyage_eta(v, ts)
         s_channel = np.where(rng.random(len(ts)) < 0.5, "A", "B")
-        encoded: dict[tuple, list[str]] = {}      # one encoding per (voyage ETA, part)
-        framed: dict[tuple, list[str]] = {}       # ... and (sequence id, channel)
+        parts = (False,) if v.ais_class == "A" else (False, True)
+        first = np.full(len(ts), np.iinfo(np.int64).max)    # earliest receive time
         for k, idx, t_rx in receptions(masks, ts, rng):
+            first[idx] = np.minimum(first[idx], t_rx)
+            if not nmea:
+                continue
             for i, tr in zip(idx, t_rx):
-                for part_b in ((False,) if v.ais_class == "A" else (False, True)):
-                    key = (float(etas[i]), part_b)
+                for part_b in parts:
+                    key = (v.mmsi, float(etas[i]), part_b)
                     if key not in encoded:
                         encoded[key] = static_sentences(v, etas[i], part_b)
                     fkey = key + (int(i) % 10, str(s_channel[i]))
                     if fkey not in framed:
-                        framed[fkey] = [reframe(s, fkey[2], fkey[3]) for s in encoded[key]]
+                        framed[fkey] = [reframe(s, fkey[3], fkey[4]) for s in encoded[key]]
                     for s in framed[fkey]:
-                        static_rows.append((int(tr), k, order,
-                                            station_line(STATIONS[k].name, tr, s)))
+                        rows.append((int(tr), k, order, station_line(STATIONS[k].name, tr, s)))
                         order += 1
-    statics = _decode_statics(static_rows)
-    rows.extend(static_rows)
+        got = np.flatnonzero(first < np.iinfo(np.int64).max)
+        for eta in np.unique(etas[got]):
+            for part_b in parts:
+                key = (v.mmsi, float(eta), part_b)
+                if key not in encoded:
+                    encoded[key] = static_sentences(v, eta, part_b)
+        static_reports.extend((int(first[i]), (v.mmsi, float(etas[i]), part_b))
+                              for i in got for part_b in parts)
+    statics = _decode_statics(encoded, static_reports)
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     header = [f"# shadowfleet simulated feed: scenario {scenario}, seed {seed}",
               f"# {HEADER_NOTE}",
@@ -186,19 +197,38 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
                       len(header))
 
 
-def _decode_statics(rows: list[tuple[int, int, int, str]]) -> pd.DataFrame:
-    """The static reports as ``ais`` decodes them (one decoder, no second reading of the
-    bits here): duplicates from the second station dropped, timestamp the earliest
-    receive time; source ``<simulated>``, line 0."""
-    rows = sorted(rows, key=lambda r: (r[0], r[1], r[2]))
-    data = ("\n".join(r[3] for r in rows) + "\n").encode("ascii")
+def _decode_statics(encoded: dict[tuple, list[str]],
+                    reports: list[tuple[int, tuple]]) -> pd.DataFrame:
+    """The static reports as ``ais`` decodes them from the feed: each distinct encoding
+    decoded once by ``ais`` (no second reading of the bits here), one row per report
+    received by any station, its time the earliest receive time (the decoder keeps the
+    first copy and drops the other station's as a duplicate); source ``<simulated>``,
+    line 0, sorted by (mmsi, timestamp), part A before part B."""
+    keys = list(encoded)
+    if not keys or not reports:
+        return ais.Decoded().statics
+    # each encoding once, a day apart so none is another's duplicate
+    base = 1_500_000_000
+    lines = [station_line("SIM", base + 86400 * j, s) for j, key in enumerate(keys)
+             for s in encoded[key]]
     decoder = ais.IncrementalDecoder()
-    decoded = ais.Decoded.merge([decoder.feed(FRAMES_SOURCE, data, final=True),
+    decoded = ais.Decoded.merge([decoder.feed(FRAMES_SOURCE, ("\n".join(lines) + "\n")
+                                              .encode("ascii"), final=True),
                                  decoder.finish()])
-    statics = decoded.statics.copy()
+    one = decoded.statics
+    index = ((one["timestamp"].astype("int64") // 10**9 - base) // 86400).to_numpy()
+    if len(one) != len(keys) or sorted(index) != list(range(len(keys))):
+        raise RuntimeError("a simulated static report did not decode")
+    by_key = np.empty(len(keys), dtype=np.int64)
+    by_key[index] = np.arange(len(one))
+    position = {key: j for j, key in enumerate(keys)}
+    take = by_key[[position[key] for _, key in reports]]
+    statics = one.iloc[take].reset_index(drop=True)
+    statics["timestamp"] = pd.to_datetime(np.array([t for t, _ in reports]), unit="s",
+                                          utc=True).astype("datetime64[ns, UTC]")
     statics["source"] = FRAMES_SOURCE
     statics["line"] = 0
-    return statics.reset_index(drop=True)
+    return statics.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
 
 
 _ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"

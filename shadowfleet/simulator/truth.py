@@ -21,7 +21,9 @@ written here so a reader can check them):
 
 - ``legs``: consecutive true calls of a vessel at different ports (DESIGN.md, "Definitions");
 - ``round_trips``: the round trips the ships made: two consecutive true legs A->B,
-  B->A, paired greedily from the vessel's first leg;
+  B->A, paired greedily from the vessel's first leg (``calls``: the origin, the
+  destination as arrived at and as left, the return; the middle two differ when the
+  ship called twice at the destination with no leg between, e.g. a day at sea);
 - ``expected_round_trips``: what a correct run reports, by DESIGN.md's chains built
   from the true calls as the stations saw them. A call is *received* when any position
   report sent during it reached a station. Any pair that is not of interest is paired over the vessel's received
@@ -32,7 +34,9 @@ written here so a reader can check them):
   ``observed`` when all its calls are received, ``inferred`` when one is such a
   stand-in; ``calls`` lists the origin, the destination as arrived at and as left (two
   calls at the same port when the ship was unseen in between) and the return;
-  ``happened`` says whether it is also one of ``round_trips``.
+  ``happened`` says whether it is also one of ``round_trips``. ``expected_legs``: the
+  legs of the same chains (each leg of a pair of interest from that pair's chain, the
+  others from the received calls).
 
 Each of ``round_trips`` carries ``expected``: the status a correct run gives it, or
 ``not_found`` (with ``why``) when DESIGN.md's chains pair its legs otherwise or cannot
@@ -40,10 +44,10 @@ see it (a call unseen outside a pair of interest shifts the greedy pairing of th
 ship's other trips: an inherent limit of inferring only for the pairs of interest).
 
 Inference also needs the other port to be reachable within the silence: the scenarios'
-ships sail at most 12.5 kn and stay at least 12 h, below ``reach_speed_kn`` [15] and
+shuttles sail at most 12.5 kn and stay at least 12 h, below ``reach_speed_kn`` [15] and
 above ``min_dwell_minutes`` [60], so a silence that spans a whole call always leaves
-that call's port reachable; ``max_speed_kn`` records the fastest voyage so a test can
-check that premise.
+that call's port reachable; each voyage records its ``max_speed_kn`` so a test can check
+that premise.
 """
 
 from __future__ import annotations
@@ -176,13 +180,24 @@ def _trip_record(trip, stand_ins: set[str]) -> dict:
                 status="inferred" if any(x["call_id"] in stand_ins for x in calls) else "observed")
 
 
+def _leg_record(leg, stand_ins: set[str]) -> dict:
+    a, b = leg
+    return dict(mmsi=a["mmsi"], name=a["name"], origin=a["port"], destination=b["port"],
+                pair="|".join(sorted((a["port"], b["port"]))),
+                calls=[a["call_id"], b["call_id"]],
+                depart_origin_utc=a["departure_utc"], arrive_destination_utc=b["arrival_utc"],
+                status="inferred" if (a["call_id"] in stand_ins or b["call_id"] in stand_ins)
+                else "observed")
+
+
 def _of_pair(trip, pair: frozenset) -> bool:
     return frozenset((trip[0][0]["port"], trip[0][1]["port"])) == pair
 
 
-def _trips(calls: list[dict], pairs) -> tuple[list[dict], list[dict], list[dict]]:
-    """(true legs, true round trips, expected round trips): see the module docstring."""
-    legs_out, true_out, expected_out = [], [], []
+def _trips(calls: list[dict], pairs):
+    """(true legs, true round trips, expected round trips, expected legs): see the module
+    docstring."""
+    legs_out, true_out, expected_out, expected_legs_out = [], [], [], []
     by_vessel: dict[int, list[dict]] = {}
     for c in calls:
         by_vessel.setdefault(c["mmsi"], []).append(c)
@@ -195,13 +210,19 @@ def _trips(calls: list[dict], pairs) -> tuple[list[dict], list[dict], list[dict]
                                  destination_call=b["call_id"],
                                  depart_origin_utc=a["departure_utc"],
                                  arrive_destination_utc=b["arrival_utc"]))
-        plain = _greedy(_legs([c for c in seq if c["received"]]))
-        expected = [_trip_record(t, set()) for t in plain
+        plain_legs = _legs([c for c in seq if c["received"]])
+        expected = [_trip_record(t, set()) for t in _greedy(plain_legs)
                     if not any(_of_pair(t, p) for p in interest)]
+        elegs = [_leg_record(leg, set()) for leg in plain_legs
+                 if frozenset((leg[0]["port"], leg[1]["port"])) not in interest]
         for pair in pairs:
             chain, stand_ins = _pair_chain(seq, pair)
-            expected += [_trip_record(t, stand_ins) for t in _greedy(_legs(chain))
+            chain_legs = _legs(chain)
+            expected += [_trip_record(t, stand_ins) for t in _greedy(chain_legs)
                          if _of_pair(t, frozenset(pair))]
+            elegs += [_leg_record(leg, stand_ins) for leg in chain_legs
+                      if frozenset((leg[0]["port"], leg[1]["port"])) == frozenset(pair)]
+        expected_legs_out += sorted(elegs, key=lambda e: e["depart_origin_utc"] or "")
         by_calls = {tuple(e["calls"]): e for e in expected}
         made = set()
         for t in _greedy(legs):
@@ -210,8 +231,8 @@ def _trips(calls: list[dict], pairs) -> tuple[list[dict], list[dict], list[dict]
             key = tuple(rec["calls"])
             made.add(key)
             match = by_calls.get(key)
-            rec["calls"] = [key[0], key[1], key[3]]
-            rec["dark_calls"] = [x["call_id"] for x in (t[0][0], t[0][1], t[1][1]) if x["dark"]]
+            rec["dark_calls"] = list(dict.fromkeys(x["call_id"] for x in (*t[0], *t[1])
+                                                   if x["dark"]))
             rec["expected"] = match["status"] if match else "not_found"
             rec["why"] = "" if match else (
                 "a call of it unseen, and no possible call can stand for it"
@@ -222,7 +243,7 @@ def _trips(calls: list[dict], pairs) -> tuple[list[dict], list[dict], list[dict]
         for e in expected:
             e["happened"] = tuple(e["calls"]) in made
         expected_out += sorted(expected, key=lambda e: (e["depart_origin_utc"] or "", e["pair"]))
-    return legs_out, true_out, expected_out
+    return legs_out, true_out, expected_out, expected_legs_out
 
 
 def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
@@ -231,7 +252,7 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
     JSON-ready dict (see the module docstring)."""
     pairs = tuple(tuple(sorted(p)) for p in pairs)
     calls = _calls(sim)
-    legs, trips, expected_trips = _trips(calls, pairs)
+    legs, trips, expected_trips, expected_legs = _trips(calls, pairs)
     for c in calls:
         c.pop("_t")
     voyages = _voyages(sim)
@@ -279,6 +300,7 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
         legs=legs,
         round_trips=trips,
         expected_round_trips=expected_trips,
+        expected_legs=expected_legs,
         header_lines=list(range(1, sim.header_lines + 1)),
         corrupt_lines=sim.corrupt,
     )

@@ -44,7 +44,8 @@ def tables(result):
 
 def _truth_counts(truth, c, mmsis):
     """(observed, inferred) straight from the truth's expected rows (DESIGN.md, "In a
-    claim's window": by the departure from the origin)."""
+    claim's window": by the departure from the origin, for a possible call the start of
+    its dark period: the truth's ``counted_from_utc``)."""
     lo = pd.Timestamp(c.window.start.isoformat(), tz="UTC")
     hi = lo + pd.Timedelta(days=c.window.days)
     rows = truth["expected_round_trips"] if c.kind == "round_trips" else truth["expected_legs"]
@@ -56,7 +57,7 @@ def _truth_counts(truth, c, mmsis):
             continue
         if c.kind == "legs" and (r["origin"], r["destination"]) != tuple(c.ports):
             continue
-        if lo <= pd.Timestamp(r["depart_origin_utc"]) <= hi:
+        if lo <= pd.Timestamp(r["counted_from_utc"]) <= hi:
             out[r["status"]] += 1
     return out["observed"], out["inferred"]
 

@@ -18,9 +18,11 @@ pair of interest Najin-Dunay, and scores it against the truth
 - ``dark_calls`` / ``dark_uncovered``: true calls with no report received, and those no
   possible port call of their dark period covers;
 - ``withheld`` / ``withheld_flagged``: silences with positions withheld, and those whose
-  dark period counts own messages; ``off`` / ``off_wrong``: transmitter switch-offs, and
-  those whose dark period counts messages other than those sent before the switch-off
-  or after the switch-on.
+  dark period counts own messages; ``off``: transmitter switch-offs; ``off_heard``: those
+  whose dark period still counts own messages (static reports heard between the last
+  position and the switch-off, or between the switch-on and the next position: DESIGN.md
+  then calls it positions withheld); ``off_wrong``: those whose dark period counts
+  messages other than those.
 """
 
 from __future__ import annotations

@@ -62,6 +62,8 @@ class Accuracy:
     off_silences: int
     off_own_messages_wrong: list[dict]          # switched off, own messages not those sent
                                                 # before the switch-off or after switch-on
+    off_heard: int = 0                          # switched off, yet static reports sent just
+                                                # before or after fall in the dark period
 
     def row(self) -> dict:
         """One line of the per-seed table of ``tools/accuracy.py``."""
@@ -76,7 +78,8 @@ class Accuracy:
                 "dark_uncovered": len(self.uncovered_dark_calls),
                 "withheld": self.withheld_silences,
                 "withheld_flagged": self.withheld_silences - len(self.withheld_without_own_messages),
-                "off": self.off_silences, "off_wrong": len(self.off_own_messages_wrong)}
+                "off": self.off_silences, "off_heard": self.off_heard,
+                "off_wrong": len(self.off_own_messages_wrong)}
 
 
 class _Calls:
@@ -164,7 +167,7 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
     static_times: dict[int, pd.Series] = {
         int(m): pd.to_datetime(g, utc=True) for m, g in statics.groupby("mmsi")["timestamp"]
     } if len(statics) else {}
-    withheld_missing, off_flagged = [], []
+    withheld_missing, off_flagged, off_heard = [], [], 0
     silences = truth["silences"]
     for s in silences:
         t0, t1 = _ts(s["start_utc"]), _ts(s["end_utc"])
@@ -175,6 +178,7 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
         if s["kind"] == "transmitter_off":
             # only static reports sent before the switch-off or after the switch-on can
             # fall inside its dark period: anything else is a detector's error
+            off_heard += any(own)
             st = static_times.get(int(s["mmsi"]), pd.Series([], dtype="datetime64[ns, UTC]"))
             for g, n in zip(gs, own):
                 inside = st[(st > g["t0"]) & ((g["t1"] is None) | (st < g["t1"]))
@@ -193,4 +197,4 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
         withheld_silences=sum(1 for s in silences if s["kind"] == "positions_withheld"),
         withheld_without_own_messages=withheld_missing,
         off_silences=sum(1 for s in silences if s["kind"] == "transmitter_off"),
-        off_own_messages_wrong=off_flagged)
+        off_own_messages_wrong=off_flagged, off_heard=off_heard)

@@ -2,7 +2,7 @@
 
 ``najin-dunay-2023``: two cargo ships shuttle Najin <-> Dunay from mid-August to
 mid-October 2023 with 12-48 h port stays (REFERENCE.md, RUSI / Washington Post, October
-2023); on most round trips AIS goes quiet shortly after leaving Dunay (or some 20-40 nm
+2023), the second opening its season with a pickup at Najin in plain sight; on most round trips AIS goes quiet shortly after leaving Dunay (or some 20-40 nm
 before Najin) and comes back on the way in, so the whole Najin call is dark, as
 reported; on the others every leg is broadcast. Mostly the transmitter is switched off;
 on about one quiet trip in four the transponder stays on and withholds its position
@@ -101,7 +101,14 @@ def _shuttles(rng, quiet_rng, ids: Identities, scenario: str) -> list[Vessel]:
         track.stay(home, berth, start_h)
         a, b = ("Dunay", "Najin") if scenario == "najin-dunay-2023" else ("Nakhodka", "Vladivostok")
         dark = scenario == "najin-dunay-2023"
-        if home != a:
+        if dark and k == 1:
+            # the second shuttle's season opens with a pickup at b, in plain sight, so its
+            # chain runs b, a, [b dark], a, b: DESIGN.md's "each leg is counted once" case
+            _, berth = _sail(track, rng, home, b, 11.0)
+            track.stay(b, berth, float(rng.uniform(12, 36)))
+            _, berth = _sail(track, rng, b, a, 11.0)
+            track.stay(a, berth, float(rng.uniform(12, 36)))
+        elif home != a:
             _, berth = _sail(track, rng, home, a, 11.0)
             track.stay(a, berth, float(rng.uniform(12, 36)))
         _shuttle(track, rng, quiet_rng, home, a, b, dark, _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600)

@@ -5,8 +5,9 @@ second reading of the reports; nothing here shares code with ``detectors``):
 
 - ``calls``: every stay of a vessel at a port, from its arrival at the berth to its
   departure, with what the stations made of it: ``reports_received`` (position reports
-  with a position, sent during the call, that reached a station), the first and last of
-  them, and ``silence``: ``""`` when AIS was on throughout, ``transmitter_off`` or
+  with a position, sent during the call, that reached a station), when the first and
+  last of them were received, when the last one before the call was
+  (``last_report_before_utc``: where a dark period over the call starts), and ``silence``: ``""`` when AIS was on throughout, ``transmitter_off`` or
   ``positions_withheld`` when the crew kept AIS quiet for the whole call, ``partly``
   for some of it;
 - ``voyages``: every passage, from its origin (a port, ``""`` at sea) to its
@@ -34,7 +35,9 @@ written here so a reader can check them):
   ``observed`` when all its calls are received, ``inferred`` when one is such a
   stand-in; ``calls`` lists the origin, the destination as arrived at and as left (two
   calls at the same port when the ship was unseen in between) and the return;
-  ``happened`` says whether it is also one of ``round_trips``. ``expected_legs``: the
+  ``happened`` says whether it is also one of ``round_trips``; ``counted_from_utc`` is
+  the time a claim's window counts it from (DESIGN.md: the departure from the origin,
+  for a possible call the start of its dark period). ``expected_legs``: the
   legs of the same chains (each leg of a pair of interest from that pair's chain, the
   others from the received calls).
 
@@ -91,18 +94,21 @@ def _call_silence(stay: Stay, silences) -> str:
 def _calls(sim) -> list[dict]:
     """Every true call, with its reception (see the module docstring)."""
     rec = sim.received
-    has_position = rec["lat"].notna() & rec["lon"].notna()
-    sent_by_vessel = {int(m): np.sort(g.to_numpy()) for m, g in
-                      rec.loc[has_position, "sent_s"].groupby(rec.loc[has_position, "mmsi"])}
+    rec = rec[rec["lat"].notna() & rec["lon"].notna()].sort_values(["mmsi", "sent_s"],
+                                                                   kind="mergesort")
+    rx_s = (pd.to_datetime(rec["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
+            / 1e9).to_numpy()
+    by_vessel = {int(m): (rec["sent_s"].to_numpy()[idx], rx_s[idx])
+                 for m, idx in rec.groupby("mmsi").indices.items()}
     out = []
     for v in sim.vessels:
-        sent = sent_by_vessel.get(v.mmsi, np.zeros(0))
+        sent, rx = by_vessel.get(v.mmsi, (np.zeros(0), np.zeros(0)))
         k = 0
         for part in v.track.parts:
             if not isinstance(part, Stay) or not part.port:
                 continue
             a, b = np.searchsorted(sent, [part.t0, part.t1], side="left")
-            seen = sent[a:b]
+            seen = rx[a:b]
             silence = _call_silence(part, v.track.silences)
             out.append(dict(
                 call_id=f"{v.mmsi}-C{k}", mmsi=v.mmsi, name=v.name, port=part.port,
@@ -111,6 +117,7 @@ def _calls(sim) -> list[dict]:
                 reports_received=int(len(seen)),
                 first_received_utc=_iso(seen[0]) if len(seen) else None,
                 last_received_utc=_iso(seen[-1]) if len(seen) else None,
+                last_report_before_utc=_iso(rx[a - 1]) if a > 0 else None,
                 received=bool(len(seen)),
                 silence=silence, dark=silence in SILENCE_KINDS,
                 _t=(part.t0, part.t1)))
@@ -169,6 +176,14 @@ def _pair_chain(seq: list[dict], pair: tuple[str, str]) -> tuple[list[dict], set
     return chain, stand_ins
 
 
+def _counted_from(origin: dict, stand_ins: set[str]) -> str | None:
+    """The time DESIGN.md's window rule counts a leg or trip from: the departure from its
+    origin, or, when a possible call stands for the origin, the start of the dark period
+    (the last position report received before the call)."""
+    return origin["last_report_before_utc"] if origin["call_id"] in stand_ins \
+        else origin["departure_utc"]
+
+
 def _trip_record(trip, stand_ins: set[str]) -> dict:
     (a, b), (c, d) = trip
     calls = [a, b, c, d]
@@ -177,6 +192,7 @@ def _trip_record(trip, stand_ins: set[str]) -> dict:
                 calls=[x["call_id"] for x in calls],
                 depart_origin_utc=a["departure_utc"], arrive_destination_utc=b["arrival_utc"],
                 depart_destination_utc=c["departure_utc"], return_origin_utc=d["arrival_utc"],
+                counted_from_utc=_counted_from(a, stand_ins),
                 status="inferred" if any(x["call_id"] in stand_ins for x in calls) else "observed")
 
 
@@ -186,6 +202,7 @@ def _leg_record(leg, stand_ins: set[str]) -> dict:
                 pair="|".join(sorted((a["port"], b["port"]))),
                 calls=[a["call_id"], b["call_id"]],
                 depart_origin_utc=a["departure_utc"], arrive_destination_utc=b["arrival_utc"],
+                counted_from_utc=_counted_from(a, stand_ins),
                 status="inferred" if (a["call_id"] in stand_ins or b["call_id"] in stand_ins)
                 else "observed")
 
@@ -227,7 +244,7 @@ def _trips(calls: list[dict], pairs):
         made = set()
         for t in _greedy(legs):
             rec = _trip_record(t, set())
-            del rec["status"]
+            del rec["status"], rec["counted_from_utc"]
             key = tuple(rec["calls"])
             made.add(key)
             match = by_calls.get(key)

@@ -1,7 +1,10 @@
 """Numba kernels of the dark-period detector (see :mod:`detectors.dark_periods`).
 
-Two jobs:
+Three jobs:
 
+- :func:`count_own_messages`: per gap, the vessel's own messages without a usable
+  position received while it lasted (two binary searches in the vessel's slice of the
+  messages, sorted by (mmsi, time)).
 - :func:`find_gaps`: per vessel (``prange`` over the offsets layout), the rows bounding
   each silence longer than ``gap_s`` and the open silence from the vessel's last row to
   ``data_end``. Counted first, then written into each vessel's own slice of the output.
@@ -81,6 +84,47 @@ def find_gaps(t, offsets, gap_s, data_end):
     if first[-1]:
         _fill_gaps(t, offsets, float(gap_s), float(data_end), first[:-1].copy(), out_i, out_j)
     return out_i, out_j
+
+
+@njit(parallel=True)
+def _count_own(msg_t, msg_off, gap_vessel, t_lo, t_hi, out, first, last):
+    for g in numba.prange(gap_vessel.shape[0]):
+        v = gap_vessel[g]
+        out[g] = 0
+        first[g] = np.nan
+        last[g] = np.nan
+        if v < 0:
+            continue
+        a = msg_off[v]
+        b = msg_off[v + 1]
+        lo = a + np.searchsorted(msg_t[a:b], t_lo[g], side="right")
+        hi = a + np.searchsorted(msg_t[a:b], t_hi[g], side="left")
+        if hi > lo:
+            out[g] = hi - lo
+            first[g] = msg_t[lo]
+            last[g] = msg_t[hi - 1]
+
+
+def count_own_messages(msg_mmsi, msg_t, gap_mmsi, t_lo, t_hi):
+    """Per gap, (how many, first time, last time) of the messages of its own vessel with
+    ``t_lo < t < t_hi`` (times NaN when none). ``msg_mmsi``, ``msg_t`` (float64 epoch
+    seconds): the messages sorted by (mmsi, time)."""
+    n = len(gap_mmsi)
+    out = np.zeros(n, dtype=np.int64)
+    first = np.full(n, np.nan)
+    last = np.full(n, np.nan)
+    if n == 0 or len(msg_mmsi) == 0:
+        return out, first, last
+    starts = np.flatnonzero(np.r_[True, msg_mmsi[1:] != msg_mmsi[:-1]])
+    vessels = msg_mmsi[starts]
+    offsets = np.r_[starts, len(msg_mmsi)].astype(np.int64)
+    k = np.searchsorted(vessels, gap_mmsi)
+    found = (k < len(vessels)) & (vessels[np.minimum(k, len(vessels) - 1)] == gap_mmsi)
+    gap_vessel = np.where(found, k, -1).astype(np.int64)
+    _count_own(np.ascontiguousarray(msg_t, dtype=np.float64), offsets, gap_vessel,
+               np.ascontiguousarray(t_lo, dtype=np.float64),
+               np.ascontiguousarray(t_hi, dtype=np.float64), out, first, last)
+    return out, first, last
 
 
 # ---- reception index -------------------------------------------------------------

@@ -26,6 +26,15 @@ dark periods its possible calls rest on; ``spoofing_jump`` ``0.2 + 0.5 S`` with
 ``S = clip(log10(speed / 50 kn) / 3, 0, 1)`` (0 at 50 kn, 1 at 50,000 kn). The weights
 rank the evidence the way the coverage caveat of REFERENCE.md asks: a long silence near
 a port of interest while others were received there ranks first.
+
+A dark period whose vessel was still heard (``own_messages`` > 0: static reports or
+"position not available" reports) is *positions withheld* (DESIGN.md), and its summary
+says so, with when those messages came: the transponder was on, AIS was not switched
+off (a single static report minutes after the last position shows a switch-off a few
+minutes later than the last fix, and the times let the reader see it). An inferred round trip's times at its
+possible call are unknown (DESIGN.md): its alert starts at the first known time or,
+when it starts at the possible call, at the start of that call's dark period (the
+earliest it can have left), ends likewise, and its summary names the dark period.
 """
 
 from __future__ import annotations
@@ -159,7 +168,17 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
                       f"received nearby meanwhile")
         reach = _split(g.get("possible_port_calls"))
         could = f"; could have called at {', '.join(reach)}" if reach else ""
-        summary = (f"{who} not received for {g['hours']:.1f} h from "
+        own = g.get("own_messages")
+        own = 0 if own is None or pd.isna(own) else int(own)
+        if own > 0:
+            when = (f"at {_when(g.get('own_first_utc'))}" if own == 1 else
+                    f"from {_when(g.get('own_first_utc'))} to {_when(g.get('own_last_utc'))}")
+            what = (f"sent no position for {g['hours']:.1f} h, positions withheld, not AIS "
+                    f"switched off (transponder heard: {own} message{'s' if own != 1 else ''} "
+                    f"without a position {when})")
+        else:
+            what = f"not received for {g['hours']:.1f} h"
+        summary = (f"{who} {what} from "
                    f"{_when(g['start_utc'])}{where} to {until}; {heard}{could}")
         add("dark_period", g["mmsi"], g.get("name"), g["start_utc"], g.get("end_utc"),
             g.get("start_lat"), g.get("start_lon"), gap_score(g, poi), summary,
@@ -198,15 +217,20 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
         elif gap_ids and gap_ids[0] in gaps_by_id:
             lat, lon = gaps_by_id[gap_ids[0]]["start_lat"], gaps_by_id[gap_ids[0]]["start_lon"]
         who = _who(int(t["mmsi"]), names.get(int(t["mmsi"])) or t.get("name") or "")
-        back = _when(t.get("return_origin_utc")) if not pd.isna(t.get("return_origin_utc")) \
-            else "at an unknown time"
+        first = calls_by_id.get(call_ids[0]) if call_ids else None
+        last = calls_by_id.get(call_ids[-1]) if call_ids else None
+        start, left = _trip_end(t.get("depart_origin_utc"), first, "start_utc")
+        end, back = _trip_end(t.get("return_origin_utc"), last, "end_utc")
+        middle = [calls_by_id[c] for c in call_ids[1:-1] if c in calls_by_id]
+        there = (f", at {t['destination']} {_trip_end(None, middle[0], 'start_utc')[1]}"
+                 if middle else "")
         dur = t.get("duration_hours")
-        dur_text = f" ({dur:.1f} h)" if dur is not None and not pd.isna(dur) else ""
+        dur_text = "" if dur is None or pd.isna(dur) else (
+            f" ({dur:.1f} h{' between the known times' if t.get('status') == 'inferred' else ''})")
         summary = (f"{who} {t.get('status', 'observed')} round trip {t['origin']} -> "
-                   f"{t['destination']} -> {t['origin']}: left {_when(t['depart_origin_utc'])}, "
-                   f"back {back}{dur_text}")
-        add("round_trip", t["mmsi"], t.get("name"), t["depart_origin_utc"],
-            t.get("return_origin_utc"), lat, lon, score, summary,
+                   f"{t['destination']} -> {t['origin']}: left {left}{there}, back {back}"
+                   f"{dur_text}")
+        add("round_trip", t["mmsi"], t.get("name"), start, end, lat, lon, score, summary,
             [t["trip_id"], *call_ids, *gap_ids])
 
     for j in _records(jumps):
@@ -219,6 +243,19 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
             0.2 + 0.5 * jump_component(j["implied_speed_kn"]), summary, [j["jump_id"]])
 
     return _frame(rows)
+
+
+def _trip_end(known, call: Mapping | None, bound: str):
+    """(alert time, text) of a trip's first departure or last return: the known time, or
+    for a possible call the bound of its dark period (the earliest it can have left, the
+    latest it can have come back) with the window in words."""
+    if known is not None and not pd.isna(known):
+        return known, _when(known)
+    if call is None:
+        return None, "at an unknown time"
+    text = (f"at an unknown time between {_when(call.get('start_utc'))} and "
+            f"{_when(call.get('end_utc'))} (dark period {call.get('gap_id')})")
+    return call.get(bound), text
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

@@ -23,6 +23,16 @@ Each record holds:
   min_dwell_minutes / 60)`` (DESIGN.md), ``;``-separated in registry order. Distances to
   a port are :meth:`ports.PortRegistry.distance_nm`: to the nearest edge of the polygon
   (0 inside), in the local equirectangular projection of :mod:`detectors._geo`;
+- ``own_messages``: the vessel's **own** messages received strictly between the gap's
+  start and end (up to and including ``data_end`` for an open gap) that carry no
+  usable position: static reports (types 5, 19, 24) and position reports whose
+  position is "not available" (lat 91 / lon 181). More than 0 means the transponder
+  was on and the positions were withheld: the vessel did not switch AIS off. Spoofed
+  positions do not count (they may be another ship's). The caller gives these
+  messages (:func:`messages_without_position`); none given counts 0.
+  ``own_first_utc`` / ``own_last_utc``: the first and last of them (empty when none):
+  a static report heard minutes after the last position and then silence is a
+  switch-off a few minutes late, not days of withheld positions;
 - ``start_port`` / ``end_port``: the port whose polygon holds the bounding fix ("" at
   sea), ``open``: the gap is still open.
 
@@ -52,8 +62,9 @@ from detectors._ids import event_id
 
 CONTRACT_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
                     "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-                    "others_received", "possible_port_calls")
-COLUMNS = CONTRACT_COLUMNS + ("start_port", "end_port", "open")
+                    "others_received", "possible_port_calls", "own_messages")
+COLUMNS = CONTRACT_COLUMNS + ("start_port", "end_port", "open", "own_first_utc",
+                               "own_last_utc")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -81,8 +92,11 @@ def empty_gaps() -> pd.DataFrame:
         cols[c] = pd.Series([], dtype=object)
     cols["mmsi"] = pd.Series([], dtype="int64")
     cols["others_received"] = pd.Series([], dtype="int64")
+    cols["own_messages"] = pd.Series([], dtype="int64")
     cols["start_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
     cols["end_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
+    cols["own_first_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
+    cols["own_last_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
     cols["open"] = pd.Series([], dtype=bool)
     return pd.DataFrame(cols)[list(COLUMNS)]
 
@@ -97,14 +111,38 @@ def _data_end_seconds(positions: pd.DataFrame, data_end) -> float | None:
     return None if pd.isna(latest) else pd.Timestamp(latest).as_unit("ns").value / 1e9
 
 
+def messages_without_position(positions: pd.DataFrame | None,
+                              statics: pd.DataFrame | None) -> pd.DataFrame:
+    """``mmsi``, ``timestamp`` of every message that says a vessel's transponder was on
+    without giving a usable position: position reports with a "not available" (NaN)
+    latitude or longitude, and static reports. Rows without a time are left out; sorted
+    by (mmsi, timestamp). Columns only: no Python object per message."""
+    parts = []
+    if positions is not None and len(positions):
+        blank = positions["lat"].isna() | positions["lon"].isna()
+        parts.append(positions.loc[blank, ["mmsi", "timestamp"]])
+    if statics is not None and len(statics):
+        parts.append(statics[["mmsi", "timestamp"]])
+    if not parts:
+        return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
+                             "timestamp": pd.Series([], dtype="datetime64[ns, UTC]")})
+    out = pd.concat(parts, ignore_index=True)
+    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True).dt.as_unit("ns")
+    out = out[out["timestamp"].notna()]
+    return out.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+
+
 def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParams = DarkPeriodParams(),
-                      names: Mapping[int, str] | None = None, *, data_end=None) -> pd.DataFrame:
+                      names: Mapping[int, str] | None = None, *, data_end=None,
+                      own_messages: pd.DataFrame | None = None) -> pd.DataFrame:
     """Dark periods of every vessel: :data:`COLUMNS`, sorted by (mmsi, start_utc).
 
     ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);
     ``registry``: a :class:`ports.PortRegistry`; ``names``: mmsi -> vessel name;
     ``data_end``: end of the data for open dark periods (a timestamp, naive = UTC;
-    default the latest timestamp in ``positions``).
+    default the latest timestamp in ``positions``); ``own_messages``: the vessels'
+    messages without a usable position (``mmsi``, ``timestamp``; any order), as
+    :func:`messages_without_position` gives them.
     """
     if not isinstance(params, DarkPeriodParams):
         raise TypeError("params must be a DarkPeriodParams")
@@ -136,6 +174,8 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     others = index.count_others(mmsi[gi], lat[gi], lon[gi], lat1, lon1,
                                 np.ascontiguousarray(t0), np.ascontiguousarray(t_hi))
 
+    own, own_first, own_last = _own_messages(own_messages, mmsi[gi], t0, t_hi)
+
     start_port, end_port, reach = _ports(registry, lat[gi], lon[gi], lat1, lon1, hours,
                                          is_open, params)
     ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
@@ -157,11 +197,33 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
         "implied_speed_kn": speed,
         "others_received": others.astype(np.int64),
         "possible_port_calls": pd.Series(reach, dtype=object),
+        "own_messages": own,
         "start_port": pd.Series(start_port, dtype=object),
         "end_port": pd.Series(end_port, dtype=object),
         "open": is_open,
+        "own_first_utc": _utc_seconds(own_first),
+        "own_last_utc": _utc_seconds(own_last),
     })
     return out.sort_values(["mmsi", "start_utc"], kind="mergesort").reset_index(drop=True)
+
+
+def _utc_seconds(seconds: np.ndarray) -> pd.Series:
+    """float epoch seconds (NaN: none) -> UTC datetimes, to the microsecond."""
+    us = np.round(seconds * 1e6)
+    return pd.Series(pd.to_datetime(us, unit="us", utc=True)).dt.as_unit("ns")
+
+
+def _own_messages(messages: pd.DataFrame | None, gap_mmsi, t_lo, t_hi):
+    if messages is None or len(messages) == 0:
+        n = len(gap_mmsi)
+        return np.zeros(n, dtype=np.int64), np.full(n, np.nan), np.full(n, np.nan)
+    msgs = messages[["mmsi", "timestamp"]]
+    msgs = msgs[msgs["timestamp"].notna()]
+    m = msgs["mmsi"].to_numpy(dtype=np.int64)
+    t = epoch_seconds(msgs["timestamp"])
+    order = np.lexsort((t, m))
+    return _k.count_own_messages(np.ascontiguousarray(m[order]), np.ascontiguousarray(t[order]),
+                                 np.ascontiguousarray(gap_mmsi, dtype=np.int64), t_lo, t_hi)
 
 
 def _ports(registry, lat0, lon0, lat1, lon1, hours, is_open, params: DarkPeriodParams):

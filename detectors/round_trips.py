@@ -4,33 +4,40 @@ Definitions (DESIGN.md, contract):
 
 - A vessel's **calls** are its observed port visits at any port, in time order. A **leg**
   is two consecutive calls at different ports; consecutive calls at the same port make no
-  leg. The legs of these observed calls form the *plain chain* (``pair == ""``).
+  leg. The calls alone form the vessel's *plain chain*.
 - A **round trip** between {A, B} is two consecutive legs A->B and B->A, paired greedily
   from the vessel's first leg: legs N->D, D->N, N->D, D->N, N->D give two round trips and
-  an open leg; N->D, D->V, V->N give none. Observed round trips come from the plain chain,
-  for every pair of ports.
+  an open leg; N->D, D->V, V->N give none.
 - **Inference**, only for the pairs of interest and one pair at a time: for pair {A, B},
   a dark period lying between two consecutive calls at the same port X of the pair
   (it starts at or after the first call's departure and ends at or before the next call's
   arrival) whose ``possible_port_calls`` list the pair's other port Y inserts a possible
-  call at Y into that pair's chain: one per dark period, the first reachable one when
-  several lie between the same two calls. The pair's chain is then paired greedily like
-  the plain one; its round trips between A and B that use a possible call are
-  ``inferred``, its legs that touch one are inferred legs (``pair == "A|B"``).
+  call at Y into *that pair's chain*: one per dark period, the first reachable one when
+  several lie between the same two calls.
+- **Each leg is counted once.** For a pair of interest, all its legs and round trips,
+  observed and inferred alike, come from that pair's chain, paired greedily over the
+  whole chain; for any other pair they come from the plain chain. So calls N, D,
+  [dark, N reachable], D, N give two round trips, N->D->N* and N*->D->N, both inferred,
+  and never an observed N->D->N beside them from the same visits. A trip is
+  ``observed`` when its three calls are observed visits, ``inferred`` when one is a
+  possible call. Within one chain greedy pairing uses each leg once, and a leg belongs
+  to the chain of its own two ports, so no leg is in two trips of one pair.
+- **Times at a possible call are unknown**: the call happened somewhere inside its dark
+  period. The leg and trip cells that fall at a possible call (a departure from it, an
+  arrival at it) are empty (NaT); ``dark_period_id`` names the dark period(s) the leg or
+  trip rests on (``;``-joined when, rarely, a trip has two possible calls), and a
+  trip's ``duration_hours`` runs from its first known departure to its last known
+  arrival (NaN when there is no such pair of times). The ``possible_calls`` table keeps
+  the window the call lies in: its dark period's ``start_utc`` and ``end_utc``; a
+  claim's window counts a leg leaving a possible call by the dark period's start
+  (DESIGN.md, "In a claim's window").
 
 Reachability is the dark-periods detector's (``reach_speed_kn``, ``min_dwell_minutes``
 in :mod:`detectors.dark_periods`): this module reads the ``possible_port_calls`` column
 (``;``-joined port names) and has no thresholds of its own.
 
-Times of a possible call: it happened somewhere inside its dark period, so it is given
-the dark period's bounds, arrival at its start and departure at its end (the convention of
-the project's simulator truth, ``ais.sim_truth``). A claim's window still counts a leg
-leaving a possible call by the dark period's start (DESIGN.md); ``shadowfleet.claims``
-does that from ``possible_calls.start_utc``.
-
-Known limit: observed trips come from the plain chain and inferred ones from the pair's
-chain, as DESIGN.md says; when an insertion re-pairs legs that the plain chain paired
-otherwise, an observed trip and an inferred one may share calls.
+Rows are sorted by (mmsi, the time of the first call, pair); a possible call's time for
+sorting and for ids is its dark period's start.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ais.errors import InputError
@@ -45,11 +53,11 @@ from detectors._ids import event_id, time_ns
 
 ROUND_TRIP_CONTRACT = ("trip_id", "mmsi", "name", "origin", "destination",
                        "depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
-                       "return_origin_utc", "duration_hours", "status")
+                       "return_origin_utc", "duration_hours", "status", "dark_period_id")
 ROUND_TRIP_COLUMNS = ROUND_TRIP_CONTRACT + ("pair", "call_ids")
 LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
                "arrive_destination_utc", "status", "origin_call_id", "destination_call_id",
-               "pair")
+               "pair", "dark_period_id")
 POSSIBLE_CALL_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc",
                          "pair")
 _TIME_COLUMNS = ("depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
@@ -77,9 +85,20 @@ class _Call:
     call_id: str
     port: str
     arrival: pd.Timestamp              # a possible call: its dark period's start
-    departure: pd.Timestamp            # ... and end
+    departure: pd.Timestamp            # ... and end (the window it lies in)
     possible: bool = False
     gap_id: str = ""
+
+    @property
+    def known_arrival(self):
+        return pd.NaT if self.possible else self.arrival
+
+    @property
+    def known_departure(self):
+        return pd.NaT if self.possible else self.departure
+
+
+Leg = tuple[_Call, _Call]
 
 
 def _pair_key(a: str, b: str) -> str:
@@ -114,13 +133,12 @@ def _port_name(name: str, registry) -> str | None:
         return None
 
 
-def _legs(calls: list[_Call]) -> list[tuple[_Call, _Call]]:
+def _legs(calls: list[_Call]) -> list[Leg]:
     """Consecutive calls at different ports; a repeated port makes no leg."""
     return [(a, b) for a, b in zip(calls, calls[1:]) if a.port != b.port]
 
 
-def _greedy_trips(legs: list[tuple[_Call, _Call]]) -> list[tuple[tuple[_Call, _Call],
-                                                                 tuple[_Call, _Call]]]:
+def _greedy_trips(legs: list[Leg]) -> list[tuple[Leg, Leg]]:
     """Pair legs A->B, B->A greedily from the first leg."""
     trips = []
     i = 0
@@ -164,35 +182,50 @@ def _insert_possible(calls: list[_Call], gaps: list[dict], pair: tuple[str, str]
     return chain, inserted
 
 
-def _trip_row(mmsi, name, trip, status, pair_key) -> dict:
+def _gap_ids(calls) -> str:
+    return ";".join(dict.fromkeys(c.gap_id for c in calls if c.possible))
+
+
+def _trip_row(mmsi, name, trip: tuple[Leg, Leg]) -> dict:
     (o1, d1), (o2, d2) = trip
-    ids = []
-    for c in (o1, d1, o2, d2):
-        if c.call_id not in ids:
-            ids.append(c.call_id)
-    depart = o1.departure
-    ret = d2.arrival
-    duration = (ret - depart).total_seconds() / 3600.0
-    return {"trip_id": event_id("T", "round_trip", mmsi, time_ns(depart), ";".join(ids),
-                                status, pair_key if status == "inferred" else ""),
+    ids = list(dict.fromkeys(c.call_id for c in (o1, d1, o2, d2)))
+    status = "inferred" if any(c.possible for c in (o1, d1, o2, d2)) else "observed"
+    pair_key = _pair_key(o1.port, d1.port)
+    first_departure = next((t for t in (o1.known_departure, o2.known_departure)
+                            if not pd.isna(t)), pd.NaT)
+    last_arrival = next((t for t in (d2.known_arrival, d1.known_arrival)
+                         if not pd.isna(t)), pd.NaT)
+    duration = np.nan
+    if not (pd.isna(first_departure) or pd.isna(last_arrival)) \
+            and last_arrival >= first_departure:
+        duration = (last_arrival - first_departure).total_seconds() / 3600.0
+    return {"trip_id": event_id("T", "round_trip", mmsi, time_ns(o1.departure if not o1.possible
+                                                                  else o1.arrival),
+                                ";".join(ids), status, pair_key),
             "mmsi": mmsi, "name": name, "origin": o1.port, "destination": d1.port,
-            "depart_origin_utc": depart, "arrive_destination_utc": d1.arrival,
-            "depart_destination_utc": o2.departure, "return_origin_utc": ret,
+            "depart_origin_utc": o1.known_departure, "arrive_destination_utc": d1.known_arrival,
+            "depart_destination_utc": o2.known_departure, "return_origin_utc": d2.known_arrival,
             "duration_hours": duration, "status": status,
-            "pair": _pair_key(o1.port, d1.port), "call_ids": ";".join(ids)}
+            "dark_period_id": _gap_ids((o1, d1, o2, d2)),
+            "pair": pair_key, "call_ids": ";".join(ids),
+            "_sort": o1.arrival if o1.possible else o1.departure}
 
 
-def _leg_row(mmsi, name, leg, pair_key) -> dict:
+def _leg_row(mmsi, name, leg: Leg) -> dict:
     a, b = leg
     status = "inferred" if (a.possible or b.possible) else "observed"
+    pair_key = _pair_key(a.port, b.port)
     return {"leg_id": event_id("L", "leg", mmsi, a.call_id, b.call_id, pair_key),
             "mmsi": mmsi, "name": name, "origin": a.port, "destination": b.port,
-            "depart_origin_utc": a.departure, "arrive_destination_utc": b.arrival,
+            "depart_origin_utc": a.known_departure, "arrive_destination_utc": b.known_arrival,
             "status": status, "origin_call_id": a.call_id, "destination_call_id": b.call_id,
-            "pair": pair_key}
+            "pair": pair_key, "dark_period_id": _gap_ids(leg),
+            "_sort": a.arrival if a.possible else a.departure}
 
 
-def _frame(rows: list[dict], columns: tuple[str, ...], start_col: str) -> pd.DataFrame:
+def _frame(rows: list[dict], columns: tuple[str, ...], id_col: str) -> pd.DataFrame:
+    rows = sorted(rows, key=lambda r: (r["mmsi"], time_ns(r["_sort"]), r.get("pair", ""),
+                                       r[id_col]))
     df = pd.DataFrame(rows, columns=list(columns))
     for c in columns:
         if c in _TIME_COLUMNS:
@@ -203,8 +236,7 @@ def _frame(rows: list[dict], columns: tuple[str, ...], start_col: str) -> pd.Dat
             df[c] = df[c].astype("float64")
         else:
             df[c] = df[c].astype(object)
-    keys = ["mmsi", start_col] + [c for c in ("pair", "status") if c in df.columns]
-    return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+    return df.reset_index(drop=True)
 
 
 def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[int, list[dict]]:
@@ -226,6 +258,31 @@ def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[int, list[dict]
     for v in out.values():
         v.sort(key=lambda g: (g["start"], g["gap_id"]))
     return out
+
+
+def _vessel_events(mmsi: int, name: str, calls: list[_Call], gaps: list[dict],
+                   pair_list: list[tuple[str, str]]):
+    """(trip rows, leg rows, possible calls) of one vessel, each leg and trip from the
+    chain of its own pair (see the module docstring)."""
+    interest = {frozenset(p) for p in pair_list}
+    trips: list[dict] = []
+    legs: list[dict] = []
+    possible: list[tuple[_Call, str]] = []
+    plain = _legs(calls)
+    legs.extend(_leg_row(mmsi, name, leg) for leg in plain
+                if frozenset((leg[0].port, leg[1].port)) not in interest)
+    trips.extend(_trip_row(mmsi, name, t) for t in _greedy_trips(plain)
+                 if frozenset((t[0][0].port, t[0][1].port)) not in interest)
+    for pair in pair_list:
+        chain, inserted = _insert_possible(calls, gaps, pair, mmsi)
+        key = frozenset(pair)
+        possible.extend((pc, _pair_key(*pair)) for pc in inserted)
+        chain_legs = _legs(chain)
+        legs.extend(_leg_row(mmsi, name, leg) for leg in chain_legs
+                    if frozenset((leg[0].port, leg[1].port)) == key)
+        trips.extend(_trip_row(mmsi, name, t) for t in _greedy_trips(chain_legs)
+                     if frozenset((t[0][0].port, t[0][1].port)) == key)
+    return trips, legs, possible
 
 
 def find_round_trips(visits: pd.DataFrame, gaps: pd.DataFrame | None, registry,
@@ -259,30 +316,14 @@ def find_round_trips(visits: pd.DataFrame, gaps: pd.DataFrame | None, registry,
             calls = [_Call(str(c), str(p), a, d) for c, p, a, d in
                      zip(group[id_col], group["port"], group["arrival_utc"],
                          group["departure_utc"])]
-            plain_legs = _legs(calls)
-            legs.extend(_leg_row(mmsi, name, leg, "") for leg in plain_legs)
-            trips.extend(_trip_row(mmsi, name, t, "observed", "")
-                         for t in _greedy_trips(plain_legs))
-            for pair in pair_list:
-                chain, inserted = _insert_possible(calls, gaps_by.get(mmsi, []), pair, mmsi)
-                if not inserted:
-                    continue
-                key = _pair_key(*pair)
-                for pc in inserted:
-                    gap = next(g for g in gaps_by[mmsi] if g["gap_id"] == pc.gap_id)
-                    possible.append({"call_id": pc.call_id, "mmsi": mmsi, "name": name,
-                                     "port": pc.port, "gap_id": pc.gap_id,
-                                     "start_utc": gap["start"], "end_utc": gap["end"],
-                                     "pair": key})
-                chain_legs = _legs(chain)
-                legs.extend(_leg_row(mmsi, name, leg, key) for leg in chain_legs
-                            if leg[0].possible or leg[1].possible)
-                for t in _greedy_trips(chain_legs):
-                    calls_used = (t[0][0], t[0][1], t[1][0], t[1][1])
-                    if any(c.possible for c in calls_used) \
-                            and {t[0][0].port, t[0][1].port} == set(pair):
-                        trips.append(_trip_row(mmsi, name, t, "inferred", key))
+            t, lg, pcs = _vessel_events(mmsi, name, calls, gaps_by.get(mmsi, []), pair_list)
+            trips.extend(t)
+            legs.extend(lg)
+            possible.extend({"call_id": pc.call_id, "mmsi": mmsi, "name": name,
+                             "port": pc.port, "gap_id": pc.gap_id, "start_utc": pc.arrival,
+                             "end_utc": pc.departure, "pair": key, "_sort": pc.arrival}
+                            for pc, key in pcs)
     return RoundTripResult(
-        round_trips=_frame(trips, ROUND_TRIP_COLUMNS, "depart_origin_utc"),
-        legs=_frame(legs, LEG_COLUMNS, "depart_origin_utc"),
-        possible_calls=_frame(possible, POSSIBLE_CALL_COLUMNS, "start_utc"))
+        round_trips=_frame(trips, ROUND_TRIP_COLUMNS, "trip_id"),
+        legs=_frame(legs, LEG_COLUMNS, "leg_id"),
+        possible_calls=_frame(possible, POSSIBLE_CALL_COLUMNS, "call_id"))

@@ -10,9 +10,14 @@ Layout (built by :class:`ports.registry.PortRegistry`), all contiguous arrays:
   MultiPolygon has several);
 - ``bbox`` float64 (n_polygons, 4): min lon, min lat, max lon, max lat of each shell.
 
-Inside is the even-odd rule over all rings of a polygon, so holes are outside. The
-crossing test is half-open (a vertex counts for the edge above it only), so a point on
-an edge shared by two ports belongs to exactly one of them, never both nor neither.
+**Inside a port** (DESIGN.md, contract): inside the polygon or on its boundary, as
+shapely's ``covers`` says. A point on any ring's edge or vertex (a hole's too: the
+hole's edge is the polygon's boundary) is inside; elsewhere the even-odd rule over all
+rings decides, so holes are outside. "On an edge" is decided exactly: Shewchuk's
+orientation filter (``ccwerrboundA``), and when the floating-point sign is not certain
+an exact expansion of the determinant, so a point that lies on a slanted edge in its
+double coordinates is on it, whatever the rounding. A point on an edge shared by two
+ports lies in both; :func:`locate_one` gives the first in registry order.
 Distances use the local equirectangular projection of :mod:`detectors._geo` and are
 0 inside. The bounding-box prefilter skips every polygon whose box (grown by the
 buffer) does not contain the point: for a feed of a whole sea most positions touch no
@@ -32,8 +37,92 @@ from detectors._geo import nm_to_deg_lat, nm_to_deg_lon, point_segment_distance_
 from detectors._numba import njit
 
 
+_EPS = 2.0 ** -53
+_CCW_ERRBOUND_A = (3.0 + 16.0 * _EPS) * _EPS      # Shewchuk, "Adaptive precision ..." 1997
+_SPLITTER = 134217729.0                            # 2**27 + 1
+
+
+@njit(inline="always")
+def _two_sum(a, b):
+    x = a + b
+    bv = x - a
+    av = x - bv
+    return x, (a - av) + (b - bv)
+
+
+@njit(inline="always")
+def _two_product(a, b):
+    x = a * b
+    c = _SPLITTER * a
+    ahi = c - (c - a)
+    alo = a - ahi
+    c = _SPLITTER * b
+    bhi = c - (c - b)
+    blo = b - bhi
+    err = x - ahi * bhi - alo * bhi - ahi * blo
+    return x, alo * blo - err
+
+
+@njit
+def _exact_orientation(x1, y1, x2, y2, px, py):
+    """Exact sign of (x2 - x1) (py - y1) - (y2 - y1) (px - x1): every difference as an
+    exact two-term sum, every product as an exact two-term product, the sixteen terms
+    summed into a non-overlapping expansion (Grow-Expansion with zero elimination,
+    Shewchuk 1997) whose largest component has the sign of the whole."""
+    ax, axt = _two_sum(x2, -x1)
+    ay, ayt = _two_sum(y2, -y1)
+    bx, bxt = _two_sum(px, -x1)
+    by, byt = _two_sum(py, -y1)
+    left = ((ax, by), (ax, byt), (axt, by), (axt, byt))
+    right = ((ay, bx), (ay, bxt), (ayt, bx), (ayt, bxt))
+    terms = np.empty(16)
+    k = 0
+    for u, v in left:
+        hi, lo = _two_product(u, v)
+        terms[k] = hi
+        terms[k + 1] = lo
+        k += 2
+    for u, v in right:
+        hi, lo = _two_product(u, v)
+        terms[k] = -hi
+        terms[k + 1] = -lo
+        k += 2
+    e = np.zeros(40)
+    n = 0
+    for t in terms:
+        q = t
+        m = 0
+        for i in range(n):
+            q, h = _two_sum(q, e[i])
+            if h != 0.0:
+                e[m] = h
+                m += 1
+        if q != 0.0:
+            e[m] = q
+            m += 1
+        n = m
+    if n == 0:
+        return 0
+    return 1 if e[n - 1] > 0.0 else -1
+
+
+@njit(inline="always")
+def _orientation(x1, y1, x2, y2, px, py):
+    """Sign of (x2 - x1) (py - y1) - (y2 - y1) (px - x1), exact: +1 when (px, py) lies
+    left of the directed line (x1, y1) -> (x2, y2), -1 right, 0 on it."""
+    left = (x2 - x1) * (py - y1)
+    right = (y2 - y1) * (px - x1)
+    det = left - right
+    if abs(det) > _CCW_ERRBOUND_A * (abs(left) + abs(right)):
+        return 1 if det > 0.0 else -1
+    return _exact_orientation(x1, y1, x2, y2, px, py)
+
+
 @njit(inline="always")
 def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
+    """Inside polygon ``g`` or on its boundary (shapely ``covers``): on an edge, or an
+    odd number of edges crossing the horizontal ray to the point's east (half-open in
+    latitude, so a vertex counts once)."""
     inside = False
     for r in range(poly_ring[g], poly_ring[g + 1]):
         a = ring_off[r]
@@ -43,10 +132,16 @@ def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
             y1 = vy[k]
             x2 = vx[k + 1]
             y2 = vy[k + 1]
-            if (y1 > lat) != (y2 > lat):
-                xc = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-                if lon < xc:
-                    inside = not inside
+            crosses = (y1 > lat) != (y2 > lat)
+            in_box = (lon >= min(x1, x2) and lon <= max(x1, x2)
+                      and lat >= min(y1, y2) and lat <= max(y1, y2))
+            if not (crosses or in_box) or lon > max(x1, x2):
+                continue
+            o = _orientation(x1, y1, x2, y2, lon, lat)
+            if o == 0 and in_box:
+                return True                      # on the boundary
+            if crosses and (o > 0) == (y2 > y1):
+                inside = not inside              # the edge crosses east of the point
     return inside
 
 
@@ -69,7 +164,8 @@ def _in_bbox(lat, lon, g, bbox, dlat, dlon):
 
 @njit(inline="always")
 def point_in_port(lat, lon, p, vx, vy, ring_off, poly_ring, port_poly, bbox):
-    """True when (lat, lon) lies inside port ``p`` (any of its polygons, outside holes)."""
+    """True when (lat, lon) lies inside port ``p`` or on its boundary (any of its
+    polygons, outside holes)."""
     if not (lat == lat and lon == lon):
         return False
     for g in range(port_poly[p], port_poly[p + 1]):
@@ -116,7 +212,8 @@ def within_port_nm(lat, lon, p, buffer_nm, vx, vy, ring_off, poly_ring, port_pol
 
 @njit(inline="always")
 def locate_one(lat, lon, buffer_nm, vx, vy, ring_off, poly_ring, port_poly, bbox):
-    """Index of the port containing (lat, lon), the first in registry order if several;
+    """Index of the port covering (lat, lon) (inside or on its boundary), the first in
+    registry order if several;
     when none contains it and ``buffer_nm > 0``, the nearest port within ``buffer_nm``;
     else -1."""
     n_ports = port_poly.shape[0] - 1

@@ -264,20 +264,20 @@ def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Feed to write (NMEA with tag blocks; gzip when it ends in .gz).")
 @click.option("--truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="Truth JSON: port visits, legs, round trips, dark periods, corrupt lines.")
-@click.option("--ports", "ports_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Port polygons the truth is computed with (default: the bundled registry).")
-def simulate(scenario, seed, out_path, truth_path, ports_file):
-    """Write a simulated AIS feed (fictional vessels, MMSIs and IMOs) and the truth a
-    correct detector must find in it.
+              required=True,
+              help="Truth JSON: what the ships did (port calls, voyages, AIS switch-offs, "
+                   "coverage outages) and the round trips a correct run reports.")
+def simulate(scenario, seed, out_path, truth_path):
+    """Write a simulated AIS feed (fictional vessels, MMSIs and IMOs) and the truth of
+    what its ships did.
 
     \b
     Example:
       shadowfleet simulate --scenario najin-dunay-2023 --seed 7 --out feed.nmea.gz --truth truth.json
     """
-    from shadowfleet.simulation import describe, run_simulation
+    from shadowfleet.simulator.run import describe, run_simulation
 
-    truth = run_simulation(scenario, seed, out_path, truth_path, ports=ports_file)
+    truth = run_simulation(scenario, seed, out_path, truth_path)
     click.echo(describe(truth))
 
 

@@ -22,8 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+DEMO_DATA = "data/demo"                       # package data of shadowfleet
 DEMO_FEED = "najin-dunay-2023.nmea.gz"
-DEMO_TRUTH = "najin-dunay-2023.truth.json"
+DEMO_MANIFEST = "najin-dunay-2023.json"        # scenario, seed, the fictional vessels
 # the ships the 2023 reports name, in the order the scenario's shuttles stand in for them
 STOOD_IN_FOR = ((9179842, "ANGARA"), (8517839, "MARIA"))
 DEMO_NOTE = ("SIMULATED AIS (shadowfleet demo): every vessel, MMSI and IMO is fictional; "
@@ -31,18 +32,22 @@ DEMO_NOTE = ("SIMULATED AIS (shadowfleet demo): every vessel, MMSI and IMO is fi
 
 
 def bundled_feed() -> Path:
-    """Path of the bundled simulated Najin-Dunay 2023 feed."""
-    return Path(str(resources.files("fixtures").joinpath(DEMO_FEED)))
+    """Path of the bundled simulated Najin-Dunay 2023 feed (package data of shadowfleet;
+    ``tools/regenerate_fixtures.py`` in the repository remakes it)."""
+    return Path(str(resources.files("shadowfleet").joinpath(DEMO_DATA, DEMO_FEED)))
 
 
-def bundled_truth() -> dict:
-    """The truth file of the bundled feed."""
-    return json.loads(resources.files("fixtures").joinpath(DEMO_TRUTH).read_text("utf-8"))
+def bundled_manifest() -> dict:
+    """What the demo knows of the bundled feed: scenario, seed and its fictional vessels
+    (mmsi, name, imo, role)."""
+    text = resources.files("shadowfleet").joinpath(DEMO_DATA, DEMO_MANIFEST).read_text("utf-8")
+    return json.loads(text)
 
 
-def stand_ins(truth: dict) -> dict[int, tuple[int, str, str]]:
-    """Real IMO -> (stand-in IMO, stand-in name, real name), from the scenario's shuttles."""
-    shuttles = [v for v in truth["vessels"] if v.get("role") == "shuttle"]
+def stand_ins(manifest: dict) -> dict[int, tuple[int, str, str]]:
+    """Real IMO -> (stand-in IMO, stand-in name, real name), from the scenario's shuttles
+    (``manifest``: :func:`bundled_manifest`, or a truth file, which lists them too)."""
+    shuttles = [v for v in manifest["vessels"] if v.get("role") == "shuttle"]
     return {real_imo: (int(v["imo"]), str(v["name"]), real_name)
             for (real_imo, real_name), v in zip(STOOD_IN_FOR, shuttles)}
 
@@ -74,7 +79,7 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print):
 
     started = time.perf_counter()
     feed = bundled_feed()
-    mapping = stand_ins(bundled_truth())
+    mapping = stand_ins(bundled_manifest())
     echo(f"shadowfleet demo: simulated Najin-Dunay shuttle, August-October 2023 ({feed.name})")
     echo("  every vessel in this feed is fictional; the claims are the real, published ones,")
     echo("  with the simulated shuttles standing in for the ships they name:")

@@ -16,20 +16,17 @@ import pandas as pd
 
 import ais
 from ais.errors import InputError
+from detectors.dark_periods import CONTRACT_COLUMNS as DARK_PERIOD_COLUMNS
+from detectors.round_trips import ROUND_TRIP_CONTRACT as ROUND_TRIP_COLUMNS
 from shadowfleet import provenance
 from shadowfleet.claims.evaluate import CLAIM_COLUMNS
 from shadowfleet.outputs.files import atomic_write_text
 from shadowfleet.outputs.tables import write_csv, write_parquet
 
-# Contract column orders of the files in --out DIR (DESIGN.md, "Output files").
+# Contract column orders of the files in --out DIR (DESIGN.md, "Output files"); those of
+# round_trips.csv and dark_periods.csv are declared by their detectors.
 PORT_VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
                       "dwell_hours", "n_positions")
-ROUND_TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-                      "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
-                      "duration_hours", "status")
-DARK_PERIOD_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-                       "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-                       "others_received", "possible_port_calls")
 ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
                  "score", "summary", "evidence", "claim_ids")
 
@@ -196,7 +193,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (:mod:`shadowfleet.provenance`)."""
     from detectors.alerts import build_alerts
     from detectors.cleaning import clean_positions
-    from detectors.dark_periods import find_dark_periods
+    from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
     from detectors.round_trips import find_round_trips
     from shadowfleet.config import Settings
@@ -208,11 +205,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
 
     positions, jumps = clean_positions(decoded.positions, settings.cleaning)
     visits = find_port_visits(positions, registry, settings.visits, names=names)
-    gap_params = settings.gaps
-    if data_end is not None:
-        gaps = find_dark_periods(positions, registry, gap_params, names=names, data_end=data_end)
-    else:
-        gaps = find_dark_periods(positions, registry, gap_params, names=names)
+    own = messages_without_position(decoded.positions, decoded.statics)
+    gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
+                             own_messages=own)
     trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
     alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,

@@ -2,7 +2,7 @@
 "Simulated data says so").
 
 A feed written by the simulator opens with a ``# SIMULATED AIS: ...`` comment line
-(``ais.simulate.HEADER_NOTE``). Whatever reads a feed notes it: ``detect`` per input file
+(``shadowfleet.simulator.feed.HEADER_NOTE``). Whatever reads a feed notes it: ``detect`` per input file
 (``summary.json`` lists the note on each simulated input), a scheduled ``job`` per inbox
 file as it decodes it (the note is kept in its state, so it outlives the inbox file),
 ``watch`` from the lines of the stream, and ``demo`` always. A run is simulated when any
@@ -31,7 +31,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from ais.simulate import HEADER_NOTE
+from shadowfleet.simulator.feed import HEADER_NOTE
 
 DATA_COLUMN = "data"
 SIMULATED = "simulated"

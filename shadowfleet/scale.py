@@ -8,10 +8,10 @@ results are merged into one ``Decoded``.
 What differs from the local engine, and how it is made good:
 - the local engine carries one decoder across files, so a multi-fragment message split
   over two files is assembled and a copy of a message in another file is a duplicate.
-  Per-file decoding cannot see across files; after the merge, decoded rows that are
-  equal in every field except source and line, of the same vessel and received within
-  ``window_s`` (10 s, the same rule as the decoder's), are dropped as duplicates and
-  counted in ``duplicates``. A message split across two files stays a reject
+  Per-file decoding cannot see across files; after the merge, decoded rows of different
+  files that are equal in every field except source and line, of the same vessel and
+  received within ``window_s`` (10 s, the same rule as the decoder's), are dropped as
+  duplicates and counted in ``duplicates``. A message split across two files stays a reject
   (``orphan_fragment``) in each: archives split on message boundaries do not have them.
 """
 
@@ -30,24 +30,30 @@ def _decode_one(path: str, decoder: str, require_times: bool) -> Decoded:
     return read_inputs([path], decoder=decoder, require_times=require_times, progress=False)
 
 
-def _cross_file_duplicates(frame: pd.DataFrame, window_s: float) -> np.ndarray:
-    """Mask of rows that repeat an earlier kept row (same content) within ``window_s``."""
+def _cross_file_duplicates(frame: pd.DataFrame, window_s: float,
+                           files: np.ndarray) -> np.ndarray:
+    """Mask of rows that repeat an earlier kept row of another file (same content)
+    within ``window_s``. Rows of one file are never each other's duplicates here: its
+    decoder already dropped those by payload, and equal decoded content is not an equal
+    payload (two "position not available" reports of one ship ten seconds apart decode
+    the same and are two messages). ``files``: each row's input file (an integer)."""
     if len(frame) == 0:
         return np.zeros(0, dtype=bool)
     content = [c for c in frame.columns if c not in ("source", "line", "timestamp")]
     key = pd.util.hash_pandas_object(frame[content], index=False).to_numpy()
+    source = np.asarray(files)
     t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
     order = np.lexsort((t, key))
     dup = np.zeros(len(frame), dtype=bool)
-    last_key, kept_t = None, -np.inf
+    last_key, kept_t, kept_source = None, -np.inf, -1
     for i in order:
         if np.isnan(t[i]) or t[i] < -1e17:
             last_key = None
             continue
-        if key[i] == last_key and t[i] - kept_t <= window_s:
+        if key[i] == last_key and t[i] - kept_t <= window_s and source[i] != kept_source:
             dup[i] = True
             continue
-        last_key, kept_t = key[i], t[i]
+        last_key, kept_t, kept_source = key[i], t[i], source[i]
     return dup
 
 
@@ -77,8 +83,10 @@ def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = Fals
     merged = Decoded.merge(parts, inputs=inputs)
     if len(parts) < 2:
         return merged
-    pos_dup = _cross_file_duplicates(merged.positions, DEDUP_WINDOW_S)
-    sta_dup = _cross_file_duplicates(merged.statics, DEDUP_WINDOW_S)
+    positions = _tagged(parts, "positions")
+    statics = _tagged(parts, "statics")
+    pos_dup = _cross_file_duplicates(positions, DEDUP_WINDOW_S, positions.pop("_file").to_numpy())
+    sta_dup = _cross_file_duplicates(statics, DEDUP_WINDOW_S, statics.pop("_file").to_numpy())
     n_dup = int(pos_dup.sum() + sta_dup.sum())
     if not n_dup:
         return merged
@@ -86,6 +94,12 @@ def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = Fals
                                            "tagblock_checksum_errors", "messages",
                                            "duplicates", "no_receive_time")}
     counts["duplicates"] += n_dup
-    return Decoded(merged.positions[~pos_dup], merged.statics[~sta_dup], merged.rejects,
+    return Decoded(positions[~pos_dup], statics[~sta_dup], merged.rejects,
                    counts, merged.stats["messages_by_type"], merged.stats["rejected_by_reason"],
                    inputs, merged.warnings)
+
+
+def _tagged(parts: list[Decoded], attr: str) -> pd.DataFrame:
+    """The parts' frames one after another, with ``_file``: the part each row came from."""
+    frames = [getattr(p, attr).assign(_file=k) for k, p in enumerate(parts)]
+    return pd.concat(frames, ignore_index=True)

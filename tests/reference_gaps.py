@@ -89,7 +89,7 @@ def _distance_to_polygon(lat, lon, geom) -> float:
 
 def _port_of(lat, lon, polys) -> str:
     for name, geom in polys.items():
-        if geom.contains(shapely.Point(lon, lat)):
+        if geom.covers(shapely.Point(lon, lat)):   # inside or on the boundary
             return name
     return ""
 
@@ -110,9 +110,10 @@ def ref_others(rows: list, own: int, fixes: list[tuple], t0: float, t1: float,
 
 def ref_dark_periods(positions: pd.DataFrame, registry, *, gap_hours=6.0,
                      reception_radius_nm=20.0, reach_speed_kn=15.0, min_dwell_minutes=60.0,
-                     data_end=None) -> list[dict]:
+                     data_end=None, own_messages=()) -> list[dict]:
     """Dark periods as dicts (mmsi, start, end (None when open), hours, distance_nm,
-    others_received, possible_port_calls, start_port, end_port, open)."""
+    others_received, possible_port_calls, start_port, end_port, open, own_messages).
+    ``own_messages``: (mmsi, time) of messages without a usable position."""
     all_rows = list(positions.itertuples(index=False))
     if data_end is None:
         data_end = max(_seconds(r.timestamp) for r in all_rows if not pd.isna(r.timestamp))
@@ -155,7 +156,11 @@ def ref_dark_periods(positions: pd.DataFrame, registry, *, gap_hours=6.0,
                             others_received=ref_others(rows_all, mmsi, fixes, t0, t1,
                                                        reception_radius_nm, b is None),
                             possible_port_calls=";".join(reach), start_port=start_port,
-                            end_port=end_port, open=b is None))
+                            end_port=end_port, open=b is None,
+                            own_messages=sum(1 for m, t in own_messages if m == mmsi
+                                             and t0 < _seconds(t)
+                                             and (_seconds(t) < t1 if b is not None
+                                                  else _seconds(t) <= t1))))
     return out
 
 

@@ -7,6 +7,7 @@ kernels: plain loops over rings, points and rows, Python floats, no numba.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 EARTH_NM = 6371.0088 / 1.852
 
@@ -18,14 +19,27 @@ def ref_haversine_nm(lat1, lon1, lat2, lon2):
     return 2 * EARTH_NM * math.asin(math.sqrt(min(1.0, a)))
 
 
+def _ref_on_edge(lat, lon, x1, y1, x2, y2):
+    """On the segment, in exact rational arithmetic."""
+    if not (min(x1, x2) <= lon <= max(x1, x2) and min(y1, y2) <= lat <= max(y1, y2)):
+        return False
+    f = Fraction
+    return (f(x2) - f(x1)) * (f(lat) - f(y1)) == (f(y2) - f(y1)) * (f(lon) - f(x1))
+
+
 def ref_polygon_contains(polygon, lat, lon):
-    """Even-odd over every ring of one polygon (shell + holes), half-open in latitude."""
+    """Inside or on the boundary (DESIGN.md "Inside a port", shapely ``covers``): on an
+    edge of any ring, else even-odd over every ring of one polygon (shell + holes),
+    half-open in latitude; all in exact rational arithmetic."""
     crossings = 0
+    f = Fraction
     for ring in polygon:
         for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+            if _ref_on_edge(lat, lon, x1, y1, x2, y2):
+                return True
             if (y1 > lat) != (y2 > lat):
-                x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-                if lon < x_at:
+                x_at = f(x1) + (f(lat) - f(y1)) * (f(x2) - f(x1)) / (f(y2) - f(y1))
+                if f(lon) < x_at:
                     crossings += 1
     return crossings % 2 == 1
 

@@ -1,5 +1,5 @@
 """Hand-made stand-ins for ``shadowfleet.pipeline.Result`` used by the map and timeline
-tests: tables built directly (or from a simulated scenario's truth), no detectors."""
+tests: tables built directly, no detectors."""
 
 from __future__ import annotations
 
@@ -52,41 +52,11 @@ def make_result(positions, *, visits=(), gaps=(), calls=(), legs=(), trips=(), c
                                  registry=registry, settings=None)
 
 
-def result_from_truth(sim, truth, claims=()):
-    """A Result-like object whose tables are the truth of a simulated scenario."""
-    rec = sim.received
-    positions = rec.assign(sog=0.0, cog=float("nan"), heading=float("nan"), source="sim", line=0)
-    names = {v.mmsi: v.name for v in sim.vessels}
-    visits = [dict(visit_id=f"V-{i}", **{k: v[k] for k in ("mmsi", "name", "port", "arrival_utc",
-                                                           "departure_utc", "dwell_hours",
-                                                           "n_positions")})
-              for i, v in enumerate(truth["port_visits"])]
-    gaps = [dict(gap_id=f"G-{i}", others_received=0,
-                 **{k: g[k] for k in ("mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-                                      "start_lon", "end_lat", "end_lon", "distance_nm",
-                                      "implied_speed_kn", "possible_port_calls")})
-            for i, g in enumerate(truth["dark_periods"])]
-    calls = [dict(call_id=f"P-{i}", gap_id="", **c) for i, c in enumerate(truth["possible_port_calls"])]
-    legs = [dict(leg_id=f"L-{i}", origin_call_id="", destination_call_id="",
-                 **{k: x[k] for k in ("mmsi", "name", "origin", "destination", "depart_origin_utc",
-                                      "arrive_destination_utc", "status", "pair")})
-            for i, x in enumerate(truth["legs"])]
-    trips = [dict(trip_id=f"T-{i}", **{k: t[k] for k in ("mmsi", "name", "origin", "destination",
-                                                        "depart_origin_utc", "arrive_destination_utc",
-                                                        "depart_destination_utc", "return_origin_utc",
-                                                        "duration_hours", "status")})
-             for i, t in enumerate(truth["round_trips"])]
-    statics = pd.DataFrame({"mmsi": list(names), "name": list(names.values()),
-                            "timestamp": pd.Timestamp("2023-08-10", tz="UTC")})
-    return make_result(positions.to_dict("records"), visits=visits, gaps=gaps, calls=calls,
-                       legs=legs, trips=trips, claims=claims, statics=statics)
-
-
 class BoxRegistry:
     """A stand-in for ``ports.PortRegistry`` with the simulator's REFERENCE.md boxes."""
 
     def __init__(self):
-        from ais.sim_world import PORTS
+        from shadowfleet.simulator.world import PORTS
 
         self._ports = PORTS
         self.names = tuple(PORTS)

@@ -73,7 +73,7 @@ def feed_lines(*, simulated: bool = False) -> list[str]:
     lines += [(when, tagged(first, when)), (when + 1, tagged(second, when + 1))]
     text = [line for _, line in sorted(lines)]
     if simulated:
-        from ais.simulate import HEADER_NOTE
+        from shadowfleet.simulator.feed import HEADER_NOTE
 
         text = ["# shadowfleet simulated feed: test", f"# {HEADER_NOTE}"] + text
     return text

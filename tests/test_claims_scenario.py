@@ -1,10 +1,11 @@
-"""The bundled Najin-Dunay 2023 scenario: claims evaluated on its truth tables give the
-verdicts the truth file implies.
+"""The bundled Najin-Dunay 2023 scenario: claims evaluated on the detectors' tables of
+its feed give the verdicts the truth of what its ships did implies.
 
-The truth (``ais.sim_truth``) lists the port visits, legs, round trips, possible port
-calls and dark periods a correct detector finds; its vessels are fictional. The
-expected verdicts are computed here straight from the truth's rows with the rules of
-DESIGN.md, independently of ``shadowfleet.claims``.
+The truth (``shadowfleet.simulator.truth``) records the ships' calls, voyages and AIS
+silences, and the round trips and legs a correct run reports from them
+(``expected_round_trips``, ``expected_legs``, each observed or inferred); its vessels
+are fictional. The expected counts are taken here straight from those rows with the
+window rule of DESIGN.md, independently of ``shadowfleet.claims``.
 """
 
 import json
@@ -14,63 +15,40 @@ import pandas as pd
 import pytest
 
 from shadowfleet.claims import ClaimParams, bundled_claims, evaluate_claims
+from shadowfleet.demo import bundled_feed
 from tests.claims_tables import claim, evaluate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def truth(tmp_path_factory):
-    bundled = FIXTURES / "najin-dunay-2023.truth.json"
-    if bundled.exists():
-        return json.loads(bundled.read_text(encoding="utf-8"))
-    from shadowfleet.regenerate_fixtures import FIXTURE_SCENARIO, FIXTURE_SEED
-    from shadowfleet.simulation import run_simulation
-
-    out = tmp_path_factory.mktemp("scenario")
-    run_simulation(FIXTURE_SCENARIO, FIXTURE_SEED, out / "feed.nmea.gz", out / "truth.json")
-    return json.loads((out / "truth.json").read_text(encoding="utf-8"))
-
-
-def _utc(frame, *cols):
-    for c in cols:
-        frame[c] = pd.to_datetime(frame[c], utc=True, format="ISO8601")
-    return frame
+def truth():
+    return json.loads((FIXTURES / "najin-dunay-2023.truth.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def tables(truth):
-    visits = pd.DataFrame(truth["port_visits"])
-    visits.insert(0, "visit_id", [f"V-{i}" for i in range(len(visits))])
-    legs = pd.DataFrame(truth["legs"])
-    legs.insert(0, "leg_id", [f"L-{i}" for i in range(len(legs))])
-    trips = pd.DataFrame(truth["round_trips"])
-    trips.insert(0, "trip_id", [f"T-{i}" for i in range(len(trips))])
-    gaps = pd.DataFrame(truth["dark_periods"])
-    gaps.insert(0, "gap_id", [f"G-{i}" for i in range(len(gaps))])
-    gaps["others_received"] = float("nan")
-    possible = pd.DataFrame(truth["possible_port_calls"])
-    possible.insert(0, "call_id", [f"P-{i}" for i in range(len(possible))])
-    gap_of = {(m, s): g for g, m, s in zip(gaps["gap_id"], gaps["mmsi"], gaps["start_utc"])}
-    possible["gap_id"] = [gap_of.get((m, s), "") for m, s in zip(possible["mmsi"],
-                                                                 possible["start_utc"])]
-    start = truth["time_span"][0]
-    statics = pd.DataFrame([{"mmsi": v["mmsi"], "timestamp": start, "imo": float(v["imo"] or "nan"),
-                             "name": v["name"], "msg_type": 5} for v in truth["vessels"]])
-    return dict(visits=_utc(visits, "arrival_utc", "departure_utc"),
-                legs=_utc(legs, "depart_origin_utc", "arrive_destination_utc"),
-                round_trips=_utc(trips, "depart_origin_utc", "arrive_destination_utc",
-                                 "depart_destination_utc", "return_origin_utc"),
-                dark_periods=_utc(gaps, "start_utc", "end_utc"),
-                possible_calls=_utc(possible, "start_utc", "end_utc"),
-                statics=_utc(statics, "timestamp"))
+def result(truth):
+    from ports import load_ports
+    from shadowfleet.pipeline import detect
+
+    assert truth["feed"] == bundled_feed().name
+    return detect([bundled_feed()], ports=load_ports(), pairs=[("Najin", "Dunay")])
+
+
+@pytest.fixture(scope="module")
+def tables(result):
+    return dict(visits=result.port_visits, legs=result.legs, round_trips=result.round_trips,
+                possible_calls=result.possible_calls, dark_periods=result.dark_periods,
+                positions=result.positions, statics=result.statics)
 
 
 def _truth_counts(truth, c, mmsis):
-    """(observed, inferred) straight from the truth rows (DESIGN.md, "In a claim's window")."""
+    """(observed, inferred) straight from the truth's expected rows (DESIGN.md, "In a
+    claim's window": by the departure from the origin, for a possible call the start of
+    its dark period: the truth's ``counted_from_utc``)."""
     lo = pd.Timestamp(c.window.start.isoformat(), tz="UTC")
     hi = lo + pd.Timedelta(days=c.window.days)
-    rows = truth["round_trips"] if c.kind == "round_trips" else truth["legs"]
+    rows = truth["expected_round_trips"] if c.kind == "round_trips" else truth["expected_legs"]
     out = {"observed": 0, "inferred": 0}
     for r in rows:
         if mmsis is not None and r["mmsi"] not in mmsis:
@@ -79,20 +57,18 @@ def _truth_counts(truth, c, mmsis):
             continue
         if c.kind == "legs" and (r["origin"], r["destination"]) != tuple(c.ports):
             continue
-        if r["status"] == "inferred" and r["pair"] != "|".join(sorted(c.ports)):
-            continue
-        if lo <= pd.Timestamp(r["depart_origin_utc"]) <= hi:
+        if lo <= pd.Timestamp(r["counted_from_utc"]) <= hi:
             out[r["status"]] += 1
     return out["observed"], out["inferred"]
 
 
 def _dark_in_window(truth, c, mmsis):
-    """True when every vessel has a truth dark period overlapping the window (so AIS does
-    not account for its whole time and a short count cannot be contradicted)."""
+    """True when every vessel kept AIS quiet some time in the window (so AIS does not
+    account for its whole time and a short count cannot be contradicted)."""
     lo = pd.Timestamp(c.window.start.isoformat(), tz="UTC")
     hi = lo + pd.Timedelta(days=c.window.days)
-    dark = {g["mmsi"] for g in truth["dark_periods"] if pd.Timestamp(g["start_utc"]) < hi
-            and (g["end_utc"] is None or pd.Timestamp(g["end_utc"]) > lo)}
+    dark = {s["mmsi"] for s in truth["silences"] if pd.Timestamp(s["start_utc"]) < hi
+            and pd.Timestamp(s["end_utc"]) > lo}
     return set(mmsis) <= dark
 
 
@@ -159,17 +135,9 @@ def test_named_shuttle_claims_on_the_scenario(truth, tables):
     assert len(trips) == observed + inferred and trips["evidence_id"].is_unique
 
 
-def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, tmp_path):
-    """Decode the bundled feed, run the detectors, evaluate the bundled claims plus a
-    claims file naming the scenario's shuttles: the verdicts are those the truth implies."""
-    feed = FIXTURES / "najin-dunay-2023.nmea.gz"
-    if not feed.exists() or truth.get("feed") != feed.name:
-        pytest.skip("the bundled feed is not the truth's feed")
-    import ais
-    from detectors.cleaning import clean_positions
-    from detectors.dark_periods import find_dark_periods
-    from detectors.port_visits import find_port_visits
-    from detectors.round_trips import find_round_trips
+def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, result, tmp_path):
+    """Claims files naming the scenario's shuttles, loaded from YAML, evaluated with the
+    bundled ones on the run's tables: the verdicts are those the truth implies."""
     from ports import load_ports
     from shadowfleet.claims import load_claims
 
@@ -188,16 +156,10 @@ def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, tmp_path)
         f"    vessels: {{imo: [{imos}]}}\n    at_least: {observed + inferred}\n",
         encoding="utf-8")
     claims = load_claims(bundled_claim_files_and(path))
-    registry = load_ports()
-    decoded = ais.read_inputs([feed], require_times=True)
-    positions, _ = clean_positions(decoded.positions)
-    visits = find_port_visits(positions, registry)
-    gaps = find_dark_periods(positions, registry)
-    pairs = [tuple(c.ports) for c in claims if len(c.ports) == 2]
-    trips = find_round_trips(visits, gaps, registry, pairs)
-    ev = evaluate_claims(claims, visits=visits, legs=trips.legs, round_trips=trips.round_trips,
-                         possible_calls=trips.possible_calls, dark_periods=gaps,
-                         positions=positions, statics=decoded.statics, registry=registry,
+    ev = evaluate_claims(claims, visits=result.port_visits, legs=result.legs,
+                         round_trips=result.round_trips, possible_calls=result.possible_calls,
+                         dark_periods=result.dark_periods, positions=result.positions,
+                         statics=result.statics, registry=load_ports(),
                          params=ClaimParams())
     got = {r.claim.id: (r.observed, r.inferred, r.verdict) for r in ev.results}
     csis = next(c for c in claims if c.id == "csis-2023-six-trips")
@@ -209,10 +171,11 @@ def test_detectors_on_the_bundled_feed_give_the_truths_verdicts(truth, tmp_path)
         assert got[cid] == (0, 0, "not_observed")
     # every alert evidence id that counted maps back to its claims
     assert all(cid for ids in ev.evidence_claims.values() for cid in ids)
-    rt = trips.round_trips
+    rt = result.round_trips
+    start = rt["depart_origin_utc"].fillna(rt["return_origin_utc"])
     counted = rt.loc[rt["mmsi"].isin([v["mmsi"] for v in shuttles]) & (rt["pair"] == "Dunay|Najin")
-                     & rt["depart_origin_utc"].between(pd.Timestamp("2023-08-15", tz="UTC"),
-                                                       pd.Timestamp("2023-10-15", tz="UTC")),
+                     & start.between(pd.Timestamp("2023-08-15", tz="UTC"),
+                                     pd.Timestamp("2023-10-15", tz="UTC")),
                      "trip_id"]
     assert len(counted) == observed + inferred
     assert all("shuttles-observed" in ev.evidence_claims[t] for t in counted)

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ais.errors import ConfigError
-from detectors.dark_periods import COLUMNS, CONTRACT_COLUMNS, DarkPeriodParams, find_dark_periods
+from detectors.dark_periods import (COLUMNS, CONTRACT_COLUMNS, DarkPeriodParams, find_dark_periods,
+                                   messages_without_position)
 from ports import load_ports
 from tests.reference_gaps import make_positions, random_tracks, ref_dark_periods
 
@@ -194,6 +195,7 @@ def _compare(gaps: pd.DataFrame, ref: list[dict]):
         assert int(g["others_received"]) == r["others_received"], (g["gap_id"], r)
         assert g["possible_port_calls"] == r["possible_port_calls"]
         assert (g["start_port"], g["end_port"]) == (r["start_port"], r["end_port"])
+        assert int(g["own_messages"]) == r["own_messages"], (g["gap_id"], r)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -244,3 +246,78 @@ def test_reception_agrees_with_reference_for_any_radius_and_bucket(bundled, radi
     ref = ref_dark_periods(df, bundled, gap_hours=gap_hours, reception_radius_nm=radius_nm)
     assert len(ref) > 0
     _compare(gaps, ref)
+
+
+# ---- own messages: the transponder heard while no position came ----------------------
+
+def _statics(rows) -> pd.DataFrame:
+    """A statics frame from (mmsi, epoch seconds or None) rows."""
+    return pd.DataFrame({"mmsi": np.array([m for m, _ in rows], dtype=np.int64),
+                         "timestamp": pd.to_datetime(pd.Series(
+                             [None if t is None else pd.Timestamp(t, unit="s", tz="UTC")
+                              for _, t in rows], dtype=object), utc=True),
+                         "name": "X", "msg_type": 5})
+
+
+def test_own_messages_count_static_and_position_not_available_reports(tiny):
+    pos = make_positions([(1, T0, 42.5, 130.5), (1, T0 + 10 * H, 42.5, 130.6),
+                          (1, T0 + 11 * H, 42.5, 130.6), (1, T0 + 20 * H, 42.5, 130.6),
+                          (2, T0, 42.6, 130.6), (2, T0 + 20 * H, 42.6, 130.6)])
+    blank = make_positions([(1, T0 + 2 * H, float("nan"), float("nan")),      # lat 91 / lon 181
+                            (1, T0 + 3 * H, 42.5, float("nan")),
+                            (2, T0 + 4 * H, float("nan"), float("nan"))])     # another vessel
+    statics = _statics([(1, T0 + 5 * H), (1, T0),             # at the gap's start: not inside
+                        (1, T0 + 10 * H),                    # at its end: not inside
+                        (1, T0 + 15 * H), (1, None), (3, T0 + 5 * H)])
+    own = messages_without_position(pd.concat([pos, blank], ignore_index=True), statics)
+    assert list(own.columns) == ["mmsi", "timestamp"] and len(own) == 3 + 6 - 1   # no NaT row
+    gaps = find_dark_periods(pos, tiny, own_messages=own)
+    mine = gaps[gaps.mmsi == 1].set_index("start_utc")
+    first = mine.loc[pd.Timestamp(T0, unit="s", tz="UTC")]
+    second = mine.loc[pd.Timestamp(T0 + 11 * H, unit="s", tz="UTC")]
+    assert first["own_messages"] == 3                             # 2 h, 3 h, 5 h
+    assert first["own_first_utc"] == pd.Timestamp(T0 + 2 * H, unit="s", tz="UTC")
+    assert first["own_last_utc"] == pd.Timestamp(T0 + 5 * H, unit="s", tz="UTC")
+    assert second["own_messages"] == 1                           # 15 h
+    assert list(gaps[gaps.mmsi == 2]["own_messages"]) == [1]     # its own blank report only
+    # none given: every count 0, columns still there
+    plain = find_dark_periods(pos, tiny)
+    assert (plain["own_messages"] == 0).all() and plain["own_first_utc"].isna().all()
+
+
+def test_own_messages_of_an_open_gap_run_to_the_end_of_the_data(tiny):
+    pos = make_positions([(1, T0, 42.5, 130.5), (2, T0, 42.6, 130.6), (2, T0 + 20 * H, 42.6, 130.6)])
+    own = messages_without_position(None, _statics([(1, T0 + 20 * H), (1, T0 + 21 * H)]))
+    g = find_dark_periods(pos, tiny, own_messages=own).set_index("mmsi").loc[1]
+    assert bool(g["open"]) and g["own_messages"] == 1      # at data_end counts, after it not
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_own_messages_agree_with_reference_on_random_tracks(bundled, seed):
+    df = random_tracks(seed, n_vessels=8, n_rows=40)
+    rng = np.random.default_rng(seed)
+    t_lo = df["timestamp"].min().value / 1e9
+    t_hi = df["timestamp"].max().value / 1e9
+    rows = [(int(m), float(t)) for m, t in zip(rng.choice(df["mmsi"].unique(), 300),
+                                               np.round(rng.uniform(t_lo, t_hi + 3600, 300)))]
+    rows += [(int(m), float(t.value / 1e9)) for m, t in zip(df["mmsi"], df["timestamp"])][::7]
+    own = messages_without_position(None, _statics(rows))
+    gaps = find_dark_periods(df, bundled, own_messages=own.sample(frac=1, random_state=seed))
+    ref = ref_dark_periods(df, bundled, own_messages=[(m, pd.Timestamp(t, unit="s", tz="UTC"))
+                                                      for m, t in rows])
+    _compare(gaps, ref)
+    assert gaps["own_messages"].sum() > 0
+
+
+def test_dark_period_alert_says_positions_withheld_when_the_vessel_was_heard(tiny):
+    from detectors.alerts import build_alerts
+
+    pos = make_positions([(1, T0, 42.5, 130.5), (1, T0 + 10 * H, 42.5, 130.6),
+                          (2, T0, 42.6, 130.6), (2, T0 + 10 * H, 42.6, 130.6)])
+    own = messages_without_position(None, _statics([(1, T0 + 4 * H), (1, T0 + 6 * H)]))
+    gaps = find_dark_periods(pos, tiny, own_messages=own)
+    alerts = build_alerts(None, None, None, gaps, None, names={1: "ANGARA", 2: "MARIA"})
+    text = dict(zip(alerts["mmsi"], alerts["summary"]))
+    assert "positions withheld, not AIS switched off" in text[1]
+    assert "2 messages without a position from 2023-09-01 04:00Z to 2023-09-01 06:00Z" in text[1]
+    assert "not received for 10.0 h" in text[2] and "withheld" not in text[2]

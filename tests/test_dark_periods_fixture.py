@@ -1,5 +1,6 @@
-"""Dark periods of the bundled simulated feed agree with the simulator's truth file; the
-alerts built from the whole detector chain on it are complete and stable."""
+"""Dark periods of the bundled simulated feed against what its ships did (their AIS
+silences and the stations' outage); the alerts built from the whole detector chain on it
+are complete and stable."""
 
 from __future__ import annotations
 
@@ -12,57 +13,63 @@ import pytest
 import ais
 from detectors.alerts import build_alerts
 from detectors.cleaning import clean_positions
-from detectors.dark_periods import find_dark_periods
+from detectors.dark_periods import find_dark_periods, messages_without_position
 from ports import load_ports
+from shadowfleet.demo import bundled_feed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")
 def result():
-    feed = FIXTURES / "najin-dunay-2023.nmea.gz"
     truth = json.loads((FIXTURES / "najin-dunay-2023.truth.json").read_text())
-    decoded = ais.read_inputs([feed], require_times=True)
+    decoded = ais.read_inputs([bundled_feed()], require_times=True)
     positions, jumps = clean_positions(decoded.positions)
-    return find_dark_periods(positions, load_ports()), jumps, truth
+    own = messages_without_position(decoded.positions, decoded.statics)
+    gaps = find_dark_periods(positions, load_ports(), own_messages=own)
+    return gaps, jumps, truth, positions
 
 
-def test_same_dark_periods_as_the_truth(result):
-    gaps, jumps, truth = result
-    expected = pd.DataFrame(truth["dark_periods"])
-    assert len(gaps) == len(expected) == truth["counts"]["dark_periods"]
+def _covering(gaps, mmsi, start, end):
+    g = gaps[(gaps["mmsi"] == mmsi) & (gaps["start_utc"] <= start)
+             & (gaps["end_utc"].isna() | (gaps["end_utc"] >= end))]
+    return g
+
+
+def test_every_silence_is_one_dark_period_and_says_how(result):
+    gaps, jumps, truth, _ = result
     assert jumps.empty
-    got = gaps.assign(start=gaps["start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    merged = got.merge(expected, left_on=["mmsi", "start"], right_on=["mmsi", "start_utc"],
-                       suffixes=("", "_truth"), validate="one_to_one")
-    assert len(merged) == len(expected)
-    assert (merged["open"] == merged["open_truth"]).all()
-    assert (merged["hours"] - merged["hours_truth"]).abs().max() < 1e-3
-    assert (merged["possible_port_calls"].fillna("")
-            == merged["possible_port_calls_truth"].fillna("")).all()
-    assert (merged["start_port"] == merged["start_port_truth"]).all()
-    assert (merged["end_port"] == merged["end_port_truth"].fillna("")).all()
+    assert truth["silences"]
+    for s in truth["silences"]:
+        g = _covering(gaps, s["mmsi"], pd.Timestamp(s["start_utc"]), pd.Timestamp(s["end_utc"]))
+        assert len(g) == 1, s
+        g = g.iloc[0]
+        assert g["hours"] >= s["hours"]
+        if s["kind"] == "positions_withheld":
+            assert g["own_messages"] > 10, (s, g["own_messages"])
+            assert g["own_first_utc"] - g["start_utc"] < pd.Timedelta(hours=1)
+        else:
+            assert g["own_messages"] <= 2, (s, g["own_messages"])
 
 
 def test_reception_separates_switching_off_from_coverage(result):
-    """Intentional silences happen where other vessels are heard more often than
-    coverage holes do (the point of ``others_received``)."""
-    gaps, _, truth = result
-    cause = {(g["mmsi"], g["start_utc"]): g["cause"] for g in truth["dark_periods"]}
-    got = gaps.assign(cause=[cause[(m, s.strftime("%Y-%m-%dT%H:%M:%SZ"))]
-                             for m, s in zip(gaps["mmsi"], gaps["start_utc"])])
-    heard = got.groupby("cause")["others_received"].mean()
-    assert heard["intentional"] > heard["coverage"]
+    """Silences the crews chose happen where other vessels are heard more often than
+    gaps of coverage do (the point of ``others_received``)."""
+    gaps, _, truth, _ = result
+    chosen = set()
+    for s in truth["silences"]:
+        chosen |= set(_covering(gaps, s["mmsi"], pd.Timestamp(s["start_utc"]),
+                                pd.Timestamp(s["end_utc"]))["gap_id"])
+    heard = gaps.assign(chosen=gaps["gap_id"].isin(chosen)).groupby("chosen")["others_received"]
+    assert heard.mean()[True] > heard.mean()[False]
 
 
 def test_alerts_over_the_detector_chain(result):
     from detectors.port_visits import find_port_visits
     from detectors.round_trips import find_round_trips
 
-    gaps, jumps, truth = result
+    gaps, jumps, _, positions = result
     registry = load_ports()
-    decoded = ais.read_inputs([FIXTURES / "najin-dunay-2023.nmea.gz"], require_times=True)
-    positions, _ = clean_positions(decoded.positions)
     visits = find_port_visits(positions, registry)
     trips = find_round_trips(visits, gaps, registry, [("Najin", "Dunay")])
 
@@ -78,6 +85,11 @@ def test_alerts_over_the_detector_chain(result):
     assert counts.get("possible_port_call", 0) > 0
     assert alerts["alert_id"].is_unique and alerts["score"].between(0, 1).all()
     assert build()["alert_id"].tolist() == alerts["alert_id"].tolist()
-    # inferred round trips (through possible calls) are alerted too
+    # inferred round trips (through possible calls) are alerted too, with their window
     inferred = alerts[(alerts["kind"] == "round_trip") & alerts["summary"].str.contains("inferred")]
-    assert len(inferred) > 0
+    assert len(inferred) > 0 and inferred["start_utc"].notna().all()
+    assert inferred["end_utc"].notna().all()
+    withheld = alerts[(alerts["kind"] == "dark_period")
+                      & alerts["summary"].str.contains("positions withheld")]
+    assert len(withheld) >= 2
+    assert not alerts["summary"].str.contains("unknown time between NaT").any()

@@ -25,7 +25,7 @@ from shadowfleet.outputs.decoded import write_decoded, write_decoded_stream
 from shadowfleet.outputs.spill import MmsiBuckets, even_cuts, quantile_cuts
 from tests.test_ais_real import DATA
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "najin-dunay-2023.nmea.gz"
+FIXTURE = Path(__file__).resolve().parents[1] / "shadowfleet" / "data" / "demo" / "najin-dunay-2023.nmea.gz"
 FILES = ("positions.parquet", "statics.parquet", "rejects.csv", "summary.json")
 
 

@@ -6,7 +6,11 @@ import pandas as pd
 from click.testing import CliRunner
 
 from shadowfleet.cli import main
-from shadowfleet.demo import STOOD_IN_FOR, bundled_truth, stand_ins, with_stand_ins
+from pathlib import Path
+
+from shadowfleet.demo import STOOD_IN_FOR, bundled_manifest, stand_ins, with_stand_ins
+
+TRUTH = Path(__file__).resolve().parents[1] / "fixtures" / "najin-dunay-2023.truth.json"
 
 CONTRACT_FILES = ["positions.parquet", "statics.parquet", "port_visits.csv", "round_trips.csv",
                   "dark_periods.csv", "alerts.csv", "claims.csv", "rejects.csv", "summary.json",
@@ -16,7 +20,7 @@ CONTRACT_FILES = ["positions.parquet", "statics.parquet", "port_visits.csv", "ro
 def test_stand_ins_replace_only_the_named_ships():
     from shadowfleet.claims import bundled_claims
 
-    mapping = stand_ins(bundled_truth())
+    mapping = stand_ins(bundled_manifest())
     assert set(mapping) == {imo for imo, _ in STOOD_IN_FOR}
     claims = {c.id: c for c in with_stand_ins(bundled_claims(), mapping)}
     wapo = claims["rusi-wapo-2023"]
@@ -33,14 +37,15 @@ def test_demo_writes_every_file_and_verdicts_match_truth(tmp_path):
     for name in CONTRACT_FILES:
         assert (out / name).stat().st_size > 0, name
     claims = pd.read_csv(out / "claims.csv").set_index("claim_id")
-    truth = bundled_truth()
-    # the truth's observed Najin-Dunay round trips of the two shuttles, in the WaPo window
+    truth = json.loads(TRUTH.read_text(encoding="utf-8"))
+    # the Najin-Dunay round trips the two shuttles made with every call received, in the
+    # WaPo window, and those with a dark call
     shuttles = {v["mmsi"] for v in truth["vessels"] if v["role"] == "shuttle"}
-    observed = [t for t in truth["round_trips"]
-                if t["mmsi"] in shuttles and t["status"] == "observed"
-                and {t["origin"], t["destination"]} == {"Najin", "Dunay"}
-                and "2023-08-15" <= t["depart_origin_utc"][:10] <= "2023-10-14"]
-    assert claims.loc["rusi-wapo-2023", "observed"] == len(observed)
+    made = [t for t in truth["round_trips"]
+            if t["mmsi"] in shuttles and t["pair"] == "Dunay|Najin"
+            and "2023-08-15" <= t["depart_origin_utc"][:10] <= "2023-10-14"]
+    assert claims.loc["rusi-wapo-2023", "observed"] == sum(t["expected"] == "observed" for t in made)
+    assert claims.loc["rusi-wapo-2023", "inferred"] == sum(t["expected"] == "inferred" for t in made)
     assert claims.loc["lady-r-2024-03", "verdict"] == "not_observed"
     assert claims.loc["csis-2023-six-trips", "verdict"] in ("supported",
                                                             "consistent_with_dark_activity")
@@ -66,7 +71,7 @@ def test_demo_outputs_say_the_ships_are_simulated_stand_ins(tmp_path):
     text = (out / "claims.md").read_text(encoding="utf-8")
     assert text.startswith("> **SIMULATED DATA.**")
     head = text.split("# Claims", 1)[0]
-    mapping = stand_ins(bundled_truth())
+    mapping = stand_ins(bundled_manifest())
     for real_imo, (imo, name, real_name) in mapping.items():
         assert f"{name} (IMO {imo}) for {real_name} (IMO {real_imo})" in head
     assert "never about the real ships" in head

@@ -1,6 +1,6 @@
 """The bundled feed's outputs equal the golden files in fixtures/expected/.
 
-The golden files are written by ``python -m shadowfleet.regenerate_fixtures --expected``,
+The golden files are written by ``python tools/regenerate_fixtures.py --expected``,
 never by hand: when a detector changes on purpose, rerun it and review the diff.
 """
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shadowfleet.regenerate_fixtures import write_expected
+from shadowfleet.demo import bundled_feed
+from tools.regenerate_fixtures import write_expected
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN = sorted((FIXTURES / "expected").iterdir())
@@ -23,7 +24,7 @@ def test_golden_files_exist():
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
     out = tmp_path_factory.mktemp("expected")
-    write_expected(FIXTURES / "najin-dunay-2023.nmea.gz", out)
+    write_expected(bundled_feed(), out)
     return out
 
 
@@ -32,4 +33,4 @@ def test_output_equals_golden(fresh, golden):
     got = (fresh / golden.name).read_text(encoding="utf-8")
     want = golden.read_text(encoding="utf-8")
     assert got == want, (f"{golden.name} differs from the golden file; if the change is "
-                         "intended, run: python -m shadowfleet.regenerate_fixtures --expected")
+                         "intended, run: python tools/regenerate_fixtures.py --expected")

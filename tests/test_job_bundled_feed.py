@@ -12,7 +12,7 @@ from shadowfleet.pipeline import detect
 from tests._live_feeds import REPO, slice_lines
 from tests.test_job_incremental import comparable, read_alerts_csv
 
-FEED = REPO / "fixtures" / "najin-dunay-2023.nmea.gz"
+FEED = REPO / "shadowfleet" / "data" / "demo" / "najin-dunay-2023.nmea.gz"
 PAIRS = (("Najin", "Dunay"),)
 
 

@@ -112,6 +112,22 @@ def test_jitter_on_the_polygon_edge_makes_one_visit_with_the_buffer(reg):
     assert len(run(reg, df, exit_buffer_nm=0.0, min_dwell_minutes=0)) == 15
 
 
+@pytest.mark.parametrize("where", [(40.50, -74.25), (40.55, -74.30), (40.50, -74.30),
+                                   (40.525, -74.30)],
+                         ids=["on-south-edge", "on-nw-corner", "on-sw-corner", "on-west-edge"])
+def test_a_vessel_moored_exactly_on_the_boundary_is_in_port(reg, where):
+    """DESIGN.md "Inside a port": on the boundary is inside, with or without hysteresis."""
+    df = make_track([(0, *SEA)] + stay(where, 30, 150) + [(300, *SEA)])
+    for buffer_nm in (0.0, 0.5):
+        v = run(reg, df, exit_buffer_nm=buffer_nm)
+        assert list(v.port) == ["West"] and v.n_positions.iloc[0] == 13
+
+
+def test_a_shared_edge_belongs_to_the_first_port_of_the_registry(reg):
+    df = make_track([(0, *SEA)] + stay((40.52, -74.20), 30, 150) + [(300, *SEA)])
+    assert list(run(reg, df).port) == ["West"]
+
+
 def test_two_ports_sharing_an_edge_hand_over_without_waiting_for_the_buffer(reg):
     df = make_track(stay(IN_WEST, 0, 90) + [(100, 40.52, -74.2005), (110, 40.52, -74.1995)]
                     + stay(IN_EAST, 120, 240) + [(300, *SEA)])

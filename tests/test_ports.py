@@ -14,6 +14,7 @@ import shapely
 from ais.errors import InputError, PortsError, ShadowfleetError
 from detectors._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
+from tests.reference_visits import ref_port_contains
 from ports.registry import PortRegistry, parse_features
 from tests.reference_visits import ref_haversine_nm, ref_locate, ref_port_distance_nm
 
@@ -34,6 +35,13 @@ def feature(name, *polygons, kind=None, **props):
     coords = polygons[0] if kind == "Polygon" else list(polygons)
     return {"type": "Feature", "properties": {"name": name, **props},
             "geometry": {"type": kind, "coordinates": coords}}
+
+
+def _ref_feature(feat):
+    """A GeoJSON feature as the reference takes it: {"polygons": [[ring, ...], ...]}."""
+    g = feat["geometry"]
+    polys = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+    return {"polygons": [[[tuple(p) for p in ring] for ring in poly] for poly in polys]}
 
 
 def box(w, s, e, n):
@@ -149,25 +157,79 @@ def test_holes_and_multipolygons(hand):
         0.01 * 60 * math.cos(math.radians(40.65)), rel=1e-6)
 
 
-def test_agrees_with_shapely_away_from_edges(hand):
+def _edge_points(shapes, rng, n_per_ring=40):
+    """Points exactly on every ring (interpolated, then snapped to the double nearest the
+    edge only when shapely says it lies on it), every vertex, and points a few ulps off."""
+    lon, lat = [], []
+    for shape in shapes:
+        for poly in getattr(shape, "geoms", [shape]):
+            for ring in [poly.exterior, *poly.interiors]:
+                xy = np.asarray(ring.coords)
+                lon.extend(xy[:, 0])
+                lat.extend(xy[:, 1])
+                for f in rng.random(n_per_ring):
+                    q = ring.interpolate(f, normalized=True)
+                    lon.append(q.x)
+                    lat.append(q.y)
+                # midpoints of axis-parallel edges lie exactly on them
+                mid = (xy[1:] + xy[:-1]) / 2
+                lon.extend(mid[:, 0])
+                lat.extend(mid[:, 1])
+    lon, lat = np.asarray(lon), np.asarray(lat)
+    return (np.r_[lon, np.nextafter(lon, -np.inf), np.nextafter(lon, np.inf), lon, lon],
+            np.r_[lat, lat, lat, np.nextafter(lat, -np.inf), np.nextafter(lat, np.inf)])
+
+
+def test_inside_means_covers_everywhere_even_on_edges_and_corners(hand):
+    """DESIGN.md "Inside a port": inside or on the boundary (shapely ``covers``), the
+    same in the kernel and the reference, for points exactly on edges (slanted ones
+    too), on every vertex, a few ulps either side, and at random."""
     rng = np.random.default_rng(3)
-    lat = rng.uniform(40.45, 40.75, 3000)
-    lon = rng.uniform(-74.35, -73.70, 3000)
-    got = hand.locate(lat, lon)
     shapes = [shapely.geometry.shape(f["geometry"]) for f in HAND_FEATURES]
-    boundary = shapely.union_all([s.boundary for s in shapes])
+    e_lon, e_lat = _edge_points(shapes, rng)
+    lon = np.r_[e_lon, rng.uniform(-74.35, -73.70, 3000), rng.uniform(150.9, 151.5, 500)]
+    lat = np.r_[e_lat, rng.uniform(40.45, 40.75, 3000), rng.uniform(-24.1, -23.6, 500)]
     pts = shapely.points(lon, lat)
-    far = shapely.distance(pts, boundary) > 1e-9
-    for p, shape in enumerate(shapes):
-        inside = shapely.contains(shape, pts)
-        np.testing.assert_array_equal((got == p)[far], inside[far])
+    on_boundary = np.zeros(len(lon), dtype=bool)
+    for p, (shape, feat) in enumerate(zip(shapes, HAND_FEATURES)):
+        want = shapely.covers(shape, pts)
+        on_boundary |= shapely.covers(shape.boundary, pts)
+        np.testing.assert_array_equal(hand.contains(p, lat, lon), want, err_msg=feat["properties"]["name"])
+        np.testing.assert_array_equal(hand.distance_nm(lat, lon)[:, p] == 0, want)
+    assert on_boundary.sum() > 300          # the edge cases really are on edges
+    got = hand.locate(lat, lon)
+    first = np.full(len(lon), -1)
+    for p in reversed(range(len(shapes))):
+        first[shapely.covers(shapes[p], pts)] = p
+    np.testing.assert_array_equal(got, first)
+    sample = rng.choice(len(lon), 400, replace=False)
+    ref = [ref_port_contains(_ref_feature(HAND_FEATURES[p]), lat[i], lon[i])
+           for i in sample for p in range(len(shapes))]
+    np.testing.assert_array_equal(np.reshape(ref, (len(sample), len(shapes))),
+                                  np.stack([shapely.covers(s, pts[sample]) for s in shapes], 1))
 
 
-def test_two_ports_sharing_an_edge_split_the_edge_between_them(hand):
+@pytest.mark.parametrize("lat,lon,inside", [
+    (40.50, -74.25, True),           # on West's southern edge
+    (40.55, -74.30, True),           # West's north-west corner
+    (40.50, -74.30, True),           # its south-west corner (the ring's first vertex)
+    (40.5, -74.3000000001, False),   # just west of it
+    (40.4999999999, -74.25, False),  # just south of the edge
+    (40.64, -74.05, True),           # on the edge of Holed's hole: its boundary
+    (40.65, -74.05, False),          # inside the hole
+], ids=["edge", "corner", "first-vertex", "just-outside-west", "just-outside-south",
+        "hole-edge", "inside-hole"])
+def test_named_boundary_cases(hand, lat, lon, inside):
+    port = "Holed" if lon > -74.11 else "West"
+    assert bool(hand.contains(port, [lat], [lon])[0]) is inside
+
+
+def test_two_ports_sharing_an_edge_both_cover_it_and_locate_gives_the_first(hand):
     west, east = hand.index("West"), hand.index("East")
     lat = np.linspace(40.501, 40.549, 25)
-    on_edge = hand.locate(lat, np.full(25, -74.20))
-    assert set(on_edge) <= {west, east} and -1 not in on_edge
+    lon = np.full(25, -74.20)
+    assert hand.contains(west, lat, lon).all() and hand.contains(east, lat, lon).all()
+    assert set(hand.locate(lat, lon)) == {west}                  # registry order
     assert list(hand.locate([40.52, 40.52], [-74.2001, -74.1999])) == [west, east]
 
 

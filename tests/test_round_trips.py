@@ -54,7 +54,8 @@ def trips_of(res, status=None):
 def test_design_example_two_round_trips_and_an_open_leg(reg):
     res = find_round_trips(calls("NDNDN"), None, reg, [])
     assert tuple(res.round_trips.columns) == ROUND_TRIP_COLUMNS
-    assert tuple(res.round_trips.columns[:11]) == ROUND_TRIP_CONTRACT
+    assert tuple(res.round_trips.columns[:12]) == ROUND_TRIP_CONTRACT
+    assert ROUND_TRIP_CONTRACT[-1] == "dark_period_id"      # DESIGN.md: the last column
     assert tuple(res.legs.columns) == LEG_COLUMNS
     assert tuple(res.possible_calls.columns) == POSSIBLE_CALL_COLUMNS
     assert trips_of(res) == [("Najin", "Dunay")] * 2
@@ -66,6 +67,7 @@ def test_design_example_two_round_trips_and_an_open_leg(reg):
     assert t.depart_destination_utc == T0 + pd.Timedelta(days=2, hours=5)
     assert t.return_origin_utc == T0 + pd.Timedelta(days=4)
     assert t.duration_hours == pytest.approx(4 * 24 - 5)
+    assert t.dark_period_id == ""
     assert res.round_trips.trip_id.str.match(r"^T-[0-9a-f]{12}$").all()
     assert res.legs.leg_id.str.match(r"^L-[0-9a-f]{12}$").all()
 
@@ -103,19 +105,49 @@ def test_inference_inserts_a_possible_call_between_two_calls_at_the_same_port(re
     assert trips_of(res, "inferred") == [("Najin", "Dunay")]
     t = res.round_trips.iloc[0]
     assert t.status == "inferred" and t["name"] == "ANGARA" and t.pair == "Dunay|Najin"
-    # a possible call spans its dark period
-    assert t.arrive_destination_utc == T0 + pd.Timedelta(hours=10)
-    assert t.depart_destination_utc == T0 + pd.Timedelta(hours=90)
+    assert t.dark_period_id == "G1"
+    # times at the possible call are unknown: empty cells, not the dark period's bounds
+    assert t.depart_origin_utc == T0 + pd.Timedelta(hours=5)
+    assert pd.isna(t.arrive_destination_utc) and pd.isna(t.depart_destination_utc)
     assert t.return_origin_utc == T0 + pd.Timedelta(days=4)
+    # duration: first known departure to last known arrival
+    assert t.duration_hours == pytest.approx(4 * 24 - 5)
     pc = res.possible_calls
     assert len(pc) == 1 and pc.port.iloc[0] == "Dunay" and pc.gap_id.iloc[0] == "G1"
     assert pc.call_id.iloc[0].startswith("P-") and pc.call_id.iloc[0] in t.call_ids
+    # the possible call keeps the window it lies in: its dark period
     assert pc.start_utc.iloc[0] == T0 + pd.Timedelta(hours=10)
+    assert pc.end_utc.iloc[0] == T0 + pd.Timedelta(hours=90)
     legs = res.legs
     assert list(legs.status) == ["inferred", "inferred"] and set(legs.pair) == {"Dunay|Najin"}
-    back = legs[legs.origin == "Dunay"].iloc[0]
-    assert back.depart_origin_utc == T0 + pd.Timedelta(hours=90)
-    assert pc.end_utc.iloc[0] == T0 + pd.Timedelta(hours=90)
+    assert set(legs.dark_period_id) == {"G1"}
+    out, back = legs.iloc[0], legs.iloc[1]
+    assert out.depart_origin_utc == T0 + pd.Timedelta(hours=5) and pd.isna(out.arrive_destination_utc)
+    assert pd.isna(back.depart_origin_utc) and back.arrive_destination_utc == T0 + pd.Timedelta(days=4)
+
+
+def test_design_example_each_leg_counted_once(reg):
+    """DESIGN.md: calls N, D, [dark, N reachable], D, N give two round trips, N->D->N*
+    and N*->D->N, both inferred, never one observed and two inferred."""
+    v = calls("NDDN", every_days=4)
+    g = pd.DataFrame([gap("G1", 4 * 24 + 10, 8 * 24 - 10, "Najin;Vladivostok")])
+    res = find_round_trips(v, g, reg, [("Najin", "Dunay")])
+    t = res.round_trips
+    assert list(zip(t.origin, t.destination, t.status)) == [("Najin", "Dunay", "inferred")] * 2
+    assert list(t.dark_period_id) == ["G1", "G1"]
+    first, second = t.iloc[0], t.iloc[1]
+    pc = res.possible_calls.call_id.iloc[0]
+    assert first.call_ids == f"V1-0;V1-1;{pc}" and second.call_ids == f"{pc};V1-2;V1-3"
+    assert pd.isna(first.return_origin_utc) and pd.isna(second.depart_origin_utc)
+    assert first.duration_hours == pytest.approx(4 * 24 - 5)     # N left -> D reached
+    assert second.duration_hours == pytest.approx(4 * 24 - 5)    # D left -> N reached
+    assert second.trip_id != first.trip_id and t.trip_id.is_unique
+    # four legs, each once: N->D, D->N*, N*->D, D->N
+    assert len(res.legs) == 4 and res.legs.leg_id.is_unique
+    assert list(res.legs.status) == ["observed", "inferred", "inferred", "observed"]
+    # without the pair of interest the plain chain gives the one observed trip
+    plain = find_round_trips(v, g, reg, [])
+    assert list(plain.round_trips.status) == ["observed"] and plain.possible_calls.empty
 
 
 def test_no_inference_outside_the_pairs_of_interest(reg):
@@ -177,7 +209,25 @@ def test_observed_and_inferred_trips_together(reg):
     res = find_round_trips(v, g, reg, [("Najin", "Dunay")])
     assert trips_of(res, "observed") == [("Najin", "Dunay")] * 2
     assert trips_of(res, "inferred") == [("Najin", "Dunay")]
-    assert (res.legs.status == "inferred").sum() == 2 and (res.legs.pair == "").sum() == 4
+    assert (res.legs.status == "inferred").sum() == 2 and (res.legs.status == "observed").sum() == 4
+    assert set(res.legs.pair) == {"Dunay|Najin"} and res.legs.leg_id.is_unique
+
+
+def test_other_pairs_come_from_the_plain_chain(reg):
+    """Legs and trips of a pair that is not of interest ignore the possible calls of the
+    pairs of interest (no inference for them), and are listed once."""
+    v = calls("VDDV", every_days=4)
+    g = pd.DataFrame([gap("G1", 4 * 24 + 10, 8 * 24 - 10, "Najin")])
+    res = find_round_trips(v, g, reg, [("Najin", "Dunay")])
+    t = res.round_trips.set_index("pair")
+    # V D [N*] D V: the pair of interest's chain gives D->N*->D; V->D->V (its
+    # destination split by the dark period) comes from the plain chain
+    assert dict(t.status) == {"Dunay|Vostochny": "observed", "Dunay|Najin": "inferred"}
+    assert t.loc["Dunay|Vostochny", "call_ids"] == "V1-0;V1-1;V1-2;V1-3"
+    legs = res.legs
+    assert sorted(legs.pair) == ["Dunay|Najin", "Dunay|Najin", "Dunay|Vostochny",
+                                 "Dunay|Vostochny"]
+    assert list(legs[legs.pair == "Dunay|Najin"].status) == ["inferred", "inferred"]
 
 
 def test_unknown_port_in_a_pair_is_an_input_error(reg):
@@ -235,6 +285,88 @@ def test_greedy_pairing_property(seq):
     # no call departs twice: trips never share a leg
     legs = [tuple(ids.split(";")[:2]) for ids in t.call_ids]
     assert len(legs) == len(set(legs))
+
+
+def _trip_legs(row, possible: set[str]) -> list[tuple[str, str]]:
+    """A trip's two legs as (origin call, destination call) pairs, from its call ids
+    (origin, destination as arrived at [, as left], return)."""
+    ids = row.call_ids.split(";")
+    if len(ids) == 3:
+        ids = [ids[0], ids[1], ids[1], ids[2]]
+    return [(ids[0], ids[1]), (ids[2], ids[3])]
+
+
+@st.composite
+def _vessels(draw):
+    """One to three vessels, each a random call sequence with random dark periods
+    between its calls (some long enough to reach the other port, some not, some open)."""
+    visits, gaps = [], []
+    for mmsi in range(1, draw(st.integers(1, 3)) + 1):
+        seq = draw(st.text(alphabet="NDVK", min_size=0, max_size=10))
+        if not seq:
+            continue
+        v = calls(seq, mmsi=mmsi)
+        visits.append(v)
+        for i in range(len(seq) - 1):
+            if draw(st.booleans()):
+                reach = ";".join(draw(st.lists(st.sampled_from(list(ABBR.values())),
+                                               max_size=3, unique=True)))
+                start_h = 48 * i + draw(st.integers(5, 20))
+                gaps.append(gap(f"G{mmsi}-{i}", start_h, start_h + draw(st.integers(7, 27)),
+                                reach, mmsi=mmsi))
+        if draw(st.booleans()):
+            gaps.append(gap(f"G{mmsi}-open", 48 * len(seq), None, "Najin", mmsi=mmsi))
+    v = pd.concat(visits, ignore_index=True) if visits else calls("N").iloc[:0]
+    return v, pd.DataFrame(gaps, columns=list(gap("x", 0, 1, "").keys()))
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=_vessels(), order=st.randoms(use_true_random=False),
+       pairs=st.sampled_from([[("Najin", "Dunay")], [("Najin", "Dunay"), ("Najin", "Vostochny")],
+                              [("Vladivostok", "Dunay"), ("Dunay", "Najin")], []]))
+def test_properties_each_leg_once_row_order_and_time_span(data, order, pairs):
+    """No leg of a vessel is used by two trips of the same pair, the legs table lists
+    each leg once, trips do not depend on the input rows' order, and every event lies
+    inside the data's time span (DESIGN.md "Each leg is counted once")."""
+    reg = load_ports()
+    v, g = data
+    res = find_round_trips(v, g, reg, pairs)
+    possible = set(res.possible_calls.call_id)
+    used: dict[tuple, set] = {}
+    for row in res.round_trips.itertuples():
+        for leg in _trip_legs(row, possible):
+            key = (row.mmsi, row.pair)
+            assert leg not in used.setdefault(key, set()), (row.mmsi, row.pair, leg)
+            used[key].add(leg)
+    leg_keys = list(zip(res.legs.mmsi, res.legs.origin_call_id, res.legs.destination_call_id))
+    assert len(leg_keys) == len(set(leg_keys))
+    # every trip's legs are legs of the table, of the same pair
+    table = {(m, a, b): p for m, a, b, p in zip(res.legs.mmsi, res.legs.origin_call_id,
+                                                res.legs.destination_call_id, res.legs.pair)}
+    for row in res.round_trips.itertuples():
+        for a, b in _trip_legs(row, possible):
+            assert table[(row.mmsi, a, b)] == row.pair
+    # inferred exactly when a possible call is used, with its dark period named
+    for row in res.round_trips.itertuples():
+        uses = [c for c in row.call_ids.split(";") if c in possible]
+        assert (row.status == "inferred") == bool(uses)
+        assert bool(row.dark_period_id) == bool(uses)
+    # row order does not matter
+    rows = list(range(len(v)))
+    order.shuffle(rows)
+    again = find_round_trips(v.iloc[rows], g.iloc[::-1], reg, list(reversed(pairs)))
+    for a, b in ((res.round_trips, again.round_trips), (res.legs, again.legs),
+                 (res.possible_calls, again.possible_calls)):
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    # inside the data's time span
+    if len(v):
+        lo, hi = v.arrival_utc.min(), v.departure_utc.max()
+        for col in ("depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
+                    "return_origin_utc"):
+            known = res.round_trips[col].dropna()
+            assert ((known >= lo) & (known <= hi)).all()
+        d = res.round_trips.duration_hours.dropna()
+        assert (d >= 0).all() and (d <= (hi - lo).total_seconds() / 3600).all()
 
 
 def test_end_to_end_from_positions(reg):

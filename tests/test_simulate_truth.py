@@ -1,165 +1,166 @@
-"""The truth builder on hand-made received positions: every DESIGN.md edge, one case each."""
+"""The truth builder on hand-made tracks: what the ships did (calls, their reception,
+silences, voyages) and the round trips derived from it, one DESIGN.md case each."""
 
 from __future__ import annotations
 
 import types
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from ais.sim_track import Track
-from ais.sim_truth import build_truth, default_polygons
+from shadowfleet.simulator.tracks import POSITIONS_WITHHELD, TRANSMITTER_OFF, Track
+from shadowfleet.simulator.truth import build_truth
+from shadowfleet.simulator.vessels import Vessel
 
-T0 = pd.Timestamp("2023-09-01T00:00:00Z")
-# berths inside the REFERENCE.md boxes, and a point at sea between them
-NAJIN = (42.236, 130.300)
-DUNAY = (42.884, 132.345)
-VLAD = (43.110, 131.885)
+T0 = pd.Timestamp("2023-09-01T00:00:00Z").value / 1e9
+H = 3600.0
+BERTH = {"N": (42.236, 130.300), "D": (42.884, 132.345), "V": (43.110, 131.885),
+         "K": (42.805, 132.890)}
+PORT = {"N": "Najin", "D": "Dunay", "V": "Vladivostok", "K": "Nakhodka"}
 SEA = (42.50, 131.25)
 
 
-def _sim(rows, ais_off=(), extra_vessel_until_h=None):
-    """rows: [(mmsi, hours after T0, (lat, lon))]."""
-    df = pd.DataFrame([dict(mmsi=m, timestamp=T0 + pd.Timedelta(seconds=round(h * 3600, 3)), lat=p[0], lon=p[1],
-                            msg_type=1, copies=1) for m, h, p in rows])
-    if extra_vessel_until_h is not None:   # a second vessel that sets the end of the data
-        df = pd.concat([df, pd.DataFrame([dict(mmsi=999, timestamp=T0 + pd.Timedelta(hours=h),
-                                               lat=SEA[0], lon=SEA[1], msg_type=1, copies=1)
-                                          for h in (0.0, extra_vessel_until_h)])])
-    df = df.sort_values(["mmsi", "timestamp"]).reset_index(drop=True)
-    df["timestamp"] = df["timestamp"].astype("datetime64[ns, UTC]")
-    mmsis = sorted(df["mmsi"].unique())
-    vessels = [types.SimpleNamespace(mmsi=int(m), name=f"V{m}", imo=0, callsign="", ais_class="A",
-                                     role="test", track=Track(ais_off=list(ais_off)))
-               for m in mmsis]
-    return types.SimpleNamespace(received=df, vessels=vessels, scenario="test", seed=0, lines=[],
+def voyage(seq: str, *, unseen=(), silent=(), withheld=(), stay_h=12.0):
+    """A track calling at the ports of ``seq`` (one letter each, "S" a stay at sea),
+    and the times of its received position reports (one an hour while in port, none
+    at sea): ``unseen`` call indices get none, ``silent`` / ``withheld`` ones are inside
+    a silence of that kind (and get none either)."""
+    track = Track(start=T0)
+    sent = []
+    quiet = []
+    for k, c in enumerate(seq):
+        if k:
+            last = track.parts[-1]
+            to = SEA if c == "S" else BERTH[c]
+            track.sail(np.array([[last.lat, last.lon], list(to)]), 11.0)
+        where = SEA if c == "S" else BERTH[c]
+        stay = track.stay("" if c == "S" else PORT[c], where, stay_h)
+        if k in silent or k in withheld:
+            quiet.append((stay.t0 - H, stay.t1 + H,
+                          TRANSMITTER_OFF if k in silent else POSITIONS_WITHHELD))
+        elif k not in unseen and c != "S":
+            sent.extend(np.arange(stay.t0 + 60, stay.t1, H))
+    for a, b, kind in quiet:
+        track.silence(a, b, kind)
+    return track, np.asarray(sent)
+
+
+def sim_of(*vessels):
+    """A Simulation-like object: the tracks and the received reports' send times."""
+    rows, out = [], []
+    for mmsi, (track, sent) in enumerate(vessels, start=1):
+        out.append(Vessel(mmsi, f"V{mmsi}", 0, "", 70, 100, 20, 6.0, "", "A", "test", track))
+        rows.append(pd.DataFrame({"mmsi": mmsi, "sent_s": sent, "lat": 42.0, "lon": 131.0,
+                                  "timestamp": pd.to_datetime(np.round(sent), unit="s", utc=True)}))
+    rec = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return types.SimpleNamespace(received=rec, vessels=out, scenario="test", seed=0, lines=[],
                                  header_lines=0, corrupt=[], outages=())
 
 
-def _stay(mmsi, start_h, end_h, where, every_h=0.25):
-    n = int(round((end_h - start_h) / every_h))
-    return [(mmsi, start_h + i * every_h, where) for i in range(n + 1)]
+def truth_of(*vessels, pairs=(("Dunay", "Najin"),)):
+    return build_truth(sim_of(*vessels), pairs=pairs)
 
 
-def _truth(rows, **kw):
-    return build_truth(_sim(rows, **{k: v for k, v in kw.items() if k in ("ais_off", "extra_vessel_until_h")}),
-                       polygons=default_polygons())
+def trips(rows, key="expected"):
+    return [(t["origin"], t["destination"], t[key]) for t in rows]
 
 
-@pytest.mark.parametrize("minutes,visit", [(60, True), (59.9, False), (61, True)],
-                         ids=["dwell-exactly-60-min-is-a-visit", "just-under-60-min-is-not", "over"])
-def test_min_dwell_is_inclusive(minutes, visit):
-    rows = [(1, 0.0, NAJIN), (1, minutes / 60, NAJIN), (1, minutes / 60 + 0.5, SEA)]
-    assert (len(_truth(rows)["port_visits"]) == 1) is visit
+def test_calls_are_port_stays_with_their_reception_and_silence():
+    track, sent = voyage("NSDVN", unseen={2}, silent={3})
+    t = truth_of((track, sent))
+    calls = t["calls"]
+    assert [c["port"] for c in calls] == ["Najin", "Dunay", "Vladivostok", "Najin"]
+    assert [c["reports_received"] for c in calls] == [12, 0, 0, 12]
+    assert [c["received"] for c in calls] == [True, False, False, True]
+    assert [c["silence"] for c in calls] == ["", "", TRANSMITTER_OFF, ""]
+    assert [c["dark"] for c in calls] == [False, False, True, False]
+    assert calls[0]["first_received_utc"] == "2023-09-01T00:01:00Z"
+    assert calls[0]["arrival_utc"] == "2023-09-01T00:00:00Z" and calls[0]["hours"] == 12.0
+    assert [(v["origin"], v["destination"]) for v in t["voyages"]] == [("", ""), ("", ""),
+                                                                     ("", ""), ("", "")]
+    assert t["silences"][0]["kind"] == TRANSMITTER_OFF and t["silences"][0]["hours"] == 14.0
 
 
-@pytest.mark.parametrize("hours,dark", [(6.0, False), (6.0 + 1 / 3600, True)],
-                         ids=["exactly-6h-is-not-dark", "one-second-over-is-dark"])
-def test_gap_threshold_is_strict(hours, dark):
-    rows = [(1, 0.0, SEA), (1, hours, SEA), (1, hours + 0.1, SEA)]
-    gaps = _truth(rows)["dark_periods"]
-    assert (len(gaps) == 1) is dark
-    if dark:
-        assert gaps[0]["start_utc"] == "2023-09-01T00:00:00Z" and not gaps[0]["open"]
-
-
-def test_long_gap_inside_a_port_splits_the_visit_and_is_a_dark_period():
-    rows = _stay(1, 0, 3, NAJIN) + _stay(1, 10, 13, NAJIN) + [(1, 13.5, SEA)]
-    t = _truth(rows)
-    assert [v["dwell_hours"] for v in t["port_visits"]] == [3.0, 3.0]
-    assert len(t["dark_periods"]) == 1
-    gap = t["dark_periods"][0]
-    assert gap["start_port"] == gap["end_port"] == "Najin"
-
-
-def test_short_gap_inside_a_port_does_not_end_the_visit():
-    rows = _stay(1, 0, 3, NAJIN) + _stay(1, 8, 10, NAJIN)
-    t = _truth(rows)
-    assert len(t["port_visits"]) == 1 and t["port_visits"][0]["dwell_hours"] == 10.0
-    assert t["dark_periods"] == []
-
-
-def test_silence_to_the_end_of_the_data_is_an_open_dark_period():
-    rows = [(1, 0.0, SEA), (1, 1.0, SEA)]
-    t = _truth(rows, extra_vessel_until_h=8.0)
-    gaps = [g for g in t["dark_periods"] if g["mmsi"] == 1]
-    assert len(gaps) == 1 and gaps[0]["open"] and gaps[0]["end_utc"] is None
-    assert gaps[0]["hours"] == 7.0
-
-
-def test_silence_of_exactly_gap_hours_at_the_end_is_not_dark():
-    rows = [(1, 0.0, SEA), (1, 2.0, SEA)]
-    t = _truth(rows, extra_vessel_until_h=8.0)
-    assert [g for g in t["dark_periods"] if g["mmsi"] == 1] == []
-
-
-def _calls(*ports, start=0.0, stay=3.0, sail=12.0):
-    rows, h = [], start
-    for p in ports:
-        rows += _stay(1, h, h + stay, p)
-        h += stay
-        rows += [(1, h + k, SEA) for k in range(1, int(sail))]
-        h += sail
-    return rows
+def test_a_silence_over_part_of_a_call_is_partly():
+    track, sent = voyage("ND")
+    stay = track.stays()[1]
+    track.silence(stay.t0 + H, stay.t0 + 2 * H, POSITIONS_WITHHELD)
+    assert [c["silence"] for c in truth_of((track, sent))["calls"]] == ["", "partly"]
 
 
 def test_greedy_pairing_n_d_n_d_n_d_gives_two_trips_and_an_open_leg():
-    t = _truth(_calls(NAJIN, DUNAY, NAJIN, DUNAY, NAJIN, DUNAY))
-    trips = t["round_trips"]
-    assert [(x["origin"], x["destination"], x["status"]) for x in trips] == \
-        [("Najin", "Dunay", "observed")] * 2
-    assert len([x for x in t["legs"] if x["pair"] == ""]) == 5
+    t = truth_of(voyage("NDNDND"))
+    assert trips(t["round_trips"]) == [("Najin", "Dunay", "observed")] * 2
+    assert len(t["legs"]) == 5
+    assert t["expected_round_trips"] == [dict(e, happened=True) for e in t["expected_round_trips"]]
 
 
 def test_a_triangle_is_no_round_trip():
-    t = _truth(_calls(NAJIN, DUNAY, VLAD, NAJIN))
-    assert t["round_trips"] == []
+    t = truth_of(voyage("NDVN"))
+    assert t["round_trips"] == [] and t["expected_round_trips"] == []
     assert [(x["origin"], x["destination"]) for x in t["legs"]] == \
         [("Najin", "Dunay"), ("Dunay", "Vladivostok"), ("Vladivostok", "Najin")]
 
 
-def test_dark_period_between_two_dunay_calls_infers_a_najin_call():
-    # Dunay, then 40 h dark at sea (Najin reachable), then Dunay again
-    rows = _stay(1, 0, 3, DUNAY) + [(1, 4.0, (42.82, 132.20))] + [(1, 44.0, (42.82, 132.20))] \
-        + _stay(1, 45, 48, DUNAY)
-    t = _truth(rows, ais_off=[(T0.value / 1e9 + 4.5 * 3600, T0.value / 1e9 + 43.5 * 3600)])
-    gap = t["dark_periods"][0]
-    assert gap["cause"] == "intentional"
-    assert "Najin" in gap["possible_port_calls"].split(";")
-    assert [(x["origin"], x["destination"], x["status"], x["pair"]) for x in t["round_trips"]] == \
-        [("Dunay", "Najin", "inferred", "Dunay|Najin")]
-    assert len(t["possible_port_calls"]) == 1
-    assert {x["status"] for x in t["legs"]} == {"inferred"}
+def test_design_example_a_dark_najin_call_gives_two_inferred_trips():
+    """Calls N, D, [N, dark], D, N: two round trips, N->D->N* and N*->D->N, both to be
+    inferred (DESIGN.md "Each leg is counted once")."""
+    t = truth_of(voyage("NDNDN", silent={2}))
+    assert trips(t["round_trips"]) == [("Najin", "Dunay", "inferred")] * 2
+    assert [e["status"] for e in t["expected_round_trips"]] == ["inferred", "inferred"]
+    assert all(e["happened"] for e in t["expected_round_trips"])
+    assert t["round_trips"][0]["dark_calls"] == ["1-C2"]
+    assert t["round_trips"][0]["calls"] == ["1-C0", "1-C1", "1-C1", "1-C2"]
+    legs = t["expected_legs"]
+    assert [x["status"] for x in legs] == ["observed", "inferred", "inferred", "observed"]
 
 
-def test_short_dark_period_leaves_najin_unreachable_and_infers_nothing():
-    rows = _stay(1, 0, 3, DUNAY) + [(1, 4.0, (42.82, 132.20))] + [(1, 11.0, (42.82, 132.20))] \
-        + _stay(1, 12, 15, DUNAY)
-    t = _truth(rows)
-    assert t["dark_periods"][0]["cause"] == "coverage"
-    assert "Najin" not in t["dark_periods"][0]["possible_port_calls"].split(";")
-    assert t["round_trips"] == [] and t["possible_port_calls"] == []
+def test_a_positions_withheld_call_is_inferred_like_a_switched_off_one():
+    t = truth_of(voyage("DND", withheld={1}))
+    assert trips(t["round_trips"]) == [("Dunay", "Najin", "inferred")]
+    assert t["calls"][1]["silence"] == POSITIONS_WITHHELD and t["calls"][1]["dark"]
 
 
-def test_vessel_with_one_position_has_no_events():
-    t = _truth([(1, 0.0, NAJIN)])
-    assert t["port_visits"] == [] and t["dark_periods"] == [] and t["legs"] == []
+def test_a_call_unseen_outside_the_pairs_of_interest_is_not_found():
+    t = truth_of(voyage("DVD", unseen={1}))
+    (trip,) = t["round_trips"]
+    assert trip["expected"] == "not_found" and "plain chain" in trip["why"]
+    assert t["expected_round_trips"] == []
+    # for a pair of interest it is inferred
+    t = truth_of(voyage("DVD", unseen={1}), pairs=[("Dunay", "Vladivostok")])
+    assert trips(t["round_trips"]) == [("Dunay", "Vladivostok", "inferred")]
 
 
-def test_scoring_matches_one_to_one_within_tolerance():
-    from sim_scoring import score
+def test_an_unseen_call_shifts_the_pairing_of_another_pair():
+    """V D [N dark] D V D V: the ship made D->N->D and D->V->D twice over; the pair
+    {V, D} is not of interest, so its chain (V D D V D V) pairs V->D->V twice: trips a
+    correct run reports that the ship did not make, and true trips it cannot find."""
+    t = truth_of(voyage("VDNDVDV", silent={2}))
+    assert trips(t["round_trips"]) == [("Dunay", "Najin", "inferred"),
+                                       ("Dunay", "Vladivostok", "not_found")]
+    reported = [(e["origin"], e["destination"], e["status"], e["happened"])
+                for e in t["expected_round_trips"]]
+    assert sorted(reported) == [("Dunay", "Najin", "inferred", True),
+                                ("Vladivostok", "Dunay", "observed", False),
+                                ("Vladivostok", "Dunay", "observed", False)]
+    first = next(e for e in t["expected_round_trips"] if e["origin"] == "Vladivostok")
+    assert first["calls"] == ["1-C0", "1-C1", "1-C3", "1-C4"]     # two Dunay calls
+    assert t["counts"]["expected_round_trips_not_made"] == 2
 
-    truth = [dict(mmsi=1, start_utc="2023-09-01T00:00:00Z", end_utc="2023-09-01T08:00:00Z"),
-             dict(mmsi=1, start_utc="2023-09-02T00:00:00Z", end_utc=None)]
-    found = pd.DataFrame({"mmsi": [1, 1, 1],
-                          "start_utc": pd.to_datetime(["2023-09-01T00:04:00Z", "2023-09-01T00:00:00Z",
-                                                       "2023-09-02T00:00:00Z"], utc=True),
-                          "end_utc": pd.to_datetime(["2023-09-01T08:00:00Z", "2023-09-01T08:00:00Z",
-                                                     None], utc=True)})
-    p, r, missed, extra = score(truth, found, ("mmsi",), ("start_utc", "end_utc"), 300)
-    assert (r, missed) == (1.0, []) and len(extra) == 1 and p == pytest.approx(2 / 3)
-    p, r, missed, _ = score(truth, found.iloc[[1]], ("mmsi",), ("start_utc", "end_utc"), 60)
-    assert (p, r) == (1.0, 0.5) and missed == [truth[1]]
+
+def test_two_calls_unseen_in_a_row_one_possible_call_stands_for_the_first():
+    t = truth_of(voyage("DNVD", unseen={1, 2}))
+    assert t["round_trips"] == []
+    (e,) = t["expected_round_trips"]
+    assert (e["origin"], e["destination"], e["status"], e["happened"]) == \
+        ("Dunay", "Najin", "inferred", False)
+
+
+def test_vessel_with_no_calls():
+    t = truth_of(voyage("SS"))
+    assert t["calls"] == [] and t["round_trips"] == [] and t["legs"] == []
 
 
 @pytest.mark.parametrize("kwargs", [dict(class_a_p_full=0.0), dict(class_b_p_full=1.5),
@@ -170,36 +171,42 @@ def test_scoring_matches_one_to_one_within_tolerance():
                               "outage-ends-before-it-starts"])
 def test_radio_params_are_validated(kwargs):
     from ais.errors import ConfigError
-    from ais.sim_radio import RadioParams
+    from shadowfleet.simulator.radio import RadioParams
 
     with pytest.raises(ConfigError):
         RadioParams(**kwargs)
 
 
-from hypothesis import example, given, settings, strategies as st  # noqa: E402
+def test_silences_are_validated():
+    with pytest.raises(ValueError):
+        Track().silence(10.0, 5.0)
+    with pytest.raises(ValueError):
+        Track().silence(1.0, 5.0, "off")
 
-_PLACES = [NAJIN, DUNAY, VLAD, SEA]
 
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(180, 72000), st.sampled_from(range(len(_PLACES)))),
-                min_size=1, max_size=40))
-@example([(180, 0), (180, 0), (180, 0), (180, 0), (6700, 0)])   # a visit ending at the last fix
-def test_truth_properties_on_random_tracks(steps):
-    """Events lie inside the data span, visits do not overlap, every gap over gap_hours
-    is exactly one dark period, and round trips pair two legs in order."""
-    seconds, rows = 0, []
-    for dt, place in steps:                 # whole seconds, as receive times are
-        seconds += dt
-        rows.append((1, seconds / 3600, _PLACES[place]))
-    t = _truth(rows)
-    start, end = T0, T0 + pd.Timedelta(seconds=seconds)    # whole seconds: no rounding
-    visits = [(pd.Timestamp(v["arrival_utc"]), pd.Timestamp(v["departure_utc"])) for v in t["port_visits"]]
-    for a, b in visits:
-        assert start <= a <= b <= end and (b - a) >= pd.Timedelta(minutes=60)
-    assert all(b1 < a2 for (_, b1), (a2, _) in zip(visits, visits[1:]))
-    assert len(t["dark_periods"]) == sum(1 for dt, _ in steps[1:] if dt > 6 * 3600)
+@settings(max_examples=60, deadline=None)
+@given(seq=st.text(alphabet="NDVK", min_size=1, max_size=12),
+       hidden=st.sets(st.integers(0, 11), max_size=4))
+def test_truth_properties_on_random_voyages(seq, hidden):
+    """Every true trip pairs two consecutive true legs; no leg is in two expected trips of
+    a pair; with every call received the expected trips are the true ones, observed; a
+    trip expected to be found is one a correct run reports."""
+    hidden = {k for k in hidden if k < len(seq)}
+    t = truth_of(voyage(seq, silent=hidden))
+    calls = {c["call_id"]: c for c in t["calls"]}
     for trip in t["round_trips"]:
-        times = [pd.Timestamp(trip[k]) for k in ("depart_origin_utc", "arrive_destination_utc",
-                                                 "depart_destination_utc", "return_origin_utc")]
-        assert times == sorted(times) and trip["origin"] != trip["destination"]
+        a, b, c, d = (calls[x] for x in trip["calls"])
+        assert a["port"] == d["port"] != b["port"] == c["port"]
+    used: dict[str, set] = {}
+    for e in t["expected_round_trips"]:
+        o1, d1, o2, d2 = e["calls"]
+        for leg in ((o1, d1), (o2, d2)):
+            assert leg not in used.setdefault(e["pair"], set())
+            used[e["pair"]].add(leg)
+    reported = {tuple(e["calls"]): e["status"] for e in t["expected_round_trips"]}
+    for trip in t["round_trips"]:
+        if trip["expected"] != "not_found":
+            assert reported[tuple(trip["calls"])] == trip["expected"]
+    if not hidden:
+        assert all(x["expected"] == "observed" for x in t["round_trips"])
+        assert len(t["expected_round_trips"]) == len(t["round_trips"])

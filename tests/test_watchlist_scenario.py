@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-FEED = FIXTURES / "najin-dunay-2023.nmea.gz"
+FEED = FIXTURES.parent / "shadowfleet" / "data" / "demo" / "najin-dunay-2023.nmea.gz"
 TRUTH = FIXTURES / "najin-dunay-2023.truth.json"
 
 

@@ -139,21 +139,3 @@ def densify(points: np.ndarray, step_nm: float = 0.05) -> tuple[np.ndarray, np.n
     pts = np.concatenate(out)
     seg = haversine_nm(pts[:-1, 0], pts[:-1, 1], pts[1:, 0], pts[1:, 1])
     return pts, np.r_[0.0, np.cumsum(seg)]
-
-
-def inside_ring(lat: np.ndarray, lon: np.ndarray, ring) -> np.ndarray:
-    """Even-odd point-in-polygon for a [lon, lat] ring (vectorised)."""
-    lat = np.asarray(lat, dtype=float)
-    lon = np.asarray(lon, dtype=float)
-    inside = np.zeros(lat.shape, dtype=bool)
-    xs = [p[0] for p in ring]
-    ys = [p[1] for p in ring]
-    n = len(xs)
-    for i in range(n - 1):
-        x1, y1, x2, y2 = xs[i], ys[i], xs[i + 1], ys[i + 1]
-        if y1 == y2:
-            continue
-        cond = (y1 > lat) != (y2 > lat)
-        xcross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= cond & (lon < xcross)
-    return inside

@@ -3,7 +3,13 @@
 A passage follows a waypoint route at ``speed_kn``, slowing to ``harbour_speed_kn``
 within ``harbour_nm`` of either end (ships do not leave a berth at full speed). The
 track answers "where was the ship at time t" for arrays of times; the radio model
-(``ais.sim_radio``) decides which of its transmissions anyone received.
+(:mod:`shadowfleet.simulator.radio`) decides which of its transmissions anyone received.
+
+A track also holds its **silences**, the intervals its crew kept AIS quiet, of two
+kinds: ``transmitter_off`` (nothing is sent) and ``positions_withheld`` (the transponder
+stays on and sends its static reports and position reports whose position is "not
+available", lat 91 / lon 181). The truth file (:mod:`shadowfleet.simulator.truth`)
+records both, as what the ship did.
 
 Times are float epoch seconds (UTC); positions degrees; speeds knots.
 """
@@ -14,12 +20,32 @@ import dataclasses
 
 import numpy as np
 
-from ais.sim_world import bearing_deg, densify
+from shadowfleet.simulator.world import bearing_deg, densify
 
 # AIS navigational status codes (ITU-R M.1371 table 45).
 UNDER_WAY = 0
 AT_ANCHOR = 1
 MOORED = 5
+
+TRANSMITTER_OFF = "transmitter_off"
+POSITIONS_WITHHELD = "positions_withheld"
+SILENCE_KINDS = (TRANSMITTER_OFF, POSITIONS_WITHHELD)
+
+
+@dataclasses.dataclass(frozen=True)
+class Silence:
+    """AIS kept quiet from ``t0`` to ``t1`` (epoch seconds, ``t1`` excluded): ``kind`` is
+    one of :data:`SILENCE_KINDS`."""
+
+    t0: float
+    t1: float
+    kind: str = TRANSMITTER_OFF
+
+    def __post_init__(self) -> None:
+        if self.kind not in SILENCE_KINDS:
+            raise ValueError(f"unknown silence kind {self.kind!r}")
+        if not self.t0 < self.t1:
+            raise ValueError(f"silence ends ({self.t1}) before it starts ({self.t0})")
 
 
 @dataclasses.dataclass
@@ -80,11 +106,11 @@ class Passage:
 @dataclasses.dataclass
 class Track:
     """A vessel's whole simulated life from ``start``: consecutive stays and passages,
-    plus the intervals its AIS transmitter was switched off (``ais_off``: [(t0, t1), ...])."""
+    plus its silences (:class:`Silence`, in time order, not overlapping)."""
 
     start: float = 0.0
     parts: list = dataclasses.field(default_factory=list)
-    ais_off: list = dataclasses.field(default_factory=list)
+    silences: list = dataclasses.field(default_factory=list)
 
     @property
     def end(self) -> float:
@@ -104,9 +130,29 @@ class Track:
         self.parts.append(part)
         return part
 
+    def silence(self, t0: float, t1: float, kind: str = TRANSMITTER_OFF) -> Silence:
+        part = Silence(float(t0), float(t1), kind)
+        self.silences.append(part)
+        return part
+
+    def _in(self, t: np.ndarray, kind: str) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        out = np.zeros(t.shape, dtype=bool)
+        for s in self.silences:
+            if s.kind == kind:
+                out |= (t >= s.t0) & (t < s.t1)
+        return out
+
     def transmitting(self, t: np.ndarray) -> np.ndarray:
         """True where the transmitter was on at times ``t``."""
-        on = np.ones(np.shape(t), dtype=bool)
-        for a, b in self.ais_off:
-            on &= ~((t >= a) & (t < b))
-        return on
+        return ~self._in(t, TRANSMITTER_OFF)
+
+    def withholding(self, t: np.ndarray) -> np.ndarray:
+        """True where the transponder sent "position not available" at times ``t``."""
+        return self._in(t, POSITIONS_WITHHELD)
+
+    def stays(self) -> list[Stay]:
+        return [p for p in self.parts if isinstance(p, Stay)]
+
+    def passages(self) -> list[Passage]:
+        return [p for p in self.parts if isinstance(p, Passage)]

@@ -10,21 +10,23 @@ against Class A's 12.5 W, so its ``p_full`` is lower. A station in an outage win
 receives nothing. A second station's receive time lags by ``Station.delay_s`` plus up to
 two seconds of jitter, so copies of one transmission arrive seconds apart (duplicates).
 
-Tag blocks carry ``s:`` (station) and ``c:`` (receive time, whole epoch seconds) with a
-valid checksum, NMEA 4.10 style.
+While a vessel withholds its position (:data:`~shadowfleet.simulator.tracks.POSITIONS_WITHHELD`)
+its position reports go out at the same rate with every kinematic field "not available"
+(``available`` False in :func:`transmissions`); its static reports go on.
+
+What goes on the air is encoded in :mod:`shadowfleet.simulator.encoding`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from functools import reduce
 
 import numpy as np
-from pyais import encode_dict
 
 from ais.errors import ConfigError
-from ais.sim_track import AT_ANCHOR, MOORED, Passage, Stay, Track
-from ais.sim_world import STATIONS, Station, haversine_nm
+from shadowfleet.simulator.tracks import AT_ANCHOR, MOORED, Passage, Stay
+from shadowfleet.simulator.vessels import Vessel
+from shadowfleet.simulator.world import STATIONS, Station, haversine_nm
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -59,24 +61,6 @@ class RadioParams:
                                   f"name one of {sorted(names)} and start < end")
 
 
-@dataclasses.dataclass
-class Vessel:
-    """Identity of a simulated vessel (all fictional) and its track."""
-
-    mmsi: int
-    name: str
-    imo: int
-    callsign: str
-    ship_type: int
-    length_m: int
-    beam_m: int
-    draught_m: float
-    destination: str
-    ais_class: str                    # "A" or "B"
-    role: str                         # shuttle | liner | ferry | resident | transit | small-craft
-    track: Track = dataclasses.field(default_factory=Track)
-
-
 def _interval_s(part, ais_class: str) -> float:
     if isinstance(part, Stay):
         return 180.0
@@ -96,7 +80,10 @@ def _p_station(st: Station, lat, lon, t, p_full: float, outages) -> np.ndarray:
 
 
 def transmissions(vessel: Vessel, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every position report the vessel transmitted: t, lat, lon, sog, cog, heading, status."""
+    """Every position report the vessel transmitted: t, lat, lon, sog, cog, heading,
+    status (the true values) and ``available`` (False while it withheld its position:
+    the report then says "not available", though the radio still carries it from lat,
+    lon)."""
     cols: dict[str, list] = {k: [] for k in ("t", "lat", "lon", "sog", "cog", "heading", "status")}
     for part in vessel.track.parts:
         step = _interval_s(part, vessel.ais_class)
@@ -123,7 +110,9 @@ def transmissions(vessel: Vessel, rng: np.random.Generator) -> dict[str, np.ndar
             status = np.zeros(n)
         for k, v in zip(cols, (t, lat, lon, sog, cog, heading, status)):
             cols[k].append(np.asarray(v, dtype=float))
-    return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+    out = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in cols.items()}
+    out["available"] = ~vessel.track.withholding(out["t"])
+    return out
 
 
 def static_times(vessel: Vessel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -160,75 +149,6 @@ def receive(t, lat, lon, p_full: float, moored: np.ndarray | None, params: Radio
     return masks
 
 
-def quantise_deg(x: np.ndarray) -> np.ndarray:
-    """A coordinate as it decodes from AIS (1/10000 minute, then rounded to 6 decimals)."""
-    return np.round(np.round(np.asarray(x, dtype=float) * 600000.0) / 600000.0, 6)
-
-
-def nmea_checksum(body: str) -> str:
-    return f"{reduce(lambda a, c: a ^ ord(c), body, 0):02X}"
-
-
-def tag_block(station: str, t_rx: int) -> str:
-    body = f"s:{station},c:{int(t_rx)}"
-    return f"\\{body}*{nmea_checksum(body)}\\"
-
-
-def position_sentences(vessel: Vessel, t: float, lat: float, lon: float, sog: float,
-                       cog: float, heading: float, status: int, msg_type: int,
-                       channel: str) -> list[str]:
-    second = int(t) % 60
-    if vessel.ais_class == "B":
-        data = dict(type=18, mmsi=vessel.mmsi, speed=sog, accuracy=0, lon=lon, lat=lat,
-                    course=cog, heading=511, second=second, cs=1)
-    else:
-        data = dict(type=msg_type, mmsi=vessel.mmsi, status=int(status), turn=0, speed=sog,
-                    accuracy=1, lon=lon, lat=lat, course=cog, heading=int(heading),
-                    second=second)
-    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel=channel)
-
-
-def voyage_eta(vessel: Vessel, t: np.ndarray) -> np.ndarray:
-    """The ETA a crew would have entered at time ``t``: the end of the passage under way
-    or next to come (the end of the track when none is left)."""
-    ends = np.array([p.t1 for p in vessel.track.parts if isinstance(p, Passage)] + [vessel.track.end])
-    return ends[np.minimum(np.searchsorted(ends, t, side="right"), len(ends) - 1)]
-
-
-def static_sentences(vessel: Vessel, eta: float, part_b: bool) -> list[str]:
-    """The static report (type 5, two fragments; Class B: type 24 part A or B) encoded
-    with pyais, as sent with sequence id 0 on channel A (see ``reframe``)."""
-    bow = int(vessel.length_m * 0.8)
-    port_side = vessel.beam_m // 2
-    dims = dict(to_bow=bow, to_stern=vessel.length_m - bow, to_port=port_side,
-                to_starboard=vessel.beam_m - port_side)
-    if vessel.ais_class == "B":
-        if not part_b:
-            data = dict(type=24, mmsi=vessel.mmsi, partno=0, shipname=vessel.name)
-        else:
-            data = dict(type=24, mmsi=vessel.mmsi, partno=1, ship_type=vessel.ship_type,
-                        vendorid="SIM", callsign=vessel.callsign, **dims)
-        return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel="A")
-    when = np.datetime64(int(eta), "s").astype(object)
-    data = dict(type=5, mmsi=vessel.mmsi, ais_version=0, imo=vessel.imo,
-                callsign=vessel.callsign, shipname=vessel.name, ship_type=vessel.ship_type,
-                epfd=1, month=when.month, day=when.day, hour=when.hour, minute=when.minute,
-                draught=vessel.draught_m, destination=vessel.destination, dte=0, **dims)
-    return encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel="A", seq_id=0)
-
-
-def reframe(sentence: str, seq_id: int | None, channel: str) -> str:
-    """The same sentence with another sequence id (multi-fragment only) and channel,
-    checksum recomputed: one pyais encoding serves every repetition of a static report."""
-    body = sentence[1:sentence.rindex("*")]
-    fields = body.split(",")
-    if fields[1] != "1" and seq_id is not None:
-        fields[3] = str(seq_id)
-    fields[4] = channel
-    body = ",".join(fields)
-    return f"{sentence[0]}{body}*{nmea_checksum(body)}"
-
-
 def moored_mask(vessel: Vessel, t: np.ndarray) -> np.ndarray:
     """True where the vessel was at a berth or at anchor (not where it drifts at sea
     out of every station's range, which changes nothing)."""
@@ -239,6 +159,25 @@ def moored_mask(vessel: Vessel, t: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["RadioParams", "Vessel", "transmissions", "static_times", "receive",
-           "quantise_deg", "tag_block", "nmea_checksum", "position_sentences",
-           "static_sentences", "voyage_eta", "reframe", "moored_mask"]
+def receptions(masks: list[np.ndarray], t: np.ndarray, rng: np.random.Generator
+               ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """Per station: (station index, indices of the transmissions it received, their
+    receive times in whole epoch seconds). A station's receive time lags the
+    transmission by its ``delay_s`` plus up to two seconds of jitter."""
+    out = []
+    for k, (st, m) in enumerate(zip(STATIONS, masks)):
+        idx = np.flatnonzero(m)
+        t_rx = np.floor(t[idx] + st.delay_s + (rng.uniform(0, 2, len(idx)) if st.delay_s else 0))
+        out.append((k, idx, t_rx.astype(np.int64)))
+    return out
+
+
+def voyage_eta(vessel: Vessel, t: np.ndarray) -> np.ndarray:
+    """The ETA a crew would have entered at time ``t``: the end of the passage under way
+    or next to come (the end of the track when none is left)."""
+    ends = np.array([p.t1 for p in vessel.track.parts if isinstance(p, Passage)] + [vessel.track.end])
+    return ends[np.minimum(np.searchsorted(ends, t, side="right"), len(ends) - 1)]
+
+
+__all__ = ["RadioParams", "transmissions", "static_times", "receive", "receptions",
+           "moored_mask", "voyage_eta"]

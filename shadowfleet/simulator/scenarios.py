@@ -2,9 +2,12 @@
 
 ``najin-dunay-2023``: two cargo ships shuttle Najin <-> Dunay from mid-August to
 mid-October 2023 with 12-48 h port stays (REFERENCE.md, RUSI / Washington Post, October
-2023); on most round trips AIS goes off shortly after leaving Dunay (or some 20-40 nm
+2023), the second opening its season with a pickup at Najin in plain sight; on most round trips AIS goes quiet shortly after leaving Dunay (or some 20-40 nm
 before Najin) and comes back on the way in, so the whole Najin call is dark, as
-reported; on the others every leg is broadcast. ``control``: the same ships trade
+reported; on the others every leg is broadcast. Mostly the transmitter is switched off;
+on about one quiet trip in four the transponder stays on and withholds its position
+(static reports and "position not available" reports go on), drawn from a stream of
+the seed of its own so the tracks do not depend on it. ``control``: the same ships trade
 Vladivostok <-> Nakhodka instead, always broadcasting.
 
 Both scenarios share the background: liners between Vladivostok, Nakhodka and
@@ -21,9 +24,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.sim_radio import Vessel
-from ais.sim_track import AT_ANCHOR, UNDER_WAY, Track
-from ais.sim_world import PORTS, STATIONS, TRANSIT_LANE, route
+from shadowfleet.simulator.tracks import (AT_ANCHOR, POSITIONS_WITHHELD, TRANSMITTER_OFF,
+                                          UNDER_WAY, Track)
+from shadowfleet.simulator.vessels import Identities, Vessel
+from shadowfleet.simulator.world import PORTS, STATIONS, TRANSIT_LANE, route
 
 SCENARIOS = ("najin-dunay-2023", "control")
 
@@ -32,55 +36,11 @@ END = pd.Timestamp("2023-10-20T00:00:00Z")
 SHUTTLE_FROM = pd.Timestamp("2023-08-13T00:00:00Z")
 SHUTTLE_UNTIL = pd.Timestamp("2023-10-14T00:00:00Z")
 
-# IMOs and names of the ships in the 2023 reports, and look-alikes (REFERENCE.md).
-REAL_IMOS = frozenset({9179842, 8517839, 9358010, 9161003, 9124043, 9242986})
-REAL_NAMES = frozenset({"ANGARA", "MARIA", "MAIA-1", "MAIA 1", "LADY R", "SASCO ANGARA"})
-
 _SHUTTLE_NAMES = ("SEVERNAYA ZVEZDA", "TUMANNY BEREG", "KEDROVAYA PAD", "BELY MYS")
 _LINER_NAMES = ("PRIMORSKY TRADER", "ZOLOTOY ROG", "USSURI BAY", "AMUR LINE", "OKEAN PRIDE",
                 "NAKHODKA STAR", "VOSTOK CARRIER", "ASKOLD", "RUSSKY BRIDGE", "SIKHOTE")
 _TRANSIT_NAMES = ("EAST SEA PIONEER", "HANSAN GLORY", "OCEAN LOTUS", "PACIFIC WREN")
 _SMALL_CRAFT_NAMES = ("CHAIKA", "VOLNA 7", "BRIZ", "KAMBALA", "ORLAN", "ZARYA")
-
-
-def imo_with_check_digit(six: int) -> int:
-    """Append the IMO check digit to a six-digit number: the last digit of
-    sum(digit_i * weight_i) with weights 7..2 (IMO resolution A.1078(28))."""
-    digits = [int(c) for c in f"{six:06d}"]
-    check = sum(d * w for d, w in zip(digits, range(7, 1, -1))) % 10
-    return six * 10 + check
-
-
-def imo_is_valid(imo: int) -> bool:
-    return 1000000 <= imo <= 9999999 and imo_with_check_digit(imo // 10) == imo
-
-
-class _Ids:
-    """Unique fictional MMSIs, IMOs and call signs from the seed."""
-
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self.mmsis: set[int] = set()
-        self.imos: set[int] = set()
-
-    def mmsi(self) -> int:
-        while True:
-            m = 273000000 + int(self.rng.integers(100000, 999999))
-            if m not in self.mmsis:
-                self.mmsis.add(m)
-                return m
-
-    def imo(self) -> int:
-        while True:
-            imo = imo_with_check_digit(int(self.rng.integers(880000, 989999)))
-            if imo not in self.imos and imo not in REAL_IMOS:
-                self.imos.add(imo)
-                return imo
-
-    def callsign(self) -> str:
-        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-        tail = "".join(letters[i] for i in self.rng.integers(0, 26, 2))
-        return f"UB{tail}{int(self.rng.integers(1, 9))}"
 
 
 def _t(ts: pd.Timestamp) -> float:
@@ -100,8 +60,10 @@ def _sail(track: Track, rng, origin: str, dest: str, speed: float) -> tuple:
     return passage, berth
 
 
-def _shuttle(track: Track, rng, home: str, a: str, b: str, dark: bool, until: float) -> None:
-    """Cycles a -> b -> a from the current port ``a``; ``dark``: most b calls hidden."""
+def _shuttle(track: Track, rng, quiet_rng, home: str, a: str, b: str, dark: bool,
+             until: float) -> None:
+    """Cycles a -> b -> a from the current port ``a``; ``dark``: most b calls hidden
+    (``quiet_rng`` draws how: transmitter off or positions withheld)."""
     n_cycle = 0
     while track.end < until:
         side_trip = n_cycle > 0 and rng.random() < 0.4
@@ -123,12 +85,13 @@ def _shuttle(track: Track, rng, home: str, a: str, b: str, dark: bool, until: fl
             else:                    # off soon after leaving a, on shortly before a
                 off = out.time_at_distance(rng.uniform(8, 15))
                 on = back.time_at_distance(back.length_nm - rng.uniform(8, 15))
-            track.ais_off.append((off, on))
+            kind = POSITIONS_WITHHELD if quiet_rng.random() < 0.25 else TRANSMITTER_OFF
+            track.silence(off, on, kind)
         track.stay(a, berth_a, float(rng.uniform(12, 48)))
         n_cycle += 1
 
 
-def _shuttles(rng, ids: _Ids, scenario: str) -> list[Vessel]:
+def _shuttles(rng, quiet_rng, ids: Identities, scenario: str) -> list[Vessel]:
     names = rng.choice(_SHUTTLE_NAMES, 2, replace=False)
     out = []
     for k, (name, home) in enumerate(zip(names, ("Vostochny", "Vladivostok"))):
@@ -138,10 +101,17 @@ def _shuttles(rng, ids: _Ids, scenario: str) -> list[Vessel]:
         track.stay(home, berth, start_h)
         a, b = ("Dunay", "Najin") if scenario == "najin-dunay-2023" else ("Nakhodka", "Vladivostok")
         dark = scenario == "najin-dunay-2023"
-        if home != a:
+        if dark and k == 1:
+            # the second shuttle's season opens with a pickup at b, in plain sight, so its
+            # chain runs b, a, [b dark], a, b: DESIGN.md's "each leg is counted once" case
+            _, berth = _sail(track, rng, home, b, 11.0)
+            track.stay(b, berth, float(rng.uniform(12, 36)))
+            _, berth = _sail(track, rng, b, a, 11.0)
+            track.stay(a, berth, float(rng.uniform(12, 36)))
+        elif home != a:
             _, berth = _sail(track, rng, home, a, 11.0)
             track.stay(a, berth, float(rng.uniform(12, 36)))
-        _shuttle(track, rng, home, a, b, dark, _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600)
+        _shuttle(track, rng, quiet_rng, home, a, b, dark, _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600)
         if a != home:
             _, berth = _sail(track, rng, a, home, 11.0)
         last = track.parts[-1]
@@ -154,7 +124,7 @@ def _shuttles(rng, ids: _Ids, scenario: str) -> list[Vessel]:
     return out
 
 
-def _liner(rng, ids: _Ids, name: str, a: str, b: str, role: str = "liner") -> Vessel:
+def _liner(rng, ids: Identities, name: str, a: str, b: str, role: str = "liner") -> Vessel:
     track = Track(start=_t(START))
     berth = _berth(rng, a)
     track.stay(a, berth, float(rng.uniform(1, 60)))
@@ -174,14 +144,14 @@ def _liner(rng, ids: _Ids, name: str, a: str, b: str, role: str = "liner") -> Ve
                   round(float(rng.uniform(5, 10)), 1), b.upper(), "A", role, track)
 
 
-def _resident(rng, ids: _Ids, name: str) -> Vessel:
+def _resident(rng, ids: Identities, name: str) -> Vessel:
     track = Track(start=_t(START))
     track.stay("Najin", _berth(rng, "Najin"), (_t(END) - _t(START)) / 3600)
     return Vessel(ids.mmsi(), name, ids.imo(), ids.callsign(), 70, int(rng.integers(70, 110)),
                   int(rng.integers(12, 18)), 5.0, "RAJIN", "A", "resident", track)
 
 
-def _transit(rng, ids: _Ids, name: str) -> Vessel:
+def _transit(rng, ids: Identities, name: str) -> Vessel:
     """Passes through the area every 6-12 days; out of every station's range between."""
     track = Track(start=_t(START))
     lane = np.asarray(TRANSIT_LANE)
@@ -202,7 +172,7 @@ def _transit(rng, ids: _Ids, name: str) -> Vessel:
                   int(rng.integers(24, 36)), 9.0, "BUSAN", "A", "transit", track)
 
 
-def _small_craft(rng, ids: _Ids, name: str, home: str) -> Vessel:
+def _small_craft(rng, ids: Identities, name: str, home: str) -> Vessel:
     """Class B: day trips to fishing grounds a few miles offshore, nights in port."""
     track = Track(start=_t(START))
     berth = _berth(rng, home)
@@ -230,8 +200,8 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
     rng = np.random.default_rng(seed)
-    ids = _Ids(rng)
-    vessels = _shuttles(rng, ids, scenario)
+    ids = Identities(rng)
+    vessels = _shuttles(rng, np.random.default_rng([seed, 3]), ids, scenario)
     pairs = [("Vladivostok", "Nakhodka"), ("Vladivostok", "Vostochny"), ("Nakhodka", "Vostochny")]
     n_liners = int(rng.integers(5, 8))
     names = list(rng.choice(_LINER_NAMES, n_liners + 2, replace=False))

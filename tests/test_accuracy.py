@@ -1,0 +1,96 @@
+"""The detectors against what the simulated ships did, over 10 seeds of
+``najin-dunay-2023`` and 5 of ``control`` (``tools/accuracy.py`` prints the per-seed
+table). Each seed is simulated once (the frames ``ais`` decodes from the feed, without
+encoding it: ``test_simulate`` checks they are equal) and analysed with the pair of
+interest Najin-Dunay.
+
+Rules where the truth and a correct run differ by definition, stated here rather than
+loosened: inference happens only for the pairs of interest (DESIGN.md), so a call unseen
+by every station outside a pair of interest is not inferred, and the greedy pairing of
+that ship's other trips may shift: those true trips are ``not_found`` and the run
+reports others (``reported_not_made``) — the truth's ``expected_round_trips`` say
+which, and the run must report exactly those. A transmitter switch-off's dark period
+counts as own messages the static reports heard between the last position and the
+switch-off or between the switch-on and the next position (DESIGN.md counts every
+message while the dark period lasts), and no others.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.accuracy import PAIRS, run
+
+SEEDS = [("najin-dunay-2023", s) for s in range(1, 11)] + [("control", s) for s in range(1, 6)]
+INTEREST = {"|".join(sorted(p)) for p in PAIRS}
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=[f"{a}-{s}" for a, s in SEEDS])
+def seed_run(request):
+    sim, truth, result, acc = run(*request.param)
+    print(acc.row())
+    return truth, result, acc
+
+
+def test_each_true_round_trip_found_once_none_invented(seed_run):
+    truth, result, acc = seed_run
+    assert acc.missed == [] and acc.invented_trips == []
+    found = sum(acc.true_found[(e, e)] for e in ("observed", "inferred"))
+    assert found == acc.true_trips - acc.true_expected["not_found"]
+    assert sum(acc.true_found.values()) == found           # never with the other status
+    # the stated rule: only trips of pairs that are not of interest can go unfound
+    assert all(t["pair"] not in INTEREST for t in truth["round_trips"]
+               if t["expected"] == "not_found")
+    assert all(t["pair"] not in INTEREST for t in truth["expected_round_trips"]
+               if not t["happened"])
+    # every trip listed once: ids unique, no two trips of one pair share a leg
+    assert result.round_trips["trip_id"].is_unique
+
+
+def test_every_call_made_while_dark_is_covered_by_a_possible_call(seed_run):
+    truth, result, acc = seed_run
+    assert acc.uncovered_dark_calls == []
+    dark = [c for c in truth["calls"] if c["dark"]]
+    assert acc.dark_calls >= len(dark)
+    if truth["scenario"] == "najin-dunay-2023":
+        assert dark and len(result.possible_calls) >= len(
+            [t for t in truth["round_trips"] if t["expected"] == "inferred"]) // 2
+
+
+def test_no_invented_calls(seed_run):
+    _, _, acc = seed_run
+    assert acc.invented_calls == [] and acc.invented_possible_calls == []
+
+
+def test_positions_withheld_is_told_from_switching_off(seed_run):
+    _, _, acc = seed_run
+    assert acc.withheld_without_own_messages == []
+    assert acc.off_own_messages_wrong == []
+
+
+def test_inferred_trips_only_where_ships_went_dark(seed_run):
+    """control: every ship broadcasts throughout, so no inferred trip and no possible
+    call; najin-dunay-2023: the shuttles' dark Najin calls give inferred trips."""
+    truth, result, acc = seed_run
+    inferred = result.round_trips["status"] == "inferred"
+    if truth["scenario"] == "control":
+        assert not inferred.any() and result.possible_calls.empty and acc.dark_calls == 0
+        assert acc.true_found[("observed", "observed")] == acc.true_trips > 50
+    else:
+        assert inferred.sum() == acc.true_found[("inferred", "inferred")] >= 4
+        shuttles = {v["mmsi"] for v in truth["vessels"] if v["role"] == "shuttle"}
+        assert set(result.round_trips.loc[inferred, "mmsi"]) <= shuttles
+
+
+def test_the_scenarios_premises_hold(seed_run):
+    """The truth's expected inferences assume a silent call's port is reachable: the
+    voyages to and from every dark call slower than reach_speed_kn, the call longer
+    than min_dwell_minutes."""
+    truth, _, _ = seed_run
+    d = truth["definitions"]
+    ends = {(v["mmsi"], v["arrival_utc"]): v for v in truth["voyages"]}
+    starts = {(v["mmsi"], v["departure_utc"]): v for v in truth["voyages"]}
+    for c in (c for c in truth["calls"] if c["dark"]):
+        assert c["hours"] * 60 > d["min_dwell_minutes"]
+        for v in (ends[(c["mmsi"], c["arrival_utc"])], starts[(c["mmsi"], c["departure_utc"])]):
+            assert v["max_speed_kn"] < d["reach_speed_kn"], (c, v)

@@ -100,9 +100,11 @@ def ref_grid(track, step_s, max_gap_s) -> dict[int, tuple[float, float]]:
     if not track:
         return out
     k = math.ceil(track[0][0] / step_s)
+    i = 0
     while k * step_s <= track[-1][0]:
         tg = k * step_s
-        i = max(n for n, (t, _, _) in enumerate(track) if t <= tg)
+        while i + 1 < len(track) and track[i + 1][0] <= tg:     # last fix at or before tg
+            i += 1
         t0, la0, lo0 = track[i]
         if t0 == tg:
             out[k] = (la0, lo0)
@@ -129,15 +131,30 @@ def _mean_position(points):
     return math.degrees(math.atan2(z, math.hypot(x, y))), wrap(math.degrees(math.atan2(y, x)))
 
 
+def ref_grids(positions, *, step_minutes=10.0, max_gap_minutes=60.0) -> dict[int, dict]:
+    """mmsi -> its grid positions (:func:`ref_grid`)."""
+    return {m: ref_grid(tr, step_minutes * 60, max_gap_minutes * 60)
+            for m, tr in tracks(positions).items()}
+
+
 def ref_encounters(positions, registry=None, *, distance_m=500.0, min_minutes=120.0,
                    max_speed_kn=2.0, port_distance_nm=5.0, step_minutes=10.0,
                    max_gap_minutes=60.0, merge_hours=4.0) -> list[dict]:
     """Encounters over ALL pairs of vessels and every common grid time, as dicts
     (mmsi_1, mmsi_2, start, end (epoch s), n_steps, median_distance_m, speed_1, speed_2,
     lat, lon), sorted by (mmsi_1, start, mmsi_2)."""
+    grids = ref_grids(positions, step_minutes=step_minutes, max_gap_minutes=max_gap_minutes)
+    return ref_pair_encounters(grids, registry, distance_m=distance_m, min_minutes=min_minutes,
+                               max_speed_kn=max_speed_kn, port_distance_nm=port_distance_nm,
+                               step_minutes=step_minutes, merge_hours=merge_hours)
+
+
+def ref_pair_encounters(grids, registry=None, *, distance_m=500.0, min_minutes=120.0,
+                        max_speed_kn=2.0, port_distance_nm=5.0, step_minutes=10.0,
+                        merge_hours=4.0) -> list[dict]:
+    """:func:`ref_encounters` from the vessels' grids: every pair, every common grid time."""
     step_s = step_minutes * 60
     step_h = step_s / 3600
-    grids = {m: ref_grid(tr, step_s, max_gap_minutes * 60) for m, tr in tracks(positions).items()}
     vessels = sorted(grids)
     out = []
     for i, m1 in enumerate(vessels):

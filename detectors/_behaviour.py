@@ -1,6 +1,6 @@
 """Plumbing shared by the behaviour detectors (encounters, loitering, unlisted stops):
-the rows as arrays in the one kernel layout, the port registry as an optional
-argument, the nearest port of event positions, and UTC times from epoch seconds."""
+the rows as arrays in the one kernel layout, the port registry as an optional argument
+(None or empty: every position is at sea), and the nearest port of event positions."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class Rows:
     as contiguous arrays sorted by (mmsi, timestamp), with per-vessel ``offsets``."""
 
     frame: pd.DataFrame
+    ts: pd.Series
     mmsi: np.ndarray
     t: np.ndarray
     lat: np.ndarray
@@ -30,7 +31,8 @@ class Rows:
     def of(cls, positions: pd.DataFrame) -> "Rows":
         pos = usable_positions(positions)
         mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
-        return cls(frame=pos, mmsi=mmsi, t=epoch_seconds(pos["timestamp"]),
+        ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+        return cls(frame=pos, ts=ts, mmsi=mmsi, t=epoch_seconds(ts),
                    lat=np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
                    lon=np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64)),
                    offsets=vessel_offsets(mmsi))
@@ -40,8 +42,7 @@ class Rows:
 
     def times(self, rows: np.ndarray) -> pd.Series:
         """The UTC timestamps of the given rows (ns precision, as in the frame)."""
-        ts = pd.to_datetime(self.frame["timestamp"], utc=True).dt.as_unit("ns")
-        return ts.iloc[np.asarray(rows, dtype=np.int64)].reset_index(drop=True)
+        return self.ts.iloc[np.asarray(rows, dtype=np.int64)].reset_index(drop=True)
 
 
 def has_ports(registry) -> bool:
@@ -78,13 +79,8 @@ def port_columns(registry, lat, lon) -> tuple[list[str], np.ndarray]:
     return list(names[idx]), d
 
 
-def utc(seconds) -> pd.Series:
-    """Epoch seconds (float) as a UTC datetime column in ns (rounded to the ns)."""
-    ns = np.rint(np.asarray(seconds, dtype=np.float64) * 1e9).astype(np.int64)
-    return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))
-
-
 def vessel_names(names, mmsi) -> pd.Series:
+    """The name of each mmsi from an mmsi -> name mapping ("" when unknown)."""
     names = names or {}
     return pd.Series([str(names.get(int(m), "") or "") for m in mmsi], dtype=object)
 

@@ -82,12 +82,6 @@ def mean_position(lat, lon):
             wrap_lon(math.degrees(math.atan2(y, x))))
 
 
-def median_position_array(lat, lon) -> tuple[float, float]:
-    """:func:`median_position` of two numpy arrays."""
-    return median_position(np.ascontiguousarray(lat, dtype=np.float64),
-                           np.ascontiguousarray(lon, dtype=np.float64))
-
-
 def mean_position_array(lat, lon) -> tuple[float, float]:
     """:func:`mean_position` of two numpy arrays."""
     return mean_position(np.ascontiguousarray(lat, dtype=np.float64),

@@ -104,7 +104,7 @@ def vessel_features(positions: pd.DataFrame, *, dark_periods=None, port_visits=N
     n = len(index)
     zeros = np.zeros(n)
 
-    dp = dark_periods if dark_periods is not None else None
+    dp = dark_periods
     if dp is not None and len(dp):
         feats["hours_dark"] = _per_vessel(index, dp["mmsi"], dp["hours"].fillna(0.0))
         feats["dark_periods"] = _per_vessel(index, dp["mmsi"])

@@ -14,7 +14,9 @@ Inside is the even-odd rule over all rings of a polygon, so holes are outside. T
 crossing test is half-open (a vertex counts for the edge above it only), so a point on
 an edge shared by two ports belongs to exactly one of them, never both nor neither.
 Distances use the local equirectangular projection of :mod:`detectors._geo` and are
-0 inside. The bounding-box prefilter skips every polygon whose box (grown by the
+0 inside. :func:`nearest_one` (the nearest port, for the behaviour detectors) compares
+each polygon with the point moved by whole turns of longitude to its side of the
+antimeridian; the other helpers take longitudes as they are. The bounding-box prefilter skips every polygon whose box (grown by the
 buffer) does not contain the point: for a feed of a whole sea most positions touch no
 box at all.
 

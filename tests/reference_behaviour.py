@@ -12,6 +12,7 @@ import statistics
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.reference_gaps import make_positions
 from tests.reference_visits import ref_port_distance_nm
@@ -67,23 +68,6 @@ def port_distance(registry, lat, lon) -> float:
             centre = (min(xs) + max(xs)) / 2
             plon = centre + short_delta(centre, lon)
             best = min(best, ref_port_distance_nm({"polygons": [poly]}, lat, plon))
-    return best
-
-
-def nearest_port(registry, lat, lon) -> tuple[str, float]:
-    if registry is None or len(registry.names) == 0:
-        return "", math.nan
-    dists = [(port_distance_single(f, lat, lon), i) for i, f in enumerate(registry.features)]
-    d, i = min(dists)
-    return registry.names[i], d
-
-
-def port_distance_single(feature, lat, lon) -> float:
-    best = math.inf
-    for poly in feature["polygons"]:
-        xs = [x for x, _ in poly[0]]
-        centre = (min(xs) + max(xs)) / 2
-        best = min(best, ref_port_distance_nm({"polygons": [poly]}, lat, centre + short_delta(centre, lon)))
     return best
 
 
@@ -297,6 +281,44 @@ def ref_dbscan(points, eps_m, min_samples) -> list[int]:
                     todo.append(q)
         label += 1
     return labels
+
+
+# ---- comparing a detector's table with a reference ------------------------------------
+
+def _encounter_tuples(frame):
+    return [(r.mmsi_1, r.mmsi_2, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_steps)
+            for r in frame.itertuples()]
+
+
+def assert_encounters_match(frame, ref):
+    assert _encounter_tuples(frame) == [(e["mmsi_1"], e["mmsi_2"], e["start"], e["end"], e["n_steps"])
+                                for e in ref]
+    for r, e in zip(frame.itertuples(), ref):
+        assert r.median_distance_m == pytest.approx(e["median_distance_m"], rel=1e-9, abs=1e-6)
+        assert r.median_speed_1_kn == pytest.approx(e["speed_1"], rel=1e-9, abs=1e-9)
+        assert r.median_speed_2_kn == pytest.approx(e["speed_2"], rel=1e-9, abs=1e-9)
+        assert r.lat == pytest.approx(e["lat"], abs=1e-9)
+        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
+
+
+def assert_loitering_match(frame, ref):
+    got = [(r.mmsi, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_positions)
+           for r in frame.itertuples()]
+    assert got == [(e["mmsi"], e["start"], e["end"], e["n_positions"]) for e in ref]
+    for r, e in zip(frame.itertuples(), ref):
+        assert r.mean_speed_kn == pytest.approx(e["mean_speed_kn"], rel=1e-9, abs=1e-12)
+        assert r.max_speed_kn == pytest.approx(e["max_speed_kn"], rel=1e-9, abs=1e-12)
+        assert r.lat == pytest.approx(e["lat"], abs=1e-12)
+        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
+
+
+def assert_stays_match(stays, ref):
+    got = [(r.mmsi, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_positions)
+           for r in stays.itertuples()]
+    assert got == [(e["mmsi"], e["start"], e["end"], e["n_positions"]) for e in ref]
+    for r, e in zip(stays.itertuples(), ref):
+        assert r.lat == pytest.approx(e["lat"], abs=1e-12)
+        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
 
 
 # ---- track factories -------------------------------------------------------------------

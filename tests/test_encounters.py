@@ -15,8 +15,8 @@ from ais.errors import ConfigError
 from detectors._geo import haversine_nm
 from detectors.columns import ENCOUNTER_COLUMNS, ENCOUNTER_CONTRACT_COLUMNS
 from detectors.encounters import EncounterParams, find_encounters
-from tests.reference_behaviour import (T0, box_registry, drifting_fleet, offset, ref_encounters,
-                                       sailing, stationary)
+from tests.reference_behaviour import (T0, assert_encounters_match, box_registry, drifting_fleet,
+                                       offset, ref_encounters, sailing, stationary)
 from tests.reference_gaps import make_positions
 
 SERIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "decoded" / \
@@ -35,22 +35,6 @@ def pair_at(distance_m, *, hours=3.0, lat=SEA[0], lon=SEA[1], every=10.0, start=
     la2, lo2 = offset(lat, lon, north_m=distance_m)
     return make_positions(stationary(1, lat, lon, start, hours, every)
                           + stationary(2, la2, lo2, start, hours, every))
-
-
-def as_tuples(frame):
-    return [(r.mmsi_1, r.mmsi_2, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_steps)
-            for r in frame.itertuples()]
-
-
-def assert_matches_reference(frame, ref):
-    assert as_tuples(frame) == [(e["mmsi_1"], e["mmsi_2"], e["start"], e["end"], e["n_steps"])
-                                for e in ref]
-    for r, e in zip(frame.itertuples(), ref):
-        assert r.median_distance_m == pytest.approx(e["median_distance_m"], rel=1e-9, abs=1e-6)
-        assert r.median_speed_1_kn == pytest.approx(e["speed_1"], rel=1e-9, abs=1e-9)
-        assert r.median_speed_2_kn == pytest.approx(e["speed_2"], rel=1e-9, abs=1e-9)
-        assert r.lat == pytest.approx(e["lat"], abs=1e-9)
-        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
 
 
 # ---- columns, ids, inputs ----------------------------------------------------------
@@ -243,7 +227,7 @@ def test_kernel_matches_all_pairs_reference(bay, seed):
     pos = drifting_fleet(seed, n_vessels=7)
     enc = find_encounters(pos, bay)
     ref = ref_encounters(pos, bay)
-    assert_matches_reference(enc, ref)
+    assert_encounters_match(enc, ref)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -251,12 +235,12 @@ def test_kernel_matches_reference_near_a_port_and_across_180(bay, seed):
     # a fleet lying astride the line 5 nm east of Bay: the port rule cuts runs
     pos = drifting_fleet(100 + seed, n_vessels=7, lat=42.05, lon=131.2123, spread_m=900)
     near = find_encounters(pos, bay)
-    assert_matches_reference(near, ref_encounters(pos, bay))
+    assert_encounters_match(near, ref_encounters(pos, bay))
     assert len(near) < len(find_encounters(pos, None))
     # a fleet drifting over the antimeridian
     pos = drifting_fleet(200 + seed, n_vessels=6, lat=-16.5, lon=179.995)
     assert (pos["lon"] < 0).any() and (pos["lon"] > 0).any()
-    assert_matches_reference(find_encounters(pos, None), ref_encounters(pos, None))
+    assert_encounters_match(find_encounters(pos, None), ref_encounters(pos, None))
 
 
 def test_kernel_matches_reference_with_other_thresholds(bay):
@@ -267,7 +251,7 @@ def test_kernel_matches_reference_with_other_thresholds(bay):
     ref = ref_encounters(pos, bay, distance_m=800, min_minutes=45, max_speed_kn=1.2,
                          step_minutes=5, max_gap_minutes=30, merge_hours=1)
     assert len(ref) > 0
-    assert_matches_reference(find_encounters(pos, bay, p), ref)
+    assert_encounters_match(find_encounters(pos, bay, p), ref)
 
 
 def test_random_fleets_do_find_encounters(bay):
@@ -330,7 +314,7 @@ def test_gfw_pipe_encounters_series(gfw_series, case, expected):
 
 def test_gfw_series_against_the_reference(gfw_series):
     for case, pos in gfw_series.items():
-        assert_matches_reference(find_encounters(pos, None, GFW),
+        assert_encounters_match(find_encounters(pos, None, GFW),
                                  ref_encounters(pos, None, min_minutes=30))
 
 
@@ -388,4 +372,4 @@ def test_properties_row_order_symmetry_span_overlap(pos, perm_seed):
         assert (g["start_utc"].iloc[1:].to_numpy() - g["end_utc"].iloc[:-1].to_numpy()
                 >= np.timedelta64(4 * H, "s")).all()
     # and the all-pairs reference agrees
-    assert_matches_reference(enc, ref_encounters(pos, None, min_minutes=30))
+    assert_encounters_match(enc, ref_encounters(pos, None, min_minutes=30))

@@ -13,8 +13,8 @@ from ais.errors import ConfigError
 from detectors.columns import LOITER_COLUMNS, LOITER_CONTRACT_COLUMNS
 from detectors.encounters import find_encounters
 from detectors.loitering import LoiteringParams, find_loitering
-from tests.reference_behaviour import (T0, box_registry, drifting_fleet, offset, ref_loitering,
-                                       sailing, stationary)
+from tests.reference_behaviour import (T0, assert_loitering_match, box_registry, drifting_fleet,
+                                       offset, ref_loitering, sailing, stationary)
 from tests.reference_gaps import make_positions
 
 MIN = 60
@@ -29,17 +29,6 @@ def bay():
 
 def minutes(frame, col):
     return [(v.value // 10**9 - T0) // MIN for v in frame[col]]
-
-
-def assert_matches_reference(frame, ref):
-    got = [(r.mmsi, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_positions)
-           for r in frame.itertuples()]
-    assert got == [(e["mmsi"], e["start"], e["end"], e["n_positions"]) for e in ref]
-    for r, e in zip(frame.itertuples(), ref):
-        assert r.mean_speed_kn == pytest.approx(e["mean_speed_kn"], rel=1e-9, abs=1e-12)
-        assert r.max_speed_kn == pytest.approx(e["max_speed_kn"], rel=1e-9, abs=1e-12)
-        assert r.lat == pytest.approx(e["lat"], abs=1e-12)
-        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
 
 
 def test_columns_types_ids_and_ports(bay):
@@ -157,9 +146,9 @@ def test_a_long_encounter_is_also_loitering_of_both_ships():
 def test_kernel_matches_reference(bay, seed):
     pos = drifting_fleet(seed, n_vessels=6, lat=42.05, lon=131.2123, spread_m=1500)
     lo = find_loitering(pos, bay)
-    assert_matches_reference(lo, ref_loitering(pos, bay))
+    assert_loitering_match(lo, ref_loitering(pos, bay))
     pos = drifting_fleet(50 + seed, n_vessels=4, lat=-16.5, lon=179.995)
-    assert_matches_reference(find_loitering(pos, None), ref_loitering(pos, None))
+    assert_loitering_match(find_loitering(pos, None), ref_loitering(pos, None))
 
 
 def test_kernel_matches_reference_with_other_thresholds(bay):
@@ -169,7 +158,7 @@ def test_kernel_matches_reference_with_other_thresholds(bay):
     ref = ref_loitering(pos, bay, max_speed_kn=0.5, min_hours=1.0, port_distance_nm=4.5,
                         max_gap_minutes=30)
     assert len(ref) > 10
-    assert_matches_reference(find_loitering(pos, bay, p), ref)
+    assert_loitering_match(find_loitering(pos, bay, p), ref)
 
 
 def test_random_fleets_do_loiter(bay):
@@ -207,4 +196,4 @@ def test_properties(pos, perm_seed):
         assert r.hours >= 1.0 and r.max_speed_kn < 2.0
     for _, g in lo.groupby("mmsi"):
         assert (g["start_utc"].iloc[1:].to_numpy() > g["end_utc"].iloc[:-1].to_numpy()).all()
-    assert_matches_reference(lo, ref_loitering(pos, None, min_hours=1.0))
+    assert_loitering_match(lo, ref_loitering(pos, None, min_hours=1.0))

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ais.errors import ConfigError
 from detectors.columns import STAY_COLUMNS, STOP_COLUMNS, STOP_CONTRACT_COLUMNS
 from detectors.stops import StopParams, cluster_stays, find_stays, find_unlisted_stops
-from tests.reference_behaviour import (T0, box_registry, drifting_fleet, haversine_m, offset,
-                                       ref_dbscan, ref_stays, sailing, stationary)
+from tests.reference_behaviour import (T0, assert_stays_match, box_registry, drifting_fleet,
+                                       haversine_m, offset, ref_dbscan, ref_stays, sailing,
+                                       stationary)
 from tests.reference_gaps import make_positions
 
 MIN = 60
@@ -35,15 +36,6 @@ def calls(mmsi, where, days, hours=6.0, jitter_m=15.0):
     for d in days:
         rows += stationary(mmsi, *where, T0 + d * DAY, hours, jitter_m=jitter_m, seed=mmsi + d)
     return rows
-
-
-def assert_stays_match(stays, ref):
-    got = [(r.mmsi, r.start_utc.value // 10**9, r.end_utc.value // 10**9, r.n_positions)
-           for r in stays.itertuples()]
-    assert got == [(e["mmsi"], e["start"], e["end"], e["n_positions"]) for e in ref]
-    for r, e in zip(stays.itertuples(), ref):
-        assert r.lat == pytest.approx(e["lat"], abs=1e-12)
-        assert abs((r.lon - e["lon"] + 180) % 360 - 180) < 1e-9
 
 
 def test_columns_types_and_ids(bay):

@@ -19,7 +19,9 @@ an exact expansion of the determinant, so a point that lies on a slanted edge in
 double coordinates is on it, whatever the rounding. A point on an edge shared by two
 ports lies in both; :func:`locate_one` gives the first in registry order.
 Distances use the local equirectangular projection of :mod:`detectors._geo` and are
-0 inside. The bounding-box prefilter skips every polygon whose box (grown by the
+0 inside. :func:`nearest_one` (the nearest port, for the behaviour detectors) compares
+each polygon with the point moved by whole turns of longitude to its side of the
+antimeridian; the other helpers take longitudes as they are. The bounding-box prefilter skips every polygon whose box (grown by the
 buffer) does not contain the point: for a feed of a whole sea most positions touch no
 box at all.
 
@@ -30,10 +32,13 @@ call that passes six arrays costs about ten times the bounding-box test it guard
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
-from detectors._geo import nm_to_deg_lat, nm_to_deg_lon, point_segment_distance_nm
+from detectors._geo import (NM_PER_DEG_LAT, nm_to_deg_lat, nm_to_deg_lon,
+                            point_segment_distance_nm)
 from detectors._numba import njit
 
 
@@ -264,3 +269,68 @@ def distance_many(lat, lon, vx, vy, ring_off, poly_ring, port_poly, bbox, out):
             out[i, p] = distance_to_port_nm(lat[i], lon[i], p, vx, vy, ring_off, poly_ring,
                                             port_poly, bbox)
 
+
+
+@njit(inline="always")
+def _near_lon(lon, centre):
+    """``lon`` moved by whole turns to lie within 180 degrees of ``centre`` (longitudes
+    wrap at +-180: a point at 179.9 E is 0.2 degrees from a port at 179.9 W)."""
+    d = lon - centre
+    while d >= 180.0:
+        d -= 360.0
+    while d < -180.0:
+        d += 360.0
+    return centre + d
+
+
+@njit(inline="always")
+def _bbox_distance_nm(lat, lon, g, bbox):
+    """Distance in nm from the point to polygon g's bounding box, in the local
+    equirectangular projection of :func:`detectors._geo.point_segment_distance_nm`: a
+    lower bound of the distance to the polygon in the same projection (0 inside it)."""
+    kx = NM_PER_DEG_LAT * math.cos(math.radians(lat))
+    dx = max(bbox[g, 0] - lon, 0.0, lon - bbox[g, 2]) * kx
+    dy = max(bbox[g, 1] - lat, 0.0, lat - bbox[g, 3]) * NM_PER_DEG_LAT
+    return math.sqrt(dx * dx + dy * dy)
+
+
+@njit(inline="always")
+def nearest_one(lat, lon, max_nm, vx, vy, ring_off, poly_ring, port_poly, bbox):
+    """(index, distance in nm) of the port nearest to (lat, lon): 0 inside a polygon,
+    else to the nearest edge; the first in registry order on a tie. (-1, inf) when no
+    port lies within ``max_nm`` (inclusive), (-1, NaN) for a NaN position. Each polygon
+    is compared with the point moved by whole turns of longitude to its side of the
+    antimeridian; a polygon whose bounding box is farther than the best distance so far
+    (or than ``max_nm``) is skipped without reading its edges."""
+    if not (lat == lat and lon == lon):
+        return -1, np.nan
+    n_ports = port_poly.shape[0] - 1
+    best = -1
+    best_d = max_nm
+    for p in range(n_ports):
+        for g in range(port_poly[p], port_poly[p + 1]):
+            plon = _near_lon(lon, 0.5 * (bbox[g, 0] + bbox[g, 2]))
+            if _bbox_distance_nm(lat, plon, g, bbox) > best_d:
+                continue
+            if _in_polygon(lat, plon, g, vx, vy, ring_off, poly_ring):
+                d = 0.0
+            else:
+                d = _polygon_edge_distance_nm(lat, plon, g, vx, vy, ring_off, poly_ring)
+            if d < best_d or (d == best_d and best < 0):
+                best_d = d
+                best = p
+    if best < 0:
+        return -1, np.inf
+    return best, best_d
+
+
+@njit(parallel=True)
+def nearest_many(lat, lon, max_nm, vx, vy, ring_off, poly_ring, port_poly, bbox, out_port,
+                 out_nm):
+    """Fill ``out_port[i]`` (int32) and ``out_nm[i]`` with :func:`nearest_one` of every
+    position."""
+    for i in numba.prange(lat.shape[0]):
+        p, d = nearest_one(lat[i], lon[i], max_nm, vx, vy, ring_off, poly_ring, port_poly,
+                           bbox)
+        out_port[i] = p
+        out_nm[i] = d

@@ -113,6 +113,25 @@ class PortRegistry:
             _pip.distance_many(lat, lon, *self.arrays, out)
         return out
 
+    def nearest(self, lat, lon, max_nm: float = math.inf) -> tuple[np.ndarray, np.ndarray]:
+        """(port index int32, distance nm float64) of the port nearest to each position:
+        0 inside a polygon, else to its nearest edge; longitudes wrap at +-180. Without a
+        port within ``max_nm`` (inclusive) the index is -1 and the distance inf; for a NaN
+        position -1 and NaN. Unlike :meth:`distance_nm` it never builds the (n, n_ports)
+        matrix, and a finite ``max_nm`` skips every port whose bounding box lies
+        farther."""
+        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
+        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        if lat.shape != lon.shape:
+            raise ValueError("lat and lon must have the same length")
+        if not max_nm >= 0.0:
+            raise ValueError(f"max_nm must be a number >= 0, got {max_nm!r}")
+        port = np.full(len(lat), -1, dtype=np.int32)
+        dist = np.where(np.isnan(lat) | np.isnan(lon), np.nan, np.inf)
+        if len(lat) and len(self.names):
+            _pip.nearest_many(lat, lon, float(max_nm), *self.arrays, port, dist)
+        return port, dist
+
     def contains(self, port: int | str, lat, lon, buffer_nm: float = 0.0) -> np.ndarray:
         """Bool array: position inside port (or within ``buffer_nm`` of it)."""
         p = self.index(port) if isinstance(port, str) else int(port)

@@ -1,0 +1,176 @@
+"""Encounters: two vessels meeting at sea, close and slow, for hours.
+
+Definition (DESIGN.md, contract; thresholds from Global Fishing Watch's encounters):
+two vessels within ``encounter_distance_m`` [500] of each other for at least
+``encounter_min_minutes`` [120], both with median speed under ``encounter_max_speed_kn``
+[2] over it, outside every port polygon by at least ``encounter_port_distance_nm`` [5].
+This is how cargo moves between ships without a port (a ship-to-ship transfer), and how
+a sanctioned cargo changes hull.
+
+How it is measured (GFW pipe-encounters' method, made symmetric):
+
+- Tracks are compared on a common grid of ``encounter_step_minutes`` [10]: grid times
+  are whole multiples of the step since the epoch, so every vessel's grid lines up. A
+  vessel's position at a grid time is interpolated linearly (longitudes the short way
+  round the antimeridian) between the fixes before and after it, never across a gap of
+  more than ``encounter_max_gap_minutes`` [60] (a gap of exactly 60 minutes is
+  interpolated; a grid time that is a fix's own time takes the fix). No extrapolation:
+  before a vessel's first fix and after its last it has no grid position.
+- At a grid time, the pair is *close* when both have a grid position, the great-circle
+  distance between them is at most ``encounter_distance_m`` (``<=``: exactly 500 m is
+  close) and both positions lie outside every port polygon by at least
+  ``encounter_port_distance_nm`` (``>=``; inside a polygon, or on its edge, never).
+  Candidate pairs come from a spatial index per grid time (a numba grid over unit
+  vectors, :mod:`detectors._encounters_kernel`), never from all pairs of vessels.
+- A *run* is a maximal stretch of consecutive grid times at which the pair is close.
+  It is an encounter when its duration, from its first to its last grid time, is at least
+  ``encounter_min_minutes`` (``>=``: 13 grid times 10 minutes apart make 120 minutes)
+  and each vessel's median speed over it is below ``encounter_max_speed_kn`` (strictly).
+  A vessel's speed over a step is the great-circle distance between its consecutive grid
+  positions over the step (an implied speed: reported SOG is not needed and not
+  trusted). Ships passing each other at speed, or sailing in company, are close for a
+  while but not slow: no encounter.
+- Encounters of the same two vessels less than ``encounter_merge_hours`` [4] apart (the
+  later's first grid time minus the earlier's last, strictly less) merge into one: a
+  transfer interrupted by a drift apart, or by a gap in reception, is one meeting.
+  Each run must qualify on its own before merging.
+
+Each row (:data:`detectors.columns.ENCOUNTER_COLUMNS`): ``mmsi_1 < mmsi_2`` (the pair is
+unordered: the result does not depend on which is which, nor on row order); start and
+end are the first and last close grid times; ``hours`` between them; ``lat``/``lon`` the
+mean position of both vessels at the close grid times; ``median_distance_m`` over them;
+``median_speed_kn`` the higher of the two vessels' median speeds over the steps inside
+the merged runs (both are given in ``median_speed_1_kn``/``median_speed_2_kn``);
+``n_steps`` the close grid times; ``nearest_port``/``port_distance_nm`` from the mean
+position. Ids are ``E-`` + a hash of (mmsi_1, mmsi_2, start); rows are sorted by
+(mmsi_1, start_utc, mmsi_2).
+
+Rows without a position or a time and rows flagged ``spoofed`` (see
+:mod:`detectors.cleaning`) are left out. Defaults: GFW's encounters (500 m, 2 h, median
+speed under 2 knots, 10-minute resampling, gaps over an hour not interpolated, pieces
+merged when less than 4 h apart; GFW excludes encounters within 10 km of an anchorage,
+here 5 nm of a port polygon).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ais.errors import ConfigError
+from detectors import _encounters_kernel as _k
+from detectors._behaviour import Rows, away_from_ports, port_columns, vessel_names
+from detectors._frames import check_non_negative
+from detectors._ids import event_id
+from detectors.columns import ENCOUNTER_COLUMNS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EncounterParams:
+    """Thresholds of the encounter detector (units in the names)."""
+
+    encounter_distance_m: float = 500.0
+    encounter_min_minutes: float = 120.0
+    encounter_max_speed_kn: float = 2.0
+    encounter_port_distance_nm: float = 5.0
+    encounter_step_minutes: float = 10.0
+    encounter_max_gap_minutes: float = 60.0
+    encounter_merge_hours: float = 4.0
+
+    def __post_init__(self):
+        check_non_negative(self, ("encounter_distance_m", "encounter_min_minutes",
+                                  "encounter_max_speed_kn", "encounter_port_distance_nm",
+                                  "encounter_step_minutes", "encounter_max_gap_minutes",
+                                  "encounter_merge_hours"))
+        for name in ("encounter_distance_m", "encounter_step_minutes", "encounter_min_minutes"):
+            if getattr(self, name) == 0:
+                raise ConfigError(None, f"{name} = 0 leaves no encounter to measure",
+                                  f"set {name} to a positive number")
+        if self.encounter_step_minutes * 60.0 != round(self.encounter_step_minutes * 60.0):
+            raise ConfigError(None, f"encounter_step_minutes = {self.encounter_step_minutes!r} "
+                              "is not a whole number of seconds",
+                              "give the grid step in whole seconds (10 minutes by default)")
+
+
+def empty_encounters() -> pd.DataFrame:
+    cols = {c: pd.Series([], dtype="float64") for c in ENCOUNTER_COLUMNS}
+    for c in ("encounter_id", "name_1", "name_2", "nearest_port"):
+        cols[c] = pd.Series([], dtype=object)
+    for c in ("mmsi_1", "mmsi_2", "n_steps"):
+        cols[c] = pd.Series([], dtype="int64")
+    for c in ("start_utc", "end_utc"):
+        cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
+    return pd.DataFrame(cols)[list(ENCOUNTER_COLUMNS)]
+
+
+def find_encounters(positions: pd.DataFrame, registry=None,
+                    params: EncounterParams = EncounterParams(),
+                    names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Encounters between every two vessels: :data:`ENCOUNTER_COLUMNS`, sorted by
+    (mmsi_1, start_utc, mmsi_2).
+
+    ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);
+    ``registry``: a :class:`ports.PortRegistry` (None: no ports, every position is at
+    sea); ``names``: mmsi -> vessel name ("" when unknown).
+    """
+    if not isinstance(params, EncounterParams):
+        raise TypeError("params must be an EncounterParams")
+    rows = Rows.of(positions)
+    if len(rows.offsets) < 3:          # fewer than two vessels
+        return empty_encounters()
+    step_s = params.encounter_step_minutes * 60.0
+    gk, glat, glon, goff = _k.resample(rows.t, rows.lat, rows.lon, rows.offsets, step_s,
+                                       params.encounter_max_gap_minutes * 60.0)
+    gvid = np.repeat(np.arange(len(goff) - 1, dtype=np.int64), np.diff(goff))
+    ok = away_from_ports(registry, glat, glon, params.encounter_port_distance_nm)
+    pa, pb, pd_m = _k.close_pairs(gk, glat, glon, gvid, ok, params.encounter_distance_m)
+    if len(pa) == 0:
+        return empty_encounters()
+    va = gvid[pa]
+    vb = gvid[pb]
+    pk = gk[pa]
+    order = np.lexsort((pk, vb, va))
+    pa, pb, pd_m, va, vb, pk = (np.ascontiguousarray(x[order]) for x in (pa, pb, pd_m, va, vb, pk))
+    r0, r1, _, _ = _k.find_runs(pa, pb, pk, va, vb, glat, glon, step_s,
+                                params.encounter_min_minutes * 60.0,
+                                params.encounter_max_speed_kn)
+    if len(r0) == 0:
+        return empty_encounters()
+    g0, g1 = _k.merge_runs(r0, r1, pk, va, vb, step_s, params.encounter_merge_hours * 3600.0)
+    n = len(g0)
+    steps = np.empty(n, dtype=np.int64)
+    dist, s1, s2, lat, lon = (np.empty(n, dtype=np.float64) for _ in range(5))
+    _k.event_stats(g0, g1, r0, r1, pa, pb, pd_m, glat, glon, step_s, steps, dist, s1, s2,
+                   lat, lon)
+    first_row = r0[g0]
+    last_row = r1[g1 - 1] - 1
+    vessels = np.unique(rows.mmsi)
+    m1 = vessels[va[first_row]]
+    m2 = vessels[vb[first_row]]
+    step_ns = int(round(step_s)) * 1_000_000_000
+    start_ns = pk[first_row] * step_ns
+    end_ns = pk[last_row] * step_ns
+    port, port_nm = port_columns(registry, lat, lon)
+    out = pd.DataFrame({
+        "encounter_id": pd.Series([event_id("E", "encounter", int(a), int(b), int(s))
+                                   for a, b, s in zip(m1, m2, start_ns)], dtype=object),
+        "mmsi_1": m1.astype(np.int64),
+        "name_1": vessel_names(names, m1),
+        "mmsi_2": m2.astype(np.int64),
+        "name_2": vessel_names(names, m2),
+        "start_utc": pd.Series(pd.to_datetime(start_ns, unit="ns", utc=True)),
+        "end_utc": pd.Series(pd.to_datetime(end_ns, unit="ns", utc=True)),
+        "hours": (end_ns - start_ns) / 3.6e12,
+        "lat": lat, "lon": lon,
+        "median_distance_m": dist,
+        "median_speed_kn": np.maximum(s1, s2),
+        "median_speed_1_kn": s1,
+        "median_speed_2_kn": s2,
+        "n_steps": steps,
+        "nearest_port": pd.Series(port, dtype=object),
+        "port_distance_nm": port_nm,
+    })
+    return out.sort_values(["mmsi_1", "start_utc", "mmsi_2"], kind="mergesort").reset_index(drop=True)

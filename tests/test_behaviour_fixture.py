@@ -16,6 +16,7 @@ from detectors.loitering import find_loitering
 from detectors.stops import find_unlisted_stops
 from ports import load_ports
 from ports.registry import PortRegistry
+from shadowfleet.demo import bundled_feed
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -23,7 +24,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 @pytest.fixture(scope="module")
 def feed():
     truth = json.loads((FIXTURES / "najin-dunay-2023.truth.json").read_text())
-    decoded = ais.read_inputs([FIXTURES / "najin-dunay-2023.nmea.gz"], require_times=True)
+    decoded = ais.read_inputs([bundled_feed()], require_times=True)
     positions, _ = clean_positions(decoded.positions)
     shuttles = {int(v["mmsi"]) for v in truth["vessels"] if v.get("role") == "shuttle"}
     return positions, shuttles

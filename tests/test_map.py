@@ -32,8 +32,8 @@ def _line(a, b, n):
     return [(a[0] + (b[0] - a[0]) * i / (n - 1), a[1] + (b[1] - a[1]) * i / (n - 1)) for i in range(n)]
 
 
-@pytest.fixture()
-def result():
+def hand_made_result():
+    """Two vessels around Dunay, one event of each kind; vessel 1 bears a hostile name."""
     # vessel 1 sails Dunay -> sea, goes dark for 30 h, reappears near Dunay
     before = _track(273000001, "2023-09-01T00:00Z", _line((42.884, 132.345), (42.80, 132.10), 12))
     after = _track(273000001, "2023-09-02T08:00Z", _line((42.81, 132.15), (42.884, 132.345), 12))
@@ -73,6 +73,11 @@ def result():
                                     score=0.7, summary=f"{HOSTILE} went dark", evidence="G-1",
                                     claim_ids="")])
     return res
+
+
+@pytest.fixture()
+def result():
+    return hand_made_result()
 
 
 def _page(result, tmp_path, **kw):

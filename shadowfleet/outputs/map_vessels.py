@@ -26,7 +26,7 @@ from shadowfleet.outputs._figures import table
 
 # reasons, highest priority first (the keys of VesselSelection.counts)
 CLAIM, WATCHLIST, EVIDENCE, ALERT, RANKED, RECEIVED = (
-    "named in a claim", "on a watchlist", "evidence for a claim", "high-scoring alert",
+    "named in a claim", "on a watchlist", "in a claim's evidence", "with a high-scoring alert",
     "ranked by behaviour", "received most often")
 PRIORITY = (CLAIM, WATCHLIST, EVIDENCE, ALERT, RANKED, RECEIVED)
 
@@ -83,18 +83,29 @@ class _Candidates:
         return sorted(self.reasons, key=lambda m: (self.rank[m], -self.score[m], m))
 
 
+def _claim_list(ids: list[str]) -> str:
+    return ("claim " if len(ids) == 1 else "claims ") + ", ".join(ids)
+
+
 def _claims(result, cands: _Candidates) -> None:
+    """Per vessel one sentence for the claims naming it (by how it was named) and one for
+    the claims whose evidence it is."""
     evaluation = getattr(result, "claims_evaluation", None)
+    named: dict[tuple[int, str], list[str]] = {}
     for res in getattr(evaluation, "results", ()) or ():
         claim_id = str(getattr(getattr(res, "claim", None), "id", "?"))
         for match in getattr(res, "matches", ()) or ():
             for mmsi in getattr(match, "mmsis", ()) or ():
-                cands.add(mmsi, CLAIM, f"named in claim {claim_id} ({match.given})")
+                ids = named.setdefault((int(mmsi), str(getattr(match, "given", ""))), [])
+                if claim_id not in ids:
+                    ids.append(claim_id)
+    for (mmsi, given), ids in named.items():
+        cands.add(mmsi, CLAIM, f"named in {_claim_list(ids)}" + (f" ({given})" if given else ""))
     evidence = getattr(evaluation, "evidence", None)
     if isinstance(evidence, pd.DataFrame) and {"claim_id", "mmsi"} <= set(evidence.columns):
         pairs = evidence[["claim_id", "mmsi"]].dropna().drop_duplicates()
-        for claim_id, mmsi in zip(pairs["claim_id"].astype(str), pairs["mmsi"]):
-            cands.add(mmsi, EVIDENCE, f"evidence for claim {claim_id}")
+        for mmsi, ids in pairs.groupby("mmsi", sort=True)["claim_id"]:
+            cands.add(mmsi, EVIDENCE, f"evidence for {_claim_list(list(ids.astype(str)))}")
 
 
 def _alerts(result, cands: _Candidates) -> None:

@@ -63,7 +63,7 @@
   }
 
   function build(data) {
-    var map = L.map("map", {zoomControl: true, worldCopyJump: false});
+    var map = L.map("map", {zoomControl: true, worldCopyJump: false, zoomSnap: 0.5});
     var bases = {};
     data.baseLayers.forEach(function (b, i) {
       var tiles = L.tileLayer(b.url, {subdomains: b.subdomains || "abc", maxZoom: b.maxZoom,
@@ -132,7 +132,7 @@
         pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(layer, f, true)); },
         onEachFeature: function (f, l) {
           nFeatures += 1;
-          l.bindPopup(function () { return popupFor(layer, f); }, {maxWidth: 380});
+          l.bindPopup(function () { return popupFor(layer, f); }, {minWidth: 280, maxWidth: 440});
           l.bindTooltip(function () { return tooltipFor(layer, f); }, {sticky: true});
           if (layer.id === "tracks") { tracks[f.properties.mmsi] = l; }
         }

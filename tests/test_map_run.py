@@ -32,7 +32,7 @@ def test_demo_map_shows_the_claims_vessels_first(demo):
     assert data["meta"]["vessels"]["total"] == pd.read_parquet(demo / "positions.parquet")["mmsi"].nunique()
     # the two shuttles stand in for the ships the claims name: they come first
     assert all(v["group"] == "named in a claim" for v in vessels[:2])
-    assert all(r.startswith("named in claim ") for v in vessels[:2] for r in v["reasons"][:1])
+    assert all(r.startswith("named in claim") for v in vessels[:2] for r in v["reasons"][:1])
     assert data["meta"]["title"] == "SIMULATED DATA: shadowfleet map"
 
 

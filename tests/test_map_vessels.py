@@ -126,7 +126,11 @@ def test_any_input_fits_the_byte_limit(tmp_path):
 
 
 def test_budget_is_validated():
-    with pytest.raises(ValueError):
+    from ais.errors import ConfigError
+
+    with pytest.raises(ConfigError):
         MapBudget(track_points=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         MapBudget(max_bytes=True)
+    with pytest.raises(ConfigError):
+        MapBudget(port_tolerance_deg=-1.0)

@@ -32,6 +32,9 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from ais.errors import ConfigError
 
 from shadowfleet.outputs import MAP_VESSELS_DEFAULT
 from shadowfleet.outputs._figures import (VESSEL_COLOURS, data_of, gap_hours, port_colours,
@@ -67,9 +70,12 @@ class MapBudget:
         for name in ("max_bytes", "track_points", "features_per_kind", "max_ports", "text_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"MapBudget.{name} must be a positive integer, not {value!r}")
-        if not (self.port_tolerance_deg >= 0):
-            raise ValueError("MapBudget.port_tolerance_deg must be >= 0")
+                raise ConfigError(None, f"map {name} {value!r} must be a positive integer",
+                                  f"set {name} to a whole number of at least 1")
+        if not (isinstance(self.port_tolerance_deg, (int, float))
+                and self.port_tolerance_deg >= 0):
+            raise ConfigError(None, f"map port_tolerance_deg {self.port_tolerance_deg!r} must "
+                              "be a number >= 0", "set port_tolerance_deg to 0 or more")
 
     def scaled(self, factor: float) -> "MapBudget":
         """Budgets times ``factor`` (< 1), never below a floor that still draws a map."""
@@ -96,8 +102,6 @@ class MapStats:
 
 
 def _iso(t: float) -> str:
-    import pandas as pd
-
     return pd.Timestamp(t, unit="s", tz="UTC").strftime(TIME_FORMAT)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from shadowfleet.errors import ShadowfleetError
+from shadowfleet.outputs import MAP_VESSELS_DEFAULT
 
 _CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
 
@@ -28,6 +29,14 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("shadowfleet: interrupted", err=True)
             sys.exit(130)
+
+
+def _map_vessels_option(command):
+    return click.option(
+        "--map-vessels", "map_vessels", type=click.IntRange(min=0), default=MAP_VESSELS_DEFAULT,
+        show_default=True, metavar="N",
+        help="map.html shows at most N vessels of interest: named in claims, on a watchlist, "
+             "with the highest-scoring alerts.")(command)
 
 
 def _analysis_options(command):
@@ -109,9 +118,10 @@ def decode(inputs, out_dir, decoder, quiet):
 @click.option("--decoder", type=click.Choice(["fast", "pyais"]), default="fast", show_default=True,
               help="AIS decoder: the numba fast path or the pyais reference.")
 @click.option("--no-figures", is_flag=True, help="Skip map.html and timeline.png.")
+@_map_vessels_option
 @click.option("--quiet", is_flag=True, help="No progress bar and no summary table.")
 def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs, watchlists,
-           export_path, decoder, no_figures, quiet):
+           export_path, decoder, no_figures, map_vessels, quiet):
     """Decode AIS and find port visits, round trips, dark periods, possible port calls and
     alerts; evaluate claims. Writes the contract files to --out.
 
@@ -125,7 +135,7 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
                         engine=engine, decoder=decoder, progress=not quiet)
-    result.write(out_dir, figures=not no_figures)
+    result.write(out_dir, figures=not no_figures, map_vessels=map_vessels)
     if export_path is not None:
         from shadowfleet.trajectories import export_trajectories
 
@@ -137,7 +147,8 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs
 @main.command(context_settings=_CONTEXT)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("shadowfleet-demo"), show_default=True, help="Output directory.")
-def demo(out_dir):
+@_map_vessels_option
+def demo(out_dir, map_vessels):
     """Run the whole job on the bundled Najin-Dunay 2023 scenario (a simulated feed: the
     real ships were dark) with the bundled ports and the real public claims, and print
     what it found.
@@ -148,7 +159,7 @@ def demo(out_dir):
     """
     from shadowfleet.demo import run_demo
 
-    run_demo(out_dir, echo=click.echo)
+    run_demo(out_dir, echo=click.echo, map_vessels=map_vessels)
 
 
 @main.command(context_settings=_CONTEXT)
@@ -160,7 +171,9 @@ def demo(out_dir):
               help="Output directory: the contract files, alerts.csv with status and version, alerts_log.csv.")
 @_analysis_options
 @click.option("--figures", is_flag=True, help="Also write map.html and timeline.png on every run.")
-def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures):
+@_map_vessels_option
+def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures,
+        map_vessels):
     """One scheduled, incremental run: process the inbox files not processed yet (by
     content hash, in receive-time order), re-detect over everything kept in --state, and
     update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
@@ -175,7 +188,7 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
 
     report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
-                     figures=figures)
+                     figures=figures, map_vessels=map_vessels)
     click.echo(report.describe())
     if report.refused:
         sys.exit(1)

@@ -72,7 +72,8 @@ def with_stand_ins(claims, mapping: dict[int, tuple[int, str, str]]):
     return out
 
 
-def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print):
+def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
+             map_vessels: int | None = None):
     from shadowfleet.claims import bundled_claim_files, load_claims
     from shadowfleet.outputs.console import run_table
     from shadowfleet.pipeline import detect
@@ -93,7 +94,7 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print):
         "stand_ins": [{"real_imo": r, "real_name": rn, "stand_in_imo": i, "stand_in_name": n}
                       for r, (i, n, rn) in mapping.items()],
     }
-    result.write(out_dir)
+    result.write(out_dir, map_vessels=map_vessels)
     echo(run_table(result, Path(out_dir)))
     echo(f"  done in {time.perf_counter() - started:.1f} s")
     return result

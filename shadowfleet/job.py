@@ -56,10 +56,11 @@ class Analysis:
     pairs: tuple = ()
     watchlists: tuple = ()
     figures: bool = False
+    map_vessels: int | None = None       # map.html's vessels of interest (None: its default)
 
     @classmethod
     def load(cls, *, ports=None, config=None, claims=(), pairs=(), watchlists=(),
-             figures: bool = False) -> "Analysis":
+             figures: bool = False, map_vessels: int | None = None) -> "Analysis":
         from ports import load_ports
         from shadowfleet.config import Settings, load_config
         from shadowfleet.pipeline import load_claim_list, load_watchlist_list
@@ -68,7 +69,7 @@ class Analysis:
         settings = config if isinstance(config, Settings) else load_config(config)
         return cls(registry=registry, settings=settings, claims=tuple(load_claim_list(list(claims))),
                    pairs=tuple(pairs), watchlists=tuple(load_watchlist_list(list(watchlists))),
-                   figures=figures)
+                   figures=figures, map_vessels=map_vessels)
 
 
 @dataclasses.dataclass
@@ -224,7 +225,8 @@ def analyse_state(state: JobState, analysis: Analysis):
     return result, update
 
 
-def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool) -> None:
+def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool,
+                  map_vessels: int | None = None) -> None:
     """Every contract file, with ``alerts.csv`` as the versioned book (map and timeline,
     when asked for, show the alerts that are not retracted)."""
     live = result.alerts
@@ -240,7 +242,8 @@ def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool) -
         from shadowfleet.outputs.map import write_map
         from shadowfleet.outputs.timeline import write_timeline
 
-        write_map(result, Path(out_dir) / "map.html")
+        write_map(result, Path(out_dir) / "map.html",
+                  **({} if map_vessels is None else {"vessels": map_vessels}))
         write_timeline(result, Path(out_dir) / "timeline.png")
 
 
@@ -261,7 +264,8 @@ def reconcile_log(out_dir: Path, state: JobState) -> list[str]:
 
 
 def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
-            update: BookUpdate, *, figures: bool, now: pd.Timestamp | None = None) -> JobState:
+            update: BookUpdate, *, figures: bool, now: pd.Timestamp | None = None,
+            map_vessels: int | None = None) -> JobState:
     """Commit ``state`` (when there is a state dir), append the log, write the outputs."""
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     lines = log_lines(update.changes, now, data=result.data)
@@ -272,7 +276,7 @@ def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
     if state_dir is not None:
         state = commit_state(state_dir, state)
     append_log(log, lines)
-    write_outputs(Path(out_dir), result, update, figures=figures)
+    write_outputs(Path(out_dir), result, update, figures=figures, map_vessels=map_vessels)
     if state_dir is not None:
         mark_outputs_done(state_dir, state.generation)
     return dataclasses.replace(state, outputs_done=True)
@@ -281,14 +285,15 @@ def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
 def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
             ports=None, config=None, claims: Sequence = (), pairs: Sequence = (),
             watchlists: Sequence = (), figures: bool = False,
-            analysis: Analysis | None = None) -> JobReport:
+            map_vessels: int | None = None, analysis: Analysis | None = None) -> JobReport:
     """One scheduled run (see the module docstring). Returns what it did."""
     state_dir, out_dir = Path(state_dir), Path(out_dir)
     try:
         with state_lock(state_dir):
             if analysis is None:
                 analysis = Analysis.load(ports=ports, config=config, claims=claims,
-                                         pairs=pairs, watchlists=watchlists, figures=figures)
+                                         pairs=pairs, watchlists=watchlists, figures=figures,
+                                         map_vessels=map_vessels)
             return _run_locked(Path(inbox), state_dir, out_dir, analysis)
     except LockHeld as held:
         return JobReport(locked_by_other=True, message=str(held))
@@ -340,10 +345,12 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis)
     report.positions = len(state.positions)
     if not todo:
         # nothing new: the committed generation only lacks its outputs
-        write_outputs(out_dir, result, update, figures=analysis.figures)
+        write_outputs(out_dir, result, update, figures=analysis.figures,
+                      map_vessels=analysis.map_vessels)
         mark_outputs_done(state_dir, state.generation)
         report.counts = {"new": 0, "changed": 0, "retracted": 0}
         return report
-    state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures)
+    state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures,
+                    map_vessels=analysis.map_vessels)
     report.generation = state.generation
     return report

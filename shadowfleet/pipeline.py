@@ -90,8 +90,10 @@ class Result:
             "claims": int(len(self.claims)),
         }
 
-    def write(self, out_dir: str | Path, *, figures: bool = True) -> Path:
-        """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``."""
+    def write(self, out_dir: str | Path, *, figures: bool = True,
+              map_vessels: int | None = None) -> Path:
+        """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``;
+        the map shows at most ``map_vessels`` vessels of interest (default 50)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
@@ -116,7 +118,7 @@ class Result:
             from shadowfleet.outputs.map import write_map
             from shadowfleet.outputs.timeline import write_timeline
 
-            write_map(self, out / "map.html")
+            write_map(self, out / "map.html", **_map_options(map_vessels))
             write_timeline(self, out / "timeline.png")
         atomic_write_text(out / "summary.json",
                           json.dumps(self.summary, indent=2, sort_keys=False, default=str) + "\n")
@@ -131,6 +133,10 @@ class Result:
             gap_hours = self.settings.gaps.gap_hours if self.settings is not None else 6.0
         return to_trajectories(self.positions, gap_hours=gap_hours,
                                names=vessel_names(self.statics))
+
+
+def _map_options(map_vessels: int | None) -> dict:
+    return {} if map_vessels is None else {"vessels": int(map_vessels)}
 
 
 def vessel_names(statics: pd.DataFrame) -> dict[int, str]:

@@ -395,7 +395,8 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
             state.rejects = state.rejects.iloc[-limits.max_rejects_kept:].reset_index(drop=True)
         batches, dirty = [], False
         result, update = analyse_state(state, analysis)
-        state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures)
+        state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures,
+                        map_vessels=analysis.map_vessels)
         report.analyses += 1
         for k, v in update.counts.items():
             report.counts[k] += v

@@ -37,22 +37,27 @@ def epoch_seconds(values) -> "np.ndarray":
 
 
 def vessel_names(result) -> dict[int, str]:
-    """mmsi -> name, from the event tables first, then statics."""
+    """mmsi -> name: the last one broadcast (statics), else the first an event table gives.
+    Vectorised: an archive's statics hold millions of rows."""
     names: dict[int, str] = {}
     statics = table(result, "statics")
     if len(statics) and {"mmsi", "name"} <= set(statics.columns):
-        s = statics[statics["name"].notna()]
+        cols = ["mmsi", "name"] + (["timestamp"] if "timestamp" in statics.columns else [])
+        s = statics[cols]
+        s = s.assign(name=s["name"].astype(object).where(s["name"].notna(), "")
+                     .astype(str).str.strip())
+        s = s[s["name"] != ""]
         if "timestamp" in s.columns:
             s = s.sort_values("timestamp", kind="mergesort", na_position="first")
-        for m, n in zip(s["mmsi"], s["name"]):
-            if str(n).strip():
-                names[int(m)] = str(n).strip()
+        last = s.groupby("mmsi", sort=False)["name"].last()
+        names = {int(m): str(n) for m, n in last.items()}
     for attr in ("port_visits", "dark_periods", "round_trips"):
         df = table(result, attr)
         if len(df) and {"mmsi", "name"} <= set(df.columns):
-            for m, n in zip(df["mmsi"], df["name"]):
-                if isinstance(n, str) and n.strip() and int(m) not in names:
-                    names[int(m)] = n.strip()
+            e = df[["mmsi", "name"]]
+            e = e[e["name"].map(lambda n: isinstance(n, str) and bool(n.strip()))]
+            e = e[~e["mmsi"].astype("int64").isin(list(names))].drop_duplicates("mmsi")
+            names.update({int(m): n.strip() for m, n in zip(e["mmsi"], e["name"])})
     return names
 
 

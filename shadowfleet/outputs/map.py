@@ -1,280 +1,272 @@
-"""map.html: an interactive folium (Leaflet) map of one run.
+"""map.html: an interactive map of one run that a researcher can open on any archive.
 
-Layers (each can be switched off):
-- port polygons of the registry, labelled;
-- each vessel's track, one colour per vessel, broken wherever the vessel was dark (no
-  line is drawn across a dark period as if it had been observed);
-- dark periods as dashed straight lines from the last fix before to the first fix after
-  (an open dark period is a ring at its last fix);
-- legs (consecutive calls at different ports): schematic arcs between the port polygons,
-  solid when observed, dotted when a possible port call makes them inferred.
+What it shows:
 
-The page's title is "shadowfleet map"; made from simulated data it is "SIMULATED DATA:
-shadowfleet map", and a banner across the top of the map says so too
-(:mod:`shadowfleet.provenance`).
+- the **vessels of interest**, at most ``--map-vessels N`` [50]: named in claims, on a
+  watchlist, with the highest-scoring alerts (:mod:`shadowfleet.outputs.map_vessels`);
+  the legend says how many vessels it shows of how many, each track's popup why;
+- their **tracks**, simplified (Douglas-Peucker), cut at every dark period and at the
+  map's edge (antimeridian-safe; :mod:`shadowfleet.outputs.map_tracks`);
+- the **port polygons** of the run's registry;
+- **one GeoJSON layer per kind of event** of those vessels (port visits, dark periods,
+  possible port calls, round trips and legs, spoofing jumps, alerts, and encounters,
+  loitering and unlisted stops when the run has them): each event a clickable feature
+  whose popup shows its id and key fields (:mod:`shadowfleet.outputs.map_layers`).
 
-Every text that came from the air (vessel names) or from user files (port names) is
-HTML-escaped before it reaches a popup, tooltip or the legend, with backtick, ``$`` and
-backslash encoded too (folium renders popups inside JavaScript template literals): AIS
-names are free text.
-Tracks are simplified (Douglas-Peucker) to at most ``MAX_POINTS_PER_SEGMENT`` points per
-segment so the file stays small.
+It is one self-contained HTML file (:mod:`shadowfleet.outputs.map_page`): Leaflet and the
+page's script are inlined, so it opens offline; base-map tiles load from the web when
+there is a network. Made from simulated data, its title reads "SIMULATED DATA:
+shadowfleet map" and a banner says so (:mod:`shadowfleet.provenance`).
+
+**At most** ``MapBudget.max_bytes`` **(5 MB) for any input.** The data are cut to fit:
+tracks to ``track_points`` vertices in all, each kind of event to ``features_per_kind``
+(the highest-priority vessels' first), texts to ``text_chars``. Should the page still be
+larger, the budgets are halved, dropping the lowest-priority vessels first, until it
+fits; the legend then says so.
 """
 
 from __future__ import annotations
 
-import html
+import dataclasses
+import math
 from pathlib import Path
 
-import folium
 import numpy as np
 import pandas as pd
-import shapely
 
-from shadowfleet.outputs._figures import (DARK_COLOUR, VESSEL_COLOURS, data_of, epoch_seconds,
-                                          gap_hours, port_colours, table, utc, vessel_label,
-                                          vessel_names)
-from shadowfleet.provenance import SIMULATED, title
-from shadowfleet.outputs.files import atomic_write_text
+from ais.errors import ConfigError
 
-MAX_POINTS_PER_SEGMENT = 400
+from shadowfleet.outputs import MAP_VESSELS_DEFAULT
+from shadowfleet.outputs._figures import (VESSEL_COLOURS, data_of, gap_hours, port_colours,
+                                          table, vessel_label, vessel_names)
+from shadowfleet.outputs.files import atomic_write_bytes
+from shadowfleet.outputs.map_layers import (TIME_FORMAT, LayerContext, event_layers,
+                                            event_lons, port_features)
+from shadowfleet.outputs.map_page import base_layers, render_page
+from shadowfleet.outputs.map_tracks import Fixes, LonWindow, Tracks, build_tracks, lon_window
+from shadowfleet.outputs.map_vessels import VesselSelection, select_vessels
+from shadowfleet.provenance import SIMULATED, TITLE_MARK, title
+
 MAP_TITLE = "shadowfleet map"
+SIMULATED_BANNER = f"{TITLE_MARK}: every vessel on this map is fictional"
 
 
-def _esc(value) -> str:
-    """HTML-escape, and also encode the characters that mean something inside the
-    JavaScript template literals folium puts popups and tooltips in (backtick, ``$``,
-    backslash): without that a name like ``\\u003cscript\\u003e`` or ``${...}`` would run."""
-    text = html.escape(str(value), quote=True)
-    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MapBudget:
+    """How much map.html may hold (module docstring). ``max_bytes``: the page's size in
+    bytes, Leaflet included; ``track_points``: track vertices, all vessels together;
+    ``features_per_kind``: events per layer; ``max_ports``: port polygons;
+    ``port_tolerance_deg``: simplification of port polygons (degrees); ``text_chars``:
+    the longest text kept (AIS names are 20 characters; summaries a few hundred)."""
+
+    max_bytes: int = 5_000_000
+    track_points: int = 80_000
+    features_per_kind: int = 4_000
+    max_ports: int = 2_000
+    port_tolerance_deg: float = 0.0001
+    text_chars: int = 400
+
+    def __post_init__(self):
+        for name in ("max_bytes", "track_points", "features_per_kind", "max_ports", "text_chars"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(None, f"map {name} {value!r} must be a positive integer",
+                                  f"set {name} to a whole number of at least 1")
+        if not (isinstance(self.port_tolerance_deg, (int, float))
+                and self.port_tolerance_deg >= 0):
+            raise ConfigError(None, f"map port_tolerance_deg {self.port_tolerance_deg!r} must "
+                              "be a number >= 0", "set port_tolerance_deg to 0 or more")
+
+    def scaled(self, factor: float) -> "MapBudget":
+        """Budgets times ``factor`` (< 1), never below a floor that still draws a map."""
+        return dataclasses.replace(
+            self, track_points=max(200, int(self.track_points * factor)),
+            features_per_kind=max(10, int(self.features_per_kind * factor)),
+            max_ports=max(20, int(self.max_ports * factor)),
+            port_tolerance_deg=self.port_tolerance_deg / max(factor, 1e-6),
+            text_chars=max(60, int(self.text_chars * max(factor, 0.25))))
 
 
-def _fmt(ts) -> str:
-    ts = utc([ts]).iloc[0]
-    return "" if pd.isna(ts) else ts.strftime("%Y-%m-%d %H:%M") + "Z"
+@dataclasses.dataclass(frozen=True)
+class MapStats:
+    """What the written page holds (for tests, benchmarks and the run's log)."""
+
+    path: Path
+    bytes: int
+    vessels_shown: int
+    vessels_total: int
+    features: dict[str, int]
+    track_vertices: int
+    tolerance_deg: float
+    reduced: bool
 
 
-def _port_shapes(result) -> dict[str, list]:
-    """port name -> list of rings ([[lat, lon], ...]) from the registry's GeoJSON."""
-    registry = getattr(result, "registry", None)
-    if registry is None or not hasattr(registry, "to_geojson"):
-        return {}
-    out: dict[str, list] = {}
-    for feature in registry.to_geojson().get("features", []):
-        name = str(feature.get("properties", {}).get("name", ""))
-        geom = feature.get("geometry") or {}
-        polys = [geom.get("coordinates", [])] if geom.get("type") == "Polygon" else \
-            geom.get("coordinates", []) if geom.get("type") == "MultiPolygon" else []
-        for poly in polys:
-            if poly:
-                out.setdefault(name, []).append([[lat, lon] for lon, lat in poly[0]])
-    return out
+def _iso(t: float) -> str:
+    return pd.Timestamp(t, unit="s", tz="UTC").strftime(TIME_FORMAT)
 
 
-def _centres(result, shapes) -> dict[str, tuple[float, float]]:
-    centres = {name: (float(np.mean([p[0] for r in rings for p in r])),
-                      float(np.mean([p[1] for r in rings for p in r])))
-               for name, rings in shapes.items()}
-    visits = table(result, "port_visits")
-    positions = table(result, "positions")
-    # ports without a polygon: the mean of the positions during their visits
-    if len(visits) and len(positions):
-        for port in set(visits["port"].astype(str)) - set(centres):
-            v = visits[visits["port"].astype(str) == port].iloc[0]
-            p = positions[(positions["mmsi"] == v["mmsi"])
-                          & (utc(positions["timestamp"]) >= utc([v["arrival_utc"]]).iloc[0])
-                          & (utc(positions["timestamp"]) <= utc([v["departure_utc"]]).iloc[0])]
-            if len(p):
-                centres[port] = (float(p["lat"].mean()), float(p["lon"].mean()))
-    return centres
+def _track_layer(tracks: Tracks, selection: VesselSelection, names: dict[int, str]) -> dict:
+    features = []
+    for i, mmsi in enumerate(tracks.mmsi):
+        lines = tracks.lines[i]
+        props = {"mmsi": mmsi, "name": names.get(mmsi) or None,
+                 "shown_because": list(selection.reasons.get(mmsi, ())),
+                 "positions": tracks.n_positions[i],
+                 "first_utc": _iso(tracks.first_t[i]), "last_utc": _iso(tracks.last_t[i]),
+                 "segments": len(lines)}
+        features.append({"type": "Feature",
+                         "geometry": {"type": "MultiLineString", "coordinates": lines},
+                         "properties": {k: v for k, v in props.items() if v is not None}})
+    return {"id": "tracks", "title": "Tracks", "label": "Track", "idField": "name",
+            "fields": ["name", "mmsi", "shown_because", "positions", "first_utc", "last_utc",
+                       "segments"],
+            "style": {"weight": 2, "opacity": 0.85, "lineCap": "round"}, "pointStyle": {},
+            "variants": {}, "colourBy": "vessel", "show": True, "shown": len(features),
+            "total": len(features), "features": {"type": "FeatureCollection",
+                                                 "features": features}}
 
 
-def _segments(t: np.ndarray, max_gap_s: float) -> list[tuple[int, int]]:
-    cuts = np.flatnonzero(np.diff(t) > max_gap_s) + 1
-    edges = np.r_[0, cuts, len(t)]
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+def _port_layer(features: list[dict], total: int) -> dict:
+    return {"id": "ports", "title": "Ports", "label": "Port", "idField": "port",
+            "fields": ["port", "visits_in_run"], "style": {"weight": 2, "fillOpacity": 0.25},
+            "pointStyle": {}, "variants": {}, "colourBy": "feature", "show": True,
+            "shown": len(features), "total": total,
+            "features": {"type": "FeatureCollection", "features": features}}
 
 
-def _thin(lat: np.ndarray, lon: np.ndarray) -> list[list[float]]:
-    """A track segment simplified (Douglas-Peucker, ~100 m first) to at most
-    ``MAX_POINTS_PER_SEGMENT`` points: long port stays collapse to a point and the line
-    keeps the shape of the route (sampling every n-th point would cut corners over land)."""
-    pts = np.c_[lon, lat]
-    if len(pts) <= 2:
-        return [[float(y), float(x)] for x, y in pts]
-    tolerance = 0.001
-    line = shapely.LineString(pts)
-    simple = np.asarray(line.simplify(tolerance, preserve_topology=False).coords)
-    while len(simple) > MAX_POINTS_PER_SEGMENT:
-        tolerance *= 2
-        simple = np.asarray(line.simplify(tolerance, preserve_topology=False).coords)
-    return [[float(y), float(x)] for x, y in simple]
+def _bounds(fixes: Fixes, window: LonWindow, layers: list[dict]) -> list | None:
+    """[[south, west], [north, east]] of the tracks and the events drawn (not of the
+    whole port registry, which may span the world)."""
+    xs, ys = [], []
+    if len(fixes):
+        x = window.wrap(fixes.lon)
+        xs += [float(x.min()), float(x.max())]
+        ys += [float(fixes.lat.min()), float(fixes.lat.max())]
+
+    def walk(coords):
+        if coords and isinstance(coords[0], (int, float)):
+            xs.append(coords[0])
+            ys.append(coords[1])
+        else:
+            for c in coords:
+                walk(c)
+
+    for layer in layers:
+        if layer["id"] not in ("ports", "tracks"):
+            for f in layer["features"]["features"]:
+                walk(f["geometry"]["coordinates"])
+    if not xs:
+        for layer in layers:
+            if layer["id"] == "ports":
+                for f in layer["features"]["features"]:
+                    walk(f["geometry"]["coordinates"])
+    if not xs:
+        return None
+    return [[min(ys), min(xs)], [max(ys), max(xs)]]
 
 
-def _arc(a: tuple[float, float], b: tuple[float, float], bend: float = 0.2,
-         n: int = 24) -> list[list[float]]:
-    """A gentle arc from a to b (schematic legs must not look like tracks); the sign of
-    ``bend`` picks the side, so observed and inferred legs of one pair do not overlap."""
-    (y0, x0), (y1, x1) = a, b
-    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    cx, cy = mx - (y1 - y0) * bend, my + (x1 - x0) * bend
-    f = np.linspace(0, 1, n)
-    xs = (1 - f) ** 2 * x0 + 2 * (1 - f) * f * cx + f ** 2 * x1
-    ys = (1 - f) ** 2 * y0 + 2 * (1 - f) * f * cy + f ** 2 * y1
-    return [[float(y), float(x)] for x, y in zip(xs, ys)]
-
-
-def write_map(result, path: str | Path) -> Path:
-    """Write the map of ``result`` (any object with the Result DataFrames) to ``path``."""
+def map_data(result, selection: VesselSelection, budget: MapBudget, *,
+             fixes: Fixes | None = None) -> tuple[dict, Tracks]:
+    """The data map.js draws: layers, vessels, bounds, and what the legend says."""
     names = vessel_names(result)
     positions = table(result, "positions")
-    if len(positions) and "spoofed" in positions:
-        positions = positions[~positions["spoofed"].astype(bool)]
-    if len(positions):
-        positions = positions.dropna(subset=["lat", "lon"])
-    shapes = _port_shapes(result)
-    if len(positions):
-        centre = [float(positions["lat"].median()), float(positions["lon"].median())]
-    elif shapes:
-        pts = [p for rings in shapes.values() for r in rings for p in r]
-        centre = [float(np.mean([p[0] for p in pts])), float(np.mean([p[1] for p in pts]))]
-    else:
-        centre = [0.0, 0.0]
-    fmap = folium.Map(location=centre, zoom_start=8, tiles="OpenStreetMap", control_scale=True)
+    mmsis = selection.mmsis
+    if fixes is None:
+        fixes = Fixes.of(positions, mmsis)
+    lons = fixes.lon if len(fixes) else event_lons(result, mmsis)
+    window = lon_window(lons)
+    tracks = build_tracks(fixes, window, max_gap_s=gap_hours(result) * 3600.0,
+                          point_budget=budget.track_points)
+    rank = {m: i for i, m in enumerate(mmsis)}
+    evented = _ports_named(result, rank)
+    ports, centres, n_ports = port_features(result, window, port_colours(result),
+                                            max_ports=budget.max_ports,
+                                            tolerance_deg=budget.port_tolerance_deg,
+                                            text_chars=budget.text_chars, first=evented)
+    ctx = LayerContext(window=window, fixes=fixes, centres=centres, result=result,
+                       text_chars=budget.text_chars)
+    layers = [_port_layer(ports, n_ports), _track_layer(tracks, selection, names)]
+    layers += event_layers(result, rank, ctx, features_per_kind=budget.features_per_kind)
+    vessels = [{"mmsi": m, "label": vessel_label(m, names),
+                "colour": VESSEL_COLOURS[i % len(VESSEL_COLOURS)],
+                "group": selection.groups[m], "reasons": list(selection.reasons[m])}
+               for i, m in enumerate(mmsis)]
+    data_kind = data_of(result)
+    data = {
+        "meta": {"title": title(MAP_TITLE, data_kind),
+                 "simulated": SIMULATED_BANNER if data_kind == SIMULATED else "",
+                 "vessels": {"shown": len(mmsis), "total": selection.total,
+                             "asked": selection.asked,
+                             "groups": [[g, n] for g, n in selection.counts().items()],
+                             "note": ""},
+                 "trackToleranceDeg": tracks.tolerance_deg, "west": window.west},
+        "baseLayers": base_layers(),
+        "vessels": vessels,
+        "layers": layers,
+        "bounds": None,
+    }
+    data["bounds"] = _bounds(fixes, window, layers)
+    return data, tracks
 
-    ports_layer = folium.FeatureGroup(name="Ports", show=True)
-    colours = port_colours(result)
-    for name, rings in shapes.items():
-        for ring in rings:
-            folium.Polygon(ring, color=colours.get(name, "#0072B2"), weight=2, fill=True,
-                           fill_opacity=0.25, tooltip=folium.Tooltip(_esc(name)),
-                           popup=folium.Popup(f"<b>port</b> {_esc(name)}", max_width=300)).add_to(ports_layer)
-    ports_layer.add_to(fmap)
 
-    tracks_layer = folium.FeatureGroup(name="Tracks", show=True)
-    vessel_colour: dict[int, str] = {}
-    max_gap_s = gap_hours(result) * 3600.0
-    if len(positions):
-        for k, (mmsi, g) in enumerate(positions.groupby("mmsi", sort=True)):
-            colour = VESSEL_COLOURS[k % len(VESSEL_COLOURS)]
-            vessel_colour[int(mmsi)] = colour
-            g = g.sort_values("timestamp", kind="mergesort")
-            t = epoch_seconds(g["timestamp"])
-            lat = g["lat"].to_numpy()
-            lon = g["lon"].to_numpy()
-            label = _esc(vessel_label(int(mmsi), names))
-            popup = (f"<b>{label}</b><br>{len(g)} positions<br>"
-                     f"{_esc(_fmt(g['timestamp'].iloc[0]))} to {_esc(_fmt(g['timestamp'].iloc[-1]))}")
-            for a, b in _segments(t, max_gap_s):
-                pts = _thin(lat[a:b], lon[a:b])
-                if len(pts) == 1 or (len(pts) == 2 and pts[0] == pts[1]):
-                    folium.CircleMarker(pts[0], radius=2, color=colour, fill=True,
-                                        tooltip=folium.Tooltip(label)).add_to(tracks_layer)
-                    continue
-                folium.PolyLine(pts, color=colour, weight=2, opacity=0.85,
-                                tooltip=folium.Tooltip(label),
-                                popup=folium.Popup(popup, max_width=320)).add_to(tracks_layer)
-    tracks_layer.add_to(fmap)
+def _ports_named(result, rank) -> tuple[str, ...]:
+    """Ports named by the shown vessels' visits and calls (kept first when the registry
+    has more ports than the budget)."""
+    out: list[str] = []
+    for attr in ("port_visits", "possible_calls"):
+        frame = table(result, attr)
+        if len(frame) and {"mmsi", "port"} <= set(frame.columns):
+            out += frame.loc[frame["mmsi"].isin(list(rank)), "port"].astype(str).tolist()
+    return tuple(dict.fromkeys(out))
 
-    dark_layer = folium.FeatureGroup(name="Dark periods", show=True)
-    gaps = table(result, "dark_periods")
-    if len(gaps):
-        ends = utc(gaps["end_utc"])
-        for (_, g), end in zip(gaps.iterrows(), ends):
-            label = _esc(vessel_label(int(g["mmsi"]), names))
-            hours = pd.to_numeric(pd.Series([g.get("hours")]), errors="coerce").iloc[0]
-            dist = pd.to_numeric(pd.Series([g.get("distance_nm")]), errors="coerce").iloc[0]
-            text = (f"<b>dark period</b><br>{label}<br>{_esc(_fmt(g['start_utc']))} to "
-                    f"{_esc(_fmt(g['end_utc'])) or 'end of data (open)'}"
-                    + (f"<br>{hours:.1f} h" if pd.notna(hours) else "")
-                    + (f"<br>{dist:.1f} nm between the two fixes" if pd.notna(dist) else "")
-                    + (f"<br>other vessels received nearby: {_esc(g['others_received'])}"
-                       if "others_received" in g and pd.notna(g["others_received"]) else "")
-                    + (f"<br>ports it could have called at: {_esc(g['possible_port_calls'])}"
-                       if isinstance(g.get("possible_port_calls"), str) and g["possible_port_calls"] else ""))
-            start = [float(g["start_lat"]), float(g["start_lon"])]
-            colour = vessel_colour.get(int(g["mmsi"]), DARK_COLOUR)
-            if pd.isna(end) or pd.isna(g.get("end_lat")) or pd.isna(g.get("end_lon")):
-                folium.CircleMarker(start, radius=6, color=DARK_COLOUR, weight=2, fill=False,
-                                    tooltip=folium.Tooltip(f"{label}: dark to the end of the data"),
-                                    popup=folium.Popup(text, max_width=320)).add_to(dark_layer)
-                continue
-            end_pt = [float(g["end_lat"]), float(g["end_lon"])]
-            folium.PolyLine([start, end_pt], color=colour, weight=2.5, opacity=0.9, dash_array="8 6",
-                            tooltip=folium.Tooltip(f"{label}: dark period"),
-                            popup=folium.Popup(text, max_width=320)).add_to(dark_layer)
-            for pt in (start, end_pt):
-                folium.CircleMarker(pt, radius=3, color=DARK_COLOUR, weight=1, fill=True,
-                                    fill_color=colour, fill_opacity=1).add_to(dark_layer)
-    dark_layer.add_to(fmap)
 
-    legs_layer = folium.FeatureGroup(name="Legs between ports (schematic)", show=True)
-    legs = table(result, "legs")
-    centres = _centres(result, shapes)
-    if len(legs) and centres:
-        grouped: dict[tuple, list] = {}
-        for _, leg in legs.iterrows():
-            key = tuple(sorted((str(leg["origin"]), str(leg["destination"])))) + (str(leg["status"]),)
-            grouped.setdefault(key, []).append(leg)
-        for (a, b, status), items in sorted(grouped.items()):
-            if a not in centres or b not in centres:
-                continue
-            lines = [f"{_esc(vessel_label(int(x['mmsi']), names))}: {_esc(x['origin'])} &rarr; "
-                     f"{_esc(x['destination'])}, departed {_esc(_fmt(x['depart_origin_utc']))}"
-                     for x in items[:60]]
-            more = f"<br>... and {len(items) - 60} more" if len(items) > 60 else ""
-            text = (f"<b>{len(items)} {_esc(status)} leg(s) between {_esc(a)} and {_esc(b)}</b><br>"
-                    + "<br>".join(lines) + more)
-            inferred = status == "inferred"
-            folium.PolyLine(_arc(centres[a], centres[b], -0.15 if inferred else 0.15),
-                            color="#7B1FA2" if not inferred else "#E65100",
-                            weight=1.5 + min(len(items), 12) * 0.25, opacity=0.6,
-                            dash_array="2 8" if inferred else None,
-                            tooltip=folium.Tooltip(f"{len(items)} {_esc(status)} leg(s) "
-                                                   f"{_esc(a)} - {_esc(b)}"),
-                            popup=folium.Popup(text, max_width=420)).add_to(legs_layer)
-    legs_layer.add_to(fmap)
+def write_map(result, path: str | Path, *, vessels: int = MAP_VESSELS_DEFAULT,
+              budget: MapBudget | None = None) -> Path:
+    """Write the map of ``result`` (any object with the Result DataFrames) to ``path``,
+    showing at most ``vessels`` vessels of interest."""
+    return write_map_stats(result, path, vessels=vessels, budget=budget).path
 
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    data = data_of(result)
-    root = fmap.get_root()
-    root.header.add_child(folium.Element(f"<title>{_esc(title(MAP_TITLE, data))}</title>"))
-    if data == SIMULATED:
-        root.html.add_child(folium.Element(_simulated_banner()))
-    root.html.add_child(folium.Element(_legend(vessel_colour, names)))
-    if len(positions):
-        fmap.fit_bounds([[float(positions["lat"].min()), float(positions["lon"].min())],
-                         [float(positions["lat"].max()), float(positions["lon"].max())]])
+
+def write_map_stats(result, path: str | Path, *, vessels: int = MAP_VESSELS_DEFAULT,
+                    budget: MapBudget | None = None) -> MapStats:
+    """:func:`write_map`, returning what the page holds."""
+    budget = budget or MapBudget()
+    chosen = select_vessels(result, vessels)
+    all_fixes = Fixes.of(table(result, "positions"), chosen.mmsis)
+    data_kind = data_of(result)
+    page_title = title(MAP_TITLE, data_kind)
+    banner = SIMULATED_BANNER if data_kind == SIMULATED else ""
+    factor = 1.0
+    while True:
+        n = len(chosen.mmsis) if factor >= 1 else math.ceil(len(chosen.mmsis) * factor)
+        selection = chosen.first(n)
+        fixes = all_fixes if n == len(chosen.mmsis) else _subset(all_fixes, selection.mmsis)
+        data, tracks = map_data(result, selection, budget.scaled(factor) if factor < 1 else budget,
+                                fixes=fixes)
+        if factor < 1:
+            data["meta"]["vessels"]["note"] = (
+                f"Cut to fit the page's limit of {budget.max_bytes / 1e6:g} MB: "
+                f"{len(selection.mmsis)} of the {len(chosen.mmsis)} vessels chosen, tracks "
+                f"simplified to {tracks.tolerance_deg:g} degrees, at most "
+                f"{budget.scaled(factor).features_per_kind} events per layer.")
+        page = render_page(title=page_title, banner=banner, data=data)
+        encoded = page.encode("utf-8")
+        size = len(encoded)
+        if size <= budget.max_bytes or factor < 1e-3:
+            break
+        factor /= 2.0
     path = Path(path)
-    atomic_write_text(path, fmap.get_root().render())
-    return path
+    atomic_write_bytes(path, encoded)
+    return MapStats(path=path, bytes=size, vessels_shown=len(selection.mmsis),
+                    vessels_total=chosen.total,
+                    features={layer["id"]: layer["shown"] for layer in data["layers"]},
+                    track_vertices=tracks.vertices, tolerance_deg=tracks.tolerance_deg,
+                    reduced=factor < 1)
 
 
-def _simulated_banner() -> str:
-    return ('<div style="position:fixed;top:10px;left:50%;transform:translateX(-50%);'
-            'z-index:10000;background:#b71c1c;color:white;padding:6px 14px;border-radius:4px;'
-            'font:bold 14px sans-serif">SIMULATED DATA: every vessel on this map is fictional'
-            '</div>')
+def _subset(fixes: Fixes, mmsis) -> Fixes:
+    keep = np.isin(fixes.mmsi, np.asarray(list(mmsis), dtype=np.int64))
+    return Fixes(fixes.mmsi[keep], fixes.t[keep], fixes.lat[keep], fixes.lon[keep])
 
 
-def _legend(vessel_colour: dict[int, str], names: dict[int, str]) -> str:
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:14px;height:4px;background:{c};'
-        f'vertical-align:middle;margin-right:5px"></span>{_esc(vessel_label(m, names))}</div>'
-        for m, c in list(vessel_colour.items())[:40])
-    more = f"<div>... {len(vessel_colour) - 40} more</div>" if len(vessel_colour) > 40 else ""
-    return (
-        '<div style="position:fixed;bottom:24px;left:12px;z-index:9999;background:white;'
-        'padding:8px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif;'
-        'max-height:45%;overflow:auto">'
-        "<b>shadowfleet</b><br>"
-        '<div><span style="display:inline-block;width:22px;border-top:2px dashed #444;'
-        'vertical-align:middle;margin-right:5px"></span>dark period: last fix &rarr; first fix</div>'
-        '<div><span style="display:inline-block;width:22px;border-top:3px solid #7B1FA2;'
-        'vertical-align:middle;margin-right:5px"></span>observed legs between ports</div>'
-        '<div><span style="display:inline-block;width:22px;border-top:3px dotted #E65100;'
-        'vertical-align:middle;margin-right:5px"></span>inferred legs (possible port call)</div>'
-        f"<hr style='margin:4px 0'>{rows}{more}</div>")
-
-
-__all__ = ["write_map"]
+__all__ = ["write_map", "write_map_stats", "map_data", "MapBudget", "MapStats", "MAP_TITLE"]

@@ -18,7 +18,7 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
-from detectors._numba import njit
+from ais._numba import njit
 
 OPEN_AT_END = -2
 ORPHAN = -1

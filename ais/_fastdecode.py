@@ -38,7 +38,7 @@ import numpy as np
 
 from ais import fields
 from ais.fields import MIN_BITS, MIN_BITS_24
-from detectors._numba import njit
+from ais._numba import njit
 
 DECODED = 0
 FALLBACK = 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ais._fastspans import _gather_flat, pack
-from detectors._numba import load8, njit, prefetch, store8
+from ais._numba import load8, njit, prefetch, store8
 
 # a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of
 # the entry's hash over ``e + 2`` in the low 32 bits (one 8-byte load per probe)

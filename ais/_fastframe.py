@@ -47,7 +47,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ais import reasons
-from detectors._numba import load8 as _load8, njit
+from ais._numba import load8 as _load8, njit
 
 K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF, K_REJECT = range(7)
 # a ``K_REJECT`` row's reason, in its ``C_REASON`` column

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._numba import njit, prefetch
+from ais._numba import njit, prefetch
 
 __all__ = ["sort_order", "merged_order", "time_key", "take_columns"]
 

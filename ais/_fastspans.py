@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors._numba import njit
+from ais._numba import njit
 
 __all__ = ["span_codes", "span_strings", "span_bytes", "pack"]
 

@@ -42,7 +42,7 @@ from ais import reasons
 from ais.columns import MessageTable, RejectTable, SentenceTable
 from ais.errors import ConfigError
 from ais.fields import message_type
-from detectors._numba import njit
+from ais._numba import njit
 
 __all__ = ["AssemblyParams", "DedupParams", "Assembler", "Deduplicator", "dedup_kernel"]
 

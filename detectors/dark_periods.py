@@ -10,7 +10,7 @@ fix, distance, speed or reachable ports (the end of the silence is unknown).
 
 Each record holds:
 
-- the bounding positions, ``distance_nm`` (haversine, :mod:`detectors._geo`) and
+- the bounding positions, ``distance_nm`` (haversine, :mod:`ports._geo`) and
   ``implied_speed_kn`` (distance / hours);
 - ``others_received``: how many **other** vessels had a position within
   ``reception_radius_nm`` [20] of the start fix or of the end fix received strictly
@@ -22,7 +22,7 @@ Each record holds:
   ends in, with ``distance(start, P) + distance(P, end) <= reach_speed_kn * (hours -
   min_dwell_minutes / 60)`` (DESIGN.md), ``;``-separated in registry order. Distances to
   a port are :meth:`ports.PortRegistry.distance_nm`: to the nearest edge of the polygon
-  (0 inside), in the local equirectangular projection of :mod:`detectors._geo`;
+  (0 inside), in the local equirectangular projection of :mod:`ports._geo`;
 - ``start_port`` / ``end_port``: the port whose polygon holds the bounding fix ("" at
   sea), ``open``: the gap is still open.
 
@@ -47,7 +47,7 @@ from ais.errors import ConfigError
 from detectors._frames import check_non_negative, epoch_seconds, usable_positions
 from ais.schema import vessel_offsets
 from detectors import _dark_periods_kernel as _k
-from detectors._geo import haversine_nm_array
+from ports._geo import haversine_nm_array
 from detectors._ids import event_id
 
 CONTRACT_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",

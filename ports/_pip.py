@@ -13,7 +13,7 @@ Layout (built by :class:`ports.registry.PortRegistry`), all contiguous arrays:
 Inside is the even-odd rule over all rings of a polygon, so holes are outside. The
 crossing test is half-open (a vertex counts for the edge above it only), so a point on
 an edge shared by two ports belongs to exactly one of them, never both nor neither.
-Distances use the local equirectangular projection of :mod:`detectors._geo` and are
+Distances use the local equirectangular projection of :mod:`ports._geo` and are
 0 inside. The bounding-box prefilter skips every polygon whose box (grown by the
 buffer) does not contain the point: for a feed of a whole sea most positions touch no
 box at all.
@@ -28,8 +28,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._geo import nm_to_deg_lat, nm_to_deg_lon, point_segment_distance_nm
-from detectors._numba import njit
+from ais._numba import njit
+from ports._geo import nm_to_deg_lat, nm_to_deg_lon, point_segment_distance_nm
 
 
 @njit(inline="always")

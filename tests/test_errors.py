@@ -45,16 +45,3 @@ def test_input_error_is_one_line_naming_file_line_and_remedy():
     assert text.startswith("feed.nmea:12: ")
     assert "add tag blocks" in text
 
-
-def test_layering_ais_ports_detectors_never_import_shadowfleet():
-    import pathlib
-    import re
-
-    root = pathlib.Path(__file__).resolve().parents[1]
-    bad = []
-    for pkg in ("ais", "ports", "detectors"):
-        for path in (root / pkg).rglob("*.py"):
-            text = path.read_text(encoding="utf-8")
-            if re.search(r"^\s*(from|import)\s+shadowfleet\b", text, re.M):
-                bad.append(str(path.relative_to(root)))
-    assert not bad, f"lower layers import shadowfleet: {bad}"

@@ -165,7 +165,7 @@ def test_prefetch_is_only_a_hint():
     """``prefetch`` compiles for any array and integer index, reads nothing and never
     faults, even far outside the array (the batch passes prefetch entries that may not
     exist yet)."""
-    from detectors._numba import njit, prefetch
+    from ais._numba import njit, prefetch
 
     @njit
     def total(a, ahead):

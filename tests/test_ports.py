@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from ais.errors import InputError, PortsError, ShadowfleetError
-from detectors._geo import haversine_nm
+from ports._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
 from ports.registry import PortRegistry, parse_features
 from tests.reference_visits import ref_haversine_nm, ref_locate, ref_port_distance_nm
@@ -273,7 +273,7 @@ def test_empty_inputs_and_bad_arguments(hand):
 
 
 def test_geo_helpers():
-    from detectors._geo import (haversine_nm_array, implied_speed_kn, nm_to_deg_lat,
+    from ports._geo import (haversine_nm_array, implied_speed_kn, nm_to_deg_lat,
                                 nm_to_deg_lon, point_segment_distance_nm)
 
     assert implied_speed_kn(10.0, 3600.0) == 10.0

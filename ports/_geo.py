@@ -1,4 +1,7 @@
-"""Shared geometry for the detectors and the port registry, in nautical miles.
+"""Shared geometry for the port registry and the detectors, in nautical miles.
+
+It lives in ``ports``, the lowest layer that needs it (the point-in-polygon index's
+entry buffers); ``detectors`` imports it from here.
 
 Distances are great-circle (haversine) on a sphere of mean Earth radius 6371.0088 km
 (IUGG), i.e. 3440.065 nm. At the latitudes of the Sea of Japan (41-44 N) the spherical
@@ -20,7 +23,7 @@ import math
 
 import numpy as np
 
-from detectors._numba import njit
+from ais._numba import njit
 
 EARTH_RADIUS_NM = 6371.0088 / 1.852
 NM_PER_DEG_LAT = 60.0

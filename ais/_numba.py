@@ -1,4 +1,7 @@
-"""Numba settings for every kernel, in one place.
+"""Numba settings for every kernel of the project, in one place.
+
+It lives in ``ais``, the lowest layer that compiles kernels, so that ``ports``,
+``detectors`` and ``shadowfleet`` import it from below (CONVENTIONS.md, 4 and 15).
 
 ``cache=True`` so compiled kernels are reused across processes (tests, CLI runs).
 No fastmath: positions use NaN for "not available" and fastmath assumes no NaN.

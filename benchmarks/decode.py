@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ais.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
+from ais.framing.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
 
 ARMOUR = np.array([v + 48 if v < 40 else v + 56 for v in range(64)], dtype=np.uint8)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ais.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
+from ais.framing.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
 
 DAY_S = 86_400
 _TAG_TIME = re.compile(rb"\\((?:[^\\*]*,)?c:)(\d+)([^\\*]*)\*([0-9A-Fa-f]{2})\\")

@@ -78,7 +78,7 @@ def decode(inputs, out_dir, decoder, quiet):
     Example:
       shadowfleet decode feed.nmea.gz archive/ --out decoded/
     """
-    from ais.reader import InputsRead, iter_inputs
+    from ais.reading.read import InputsRead, iter_inputs
     from shadowfleet.outputs.decoded import write_decoded_stream
 
     read = InputsRead()      # pieces go to disk as they are read: memory stays bounded

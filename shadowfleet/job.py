@@ -131,7 +131,7 @@ def inbox_files(inbox: str | Path) -> list[Path]:
 
 def first_receive_time(data: bytes) -> float | None:
     """The first receive time in a feed's lines, epoch seconds (None when none carries one)."""
-    from ais.nmea import receive_time
+    from ais.framing.nmea import receive_time
 
     for raw in data.splitlines():
         t = receive_time(raw)
@@ -189,8 +189,8 @@ def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
     Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
     refuse: no AIS in it, or no receive time on any message.
     """
-    from ais import tabular
-    from ais.reader import check_file
+    from ais.reading import tabular
+    from ais.reading.read import check_file
 
     name = str(path)
     kind = tabular.sniff(data[:65536])

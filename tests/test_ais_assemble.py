@@ -11,10 +11,11 @@ import pyais
 import pytest
 
 from ais import reasons
-from ais.assemble import AssemblyParams, DedupParams, dedup_kernel
-from ais.decoded import Decoded
+from ais.assembly.dedup import DedupParams, dedup_kernel
+from ais.assembly.fragments import AssemblyParams
+from ais.tables.decoded import Decoded
 from ais.errors import ConfigError
-from ais.incremental import IncrementalDecoder
+from ais.incremental.decoder import IncrementalDecoder
 from tests.ais_reference import dedup_reference
 from tests.test_ais_framing import POS, POS2, T0, sentence, tag
 
@@ -218,8 +219,8 @@ def test_files_of_two_receivers_are_deduplicated_against_each_other(tmp_path):
 
 
 def test_dedup_window_is_bounded_by_count():
-    from ais.assemble import Deduplicator
-    from ais.columns import MessageTable
+    from ais.assembly.dedup import Deduplicator
+    from ais.tables.columns import MessageTable
     dd = Deduplicator(DedupParams(retention_s=1e9, max_window_messages=5))
     n = 20
     m = MessageTable(source=np.zeros(n), line=np.arange(n), time=T0 + np.arange(n, dtype=float),

@@ -39,8 +39,8 @@ def test_sha256_and_lines_of_a_file_read_in_many_pieces(tmp_path, monkeypatch, d
     plain.write_bytes(text)
     gz = tmp_path / "feed.nmea.gz"
     gz.write_bytes(gzip.compress(text))
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
-    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reading.sources, "GZ_READ_BYTES", 997)
     for path in (plain, gz):
         d = ais.read_inputs([path], decoder=decoder)
         assert d.stats["inputs"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 import ais
-import ais.reader
+import ais.reading.sources
 from ais.errors import InputError
-from ais.reader import InputsRead, iter_inputs
+from ais.reading.read import InputsRead, iter_inputs
 from shadowfleet.cli import main
 from shadowfleet.outputs import decoded as decoded_out
 from shadowfleet.outputs.decoded import write_decoded, write_decoded_stream
@@ -83,7 +83,7 @@ def feed_head(tmp_path_factory) -> Path:
 
 
 def test_many_pieces_many_buckets(tmp_path, monkeypatch, feed_head):
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 64 << 10)
     spilled = []
     tables = []
     real_add, real_tables = MmsiBuckets.add, MmsiBuckets.tables
@@ -131,7 +131,7 @@ def test_empty_output_tables(tmp_path):
 
 
 def test_bad_input_mid_run_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 64 << 10)
     good = tmp_path / "a.nmea.gz"
     shutil.copy(FIXTURE, good)
     bad = tmp_path / "b.nmea"

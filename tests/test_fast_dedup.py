@@ -1,4 +1,4 @@
-"""The fast path's dedup (``ais._fastdedup``) against ``Deduplicator.keep_mask``.
+"""The fast path's dedup (``ais.assembly.fast_dedup``) against ``Deduplicator.keep_mask``.
 
 Random message streams (few distinct payloads, NaN times, times going back, ties at the
 size cap) cut into random batches: the same duplicate masks, counts, ``latest`` and the
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ais import _fastdedup as fdd
-from ais import _fastspans as sp
-from ais.assemble import DedupParams, Deduplicator
-from ais.columns import MessageTable
+from ais.assembly import fast_dedup as fdd
+from ais.tables import spans as sp
+from ais.assembly.dedup import DedupParams, Deduplicator
+from ais.tables.columns import MessageTable
 
 PARAMS = [DedupParams(), DedupParams(window_s=0.0, retention_s=5.0),
           DedupParams(window_s=3.0, retention_s=20.0, max_window_messages=4),

@@ -23,10 +23,11 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 import ais
-import ais._fastfeed
-from ais.decoded import Decoded
-from ais.incremental import IncrementalDecoder
-from ais.nmea import _xor
+import ais.incremental.fast_framing
+import ais.reading.sources
+from ais.tables.decoded import Decoded
+from ais.incremental.decoder import IncrementalDecoder
+from ais.framing.nmea import _xor
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"
 
@@ -212,8 +213,8 @@ def test_read_in_small_pieces_with_framing_ahead(name, monkeypatch, tmp_path):
     gz = tmp_path / (path.name + ".gz")
     gz.write_bytes(gzip.compress(_read(path)))
     want = {p: ais.read_inputs([p], decoder="pyais") for p in (path, gz)}
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
-    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reading.sources, "GZ_READ_BYTES", 997)
     for p in (path, gz):
         for decoder in ("fast", "pyais"):
             assert_same(ais.read_inputs([p], decoder=decoder), want[p])
@@ -224,14 +225,14 @@ def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tm
     pieces of a read: with one buffer of each kept, every buffer holds several pieces in
     turn, and the tables are still those of the reference, read after read. The pools
     are empty once a read ends (and ``release_freed_memory`` empties any)."""
-    from ais._memory import BufferPool
+    from ais.reading.buffers import BufferPool
     path = DATA / "dma-aislib/stream_example.txt"
     want = ais.read_inputs([path], decoder="pyais")
     reads = BufferPool(np.uint8, 0, 1)
     rows = BufferPool(np.int64, 0, 1)
-    monkeypatch.setattr(ais.reader, "_BUFFERS", reads)
-    monkeypatch.setattr(ais._fastfeed, "_ROWS", rows)
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 4093)
+    monkeypatch.setattr(ais.reading.sources, "_BUFFERS", reads)
+    monkeypatch.setattr(ais.incremental.fast_framing, "_ROWS", rows)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 4093)
     taken = []
     take = reads.take
     monkeypatch.setattr(reads, "take", lambda size: taken.append(take(size)) or taken[-1])
@@ -247,7 +248,7 @@ def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tm
 
 
 def test_buffer_pool_keeps_the_largest():
-    from ais._memory import BufferPool
+    from ais.reading.buffers import BufferPool
     pool = BufferPool(np.int64, 10, 2)
     a, b, c = pool.take(5), pool.take(100), pool.take(50)
     assert len(a) == 10 and len(b) == 100 and len(c) == 50
@@ -262,7 +263,7 @@ def test_buffer_pool_keeps_the_largest():
 def test_chunk_extended_in_the_spare_room_after_it():
     """A chunk that is the start of a lent buffer grows in place (no copy of the chunk);
     anything else is copied."""
-    from ais._fastfeed import _append, _store
+    from ais.incremental.fast_feed import _append, _store
     spare = np.zeros(16, dtype=np.uint8)
     spare[:5] = np.frombuffer(b"abcde", np.uint8)
     buf = np.frombuffer(memoryview(spare)[:5], dtype=np.uint8)

@@ -5,7 +5,7 @@ The format is found from content: Parquet by its ``PAR1`` magic, CSV by its head
 (MarineCadastre: ``MMSI``, ``BaseDateTime``, ``LAT``, ``LON`` in any order; DMA: a
 first line starting ``# Timestamp`` with ``MMSI``, ``Latitude``, ``Longitude``).
 
-Values follow ``ais.fields``: lat 91 / lon 181 / SOG 102.3 / heading >= 360 -> NaN; COG
+Values follow ``ais.decoding.fields``: lat 91 / lon 181 / SOG 102.3 / heading >= 360 -> NaN; COG
 outside [0, 360) -> NaN (MarineCadastre carries negative courses, which AIS cannot send);
 other out-of-range positions, and rows whose MMSI, time or coordinates do not parse,
 are rejects. ``msg_type`` is 0 (a decoded table does not say which message a row came
@@ -24,10 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais import fields, reasons
-from ais.decoded import Decoded
+from ais import reasons
+from ais.decoding import fields
+from ais.tables.decoded import Decoded
 from ais.errors import InputError
-from ais.frames import to_epoch
+from ais.tables.frames import to_epoch
 
 __all__ = ["sniff", "read_table"]
 
@@ -144,7 +145,7 @@ def read_table(name: str, data: bytes, kind: str) -> Decoded:
     cog = np.where((cog < 0) | (cog >= fields.COG_LIMIT), np.nan, cog)
     heading = np.where(heading >= fields.HEADING_LIMIT, np.nan, heading)
     ok = reason == None  # noqa: E711
-    from ais.frames import positions_frame, statics_frame
+    from ais.tables.frames import positions_frame, statics_frame
 
     idx = np.flatnonzero(ok)
     msg_type = np.zeros(n, dtype=np.int64)

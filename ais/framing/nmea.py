@@ -34,9 +34,9 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ais import reasons
-from ais.columns import RejectTable, SentenceTable
+from ais.tables.columns import RejectTable, SentenceTable
 from ais.errors import ConfigError
-from ais.fields import ARMOUR
+from ais.decoding.fields import ARMOUR
 
 __all__ = ["FramingParams", "Framer", "receive_time", "parse_epoch", "parse_timestamp",
            "ACCEPTED_TIME_STYLES"]

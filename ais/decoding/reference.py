@@ -1,7 +1,7 @@
 """The reference decoder: pyais, one message at a time, for every message type.
 
 Field rules (units, "not available" values, range checks, short payloads) are those of
-``ais.fields``; the fast path must give the same frames for the same messages. Any
+``ais.decoding.fields``; the fast path must give the same frames for the same messages. Any
 pyais exception on a message makes it a reject ``undecodable``; it never stops a run.
 """
 
@@ -11,9 +11,10 @@ import math
 
 from pyais.messages import MSG_CLASS, bit_vector
 
-from ais import fields, reasons
-from ais.columns import MessageTable, RejectTable
-from ais.frames import DecodedParts, positions_frame, statics_frame
+from ais import reasons
+from ais.decoding import fields
+from ais.tables.columns import MessageTable, RejectTable
+from ais.tables.frames import DecodedParts, positions_frame, statics_frame
 
 __all__ = ["decode_messages"]
 

@@ -1,7 +1,7 @@
 """``IncrementalDecoder``: the ingest stages with their state kept between calls.
 
-framing (``ais.nmea``) -> assembly and dedup (``ais.assemble``) -> decoding
-(``ais.decoders``). ``read_inputs`` feeds whole files through one instance; scheduled
+framing (``ais.framing.nmea``) -> assembly and dedup (``ais.assembly``) -> decoding
+(``ais.decoding.decoders``). ``read_inputs`` feeds whole files through one instance; scheduled
 jobs and live feeds call ``feed`` as bytes arrive and pickle the instance between runs
 (open fragments, the dedup window, partial lines and line counters travel with it).
 """
@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ais.assemble import Assembler, AssemblyParams, DedupParams, Deduplicator
-from ais.columns import RejectTable
-from ais.decoded import Decoded
-from ais.decoders import get_decoder
-from ais.frames import rejects_frame
-from ais.nmea import Framer, FramingParams
+from ais.assembly.dedup import DedupParams, Deduplicator
+from ais.assembly.fragments import Assembler, AssemblyParams
+from ais.tables.columns import RejectTable
+from ais.tables.decoded import Decoded
+from ais.decoding.decoders import get_decoder
+from ais.tables.frames import rejects_frame
+from ais.framing.nmea import Framer, FramingParams
 
 __all__ = ["IncrementalDecoder"]
 
@@ -59,13 +60,13 @@ class IncrementalDecoder:
         """Decode the next bytes of ``source``. Its last line waits for its newline unless
         ``final`` (the end of that input). ``data``: bytes or any bytes-like object (not
         kept once the call returns). ``framed``: what ``prepare(data)`` gave, when it was
-        called ahead (in another thread: ``ais.reader``); used up by this call.
+        called ahead (in another thread: ``ais.reading``); used up by this call.
         ``spare``: a writable uint8 array that ``data`` is the start of, whose bytes after
         ``data`` this call may overwrite (the fast path extends the chunk there instead
         of copying it)."""
-        if self.decoder == "fast":      # the same stages in bulk: ais._fastfeed
-            from ais import _fastfeed
-            return _fastfeed.feed(self, source, data, final=final, framed=framed, spare=spare)
+        if self.decoder == "fast":      # the same stages in bulk: ais.incremental.fast_feed
+            from ais.incremental import fast_feed
+            return fast_feed.feed(self, source, data, final=final, framed=framed, spare=spare)
         i = self._source(source)
         before = dict(self.framer.counts)
         dups_before = self.deduper.duplicates
@@ -88,8 +89,8 @@ class IncrementalDecoder:
         is nothing to do ahead."""
         if self.decoder != "fast":
             return None
-        from ais import _fastfeed
-        return _fastfeed.frame_ahead(data, self.framer.params.max_sentence_bytes)
+        from ais.incremental import fast_framing
+        return fast_framing.frame_ahead(data, self.framer.params.max_sentence_bytes)
 
     def end_source(self, source: str) -> Decoded:
         """The input ended: decode its last line even without a newline."""

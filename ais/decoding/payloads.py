@@ -26,7 +26,7 @@ returns what pyais returns, and the table layer applies the project's rules.
 
 A message is decoded here (``status == DECODED``) only when it is of a covered type
 (1, 2, 3, 18, 19, 27 positions; 5, 19, 24 statics) and has at least
-``ais.fields.MIN_BITS`` bits (the end of the last field the tables read); anything
+``ais.decoding.fields.MIN_BITS`` bits (the end of the last field the tables read); anything
 else (other types, type 24 with part number 2 or 3, short payloads) gets
 ``status == FALLBACK`` and is handed to the pyais path, so odd inputs always get the
 reference treatment and the reference reject reason.
@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais import fields
-from ais.fields import MIN_BITS, MIN_BITS_24
+from ais.decoding import fields
+from ais.decoding.fields import MIN_BITS, MIN_BITS_24
 from ais._numba import njit
 
 DECODED = 0
@@ -263,7 +263,7 @@ POS_OK, POS_BAD_LAT, POS_BAD_LON = 0, 1, 2
 @njit
 def position_rows(num, status, at, limits, time, station, line, out_f, out_i, rejected,
                   reject_code):
-    """The positions table rules of ``ais.fields`` applied to decoded messages in one
+    """The positions table rules of ``ais.decoding.fields`` applied to decoded messages in one
     pass (message ``i`` is column ``at[i]`` of ``num`` and ``status``; ``time``,
     ``station`` and ``line`` are per message): each DECODED message of a position type
     becomes row ``k`` of ``out_f``
@@ -351,7 +351,7 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     field). With ``full=False`` the fields of static messages only (``NUMERIC_FIELDS``
     after ``N_POS``, and the text) hold one value per slot, and ``slot`` gives each
     message's (-1: none): what the fast path uses, as it reads them for static rows only.
-    ``table_text``: the text as the tables hold it (``ais.fields.table_text``), not as
+    ``table_text``: the text as the tables hold it (``ais.decoding.fields.table_text``), not as
     pyais gives it.
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
@@ -404,11 +404,11 @@ def text_to_objects(chars: np.ndarray, lengths: np.ndarray, table_text: bool = F
     """(n, w) uint8 NUL-padded rows -> object array of ``str`` (``None`` where length < 0).
 
     Names, call signs and destinations repeat (every vessel sends them again and again):
-    equal rows are found by hash (``ais._fastspans.span_codes``, exact) and each distinct
+    equal rows are found by hash (``ais.tables.spans.span_codes``, exact) and each distinct
     text is made into a ``str`` once; equal rows share it. ``table_text``: as the tables
-    hold it (``ais.fields.table_text``), worked out once per distinct text too.
+    hold it (``ais.decoding.fields.table_text``), worked out once per distinct text too.
     """
-    from ais._fastspans import span_codes
+    from ais.tables.spans import span_codes
     out = np.empty(len(lengths), dtype=object)
     idx = np.flatnonzero(lengths >= 0)
     if len(idx):

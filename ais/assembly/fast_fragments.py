@@ -1,11 +1,11 @@
-"""Numba fragment assembly with exactly the rules of ``ais.assemble.Assembler``.
+"""Numba fragment assembly with exactly the rules of ``ais.assembly.fragments.Assembler``.
 
 A message in several sentences (fragments) is keyed by (station, channel, sequential
 id, fragment count); fragment 1 opens it, fragment k+1 must follow fragment k, fragment
 ``count`` completes it. A fragment that cannot be placed, an open message displaced by
 a new fragment 1 of its key, one open longer than ``timeout_s`` of receive time or
 ``max_gap_sentences`` sentences, or evicted when more than ``max_pending`` are open,
-becomes orphan rejects (see ``ais.assemble`` for the why and the defaults).
+becomes orphan rejects (see ``ais.assembly.fragments`` for the why and the defaults).
 
 The kernel walks the fragments of a chunk in sentence order with the open messages of
 the ``Assembler`` as its starting state; the messages still open at the end go back

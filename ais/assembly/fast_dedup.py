@@ -1,6 +1,6 @@
 """Multi-receiver dedup for the fast path: the ``Deduplicator``'s window as packed arrays.
 
-The rule is ``ais.assemble``'s (a payload equal to a kept copy's within ``window_s``
+The rule is ``ais.assembly.dedup``'s (a payload equal to a kept copy's within ``window_s``
 seconds of it is a duplicate; the window keeps copies by ``Deduplicator.live_mask``).
 
 The fast path keeps the window as an ``_Arena``, which is then the ``Deduplicator``'s
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais._fastspans import _gather_flat, pack
+from ais.tables.spans import _gather_flat, pack
 from ais._numba import load8, njit, prefetch, store8
 
 # a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of

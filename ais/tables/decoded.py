@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.frames import PositionBatch, StaticBatch, epoch_ns, utc_index
+from ais.tables.frames import PositionBatch, StaticBatch, epoch_ns, utc_index
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
                         STATIC_COLUMNS, STATIC_DTYPES, empty_frame, sort_by_vessel_time)
 

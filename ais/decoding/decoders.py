@@ -1,6 +1,6 @@
 """Choosing a message decoder: ``"pyais"`` (the reference) or ``"fast"``.
 
-The fast path is the module ``ais._fast`` when present; it exposes ``FAST_TYPES``
+The fast path is the module ``ais.decoding.fast`` when present; it exposes ``FAST_TYPES``
 (the message types it decodes) and ``decode_messages(MessageTable) -> DecodedParts``.
 ``"fast"`` sends the types in ``FAST_TYPES`` to it and every other type to pyais; with
 no fast module that is every type, so ``"fast"`` always works and always agrees with
@@ -14,19 +14,19 @@ from typing import Callable
 
 import numpy as np
 
-from ais import decode_pyais
-from ais.columns import MessageTable
+from ais.decoding import reference
+from ais.tables.columns import MessageTable
 from ais.errors import ConfigError
-from ais.frames import DecodedParts
+from ais.tables.frames import DecodedParts
 
 DECODERS = ("fast", "pyais")
 
 
 def _fast_module():
     try:
-        return importlib.import_module("ais._fast")
+        return importlib.import_module("ais.decoding.fast")
     except ModuleNotFoundError as exc:
-        if exc.name == "ais._fast":
+        if exc.name == "ais.decoding.fast":
             return None
         raise
 
@@ -46,13 +46,13 @@ def decode_fast(m: MessageTable) -> DecodedParts:
     if mask.any():
         parts.append(mod.decode_messages(m.take(np.flatnonzero(mask))))
     if not mask.all():
-        parts.append(decode_pyais.decode_messages(m.take(np.flatnonzero(~mask))))
+        parts.append(reference.decode_messages(m.take(np.flatnonzero(~mask))))
     return DecodedParts.concat(parts)
 
 
 def get_decoder(name: str) -> Callable[[MessageTable], DecodedParts]:
     if name == "pyais":
-        return decode_pyais.decode_messages
+        return reference.decode_messages
     if name == "fast":
         return decode_fast
     raise ConfigError(None, f"unknown decoder {name!r}", f"use one of {', '.join(DECODERS)}")

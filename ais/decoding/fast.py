@@ -1,10 +1,10 @@
 """The fast decoder: assembled messages -> positions/statics frames with numba.
 
-Plugged in by ``ais.decoders`` (``decoder="fast"``): it exposes ``FAST_TYPES`` and
+Plugged in by ``ais.decoding.decoders`` (``decoder="fast"``): it exposes ``FAST_TYPES`` and
 ``decode_messages(MessageTable) -> DecodedParts``, the same contract as
-``ais.decode_pyais.decode_messages``. The payloads are decoded in bulk by
-``ais._fastdecode`` (values bit-identical to pyais 3.3.1); the table rules here are
-those of ``ais.fields`` and ``ais.decode_pyais``, applied to whole columns:
+``ais.decoding.reference.decode_messages``. The payloads are decoded in bulk by
+``ais.decoding.payloads`` (values bit-identical to pyais 3.3.1); the table rules here are
+those of ``ais.decoding.fields`` and ``ais.decoding.reference``, applied to whole columns:
 
 - "not available" -> NaN: lat 91, lon 181, sog 102.3 (type 27: 63), cog >= 360,
   heading >= 360 (type 27 has no heading);
@@ -16,7 +16,7 @@ those of ``ais.fields`` and ``ais.decode_pyais``, applied to whole columns:
   call sign, ship type and (except auxiliary craft, MMSI 98xxxxxxx) dimensions.
 
 Messages the kernel leaves to the reference (short payloads, type 24 part 2/3, ...)
-are decoded by ``ais.decode_pyais`` in the same call, so rejects carry its reasons.
+are decoded by ``ais.decoding.reference`` in the same call, so rejects carry its reasons.
 Type 4 (base station reports) gives no table rows, only a count: ``count_only`` picks
 the type 4 messages whose pyais decoding cannot fail (every character valid armour,
 fill 0..5, at least the 168 bits of the message) so they are counted without pyais.
@@ -27,10 +27,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais import decode_pyais, fields, reasons
-from ais import _fastdecode as fd
-from ais.columns import MessageTable, RejectTable, pack_payloads
-from ais.frames import DecodedParts, PositionBatch, StaticBatch, epoch_ns, object_array, utc_index
+from ais import reasons
+from ais.decoding import fields, reference
+from ais.decoding import payloads as fd
+from ais.tables.columns import MessageTable, RejectTable, pack_payloads
+from ais.tables.frames import DecodedParts, PositionBatch, StaticBatch, epoch_ns, object_array, utc_index
 from ais.schema import STATIC_COLUMNS, STATIC_DTYPES, empty_frame
 
 __all__ = ["FAST_TYPES", "COUNT_ONLY_TYPE", "count_only", "decode_messages", "decode_arrays"]
@@ -69,7 +70,7 @@ def count_only(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
 
 def timestamps(t: np.ndarray) -> pd.DatetimeIndex:
     """Epoch seconds -> ``datetime64[ns, UTC]`` rounded to the microsecond, NaN -> NaT
-    (``ais.frames.to_timestamps`` without the trip through Python objects)."""
+    (``ais.tables.frames.to_timestamps`` without the trip through Python objects)."""
     return utc_index(epoch_ns(t)[0])
 
 
@@ -80,7 +81,7 @@ def _objects(values) -> pd.Series:
 
 
 def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) -> pd.DataFrame:
-    """A contract frame straight from arrays (same dtypes as ``ais.frames``'s builders)."""
+    """A contract frame straight from arrays (same dtypes as ``ais.tables.frames``'s builders)."""
     n = len(data["mmsi"])
     if n == 0:
         return empty_frame(columns, dtypes)
@@ -90,7 +91,7 @@ def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) ->
         if c == "timestamp":
             ts = timestamps(data["time"])
             if ts.isna().all():
-                # what ais.frames gives when no row has a time (pd.to_datetime of NaT only)
+                # what ais.tables.frames gives when no row has a time (pd.to_datetime of NaT only)
                 ts = ts.as_unit("s")
             out[c] = pd.Series(ts)
         elif dt == "object":
@@ -225,7 +226,7 @@ def decode_arrays(buf: np.ndarray, starts: np.ndarray | None, ends: np.ndarray |
 
 
 def decode_messages(m: MessageTable) -> DecodedParts:
-    """Decode ``m`` (same contract as ``ais.decode_pyais.decode_messages``)."""
+    """Decode ``m`` (same contract as ``ais.decoding.reference.decode_messages``)."""
     buf, offsets = pack_payloads(m.payload)
     codes, names = pd.factorize(np.asarray(m.station, dtype=object))
     parts, rest = decode_arrays(
@@ -235,5 +236,5 @@ def decode_messages(m: MessageTable) -> DecodedParts:
     parts = DecodedParts(parts.positions.frame(sort=False), parts.statics.frame(sort=False),
                          parts.rejects, parts.types)
     if len(rest):
-        parts = DecodedParts.concat([parts, decode_pyais.decode_messages(m.take(rest))])
+        parts = DecodedParts.concat([parts, reference.decode_messages(m.take(rest))])
     return parts

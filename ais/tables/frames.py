@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.columns import RejectTable
+from ais.tables.columns import RejectTable
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, REJECT_COLUMNS, REJECT_DTYPES,
                         STATIC_COLUMNS, STATIC_DTYPES, conform, empty_frame, sort_by_vessel_time)
 
@@ -175,7 +175,7 @@ class PositionBatch:
         return ns, ok, name_ranks(self.names)[station] if len(self.names) else station
 
     def _order(self, ns, ok, rank) -> np.ndarray:
-        from ais._fastsort import merged_order, sort_order, time_key
+        from ais.tables.order import merged_order, sort_order, time_key
         c = self.cols
         if self.runs is not None:
             return merged_order(c["mmsi"], time_key(ns, ~ok), rank, c["line"], self.runs)
@@ -184,7 +184,7 @@ class PositionBatch:
     def sorted_run(self) -> "PositionBatch":
         """The same rows in the contract order, as one run (one thread only: meant for
         a worker thread)."""
-        from ais._fastsort import take_columns
+        from ais.tables.order import take_columns
         if self.runs is not None and len(self.runs) <= 1:
             return self
         ns, ok, rank = self._keys()
@@ -197,7 +197,7 @@ class PositionBatch:
     def frame(self, sort: bool = True) -> pd.DataFrame:
         """The contract positions frame, sorted by (mmsi, timestamp NaT last, source,
         line) unless ``sort`` is False (then in batch order)."""
-        from ais._fastsort import take_columns
+        from ais.tables.order import take_columns
         c = self.cols
         n = len(self)
         if n == 0:
@@ -226,7 +226,7 @@ class StaticBatch:
     As ``PositionBatch`` for positions: the fast path collects these piece after piece
     and builds one sorted frame at the end (``frame``), instead of cleaning, building,
     sorting and concatenating a small frame per piece. ``raw``: the kernel's fields of
-    the static rows (``ais._fast.static_columns``'s input: msg_type, mmsi, the numeric
+    the static rows (``ais.decoding.fast.static_columns``'s input: msg_type, mmsi, the numeric
     fields after ``N_POS`` and the text fields) plus time (epoch seconds), station (int
     codes into ``names``) and line; ``frames``: statics frames made elsewhere (the pyais
     fallback), joined as they are.
@@ -261,8 +261,8 @@ class StaticBatch:
     def frame(self, sort: bool = True) -> pd.DataFrame:
         """The contract statics frame, sorted by (mmsi, timestamp NaT last, source, line)
         unless ``sort`` is False (then the batch's rows first, in order, then its frames)."""
-        from ais._fast import statics_from_raw
-        from ais._fastsort import time_key
+        from ais.decoding.fast import statics_from_raw
+        from ais.tables.order import time_key
         parts = list(self.frames)
         raw = self.raw
         if raw is not None and len(raw["mmsi"]):

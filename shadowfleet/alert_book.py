@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ais.errors import StateError
+from shadowfleet.errors import StateError
 from shadowfleet.outputs.tables import csv_ready
 
 ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat",

@@ -33,7 +33,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 import ais
-from ais.errors import StateError
+from shadowfleet.errors import StateError
 from shadowfleet.alert_book import (BookUpdate, append_log, book_table, log_lines,
                                     repair_log, update_book)
 from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,

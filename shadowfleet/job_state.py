@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 import ais.schema as schema
-from ais.errors import ShadowfleetError, StateError
+from shadowfleet.errors import ShadowfleetError, StateError
 from shadowfleet.alert_book import empty_book
 from shadowfleet.outputs.files import _fsync_dir, atomic_write_text
 

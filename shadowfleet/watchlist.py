@@ -39,7 +39,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ais.errors import WatchlistError
+from shadowfleet.errors import WatchlistError
 from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
 
 # alerts.csv contract columns (DESIGN.md, "Output files")

@@ -258,7 +258,7 @@ class _Registry:
 
 
 def test_registry_spellings_are_used_for_counting_and_unknown_ports_fail():
-    from ais.errors import ClaimsError
+    from shadowfleet.errors import ClaimsError
 
     c = claim(ports=("Rajin", "Dunai"), imo=[ANGARA_IMO], at_least=1)
     r = evaluate_claims([c], round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")),

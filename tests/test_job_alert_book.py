@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.errors import StateError
+from shadowfleet.errors import StateError
 from shadowfleet.alert_book import (ALERT_COLUMNS, BOOK_COLUMNS, LOG_HEADER, append_log,
                                     live_alerts, log_lines, repair_log, update_book)
 

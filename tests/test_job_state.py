@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from ais.errors import StateError
+from shadowfleet.errors import StateError
 from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
                                    mark_outputs_done, state_lock)
 from tests._live_feeds import REPO, cli_env, run_cli

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import shapely
 
-from ais.errors import InputError, PortsError, ShadowfleetError
+from ais.errors import InputError, ShadowfleetError
+from ports.errors import PortsError
 from ports._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
 from ports.registry import PortRegistry, parse_features

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.errors import WatchlistError
+from shadowfleet.errors import WatchlistError
 from shadowfleet.watchlist import (ALERT_COLUMNS, apply_watchlists, load_watchlist,
                                    load_watchlists, match_watchlists)
 from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, OTHER, positions, statics, track)

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ais.errors import ClaimsError
+from shadowfleet.errors import ClaimsError
 from shadowfleet.claims.model import KINDS, Claim, Vessels, Window, imo_check_digit_ok
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "claims"

@@ -47,9 +47,8 @@ from ais.schema import sort_by_vessel_time, vessel_offsets
 from detectors import _cleaning_kernel
 from ports._geo import haversine_nm_array, implied_speed_kn
 from detectors._ids import event_id
+from detectors.columns import JUMP_COLUMNS
 
-JUMP_COLUMNS = ("jump_id", "mmsi", "prev_utc", "utc", "prev_lat", "prev_lon", "lat", "lon",
-                "distance_nm", "implied_speed_kn")
 MIN_SECONDS = 1.0
 
 

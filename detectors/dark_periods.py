@@ -49,11 +49,7 @@ from ais.schema import vessel_offsets
 from detectors import _dark_periods_kernel as _k
 from ports._geo import haversine_nm_array
 from detectors._ids import event_id
-
-CONTRACT_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-                    "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-                    "others_received", "possible_port_calls")
-COLUMNS = CONTRACT_COLUMNS + ("start_port", "end_port", "open")
+from detectors.columns import DARK_PERIOD_TABLE as COLUMNS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -71,8 +67,6 @@ class DarkPeriodParams:
         if self.gap_hours == 0:
             raise ConfigError(None, "gap_hours = 0 would make every interval a dark period",
                               "set gap_hours to a positive number of hours (default 6)")
-
-
 
 
 def empty_gaps() -> pd.DataFrame:

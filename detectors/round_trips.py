@@ -42,16 +42,8 @@ import pandas as pd
 
 from ais.errors import InputError
 from detectors._ids import event_id, time_ns
+from detectors.columns import LEG_COLUMNS, POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE
 
-ROUND_TRIP_CONTRACT = ("trip_id", "mmsi", "name", "origin", "destination",
-                       "depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
-                       "return_origin_utc", "duration_hours", "status")
-ROUND_TRIP_COLUMNS = ROUND_TRIP_CONTRACT + ("pair", "call_ids")
-LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-               "arrive_destination_utc", "status", "origin_call_id", "destination_call_id",
-               "pair")
-POSSIBLE_CALL_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc",
-                         "pair")
 _TIME_COLUMNS = ("depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
                  "return_origin_utc", "start_utc", "end_utc")
 
@@ -283,6 +275,6 @@ def find_round_trips(visits: pd.DataFrame, gaps: pd.DataFrame | None, registry,
                             and {t[0][0].port, t[0][1].port} == set(pair):
                         trips.append(_trip_row(mmsi, name, t, "inferred", key))
     return RoundTripResult(
-        round_trips=_frame(trips, ROUND_TRIP_COLUMNS, "depart_origin_utc"),
+        round_trips=_frame(trips, ROUND_TRIP_TABLE, "depart_origin_utc"),
         legs=_frame(legs, LEG_COLUMNS, "depart_origin_utc"),
         possible_calls=_frame(possible, POSSIBLE_CALL_COLUMNS, "start_utc"))

@@ -16,30 +16,9 @@ import pandas as pd
 
 import ais
 from ais.errors import InputError
+from shadowfleet.outputs.columns import CLAIM_COLUMNS, EVENT_FILES
 from shadowfleet.outputs.files import atomic_write_text
 from shadowfleet.outputs.tables import write_csv, write_parquet
-
-# Contract column orders of the files in --out DIR (DESIGN.md, "Output files").
-PORT_VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
-                      "dwell_hours", "n_positions")
-ROUND_TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-                      "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
-                      "duration_hours", "status")
-DARK_PERIOD_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-                       "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-                       "others_received", "possible_port_calls")
-ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-                 "score", "summary", "evidence", "claim_ids")
-CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
-                 "observed", "inferred", "verdict", "evidence")
-
-EVENT_FILES = {
-    "port_visits": ("port_visits.csv", PORT_VISIT_COLUMNS),
-    "round_trips": ("round_trips.csv", ROUND_TRIP_COLUMNS),
-    "dark_periods": ("dark_periods.csv", DARK_PERIOD_COLUMNS),
-    "alerts": ("alerts.csv", ALERT_COLUMNS),
-    "claims": ("claims.csv", CLAIM_COLUMNS),
-}
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:

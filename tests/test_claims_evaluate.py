@@ -5,7 +5,8 @@ and a named vessel tracked in another sea for the whole window."""
 import pytest
 
 from shadowfleet.claims import ClaimParams, evaluate_claims
-from shadowfleet.claims.evaluate import CLAIM_COLUMNS, decide
+from shadowfleet.claims.evaluate import decide
+from shadowfleet.outputs.columns import CLAIM_COLUMNS
 from ais.errors import ConfigError
 from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, gaps, legs,
                                  positions, possible, statics, track, trips, visits)

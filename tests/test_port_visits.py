@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ais.errors import ConfigError
-from detectors.port_visits import COLUMNS, CONTRACT_COLUMNS, PortVisitParams, find_port_visits
+from detectors.columns import PORT_VISIT_COLUMNS, PORT_VISIT_TABLE
+from detectors.port_visits import PortVisitParams, find_port_visits
 from ports import load_ports
 from ports.registry import parse_features
 from tests.reference_visits import ref_port_visits
@@ -74,7 +75,7 @@ def run(reg, df, **params):
 def test_simple_visit_columns_and_times(reg):
     df = make_track([(0, *SEA)] + stay(IN_WEST, 30, 150) + [(200, *SEA)])
     v = run(reg, df)
-    assert tuple(v.columns) == COLUMNS and tuple(v.columns[:8]) == CONTRACT_COLUMNS
+    assert tuple(v.columns) == PORT_VISIT_TABLE and tuple(v.columns[:8]) == PORT_VISIT_COLUMNS
     assert len(v) == 1
     r = v.iloc[0]
     assert (r.port, r.mmsi, r["name"], r.n_positions) == ("West", 1, "ANGARA", 13)
@@ -163,7 +164,7 @@ def test_enter_needs_the_polygon_not_the_buffer(reg):
 def test_empty_input_and_no_ports(reg):
     empty = make_track([])
     v = run(reg, empty)
-    assert v.empty and tuple(v.columns) == COLUMNS
+    assert v.empty and tuple(v.columns) == PORT_VISIT_TABLE
 
 
 @pytest.mark.parametrize("bad", [dict(gap_hours=0), dict(min_dwell_minutes=-1),

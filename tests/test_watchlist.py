@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from shadowfleet.errors import WatchlistError
-from shadowfleet.watchlist import (ALERT_COLUMNS, apply_watchlists, load_watchlist,
-                                   load_watchlists, match_watchlists)
+from detectors.columns import ALERT_COLUMNS
+from shadowfleet.watchlist import (apply_watchlists, load_watchlist, load_watchlists,
+                                   match_watchlists)
 from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, OTHER, positions, statics, track)
 
 SDN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sanctions" / "sdn_vessels.csv"

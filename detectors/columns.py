@@ -1,0 +1,43 @@
+"""The column lists of the event tables, declared once (DESIGN.md, "Output files").
+
+``*_COLUMNS`` of a file of ``--out DIR`` is its contract: those columns, in this order,
+first; more may follow. A detector's table (``*_TABLE``) is the contract columns
+followed by what the detector adds for the steps after it (call ids, the pair a leg was
+inferred for, flags); the writers keep the contract ones. Every detector, writer, job
+and test imports them from here (CONVENTIONS.md, 17); ``tests/test_columns.py`` fails on
+a second declaration anywhere else.
+"""
+
+from __future__ import annotations
+
+# port_visits.csv
+PORT_VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
+                      "dwell_hours", "n_positions")
+PORT_VISIT_TABLE = PORT_VISIT_COLUMNS + ("call_id", "open_at_end", "lat", "lon")
+
+# round_trips.csv
+ROUND_TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
+                      "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
+                      "duration_hours", "status")
+ROUND_TRIP_TABLE = ROUND_TRIP_COLUMNS + ("pair", "call_ids")
+
+# legs and possible port calls (the Python result's ``.legs``, ``.possible_calls``)
+LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
+               "arrive_destination_utc", "status", "origin_call_id", "destination_call_id",
+               "pair")
+POSSIBLE_CALL_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc",
+                         "pair")
+
+# dark_periods.csv
+DARK_PERIOD_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
+                       "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
+                       "others_received", "possible_port_calls")
+DARK_PERIOD_TABLE = DARK_PERIOD_COLUMNS + ("start_port", "end_port", "open")
+
+# alerts.csv (of every kind: the detectors' and the watchlists')
+ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
+                 "score", "summary", "evidence", "claim_ids")
+
+# spoofing jumps (the Python result's ``.jumps``)
+JUMP_COLUMNS = ("jump_id", "mmsi", "prev_utc", "utc", "prev_lat", "prev_lon", "lat", "lon",
+                "distance_nm", "implied_speed_kn")

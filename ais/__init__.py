@@ -24,11 +24,7 @@ Its parts, each a subpackage usable alone on columnar tables:
 and ``ais._numba`` the numba settings of every kernel of the project.
 """
 
-from ais._memory import share_main_arena
-
-share_main_arena()     # before pandas starts a thread: see ais._memory
-
-from ais.errors import InputError, ShadowfleetError  # noqa: E402
+from ais.errors import InputError, ShadowfleetError
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
 from ais.tables.decoded import Decoded
 from ais.incremental.decoder import IncrementalDecoder

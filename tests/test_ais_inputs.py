@@ -317,10 +317,3 @@ def test_type24_parts_and_auxiliary_craft(decoder):
         ("UBRH7", 70, 120, 18)
     assert s.loc[2, "name"] is None
     assert math.isnan(s.loc[3, "length"]) and s.loc[3, "callsign"] == "ABC"
-
-
-def test_keep_freed_memory_is_idempotent():
-    from ais._memory import keep_freed_memory
-    first = keep_freed_memory()
-    assert isinstance(first, bool)
-    assert keep_freed_memory() == first

@@ -12,8 +12,6 @@ from __future__ import annotations
 import gzip
 import pickle
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -241,7 +239,7 @@ def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tm
     assert len(taken) > 10
     assert len({id(b) for b in taken}) < len(taken) / 2     # mostly the same buffer again
     assert len(reads._free) == 0 and len(rows._free) == 0
-    from ais._memory import release_freed_memory
+    from shadowfleet.tuning import release_freed_memory
     reads.give(np.zeros(8, dtype=np.uint8))
     release_freed_memory()
     assert len(reads._free) == 0
@@ -279,21 +277,3 @@ def test_chunk_extended_in_the_spare_room_after_it():
     assert _store(other, spare) is None and _store(buf[1:], spare) is None
     assert _append(other, None, np.frombuffer(b"x", np.uint8)).tobytes() == b"abcdex"
 
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas")
-def test_threads_share_the_main_arena_after_import():
-    """Importing ``ais`` (which imports pandas, whose pyarrow starts a thread) leaves one
-    glibc arena, and a thread started afterwards, like the reader's read-ahead thread,
-    allocates from it: a second arena's heaps are unmapped when freed, so every other
-    read paid its page faults again. ``malloc_stats`` prints one block per arena."""
-    code = ("import ctypes, threading\n"
-            "import ais, numpy as np\n"
-            "t = threading.Thread(target=lambda: np.ones(1 << 22).sum())\n"
-            "t.start(); t.join()\n"
-            "ctypes.CDLL('libc.so.6').malloc_stats()\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1], check=True)
-    arenas = [line for line in out.stderr.splitlines() if line.startswith("Arena ")]
-    if not arenas:
-        pytest.skip("not glibc")
-    assert arenas == ["Arena 0:"]

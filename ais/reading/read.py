@@ -24,7 +24,6 @@ from ais.reading import tabular
 from ais.reading.buffers import empty_pools
 from ais.reading.sources import STDIN, _expand, _looks_binary, _Source
 from ais.tables.decoded import Decoded
-from ais._memory import keep_freed_memory
 
 __all__ = ["read_inputs", "iter_inputs", "check_file", "InputsRead"]
 
@@ -72,8 +71,6 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
     """
     read = InputsRead() if read is None else read
     files = _expand(paths)
-    if decoder == "fast":
-        keep_freed_memory()     # each piece reuses the memory of the one before
     dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
     bar = None
     if progress and sys.stderr.isatty():

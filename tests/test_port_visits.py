@@ -4,7 +4,6 @@ seeded random and real tracks, and hypothesis properties."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +17,8 @@ from detectors.port_visits import PortVisitParams, find_port_visits
 from ports import load_ports
 from ports.registry import parse_features
 from tests.reference_visits import ref_port_visits
+from tests._shared import shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 T0 = pd.Timestamp("2023-09-01T00:00:00Z")
 
 
@@ -231,7 +230,7 @@ def test_real_year_track_brisbane_gladstone_matches_reference(tmp_path):
     gpd = pytest.importorskip("geopandas")
     import shapely
 
-    zips = SHARED / "decoded" / "amsa" / "port-visit-shapefiles"
+    zips = shared("decoded", "amsa", "port-visit-shapefiles")
     feats = []
     for name in ("brisbane", "gladstone"):
         g = gpd.read_file(f"zip://{zips / (name + '_visit_pl.zip')}")
@@ -242,7 +241,7 @@ def test_real_year_track_brisbane_gladstone_matches_reference(tmp_path):
     p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     reg = load_ports(p)
     parsed = parse_features({"type": "FeatureCollection", "features": feats}, None)
-    track = pd.read_csv(SHARED / "decoded" / "amsa" / "503000720.track.csv")
+    track = pd.read_csv(shared("decoded", "amsa", "503000720.track.csv"))
     track["timestamp"] = pd.to_datetime(track["timestamp"], utc=True)
     track["line"] = np.arange(len(track))
     track["source"] = "amsa"

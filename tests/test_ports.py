@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,8 @@ from ports._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
 from ports.registry import PortRegistry, parse_features
 from tests.reference_visits import ref_haversine_nm, ref_locate, ref_port_distance_nm
+from tests._shared import shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # WPI / REFERENCE.md positions of the ten bundled ports
 REFERENCE_POSITIONS = {
@@ -184,7 +183,7 @@ def test_to_geojson_round_trips(tmp_path, hand):
 
 def test_real_amsa_polygons_load_and_agree_with_reference(tmp_path):
     gpd = pytest.importorskip("geopandas")
-    zips = SHARED / "decoded" / "amsa" / "port-visit-shapefiles"
+    zips = shared("decoded", "amsa", "port-visit-shapefiles")
     feats = []
     for name in ("brisbane", "gladstone"):
         g = gpd.read_file(f"zip://{zips / (name + '_visit_pl.zip')}")

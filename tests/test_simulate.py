@@ -7,7 +7,6 @@ import gzip
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,7 +22,7 @@ from shadowfleet.regenerate_fixtures import (FEED_NAME, FIXTURE_SCENARIO, FIXTUR
                                              TRUTH_NAME)
 from shadowfleet.simulation import simulate_with_truth
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests._shared import SHARED, sample
 LINE = re.compile(r"^\\(s:(SIMRX-VLD|SIMRX-GMV),c:(\d{10}))\*([0-9A-F]{2})\\(!(AIVDM,[^*]*))\*([0-9A-F]{2})$")
 
 
@@ -57,7 +56,7 @@ def test_header_says_simulated_and_fictional(nd):
     header = " ".join(sim.lines[:sim.header_lines])
     assert "SIMULATED" in header and "fictional" in header
     assert "fictional" in simulated_note(feed)
-    assert simulated_note(SHARED / "ais" / "go-ais" / "aistest.nmea") is None
+    assert simulated_note(sample("ais", "kystverket", "Ais1000Lines.nm4")) is None
 
 
 def test_every_line_has_a_valid_tag_block_and_checksum_in_time_order(nd):
@@ -96,7 +95,10 @@ def test_identities_are_fictional(nd):
     imos = [v.imo for v in sim.vessels if v.ais_class == "A"]
     assert all(imo_is_valid(i) and i not in REAL_IMOS for i in imos)
     assert not {v.name for v in sim.vessels} & REAL_NAMES
-    sdn = (SHARED / "sanctions" / "sdn_vessels.csv").read_text(encoding="utf-8", errors="replace")
+    sdn_path = SHARED / "sanctions" / "sdn_vessels.csv"          # the whole list, else the excerpt
+    if not sdn_path.exists():
+        sdn_path = sample("sanctions", "sdn_vessels_excerpt.csv")
+    sdn = sdn_path.read_text(encoding="utf-8", errors="replace")
     listed = {int(x) for x in re.findall(r"IMO (\d{7})", sdn)} | \
         {int(x) for x in re.findall(r"MMSI (\d{9})", sdn)}
     assert not listed & (set(imos) | set(mmsis))

@@ -47,3 +47,8 @@ class ConfigError(InputError):
 class NoReceiveTimeError(InputError):
     """A feed with no receive time on any line, given to a command that needs times."""
 
+
+class DecoderStateError(ShadowfleetError):
+    """A saved ``IncrementalDecoder`` state this version cannot use (not one it wrote:
+    corrupt, changed by hand, or of another version)."""
+

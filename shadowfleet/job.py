@@ -293,9 +293,6 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis) -> JobReport:
     state = load_state(state_dir)
     remove_stale(state_dir, state.generation)
-    if state.decoder is not None and not isinstance(state.decoder, ais.IncrementalDecoder):
-        raise StateError(f"{state_dir}: the carried decoder is not an ais.IncrementalDecoder; "
-                         "start a new state directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)

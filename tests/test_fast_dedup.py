@@ -103,17 +103,6 @@ def test_window_is_the_state_on_either_path():
     assert list(dd.window.items()) == [(b"B", 103.0)]
 
 
-def test_old_pickles_still_load():
-    """A deduplicator pickled when ``window`` was a plain attribute continues."""
-    dd = Deduplicator()
-    state = {"params": dd.params, "window": {b"A": 100.0}, "latest": 100.0, "duplicates": 2}
-    old = Deduplicator.__new__(Deduplicator)
-    old.__setstate__(state)
-    assert old.window == {b"A": 100.0} and old.duplicates == 2
-    assert _fast(old, [(b"A", 101.0)]).tolist() == [True]
-    assert old.duplicates == 3
-
-
 def test_a_pickled_fast_window_is_packed_arrays():
     dd = Deduplicator()
     _fast(dd, [(b"P%d" % i, 100.0 + i) for i in range(1000)])

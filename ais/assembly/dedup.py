@@ -92,12 +92,6 @@ class Deduplicator:
     def window(self, window: dict[bytes, float]) -> None:
         self._window, self._arena = window, None
 
-    def __setstate__(self, state: dict) -> None:
-        state = dict(state)
-        if "window" in state:       # pickled before the fast path kept its own window
-            state["_window"], state["_arena"] = state.pop("window"), None
-        self.__dict__.update(state)
-
     def live_mask(self, kept: np.ndarray) -> np.ndarray:
         """Which kept copies (receive times ``kept``, NaN for none) stay in the window after
         a batch: within ``retention_s`` of the latest time seen, at most

@@ -1,9 +1,10 @@
 """``IncrementalDecoder``: the ingest stages with their state kept between calls.
 
 framing (``ais.framing.nmea``) -> assembly and dedup (``ais.assembly``) -> decoding
-(``ais.decoding.decoders``). ``read_inputs`` feeds whole files through one instance; scheduled
-jobs and live feeds call ``feed`` as bytes arrive and pickle the instance between runs
-(open fragments, the dedup window, partial lines and line counters travel with it).
+(``ais.decoding.decoders``). ``read_inputs`` feeds whole files through one instance;
+scheduled jobs and live feeds call ``feed`` as bytes arrive and keep the instance's
+``state()`` between runs (open fragments, the dedup window, partial lines and line
+counters travel with it; ``ais.incremental.state``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,20 @@ class IncrementalDecoder:
         self.framer = Framer(framing)
         self.assembler = Assembler(assembly)
         self.deduper = Deduplicator(dedup)
+
+    def state(self) -> tuple[dict, dict]:
+        """The decoder's state as ``(meta, arrays)``: JSON values and numeric numpy arrays
+        (``ais.incremental.state``), to store between runs without pickle."""
+        from ais.incremental.state import decoder_state
+
+        return decoder_state(self)
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays) -> "IncrementalDecoder":
+        """The decoder ``state()`` described; ``DecoderStateError`` for anything else."""
+        from ais.incremental.state import decoder_from_state
+
+        return decoder_from_state(meta, arrays)
 
     def _source(self, source: str) -> int:
         i = self._index.get(source)

@@ -4,7 +4,8 @@ Same stages and state as the reference path (``ais.incremental.decoder``): frami
 (``ais.framing.nmea.Framer`` state per input: partial line, line counter, pending ``$PGHP`` time
 and tag block, open ``g:`` groups), assembly (``ais.assembly.fragments.Assembler``), dedup
 (``ais.assembly.dedup.Deduplicator``) and decoding; the same ``Decoded`` comes out, and the
-state left behind is the reference's, so a pickled decoder can switch paths.
+state left behind is the reference's, so a decoder (or its carried ``state()``) can
+switch paths.
 
 How the work is split, one chunk of whole lines at a time:
 

@@ -93,8 +93,8 @@ def test_assembly_kernel_matches_assembler(seed, params, monkeypatch):
     import ais.incremental.decoder as inc
     real = inc.IncrementalDecoder.__init__
 
-    def init(self, **kw):
-        real(self, assembly=params, **kw)
+    def init(self, **kw):       # the carried decoder comes back with its own params
+        real(self, **{"assembly": params, **kw})
     monkeypatch.setattr(inc.IncrementalDecoder, "__init__", init)
     data = _fragment_feed(seed)
     ref = _feed_in_pieces(data, ["pyais"], seed=seed)

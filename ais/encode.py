@@ -18,7 +18,7 @@ from typing import Mapping
 
 from pyais import encode_dict
 
-from ais.nmea import _xor
+from ais.framing.nmea import _xor
 
 __all__ = ["encode_message", "checksum", "tag_block", "reframe"]
 

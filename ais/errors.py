@@ -1,8 +1,9 @@
-"""The one exception hierarchy of shadowfleet.
+"""The root of shadowfleet's one exception hierarchy, and the errors ``ais`` raises.
 
-Every error the library raises on purpose derives from :class:`ShadowfleetError`.
-It lives in ``ais`` because ``ais`` is the bottom layer: ``ports``, ``detectors`` and
-``shadowfleet`` all import it from here (``shadowfleet.errors`` re-exports it).
+Every error the project raises on purpose derives from :class:`ShadowfleetError`. The
+root lives in ``ais`` because ``ais`` is the bottom layer; each other error class lives
+in the layer that raises it (``ports.errors.PortsError``; claims, watchlist and job-state
+errors in ``shadowfleet.errors``, which also gathers the whole hierarchy for users).
 
 The command line turns any ``ShadowfleetError`` into one line, ``str(error)``, and exit
 code 1. So the message must stand alone: name the file (and line when there is one), say
@@ -43,21 +44,11 @@ class ConfigError(InputError):
     """A configuration value or key that is not valid."""
 
 
-class PortsError(InputError):
-    """A port polygon file that does not validate."""
-
-
-class ClaimsError(InputError):
-    """A claims file that does not validate."""
-
-
-class WatchlistError(InputError):
-    """A watchlist file that cannot be parsed."""
-
-
 class NoReceiveTimeError(InputError):
     """A feed with no receive time on any line, given to a command that needs times."""
 
 
-class StateError(ShadowfleetError):
-    """Job state that cannot be used (corrupt, from an incompatible version)."""
+class DecoderStateError(ShadowfleetError):
+    """A saved ``IncrementalDecoder`` state this version cannot use (not one it wrote:
+    corrupt, changed by hand, or of another version)."""
+

@@ -7,7 +7,7 @@ spell one out as a literal elsewhere.
 
 from __future__ import annotations
 
-# Framing (ais.nmea): one line or sentence
+# Framing (ais.framing.nmea): one line or sentence
 NOT_NMEA = "not_nmea"                  # no NMEA sentence on the line (garbage, binary junk)
 INVALID_UTF8 = "invalid_utf8"          # bytes that are not UTF-8 (NMEA is ASCII)
 LINE_TOO_LONG = "line_too_long"        # longer than FramingParams.max_line_bytes, no sentence boundaries
@@ -17,16 +17,16 @@ UNKNOWN_TALKER = "unknown_talker"      # !xxVDM/VDO with a talker id that is not
 BAD_FIELDS = "bad_fields"              # fragment count/number, sequence id or fill bits not valid
 BAD_PAYLOAD = "bad_payload"            # empty payload or characters outside the 6-bit armour
 
-# Assembly (ais.assemble)
+# Assembly (ais.assembly)
 ORPHAN_FRAGMENT = "orphan_fragment"    # a fragment whose message never completed
 
-# Decoding (ais.decode_pyais and the fast path)
+# Decoding (ais.decoding.reference and the fast path)
 SHORT_PAYLOAD = "short_payload"        # fewer bits than the fields shadowfleet reads (fields.MIN_BITS)
 UNDECODABLE = "undecodable"            # the decoder could not read the message (e.g. type 24 part 3)
 LAT_OUT_OF_RANGE = "lat_out_of_range"  # |lat| > 90 and not the "not available" 91
 LON_OUT_OF_RANGE = "lon_out_of_range"  # |lon| > 180 and not the "not available" 181
 
-# Decoded tables (ais.tabular)
+# Decoded tables (ais.reading.tabular)
 BAD_ROW = "bad_row"                    # a CSV row whose MMSI, time or coordinates do not parse
 
 ALL_REASONS = (NOT_NMEA, INVALID_UTF8, LINE_TOO_LONG, BAD_CHECKSUM, TRUNCATED,

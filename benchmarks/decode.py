@@ -14,8 +14,14 @@ and prints both rates (sentences per second), their ratio, the numba compile / c
 load time (first call on a small feed, excluded from the ratio) and the peak memory
 (max RSS) of each path, each measured in a fresh process.
 
+The process is tuned as the ``shadowfleet`` command tunes its own for ``decode``
+(``shadowfleet.tuning``: one glibc heap for all threads, switched on before pandas is
+imported, and freed memory kept for the next piece); ``--no-memory-tuning`` measures the
+library with glibc's defaults, as a program that imports it gets it.
+
     python benchmarks/decode.py                       # 1,000,000 sentences
     python benchmarks/decode.py --sentences 200000 --repeats 1
+    python benchmarks/decode.py --no-memory-tuning
 """
 
 from __future__ import annotations
@@ -29,11 +35,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ais.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
+# before numpy and pandas are imported, as the command's process does (see the docstring)
+MEMORY_TUNING = "--no-memory-tuning" not in sys.argv
+if MEMORY_TUNING:
+    from shadowfleet import tuning
+
+    tuning.command_started()
+    tuning.command_chosen("decode")
+
+import numpy as np  # noqa: E402
+
+from ais.framing.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
 
 ARMOUR = np.array([v + 48 if v < 40 else v + 56 for v in range(64)], dtype=np.uint8)
 
@@ -187,11 +201,16 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=1_000_000)
     ap.add_argument("--feed", type=Path, help="use this NMEA feed instead of making one")
     ap.add_argument("--repeats", type=int, default=2, help="alternating rounds of both paths")
+    ap.add_argument("--no-memory-tuning", action="store_true",
+                    help="glibc's allocator defaults, not the shadowfleet command's tuning")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _child(*args.child)
         return
+    print("memory tuning: " + ("on, as the shadowfleet command's process (one heap for all "
+                               "threads, freed memory kept)" if MEMORY_TUNING else
+                               "off (glibc defaults, as a program importing the library)"))
     feed = args.feed
     if feed is None:
         feed = Path(tempfile.gettempdir()) / f"shadowfleet-bench-{args.sentences}.nmea"
@@ -230,7 +249,8 @@ def main() -> None:
     print(f"pyais: {py_rate:,.0f} sentences/s (best of {args.repeats})")
     print(f"ratio: {fast_rate / py_rate:.1f}x")
     for which in ("fast", "pyais"):
-        out = subprocess.run([sys.executable, __file__, "--child", which, str(feed)],
+        flags = [] if MEMORY_TUNING else ["--no-memory-tuning"]
+        out = subprocess.run([sys.executable, __file__, *flags, "--child", which, str(feed)],
                              capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
         secs, rows, rss = out.stdout.split()[-3:]

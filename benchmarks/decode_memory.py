@@ -5,7 +5,8 @@ Makes (or takes with ``--feed``) a big NMEA feed cheaply: the 1M-sentence benchm
 feed of ``benchmarks/decode.py`` repeated, each copy's tag block times shifted by one
 more day (tag block checksums recomputed), so no copy duplicates another. Then, each
 in a fresh process (numba's cache warmed first by a small run):
-- stream: ``shadowfleet decode FEED --out DIR`` (the CLI's ``main``);
+- stream: ``shadowfleet decode FEED --out DIR`` (the CLI's ``main``, with the memory
+  tuning the command switches on for its process: ``shadowfleet.tuning``);
 - memory: ``write_decoded(read_inputs([PREFIX]))``, the decode of before, on the first
   ``--prefix-mb`` of the feed, and stream on the same prefix for the ratio;
 and prints input size, lines, wall time and peak RSS (VmHWM of the child).
@@ -27,18 +28,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ais.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
+from ais.framing.nmea import _xor  # noqa: E402  (the NMEA checksum rule, one place)
 
 DAY_S = 86_400
 _TAG_TIME = re.compile(rb"\\((?:[^\\*]*,)?c:)(\d+)([^\\*]*)\*([0-9A-Fa-f]{2})\\")
 
 CHILD = """
 import sys, time
+from shadowfleet import tuning
+tuning.command_started()        # the memory tuning of the shadowfleet command's process
 t = time.perf_counter()
 if sys.argv[1] == "stream":
     from shadowfleet.cli import main
     main(["decode", sys.argv[2], "--out", sys.argv[3], "--quiet"], standalone_mode=False)
 else:
+    tuning.keep_freed_memory()  # as the command does for its bulk reads
     import ais
     from shadowfleet.outputs.decoded import write_decoded
     d = ais.read_inputs([sys.argv[2]])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._geo import haversine_nm, implied_speed_kn
-from detectors._numba import njit
+from ais._numba import njit
+from ports._geo import haversine_nm, implied_speed_kn
 
 
 @njit

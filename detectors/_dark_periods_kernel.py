@@ -34,8 +34,8 @@ import math
 import numba
 import numpy as np
 
-from detectors._geo import haversine_nm, nm_to_deg_lat, nm_to_deg_lon
-from detectors._numba import njit
+from ais._numba import njit
+from ports._geo import haversine_nm, nm_to_deg_lat, nm_to_deg_lon
 
 
 @njit

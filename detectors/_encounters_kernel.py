@@ -34,8 +34,8 @@ import math
 import numba
 import numpy as np
 
-from detectors._geo import EARTH_RADIUS_NM, haversine_nm
-from detectors._numba import njit
+from ports._geo import EARTH_RADIUS_NM, haversine_nm
+from ais._numba import njit
 from detectors._wrap import interp_lon, mean_position
 
 M_PER_NM = 1852.0

@@ -10,10 +10,7 @@ import pandas as pd
 
 from detectors._ids import event_id, time_ns
 
-CONTRACT_COLUMNS = ("identity_id", "kind", "mmsi", "imo", "start_utc", "end_utc", "before",
-                    "after", "evidence")
-# ``field``: what the row is about (imo, name, callsign, ship_type, mmsi, position).
-COLUMNS = CONTRACT_COLUMNS + ("field",)
+from detectors.columns import IDENTITY_COLUMNS as CONTRACT_COLUMNS, IDENTITY_TABLE as COLUMNS
 
 SHARED_MMSI = "shared_mmsi"
 IDENTITY_CHANGE = "identity_change"

@@ -20,8 +20,8 @@ import math
 import numba
 import numpy as np
 
-from detectors._geo import haversine_nm
-from detectors._numba import njit
+from ports._geo import haversine_nm
+from ais._numba import njit
 
 MIN_HOURS = 1.0 / 3600.0    # one second: receive times have one-second resolution
 

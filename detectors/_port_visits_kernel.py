@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._numba import njit
+from ais._numba import njit
 from ports._pip import locate_many, point_in_port, within_port_nm
 
 

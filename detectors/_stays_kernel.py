@@ -14,8 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from detectors._geo import haversine_nm
-from detectors._numba import njit
+from ports._geo import haversine_nm
+from ais._numba import njit
 from detectors._wrap import median_position
 
 

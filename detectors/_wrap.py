@@ -1,7 +1,7 @@
 """Longitudes that wrap at +-180 degrees, for the behaviour detectors.
 
 DESIGN.md: "Longitudes wrap at +-180 degrees": a ship going from 179.99 E to 179.99 W
-moved 0.02 degrees, not 359.98. Haversine distances (:mod:`detectors._geo`) already
+moved 0.02 degrees, not 359.98. Haversine distances (:mod:`ports._geo`) already
 wrap; what does not is arithmetic on longitudes: interpolating between two fixes,
 taking a median or a mean of positions. These helpers do that arithmetic on the short
 way round, and leave a longitude already in [-180, 180) untouched to the last bit (a
@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from detectors._numba import njit
+from ais._numba import njit
 
 
 @njit

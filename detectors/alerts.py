@@ -46,9 +46,8 @@ import numpy as np
 import pandas as pd
 
 from detectors._ids import event_id, time_ns
+from detectors.columns import ALERT_COLUMNS
 
-ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-                 "score", "summary", "evidence", "claim_ids")
 KINDS = ("dark_period", "possible_port_call", "round_trip", "spoofing_jump")
 
 
@@ -121,7 +120,8 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
                  jumps: pd.DataFrame | None, ports_of_interest: Iterable[str] = (),
                  names: Mapping[int, str] | None = None,
                  imos: Mapping[int, int] | None = None) -> pd.DataFrame:
-    """The alert table: :data:`ALERT_COLUMNS`, sorted by (mmsi, start_utc, kind, alert_id).
+    """The alert table: :data:`detectors.columns.ALERT_COLUMNS`, sorted by (mmsi,
+    start_utc, kind, alert_id).
 
     ``visits`` gives the position of a round trip's first call; ``ports_of_interest`` are
     registry port names; ``names`` / ``imos`` map mmsi to the vessel's name / IMO.
@@ -275,7 +275,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
         "summary": pd.Series([r["summary"] for r in rows], dtype=object),
         "evidence": pd.Series([r["evidence"] for r in rows], dtype=object),
         "claim_ids": pd.Series([r["claim_ids"] for r in rows], dtype=object),
-    })
+    })[list(ALERT_COLUMNS)]
     if not len(out):
         return out
     out = out.drop_duplicates("alert_id", keep="first")

@@ -31,7 +31,7 @@ the Najin-Dunay crossing at and twice the service speed of a fast Ro-Ro, so only
 position error, a spoofed position or two ships sharing one MMSI exceed it.
 ``min_jump_nm`` 1 and ``new_track_positions`` 3 are this project's choices (reasons
 above). Distances are haversine nm
-(:mod:`detectors._geo`).
+(:mod:`ports._geo`).
 """
 
 from __future__ import annotations
@@ -45,11 +45,10 @@ from ais.errors import ConfigError
 from detectors._frames import check_non_negative, epoch_seconds
 from ais.schema import sort_by_vessel_time, vessel_offsets
 from detectors import _cleaning_kernel
-from detectors._geo import haversine_nm_array, implied_speed_kn
+from ports._geo import haversine_nm_array, implied_speed_kn
 from detectors._ids import event_id
+from detectors.columns import JUMP_COLUMNS
 
-JUMP_COLUMNS = ("jump_id", "mmsi", "prev_utc", "utc", "prev_lat", "prev_lon", "lat", "lon",
-                "distance_nm", "implied_speed_kn")
 MIN_SECONDS = 1.0
 
 

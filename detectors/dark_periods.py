@@ -10,7 +10,7 @@ fix, distance, speed or reachable ports (the end of the silence is unknown).
 
 Each record holds:
 
-- the bounding positions, ``distance_nm`` (haversine, :mod:`detectors._geo`) and
+- the bounding positions, ``distance_nm`` (haversine, :mod:`ports._geo`) and
   ``implied_speed_kn`` (distance / hours);
 - ``others_received``: how many **other** vessels had a position within
   ``reception_radius_nm`` [20] of the start fix or of the end fix received strictly
@@ -22,7 +22,7 @@ Each record holds:
   ends in, with ``distance(start, P) + distance(P, end) <= reach_speed_kn * (hours -
   min_dwell_minutes / 60)`` (DESIGN.md), ``;``-separated in registry order. Distances to
   a port are :meth:`ports.PortRegistry.distance_nm`: to the nearest edge of the polygon
-  (0 inside), in the local equirectangular projection of :mod:`detectors._geo`;
+  (0 inside), in the local equirectangular projection of :mod:`ports._geo`;
 - ``own_messages``: the vessel's **own** messages received strictly between the gap's
   start and end (up to and including ``data_end`` for an open gap) that carry no
   usable position: static reports (types 5, 19, 24) and position reports whose
@@ -57,14 +57,9 @@ from ais.errors import ConfigError
 from detectors._frames import check_non_negative, epoch_seconds, usable_positions
 from ais.schema import vessel_offsets
 from detectors import _dark_periods_kernel as _k
-from detectors._geo import haversine_nm_array
+from ports._geo import haversine_nm_array
 from detectors._ids import event_id
-
-CONTRACT_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-                    "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-                    "others_received", "possible_port_calls", "own_messages")
-COLUMNS = CONTRACT_COLUMNS + ("start_port", "end_port", "open", "own_first_utc",
-                               "own_last_utc")
+from detectors.columns import DARK_PERIOD_TABLE as COLUMNS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -82,8 +77,6 @@ class DarkPeriodParams:
         if self.gap_hours == 0:
             raise ConfigError(None, "gap_hours = 0 would make every interval a dark period",
                               "set gap_hours to a positive number of hours (default 6)")
-
-
 
 
 def empty_gaps() -> pd.DataFrame:

@@ -35,7 +35,7 @@ How it is measured (GFW pipe-encounters' method, made symmetric):
   transfer interrupted by a drift apart, or by a gap in reception, is one meeting.
   Each run must qualify on its own before merging.
 
-Each row (:data:`detectors.columns.ENCOUNTER_COLUMNS`): ``mmsi_1 < mmsi_2`` (the pair is
+Each row (:data:`detectors.columns.ENCOUNTER_TABLE`): ``mmsi_1 < mmsi_2`` (the pair is
 unordered: the result does not depend on which is which, nor on row order); start and
 end are the first and last close grid times; ``hours`` between them; ``lat``/``lon`` the
 mean position of both vessels at the close grid times; ``median_distance_m`` over them;
@@ -65,7 +65,7 @@ from detectors import _encounters_kernel as _k
 from detectors._behaviour import Rows, away_from_ports, port_columns, vessel_names
 from detectors._frames import check_non_negative
 from detectors._ids import event_id
-from detectors.columns import ENCOUNTER_COLUMNS
+from detectors.columns import ENCOUNTER_TABLE
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -96,20 +96,20 @@ class EncounterParams:
 
 
 def empty_encounters() -> pd.DataFrame:
-    cols = {c: pd.Series([], dtype="float64") for c in ENCOUNTER_COLUMNS}
+    cols = {c: pd.Series([], dtype="float64") for c in ENCOUNTER_TABLE}
     for c in ("encounter_id", "name_1", "name_2", "nearest_port"):
         cols[c] = pd.Series([], dtype=object)
     for c in ("mmsi_1", "mmsi_2", "n_steps"):
         cols[c] = pd.Series([], dtype="int64")
     for c in ("start_utc", "end_utc"):
         cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
-    return pd.DataFrame(cols)[list(ENCOUNTER_COLUMNS)]
+    return pd.DataFrame(cols)[list(ENCOUNTER_TABLE)]
 
 
 def find_encounters(positions: pd.DataFrame, registry=None,
                     params: EncounterParams = EncounterParams(),
                     names: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """Encounters between every two vessels: :data:`ENCOUNTER_COLUMNS`, sorted by
+    """Encounters between every two vessels: :data:`ENCOUNTER_TABLE`, sorted by
     (mmsi_1, start_utc, mmsi_2).
 
     ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);

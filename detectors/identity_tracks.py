@@ -55,7 +55,7 @@ all such pairs merged): ``start_utc``/``end_utc`` bound it; ``evidence`` gives e
 positions, span and first fix, and how the consecutive positions that switch between the
 tracks compare with ``max_speed_kn``.
 
-Longitudes wrap at +-180 degrees: distances are haversine (:mod:`detectors._geo`) and the
+Longitudes wrap at +-180 degrees: distances are haversine (:mod:`ports._geo`) and the
 path distance of echoes wraps longitudes, so a ship crossing the antimeridian is one
 track. Positions of one vessel with equal times are dealt out in (lat, lon) order, so the
 labels do not depend on the input's row order. Defaults: ``max_speed_kn`` is the
@@ -78,7 +78,7 @@ from ais.errors import ConfigError
 from ais.schema import vessel_offsets
 from detectors import _identity_tracks_kernel as _k
 from detectors._frames import check_non_negative
-from detectors._geo import haversine_nm_array
+from ports._geo import haversine_nm_array
 from detectors._identity_rows import SHARED_MMSI, identity_frame
 
 MIN_SECONDS = 1.0

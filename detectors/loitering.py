@@ -22,7 +22,7 @@ off a port, drifting while a transfer is prepared, and a ship-to-ship transfer i
 (an encounter long enough is also loitering of both ships) are loitering; a ship
 waiting inside a port polygon, or at its anchorage within 5 nm, is not.
 
-Each row (:data:`detectors.columns.LOITER_COLUMNS`): ``start_utc``/``end_utc`` the first
+Each row (:data:`detectors.columns.LOITER_TABLE`): ``start_utc``/``end_utc`` the first
 and last fix, ``hours`` between them, ``lat``/``lon`` the median position (longitudes
 unwrapped first), ``mean_speed_kn`` the path length over the hours, ``nearest_port``
 and ``port_distance_nm`` from the median position ("" and NaN without ports), then
@@ -48,7 +48,7 @@ from detectors._behaviour import (Rows, away_from_ports, expand_ranges, port_col
                                   vessel_names)
 from detectors._frames import check_non_negative
 from detectors._ids import event_id
-from detectors.columns import LOITER_COLUMNS
+from detectors.columns import LOITER_TABLE
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,20 +69,20 @@ class LoiteringParams:
 
 
 def empty_loitering() -> pd.DataFrame:
-    cols = {c: pd.Series([], dtype="float64") for c in LOITER_COLUMNS}
+    cols = {c: pd.Series([], dtype="float64") for c in LOITER_TABLE}
     for c in ("loiter_id", "name", "nearest_port"):
         cols[c] = pd.Series([], dtype=object)
     for c in ("mmsi", "n_positions"):
         cols[c] = pd.Series([], dtype="int64")
     for c in ("start_utc", "end_utc"):
         cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
-    return pd.DataFrame(cols)[list(LOITER_COLUMNS)]
+    return pd.DataFrame(cols)[list(LOITER_TABLE)]
 
 
 def find_loitering(positions: pd.DataFrame, registry=None,
                    params: LoiteringParams = LoiteringParams(),
                    names: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """Loitering of every vessel: :data:`LOITER_COLUMNS`, sorted by (mmsi, start_utc).
+    """Loitering of every vessel: :data:`LOITER_TABLE`, sorted by (mmsi, start_utc).
 
     ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);
     ``registry``: a :class:`ports.PortRegistry` (None: no ports); ``names``: mmsi ->

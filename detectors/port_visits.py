@@ -41,10 +41,7 @@ from detectors._frames import check_non_negative, epoch_seconds, usable_position
 from ais.schema import vessel_offsets
 from detectors import _port_visits_kernel
 from detectors._ids import event_id
-
-CONTRACT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
-                    "dwell_hours", "n_positions")
-COLUMNS = CONTRACT_COLUMNS + ("call_id", "open_at_end", "lat", "lon")
+from detectors.columns import PORT_VISIT_TABLE
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -62,8 +59,6 @@ class PortVisitParams:
                               "set gap_hours to a positive number of hours")
 
 
-
-
 def empty_visits() -> pd.DataFrame:
     return pd.DataFrame({
         "visit_id": pd.Series([], dtype=object), "mmsi": pd.Series([], dtype="int64"),
@@ -73,12 +68,13 @@ def empty_visits() -> pd.DataFrame:
         "dwell_hours": pd.Series([], dtype="float64"),
         "n_positions": pd.Series([], dtype="int64"), "call_id": pd.Series([], dtype=object),
         "open_at_end": pd.Series([], dtype=bool), "lat": pd.Series([], dtype="float64"),
-        "lon": pd.Series([], dtype="float64")})
+        "lon": pd.Series([], dtype="float64")})[list(PORT_VISIT_TABLE)]
 
 
 def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams = PortVisitParams(),
                      names: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """Port visits of every vessel: :data:`COLUMNS`, sorted by (mmsi, arrival_utc).
+    """Port visits of every vessel: :data:`detectors.columns.PORT_VISIT_TABLE`, sorted by
+    (mmsi, arrival_utc).
 
     ``positions`` is the positions frame (any row order; a ``spoofed`` column is
     honoured); ``registry`` a :class:`ports.PortRegistry`; ``names`` maps mmsi to vessel
@@ -121,4 +117,5 @@ def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams 
         "lat": pos["lat"].to_numpy()[start],
         "lon": pos["lon"].to_numpy()[start],
     })
-    return out.sort_values(["mmsi", "arrival_utc"], kind="mergesort").reset_index(drop=True)
+    return out[list(PORT_VISIT_TABLE)].sort_values(["mmsi", "arrival_utc"],
+                                                   kind="mergesort").reset_index(drop=True)

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ais.errors import ConfigError
 from detectors._frames import usable_positions
-from detectors.columns import VESSEL_COLUMNS, VESSEL_FEATURES
+from detectors.columns import VESSEL_TABLE, VESSEL_FEATURES
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,7 +61,7 @@ class RankingParams:
 
 
 def empty_vessels() -> pd.DataFrame:
-    cols = {c: pd.Series([], dtype="float64") for c in VESSEL_COLUMNS}
+    cols = {c: pd.Series([], dtype="float64") for c in VESSEL_TABLE}
     cols["mmsi"] = pd.Series([], dtype="int64")
     cols["name"] = pd.Series([], dtype=object)
     cols["imo"] = pd.Series([], dtype="Int64")
@@ -69,7 +69,7 @@ def empty_vessels() -> pd.DataFrame:
     for c in ("dark_periods", "possible_port_calls", "encounters", "unlisted_stops",
               "identity_anomalies", "ports_called"):
         cols[c] = pd.Series([], dtype="int64")
-    return pd.DataFrame(cols)[list(VESSEL_COLUMNS)]
+    return pd.DataFrame(cols)[list(VESSEL_TABLE)]
 
 
 def _per_vessel(index: pd.Index, mmsi, values=None, how="sum") -> np.ndarray:
@@ -153,7 +153,7 @@ def rank_vessels(positions: pd.DataFrame, *, dark_periods=None, port_visits=None
                  encounters=None, loitering=None, stays=None, identity=None,
                  names: Mapping[int, str] | None = None, imos: Mapping[int, int] | None = None,
                  params: RankingParams = RankingParams(), data_end=None) -> pd.DataFrame:
-    """One row per vessel: :data:`VESSEL_COLUMNS`, highest ``outlier_score`` first.
+    """One row per vessel: :data:`VESSEL_TABLE`, highest ``outlier_score`` first.
 
     ``positions``: the positions frame; the event tables are those of the detectors
     (``dark_periods`` of :func:`detectors.dark_periods.find_dark_periods`, ``port_visits``,
@@ -190,4 +190,4 @@ def rank_vessels(positions: pd.DataFrame, *, dark_periods=None, port_visits=None
     })
     out = pd.concat([out, feats.reset_index(drop=True)], axis=1).iloc[order].reset_index(drop=True)
     out.insert(4, "rank", np.arange(1, len(out) + 1, dtype=np.int64))
-    return out[list(VESSEL_COLUMNS)]
+    return out[list(VESSEL_TABLE)]

@@ -50,16 +50,8 @@ import pandas as pd
 
 from ais.errors import InputError
 from detectors._ids import event_id, time_ns
+from detectors.columns import LEG_COLUMNS, POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE
 
-ROUND_TRIP_CONTRACT = ("trip_id", "mmsi", "name", "origin", "destination",
-                       "depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
-                       "return_origin_utc", "duration_hours", "status", "dark_period_id")
-ROUND_TRIP_COLUMNS = ROUND_TRIP_CONTRACT + ("pair", "call_ids")
-LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-               "arrive_destination_utc", "status", "origin_call_id", "destination_call_id",
-               "pair", "dark_period_id")
-POSSIBLE_CALL_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc",
-                         "pair")
 _TIME_COLUMNS = ("depart_origin_utc", "arrive_destination_utc", "depart_destination_utc",
                  "return_origin_utc", "start_utc", "end_utc")
 
@@ -324,6 +316,6 @@ def find_round_trips(visits: pd.DataFrame, gaps: pd.DataFrame | None, registry,
                              "end_utc": pc.departure, "pair": key, "_sort": pc.arrival}
                             for pc, key in pcs)
     return RoundTripResult(
-        round_trips=_frame(trips, ROUND_TRIP_COLUMNS, "trip_id"),
+        round_trips=_frame(trips, ROUND_TRIP_TABLE, "trip_id"),
         legs=_frame(legs, LEG_COLUMNS, "leg_id"),
         possible_calls=_frame(possible, POSSIBLE_CALL_COLUMNS, "call_id"))

@@ -22,14 +22,14 @@ Precisely:
   :meth:`ports.PortRegistry.nearest`) is a port call, not a stay here: dropped.
 - DBSCAN runs over the stays in (mmsi, start) order, so the clusters do not depend on
   the row order of the input. Each cluster is a stop row
-  (:data:`detectors.columns.STOP_COLUMNS`): ``lat``/``lon`` the mean position of its
+  (:data:`detectors.columns.STOP_TABLE`): ``lat``/``lon`` the mean position of its
   stays' points on the sphere, ``radius_m`` the farthest stay point from it,
   ``n_stays``, ``n_vessels``, ``first_utc`` the earliest stay start, ``last_utc`` the
   latest stay end, ``mmsis`` ``;``-separated in increasing order, ``nearest_port`` and
   ``port_distance_nm`` from its position, then ``stay_hours`` (all its stays' hours).
   Its id is ``S-`` + a hash of its earliest stay (mmsi, start): it stays the same as
   later stays join the cluster. Rows are sorted by (first_utc, stop_id).
-- Stays (:data:`detectors.columns.STAY_COLUMNS`) are returned too, sorted by (mmsi,
+- Stays (:data:`detectors.columns.STAY_TABLE`) are returned too, sorted by (mmsi,
   start_utc), with the ``stop_id`` of their cluster ("" for a stay in no stop). Ids are
   ``ST-`` + a hash of (mmsi, start).
 
@@ -51,10 +51,10 @@ from ais.errors import ConfigError
 from detectors import _stays_kernel as _k
 from detectors._behaviour import Rows, away_from_ports, port_columns, vessel_names
 from detectors._frames import check_non_negative
-from detectors._geo import EARTH_RADIUS_NM, haversine_nm_array
+from ports._geo import EARTH_RADIUS_NM, haversine_nm_array
 from detectors._ids import event_id
 from detectors._wrap import mean_position_array
-from detectors.columns import STAY_COLUMNS, STOP_COLUMNS
+from detectors.columns import STAY_TABLE, STOP_TABLE
 
 M_PER_NM = 1852.0
 
@@ -86,7 +86,7 @@ class StopParams:
 
 
 class UnlistedStops(NamedTuple):
-    """The stops (:data:`STOP_COLUMNS`) and the stays behind them (:data:`STAY_COLUMNS`)."""
+    """The stops (:data:`STOP_TABLE`) and the stays behind them (:data:`STAY_TABLE`)."""
 
     stops: pd.DataFrame
     stays: pd.DataFrame
@@ -104,18 +104,18 @@ def _empty(columns, objects, ints, times) -> pd.DataFrame:
 
 
 def empty_stays() -> pd.DataFrame:
-    return _empty(STAY_COLUMNS, ("stay_id", "name", "stop_id"), ("mmsi", "n_positions"),
+    return _empty(STAY_TABLE, ("stay_id", "name", "stop_id"), ("mmsi", "n_positions"),
                   ("start_utc", "end_utc"))
 
 
 def empty_stops() -> pd.DataFrame:
-    return _empty(STOP_COLUMNS, ("stop_id", "mmsis", "nearest_port"), ("n_stays", "n_vessels"),
+    return _empty(STOP_TABLE, ("stop_id", "mmsis", "nearest_port"), ("n_stays", "n_vessels"),
                   ("first_utc", "last_utc"))
 
 
 def find_stays(positions: pd.DataFrame, registry=None, params: StopParams = StopParams(),
                names: Mapping[int, str] | None = None) -> pd.DataFrame:
-    """Stays of every vessel outside every port polygon: :data:`STAY_COLUMNS` (``stop_id``
+    """Stays of every vessel outside every port polygon: :data:`STAY_TABLE` (``stop_id``
     empty), sorted by (mmsi, start_utc)."""
     if not isinstance(params, StopParams):
         raise TypeError("params must be a StopParams")
@@ -196,7 +196,7 @@ def cluster_stays(stays: pd.DataFrame, registry=None,
     stops["nearest_port"] = pd.Series(port, dtype=object)
     stops["port_distance_nm"] = port_nm
     stops = stops.astype({"n_stays": "int64", "n_vessels": "int64"})
-    stops = stops[list(STOP_COLUMNS)]
+    stops = stops[list(STOP_TABLE)]
     stops = stops.sort_values(["first_utc", "stop_id"], kind="mergesort").reset_index(drop=True)
     return UnlistedStops(stops, stays)
 
@@ -205,7 +205,7 @@ def find_unlisted_stops(positions: pd.DataFrame, registry=None,
                         params: StopParams = StopParams(),
                         names: Mapping[int, str] | None = None) -> UnlistedStops:
     """Unlisted stops and the stays behind them: ``UnlistedStops(stops, stays)``, stops
-    :data:`STOP_COLUMNS` sorted by (first_utc, stop_id), stays :data:`STAY_COLUMNS`
+    :data:`STOP_TABLE` sorted by (first_utc, stop_id), stays :data:`STAY_TABLE`
     sorted by (mmsi, start_utc).
 
     ``positions``: the positions frame (any row order; a ``spoofed`` column is honoured);

@@ -18,7 +18,7 @@ orientation filter (``ccwerrboundA``), and when the floating-point sign is not c
 an exact expansion of the determinant, so a point that lies on a slanted edge in its
 double coordinates is on it, whatever the rounding. A point on an edge shared by two
 ports lies in both; :func:`locate_one` gives the first in registry order.
-Distances use the local equirectangular projection of :mod:`detectors._geo` and are
+Distances use the local equirectangular projection of :mod:`ports._geo` and are
 0 inside. :func:`nearest_one` (the nearest port, for the behaviour detectors) compares
 each polygon with the point moved by whole turns of longitude to its side of the
 antimeridian; the other helpers take longitudes as they are. The bounding-box prefilter skips every polygon whose box (grown by the
@@ -37,9 +37,9 @@ import math
 import numba
 import numpy as np
 
-from detectors._geo import (NM_PER_DEG_LAT, nm_to_deg_lat, nm_to_deg_lon,
+from ports._geo import (NM_PER_DEG_LAT, nm_to_deg_lat, nm_to_deg_lon,
                             point_segment_distance_nm)
-from detectors._numba import njit
+from ais._numba import njit
 
 
 _EPS = 2.0 ** -53
@@ -286,7 +286,7 @@ def _near_lon(lon, centre):
 @njit(inline="always")
 def _bbox_distance_nm(lat, lon, g, bbox):
     """Distance in nm from the point to polygon g's bounding box, in the local
-    equirectangular projection of :func:`detectors._geo.point_segment_distance_nm`: a
+    equirectangular projection of :func:`ports._geo.point_segment_distance_nm`: a
     lower bound of the distance to the polygon in the same projection (0 inside it)."""
     kx = NM_PER_DEG_LAT * math.cos(math.radians(lat))
     dx = max(bbox[g, 0] - lon, 0.0, lon - bbox[g, 2]) * kx

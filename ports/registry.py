@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ais.errors import InputError, PortsError
+from ais.errors import InputError
+from ports.errors import PortsError
 from ports import _pip
 
 BUNDLED_PORTS = Path(__file__).resolve().parent / "data" / "ports.geojson"

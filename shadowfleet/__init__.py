@@ -1,9 +1,9 @@
 """shadowfleet: turn raw AIS into evidence about sanctioned shipping.
 
-The notebook entry point is :func:`shadowfleet.detect`.
+The notebook entry point is :func:`shadowfleet.detect`. Importing the package imports
+nothing else (``ShadowfleetError`` is loaded on first use), so that the command can tune
+its own process before pandas starts (``shadowfleet.__main__``).
 """
-
-from shadowfleet.errors import ShadowfleetError
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,14 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
 
     return _detect(inputs, ports=ports, claims=claims, config=config, pairs=pairs,
                    watchlists=watchlists, engine=engine, simulated=simulated)
+
+
+def __getattr__(name: str):
+    if name == "ShadowfleetError":
+        from ais.errors import ShadowfleetError
+
+        return ShadowfleetError
+    raise AttributeError(f"module 'shadowfleet' has no attribute {name!r}")
 
 
 __all__ = ["ShadowfleetError", "detect", "__version__"]

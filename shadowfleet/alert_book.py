@@ -35,18 +35,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ais.errors import StateError
+from detectors.columns import ALERT_COLUMNS
+from shadowfleet.errors import StateError
+from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS, ALERT_LOG_COLUMNS
 from shadowfleet.outputs.files import atomic_write_bytes
 from shadowfleet.outputs.tables import csv_ready
 
-ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat",
-                 "lon", "score", "summary", "evidence", "claim_ids")
-STATUS_COLUMNS = ("status", "version")
-BOOK_COLUMNS = ALERT_COLUMNS + STATUS_COLUMNS
-LOG_COLUMNS = BOOK_COLUMNS + ("logged_utc", "data")
-LOG_HEADER = ",".join(LOG_COLUMNS) + "\n"
+LOG_HEADER = ",".join(ALERT_LOG_COLUMNS) + "\n"
 # the header of logs written before the data column; repair_log upgrades them
-_LEGACY_LOG_HEADER = ",".join(BOOK_COLUMNS + ("logged_utc",)) + "\n"
+_LEGACY_LOG_HEADER = ",".join(ALERT_BOOK_COLUMNS + ("logged_utc",)) + "\n"
 
 _FINGERPRINT = "_fingerprint"
 OPEN, CLOSED, RETRACTED = "open", "closed", "retracted"
@@ -56,8 +53,8 @@ OPEN, CLOSED, RETRACTED = "open", "closed", "retracted"
 class BookUpdate:
     """The book after a run and the rows that are new versions in this run."""
 
-    book: pd.DataFrame      # BOOK_COLUMNS + the private fingerprint column
-    changes: pd.DataFrame   # BOOK_COLUMNS, the new versions, in book order
+    book: pd.DataFrame      # ALERT_BOOK_COLUMNS + the private fingerprint column
+    changes: pd.DataFrame   # ALERT_BOOK_COLUMNS, the new versions, in book order
 
     @property
     def counts(self) -> dict[str, int]:
@@ -70,7 +67,7 @@ class BookUpdate:
 
 
 def empty_book() -> pd.DataFrame:
-    cols = {c: pd.Series([], dtype=object) for c in BOOK_COLUMNS + (_FINGERPRINT,)}
+    cols = {c: pd.Series([], dtype=object) for c in ALERT_BOOK_COLUMNS + (_FINGERPRINT,)}
     cols["version"] = pd.Series([], dtype="int64")
     return pd.DataFrame(cols)
 
@@ -170,12 +167,12 @@ def update_book(book: pd.DataFrame | None, current: pd.DataFrame) -> BookUpdate:
     gone.loc[gone_changed, "version"] = gone.loc[gone_changed, "version"] + 1
     gone.loc[gone_changed, "status"] = RETRACTED
 
-    merged = pd.concat([cur[list(BOOK_COLUMNS) + [_FINGERPRINT]].assign(_changed=cur_changed),
-                        gone[list(BOOK_COLUMNS) + [_FINGERPRINT]].assign(_changed=gone_changed)],
-                       ignore_index=True)
+    kept = list(ALERT_BOOK_COLUMNS) + [_FINGERPRINT]
+    merged = pd.concat([cur[kept].assign(_changed=cur_changed),
+                        gone[kept].assign(_changed=gone_changed)], ignore_index=True)
     merged["version"] = merged["version"].astype("int64")
     merged = _sorted(normalise(merged))
-    changes = merged[merged["_changed"]][list(BOOK_COLUMNS)].reset_index(drop=True)
+    changes = merged[merged["_changed"]][list(ALERT_BOOK_COLUMNS)].reset_index(drop=True)
     new_book = merged.drop(columns="_changed").reset_index(drop=True)
     return BookUpdate(book=new_book, changes=changes)
 
@@ -193,7 +190,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def book_table(book: pd.DataFrame) -> pd.DataFrame:
     """The book as ``alerts.csv`` shows it (contract columns, then status and version)."""
-    return book[list(BOOK_COLUMNS)].reset_index(drop=True)
+    return book[list(ALERT_BOOK_COLUMNS)].reset_index(drop=True)
 
 
 def live_alerts(book: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +205,7 @@ def log_lines(changes: pd.DataFrame, logged_utc: pd.Timestamp, *, data: str) -> 
     ``data``: ``simulated`` or ``real``, the run's provenance."""
     if changes.empty:
         return []
-    rows = changes[list(BOOK_COLUMNS)].copy()
+    rows = changes[list(ALERT_BOOK_COLUMNS)].copy()
     stamp = pd.Timestamp(logged_utc)
     rows["logged_utc"] = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
     rows["logged_utc"] = rows["logged_utc"].astype("datetime64[ns, UTC]")

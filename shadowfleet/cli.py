@@ -62,14 +62,22 @@ def _analysis_options(command):
 
 @click.group(cls=_Group, context_settings=_CONTEXT)
 @click.version_option(package_name="shadowfleet")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Turn raw AIS into evidence: port visits, round trips between ports, dark periods,
     alerts and claim-by-claim verdicts.
+
+    The command tunes glibc's memory allocator for its own process: one heap for all
+    threads, and for decode, detect and demo, freed memory kept for the next piece of
+    the read (the library sets nothing in a process that imports it).
 
     \b
     Example:
       shadowfleet demo --out demo-out
     """
+    from shadowfleet import tuning
+
+    tuning.command_chosen(ctx.invoked_subcommand)
 
 
 @main.command(context_settings=_CONTEXT)
@@ -87,7 +95,7 @@ def decode(inputs, out_dir, decoder, quiet):
     Example:
       shadowfleet decode feed.nmea.gz archive/ --out decoded/
     """
-    from ais.reader import InputsRead, iter_inputs
+    from ais.reading.read import InputsRead, iter_inputs
     from shadowfleet.outputs.decoded import write_decoded_stream
 
     read = InputsRead()      # pieces go to disk as they are read: memory stays bounded

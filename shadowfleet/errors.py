@@ -1,7 +1,27 @@
-"""Re-export of the one exception hierarchy (defined in ``ais.errors``, the bottom layer)."""
+"""The errors the application raises, and the whole hierarchy in one place for its users.
 
-from ais.errors import (ClaimsError, ConfigError, InputError, NoReceiveTimeError,
-                        PortsError, ShadowfleetError, StateError, WatchlistError)
+The root, :class:`ShadowfleetError`, and the input errors ``ais`` raises live in
+``ais.errors`` (the bottom layer); ``PortsError`` lives in ``ports.errors``. The classes
+below are raised by the application itself: claims files, watchlists and the state a
+scheduled job or a watch carries between runs.
+"""
+
+from __future__ import annotations
+
+from ais.errors import ConfigError, InputError, NoReceiveTimeError, ShadowfleetError
+from ports.errors import PortsError
 
 __all__ = ["ShadowfleetError", "InputError", "ConfigError", "PortsError", "ClaimsError",
            "WatchlistError", "NoReceiveTimeError", "StateError"]
+
+
+class ClaimsError(InputError):
+    """A claims file that does not validate."""
+
+
+class WatchlistError(InputError):
+    """A watchlist file that cannot be parsed."""
+
+
+class StateError(ShadowfleetError):
+    """Job or watch state that cannot be used (corrupt, from an incompatible version)."""

@@ -35,8 +35,8 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 import ais
-from ais.errors import StateError
 from shadowfleet import provenance
+from shadowfleet.errors import StateError
 from shadowfleet.alert_book import (BookUpdate, append_log, book_table, log_lines,
                                     repair_log, update_book)
 from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
@@ -135,7 +135,7 @@ def inbox_files(inbox: str | Path) -> list[Path]:
 
 def first_receive_time(data: bytes) -> float | None:
     """The first receive time in a feed's lines, epoch seconds (None when none carries one)."""
-    from ais.nmea import receive_time
+    from ais.framing.nmea import receive_time
 
     for raw in data.splitlines():
         t = receive_time(raw)
@@ -193,8 +193,8 @@ def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
     Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
     refuse: no AIS in it, or no receive time on any message.
     """
-    from ais import tabular
-    from ais.reader import check_file
+    from ais.reading import tabular
+    from ais.reading.read import check_file
 
     name = str(path)
     kind = tabular.sniff(data[:65536])
@@ -302,9 +302,6 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis) -> JobReport:
     state = load_state(state_dir)
     remove_stale(state_dir, state.generation)
-    if state.decoder is not None and not isinstance(state.decoder, ais.IncrementalDecoder):
-        raise StateError(f"{state_dir}: the carried decoder is not an ais.IncrementalDecoder; "
-                         "start a new state directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)

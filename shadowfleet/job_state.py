@@ -1,14 +1,18 @@
 """The state directory a scheduled job (or a watch with ``--state``) carries between runs.
 
-Layout of ``--state DIR``::
+Layout of ``--state DIR`` (format 2: JSON, Parquet and NumPy arrays, no pickle)::
 
     lock                  exclusive fcntl lock held for the whole run (and the holder's pid)
-    CURRENT               {"format": 1, "generation": N}: the committed generation
-    gen-00000N/
+    CURRENT               {"format": 2, "generation": N}: the committed generation
+    gen-0000000N/
+        manifest.json     {"format": 2, ...}: processed input files by sha256, log record
+                          count, decode stats, the log lines of the last run, the
+                          incremental decoder's state (JSON part), and the size and
+                          sha256 of every other file of the generation
         positions.parquet statics.parquet rejects.parquet   everything decoded so far
-        carry.pkl         the incremental decoder (fragment buffers, dedup window), the
-                          alert book, the log lines of the last run
-        manifest.json     processed input files by sha256, log record count, decode stats
+        alerts.parquet    the alert book (every alert id, its latest version and status)
+        decoder.npz       the incremental decoder's arrays (fragment buffers, dedup window,
+                          pending text), read with ``allow_pickle=False``
         outputs.done      present once --out has been written for this generation
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
@@ -16,6 +20,11 @@ then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run kill
 moment therefore leaves either generation N or N+1 committed, never a mixture; the
 next run deletes the leftovers and finishes the work (re-appending the log lines and
 rewriting the outputs the committed generation says are due).
+
+Reading a state never runs code from it: state that is not what this version writes
+(corrupt, cut short, changed by hand, of an older or newer format) is a ``StateError``,
+one line naming the file and the remedy. Format 1 (before 0.2) kept the decoder and the
+book in a pickle; it is refused, not read.
 """
 
 from __future__ import annotations
@@ -23,21 +32,30 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
-import pickle
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import ais.schema as schema
-from ais.errors import ShadowfleetError, StateError
-from shadowfleet.alert_book import empty_book
+from ais.errors import DecoderStateError
+from ais.incremental.decoder import IncrementalDecoder
+from shadowfleet.alert_book import _FINGERPRINT, empty_book, normalise
+from shadowfleet.errors import ShadowfleetError, StateError
+from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS
 from shadowfleet.outputs.files import _fsync_dir, atomic_write_text
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
+_TABLES = ("positions.parquet", "statics.parquet", "rejects.parquet", "alerts.parquet")
+_DECODER = "decoder.npz"
+_RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
 
 
 class LockHeld(ShadowfleetError):
@@ -76,7 +94,7 @@ class JobState:
         default_factory=lambda: schema.empty_frame(schema.STATIC_COLUMNS, schema.STATIC_DTYPES))
     rejects: pd.DataFrame = dataclasses.field(
         default_factory=lambda: schema.empty_frame(schema.REJECT_COLUMNS, schema.REJECT_DTYPES))
-    decoder: Any = None
+    decoder: IncrementalDecoder | None = None
     book: pd.DataFrame = dataclasses.field(default_factory=empty_book)
     processed: dict[str, dict] = dataclasses.field(default_factory=dict)
     log_rows: int = 0                 # log records once this generation's lines are appended
@@ -89,41 +107,131 @@ def _gen_dir(state_dir: Path, generation: int) -> Path:
     return state_dir / f"gen-{generation:08d}"
 
 
+def _check_format(path: Path, fmt: Any) -> None:
+    if fmt == STATE_FORMAT:
+        return
+    if fmt == 1:
+        raise StateError(f"{path}: state format 1, written by shadowfleet 0.1 (it kept the "
+                         f"decoder in a pickle, which this version does not read: a pickle can "
+                         f"run code); this version reads format {STATE_FORMAT}: start over with "
+                         "a new --state and --out directory")
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > STATE_FORMAT:
+        raise StateError(f"{path}: state format {fmt} is newer than this version reads "
+                         f"({STATE_FORMAT}); upgrade shadowfleet, or start over with a new "
+                         "--state and --out directory")
+    raise StateError(f"{path}: unknown state format {fmt!r}; {_RESTORE}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _json_object(path: Path, what: str) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StateError(f"{path}: {what} missing; {_RESTORE}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StateError(f"{path}: {what} unreadable ({exc.__class__.__name__}); "
+                         f"{_RESTORE}") from None
+    if not isinstance(value, dict):
+        raise StateError(f"{path}: {what} is not a JSON object; {_RESTORE}")
+    return value
+
+
+def _field(manifest: dict, key: str, kind: type, path: Path):
+    value = manifest.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise StateError(f"{path}: {key!r} missing or not {kind.__name__}; {_RESTORE}")
+    return value
+
+
 def load_state(state_dir: str | Path) -> JobState:
     """The committed state (a fresh one when the directory holds none)."""
     state_dir = Path(state_dir)
     current = state_dir / "CURRENT"
     if not current.exists():
         return JobState()
-    try:
-        pointer = json.loads(current.read_text(encoding="utf-8"))
-        generation = int(pointer["generation"])
-        fmt = int(pointer.get("format", 0))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise StateError(f"{current}: unreadable ({exc.__class__.__name__}); restore the state "
-                         "directory from a backup or start a new one") from None
-    if fmt != STATE_FORMAT:
-        raise StateError(f"{current}: state format {fmt}, this version reads {STATE_FORMAT}; "
-                         "start a new state directory")
+    pointer = _json_object(current, "the pointer to the committed generation")
+    _check_format(current, pointer.get("format"))
+    generation = _field(pointer, "generation", int, current)
     gen = _gen_dir(state_dir, generation)
-    try:
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        with open(gen / "carry.pkl", "rb") as fh:
-            carry = pickle.load(fh)
-        positions = _ns(schema.conform(pd.read_parquet(gen / "positions.parquet"),
-                                       schema.POSITION_COLUMNS, schema.POSITION_DTYPES))
-        statics = _ns(schema.conform(pd.read_parquet(gen / "statics.parquet"),
-                                     schema.STATIC_COLUMNS, schema.STATIC_DTYPES))
-        rejects = schema.conform(pd.read_parquet(gen / "rejects.parquet"),
-                                 schema.REJECT_COLUMNS, schema.REJECT_DTYPES)
-    except (OSError, ValueError, KeyError, pickle.UnpicklingError, EOFError) as exc:
-        raise StateError(f"{gen}: committed state unreadable ({exc.__class__.__name__}: {exc}); "
-                         "restore the state directory or start a new one") from None
+    if not gen.is_dir():
+        raise StateError(f"{gen}: the committed generation is missing; {_RESTORE}")
+    path = gen / "manifest.json"
+    manifest = _json_object(path, "the generation's manifest")
+    _check_format(path, manifest.get("format"))
+    if _field(manifest, "generation", int, path) != generation:
+        raise StateError(f"{path}: a manifest of another generation; {_RESTORE}")
+    files = _field(manifest, "files", dict, path)
+    for name, entry in files.items():
+        f = gen / name
+        if name not in _TABLES + (_DECODER,) or not isinstance(entry, dict):
+            raise StateError(f"{path}: unexpected file entry {name!r}; {_RESTORE}")
+        if (not f.is_file() or f.stat().st_size != entry.get("bytes")
+                or _sha256(f) != entry.get("sha256")):
+            raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                             f"missing); {_RESTORE}")
+    for name in _TABLES:
+        if name not in files:
+            raise StateError(f"{path}: {name} not listed; {_RESTORE}")
+    processed = _field(manifest, "processed", dict, path)
+    log_rows = _field(manifest, "log_rows", int, path)
+    pending_log = _field(manifest, "pending_log", list, path)
+    if not all(isinstance(line, str) for line in pending_log):
+        raise StateError(f"{path}: 'pending_log' is not a list of lines; {_RESTORE}")
+    stats = _field(manifest, "stats", dict, path)
+    positions = _table(gen / "positions.parquet", lambda f: _ns(schema.conform(
+        f, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)))
+    statics = _table(gen / "statics.parquet", lambda f: _ns(schema.conform(
+        f, schema.STATIC_COLUMNS, schema.STATIC_DTYPES)))
+    rejects = _table(gen / "rejects.parquet", lambda f: schema.conform(
+        f, schema.REJECT_COLUMNS, schema.REJECT_DTYPES))
+    book = _table(gen / "alerts.parquet", _book)
+    decoder = None
+    meta = manifest.get("decoder")
+    if meta is not None or _DECODER in files:
+        decoder = _decoder(gen / _DECODER, meta, _DECODER in files)
     return JobState(generation=generation, positions=positions, statics=statics,
-                    rejects=rejects, decoder=carry["decoder"], book=carry["book"],
-                    processed=manifest["processed"], log_rows=int(manifest["log_rows"]),
-                    pending_log=list(carry["pending_log"]), stats=manifest.get("stats", {}),
+                    rejects=rejects, decoder=decoder, book=book, processed=processed,
+                    log_rows=log_rows, pending_log=list(pending_log), stats=stats,
                     outputs_done=(gen / "outputs.done").exists())
+
+
+def _table(path: Path, conform) -> pd.DataFrame:
+    try:
+        return conform(pd.read_parquet(path))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        raise StateError(f"{path}: unreadable ({exc.__class__.__name__}: "
+                         f"{' '.join(str(exc).split())[:200]}); {_RESTORE}") from None
+
+
+def _book(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ALERT_BOOK_COLUMNS + (_FINGERPRINT,) if c not in frame.columns]
+    if missing:
+        raise KeyError(f"alert book lacks {missing}")
+    book = normalise(frame[list(ALERT_BOOK_COLUMNS) + [_FINGERPRINT]])
+    for c in ("status", _FINGERPRINT):
+        book[c] = book[c].astype(object)
+    book["version"] = book["version"].astype("int64")
+    return book.reset_index(drop=True)
+
+
+def _decoder(path: Path, meta, listed: bool) -> IncrementalDecoder:
+    if not listed:
+        raise StateError(f"{path}: not listed in the manifest; {_RESTORE}")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return IncrementalDecoder.from_state(meta, arrays)
+    except DecoderStateError as exc:
+        raise StateError(f"{path} (with the manifest's 'decoder'): {exc}; {_RESTORE}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise StateError(f"{path}: unreadable ({exc.__class__.__name__}: "
+                         f"{' '.join(str(exc).split())[:200]}); {_RESTORE}") from None
 
 
 def commit_state(state_dir: str | Path, state: JobState) -> JobState:
@@ -140,12 +248,19 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
     state.positions.to_parquet(tmp / "positions.parquet", index=False)
     state.statics.to_parquet(tmp / "statics.parquet", index=False)
     _parquet_safe(state.rejects).to_parquet(tmp / "rejects.parquet", index=False)
-    with open(tmp / "carry.pkl", "wb") as fh:
-        pickle.dump({"decoder": state.decoder, "book": state.book,
-                     "pending_log": state.pending_log}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    state.book.to_parquet(tmp / "alerts.parquet", index=False)
+    meta = None
+    if state.decoder is not None:
+        meta, arrays = state.decoder.state()
+        with open(tmp / _DECODER, "wb") as fh:
+            np.savez(fh, **arrays)
+    files = {f.name: {"bytes": f.stat().st_size, "sha256": _sha256(f)}
+             for f in sorted(tmp.iterdir())}
     (tmp / "manifest.json").write_text(json.dumps(
-        {"generation": generation, "processed": state.processed, "log_rows": state.log_rows,
-         "stats": state.stats}, indent=1, default=str), encoding="utf-8")
+        {"format": STATE_FORMAT, "generation": generation, "processed": state.processed,
+         "log_rows": state.log_rows, "pending_log": list(state.pending_log),
+         "stats": state.stats, "decoder": meta, "files": files},
+        indent=1, default=str), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())

@@ -16,27 +16,10 @@ import pandas as pd
 
 import ais
 from ais.errors import InputError
-from detectors.dark_periods import CONTRACT_COLUMNS as DARK_PERIOD_COLUMNS
-from detectors.round_trips import ROUND_TRIP_CONTRACT as ROUND_TRIP_COLUMNS
 from shadowfleet import provenance
-from shadowfleet.claims.evaluate import CLAIM_COLUMNS
+from shadowfleet.outputs.columns import CLAIM_COLUMNS, EVENT_FILES
 from shadowfleet.outputs.files import atomic_write_text
 from shadowfleet.outputs.tables import write_csv, write_parquet
-
-# Contract column orders of the files in --out DIR (DESIGN.md, "Output files"); those of
-# round_trips.csv and dark_periods.csv are declared by their detectors.
-PORT_VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
-                      "dwell_hours", "n_positions")
-ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-                 "score", "summary", "evidence", "claim_ids")
-
-EVENT_FILES = {
-    "port_visits": ("port_visits.csv", PORT_VISIT_COLUMNS),
-    "round_trips": ("round_trips.csv", ROUND_TRIP_COLUMNS),
-    "dark_periods": ("dark_periods.csv", DARK_PERIOD_COLUMNS),
-    "alerts": ("alerts.csv", ALERT_COLUMNS),
-    "claims": ("claims.csv", CLAIM_COLUMNS),
-}
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:

@@ -54,7 +54,7 @@ def feed_lines(path: str | Path) -> Iterator[bytes]:
 
 
 def _default_clock(line: bytes):
-    from ais.nmea import receive_time
+    from ais.framing.nmea import receive_time
 
     return receive_time(line)
 

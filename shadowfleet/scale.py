@@ -20,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ais.decoded import Decoded
-from ais.reader import expand_inputs, read_inputs
+from ais.tables.decoded import Decoded
+from ais.reading.read import read_inputs
+from ais.reading.sources import expand_inputs
 
 DEDUP_WINDOW_S = 10.0
 

@@ -20,7 +20,7 @@ at the limit and recorded as a reject (``line_too_long``) without being buffered
 wait in a queue of at most ``max_queued_bytes`` (the reader then blocks: TCP and stdin
 push back, UDP datagrams wait in the socket's buffer and are dropped by the kernel when it
 is full too); fragment buffers are bounded by the
-decoder (``ais.assemble.AssemblyParams.max_pending``); the rejects kept for
+decoder (``ais.assembly.fragments.AssemblyParams.max_pending``); the rejects kept for
 ``rejects.csv`` are the last ``max_rejects_kept`` (their counts in ``summary.json`` stay
 whole). What grows is what a single ``detect`` would hold: the decoded positions.
 

@@ -39,12 +39,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ais.errors import WatchlistError
+from detectors.columns import ALERT_COLUMNS
+from shadowfleet.errors import WatchlistError
 from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
 
-# alerts.csv contract columns (DESIGN.md, "Output files")
-ALERT_COLUMNS = ("alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-                 "score", "summary", "evidence", "claim_ids")
 MATCH_COLUMNS = ("mmsi", "name", "imo", "list", "ref", "entry_name", "program", "matched_by",
                  "weak", "score", "note", "first_utc", "last_utc", "lat", "lon")
 SDN_COLUMNS = ("ent_num", "name", "type", "program", "title", "call_sign", "vessel_type",

@@ -1,15 +1,15 @@
 """Slow, obvious pure-Python references for the fast-path kernels of ``ais``.
 
 Each function here does by hand, one message or line at a time, what a numba kernel
-in ``ais/_fastdecode.py`` or ``ais/_fastframe.py`` does in bulk; the tests compare them.
+in ``ais/decoding/payloads.py`` or ``ais/framing/`` does in bulk; the tests compare them.
 """
 
 from __future__ import annotations
 
 import math
 
-from ais import _fastdecode as fd
-from ais.fields import MIN_BITS, MIN_BITS_24
+from ais.decoding import payloads as fd
+from ais.decoding.fields import MIN_BITS, MIN_BITS_24
 
 
 def payload_bits(payload: bytes, fill: int) -> str:
@@ -61,7 +61,7 @@ def _ll(v: int, scale: float) -> float:
 
 
 def decode_one(payload: bytes, fill: int) -> dict:
-    """Same keys as ``ais._fastdecode.decode_payloads`` (one message, NaN/None = no value)."""
+    """Same keys as ``ais.decoding.payloads.decode_payloads`` (one message, NaN/None = no value)."""
     out = {name: math.nan for name in fd.NUMERIC_FIELDS}
     out.update({name: None for name in fd.TEXT_FIELDS})
     out["status"] = fd.FALLBACK
@@ -119,9 +119,9 @@ def decode_one(payload: bytes, fill: int) -> dict:
 
 
 def frame_line(line: bytes, max_line_bytes: int = 1024):
-    """What the reference framer (``ais.nmea``) makes of one line, in the terms of the
+    """What the reference framer (``ais.framing.nmea``) makes of one line, in the terms of the
     fast framer: ("blank"|"skip"|"other"|"pghp"|"ais"|"reject"|"tag"|"split", value)."""
-    from ais import nmea
+    from ais.framing import nmea
     line = line.strip()
     if not line:
         return "blank", None
@@ -141,12 +141,12 @@ def frame_line(line: bytes, max_line_bytes: int = 1024):
 
 
 def counted_only_by_pyais(payload: bytes, fill: int) -> bool:
-    """The reference path's outcome for one message: True when ``ais.decode_pyais``
+    """The reference path's outcome for one message: True when ``ais.decoding.reference``
     decodes it as type 4 (counted, no row, no reject)."""
     import numpy as np
-    from ais.columns import MessageTable
-    from ais.decode_pyais import decode_messages
-    from ais.fields import message_type
+    from ais.tables.columns import MessageTable
+    from ais.decoding.reference import decode_messages
+    from ais.decoding.fields import message_type
     m = MessageTable(source=np.zeros(1, np.int32), line=np.zeros(1, np.int64),
                      time=np.zeros(1), station=np.array(["s"], dtype=object),
                      payload=np.array([payload], dtype=object), fill=np.array([fill], np.int8),

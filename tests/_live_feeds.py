@@ -158,8 +158,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def cli_command(*args: str) -> list[str]:
-    """The command line of ``shadowfleet ARGS...`` run from this checkout."""
-    return [sys.executable, "-c", "from shadowfleet.cli import main; main()", *map(str, args)]
+    """The command line of ``shadowfleet ARGS...`` run from this checkout (the command's
+    entry point, ``shadowfleet.__main__``, as the installed script runs it)."""
+    return [sys.executable, "-m", "shadowfleet", *map(str, args)]
 
 
 def cli_env() -> dict:

@@ -30,7 +30,7 @@ def dedup_reference(payloads, times, window_s=10.0):
 def plain_pyais_positions(path_or_lines):
     """Every single-sentence position report (types 1, 2, 3, 18, 19, 27) pyais decodes,
     found line by line with a plain regex: {line number: (mmsi, lat, lon, sog, cog, heading)}
-    with the "not available" rules of ais.fields applied."""
+    with the "not available" rules of ais.decoding.fields applied."""
     if isinstance(path_or_lines, (list, tuple)):
         lines = path_or_lines
     else:
@@ -88,7 +88,7 @@ def plain_pyais_statics(path):
     """Static reports pyais decodes from a plain pass: single sentences (types 19, 24) and
     two-fragment type 5 whose fragments are on consecutive lines. {line of first fragment:
     (mmsi, imo, name, callsign, ship_type, length, beam, draught, destination)} with the
-    rules of ais.fields applied."""
+    rules of ais.decoding.fields applied."""
     import gzip
     with open(path, "rb") as fh:
         data = fh.read()

@@ -1,5 +1,5 @@
 """Hand-made event tables for the claims and watchlist tests: small factories with the
-column layouts of the detectors' tables (DESIGN.md and the shared interfaces)."""
+column layouts of the detectors' tables (``detectors.columns``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ais.schema import POSITION_COLUMNS, STATIC_COLUMNS
+from detectors.columns import (DARK_PERIOD_TABLE, LEG_COLUMNS, PORT_VISIT_TABLE,
+                               POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE)
 from shadowfleet.claims.model import Claim, Vessels, Window
 
 ANGARA_IMO, MARIA_IMO, LADY_R_IMO = 9179842, 8517839, 9161003
@@ -38,25 +40,12 @@ def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-VISIT_COLUMNS = ("visit_id", "mmsi", "name", "port", "arrival_utc", "departure_utc",
-                 "dwell_hours", "n_positions", "call_id", "open_at_end")
-TRIP_COLUMNS = ("trip_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-                "arrive_destination_utc", "depart_destination_utc", "return_origin_utc",
-                "duration_hours", "status", "pair", "call_ids")
-LEG_COLUMNS = ("leg_id", "mmsi", "name", "origin", "destination", "depart_origin_utc",
-               "arrive_destination_utc", "status", "origin_call_id", "destination_call_id", "pair")
-GAP_COLUMNS = ("gap_id", "mmsi", "name", "start_utc", "end_utc", "hours", "start_lat",
-               "start_lon", "end_lat", "end_lon", "distance_nm", "implied_speed_kn",
-               "others_received", "possible_port_calls", "start_port", "end_port", "open")
-POSSIBLE_COLUMNS = ("call_id", "mmsi", "name", "port", "gap_id", "start_utc", "end_utc", "pair")
-
-
 def visits(*rows) -> pd.DataFrame:
     """rows: (visit_id, mmsi, port, arrival, departure)."""
     return frame([{"visit_id": v, "mmsi": m, "name": "", "port": p, "arrival_utc": a,
                    "departure_utc": d, "dwell_hours": (ts(d) - ts(a)).total_seconds() / 3600,
                    "n_positions": 10, "call_id": v, "open_at_end": False}
-                  for v, m, p, a, d in rows], VISIT_COLUMNS)
+                  for v, m, p, a, d in rows], PORT_VISIT_TABLE)
 
 
 def trips(*rows) -> pd.DataFrame:
@@ -69,7 +58,7 @@ def trips(*rows) -> pd.DataFrame:
                     "depart_destination_utc": None, "return_origin_utc": ret,
                     "duration_hours": np.nan, "status": status,
                     "pair": "|".join(sorted((o, d))), "call_ids": ";".join(calls)})
-    return frame(out, TRIP_COLUMNS)
+    return frame(out, ROUND_TRIP_TABLE)
 
 
 def legs(*rows) -> pd.DataFrame:
@@ -94,14 +83,14 @@ def gaps(*rows) -> pd.DataFrame:
                     "end_lon": 131.2, "distance_nm": 10.0, "implied_speed_kn": 1.0,
                     "others_received": others, "possible_port_calls": reach,
                     "start_port": sp, "end_port": ep, "open": e is None})
-    return frame(out, GAP_COLUMNS)
+    return frame(out, DARK_PERIOD_TABLE)
 
 
 def possible(*rows) -> pd.DataFrame:
     """rows: (call_id, mmsi, port, gap_id, start, end, pair)."""
     return frame([{"call_id": c, "mmsi": m, "name": "", "port": p, "gap_id": g, "start_utc": s,
                    "end_utc": e, "pair": pair} for c, m, p, g, s, e, pair in rows],
-                 POSSIBLE_COLUMNS)
+                 POSSIBLE_CALL_COLUMNS)
 
 
 def statics(*rows) -> pd.DataFrame:

@@ -4,17 +4,18 @@ same result as one pass."""
 
 from __future__ import annotations
 
-import pickle
 
 import numpy as np
 import pyais
 import pytest
 
 from ais import reasons
-from ais.assemble import AssemblyParams, DedupParams, dedup_kernel
-from ais.decoded import Decoded
+from ais.assembly.dedup import DedupParams, dedup_kernel
+from ais.assembly.fragments import AssemblyParams
+from ais.tables.decoded import Decoded
 from ais.errors import ConfigError
-from ais.incremental import IncrementalDecoder
+from ais.incremental.decoder import IncrementalDecoder
+from tests._carry import carried
 from tests.ais_reference import dedup_reference
 from tests.test_ais_framing import POS, POS2, T0, sentence, tag
 
@@ -178,7 +179,7 @@ def _frames(d: Decoded):
 
 @pytest.mark.parametrize("decoder", ["pyais", "fast"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_chunked_and_pickled_feeding_equals_one_pass(seed, decoder):
+def test_chunked_and_carried_feeding_equals_one_pass(seed, decoder):
     data = _feed_lines(np.random.default_rng(seed))
     whole = run([data.rstrip(b"\n")])     # the reference, in one pass
     rng = np.random.default_rng(seed + 100)
@@ -187,7 +188,7 @@ def test_chunked_and_pickled_feeding_equals_one_pass(seed, decoder):
     parts, start = [], 0
     for c in cuts + [len(data)]:
         parts.append(dec.feed("f.nmea", data[start:c]))
-        dec = pickle.loads(pickle.dumps(dec))   # a scheduled job carries state between runs
+        dec = carried(dec)      # a scheduled job carries the state between runs
         start = c
     parts.append(dec.finish())
     chunked = Decoded.merge(parts)
@@ -218,8 +219,8 @@ def test_files_of_two_receivers_are_deduplicated_against_each_other(tmp_path):
 
 
 def test_dedup_window_is_bounded_by_count():
-    from ais.assemble import Deduplicator
-    from ais.columns import MessageTable
+    from ais.assembly.dedup import Deduplicator
+    from ais.tables.columns import MessageTable
     dd = Deduplicator(DedupParams(retention_s=1e9, max_window_messages=5))
     n = 20
     m = MessageTable(source=np.zeros(n), line=np.arange(n), time=T0 + np.arange(n, dtype=float),

@@ -14,8 +14,8 @@ from hypothesis import given, settings, strategies as st
 
 from ais import reasons
 from ais.errors import ConfigError
-from ais.incremental import IncrementalDecoder
-from ais.nmea import FramingParams, parse_epoch, parse_timestamp, receive_time
+from ais.incremental.decoder import IncrementalDecoder
+from ais.framing.nmea import FramingParams, parse_epoch, parse_timestamp, receive_time
 
 T0 = 1696161600.0           # 2023-10-01T12:00:00Z
 POS = b"!AIVDM,1,1,,A,13HOI:0P0000VOHLCnHQKwvL05Ip,0*23"
@@ -47,7 +47,7 @@ def pghp(t: float) -> bytes:
 def decode(data: bytes, name="feed.nmea", decoder="pyais"):
     dec = IncrementalDecoder(decoder=decoder)
     out = [dec.feed(name, data), dec.finish()]
-    from ais.decoded import Decoded
+    from ais.tables.decoded import Decoded
     return Decoded.merge(out)
 
 

@@ -22,7 +22,7 @@ from ais.errors import InputError, NoReceiveTimeError
 from shadowfleet.cli import main
 from shadowfleet.outputs.decoded import build_summary
 from tests.test_ais_framing import POS, POS2, T0, tag
-from tests.test_ais_real import DATA
+from tests._shared import sample, shared
 
 FEED = b"\n".join([tag(b"c:1696161600") + POS, tag(b"c:1696161601") + POS2,
                    b"this line is garbage"]) + b"\n"
@@ -39,8 +39,8 @@ def test_sha256_and_lines_of_a_file_read_in_many_pieces(tmp_path, monkeypatch, d
     plain.write_bytes(text)
     gz = tmp_path / "feed.nmea.gz"
     gz.write_bytes(gzip.compress(text))
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
-    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reading.sources, "GZ_READ_BYTES", 997)
     for path in (plain, gz):
         d = ais.read_inputs([path], decoder=decoder)
         assert d.stats["inputs"][0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -123,7 +123,7 @@ def test_decode_command_bad_input_is_one_line_exit_1(tmp_path):
 
 
 def test_build_summary_adds_event_counts():
-    d = ais.read_inputs([DATA / "ais" / "libais" / "tagblock.nmea"])
+    d = ais.read_inputs([sample("ais", "libais", "tagblock.nmea")])
     s = build_summary(d.stats, {"port_visits": 3})
     assert s["events"] == {"port_visits": 3} and s["lines_read"] == 5
     assert s["messages_decoded"] == 4
@@ -132,7 +132,7 @@ def test_build_summary_adds_event_counts():
 # --- decoded tables ------------------------------------------------------------------
 
 def test_marinecadastre_csv(tmp_path):
-    d = ais.read_inputs([DATA / "decoded" / "marinecadastre" / "NYHarbor_2020_06_30_first_hour.csv"])
+    d = ais.read_inputs([shared("decoded", "marinecadastre", "NYHarbor_2020_06_30_first_hour.csv")])
     assert len(d.positions) == 8689 and d.stats["rejected"] == 0
     assert d.positions["mmsi"].nunique() == 295 and d.stats["vessels"] == 295
     assert d.positions["timestamp"].notna().all()
@@ -144,7 +144,7 @@ def test_marinecadastre_csv(tmp_path):
 
 
 def test_positions_csv_gz_and_parquet_detected_from_content(tmp_path):
-    src = DATA / "decoded" / "marinecadastre" / "NYHarbor_2020_12_first_week.points.csv.gz"
+    src = shared("decoded", "marinecadastre", "NYHarbor_2020_12_first_week.points.csv.gz")
     d = ais.read_inputs([src])
     assert len(d.positions) == 172_679 and d.stats["vessels"] == 140
     pq = tmp_path / "positions.dat"            # no telling extension
@@ -215,7 +215,7 @@ def test_random_encoded_messages_round_trip(msgs):
 
 
 def test_own_positions_parquet_reads_back_unchanged(tmp_path):
-    d = ais.read_inputs([DATA / "ais" / "gpsd" / "ais-nmea.log"], decoder="pyais")
+    d = ais.read_inputs([sample("ais", "kystverket", "Ais1000Lines.nm4")], decoder="pyais")
     pq = tmp_path / "positions.parquet"
     d.positions.to_parquet(pq)
     e = ais.read_inputs([pq])
@@ -317,10 +317,3 @@ def test_type24_parts_and_auxiliary_craft(decoder):
         ("UBRH7", 70, 120, 18)
     assert s.loc[2, "name"] is None
     assert math.isnan(s.loc[3, "length"]) and s.loc[3, "callsign"] == "ABC"
-
-
-def test_keep_freed_memory_is_idempotent():
-    from ais._memory import keep_freed_memory
-    first = keep_freed_memory()
-    assert isinstance(first, bool)
-    assert keep_freed_memory() == first

@@ -1,21 +1,18 @@
-"""Real public AIS files (../shared/data/ais): every NMEA file decodes, agrees with a plain
-pyais loop on every position field, and the fast decoder agrees with the reference."""
+"""Real public AIS files (../shared/data/ais, or on a bare clone the copies in tests/data):
+every NMEA file decodes, agrees with a plain pyais loop on every position field, and the
+fast decoder agrees with the reference."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 import ais
+from tests._shared import ais_files, file_id, shared
 from tests.ais_reference import plain_pyais_positions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-NMEA_FILES = sorted(p for p in (DATA / "ais").rglob("*") if p.is_file()
-                    and p.suffix not in (".chk", ".json", ".md") and not p.name.startswith("LICENSE"))
-
-pytestmark = pytest.mark.skipif(not NMEA_FILES, reason="shared AIS samples not present")
+NMEA_FILES = ais_files()
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +24,7 @@ def _same(a, b) -> bool:
     return (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)) or a == b
 
 
-@pytest.mark.parametrize("path", NMEA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", NMEA_FILES, ids=file_id)
 def test_agrees_with_plain_pyais_loop(path, decoded):
     d = decoded[path]
     expected = plain_pyais_positions(path)
@@ -56,8 +53,7 @@ def test_every_file_decodes_with_contract_columns(decoded):
         assert len(keys) == len(d.positions)
 
 
-@pytest.mark.parametrize("path", [p for p in NMEA_FILES if p.stat().st_size < 100_000],
-                         ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", ais_files(max_bytes=100_000), ids=file_id)
 def test_fast_decoder_agrees_with_reference(path, decoded):
     fast = ais.read_inputs([path], decoder="fast")
     ref = decoded[path]
@@ -67,6 +63,7 @@ def test_fast_decoder_agrees_with_reference(path, decoded):
 
 
 def test_known_surprises_of_the_real_files(decoded):
+    shared("ais")
     by_name = {p.name: d for p, d in decoded.items()}
     ky = by_name["Ais1000Lines.nm4"]
     assert ky.stats["tagblock_checksum_errors"] >= 246 and ky.stats["no_receive_time"] == 0
@@ -90,7 +87,7 @@ def test_known_surprises_of_the_real_files(decoded):
     assert big.stats["non_ais_sentences"] > 10_000
 
 
-@pytest.mark.parametrize("path", NMEA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", NMEA_FILES, ids=file_id)
 def test_statics_agree_with_plain_pyais_loop(path, decoded):
     from tests.ais_reference import plain_pyais_statics
     d = decoded[path]

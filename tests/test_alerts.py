@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from detectors.alerts import ALERT_COLUMNS, build_alerts, gap_score
+from detectors.alerts import build_alerts, gap_score
+from detectors.columns import ALERT_COLUMNS
 from detectors.cleaning import empty_jumps
 
 T = pd.Timestamp("2023-09-01T00:00Z")

@@ -5,7 +5,8 @@ and a named vessel tracked in another sea for the whole window."""
 import pytest
 
 from shadowfleet.claims import ClaimParams
-from shadowfleet.claims.evaluate import CLAIM_COLUMNS, decide
+from shadowfleet.claims.evaluate import decide
+from shadowfleet.outputs.columns import CLAIM_COLUMNS
 from ais.errors import ConfigError
 from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, MARIA_IMO, OTHER, claim, evaluate,
                                  gaps, legs, positions, possible, statics, track, trips, visits)
@@ -282,7 +283,7 @@ class _Registry:
 
 
 def test_registry_spellings_are_used_for_counting_and_unknown_ports_fail():
-    from ais.errors import ClaimsError
+    from shadowfleet.errors import ClaimsError
 
     c = claim(ports=("Rajin", "Dunai"), imo=[ANGARA_IMO], at_least=1)
     r = evaluate([c], round_trips=trips(_trip(0, ANGARA, "2023-09-01T00:00Z")),

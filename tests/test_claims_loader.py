@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from ais.errors import ClaimsError, ShadowfleetError
+from ais.errors import ShadowfleetError
+from shadowfleet.errors import ClaimsError
 from shadowfleet.claims import bundled_claim_files, bundled_claims, load_claims
 from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
 

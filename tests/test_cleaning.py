@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ais.errors import ConfigError, ShadowfleetError
-from detectors.cleaning import JUMP_COLUMNS, CleaningParams, clean_positions
+from detectors.cleaning import CleaningParams, clean_positions
+from detectors.columns import JUMP_COLUMNS
 from tests.reference_gaps import make_positions, random_tracks, ref_jumps
 
 T0 = 1_693_526_400  # 2023-09-01T00:00:00Z

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ais.errors import ConfigError
-from detectors.dark_periods import (COLUMNS, CONTRACT_COLUMNS, DarkPeriodParams, find_dark_periods,
-                                   messages_without_position)
+from detectors.columns import DARK_PERIOD_COLUMNS, DARK_PERIOD_TABLE
+from detectors.dark_periods import DarkPeriodParams, find_dark_periods, messages_without_position
 from ports import load_ports
 from tests.reference_gaps import make_positions, random_tracks, ref_dark_periods
 
@@ -46,7 +46,7 @@ def bundled():
 def test_columns_and_types(tiny):
     gaps = find_dark_periods(make_positions([(1, T0, 42.05, 130.05), (1, T0 + 7 * H, 42.05, 130.15)]),
                              tiny, names={1: "ANGARA"})
-    assert tuple(gaps.columns) == COLUMNS and COLUMNS[:len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert tuple(gaps.columns) == DARK_PERIOD_TABLE and DARK_PERIOD_TABLE[:len(DARK_PERIOD_COLUMNS)] == DARK_PERIOD_COLUMNS
     g = gaps.iloc[0]
     assert g["gap_id"].startswith("G-") and g["name"] == "ANGARA"
     assert g["hours"] == pytest.approx(7.0) and not g["open"]
@@ -163,7 +163,7 @@ def test_spoofed_rows_do_not_fill_a_gap(tiny):
 
 
 def test_empty_and_missing_rows(tiny):
-    assert find_dark_periods(make_positions([]), tiny).columns.tolist() == list(COLUMNS)
+    assert find_dark_periods(make_positions([]), tiny).columns.tolist() == list(DARK_PERIOD_TABLE)
     df = make_positions([(1, T0, 42.5, 130.5), (1, T0 + 3 * H, 42.5, 130.5),
                          (1, T0 + 8 * H, 42.5, 130.5)])
     df.loc[1, "lat"] = np.nan

@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 import ais
-import ais.reader
+import ais.reading.sources
 from ais.errors import InputError
-from ais.reader import InputsRead, iter_inputs
+from ais.reading.read import InputsRead, iter_inputs
 from shadowfleet.cli import main
 from shadowfleet.outputs import decoded as decoded_out
 from shadowfleet.outputs.decoded import write_decoded, write_decoded_stream
 from shadowfleet.outputs.spill import MmsiBuckets, even_cuts, quantile_cuts
-from tests.test_ais_real import DATA
+from tests._shared import SHARED, have_shared, sample, shared
 
 FIXTURE = Path(__file__).resolve().parents[1] / "shadowfleet" / "data" / "demo" / "najin-dunay-2023.nmea.gz"
 FILES = ("positions.parquet", "statics.parquet", "rejects.csv", "summary.json")
@@ -57,10 +57,13 @@ def check(tmp_path, paths, decoder="fast", **kw):
     return mem
 
 
-SAMPLES = [DATA / "ais" / p for p in (
+# files of many styles from ../shared/data/ais; on a bare clone, the copies in tests/data
+SAMPLES = [SHARED / "ais" / p for p in (
     "libais/tagblock.nmea", "gfw-ais-tools/mixed_types.nmea", "gfw-ais-tools/multi-part.nmea",
     "amsa/exact-earth-with-tag-block.txt", "dma-aislib/ais250.txt", "amsa/ais.txt.gz",
-    "gfw-ais-tools/errors.nmea")]
+    "gfw-ais-tools/errors.nmea")] if have_shared() else [
+    sample("ais", "libais", "tagblock.nmea"), sample("ais", "dma-aislib", "stream_example.txt"),
+    sample("ais", "kystverket", "Ais1000Lines.nm4")]
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
@@ -83,7 +86,7 @@ def feed_head(tmp_path_factory) -> Path:
 
 
 def test_many_pieces_many_buckets(tmp_path, monkeypatch, feed_head):
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 64 << 10)
     spilled = []
     tables = []
     real_add, real_tables = MmsiBuckets.add, MmsiBuckets.tables
@@ -108,7 +111,7 @@ def test_many_pieces_many_buckets(tmp_path, monkeypatch, feed_head):
 
 def test_mixed_decoded_table_and_nmea(tmp_path):
     """A decoded CSV (frames) and NMEA (fast-path batches) in one run."""
-    csv = DATA / "decoded" / "marinecadastre" / "NYHarbor_2020_06_30_first_hour.csv"
+    csv = shared("decoded", "marinecadastre", "NYHarbor_2020_06_30_first_hour.csv")
     check(tmp_path, [csv, SAMPLES[0], FIXTURE], n_buckets=4, bucket_bytes=64 << 10)
 
 
@@ -131,7 +134,7 @@ def test_empty_output_tables(tmp_path):
 
 
 def test_bad_input_mid_run_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 64 << 10)
     good = tmp_path / "a.nmea.gz"
     shutil.copy(FIXTURE, good)
     bad = tmp_path / "b.nmea"

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st, target
 
 from ais.errors import ConfigError
-from detectors._geo import haversine_nm
-from detectors.columns import ENCOUNTER_COLUMNS, ENCOUNTER_CONTRACT_COLUMNS
+from ports._geo import haversine_nm
+from detectors.columns import ENCOUNTER_TABLE, ENCOUNTER_COLUMNS
 from detectors.encounters import EncounterParams, find_encounters
 from tests.reference_behaviour import (T0, assert_encounters_match, box_registry, drifting_fleet,
                                        offset, ref_encounters, sailing, stationary)
@@ -41,8 +41,8 @@ def pair_at(distance_m, *, hours=3.0, lat=SEA[0], lon=SEA[1], every=10.0, start=
 
 def test_columns_types_ids_and_names():
     enc = find_encounters(pair_at(200), None, names={1: "ANGARA", 2: "=cmd"})
-    assert tuple(enc.columns) == ENCOUNTER_COLUMNS
-    assert ENCOUNTER_COLUMNS[:len(ENCOUNTER_CONTRACT_COLUMNS)] == ENCOUNTER_CONTRACT_COLUMNS
+    assert tuple(enc.columns) == ENCOUNTER_TABLE
+    assert ENCOUNTER_TABLE[:len(ENCOUNTER_COLUMNS)] == ENCOUNTER_COLUMNS
     e = enc.iloc[0]
     assert e["encounter_id"].startswith("E-") and (e["name_1"], e["name_2"]) == ("ANGARA", "=cmd")
     assert (e["mmsi_1"], e["mmsi_2"]) == (1, 2) and e["hours"] == pytest.approx(3.0)
@@ -56,7 +56,7 @@ def test_columns_types_ids_and_names():
 
 def test_empty_one_vessel_and_spoofed_rows():
     assert find_encounters(make_positions([]), None).empty
-    assert tuple(find_encounters(make_positions([]), None).columns) == ENCOUNTER_COLUMNS
+    assert tuple(find_encounters(make_positions([]), None).columns) == ENCOUNTER_TABLE
     assert find_encounters(make_positions(stationary(1, *SEA, T0, 5)), None).empty
     pos = pair_at(200)
     spoofed = np.zeros(len(pos), dtype=bool)

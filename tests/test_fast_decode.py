@@ -21,7 +21,7 @@ import pyais
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from ais import _fast, _fastdecode as fd
+from ais.decoding import fast as _fast, payloads as fd
 from tests import _fast_reference as ref
 
 SIXBIT = "@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_ !\"#$%&'()*+,-./0123456789:;<=>?"

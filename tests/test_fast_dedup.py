@@ -1,4 +1,4 @@
-"""The fast path's dedup (``ais._fastdedup``) against ``Deduplicator.keep_mask``.
+"""The fast path's dedup (``ais.assembly.fast_dedup``) against ``Deduplicator.keep_mask``.
 
 Random message streams (few distinct payloads, NaN times, times going back, ties at the
 size cap) cut into random batches: the same duplicate masks, counts, ``latest`` and the
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ais import _fastdedup as fdd
-from ais import _fastspans as sp
-from ais.assemble import DedupParams, Deduplicator
-from ais.columns import MessageTable
+from ais.assembly import fast_dedup as fdd
+from ais.tables import spans as sp
+from ais.assembly.dedup import DedupParams, Deduplicator
+from ais.tables.columns import MessageTable
 
 PARAMS = [DedupParams(), DedupParams(window_s=0.0, retention_s=5.0),
           DedupParams(window_s=3.0, retention_s=20.0, max_window_messages=4),
@@ -103,17 +103,6 @@ def test_window_is_the_state_on_either_path():
     assert list(dd.window.items()) == [(b"B", 103.0)]
 
 
-def test_old_pickles_still_load():
-    """A deduplicator pickled when ``window`` was a plain attribute continues."""
-    dd = Deduplicator()
-    state = {"params": dd.params, "window": {b"A": 100.0}, "latest": 100.0, "duplicates": 2}
-    old = Deduplicator.__new__(Deduplicator)
-    old.__setstate__(state)
-    assert old.window == {b"A": 100.0} and old.duplicates == 2
-    assert _fast(old, [(b"A", 101.0)]).tolist() == [True]
-    assert old.duplicates == 3
-
-
 def test_a_pickled_fast_window_is_packed_arrays():
     dd = Deduplicator()
     _fast(dd, [(b"P%d" % i, 100.0 + i) for i in range(1000)])
@@ -165,7 +154,7 @@ def test_prefetch_is_only_a_hint():
     """``prefetch`` compiles for any array and integer index, reads nothing and never
     faults, even far outside the array (the batch passes prefetch entries that may not
     exist yet)."""
-    from detectors._numba import njit, prefetch
+    from ais._numba import njit, prefetch
 
     @njit
     def total(a, ahead):

@@ -1,7 +1,8 @@
 """The fast path of ``ais`` gives the same tables as the pyais reference path.
 
-On every NMEA file of the shared data, on feeds cut into random pieces (with the
-decoder pickled between pieces, and the two paths taking turns on one decoder), and on
+On every NMEA file of the real samples, on feeds cut into random pieces (with the
+decoder carried between pieces as a job carries it, and the two paths taking turns on
+one decoder), and on
 hypothesis feeds of messages made by ``pyais.encode_dict`` (fragments, several stations,
 copies of one broadcast, bad lines): positions, statics, rejects and stats are equal,
 floats bit for bit.
@@ -10,10 +11,7 @@ floats bit for bit.
 from __future__ import annotations
 
 import gzip
-import pickle
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +21,17 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 import ais
-import ais._fastfeed
-from ais.decoded import Decoded
-from ais.incremental import IncrementalDecoder
-from ais.nmea import _xor
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ais"
+import ais.incremental.fast_framing
+import ais.reading.sources
+from ais.tables.decoded import Decoded
+from ais.incremental.decoder import IncrementalDecoder
+from ais.framing.nmea import _xor
+from tests._carry import carried
+from tests._shared import MISSING, ais_files, ais_sample, file_id
 
 
 def _files():
-    return sorted(p for p in DATA.glob("*/*") if p.suffix not in (".json", ".chk", ".md")
-                  and p.name != "LICENSE.NLOD")
+    return ais_files()
 
 
 def assert_same(a: Decoded, b: Decoded):
@@ -42,7 +40,7 @@ def assert_same(a: Decoded, b: Decoded):
     assert a.stats == b.stats
 
 
-@pytest.mark.parametrize("path", _files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", _files(), ids=file_id)
 def test_read_inputs_fast_equals_pyais(path):
     try:
         ref = ais.read_inputs([path], decoder="pyais")
@@ -54,8 +52,9 @@ def test_read_inputs_fast_equals_pyais(path):
 
 
 def _feed_in_pieces(data: bytes, decoders, seed: int, name: str = "feed.nmea") -> Decoded:
-    """Feed ``data`` in random pieces; the decoder is pickled between pieces and its
-    ``decoder`` switched round-robin through ``decoders``."""
+    """Feed ``data`` in random pieces; the decoder is carried between pieces as a job
+    carries it (its state through JSON and an ``.npz``) and its ``decoder`` switched
+    round-robin through ``decoders``."""
     rng = random.Random(seed)
     dec = IncrementalDecoder(decoder=decoders[0])
     parts = []
@@ -65,7 +64,7 @@ def _feed_in_pieces(data: bytes, decoders, seed: int, name: str = "feed.nmea") -
         step = rng.choice([1, 7, 50, 333, 4096, 20000] if len(data) < 20000 else [333, 4096, 65536])
         parts.append(dec.feed(name, data[pos:pos + step]))
         pos += step
-        dec = pickle.loads(pickle.dumps(dec))
+        dec = carried(dec)
         k += 1
         dec.decoder = decoders[k % len(decoders)]
     parts.append(dec.finish())
@@ -81,7 +80,7 @@ def _read(p: Path) -> bytes:
                                   "amsa/exact-earth-with-tag-block.txt", "noaadata/test.ais",
                                   "gfw-ais-tools/multi-part.nmea", "libais/test.aivdm"])
 def test_pieces_and_switching_paths(name):
-    data = _read(DATA / name)
+    data = _read(ais_sample(name))
     ref = _feed_in_pieces(data, ["pyais"], seed=1)
     assert_same(_feed_in_pieces(data, ["fast"], seed=1), ref)
     assert_same(_feed_in_pieces(data, ["fast", "pyais"], seed=2), ref)
@@ -157,6 +156,8 @@ def test_hypothesis_feeds(feed, seed):
 def test_directories_fast_equals_pyais(folder):
     """Several files through one decoder: dedup and state carry across files."""
     paths = [p for p in _files() if p.parent.name == folder]
+    if not paths:
+        pytest.skip(f"ais/{folder}: {MISSING}")
     assert_same(ais.read_inputs(paths, decoder="fast"), ais.read_inputs(paths, decoder="pyais"))
 
 
@@ -208,12 +209,12 @@ def test_lines_rejected_by_the_kernel_end_the_framing_state():
 def test_read_in_small_pieces_with_framing_ahead(name, monkeypatch, tmp_path):
     """Pieces cut at line ends and framed in the read-ahead thread give the tables of
     reading each file in one piece, on both paths, plain and gzip."""
-    path = DATA / name
+    path = ais_sample(name)
     gz = tmp_path / (path.name + ".gz")
     gz.write_bytes(gzip.compress(_read(path)))
     want = {p: ais.read_inputs([p], decoder="pyais") for p in (path, gz)}
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 8191)
-    monkeypatch.setattr(ais.reader, "GZ_READ_BYTES", 997)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 8191)
+    monkeypatch.setattr(ais.reading.sources, "GZ_READ_BYTES", 997)
     for p in (path, gz):
         for decoder in ("fast", "pyais"):
             assert_same(ais.read_inputs([p], decoder=decoder), want[p])
@@ -224,14 +225,14 @@ def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tm
     pieces of a read: with one buffer of each kept, every buffer holds several pieces in
     turn, and the tables are still those of the reference, read after read. The pools
     are empty once a read ends (and ``release_freed_memory`` empties any)."""
-    from ais._memory import BufferPool
-    path = DATA / "dma-aislib/stream_example.txt"
+    from ais.reading.buffers import BufferPool
+    path = ais_sample("dma-aislib/stream_example.txt")
     want = ais.read_inputs([path], decoder="pyais")
     reads = BufferPool(np.uint8, 0, 1)
     rows = BufferPool(np.int64, 0, 1)
-    monkeypatch.setattr(ais.reader, "_BUFFERS", reads)
-    monkeypatch.setattr(ais._fastfeed, "_ROWS", rows)
-    monkeypatch.setattr(ais.reader, "CHUNK_BYTES", 4093)
+    monkeypatch.setattr(ais.reading.sources, "_BUFFERS", reads)
+    monkeypatch.setattr(ais.incremental.fast_framing, "_ROWS", rows)
+    monkeypatch.setattr(ais.reading.sources, "CHUNK_BYTES", 4093)
     taken = []
     take = reads.take
     monkeypatch.setattr(reads, "take", lambda size: taken.append(take(size)) or taken[-1])
@@ -240,14 +241,14 @@ def test_kept_buffers_are_used_again_without_changing_the_tables(monkeypatch, tm
     assert len(taken) > 10
     assert len({id(b) for b in taken}) < len(taken) / 2     # mostly the same buffer again
     assert len(reads._free) == 0 and len(rows._free) == 0
-    from ais._memory import release_freed_memory
+    from shadowfleet.tuning import release_freed_memory
     reads.give(np.zeros(8, dtype=np.uint8))
     release_freed_memory()
     assert len(reads._free) == 0
 
 
 def test_buffer_pool_keeps_the_largest():
-    from ais._memory import BufferPool
+    from ais.reading.buffers import BufferPool
     pool = BufferPool(np.int64, 10, 2)
     a, b, c = pool.take(5), pool.take(100), pool.take(50)
     assert len(a) == 10 and len(b) == 100 and len(c) == 50
@@ -262,7 +263,7 @@ def test_buffer_pool_keeps_the_largest():
 def test_chunk_extended_in_the_spare_room_after_it():
     """A chunk that is the start of a lent buffer grows in place (no copy of the chunk);
     anything else is copied."""
-    from ais._fastfeed import _append, _store
+    from ais.incremental.fast_feed import _append, _store
     spare = np.zeros(16, dtype=np.uint8)
     spare[:5] = np.frombuffer(b"abcde", np.uint8)
     buf = np.frombuffer(memoryview(spare)[:5], dtype=np.uint8)
@@ -278,21 +279,3 @@ def test_chunk_extended_in_the_spare_room_after_it():
     assert _store(other, spare) is None and _store(buf[1:], spare) is None
     assert _append(other, None, np.frombuffer(b"x", np.uint8)).tobytes() == b"abcdex"
 
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc arenas")
-def test_threads_share_the_main_arena_after_import():
-    """Importing ``ais`` (which imports pandas, whose pyarrow starts a thread) leaves one
-    glibc arena, and a thread started afterwards, like the reader's read-ahead thread,
-    allocates from it: a second arena's heaps are unmapped when freed, so every other
-    read paid its page faults again. ``malloc_stats`` prints one block per arena."""
-    code = ("import ctypes, threading\n"
-            "import ais, numpy as np\n"
-            "t = threading.Thread(target=lambda: np.ones(1 << 22).sum())\n"
-            "t.start(); t.join()\n"
-            "ctypes.CDLL('libc.so.6').malloc_stats()\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1], check=True)
-    arenas = [line for line in out.stderr.splitlines() if line.startswith("Arena ")]
-    if not arenas:
-        pytest.skip("not glibc")
-    assert arenas == ["Arena 0:"]

@@ -1,4 +1,4 @@
-"""The fast positions order (``ais._fastsort``) against ``np.lexsort``, and a
+"""The fast positions order (``ais.tables.order``) against ``np.lexsort``, and a
 ``PositionBatch`` frame against the frame-level sort of ``ais.schema``."""
 
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ais._fastsort import NAT_KEY, sort_order
-from ais.frames import PositionBatch, positions_frame
+from ais.tables.order import NAT_KEY, sort_order
+from ais.tables.frames import PositionBatch, positions_frame
 from ais.schema import sort_by_vessel_time
 
 

@@ -6,7 +6,7 @@
 - dedup: the same duplicates and window dict as ``Deduplicator.keep_mask``;
 - assembly: random fragment streams (orphans, interleaved stations, displaced and
   timed-out messages, tiny ``max_pending``) give the same messages, orphans and open
-  state as ``ais.assemble.Assembler``, checked through whole feeds of both paths.
+  state as ``ais.assembly.fragments.Assembler``, checked through whole feeds of both paths.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import pandas as pd
 import pyais
 import pytest
 
-from ais import _fastdedup as fdd
-from ais import _fastspans as sp
-from ais.assemble import AssemblyParams, DedupParams, Deduplicator
-from ais.columns import MessageTable
-from ais.nmea import _xor
+from ais.assembly import fast_dedup as fdd
+from ais.tables import spans as sp
+from ais.assembly.dedup import DedupParams, Deduplicator
+from ais.assembly.fragments import AssemblyParams
+from ais.tables.columns import MessageTable
+from ais.framing.nmea import _xor
 from tests.test_fast_paths import _feed_in_pieces, assert_same
 
 
@@ -89,11 +90,11 @@ def _fragment_feed(seed: int) -> bytes:
                                     AssemblyParams(max_pending=1)],
                          ids=["defaults", "timeout-2s", "gap-3", "pending-1"])
 def test_assembly_kernel_matches_assembler(seed, params, monkeypatch):
-    import ais.incremental as inc
+    import ais.incremental.decoder as inc
     real = inc.IncrementalDecoder.__init__
 
-    def init(self, **kw):
-        real(self, assembly=params, **kw)
+    def init(self, **kw):       # the carried decoder comes back with its own params
+        real(self, **{"assembly": params, **kw})
     monkeypatch.setattr(inc.IncrementalDecoder, "__init__", init)
     data = _fragment_feed(seed)
     ref = _feed_in_pieces(data, ["pyais"], seed=seed)

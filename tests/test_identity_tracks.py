@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from ais.errors import ConfigError, ShadowfleetError
 from ais.schema import vessel_offsets
 from detectors import _identity_tracks_kernel as K
-from detectors._geo import haversine_nm_array
+from ports._geo import haversine_nm_array
 from detectors.identity import COLUMNS
 from detectors.identity_tracks import TRACK_COLUMNS, TrackParams, _sort_order, split_tracks
 from tests.reference_identity import (T0, positions, random_shared, ref_echo_mask, ref_fill,

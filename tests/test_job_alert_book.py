@@ -4,9 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ais.errors import StateError
-from shadowfleet.alert_book import (ALERT_COLUMNS, BOOK_COLUMNS, LOG_HEADER, append_log,
-                                    live_alerts, log_lines, repair_log, update_book)
+from shadowfleet.errors import StateError
+from detectors.columns import ALERT_COLUMNS
+from shadowfleet.alert_book import (LOG_HEADER, append_log, live_alerts, log_lines, repair_log,
+                                    update_book)
+from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS
 
 
 def make_alerts(*rows):
@@ -31,7 +33,7 @@ def test_first_run_gives_version_one_and_status_from_end():
     assert book.loc["A-1", "version"] == 1 and book.loc["A-1", "status"] == "closed"
     assert book.loc["A-2", "version"] == 1 and book.loc["A-2", "status"] == "open"
     assert up.counts == {"new": 2, "changed": 0, "retracted": 0}
-    assert list(up.changes.columns) == list(BOOK_COLUMNS)
+    assert list(up.changes.columns) == list(ALERT_BOOK_COLUMNS)
 
 
 def test_unchanged_alerts_are_not_logged_again():
@@ -112,7 +114,7 @@ def test_repair_log_rewrites_a_torn_header_and_refuses_a_foreign_file(tmp_path):
 
 
 def test_a_log_of_before_the_data_column_is_upgraded_once(tmp_path):
-    from shadowfleet.alert_book import BOOK_COLUMNS
+    from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS as BOOK_COLUMNS
 
     log = tmp_path / "alerts_log.csv"
     legacy = ",".join(BOOK_COLUMNS + ("logged_utc",)) + "\n"

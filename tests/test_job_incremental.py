@@ -5,7 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from shadowfleet.alert_book import BOOK_COLUMNS, LOG_COLUMNS
+from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS, ALERT_LOG_COLUMNS
 from shadowfleet.job import Analysis, run_job
 from shadowfleet.pipeline import detect
 from tests._live_feeds import scenario_lines, slice_lines, write_feed
@@ -79,14 +79,14 @@ def test_job_after_each_slice_equals_one_detect(tmp_path, feed, truth, analysis)
         logged = len(log)
 
     book = read_alerts_csv(out / "alerts.csv")
-    assert list(book.columns[:len(BOOK_COLUMNS)]) == list(BOOK_COLUMNS)
+    assert list(book.columns[:len(ALERT_BOOK_COLUMNS)]) == list(ALERT_BOOK_COLUMNS)
     assert book["alert_id"].is_unique
     live = book[book["status"] != "retracted"]
     pd.testing.assert_frame_equal(comparable(live), comparable(truth.alerts))
     assert set(book["status"]) <= {"open", "closed", "retracted"}
 
     log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False)
-    assert list(log.columns) == list(LOG_COLUMNS)
+    assert list(log.columns) == list(ALERT_LOG_COLUMNS)
     assert not log.duplicated(["alert_id", "version"]).any()
     # a dark period open in the runs that ended inside it is versioned, not duplicated
     opened = set(log.loc[log["status"] == "open", "alert_id"])

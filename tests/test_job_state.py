@@ -1,17 +1,36 @@
-"""The state directory: generations committed atomically, stale ones removed, the lock."""
+"""The state directory: generations committed atomically, stale ones removed, the lock;
+an explicit, versioned format (JSON, Parquet, NumPy arrays) that is refused in one line,
+never a traceback and never code run, when it is not what this version writes."""
 
+import hashlib
 import json
+import pickle
 import subprocess
 import sys
-import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ais.errors import StateError
-from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
+from ais.incremental.decoder import IncrementalDecoder
+from shadowfleet.alert_book import update_book
+from shadowfleet.errors import StateError
+from shadowfleet.job_state import (STATE_FORMAT, JobState, LockHeld, commit_state, load_state,
                                    mark_outputs_done, state_lock)
-from tests._live_feeds import REPO, cli_env, run_cli
+from tests._live_feeds import REPO, cli_env, run_cli, scenario_lines
+from tests.test_job_alert_book import make_alerts
+
+
+def _open_decoder() -> IncrementalDecoder:
+    """A decoder with something of every kind of state: a pending line, an open fragment,
+    kept copies for dedup."""
+    dec = IncrementalDecoder()
+    text = "\n".join(scenario_lines(0)[:60]) + "\n"
+    first = next(i for i, line in enumerate(text.splitlines()) if ",2,1," in line)
+    lines = text.splitlines(keepends=True)
+    dec.feed("a.nmea", "".join(lines[:first + 1]).encode() + b"\\c:16940")
+    assert dec.assembler.open and dec.deduper.window and dec.framer.states[0].partial
+    return dec
 
 
 def _state_with(n_rows: int) -> JobState:
@@ -22,7 +41,9 @@ def _state_with(n_rows: int) -> JobState:
                         "heading": float("nan"), "msg_type": 1, "source": "a.nmea",
                         "line": range(1, n_rows + 1)})
     state.positions = pos
-    state.decoder = {"fragments": {("r1", "3"): [b"x"]}}
+    state.decoder = _open_decoder()
+    state.book = update_book(None, make_alerts(("A-000000000001", 0, None, "dark for 9 h"),
+                                               ("A-000000000002", 1, 2, "a round trip"))).book
     state.processed = {"ab" * 32: {"name": "a.nmea"}}
     state.pending_log = ["line\n"]
     state.log_rows = 1
@@ -42,7 +63,12 @@ def test_commit_then_load_round_trips(tmp_path):
     pd.testing.assert_frame_equal(loaded.positions.reset_index(drop=True),
                                   _state_with(5).positions, check_dtype=False)
     assert str(loaded.positions["timestamp"].dtype) == "datetime64[ns, UTC]"
-    assert loaded.decoder == {"fragments": {("r1", "3"): [b"x"]}}
+    meta, arrays = loaded.decoder.state()
+    want_meta, want_arrays = _state_with(5).decoder.state()
+    assert meta == want_meta and set(arrays) == set(want_arrays)
+    assert all(np.array_equal(arrays[k], want_arrays[k], equal_nan=arrays[k].dtype.kind == "f")
+               for k in arrays)
+    pd.testing.assert_frame_equal(loaded.book, _state_with(5).book)
     assert loaded.processed == {"ab" * 32: {"name": "a.nmea"}}
     assert loaded.pending_log == ["line\n"] and loaded.log_rows == 1
     assert not loaded.outputs_done
@@ -74,6 +100,164 @@ def test_corrupt_pointer_is_a_state_error(tmp_path):
     (tmp_path / "CURRENT").write_text("{not json")
     with pytest.raises(StateError, match="CURRENT"):
         load_state(tmp_path)
+
+
+def test_no_pickle_in_a_state(tmp_path):
+    commit_state(tmp_path, _state_with(3))
+    gen = tmp_path / "gen-00000001"
+    assert sorted(p.name for p in gen.iterdir()) == [
+        "alerts.parquet", "decoder.npz", "manifest.json", "positions.parquet",
+        "rejects.parquet", "statics.parquet"]
+    with np.load(gen / "decoder.npz", allow_pickle=False) as arrays:
+        assert all(arrays[k].dtype != object for k in arrays.files)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert manifest["format"] == STATE_FORMAT and manifest["decoder"]["version"] == 1
+    json.dumps(manifest["decoder"], allow_nan=False)            # strict JSON
+
+
+def test_an_empty_book_and_no_decoder_round_trip(tmp_path):
+    commit_state(tmp_path, JobState())
+    loaded = load_state(tmp_path)
+    assert loaded.decoder is None and loaded.book.empty
+    assert list(loaded.book.columns) == list(JobState().book.columns)
+
+
+# --- state this version did not write: one line naming the file and the remedy ------
+
+def _committed(tmp_path):
+    state_dir = tmp_path / "state"
+    commit_state(state_dir, _state_with(4))
+    return state_dir, state_dir / "gen-00000001"
+
+
+def _rehash(gen):
+    """Make the manifest agree with the files again (someone who means to tamper)."""
+    path = gen / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for name in manifest["files"]:
+        data = (gen / name).read_bytes()
+        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    path.write_text(json.dumps(manifest))
+
+
+def _edit_manifest(gen, change):
+    path = gen / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def _corrupt_manifest(state_dir, gen):
+    (gen / "manifest.json").write_text('{"format": 2, "generation": 1, "proc')
+
+
+def _truncated_parquet(state_dir, gen):
+    data = (gen / "positions.parquet").read_bytes()
+    (gen / "positions.parquet").write_bytes(data[:len(data) // 2])
+
+
+def _future_format(state_dir, gen):
+    (state_dir / "CURRENT").write_text(json.dumps({"format": STATE_FORMAT + 1, "generation": 1}))
+
+
+def _previous_format(state_dir, gen, marker=None):
+    """A state as shadowfleet 0.1 wrote it (format 1): the decoder and the book in
+    ``carry.pkl``, here a pickle that would create ``marker`` if it were ever loaded."""
+    for f in gen.iterdir():
+        f.unlink()
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (gen / "carry.pkl").write_bytes(pickle.dumps({"decoder": Exploit(), "book": None,
+                                                  "pending_log": []}))
+    (gen / "manifest.json").write_text(json.dumps({"generation": 1, "processed": {},
+                                                   "log_rows": 0, "stats": {}}))
+    (state_dir / "CURRENT").write_text(json.dumps({"format": 1, "generation": 1}))
+
+
+def _tampered_decoder_arrays(state_dir, gen):
+    """An object array (a pickle inside the .npz) with a manifest that agrees with it."""
+    with np.load(gen / "decoder.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["partial_buf"] = np.array([{"x": 1}], dtype=object)
+    with open(gen / "decoder.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    _rehash(gen)
+
+
+def _tampered_decoder_meta(state_dir, gen):
+    _edit_manifest(gen, lambda m: m["decoder"]["sources"][0].update(line_no="many"))
+
+
+def _missing_generation(state_dir, gen):
+    (state_dir / "CURRENT").write_text(json.dumps({"format": STATE_FORMAT, "generation": 7}))
+
+
+def _offsets_past_the_bytes(state_dir, gen):
+    with np.load(gen / "decoder.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["window_off"] = arrays["window_off"] + 10**9
+    with open(gen / "decoder.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    _rehash(gen)
+
+
+def _book_without_columns(state_dir, gen):
+    pd.DataFrame({"alert_id": ["A-1"]}).to_parquet(gen / "alerts.parquet")
+    _rehash(gen)
+
+
+BAD_STATES = [
+    pytest.param(_corrupt_manifest, "manifest.json", "unreadable", id="corrupt-manifest"),
+    pytest.param(_truncated_parquet, "positions.parquet", "does not match the manifest",
+                 id="truncated-parquet"),
+    pytest.param(_future_format, "CURRENT", "is newer than this version reads", id="future-format"),
+    pytest.param(_previous_format, "CURRENT", "state format 1", id="previous-format-pickle"),
+    pytest.param(_tampered_decoder_arrays, "decoder.npz", "unreadable", id="object-array-in-npz"),
+    pytest.param(_tampered_decoder_meta, "decoder.npz", "'line_no' is not int",
+                 id="decoder-meta-wrong-type"),
+    pytest.param(_offsets_past_the_bytes, "decoder.npz", "do not fit", id="decoder-offsets"),
+    pytest.param(_book_without_columns, "alerts.parquet", "lacks", id="book-columns"),
+    pytest.param(_missing_generation, "gen-00000007", "missing", id="missing-generation"),
+]
+
+
+@pytest.mark.parametrize("damage, names, says", BAD_STATES)
+def test_state_not_written_by_this_version_is_a_one_line_state_error(tmp_path, damage, names,
+                                                                     says):
+    state_dir, gen = _committed(tmp_path)
+    damage(state_dir, gen)
+    with pytest.raises(StateError) as err:
+        load_state(state_dir)
+    text = str(err.value)
+    assert "\n" not in text and names in text and says in text, text
+    assert "start over with a new --state" in text or "upgrade shadowfleet" in text
+
+
+@pytest.mark.parametrize("damage, names", [pytest.param(*p.values[:2], id=p.id) for p in BAD_STATES
+                                            if p.id in ("corrupt-manifest", "truncated-parquet",
+                                                        "future-format", "previous-format-pickle")])
+@pytest.mark.parametrize("command", ["job", "watch"])
+def test_the_commands_refuse_it_in_one_line_with_exit_1(tmp_path, damage, names, command):
+    state_dir, gen = _committed(tmp_path)
+    marker = tmp_path / "pickle-was-loaded"
+    if damage is _previous_format:
+        damage(state_dir, gen, marker)
+    else:
+        damage(state_dir, gen)
+    (tmp_path / "inbox").mkdir()
+    if command == "job":
+        done = run_cli("job", "--inbox", tmp_path / "inbox", "--state", state_dir,
+                       "--out", tmp_path / "out", timeout=120)
+    else:
+        done = run_cli("watch", "-", "--out", tmp_path / "out", "--state", state_dir,
+                       input=b"", timeout=120)
+    err = done.stderr.decode()
+    assert done.returncode == 1, err
+    assert err.count("\n") == 1 and err.startswith("shadowfleet: error: ") and names in err, err
+    assert "Traceback" not in err and not marker.exists()
 
 
 def test_lock_is_exclusive_within_a_process(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st, target
 
 from ais.errors import ConfigError
-from detectors.columns import LOITER_COLUMNS, LOITER_CONTRACT_COLUMNS
+from detectors.columns import LOITER_TABLE, LOITER_COLUMNS
 from detectors.encounters import find_encounters
 from detectors.loitering import LoiteringParams, find_loitering
 from tests.reference_behaviour import (T0, assert_loitering_match, box_registry, drifting_fleet,
@@ -35,8 +35,8 @@ def test_columns_types_ids_and_ports(bay):
     lat, lon = 42.05, 131.1 + 8 / (60 * math.cos(math.radians(42.05)))
     lo = find_loitering(make_positions(stationary(7, lat, lon, T0, 5, jitter_m=10)), bay,
                         names={7: "@SUM(A1)"})
-    assert tuple(lo.columns) == LOITER_COLUMNS
-    assert LOITER_COLUMNS[:len(LOITER_CONTRACT_COLUMNS)] == LOITER_CONTRACT_COLUMNS
+    assert tuple(lo.columns) == LOITER_TABLE
+    assert LOITER_TABLE[:len(LOITER_COLUMNS)] == LOITER_COLUMNS
     r = lo.iloc[0]
     assert r["loiter_id"].startswith("LO-") and r["name"] == "@SUM(A1)"
     assert r["hours"] == pytest.approx(5.0) and r["n_positions"] == 31
@@ -46,7 +46,7 @@ def test_columns_types_ids_and_ports(bay):
     none = find_loitering(make_positions(stationary(7, *SEA, T0, 5)), None)
     assert none["nearest_port"].iloc[0] == "" and math.isnan(none["port_distance_nm"].iloc[0])
     assert find_loitering(make_positions([]), bay).empty
-    assert tuple(find_loitering(make_positions([]), bay).columns) == LOITER_COLUMNS
+    assert tuple(find_loitering(make_positions([]), bay).columns) == LOITER_TABLE
 
 
 @pytest.mark.parametrize("bad", [dict(loiter_min_hours=0), dict(loiter_max_speed_kn=-1),

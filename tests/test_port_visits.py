@@ -4,7 +4,6 @@ seeded random and real tracks, and hypothesis properties."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ais.errors import ConfigError
-from detectors.port_visits import COLUMNS, CONTRACT_COLUMNS, PortVisitParams, find_port_visits
+from detectors.columns import PORT_VISIT_COLUMNS, PORT_VISIT_TABLE
+from detectors.port_visits import PortVisitParams, find_port_visits
 from ports import load_ports
 from ports.registry import parse_features
 from tests.reference_visits import ref_port_visits
+from tests._shared import shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 T0 = pd.Timestamp("2023-09-01T00:00:00Z")
 
 
@@ -74,7 +74,7 @@ def run(reg, df, **params):
 def test_simple_visit_columns_and_times(reg):
     df = make_track([(0, *SEA)] + stay(IN_WEST, 30, 150) + [(200, *SEA)])
     v = run(reg, df)
-    assert tuple(v.columns) == COLUMNS and tuple(v.columns[:8]) == CONTRACT_COLUMNS
+    assert tuple(v.columns) == PORT_VISIT_TABLE and tuple(v.columns[:8]) == PORT_VISIT_COLUMNS
     assert len(v) == 1
     r = v.iloc[0]
     assert (r.port, r.mmsi, r["name"], r.n_positions) == ("West", 1, "ANGARA", 13)
@@ -179,7 +179,7 @@ def test_enter_needs_the_polygon_not_the_buffer(reg):
 def test_empty_input_and_no_ports(reg):
     empty = make_track([])
     v = run(reg, empty)
-    assert v.empty and tuple(v.columns) == COLUMNS
+    assert v.empty and tuple(v.columns) == PORT_VISIT_TABLE
 
 
 @pytest.mark.parametrize("bad", [dict(gap_hours=0), dict(min_dwell_minutes=-1),
@@ -246,7 +246,7 @@ def test_real_year_track_brisbane_gladstone_matches_reference(tmp_path):
     gpd = pytest.importorskip("geopandas")
     import shapely
 
-    zips = SHARED / "decoded" / "amsa" / "port-visit-shapefiles"
+    zips = shared("decoded", "amsa", "port-visit-shapefiles")
     feats = []
     for name in ("brisbane", "gladstone"):
         g = gpd.read_file(f"zip://{zips / (name + '_visit_pl.zip')}")
@@ -257,7 +257,7 @@ def test_real_year_track_brisbane_gladstone_matches_reference(tmp_path):
     p.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     reg = load_ports(p)
     parsed = parse_features({"type": "FeatureCollection", "features": feats}, None)
-    track = pd.read_csv(SHARED / "decoded" / "amsa" / "503000720.track.csv")
+    track = pd.read_csv(shared("decoded", "amsa", "503000720.track.csv"))
     track["timestamp"] = pd.to_datetime(track["timestamp"], utc=True)
     track["line"] = np.arange(len(track))
     track["source"] = "amsa"

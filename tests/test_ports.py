@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import shapely
 
-from ais.errors import InputError, PortsError, ShadowfleetError
-from detectors._geo import haversine_nm
+from ais.errors import InputError, ShadowfleetError
+from ports.errors import PortsError
+from ports._geo import haversine_nm
 from ports import BUNDLED_PORTS, load_ports
 from tests.reference_visits import ref_port_contains
 from ports.registry import PortRegistry, parse_features
 from tests.reference_visits import ref_haversine_nm, ref_locate, ref_port_distance_nm
+from tests._shared import shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # WPI / REFERENCE.md positions of the ten bundled ports
 REFERENCE_POSITIONS = {
@@ -245,7 +245,7 @@ def test_to_geojson_round_trips(tmp_path, hand):
 
 def test_real_amsa_polygons_load_and_agree_with_reference(tmp_path):
     gpd = pytest.importorskip("geopandas")
-    zips = SHARED / "decoded" / "amsa" / "port-visit-shapefiles"
+    zips = shared("decoded", "amsa", "port-visit-shapefiles")
     feats = []
     for name in ("brisbane", "gladstone"):
         g = gpd.read_file(f"zip://{zips / (name + '_visit_pl.zip')}")
@@ -335,7 +335,7 @@ def test_empty_inputs_and_bad_arguments(hand):
 
 
 def test_geo_helpers():
-    from detectors._geo import (haversine_nm_array, implied_speed_kn, nm_to_deg_lat,
+    from ports._geo import (haversine_nm_array, implied_speed_kn, nm_to_deg_lat,
                                 nm_to_deg_lon, point_segment_distance_nm)
 
     assert implied_speed_kn(10.0, 3600.0) == 10.0

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ais.errors import ConfigError
-from detectors.columns import VESSEL_COLUMNS, VESSEL_CONTRACT_COLUMNS, VESSEL_FEATURES
+from detectors.columns import VESSEL_TABLE, VESSEL_COLUMNS, VESSEL_FEATURES
 from detectors.dark_periods import find_dark_periods
 from detectors.encounters import find_encounters
 from detectors.loitering import find_loitering
@@ -60,9 +60,9 @@ def _tables(pos, reg):
 def test_columns_order_and_types(bay):
     pos = _fleet()
     ranked = rank_vessels(pos, **_tables(pos, bay), names={999: "SHADOW"}, imos={999: 9179842})
-    assert tuple(ranked.columns) == VESSEL_COLUMNS
-    assert VESSEL_COLUMNS[:len(VESSEL_CONTRACT_COLUMNS)] == VESSEL_CONTRACT_COLUMNS
-    assert VESSEL_COLUMNS[len(VESSEL_CONTRACT_COLUMNS):] == VESSEL_FEATURES
+    assert tuple(ranked.columns) == VESSEL_TABLE
+    assert VESSEL_TABLE[:len(VESSEL_COLUMNS)] == VESSEL_COLUMNS
+    assert VESSEL_TABLE[len(VESSEL_COLUMNS):] == VESSEL_FEATURES
     assert len(ranked) == pos["mmsi"].nunique() and ranked["mmsi"].is_unique
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert (np.diff(ranked["outlier_score"].to_numpy()) <= 0).all()
@@ -118,7 +118,7 @@ def test_without_event_tables_and_tiny_inputs():
     one = rank_vessels(make_positions(stationary(1, 42.3, 131.5, T0, 2)))
     assert len(one) == 1 and one["rank"].item() == 1 and math.isnan(one["outlier_score"].item())
     empty = rank_vessels(make_positions([]))
-    assert empty.empty and tuple(empty.columns) == VESSEL_COLUMNS
+    assert empty.empty and tuple(empty.columns) == VESSEL_TABLE
 
 
 @pytest.mark.parametrize("bad", [dict(ranking_trees=0), dict(ranking_trees=1.5),

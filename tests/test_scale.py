@@ -8,7 +8,7 @@ import ais
 from shadowfleet.demo import bundled_feed
 from shadowfleet.scale import read_inputs_dask
 
-KEY = ["mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading", "msg_type"]
+KEY = list(ais.POSITION_COLUMNS[:8])     # what was decoded, not the line it came from
 
 
 def _split(tmp_path, n_parts=3):

@@ -29,7 +29,7 @@ from shadowfleet.simulator.vessels import REAL_IMOS, REAL_NAMES, imo_is_valid, i
 from tools.regenerate_fixtures import (FEED_NAME, FIXTURE_SCENARIO, FIXTURE_SEED, FIXTURES,
                                        TRUTH_NAME, demo_manifest)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests._shared import SHARED, sample
 LINE = re.compile(r"^\\(s:(SIMRX-VLD|SIMRX-GMV),c:(\d{10}))\*([0-9A-F]{2})\\(!(AIVDM,[^*]*))\*([0-9A-F]{2})$")
 
 
@@ -63,9 +63,7 @@ def test_header_says_simulated_and_fictional(nd):
     header = " ".join(sim.lines[:sim.header_lines])
     assert "SIMULATED" in header and "fictional" in header
     assert "fictional" in simulated_note(feed)
-    other = SHARED / "ais" / "go-ais" / "aistest.nmea"
-    if other.exists():
-        assert simulated_note(other) is None
+    assert simulated_note(sample("ais", "kystverket", "Ais1000Lines.nm4")) is None
 
 
 def test_every_line_has_a_valid_tag_block_and_checksum_in_time_order(nd):
@@ -104,10 +102,10 @@ def test_identities_are_fictional(nd):
     imos = [v.imo for v in sim.vessels if v.ais_class == "A"]
     assert all(imo_is_valid(i) and i not in REAL_IMOS for i in imos)
     assert not {v.name for v in sim.vessels} & REAL_NAMES
-    sdn_file = SHARED / "sanctions" / "sdn_vessels.csv"
-    if not sdn_file.exists():
-        pytest.skip("../shared/data/sanctions/sdn_vessels.csv is not beside this clone")
-    sdn = sdn_file.read_text(encoding="utf-8", errors="replace")
+    sdn_path = SHARED / "sanctions" / "sdn_vessels.csv"          # the whole list, else the excerpt
+    if not sdn_path.exists():
+        sdn_path = sample("sanctions", "sdn_vessels_excerpt.csv")
+    sdn = sdn_path.read_text(encoding="utf-8", errors="replace")
     listed = {int(x) for x in re.findall(r"IMO (\d{7})", sdn)} | \
         {int(x) for x in re.findall(r"MMSI (\d{9})", sdn)}
     assert not listed & (set(imos) | set(mmsis))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ais.errors import ConfigError
-from detectors.columns import STAY_COLUMNS, STOP_COLUMNS, STOP_CONTRACT_COLUMNS
+from detectors.columns import STAY_TABLE, STOP_TABLE, STOP_COLUMNS
 from detectors.stops import StopParams, cluster_stays, find_stays, find_unlisted_stops
 from tests.reference_behaviour import (T0, assert_stays_match, box_registry, drifting_fleet,
                                        haversine_m, offset, ref_dbscan, ref_stays, sailing,
@@ -40,9 +40,9 @@ def calls(mmsi, where, days, hours=6.0, jitter_m=15.0):
 
 def test_columns_types_and_ids(bay):
     res = find_unlisted_stops(make_positions(calls(5, PIER, [0, 2, 4])), bay, names={5: "SEVER"})
-    assert tuple(res.stops.columns) == STOP_COLUMNS
-    assert STOP_COLUMNS[:len(STOP_CONTRACT_COLUMNS)] == STOP_CONTRACT_COLUMNS
-    assert tuple(res.stays.columns) == STAY_COLUMNS
+    assert tuple(res.stops.columns) == STOP_TABLE
+    assert STOP_TABLE[:len(STOP_COLUMNS)] == STOP_COLUMNS
+    assert tuple(res.stays.columns) == STAY_TABLE
     s = res.stops.iloc[0]
     assert s["stop_id"].startswith("S-") and s["n_stays"] == 3 and s["n_vessels"] == 1
     assert s["mmsis"] == "5" and s["radius_m"] < 50
@@ -57,7 +57,7 @@ def test_columns_types_and_ids(bay):
     assert res.stops["n_stays"].dtype == np.int64
     empty = find_unlisted_stops(make_positions([]), bay)
     assert empty.stops.empty and empty.stays.empty
-    assert tuple(empty.stops.columns) == STOP_COLUMNS and tuple(empty.stays.columns) == STAY_COLUMNS
+    assert tuple(empty.stops.columns) == STOP_TABLE and tuple(empty.stays.columns) == STAY_TABLE
 
 
 @pytest.mark.parametrize("bad", [dict(stop_min_hours=0), dict(stop_cluster_radius_m=0),
@@ -177,7 +177,7 @@ def _random_stays(seed, n=120):
                      "start_utc": pd.Timestamp(T0 + i * H, unit="s", tz="UTC"),
                      "end_utc": pd.Timestamp(T0 + i * H + 3 * H, unit="s", tz="UTC"),
                      "hours": 3.0, "lat": lat, "lon": lon, "n_positions": 10, "stop_id": ""})
-    return pd.DataFrame(rows)[list(STAY_COLUMNS)]
+    return pd.DataFrame(rows)[list(STAY_TABLE)]
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -1,33 +1,45 @@
-"""Watchlists: the OFAC SDN sample parses every vessel row; matching by IMO, then MMSI,
-then (weak, flagged) name; watchlist alerts with deterministic ids; other alerts tagged."""
+"""Watchlists: the OFAC SDN list parses every vessel row; matching by IMO, then MMSI,
+then (weak, flagged) name; watchlist alerts with deterministic ids; other alerts tagged.
 
-from pathlib import Path
+The real SDN vessel rows come from ``../shared/data/sanctions/sdn_vessels.csv`` (all 851)
+when it is beside the clone, and from the excerpt in ``tests/data`` (15 of them) always."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ais.errors import WatchlistError
-from shadowfleet.watchlist import (ALERT_COLUMNS, apply_watchlists, load_watchlist,
-                                   load_watchlists, match_watchlists)
+from shadowfleet.errors import WatchlistError
+from detectors.columns import ALERT_COLUMNS
+from shadowfleet.watchlist import (apply_watchlists, load_watchlist, load_watchlists,
+                                   match_watchlists)
+from tests._shared import sample, shared
 from tests.claims_tables import (ANGARA, ANGARA_IMO, MARIA, OTHER, positions, statics, track)
 
-SDN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sanctions" / "sdn_vessels.csv"
+EXCERPT = sample("sanctions", "sdn_vessels_excerpt.csv")
 
 
-@pytest.fixture(scope="module")
-def sdn():
-    return load_watchlist(SDN)
+@pytest.fixture(scope="module", params=["excerpt", "whole list"])
+def sdn(request):
+    """The SDN vessel rows: the excerpt, and the whole list when it is beside the clone
+    (matching gives the same results on both)."""
+    if request.param == "excerpt":
+        return load_watchlist(EXCERPT)
+    return load_watchlist(shared("sanctions", "sdn_vessels.csv"))
 
 
-def test_sdn_sample_parses_every_vessel_row(sdn):
-    raw = SDN.read_text(encoding="utf-8").splitlines()
+def test_the_whole_sdn_list_parses_every_vessel_row():
+    path = shared("sanctions", "sdn_vessels.csv")
+    sdn = load_watchlist(path)
+    raw = path.read_text(encoding="utf-8").splitlines()
     assert len(sdn.entries) == len(raw) == 851 and sdn.format == "sdn"
     assert all(e.list_name == "OFAC SDN" and e.name and e.ref.isdigit() for e in sdn.entries)
     assert len({e.ref for e in sdn.entries}) == 851
     # every "IMO nnnnnnn" of the file is found, on the right row
     assert sum(len(e.imos) for e in sdn.entries) >= sum(line.count("IMO ") for line in raw) - 1
     assert sum(1 for e in sdn.entries if e.mmsis) == sum(1 for line in raw if "MMSI " in line)
+
+
+def test_sdn_rows_give_imos_mmsis_aliases_and_programs(sdn):
     by_name = {e.name: e for e in sdn.entries}
     for name, imo in (("ANGARA", 9179842), ("MARIA", 8517839), ("MAIA-1", 9358010),
                       ("LADY R", 9161003)):
@@ -61,7 +73,7 @@ def test_plain_csv(tmp_path):
                  id="empty-row"),
     pytest.param("a,b\n1,2\n", ":1: ", "neither the OFAC SDN CSV format", id="unknown-format"),
     pytest.param("", ": ", "the file is empty", id="empty-file"),
-    pytest.param(SDN.read_text(encoding="utf-8").splitlines()[0] + '\n1,"X","vessel"\n', ":2: ",
+    pytest.param(EXCERPT.read_text(encoding="utf-8").splitlines()[0] + '\n1,"X","vessel"\n', ":2: ",
                  "3 columns where the SDN CSV has 12",
                  id="short-sdn-row"),
 ])
@@ -159,7 +171,7 @@ def test_plain_list_mmsi_match_and_list_name(tmp_path):
 
 
 def test_full_sdn_file_shape_individuals_skipped_eof_and_cp1252(tmp_path):
-    vessel = SDN.read_text(encoding="utf-8").splitlines()[0]
+    vessel = EXCERPT.read_text(encoding="utf-8").splitlines()[0]
     person = ('36,"AEROCARIBBEAN AIRLINES","-0- ","CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,'
               '"Havana, Cuba."')
     accented = vessel.replace("MAR AZUL", "MAR AZ\u00daL")

@@ -20,7 +20,8 @@ def test_watchlist_on_the_bundled_feed(tmp_path):
     from detectors.port_visits import find_port_visits
     from detectors.round_trips import find_round_trips
     from ports import load_ports
-    from shadowfleet.watchlist import ALERT_COLUMNS, apply_watchlists, load_watchlists
+    from detectors.columns import ALERT_COLUMNS
+    from shadowfleet.watchlist import apply_watchlists, load_watchlists
 
     truth = json.loads(TRUTH.read_text(encoding="utf-8"))
     by_role = {}

@@ -27,7 +27,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from detectors._geo import haversine_nm_array
+from ports._geo import haversine_nm_array
 from shadowfleet.claims.model import Claim
 from shadowfleet.claims.vessels import IdentityConflict, VesselMatch
 

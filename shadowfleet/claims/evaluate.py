@@ -44,11 +44,10 @@ import pandas as pd
 from ais.errors import ConfigError
 from shadowfleet.claims.loader import check_ports
 from shadowfleet.claims.model import Claim, normalise_name
+from shadowfleet.outputs.columns import CLAIM_COLUMNS
 from shadowfleet.claims.vessels import (Coverage, IdentityConflict, VesselMatch, coverage,
                                         resolve_vessels, statics_view)
 
-CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
-                 "observed", "inferred", "verdict", "evidence")
 EXTRA_COLUMNS = ("kind", "statement", "published", "url", "window_start_utc", "window_end_utc",
                  "vessels", "identity_conflicts", "coverage", "caveats", "summary", "file")
 VERDICTS = ("supported", "consistent_with_dark_activity", "not_observed", "contradicted",

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ais.errors import ClaimsError
+from shadowfleet.errors import ClaimsError
 from shadowfleet.claims.model import (KINDS, UNTESTABLE, Claim, Vessels, Window,
                                       imo_check_digit_ok)
 

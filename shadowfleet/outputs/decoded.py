@@ -19,14 +19,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ais._memory import release_freed_memory
-from ais.decoded import Decoded, iso_utc
-from ais.frames import PositionBatch, epoch_ns, to_epoch
+from ais.tables.decoded import Decoded, iso_utc
+from ais.tables.frames import PositionBatch, epoch_ns, to_epoch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
 from shadowfleet.provenance import mark_inputs
 from shadowfleet.outputs.files import atomic_path, atomic_write_text
 from shadowfleet.outputs.spill import BUCKET_BYTES, N_BUCKETS, MmsiBuckets, spill_dir
 from shadowfleet.outputs.tables import write_csv, write_parquet
+from shadowfleet.tuning import release_freed_memory
 
 SUMMARY_KEYS = ("lines_read", "messages_decoded", "messages_by_type", "duplicates",
                 "rejected", "rejected_by_reason", "vessels", "time_span", "inputs")

@@ -4,7 +4,7 @@ reads back from them.
 
 - Position reports: type 1 or 3 (Class A) or 18 (Class B). While the vessel withholds
   its position, every kinematic field is "not available" (lat 91, lon 181, speed 102.3,
-  course 360, heading 511: ITU-R M.1371-5, the sentinels of :mod:`ais.fields`).
+  course 360, heading 511: ITU-R M.1371-5, the sentinels of :mod:`ais.decoding.fields`).
 - Static reports: type 5 in two fragments (Class A), type 24 parts A and B (Class B).
 - Each received copy is one line: a tag block ``s:`` station, ``c:`` receive time
   (whole epoch seconds), NMEA 4.10 style, then the sentence.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais import fields
+from ais.decoding import fields
 from ais.encode import encode_message, reframe, tag_block
 from shadowfleet.simulator.vessels import Vessel
 

@@ -1,0 +1,77 @@
+"""Numba settings for every kernel of the project, in one place.
+
+It lives in ``ais``, the lowest layer that compiles kernels, so that ``ports``,
+``detectors`` and ``shadowfleet`` import it from below (CONVENTIONS.md, 4 and 15).
+
+``cache=True`` so compiled kernels are reused across processes (tests, CLI runs).
+No fastmath: positions use NaN for "not available" and fastmath assumes no NaN.
+Thresholds are passed as arguments, never read from globals (numba freezes globals
+at compile time).
+"""
+
+from __future__ import annotations
+
+import numba
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+KERNEL = dict(cache=True, nogil=True)
+
+
+def njit(*args, **kwargs):
+    """``numba.njit`` with the project's settings (``parallel`` may be added per kernel)."""
+    opts = {**KERNEL, **kwargs}
+    if args and callable(args[0]):
+        return numba.njit(**opts)(args[0])
+    return numba.njit(*args, **opts)
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):
+    """Inside a kernel: ask the CPU to start loading ``arr[idx]`` into its caches (LLVM's
+    ``llvm.prefetch``, for reading, kept close), so that a loop of random lookups (a hash
+    table, a column read through an index) has many misses in flight at once. Only a
+    hint: nothing is read, and an index out of the array never faults (the address is
+    plain integer arithmetic, not an in-bounds element pointer). 1-D arrays."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1 or not isinstance(idx, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        intp = context.get_value_type(types.intp)
+        stride = cgutils.unpack_tuple(builder, ary.strides, 1)[0]
+        i = context.cast(builder, args[1], idxty, types.intp)
+        addr = builder.add(builder.ptrtoint(ary.data, intp), builder.mul(i, stride))
+        i32, i8p = ir.IntType(32), ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.inttoptr(addr, i8p), i32(0), i32(3), i32(1)])  # read, keep, data
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+@intrinsic
+def load8(typingctx, arr, idx):
+    """Inside a kernel: the 8 bytes ``arr[idx:idx + 8]`` of a uint8 array as one
+    little-endian uint64 (any alignment; the caller keeps ``idx + 8 <= len(arr)``)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load(builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+    return types.uint64(arr, idx), codegen
+
+
+@intrinsic
+def store8(typingctx, arr, idx, value):
+    """Inside a kernel: write the uint64 ``value`` little-endian to the 8 bytes
+    ``arr[idx:idx + 8]`` of a uint8 array (any alignment; the caller keeps
+    ``idx + 8 <= len(arr)``)."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        builder.store(args[2], builder.bitcast(ptr, ir.IntType(64).as_pointer()), align=1)
+        return context.get_dummy_value()
+    return types.void(arr, idx, types.uint64), codegen

@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import pytest
 
-from tools.accuracy import PAIRS, run
+from tools.accuracy import PAIRS, claim_checks, expected_verdicts, run
 
 SEEDS = [("najin-dunay-2023", s) for s in range(1, 11)] + [("control", s) for s in range(1, 6)]
 INTEREST = {"|".join(sorted(p)) for p in PAIRS}
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"{a}-{s}" for a, s in SEEDS])
-def seed_run(request):
+def seed_sim(request):
     sim, truth, result, acc = run(*request.param)
     print(acc.row())
-    return truth, result, acc
+    return sim, truth, result, acc
+
+
+@pytest.fixture(scope="module")
+def seed_run(seed_sim):
+    return seed_sim[1:]
 
 
 def test_each_true_round_trip_found_once_none_invented(seed_run):
@@ -94,3 +99,26 @@ def test_the_scenarios_premises_hold(seed_run):
         assert c["hours"] * 60 > d["min_dwell_minutes"]
         for v in (ends[(c["mmsi"], c["arrival_utc"])], starts[(c["mmsi"], c["departure_utc"])]):
             assert v["max_speed_kn"] < d["reach_speed_kn"], (c, v)
+
+
+def test_claims_about_the_shuttles_get_the_verdicts_the_truth_implies(seed_sim):
+    """Per shuttle, a claim of exactly the round trips it made over the days it was
+    received, and a claim of one more: the run counts what a correct run reports
+    (observed and inferred, from the truth), and the verdicts follow DESIGN.md. In
+    ``control`` every shuttle was received throughout, so one trip more than it made is
+    ``contradicted``; in ``najin-dunay-2023`` the shuttles' silences leave room
+    (``not_observed``)."""
+    sim, truth, result, _ = seed_sim
+    from ports import load_ports
+
+    rows = claim_checks(sim, truth, result, load_ports())
+    assert len(rows) == 2
+    for r in rows:
+        print(r)
+        assert (r["observed"], r["inferred"]) == (r["expect_obs"], r["expect_inf"]), r
+        assert r["observed"] + r["inferred"] == r["claimed"], r
+        assert (r["verdict"], r["verdict_plus_one"]) == expected_verdicts(r), r
+        if truth["scenario"] == "control":
+            assert r["received_throughout"] and r["verdict_plus_one"] == "contradicted", r
+        else:
+            assert r["verdict_plus_one"] == "not_observed", r

@@ -53,6 +53,8 @@ _START = re.compile(rb"[\\!$]")
 _SPLIT = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})[ \t\r]*(?=\\[^!$\\]|[!$])")
 _NOT_ARMOUR = bytes(sorted(set(range(256)) - ARMOUR))
 _PREFIX_SEPARATORS = b" ,\t;"
+# control bytes (NUL and the rest below 32 but tab and CR, DEL): never in a valid line
+_CONTROL = bytes(range(0, 9)) + bytes(range(10, 13)) + bytes(range(14, 32)) + b"\x7f"
 
 # kinds of parsed segments
 _AIS, _PGHP, _OTHER, _SKIP, _REJECT, _TAG = range(6)
@@ -425,6 +427,8 @@ class Framer:
                     continue
                 else:
                     st.pghp = st.tag = None   # the rejected line may have been the one they timed
+                    if v != reasons.NOT_NMEA and seg.translate(None, _CONTROL) != seg:
+                        v = reasons.CONTROL_BYTES   # say why: NUL padding, binary junk
                     reject(line_no, v, seg)
                     continue
                 counts["sentences"] += 1

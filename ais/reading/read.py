@@ -22,7 +22,7 @@ from ais.framing.nmea import ACCEPTED_TIME_STYLES
 from ais.incremental.decoder import IncrementalDecoder
 from ais.reading import tabular
 from ais.reading.buffers import empty_pools
-from ais.reading.sources import STDIN, _expand, _looks_binary, _Source
+from ais.reading.sources import STDIN, _expand, _Source, not_ais_head
 from ais.tables.decoded import Decoded
 
 __all__ = ["read_inputs", "iter_inputs", "check_file", "InputsRead"]
@@ -211,8 +211,9 @@ def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
             rest.append(chunk)
         yield tabular.read_table(name, b"".join(rest), kind)
         return
-    if _looks_binary(first[:65536]):
-        raise InputError(name, "binary file, not NMEA text or a decoded table",
+    if not_ais_head(first):
+        raise InputError(name, "binary file with no NMEA sentence in its first 64 KB, "
+                         "not NMEA text or a decoded table",
                          "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
     yield from _read_nmea(dec, src, name, first, bar)
 

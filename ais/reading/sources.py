@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import queue
+import re
 import sys
 import threading
 import zlib
@@ -319,11 +320,24 @@ class _Source:
 
 
 _TEXT_BYTES = bytes(range(32, 127)) + b"\t\n\r"
+# what an AIS sentence looks like anywhere in a line: the lead, a talker, VDM/VDO
+_NMEA_LIKE = re.compile(rb"[!$][A-Za-z]{2}VD[MO],")
+HEAD_BYTES = 1 << 16          # how much of a file's text decides it is not AIS at all
 
 
 def _looks_binary(head: bytes) -> bool:
-    if b"\x00" in head:
+    """The text of a file's head is not text at all: a NUL, or under 70% printable."""
+    sample = bytes(head[:HEAD_BYTES])
+    if b"\x00" in sample:
         return True
-    sample = bytes(head[:65536])
     text = len(sample) - len(sample.translate(None, _TEXT_BYTES))
     return len(sample) > 0 and text / len(sample) < 0.7
+
+
+def not_ais_head(head: bytes) -> bool:
+    """A file whose head is binary (a PDF, an image, an archive) and holds no line that
+    looks like NMEA: refused whole. A head with one NMEA-looking sentence is read line by
+    line instead, whatever else it holds (NUL bytes of a serial capture, junk): its bad
+    lines are rejects with their reasons and every valid line decodes."""
+    sample = bytes(head[:HEAD_BYTES])
+    return _looks_binary(sample) and _NMEA_LIKE.search(sample) is None

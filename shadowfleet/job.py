@@ -247,7 +247,10 @@ def decode_file(decoder, path: Path, *, progress: Progress | None = None,
     try:
         size = Path(path).stat().st_size if name != "-" else None
         with progress.phase(f"decoding {Path(path).name}", total=size, unit="B") as bar:
-            pieces = list(iter_file(decoder, path, bar=bar, read=read))
+            # each piece copied out of the decoder's working arrays (sized by the piece's
+            # lines, not by the rows it keeps) before the next is read
+            pieces = [ais.Decoded.merge([piece])
+                      for piece in iter_file(decoder, path, bar=bar, read=read)]
         decoded = ais.Decoded.merge(pieces)
         del pieces
         check_file(name, decoded, True)

@@ -268,38 +268,46 @@ class _Source:
         target = self._size
         self._size = _next_size(self._size)
         if self.gz is None:
-            raw = self._raw(target)
+            raw = self._raw(min(target, GZ_READ_BYTES))
             self.gz = raw[:2] == b"\x1f\x8b"
             if not self.gz:
-                return self._text(raw)
-            self._z = zlib.decompressobj(wbits=31)
-            out = [self._inflate(raw)]
+                return self._text(raw + (self._raw(target - len(raw)) if raw else b""))
+            self._z = None
+            self._zin = raw
         elif not self.gz:
             return self._text(self._raw(target))
-        else:
-            out = []
-        size = sum(len(o) for o in out)
-        while size < target:        # compressed input: about that much text per piece
-            raw = self._raw(GZ_READ_BYTES)
-            piece = self._inflate(raw)
-            out.append(piece)
-            size += len(piece)
-            if not raw:
-                break
-        return self._text(b"".join(out))
+        return self._text(self._inflate(target))
 
-    def _inflate(self, raw: bytes) -> bytes:
+    def _inflate(self, target: int) -> bytes:
+        """About ``target`` bytes of text from the gzip stream, never more: a small gzip
+        can inflate a thousandfold (one line repeated), so the compressed input is fed
+        in ``GZ_READ_BYTES`` reads and inflated at most ``target`` bytes at a time, the
+        rest of it kept for the next piece (``unconsumed_tail``). ``self._z`` is None
+        between two gzip members (a file may hold several, one after the other)."""
+        out: list[bytes] = []
+        size = 0
         try:
-            out = self._z.decompress(raw) if raw else self._z.flush()
-            if not raw and not self._z.eof:
-                self.truncated = True
-            while self._z.eof and self._z.unused_data:   # concatenated gzip members
-                rest = self._z.unused_data
-                self._z = zlib.decompressobj(wbits=31)
-                out += self._z.decompress(rest)
+            while size < target:
+                if not self._zin:
+                    self._zin = self._raw(GZ_READ_BYTES)
+                    if not self._zin:                 # end of the file
+                        if self._z is not None:       # inside a member: cut short?
+                            out.append(self._z.flush())
+                            self.truncated = not self._z.eof
+                            self._z = None
+                        break
+                if self._z is None:
+                    self._z = zlib.decompressobj(wbits=31)
+                piece = self._z.decompress(self._zin, target - size)
+                self._zin = self._z.unconsumed_tail
+                out.append(piece)
+                size += len(piece)
+                if self._z.eof:                       # the member ended: another may follow
+                    self._zin = self._z.unused_data + self._zin
+                    self._z = None
         except zlib.error as exc:
             raise InputError(self.path, f"corrupt gzip data ({exc})", "re-download or re-compress it") from None
-        return out
+        return b"".join(out)
 
     def _text(self, data: bytes) -> bytes:
         """UTF-16 text (with its byte-order mark, as Windows PowerShell writes it) -> UTF-8."""

@@ -37,11 +37,12 @@ def _line() -> bytes:
 
 
 LINE = _line()
+JUNK = LINE.replace(b"*71\n", b"*00\n")      # the same line with a wrong checksum: a reject
 
 
-def write_bomb(path: Path, text_bytes: int) -> int:
-    """A gzip of ``LINE`` repeated to ``text_bytes`` of text; returns its size on disk."""
-    block = LINE * max(1, (1 << 20) // len(LINE))
+def write_bomb(path: Path, text_bytes: int, line: bytes = LINE) -> int:
+    """A gzip of ``line`` repeated to ``text_bytes`` of text; returns its size on disk."""
+    block = line * max(1, (1 << 20) // len(line))
     written = 0
     with gzip.open(path, "wb", compresslevel=9) as fh:
         while written < text_bytes:
@@ -66,13 +67,16 @@ def run_job(inbox: Path, work: Path) -> dict:
     summary = json.loads((work / "out" / "summary.json").read_text())
     return {"peak_mb": usage.ru_maxrss / 1024, "seconds": seconds,
             "lines": summary["lines_read"], "duplicates": summary["duplicates"],
-            "kept": summary["messages_decoded"]}
+            "kept": summary["messages_decoded"], "rejected": summary["rejected"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.3, help="inflated size of the gzip (GB)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument("--junk", action="store_true",
+                        help="repeat a line with a wrong checksum instead: every line a reject "
+                             "(the job keeps the last 100,000 for rejects.csv)")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="job-memory-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -86,7 +90,16 @@ def main() -> None:
     inbox.mkdir(exist_ok=True)
     text_bytes = int(args.gb * 1e9)
     started = time.perf_counter()
-    size = write_bomb(inbox / "bomb.nmea.gz", text_bytes)
+    if args.junk:       # one good line first: the file is AIS, its junk lines are rejects
+        with open(inbox / "bomb.nmea.gz", "wb") as fh:
+            fh.write(gzip.compress(LINE))
+        write_bomb(inbox / "junk.gz", text_bytes, JUNK)
+        with open(inbox / "bomb.nmea.gz", "ab") as fh:      # a second gzip member
+            fh.write((inbox / "junk.gz").read_bytes())
+        (inbox / "junk.gz").unlink()
+        size = (inbox / "bomb.nmea.gz").stat().st_size
+    else:
+        size = write_bomb(inbox / "bomb.nmea.gz", text_bytes)
     print(f"gzip: {size / 1e6:.2f} MB on disk, {text_bytes / 1e9:.2f} GB of text "
           f"({time.perf_counter() - started:.0f} s to write)")
     big = run_job(inbox, work / "big")
@@ -94,7 +107,7 @@ def main() -> None:
     print(f"anchor, 1 MB plain file: peak {small['peak_mb']:,.0f} MB, {small['seconds']:.1f} s")
     print(f"job over the gzip:       peak {big['peak_mb']:,.0f} MB, {big['seconds']:.1f} s; "
           f"{big['lines']:,} lines read, {big['duplicates']:,} duplicates, "
-          f"{big['kept']:,} message(s) kept")
+          f"{big['kept']:,} message(s) kept, {big['rejected']:,} rejected")
     print(f"streaming cost over the anchor: {big['peak_mb'] - small['peak_mb']:,.0f} MB")
     if not args.keep:
         import shutil

@@ -239,11 +239,14 @@ def demo(out_dir, map_vessels, quiet):
 @_analysis_options
 @click.option("--figures", is_flag=True, help="Also write map.html and timeline.png on every run.")
 @_map_vessels_option
+@click.option("--max-rejects", "max_rejects", type=click.IntRange(min=1), default=100_000,
+              show_default=True,
+              help="Rejected lines kept for rejects.csv (the most recent; summary.json counts all).")
 @click.option("--quiet", is_flag=True,
               help="No progress on stderr; print only what needs acting on (refused or "
                    "unreadable files, warnings).")
 def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures,
-        map_vessels, quiet):
+        map_vessels, max_rejects, quiet):
     """One scheduled, incremental run: process the inbox files not processed yet (by
     content hash, in receive-time order), re-detect over everything kept in --state, and
     update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
@@ -257,11 +260,11 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
     from shadowfleet.job import inbox_files, run_job
 
     inbox_files(inbox)          # an inbox that cannot be listed fails before any work
-    _writable(state_dir, "--state")
-    _writable(out_dir, "--out")
+    _writable(state_dir, "--state")     # (--out: checked once the run holds the lock)
     report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
-                     figures=figures, map_vessels=map_vessels, progress=_progress(quiet))
+                     figures=figures, map_vessels=map_vessels, progress=_progress(quiet),
+                     max_rejects_kept=max_rejects)
     if not quiet:
         click.echo(report.describe())
     elif report.failed or report.warnings:

@@ -45,6 +45,9 @@ from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
                                    mark_outputs_done, remove_stale, state_lock)
 
 LOG_NAME = "alerts_log.csv"
+# rejected lines kept for rejects.csv, the most recent (summary.json counts them all): a
+# file of junk would otherwise keep one row per line, gigabytes for a hostile delivery
+MAX_REJECTS_KEPT = 100_000
 _SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".swp", "~")
 
 
@@ -229,15 +232,24 @@ def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) 
                                rejects=merged.rejects, stats={**merged.stats, **extra})
 
 
+def keep_last_rejects(decoded: "ais.Decoded", n: int) -> "ais.Decoded":
+    """``decoded`` with only its last ``n`` reject rows (its counts by reason unchanged)."""
+    if len(decoded.rejects) > n:        # a copy: a slice would keep every row's text alive
+        decoded.rejects = decoded.rejects.iloc[len(decoded.rejects) - n:].reset_index(
+            drop=True).copy(deep=True)
+    return decoded
+
+
 def decode_file(decoder, path: Path, *, progress: Progress | None = None,
-                read: "ais.InputsRead | None" = None) -> "ais.Decoded":
+                read: "ais.InputsRead | None" = None,
+                max_rejects: int = MAX_REJECTS_KEPT) -> "ais.Decoded":
     """Decode one inbox file with the carried decoder (decoded tables need none), piece
     by piece (``ais.reading.read.iter_file``): memory holds a few pieces of the file and
     what it decodes to, never the whole file or its inflated text.
 
     Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
     refuse: unreadable, binary with no NMEA in it, no AIS in it, or no receive time on
-    any message.
+    any message. Of its rejected lines the last ``max_rejects`` are kept (all counted).
     """
     from ais.reading.read import check_file, iter_file
 
@@ -249,9 +261,14 @@ def decode_file(decoder, path: Path, *, progress: Progress | None = None,
         with progress.phase(f"decoding {Path(path).name}", total=size, unit="B") as bar:
             # each piece copied out of the decoder's working arrays (sized by the piece's
             # lines, not by the rows it keeps) before the next is read
-            pieces = [ais.Decoded.merge([piece])
-                      for piece in iter_file(decoder, path, bar=bar, read=read)]
-        decoded = ais.Decoded.merge(pieces)
+            pieces, rejects = [], 0
+            for piece in iter_file(decoder, path, bar=bar, read=read):
+                pieces.append(ais.Decoded.merge([keep_last_rejects(piece, max_rejects)]))
+                rejects += len(pieces[-1].rejects)
+                del piece
+                if rejects > 2 * max_rejects:     # older pieces give up their rejects
+                    rejects = _trim_pieces(pieces, max_rejects)
+        decoded = keep_last_rejects(ais.Decoded.merge(pieces), max_rejects)
         del pieces
         check_file(name, decoded, True)
     except ais.InputError:
@@ -262,6 +279,15 @@ def decode_file(decoder, path: Path, *, progress: Progress | None = None,
         raise ais.InputError(name, f"cannot read ({exc.strerror or exc})",
                              "make it readable") from None
     return decoded
+
+
+def _trim_pieces(pieces: list, n: int) -> int:
+    """Keep the last ``n`` reject rows over ``pieces`` (in place); returns how many."""
+    kept = 0
+    for piece in reversed(pieces):
+        keep_last_rejects(piece, max(n - kept, 0))
+        kept += len(piece.rejects)
+    return kept
 
 
 def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None):
@@ -343,24 +369,31 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
             ports=None, config=None, claims: Sequence = (), pairs: Sequence = (),
             watchlists: Sequence = (), figures: bool = False,
             map_vessels: int | None = None, analysis: Analysis | None = None,
-            progress: Progress | None = None) -> JobReport:
+            progress: Progress | None = None,
+            max_rejects_kept: int = MAX_REJECTS_KEPT) -> JobReport:
     """One scheduled run (see the module docstring). Returns what it did. ``progress``
-    reports each file decoded, the analysis, the commit and the outputs."""
+    reports each file decoded, the analysis, the commit and the outputs.
+    ``max_rejects_kept``: rejected lines kept for rejects.csv (the most recent; all are
+    counted in summary.json)."""
     state_dir, out_dir = Path(state_dir), Path(out_dir)
     progress = progress if progress is not None else Progress.off()
     try:
         with state_lock(state_dir):
+            from shadowfleet.outputs.files import writable_dir
+
+            writable_dir(out_dir, "--out")      # before any work: a bad --out fails at once
             if analysis is None:
                 analysis = Analysis.load(ports=ports, config=config, claims=claims,
                                          pairs=pairs, watchlists=watchlists, figures=figures,
                                          map_vessels=map_vessels)
-            return _run_locked(Path(inbox), state_dir, out_dir, analysis, progress)
+            return _run_locked(Path(inbox), state_dir, out_dir, analysis, progress,
+                               max_rejects_kept)
     except LockHeld as held:
         return JobReport(locked_by_other=True, message=str(held))
 
 
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
-                progress: Progress) -> JobReport:
+                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT) -> JobReport:
     with progress.phase("loading the state"):
         state = load_state(state_dir)
     remove_stale(state_dir, state.generation)
@@ -381,7 +414,8 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
         path = item.path
         entry = {"name": path.name, "bytes": item.size, "generation": state.generation + 1}
         try:
-            decoded = decode_file(decoder, path, progress=progress, read=read)
+            decoded = decode_file(decoder, path, progress=progress, read=read,
+                                  max_rejects=max_rejects)
         except ais.InputError as exc:
             entry["refused"] = str(exc)
             report.refused.append(str(exc))
@@ -400,6 +434,7 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
         report.recovered.append("outputs")
     state = accumulate(dataclasses.replace(state, decoder=decoder, processed=processed),
                        batches, inputs)
+    keep_last_rejects(state, max_rejects)     # the counts in its stats stay whole
 
     started = time.perf_counter()
     result, update = analyse_state(state, analysis, progress)

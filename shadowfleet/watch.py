@@ -51,7 +51,7 @@ import ais.schema as schema
 from ais import reasons
 from ais.errors import ConfigError, InputError
 from shadowfleet import provenance
-from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
+from shadowfleet.job import MAX_REJECTS_KEPT, Analysis, accumulate, analyse_state, publish, reconcile_log
 from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
 
 
@@ -67,7 +67,7 @@ class WatchLimits:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     udp_receive_buffer_bytes: int = 8 << 20
-    max_rejects_kept: int = 100_000
+    max_rejects_kept: int = MAX_REJECTS_KEPT
 
     def __post_init__(self):
         if not self.every_seconds > 0:

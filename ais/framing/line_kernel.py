@@ -25,7 +25,9 @@ than ``max_line_bytes``, and the faults found after the checksum (bad fields, ta
 payload), so those rejects get ``ais.framing.nmea``'s reasons. The two faults the reference
 checks first on an otherwise common line are rejected here, as ``K_REJECT`` rows with
 its reason (``C_REASON``): no ``*hh`` at the end (truncated) and a checksum of two hex
-digits that does not match (bad checksum). The state between lines (``$PGHP``, lone
+digits that does not match (bad checksum); so is a line of ASCII (control bytes
+included) with no ``!``, ``$`` or ``\\`` in it (not NMEA): a feed of junk lines costs
+no Python object per line but its reject. The state between lines (``$PGHP``, lone
 tag blocks) is applied afterwards by ``ais.incremental.fast_framing``.
 
 This module holds the row layout (``FRAME_FIELDS``, the ``K_*`` kinds and ``C_*``
@@ -46,8 +48,9 @@ from ais._numba import njit
 
 K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF, K_REJECT = range(7)
 # a ``K_REJECT`` row's reason, in its ``C_REASON`` column
-R_BAD_CHECKSUM, R_TRUNCATED = 1, 2
-REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRUNCATED}
+R_BAD_CHECKSUM, R_TRUNCATED, R_NOT_NMEA = 1, 2, 3
+REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRUNCATED,
+                  R_NOT_NMEA: reasons.NOT_NMEA}
 # what ``_sentence`` makes of a sentence
 S_HANDOFF, S_AIS = 0, -1
 
@@ -384,18 +387,24 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
         return
     starts = 0
     m = -1
+    ctrl = False
     for k in range(a, b):
         c = buf[k]
-        if c > 126 or (c < 32 and c != 9):
-            return
+        if c > 126:
+            return                   # not ASCII: the reference checks the UTF-8
+        if c < 32 and c != 9:
+            ctrl = True
+            continue
         if c == 33 or c == 36:
             starts += 1
         if m < 0 and (c == 33 or c == 36 or c == 92):
             m = k
-    if starts > 1:
-        return                       # several sentences on one line: the reference splits
-    if m < 0:
+    if m < 0:                        # no '!', '$' or '\' at all: junk, control bytes or not
+        out[C_KIND, li] = K_REJECT
+        out[C_REASON, li] = R_NOT_NMEA
         return
+    if ctrl or starts > 1:
+        return                       # control bytes; several sentences: the reference
     i = m
     if buf[i] == 36:                 # '$'
         if i != a:

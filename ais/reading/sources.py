@@ -326,8 +326,10 @@ class _Source:
                 self._zin = self._z.unconsumed_tail
                 out.append(piece)
                 size += len(piece)
-                if self._z.eof:                       # the member ended: another may follow
-                    self._zin = self._z.unused_data + self._zin
+                if self._z.eof:     # the member ended: another may follow. What is left
+                    # of the input is in unused_data (some Pythons leave it in
+                    # unconsumed_tail as well: not both)
+                    self._zin = self._z.unused_data
                     self._z = None
         except zlib.error as exc:
             raise InputError(self.path, f"corrupt gzip data ({exc})", "re-download or re-compress it") from None

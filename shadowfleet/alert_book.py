@@ -47,7 +47,7 @@ import pandas as pd
 from detectors.columns import ALERT_COLUMNS
 from shadowfleet.errors import StateError
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS, ALERT_LOG_COLUMNS
-from shadowfleet.outputs.files import atomic_write_bytes
+from shadowfleet.outputs.files import atomic_write_bytes, write_failed
 from shadowfleet.outputs.tables import csv_ready
 
 LOG_HEADER = ",".join(ALERT_LOG_COLUMNS) + "\n"
@@ -287,12 +287,15 @@ def append_log(path: str | Path, lines: list[str]) -> None:
     if not lines:
         return
     data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:      # a torn last record is cut off by the next run's repair_log
+        raise write_failed(path, exc) from exc

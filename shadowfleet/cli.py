@@ -10,7 +10,6 @@ phase otherwise; ``--quiet`` for none). Every command's help ends in an example.
 
 from __future__ import annotations
 
-import errno
 import sys
 from pathlib import Path
 
@@ -39,27 +38,14 @@ class _Group(click.Group):
             sys.exit(130)
 
 
-_REMEDIES = {
-    errno.ENOSPC: "free some disk space and run again (what was committed is kept)",
-    errno.EDQUOT: "free some disk space and run again (what was committed is kept)",
-    errno.EFBIG: "the file size limit of this process was reached; raise it (ulimit -f)",
-    errno.EACCES: "check its permissions, or choose another path",
-    errno.EPERM: "check its permissions, or choose another path",
-    errno.EROFS: "the file system is read-only; choose another path",
-    errno.ENOENT: "check the path",
-    errno.ENOTDIR: "a file stands where a directory is expected; check the path",
-    errno.EISDIR: "a directory stands where a file is expected; check the path",
-    errno.EEXIST: "something already stands at that path; move it or choose another",
-}
-
-
 def os_error_line(exc: OSError) -> str:
     """One line for an ``OSError``: the path, what went wrong, what to do."""
+    from shadowfleet.outputs.files import os_error_text
+
     where = exc.filename if exc.filename is not None else "<file>"
     if exc.filename2 is not None:
         where = f"{where} -> {exc.filename2}"
-    what = exc.strerror or str(exc)
-    remedy = _REMEDIES.get(exc.errno, "check the path, its permissions and the free disk space")
+    what, remedy = os_error_text(exc)
     return " ".join(f"{where}: {what}; {remedy}".split())
 
 

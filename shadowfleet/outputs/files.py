@@ -13,10 +13,52 @@ command does any work, so a bad ``--out`` fails at once, not after the analysis.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Iterator
+
+
+_REMEDIES = {
+    errno.ENOSPC: "free some disk space and run again (what was committed is kept)",
+    errno.EDQUOT: "free some disk space and run again (what was committed is kept)",
+    errno.EFBIG: "the file size limit of this process was reached; raise it (ulimit -f) "
+                 "and run again (what was committed is kept)",
+    errno.EACCES: "check its permissions, or choose another path",
+    errno.EPERM: "check its permissions, or choose another path",
+    errno.EROFS: "the file system is read-only; choose another path",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a file stands where a directory is expected; check the path",
+    errno.EISDIR: "a directory stands where a file is expected; check the path",
+    errno.EEXIST: "something already stands at that path; move it or choose another",
+}
+_ERRNO_IN_TEXT = re.compile(r"errno (\d+)")
+
+
+def _errno(exc: OSError) -> int | None:
+    """The errno of ``exc``, also when a library put it only in the text (pyarrow)."""
+    if exc.errno is not None:
+        return exc.errno
+    m = _ERRNO_IN_TEXT.search(str(exc))
+    return int(m.group(1)) if m else None
+
+
+def os_error_text(exc: OSError) -> tuple[str, str]:
+    """(what went wrong, what to do) for an ``OSError``, each on one line."""
+    code = _errno(exc)
+    what = exc.strerror or (os.strerror(code) if code is not None else str(exc))
+    remedy = _REMEDIES.get(code, "check the path, its permissions and the free disk space")
+    return " ".join(str(what).split()), remedy
+
+
+def write_failed(path: str | Path, exc: OSError):
+    """The ``OutputError`` of a failed write to ``path`` (a library's error may not name it)."""
+    from shadowfleet.errors import OutputError
+
+    what, remedy = os_error_text(exc)
+    return OutputError(path, f"cannot write ({what})", remedy)
 
 
 @contextlib.contextmanager
@@ -32,9 +74,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
         _fsync_dir(target.parent)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError):
+            raise write_failed(target, exc) from exc
         raise
 
 

@@ -7,7 +7,7 @@ bytes a step, the row written once. Anything else it leaves to ``_frame_line``, 
 general framer (``ais.framing.line_kernel``, which also defines the rows), so
 both give the same row for every line (tested). (numba's disk cache keys a kernel by
 its own module: when ``_frame_line`` changes, this module must change too, or the
-kernels here keep the old one compiled in.)
+kernels here keep the old one compiled in: the same for ``_pghp`` and ``_epoch``.)
 
 Lines are framed independently, in blocks of ``BLOCK_BYTES`` (a block frames the
 lines that start in it, rows placed by a first pass counting line starts per block):

@@ -45,6 +45,7 @@ import numpy as np
 
 from ais import reasons
 from ais._numba import njit
+from ais.framing.nmea import LATEST_EPOCH_S
 
 K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF, K_REJECT = range(7)
 # a ``K_REJECT`` row's reason, in its ``C_REASON`` column
@@ -206,7 +207,9 @@ def _pghp(buf, a, b, pghp_time, i, vals):
             or h > 23 or mi > 59 or s > 59:
         return True                  # datetime() raises: no time
     secs = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    pghp_time[i] = float(secs) + ms / 1000.0
+    t = float(secs) + ms / 1000.0
+    if 0 <= t < LATEST_EPOCH_S:
+        pghp_time[i] = t
     return True
 
 
@@ -490,12 +493,14 @@ def _epoch(value):
     if v < 1e8:
         return np.nan
     if v < 1e11:
-        return v
-    if v < 1e14:
-        return v / 1e3
-    if v < 1e17:
-        return v / 1e6
-    return v / 1e9
+        s = v
+    elif v < 1e14:
+        s = v / 1e3
+    elif v < 1e17:
+        s = v / 1e6
+    else:
+        s = v / 1e9
+    return s if s < LATEST_EPOCH_S else np.nan
 
 
 @njit
@@ -522,7 +527,8 @@ def _epochs(values, out):
 
 def epoch_seconds(value: np.ndarray) -> np.ndarray:
     """Integer epochs -> seconds by magnitude (``ais.framing.nmea.parse_epoch``): < 1e11 seconds,
-    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8 (``_epoch`` on each)."""
+    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8 and from ``LATEST_EPOCH_S`` on (``_epoch``
+    on each)."""
     value = np.ascontiguousarray(value, dtype=np.int64)
     out = np.empty(len(value), dtype=np.float64)
     _epochs(value, out)

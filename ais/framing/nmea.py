@@ -48,6 +48,10 @@ ACCEPTED_TIME_STYLES = (
     "an epoch after the checksum (...*hh,1696161600 or ...*hh,rSTATION,1696161600)",
 )
 
+# the latest receive time taken: 2255-03-14. A later one (a garbled c:, a year 9999 in
+# an ISO-8601 prefix or a $PGHP line) does not fit a datetime64[ns] and is no time
+LATEST_EPOCH_S = 9.0e9
+
 _START = re.compile(rb"[\\!$]")
 # a checksum directly followed by the start of another tag block or sentence
 _SPLIT = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})[ \t\r]*(?=\\[^!$\\]|[!$])")
@@ -98,7 +102,8 @@ def _xor(data: bytes) -> int:
 
 def parse_epoch(text: bytes | str) -> float | None:
     """Epoch number -> seconds, sized by magnitude: < 1e11 seconds, < 1e14 milliseconds,
-    < 1e17 microseconds, else nanoseconds. None when not a number or before 1973."""
+    < 1e17 microseconds, else nanoseconds. None when not a number, before 1973 or from
+    ``LATEST_EPOCH_S`` on."""
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -106,12 +111,14 @@ def parse_epoch(text: bytes | str) -> float | None:
     if not np.isfinite(v) or v < 1e8:
         return None
     if v < 1e11:
-        return v
-    if v < 1e14:
-        return v / 1e3
-    if v < 1e17:
-        return v / 1e6
-    return v / 1e9
+        s = v
+    elif v < 1e14:
+        s = v / 1e3
+    elif v < 1e17:
+        s = v / 1e6
+    else:
+        s = v / 1e9
+    return s if s < LATEST_EPOCH_S else None
 
 
 def parse_timestamp(text: bytes | str) -> float | None:
@@ -130,7 +137,8 @@ def parse_timestamp(text: bytes | str) -> float | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    t = dt.timestamp()
+    return t if 0 <= t < LATEST_EPOCH_S else None
 
 
 def _pghp_time(fields: list[bytes]) -> float | None:
@@ -142,7 +150,8 @@ def _pghp_time(fields: list[bytes]) -> float | None:
         dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
     except ValueError:
         return None
-    return dt.timestamp() + ms / 1000.0
+    t = dt.timestamp() + ms / 1000.0
+    return t if 0 <= t < LATEST_EPOCH_S else None
 
 
 def _parse_tag_block(content: bytes):

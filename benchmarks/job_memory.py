@@ -6,7 +6,7 @@ text, gzip inflated as it is read) so its peak memory stays bounded whatever the
 the file inflates to. Every copy after the first is a duplicate (same payload, same
 receive time), so what the job keeps is one position: the peak is the streaming's own.
 
-    python benchmarks/job_memory.py [--gb 1.3] [--keep DIR]
+    python benchmarks/job_memory.py [--gb 1.3] [--junk] [--repo CHECKOUT] [--keep DIR]
 
 Runs the job as a separate process (``python -m shadowfleet job``) and reports its
 peak RSS (``getrusage`` of the child), wall time and what it decoded. The anchor, in
@@ -51,13 +51,15 @@ def write_bomb(path: Path, text_bytes: int, line: bytes = LINE) -> int:
     return path.stat().st_size
 
 
-def run_job(inbox: Path, work: Path) -> dict:
-    """One job run as a child process: its own peak RSS (``wait4``), wall time, counts."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def run_job(inbox: Path, work: Path, repo: Path = REPO) -> dict:
+    """One job run as a child process (the code of ``repo``): its own peak RSS
+    (``wait4``), wall time, counts."""
+    env = dict(os.environ, PYTHONPATH=str(repo))
     args = [sys.executable, "-m", "shadowfleet", "job", "--inbox", str(inbox),
-            "--state", str(work / "state"), "--out", str(work / "out"), "--quiet"]
+            "--state", str(work / "state"), "--out", str(work / "out")]
     started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(args, env=env, cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)     # cwd: python -m puts it first
     out, err = proc.stdout.read(), proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -74,6 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=1.3, help="inflated size of the gzip (GB)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument("--repo", type=Path, default=REPO,
+                        help="run the job of this checkout (e.g. an older version, to compare)")
     parser.add_argument("--junk", action="store_true",
                         help="repeat a line with a wrong checksum instead: every line a reject "
                              "(the job keeps the last 100,000 for rejects.csv)")
@@ -84,7 +88,7 @@ def main() -> None:
     small_inbox = work / "small-inbox"
     small_inbox.mkdir(exist_ok=True)
     (small_inbox / "small.nmea").write_bytes(LINE * ((1 << 20) // len(LINE)))
-    small = run_job(small_inbox, work / "small")
+    small = run_job(small_inbox, work / "small", args.repo)
 
     inbox = work / "inbox"
     inbox.mkdir(exist_ok=True)
@@ -102,7 +106,7 @@ def main() -> None:
         size = write_bomb(inbox / "bomb.nmea.gz", text_bytes)
     print(f"gzip: {size / 1e6:.2f} MB on disk, {text_bytes / 1e9:.2f} GB of text "
           f"({time.perf_counter() - started:.0f} s to write)")
-    big = run_job(inbox, work / "big")
+    big = run_job(inbox, work / "big", args.repo)
 
     print(f"anchor, 1 MB plain file: peak {small['peak_mb']:,.0f} MB, {small['seconds']:.1f} s")
     print(f"job over the gzip:       peak {big['peak_mb']:,.0f} MB, {big['seconds']:.1f} s; "

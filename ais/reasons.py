@@ -16,6 +16,8 @@ TRUNCATED = "truncated"                # sentence cut short: no checksum or fewe
 UNKNOWN_TALKER = "unknown_talker"      # !xxVDM/VDO with a talker id that is not two letters
 BAD_FIELDS = "bad_fields"              # fragment count/number, sequence id or fill bits not valid
 BAD_PAYLOAD = "bad_payload"            # empty payload or characters outside the 6-bit armour
+CONTROL_BYTES = "control_bytes"        # an NMEA-looking line that does not frame and holds NUL or
+                                       # other control bytes (serial-capture padding, binary junk)
 
 # Assembly (ais.assembly)
 ORPHAN_FRAGMENT = "orphan_fragment"    # a fragment whose message never completed
@@ -30,8 +32,8 @@ LON_OUT_OF_RANGE = "lon_out_of_range"  # |lon| > 180 and not the "not available"
 BAD_ROW = "bad_row"                    # a CSV row whose MMSI, time or coordinates do not parse
 
 ALL_REASONS = (NOT_NMEA, INVALID_UTF8, LINE_TOO_LONG, BAD_CHECKSUM, TRUNCATED,
-               UNKNOWN_TALKER, BAD_FIELDS, BAD_PAYLOAD, ORPHAN_FRAGMENT, SHORT_PAYLOAD,
-               UNDECODABLE, LAT_OUT_OF_RANGE, LON_OUT_OF_RANGE, BAD_ROW)
+               UNKNOWN_TALKER, BAD_FIELDS, BAD_PAYLOAD, CONTROL_BYTES, ORPHAN_FRAGMENT,
+               SHORT_PAYLOAD, UNDECODABLE, LAT_OUT_OF_RANGE, LON_OUT_OF_RANGE, BAD_ROW)
 
 
 def reject_text(raw: bytes) -> str:

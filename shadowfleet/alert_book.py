@@ -4,11 +4,20 @@ A scheduled job re-analyses everything it has seen after each batch of new data,
 alert set of one run is compared with the set of the run before:
 
 - an alert id not seen before           -> version 1;
-- an alert id whose content changed      -> version + 1 (late or out-of-order data moved
-  its end, its evidence, the vessel's name, ...);
+- an alert id whose end, status or evidence changed -> version + 1 (the event closed,
+  late or out-of-order data moved its end, it now rests on other events or a claim
+  counts it: ``VERSION_COLUMNS``);
 - an alert id that is no longer produced -> status ``retracted``, version + 1 (data that
   arrived later showed it was not an event, e.g. a dark period filled by late positions);
-- an alert id unchanged                  -> left as it is, nothing logged.
+- an alert id unchanged                  -> same version, nothing logged.
+
+What only describes an event still under way is not a new version (DESIGN.md, "Scale"):
+an open dark period growing longer changes its summary ("not received for 14.0 h"), its
+score and the ports it could have reached, run after run, and none of that is logged.
+The book's row always shows the alert as the latest run sees it (so ``alerts.csv`` is
+what one ``detect`` over the same data reports, running length included); its
+``version`` counts the changes of end, status and evidence, and ``alerts_log.csv`` holds
+the content each version had when it was made.
 
 ``status`` is ``open`` while an alert has no end (``end_utc`` empty: an event still under
 way at the end of the data, e.g. a vessel still dark), ``closed`` once it has one, and
@@ -38,7 +47,7 @@ import pandas as pd
 from detectors.columns import ALERT_COLUMNS
 from shadowfleet.errors import StateError
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS, ALERT_LOG_COLUMNS
-from shadowfleet.outputs.files import atomic_write_bytes
+from shadowfleet.outputs.files import atomic_write_bytes, write_failed
 from shadowfleet.outputs.tables import csv_ready
 
 LOG_HEADER = ",".join(ALERT_LOG_COLUMNS) + "\n"
@@ -46,6 +55,9 @@ LOG_HEADER = ",".join(ALERT_LOG_COLUMNS) + "\n"
 _LEGACY_LOG_HEADER = ",".join(ALERT_BOOK_COLUMNS + ("logged_utc",)) + "\n"
 
 _FINGERPRINT = "_fingerprint"
+# what makes a new version: the event's identity, its end and its evidence (with the
+# claims that count it); status is compared beside them
+VERSION_COLUMNS = ("kind", "mmsi", "start_utc", "end_utc", "evidence", "claim_ids")
 OPEN, CLOSED, RETRACTED = "open", "closed", "retracted"
 
 
@@ -108,15 +120,15 @@ def _csv_records(frame: pd.DataFrame) -> list[str]:
 
 
 def _fingerprints(alerts: pd.DataFrame) -> pd.Series:
-    """Each (normalised) alert's content as one string, row by row independent of the
-    other rows: any change in what is written for it is a new version."""
+    """Each (normalised) alert's ``VERSION_COLUMNS`` as one string, row by row
+    independent of the other rows: a change in any of them is a new version."""
+    if not len(alerts):
+        return pd.Series([], dtype=object)
     parts = []
-    for c in ALERT_COLUMNS:
+    for c in VERSION_COLUMNS:
         col = alerts[c]
         if c in ("start_utc", "end_utc"):
             text = col.map(lambda v: "" if pd.isna(v) else str(v.value))
-        elif c in ("lat", "lon", "score"):
-            text = col.map(repr)
         else:
             text = col.map(lambda v: "" if v is None or v is pd.NA else str(v))
         parts.append(text.astype(object))
@@ -144,7 +156,9 @@ def update_book(book: pd.DataFrame | None, current: pd.DataFrame) -> BookUpdate:
     cur["status"] = _content_status(cur) if len(cur) else pd.Series([], dtype=object)
 
     prev = book.set_index("alert_id", drop=False)
-    prev_fp = prev[_FINGERPRINT].to_dict()
+    # from the book's own content, not its stored fingerprints: those of a state written
+    # by an earlier version covered every column, and would all differ once
+    prev_fp = dict(zip(prev.index, _fingerprints(normalise(book)))) if len(book) else {}
     prev_version = prev["version"].astype("int64").to_dict()
     prev_status = prev["status"].to_dict()
 
@@ -273,12 +287,15 @@ def append_log(path: str | Path, lines: list[str]) -> None:
     if not lines:
         return
     data = "".join(lines).encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:      # a torn last record is cut off by the next run's repair_log
+        raise write_failed(path, exc) from exc

@@ -1,7 +1,11 @@
 """The command line: one subcommand per job, each a thin layer over the library.
 
-Library errors (``ShadowfleetError``) become one line on stderr and exit code 1;
-usage errors exit 2 (click's convention). Every command's help ends in an example.
+Library errors (``ShadowfleetError``) become one line on stderr and exit code 1, and so
+does any ``OSError`` (a path that cannot be read or written, a full disk): the line names
+the path and what to do. Usage errors exit 2 (click's convention). Every command checks
+the directories it will write (``--out``, ``--state``) before it does any work, and
+reports its long phases on stderr (``ais.progress``: a bar on a terminal, a line per
+phase otherwise; ``--quiet`` for none). Every command's help ends in an example.
 """
 
 from __future__ import annotations
@@ -26,9 +30,40 @@ class _Group(click.Group):
         except ShadowfleetError as exc:
             click.echo(f"shadowfleet: error: {exc}", err=True)
             sys.exit(1)
+        except OSError as exc:
+            click.echo(f"shadowfleet: error: {os_error_line(exc)}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("shadowfleet: interrupted", err=True)
             sys.exit(130)
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an ``OSError``: the path, what went wrong, what to do."""
+    from shadowfleet.outputs.files import os_error_text
+
+    where = exc.filename if exc.filename is not None else "<file>"
+    if exc.filename2 is not None:
+        where = f"{where} -> {exc.filename2}"
+    what, remedy = os_error_text(exc)
+    return " ".join(f"{where}: {what}; {remedy}".split())
+
+
+def _quiet_option(command):
+    return click.option("--quiet", is_flag=True,
+                        help="No progress on stderr (errors only).")(command)
+
+
+def _progress(quiet: bool):
+    from ais.progress import Progress
+
+    return Progress.for_command(quiet=quiet)
+
+
+def _writable(path, option: str, *, for_file: bool = False):
+    from shadowfleet.outputs.files import writable_dir
+
+    return writable_dir(path, option, for_file=for_file)
 
 
 def _map_vessels_option(command):
@@ -82,11 +117,11 @@ def main(ctx: click.Context) -> None:
 
 @main.command(context_settings=_CONTEXT)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               required=True, help="Directory for positions.parquet, statics.parquet, rejects.csv, summary.json.")
 @click.option("--decoder", type=click.Choice(["fast", "pyais"]), default="fast", show_default=True,
               help="fast: the numba bulk decoder (pyais for types it does not cover); pyais: the reference.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_quiet_option
 def decode(inputs, out_dir, decoder, quiet):
     """Decode AIS (NMEA 0183 plain or .gz, directories, '-' for stdin; decoded CSV or
     Parquet) into columnar positions and statics.
@@ -98,10 +133,12 @@ def decode(inputs, out_dir, decoder, quiet):
     from ais.reading.read import InputsRead, iter_inputs
     from shadowfleet.outputs.decoded import write_decoded_stream
 
+    _writable(out_dir, "--out")
+    progress = _progress(quiet)
     read = InputsRead()      # pieces go to disk as they are read: memory stays bounded
     pieces = iter_inputs(list(inputs), decoder=decoder, require_times=False,
-                         progress=not quiet, read=read)
-    _, decoded = write_decoded_stream(pieces, read, out_dir)
+                         progress=progress, read=read)
+    _, decoded = write_decoded_stream(pieces, read, out_dir, progress=progress)
     click.echo(decoded.describe())
 
 
@@ -113,7 +150,7 @@ def decode(inputs, out_dir, decoder, quiet):
               help="Claims YAML file (repeatable); its ports become pairs of interest.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file of thresholds (keys named as in DESIGN.md, e.g. gap_hours = 12).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               default=Path("shadowfleet-out"), show_default=True, help="Output directory.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="dask: decode input files in parallel processes.")
@@ -127,7 +164,7 @@ def decode(inputs, out_dir, decoder, quiet):
               help="AIS decoder: the numba fast path or the pyais reference.")
 @click.option("--no-figures", is_flag=True, help="Skip map.html and timeline.png.")
 @_map_vessels_option
-@click.option("--quiet", is_flag=True, help="No progress bar and no summary table.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr and no summary table.")
 def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs, watchlists,
            export_path, decoder, no_figures, map_vessels, quiet):
     """Decode AIS and find port visits, round trips, dark periods, possible port calls and
@@ -140,23 +177,29 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs
     from shadowfleet.outputs.console import run_table
     from shadowfleet.pipeline import detect as run_detect
 
+    _writable(out_dir, "--out")
+    if export_path is not None:
+        _writable(Path(export_path).parent, "--export-trajectories", for_file=True)
+    progress = _progress(quiet)
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
-                        engine=engine, decoder=decoder, progress=not quiet)
-    result.write(out_dir, figures=not no_figures, map_vessels=map_vessels)
+                        engine=engine, decoder=decoder, progress=progress)
+    result.write(out_dir, figures=not no_figures, map_vessels=map_vessels, progress=progress)
     if export_path is not None:
         from shadowfleet.trajectories import export_trajectories
 
-        export_trajectories(result.trajectories(), export_path)
+        with progress.phase("trajectories"):
+            export_trajectories(result.trajectories(), export_path)
     if not quiet:
         click.echo(run_table(result, out_dir))
 
 
 @main.command(context_settings=_CONTEXT)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
               default=Path("shadowfleet-demo"), show_default=True, help="Output directory.")
 @_map_vessels_option
-def demo(out_dir, map_vessels):
+@click.option("--quiet", is_flag=True, help="No progress on stderr and no summary table.")
+def demo(out_dir, map_vessels, quiet):
     """Run the whole job on the bundled Najin-Dunay 2023 scenario (a simulated feed: the
     real ships were dark) with the bundled ports and the real public claims, and print
     what it found.
@@ -167,21 +210,29 @@ def demo(out_dir, map_vessels):
     """
     from shadowfleet.demo import run_demo
 
-    run_demo(out_dir, echo=click.echo, map_vessels=map_vessels)
+    _writable(out_dir, "--out")
+    run_demo(out_dir, echo=(lambda _: None) if quiet else click.echo, map_vessels=map_vessels,
+             progress=_progress(quiet))
 
 
 @main.command(context_settings=_CONTEXT)
-@click.option("--inbox", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--inbox", type=click.Path(path_type=Path), required=True,
               help="Directory the feed delivers files to (plain or .gz NMEA); hidden, .part and .tmp files are ignored.")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--state", "state_dir", type=click.Path(path_type=Path), required=True,
               help="Directory the job keeps its state in between runs (created when missing).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Output directory: the contract files, alerts.csv with status and version, alerts_log.csv.")
 @_analysis_options
 @click.option("--figures", is_flag=True, help="Also write map.html and timeline.png on every run.")
 @_map_vessels_option
+@click.option("--max-rejects", "max_rejects", type=click.IntRange(min=1), default=100_000,
+              show_default=True,
+              help="Rejected lines kept for rejects.csv (the most recent; summary.json counts all).")
+@click.option("--quiet", is_flag=True,
+              help="No progress on stderr; print only what needs acting on (refused or "
+                   "unreadable files, warnings).")
 def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures,
-        map_vessels):
+        map_vessels, max_rejects, quiet):
     """One scheduled, incremental run: process the inbox files not processed yet (by
     content hash, in receive-time order), re-detect over everything kept in --state, and
     update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
@@ -192,13 +243,19 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
     Example:
       */5 * * * *  shadowfleet job --inbox /srv/ais/inbox --state /srv/ais/state --out /srv/ais/out
     """
-    from shadowfleet.job import run_job
+    from shadowfleet.job import inbox_files, run_job
 
+    inbox_files(inbox)          # an inbox that cannot be listed fails before any work
+    _writable(state_dir, "--state")     # (--out: checked once the run holds the lock)
     report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
-                     figures=figures, map_vessels=map_vessels)
-    click.echo(report.describe())
-    if report.refused:
+                     figures=figures, map_vessels=map_vessels, progress=_progress(quiet),
+                     max_rejects_kept=max_rejects)
+    if not quiet:
+        click.echo(report.describe())
+    elif report.failed or report.warnings:
+        click.echo(report.describe_problems())
+    if report.failed:
         sys.exit(1)
 
 
@@ -208,7 +265,8 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
               help="Pacing divisor: 60 plays an hour in a minute; 0 sends as fast as possible.")
 @click.option("--udp", "udp", metavar="HOST:PORT", help="Send the lines as UDP datagrams to HOST:PORT.")
 @click.option("--stdout", "to_stdout", is_flag=True, help="Write the lines to standard output.")
-def replay(feed, speed, udp, to_stdout):
+@click.option("--quiet", is_flag=True, help="No closing line on stderr.")
+def replay(feed, speed, udp, to_stdout, quiet):
     """Re-emit a recorded feed (plain or .gz) byte for byte, in its original order, paced by
     its receive times divided by --speed; tag blocks and receive-time lines are kept.
 
@@ -228,7 +286,7 @@ def replay(feed, speed, udp, to_stdout):
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
-    if udp:
+    if udp and not quiet:
         click.echo(f"replayed {sent} lines to {udp}", err=True)
 
 
@@ -236,17 +294,19 @@ def replay(feed, speed, udp, to_stdout):
 @click.argument("stdin_source", required=False, metavar="[-]")
 @click.option("--udp", "udp", metavar="HOST:PORT", help="Listen for UDP datagrams on HOST:PORT (port 0: any free one).")
 @click.option("--tcp", "tcp", metavar="HOST:PORT", help="Connect to a TCP feed at HOST:PORT (reconnects with back-off).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Output directory (alerts.csv, alerts_log.csv and the other contract files).")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--state", "state_dir", type=click.Path(path_type=Path),
               help="State directory, shared with `shadowfleet job` [default: OUT/state].")
 @click.option("--every", "every_seconds", type=float, default=10.0, show_default=True,
               help="Seconds between analyses while data arrives.")
 @click.option("--max-rejects", "max_rejects", type=int, default=100_000, show_default=True,
               help="Rejected lines kept for rejects.csv (the most recent; summary.json counts all).")
 @_analysis_options
+@click.option("--quiet", is_flag=True,
+              help="Only warnings and errors on stderr (no start, connection and closing lines).")
 def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects, ports_file,
-          claims_files, config_file, pairs, watchlists):
+          claims_files, config_file, pairs, watchlists, quiet):
     """Decode and detect a live feed as it arrives (UDP, TCP or '-' for standard input),
     appending new alert versions to --out/alerts_log.csv as they fire. Stops cleanly on
     Ctrl-C or SIGTERM after a last analysis.
@@ -268,12 +328,15 @@ def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects
         kind, address = "tcp", parse_address(tcp, "--tcp")
     else:
         kind, address = "stdin", None
+    _writable(out_dir, "--out")
+    _writable(out_dir / "state" if state_dir is None else state_dir, "--state")
     analysis = Analysis.load(ports=ports_file, config=config_file, claims=list(claims_files),
                              pairs=list(pairs), watchlists=list(watchlists))
     report = run_watch(kind, address, out_dir, state_dir=state_dir, analysis=analysis,
                        limits=WatchLimits(every_seconds=every_seconds,
-                                          max_rejects_kept=max_rejects))
-    click.echo(report.describe(), err=True)
+                                          max_rejects_kept=max_rejects), quiet=quiet)
+    if not quiet:
+        click.echo(report.describe(), err=True)
 
 
 @main.command(context_settings=_CONTEXT)
@@ -288,7 +351,8 @@ def watch(stdin_source, udp, tcp, out_dir, state_dir, every_seconds, max_rejects
               required=True,
               help="Truth JSON: what the ships did (port calls, voyages, AIS switch-offs, "
                    "coverage outages) and the round trips a correct run reports.")
-def simulate(scenario, seed, out_path, truth_path):
+@click.option("--quiet", is_flag=True, help="No progress on stderr and no description of the feed.")
+def simulate(scenario, seed, out_path, truth_path, quiet):
     """Write a simulated AIS feed (fictional vessels, MMSIs and IMOs) and the truth of
     what its ships did.
 
@@ -298,8 +362,12 @@ def simulate(scenario, seed, out_path, truth_path):
     """
     from shadowfleet.simulator.run import describe, run_simulation
 
-    truth = run_simulation(scenario, seed, out_path, truth_path)
-    click.echo(describe(truth))
+    _writable(Path(out_path).parent, "--out", for_file=True)
+    _writable(Path(truth_path).parent, "--truth", for_file=True)
+    with _progress(quiet).phase("simulating"):
+        truth = run_simulation(scenario, seed, out_path, truth_path)
+    if not quiet:
+        click.echo(describe(truth))
 
 
 @main.group(cls=_Group, context_settings=_CONTEXT)

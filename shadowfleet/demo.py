@@ -73,7 +73,7 @@ def with_stand_ins(claims, mapping: dict[int, tuple[int, str, str]]):
 
 
 def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
-             map_vessels: int | None = None):
+             map_vessels: int | None = None, progress=None):
     from shadowfleet.claims import bundled_claim_files, load_claims
     from shadowfleet.outputs.console import run_table
     from shadowfleet.pipeline import detect
@@ -87,14 +87,14 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
     for real_imo, (imo, name, real_name) in mapping.items():
         echo(f"    {name} (IMO {imo}) for {real_name} (IMO {real_imo})")
     claims = with_stand_ins(load_claims(bundled_claim_files()), mapping)
-    result = detect([feed], claims=claims, progress=False, simulated=DEMO_NOTE)
+    result = detect([feed], claims=claims, progress=progress or False, simulated=DEMO_NOTE)
     result.summary["demo"] = {
         "simulated": True,
         "note": "Simulated feed: every vessel, MMSI and IMO is fictional.",
         "stand_ins": [{"real_imo": r, "real_name": rn, "stand_in_imo": i, "stand_in_name": n}
                       for r, (i, n, rn) in mapping.items()],
     }
-    result.write(out_dir, map_vessels=map_vessels)
+    result.write(out_dir, map_vessels=map_vessels, progress=progress)
     echo(run_table(result, Path(out_dir)))
     echo(f"  done in {time.perf_counter() - started:.1f} s")
     return result

@@ -12,7 +12,7 @@ from ais.errors import ConfigError, InputError, NoReceiveTimeError, ShadowfleetE
 from ports.errors import PortsError
 
 __all__ = ["ShadowfleetError", "InputError", "ConfigError", "PortsError", "ClaimsError",
-           "WatchlistError", "NoReceiveTimeError", "StateError"]
+           "WatchlistError", "NoReceiveTimeError", "StateError", "OutputError"]
 
 
 class ClaimsError(InputError):
@@ -25,3 +25,19 @@ class WatchlistError(InputError):
 
 class StateError(ShadowfleetError):
     """Job or watch state that cannot be used (corrupt, from an incompatible version)."""
+
+
+class OutputError(ShadowfleetError):
+    """An output or state path that cannot be written (missing parent that cannot be made,
+    no permission, a file where a directory is expected, a full disk).
+
+    ``str()`` gives ``PATH: PROBLEM; REMEDY`` on one line, like ``InputError``.
+    """
+
+    def __init__(self, path, problem: str, remedy: str = ""):
+        self.path = None if path is None else str(path)
+        self.problem, self.remedy = problem, remedy
+        text = f"{self.path or '<output>'}: {problem}"
+        if remedy:
+            text = f"{text}; {remedy}"
+        super().__init__(" ".join(text.split()))

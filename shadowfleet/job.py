@@ -29,12 +29,14 @@ import dataclasses
 import gzip
 import hashlib
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
 import ais
+from ais.progress import Progress
 from shadowfleet import provenance
 from shadowfleet.errors import StateError
 from shadowfleet.alert_book import (BookUpdate, append_log, book_table, log_lines,
@@ -43,6 +45,9 @@ from shadowfleet.job_state import (JobState, LockHeld, commit_state, load_state,
                                    mark_outputs_done, remove_stale, state_lock)
 
 LOG_NAME = "alerts_log.csv"
+# rejected lines kept for rejects.csv, the most recent (summary.json counts them all): a
+# file of junk would otherwise keep one row per line, gigabytes for a hostile delivery
+MAX_REJECTS_KEPT = 100_000
 _SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".swp", "~")
 
 
@@ -87,6 +92,13 @@ class JobReport:
     analyse_seconds: float = 0.0
     recovered: list[str] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
+    unreadable: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Something the user must act on (exit code 1, so cron mails it)."""
+        return bool(self.refused or self.unreadable)
 
     def describe(self) -> str:
         if self.locked_by_other:
@@ -100,9 +112,14 @@ class JobReport:
         text = "; ".join(parts)
         if self.recovered:
             text += "\nrecovered from an interrupted run: " + ", ".join(self.recovered)
-        for problem in self.refused:
-            text += f"\nrefused (not retried): {problem}"
-        return text
+        problems = self.describe_problems()
+        return text + ("\n" + problems if problems else "")
+
+    def describe_problems(self) -> str:
+        """Only what needs acting on: refused and unreadable files, warnings."""
+        return "\n".join([f"refused (not retried): {p}" for p in self.refused]
+                         + [f"not read (retried next run): {p}" for p in self.unreadable]
+                         + [f"warning: {w}" for w in self.warnings])
 
 
 # ----------------------------------------------------------------------------- inbox
@@ -115,53 +132,81 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_bytes(path: Path) -> bytes:
-    """A feed file's bytes, gunzipped when it is gzip."""
-    data = Path(path).read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    return data
-
-
 def inbox_files(inbox: str | Path) -> list[Path]:
     """Regular files of the inbox, without hidden and half-delivered (``.part``, ``.tmp``) ones."""
     inbox = Path(inbox)
-    if not inbox.is_dir():
-        raise ais.InputError(inbox, "inbox is not a directory", "give --inbox an existing directory")
-    return sorted(p for p in inbox.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and not p.name.endswith(_SKIP_SUFFIXES))
+    try:
+        if not inbox.is_dir():
+            raise ais.InputError(inbox, "inbox is not a directory",
+                                 "give --inbox an existing directory")
+        return sorted(p for p in inbox.iterdir()
+                      if p.is_file() and not p.name.startswith(".")
+                      and not p.name.endswith(_SKIP_SUFFIXES))
+    except OSError as exc:
+        raise ais.InputError(inbox, f"cannot list the inbox ({exc.strerror or exc})",
+                             "make it a readable directory") from None
 
 
-def first_receive_time(data: bytes) -> float | None:
-    """The first receive time in a feed's lines, epoch seconds (None when none carries one)."""
+HEAD_LINES_FOR_TIME = 10_000     # lines of a file read to find its first receive time
+
+
+def first_receive_time(path: Path) -> float | None:
+    """The first receive time among the first ``HEAD_LINES_FOR_TIME`` lines of a feed file
+    (plain or gzip), epoch seconds; None when none of them carries one or the file cannot
+    be read (its decoding then says why). Reads only that head, whatever the file's size."""
     from ais.framing.nmea import receive_time
 
-    for raw in data.splitlines():
-        t = receive_time(raw)
-        if t is not None:
-            return float(t)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(path, "rb") as fh:
+            for _ in range(HEAD_LINES_FOR_TIME):
+                raw = fh.readline(4096)       # a longer line is read in parts
+                if not raw:
+                    break
+                t = receive_time(raw)
+                if t is not None:
+                    return float(t)
+    except (OSError, EOFError, ValueError, zlib.error):
+        return None
     return None
 
 
-def new_inputs(files: Iterable[Path], processed: dict) -> tuple[list[tuple[Path, str, bytes]], list[str]]:
-    """The files to process, in receive-time order, and the names of those skipped."""
-    fresh, skipped, seen = [], [], set()
+@dataclasses.dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    sha256: str
+    size: int
+
+
+def new_inputs(files: Iterable[Path], processed: dict
+               ) -> tuple[list[InboxFile], list[str], list[str]]:
+    """The files to process in receive-time order (the first receive time of each, then
+    the name), the names of those already processed, and one line per file that cannot
+    be read now (it is left for the next run). Only hashes and heads are read here."""
+    fresh, skipped, unreadable, seen = [], [], [], set()
     for path in files:
-        digest = sha256_of(path)
+        try:
+            digest = sha256_of(path)
+            size = path.stat().st_size
+        except OSError as exc:
+            unreadable.append(str(ais.InputError(
+                path, f"cannot read ({exc.strerror or exc})",
+                "make it readable; it is processed on the next run")))
+            continue
         if digest in processed or digest in seen:
             skipped.append(path.name)
             continue
         seen.add(digest)
-        data = read_bytes(path)
-        fresh.append((path, digest, data))
+        fresh.append(InboxFile(path, digest, size))
     keyed = []
-    for path, digest, data in fresh:
-        t = first_receive_time(data)
-        key = (0, t, path.name) if t is not None else (1, 0.0, path.name)
-        keyed.append((key, (path, digest, data)))
+    for item in fresh:
+        t = first_receive_time(item.path)
+        key = (0, t, item.path.name) if t is not None else (1, 0.0, item.path.name)
+        keyed.append((key, item))
     keyed.sort(key=lambda kv: kv[0])
-    return [item for _, item in keyed], skipped
+    return [item for _, item in keyed], skipped, unreadable
 
 
 # -------------------------------------------------------------------------- analysis
@@ -187,64 +232,100 @@ def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) 
                                rejects=merged.rejects, stats={**merged.stats, **extra})
 
 
-def decode_file(decoder, path: Path, data: bytes) -> "ais.Decoded":
-    """Decode one inbox file with the carried decoder (decoded tables need none).
-
-    Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
-    refuse: no AIS in it, or no receive time on any message.
-    """
-    from ais.reading import tabular
-    from ais.reading.read import check_file
-
-    name = str(path)
-    kind = tabular.sniff(data[:65536])
-    if kind is not None:
-        decoded = tabular.read_table(name, data, kind)
-    else:
-        snapshot = copy.deepcopy(decoder)
-        decoded = ais.Decoded.merge([decoder.feed(name, data), decoder.end_source(name)])
-        try:
-            check_file(name, decoded, True)
-        except ais.InputError:
-            decoder.__dict__.update(snapshot.__dict__)
-            raise
-        return decoded
-    check_file(name, decoded, True)
+def keep_last_rejects(decoded: "ais.Decoded", n: int) -> "ais.Decoded":
+    """``decoded`` with only its last ``n`` reject rows (its counts by reason unchanged)."""
+    if len(decoded.rejects) > n:        # a copy: a slice would keep every row's text alive
+        decoded.rejects = decoded.rejects.iloc[len(decoded.rejects) - n:].reset_index(
+            drop=True).copy(deep=True)
     return decoded
 
 
-def analyse_state(state: JobState, analysis: Analysis):
+def decode_file(decoder, path: Path, *, progress: Progress | None = None,
+                read: "ais.InputsRead | None" = None,
+                max_rejects: int = MAX_REJECTS_KEPT) -> "ais.Decoded":
+    """Decode one inbox file with the carried decoder (decoded tables need none), piece
+    by piece (``ais.reading.read.iter_file``): memory holds a few pieces of the file and
+    what it decodes to, never the whole file or its inflated text.
+
+    Raises ``InputError`` (and leaves ``decoder`` as it was) for a file ``detect`` would
+    refuse: unreadable, binary with no NMEA in it, no AIS in it, or no receive time on
+    any message. Of its rejected lines the last ``max_rejects`` are kept (all counted).
+    """
+    from ais.reading.read import check_file, iter_file
+
+    progress = progress if progress is not None else Progress.off()
+    name = str(path)
+    snapshot = copy.deepcopy(decoder)
+    try:
+        size = Path(path).stat().st_size if name != "-" else None
+        with progress.phase(f"decoding {Path(path).name}", total=size, unit="B") as bar:
+            # each piece copied out of the decoder's working arrays (sized by the piece's
+            # lines, not by the rows it keeps) before the next is read
+            pieces, rejects = [], 0
+            for piece in iter_file(decoder, path, bar=bar, read=read):
+                pieces.append(ais.Decoded.merge([keep_last_rejects(piece, max_rejects)]))
+                rejects += len(pieces[-1].rejects)
+                del piece
+                if rejects > 2 * max_rejects:     # older pieces give up their rejects
+                    rejects = _trim_pieces(pieces, max_rejects)
+        decoded = keep_last_rejects(ais.Decoded.merge(pieces), max_rejects)
+        del pieces
+        check_file(name, decoded, True)
+    except ais.InputError:
+        decoder.__dict__.update(snapshot.__dict__)
+        raise
+    except OSError as exc:        # e.g. the file vanished between listing and reading
+        decoder.__dict__.update(snapshot.__dict__)
+        raise ais.InputError(name, f"cannot read ({exc.strerror or exc})",
+                             "make it readable") from None
+    return decoded
+
+
+def _trim_pieces(pieces: list, n: int) -> int:
+    """Keep the last ``n`` reject rows over ``pieces`` (in place); returns how many."""
+    kept = 0
+    for piece in reversed(pieces):
+        keep_last_rejects(piece, max(n - kept, 0))
+        kept += len(piece.rejects)
+    return kept
+
+
+def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None):
     """Run every detector over everything ``state`` holds; compare alerts with its book."""
     from shadowfleet.pipeline import analyse
 
     result = analyse(state_decoded(state), registry=analysis.registry, claims=list(analysis.claims),
                      params=analysis.settings, pairs=list(analysis.pairs),
                      watchlists=list(analysis.watchlists),
-                     simulated=provenance.simulated_note(state.stats or {}))
+                     simulated=provenance.simulated_note(state.stats or {}),
+                     progress=progress)
     update = update_book(state.book, result.alerts)
     return result, update
 
 
 def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool,
-                  map_vessels: int | None = None) -> None:
+                  map_vessels: int | None = None, progress: Progress | None = None) -> None:
     """Every contract file, with ``alerts.csv`` as the versioned book (map and timeline,
     when asked for, show the alerts that are not retracted)."""
+    progress = progress if progress is not None else Progress.off()
     live = result.alerts
     result.alerts = book_table(update.book)
     try:
         result.summary = dict(result.summary)
         result.summary["alert_status"] = {
             s: int((update.book["status"] == s).sum()) for s in ("open", "closed", "retracted")}
-        result.write(out_dir, figures=False)
+        result.write(out_dir, figures=False, progress=progress)
     finally:
         result.alerts = live
     if figures:
         from shadowfleet.outputs.map import write_map
         from shadowfleet.outputs.timeline import write_timeline
 
-        write_map(result, Path(out_dir) / "map.html",
-                  **({} if map_vessels is None else {"vessels": map_vessels}))
-        write_timeline(result, Path(out_dir) / "timeline.png")
+        with progress.phase("map"):
+            write_map(result, Path(out_dir) / "map.html",
+                      **({} if map_vessels is None else {"vessels": map_vessels}))
+        with progress.phase("timeline"):
+            write_timeline(result, Path(out_dir) / "timeline.png")
 
 
 def reconcile_log(out_dir: Path, state: JobState) -> list[str]:
@@ -265,7 +346,7 @@ def reconcile_log(out_dir: Path, state: JobState) -> list[str]:
 
 def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
             update: BookUpdate, *, figures: bool, now: pd.Timestamp | None = None,
-            map_vessels: int | None = None) -> JobState:
+            map_vessels: int | None = None, progress: Progress | None = None) -> JobState:
     """Commit ``state`` (when there is a state dir), append the log, write the outputs."""
     now = pd.Timestamp.now(tz="UTC") if now is None else now
     lines = log_lines(update.changes, now, data=result.data)
@@ -274,9 +355,11 @@ def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
     state = dataclasses.replace(state, book=update.book, pending_log=lines,
                                 log_rows=existing + len(lines))
     if state_dir is not None:
-        state = commit_state(state_dir, state)
+        with (progress or Progress.off()).phase("committing the state"):
+            state = commit_state(state_dir, state)
     append_log(log, lines)
-    write_outputs(Path(out_dir), result, update, figures=figures, map_vessels=map_vessels)
+    write_outputs(Path(out_dir), result, update, figures=figures, map_vessels=map_vessels,
+                  progress=progress)
     if state_dir is not None:
         mark_outputs_done(state_dir, state.generation)
     return dataclasses.replace(state, outputs_done=True)
@@ -285,69 +368,87 @@ def publish(state_dir: Path | None, out_dir: Path, state: JobState, result,
 def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
             ports=None, config=None, claims: Sequence = (), pairs: Sequence = (),
             watchlists: Sequence = (), figures: bool = False,
-            map_vessels: int | None = None, analysis: Analysis | None = None) -> JobReport:
-    """One scheduled run (see the module docstring). Returns what it did."""
+            map_vessels: int | None = None, analysis: Analysis | None = None,
+            progress: Progress | None = None,
+            max_rejects_kept: int = MAX_REJECTS_KEPT) -> JobReport:
+    """One scheduled run (see the module docstring). Returns what it did. ``progress``
+    reports each file decoded, the analysis, the commit and the outputs.
+    ``max_rejects_kept``: rejected lines kept for rejects.csv (the most recent; all are
+    counted in summary.json)."""
     state_dir, out_dir = Path(state_dir), Path(out_dir)
+    progress = progress if progress is not None else Progress.off()
     try:
         with state_lock(state_dir):
+            from shadowfleet.outputs.files import writable_dir
+
+            writable_dir(out_dir, "--out")      # before any work: a bad --out fails at once
             if analysis is None:
                 analysis = Analysis.load(ports=ports, config=config, claims=claims,
                                          pairs=pairs, watchlists=watchlists, figures=figures,
                                          map_vessels=map_vessels)
-            return _run_locked(Path(inbox), state_dir, out_dir, analysis)
+            return _run_locked(Path(inbox), state_dir, out_dir, analysis, progress,
+                               max_rejects_kept)
     except LockHeld as held:
         return JobReport(locked_by_other=True, message=str(held))
 
 
-def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis) -> JobReport:
-    state = load_state(state_dir)
+def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
+                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT) -> JobReport:
+    with progress.phase("loading the state"):
+        state = load_state(state_dir)
     remove_stale(state_dir, state.generation)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)
 
-    todo, report.skipped_files = new_inputs(inbox_files(inbox), state.processed)
+    todo, report.skipped_files, unreadable = new_inputs(inbox_files(inbox), state.processed)
+    report.unreadable = unreadable
     if not todo and state.outputs_done:
         report.positions = len(state.positions)
         return report
 
     decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
     batches, inputs, processed = [], [], dict(state.processed)
-    for path, digest, data in todo:
-        entry = {"name": path.name, "bytes": len(data), "generation": state.generation + 1}
+    read = ais.InputsRead()
+    for item in todo:
+        path = item.path
+        entry = {"name": path.name, "bytes": item.size, "generation": state.generation + 1}
         try:
-            decoded = decode_file(decoder, path, data)
+            decoded = decode_file(decoder, path, progress=progress, read=read,
+                                  max_rejects=max_rejects)
         except ais.InputError as exc:
             entry["refused"] = str(exc)
             report.refused.append(str(exc))
         else:
             batches.append(decoded)
-            entry_in = {"path": str(path), "sha256": digest,
+            entry_in = {"path": str(path), "sha256": item.sha256,
                         "lines": decoded.stats["lines_read"]}
-            note = provenance.note_in_bytes(data)
+            note = provenance.note_in_file(path)
             if note:      # kept in the state: the inbox file may be gone by the next run
                 entry_in["simulated"] = note
             inputs.append(entry_in)
             report.new_files.append(path.name)
-        processed[digest] = entry
+        processed[item.sha256] = entry
+    report.warnings += read.warnings
     if not todo:
         report.recovered.append("outputs")
     state = accumulate(dataclasses.replace(state, decoder=decoder, processed=processed),
                        batches, inputs)
+    keep_last_rejects(state, max_rejects)     # the counts in its stats stay whole
 
     started = time.perf_counter()
-    result, update = analyse_state(state, analysis)
+    result, update = analyse_state(state, analysis, progress)
     report.analyse_seconds = time.perf_counter() - started
     report.counts = update.counts
     report.positions = len(state.positions)
     if not todo:
         # nothing new: the committed generation only lacks its outputs
         write_outputs(out_dir, result, update, figures=analysis.figures,
-                      map_vessels=analysis.map_vessels)
+                      map_vessels=analysis.map_vessels, progress=progress)
         mark_outputs_done(state_dir, state.generation)
         report.counts = {"new": 0, "changed": 0, "retracted": 0}
         return report
     state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures,
-                    map_vessels=analysis.map_vessels)
+                    map_vessels=analysis.map_vessels, progress=progress)
     report.generation = state.generation
     return report

@@ -50,7 +50,7 @@ from ais.incremental.decoder import IncrementalDecoder
 from shadowfleet.alert_book import _FINGERPRINT, empty_book, normalise
 from shadowfleet.errors import ShadowfleetError, StateError
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS
-from shadowfleet.outputs.files import _fsync_dir, atomic_write_text
+from shadowfleet.outputs.files import _fsync_dir, atomic_write_text, write_failed
 
 STATE_FORMAT = 2
 _TABLES = ("positions.parquet", "statics.parquet", "rejects.parquet", "alerts.parquet")
@@ -244,6 +244,21 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
         shutil.rmtree(tmp)
     if final.exists():          # left by a run killed between rename and CURRENT
         shutil.rmtree(final)
+    try:
+        _write_generation(tmp, state, generation)
+    except OSError as exc:      # a full disk: the committed generation stays as it was
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_failed(state_dir, exc) from exc
+    os.rename(tmp, final)
+    _fsync_dir(state_dir)
+    atomic_write_text(state_dir / "CURRENT",
+                      json.dumps({"format": STATE_FORMAT, "generation": generation}) + "\n")
+    committed = dataclasses.replace(state, generation=generation, outputs_done=False)
+    remove_stale(state_dir, generation)
+    return committed
+
+
+def _write_generation(tmp: Path, state: JobState, generation: int) -> None:
     tmp.mkdir(parents=True)
     state.positions.to_parquet(tmp / "positions.parquet", index=False)
     state.statics.to_parquet(tmp / "statics.parquet", index=False)
@@ -265,13 +280,6 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
     _fsync_dir(tmp)
-    os.rename(tmp, final)
-    _fsync_dir(state_dir)
-    atomic_write_text(state_dir / "CURRENT",
-                      json.dumps({"format": STATE_FORMAT, "generation": generation}) + "\n")
-    committed = dataclasses.replace(state, generation=generation, outputs_done=False)
-    remove_stale(state_dir, generation)
-    return committed
 
 
 def mark_outputs_done(state_dir: str | Path, generation: int) -> None:

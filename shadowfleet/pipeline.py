@@ -16,6 +16,7 @@ import pandas as pd
 
 import ais
 from ais.errors import InputError
+from ais.progress import Progress
 from shadowfleet import provenance
 from shadowfleet.outputs.columns import CLAIM_COLUMNS, EVENT_FILES
 from shadowfleet.outputs.files import atomic_write_text
@@ -74,11 +75,14 @@ class Result:
         }
 
     def write(self, out_dir: str | Path, *, figures: bool = True,
-              map_vessels: int | None = None) -> Path:
+              map_vessels: int | None = None, progress: Progress | None = None) -> Path:
         """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``;
-        the map shows at most ``map_vessels`` vessels of interest (default 50)."""
+        the map shows at most ``map_vessels`` vessels of interest (default 50).
+        ``progress`` reports the tables and each figure (``ais.progress``)."""
+        progress = progress if progress is not None else Progress.off()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        progress.step("writing tables")
         write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
                       out / "positions.parquet")
         write_parquet(self.statics, out / "statics.parquet")
@@ -101,8 +105,11 @@ class Result:
             from shadowfleet.outputs.map import write_map
             from shadowfleet.outputs.timeline import write_timeline
 
+            progress.step("map")
             write_map(self, out / "map.html", **_map_options(map_vessels))
+            progress.step("timeline")
             write_timeline(self, out / "timeline.png")
+        progress.end_step()
         atomic_write_text(out / "summary.json",
                           json.dumps(self.summary, indent=2, sort_keys=False, default=str) + "\n")
         return out
@@ -173,13 +180,15 @@ def _resolve_pairs(registry, pairs: Iterable, claims: Sequence) -> list[tuple[st
 
 def analyse(decoded, *, registry, claims: Sequence = (), params=None,
             pairs: Iterable = (), watchlists: Sequence = (),
-            data_end: pd.Timestamp | None = None, simulated: str | None = None) -> Result:
+            data_end: pd.Timestamp | None = None, simulated: str | None = None,
+            progress: Progress | None = None) -> Result:
     """Run every detector, the watchlists and the claims over decoded frames.
 
     Claims are evaluated with ``registry`` and the thresholds of ``params`` (the run's
     own: DESIGN.md, "Claims file"). The outputs are marked simulated when ``simulated``
     (a note) is given or the decoded inputs carry the simulator's note
-    (:mod:`shadowfleet.provenance`)."""
+    (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
+    (``ais.progress``)."""
     from detectors.alerts import build_alerts
     from detectors.cleaning import clean_positions
     from detectors.dark_periods import find_dark_periods, messages_without_position
@@ -192,8 +201,11 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     imos = vessel_imos(decoded.statics)
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
+    progress = progress if progress is not None else Progress.off()
+    progress.step("cleaning and port visits")
     positions, jumps = clean_positions(decoded.positions, settings.cleaning)
     visits = find_port_visits(positions, registry, settings.visits, names=names)
+    progress.step("dark periods, round trips and alerts")
     own = messages_without_position(decoded.positions, decoded.statics)
     gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
@@ -205,6 +217,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
 
+        progress.step("watchlists")
         alerts = apply_watchlists(alerts, watchlists, positions=positions,
                                   statics=decoded.statics)
 
@@ -213,6 +226,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     if claims:
         from shadowfleet.claims import ClaimParams, evaluate_claims
 
+        progress.step("claims")
         evaluation = evaluate_claims(claims, registry=registry,
                                      params=ClaimParams.of(settings), visits=visits,
                                      legs=trips.legs, round_trips=trips.round_trips,
@@ -232,6 +246,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
                     registry=registry, settings=settings, simulated_note=note)
     result.summary = _summary(decoded, result, all_pairs)
+    progress.end_step()
     return result
 
 
@@ -289,7 +304,7 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
 
 def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
-           engine: str = "local", decoder: str = "fast", progress: bool = False,
+           engine: str = "local", decoder: str = "fast", progress: "bool | Progress" = False,
            simulated: str | None = None) -> Result:
     """Decode ``inputs`` (paths, directories, '-') and run the whole job.
 
@@ -305,6 +320,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
 
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
+    progress = Progress.of(progress)
     registry = ports if hasattr(ports, "locate") else load_ports(ports)
     settings = config if isinstance(config, Settings) else load_config(config)
     claim_list = load_claim_list(claims)
@@ -321,7 +337,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
     decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))
     return analyse(decoded, registry=registry, claims=claim_list, params=settings,
-                   pairs=pairs, watchlists=watch, simulated=simulated)
+                   pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
 
 
 def load_claim_list(claims) -> list:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ais.progress import Progress
 from ais.tables.decoded import Decoded
 from ais.reading.read import read_inputs
 from ais.reading.sources import expand_inputs
@@ -59,7 +60,7 @@ def _cross_file_duplicates(frame: pd.DataFrame, window_s: float,
 
 
 def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = False,
-                     progress: bool = False, scheduler: str | None = None) -> Decoded:
+                     progress: "bool | Progress" = False, scheduler: str | None = None) -> Decoded:
     """Decode every file of ``paths`` in its own Dask task and merge the results."""
     import dask
 
@@ -79,7 +80,9 @@ def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = Fals
         except Exception:
             scheduler = "processes" if len(files) > 1 else "synchronous"
     kwargs = {} if scheduler is None else {"scheduler": scheduler}
-    parts = list(dask.compute(*tasks, **kwargs))
+    with Progress.of(progress).phase("decoding (dask)", total=len(files), unit="files") as bar:
+        parts = list(dask.compute(*tasks, **kwargs))
+        bar.update(len(files))
     inputs = [i for d in parts for i in d.stats["inputs"]]
     merged = Decoded.merge(parts, inputs=inputs)
     if len(parts) < 2:

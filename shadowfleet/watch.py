@@ -51,7 +51,7 @@ import ais.schema as schema
 from ais import reasons
 from ais.errors import ConfigError, InputError
 from shadowfleet import provenance
-from shadowfleet.job import Analysis, accumulate, analyse_state, publish, reconcile_log
+from shadowfleet.job import MAX_REJECTS_KEPT, Analysis, accumulate, analyse_state, publish, reconcile_log
 from shadowfleet.job_state import JobState, load_state, remove_stale, state_lock
 
 
@@ -67,7 +67,7 @@ class WatchLimits:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     udp_receive_buffer_bytes: int = 8 << 20
-    max_rejects_kept: int = 100_000
+    max_rejects_kept: int = MAX_REJECTS_KEPT
 
     def __post_init__(self):
         if not self.every_seconds > 0:
@@ -171,10 +171,12 @@ class _Reader(threading.Thread):
     """Reads the source into the line queue until stopped (or end of stdin)."""
 
     def __init__(self, kind: str, address, limits: WatchLimits, lines: ChunkQueue,
-                 stop: threading.Event, log: Callable[[str], None]):
+                 stop: threading.Event, log: Callable[[str], None],
+                 warn: Callable[[str], None] | None = None):
         super().__init__(daemon=True, name=f"watch-{kind}")
         self.kind, self.address, self.limits = kind, address, limits
         self.lines, self.stop, self.log = lines, stop, log
+        self.warn = warn or log
         self.splitter = LineSplitter(limits.max_line_bytes)
         self.ready = threading.Event()
         self.bound: tuple | None = None
@@ -235,7 +237,7 @@ class _Reader(threading.Thread):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
         got = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         if got < wanted:
-            self.log(f"UDP receive buffer is {got} bytes (asked for {wanted}); raise "
+            self.warn(f"UDP receive buffer is {got} bytes (asked for {wanted}); raise "
                      "net.core.rmem_max if bursts are lost")
 
     def _tcp(self) -> None:
@@ -261,7 +263,7 @@ class _Reader(threading.Thread):
                         delay = self.limits.reconnect_min_s
                         self._push(data)
             except OSError as exc:
-                self.log(f"connection to {host}:{port} failed: {exc.__class__.__name__}")
+                self.warn(f"connection to {host}:{port} failed: {exc.__class__.__name__}")
             partial = self.splitter.reset()     # a last line without its line end
             if partial.strip():
                 self._put([partial.rstrip(b"\r")])
@@ -311,11 +313,15 @@ def _too_long_rejects(source: str, items: list[tuple[int, bytes]]) -> pd.DataFra
 def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | None = None,
           analysis: Analysis, limits: WatchLimits = WatchLimits(),
           stop: threading.Event | None = None, log: Callable[[str], None] | None = None,
-          install_signals: bool = True) -> WatchReport:
-    """Watch a feed until stopped (SIGINT/SIGTERM, ``stop`` set, end of stdin)."""
+          install_signals: bool = True, quiet: bool = False) -> WatchReport:
+    """Watch a feed until stopped (SIGINT/SIGTERM, ``stop`` set, end of stdin).
+    ``quiet``: only warnings reach ``log`` (not the start and connection lines)."""
     out_dir = Path(out_dir)
     state_dir = out_dir / "state" if state_dir is None else Path(state_dir)
     log = log or (lambda msg: print(f"shadowfleet watch: {msg}", file=sys.stderr, flush=True))
+    warn = log
+    if quiet:
+        log = lambda msg: None      # noqa: E731 - the informational lines only
     stop = stop or threading.Event()
     report = WatchReport()
     with state_lock(state_dir):
@@ -327,7 +333,7 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
         state = dataclasses.replace(state, decoder=decoder)
 
         lines = ChunkQueue(limits.max_queued_bytes)
-        reader = _Reader(kind, address, limits, lines, stop, log)
+        reader = _Reader(kind, address, limits, lines, stop, log, warn)
         previous = {}
         if install_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -352,7 +358,7 @@ def watch(kind: str, address, out_dir: str | Path, *, state_dir: str | Path | No
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if isinstance(reader.error, OSError):
-        log(f"the {kind} reader stopped: {reader.error}")
+        warn(f"the {kind} reader stopped: {reader.error}")
     elif reader.error is not None:
         raise reader.error
     return report

@@ -202,3 +202,29 @@ def test_an_empty_inbox_writes_nothing_and_a_missing_inbox_is_an_error(tmp_path)
     bad = run_cli("job", "--inbox", tmp_path / "missing", "--state", tmp_path / "s2",
                   "--out", tmp_path / "o2")
     assert bad.returncode == 1 and b"inbox is not a directory" in bad.stderr
+
+
+def test_a_vessel_dark_across_runs_writes_one_version_until_it_closes(tmp_path, feed, analysis):
+    """DESIGN.md "Scale": an open dark period growing longer is not a new version."""
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    seen = []           # per run: (status, version, summary) of MARIA's dark periods
+    for i, part in enumerate(slice_lines(scenario_lines(seed=3), 40)):   # about 1.5 h each
+        write_feed(inbox / f"part-{i:02d}.nmea", part)
+        run_job(inbox, state, out, analysis=analysis)
+        book = read_alerts_csv(out / "alerts.csv")
+        dark = book[(book["kind"] == "dark_period") & (book["mmsi"] == 273000002)]
+        seen.append({a: (s, v, t) for a, s, v, t in zip(dark["alert_id"], dark["status"],
+                                                         dark["version"], dark["summary"])})
+    ever_open = {a for run in seen for a, (s, _, _) in run.items() if s == "open"}
+    assert ever_open, "the scenario must keep MARIA dark across a run boundary"
+    log = pd.read_csv(out / "alerts_log.csv", keep_default_na=False)
+    for alert in ever_open:
+        runs_open = [run[alert] for run in seen if alert in run and run[alert][0] == "open"]
+        assert len(runs_open) >= 2
+        assert len({t for _, _, t in runs_open}) == len(runs_open)   # the length grew ...
+        assert {v for _, v, _ in runs_open} == {1}                  # ... in one version
+        mine = log[log["alert_id"] == alert]
+        assert mine["status"].tolist() == ["open", "closed"]
+        assert mine["version"].tolist() == [1, 2]
+        assert seen[-1][alert][:2] == ("closed", 2)

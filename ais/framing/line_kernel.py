@@ -25,7 +25,9 @@ than ``max_line_bytes``, and the faults found after the checksum (bad fields, ta
 payload), so those rejects get ``ais.framing.nmea``'s reasons. The two faults the reference
 checks first on an otherwise common line are rejected here, as ``K_REJECT`` rows with
 its reason (``C_REASON``): no ``*hh`` at the end (truncated) and a checksum of two hex
-digits that does not match (bad checksum). The state between lines (``$PGHP``, lone
+digits that does not match (bad checksum); so is a line of ASCII (control bytes
+included) with no ``!``, ``$`` or ``\\`` in it (not NMEA): a feed of junk lines costs
+no Python object per line but its reject. The state between lines (``$PGHP``, lone
 tag blocks) is applied afterwards by ``ais.incremental.fast_framing``.
 
 This module holds the row layout (``FRAME_FIELDS``, the ``K_*`` kinds and ``C_*``
@@ -43,11 +45,13 @@ import numpy as np
 
 from ais import reasons
 from ais._numba import njit
+from ais.framing.nmea import LATEST_EPOCH_S
 
 K_AIS, K_BLANK, K_SKIP, K_OTHER, K_PGHP, K_HANDOFF, K_REJECT = range(7)
 # a ``K_REJECT`` row's reason, in its ``C_REASON`` column
-R_BAD_CHECKSUM, R_TRUNCATED = 1, 2
-REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRUNCATED}
+R_BAD_CHECKSUM, R_TRUNCATED, R_NOT_NMEA = 1, 2, 3
+REJECT_REASONS = {R_BAD_CHECKSUM: reasons.BAD_CHECKSUM, R_TRUNCATED: reasons.TRUNCATED,
+                  R_NOT_NMEA: reasons.NOT_NMEA}
 # what ``_sentence`` makes of a sentence
 S_HANDOFF, S_AIS = 0, -1
 
@@ -203,7 +207,9 @@ def _pghp(buf, a, b, pghp_time, i, vals):
             or h > 23 or mi > 59 or s > 59:
         return True                  # datetime() raises: no time
     secs = _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-    pghp_time[i] = float(secs) + ms / 1000.0
+    t = float(secs) + ms / 1000.0
+    if 0 <= t < LATEST_EPOCH_S:
+        pghp_time[i] = t
     return True
 
 
@@ -384,18 +390,24 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
         return
     starts = 0
     m = -1
+    ctrl = False
     for k in range(a, b):
         c = buf[k]
-        if c > 126 or (c < 32 and c != 9):
-            return
+        if c > 126:
+            return                   # not ASCII: the reference checks the UTF-8
+        if c < 32 and c != 9:
+            ctrl = True
+            continue
         if c == 33 or c == 36:
             starts += 1
         if m < 0 and (c == 33 or c == 36 or c == 92):
             m = k
-    if starts > 1:
-        return                       # several sentences on one line: the reference splits
-    if m < 0:
+    if m < 0:                        # no '!', '$' or '\' at all: junk, control bytes or not
+        out[C_KIND, li] = K_REJECT
+        out[C_REASON, li] = R_NOT_NMEA
         return
+    if ctrl or starts > 1:
+        return                       # control bytes; several sentences: the reference
     i = m
     if buf[i] == 36:                 # '$'
         if i != a:
@@ -481,12 +493,14 @@ def _epoch(value):
     if v < 1e8:
         return np.nan
     if v < 1e11:
-        return v
-    if v < 1e14:
-        return v / 1e3
-    if v < 1e17:
-        return v / 1e6
-    return v / 1e9
+        s = v
+    elif v < 1e14:
+        s = v / 1e3
+    elif v < 1e17:
+        s = v / 1e6
+    else:
+        s = v / 1e9
+    return s if s < LATEST_EPOCH_S else np.nan
 
 
 @njit
@@ -513,7 +527,8 @@ def _epochs(values, out):
 
 def epoch_seconds(value: np.ndarray) -> np.ndarray:
     """Integer epochs -> seconds by magnitude (``ais.framing.nmea.parse_epoch``): < 1e11 seconds,
-    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8 (``_epoch`` on each)."""
+    < 1e14 ms, < 1e17 us, else ns; NaN below 1e8 and from ``LATEST_EPOCH_S`` on (``_epoch``
+    on each)."""
     value = np.ascontiguousarray(value, dtype=np.int64)
     out = np.empty(len(value), dtype=np.float64)
     _epochs(value, out)

@@ -48,11 +48,17 @@ ACCEPTED_TIME_STYLES = (
     "an epoch after the checksum (...*hh,1696161600 or ...*hh,rSTATION,1696161600)",
 )
 
+# the latest receive time taken: 2255-03-14. A later one (a garbled c:, a year 9999 in
+# an ISO-8601 prefix or a $PGHP line) does not fit a datetime64[ns] and is no time
+LATEST_EPOCH_S = 9.0e9
+
 _START = re.compile(rb"[\\!$]")
 # a checksum directly followed by the start of another tag block or sentence
 _SPLIT = re.compile(rb"(?<=\*[0-9A-Fa-f]{2})[ \t\r]*(?=\\[^!$\\]|[!$])")
 _NOT_ARMOUR = bytes(sorted(set(range(256)) - ARMOUR))
 _PREFIX_SEPARATORS = b" ,\t;"
+# control bytes (NUL and the rest below 32 but tab and CR, DEL): never in a valid line
+_CONTROL = bytes(range(0, 9)) + bytes(range(10, 13)) + bytes(range(14, 32)) + b"\x7f"
 
 # kinds of parsed segments
 _AIS, _PGHP, _OTHER, _SKIP, _REJECT, _TAG = range(6)
@@ -96,7 +102,8 @@ def _xor(data: bytes) -> int:
 
 def parse_epoch(text: bytes | str) -> float | None:
     """Epoch number -> seconds, sized by magnitude: < 1e11 seconds, < 1e14 milliseconds,
-    < 1e17 microseconds, else nanoseconds. None when not a number or before 1973."""
+    < 1e17 microseconds, else nanoseconds. None when not a number, before 1973 or from
+    ``LATEST_EPOCH_S`` on."""
     try:
         v = float(text)
     except (TypeError, ValueError):
@@ -104,12 +111,14 @@ def parse_epoch(text: bytes | str) -> float | None:
     if not np.isfinite(v) or v < 1e8:
         return None
     if v < 1e11:
-        return v
-    if v < 1e14:
-        return v / 1e3
-    if v < 1e17:
-        return v / 1e6
-    return v / 1e9
+        s = v
+    elif v < 1e14:
+        s = v / 1e3
+    elif v < 1e17:
+        s = v / 1e6
+    else:
+        s = v / 1e9
+    return s if s < LATEST_EPOCH_S else None
 
 
 def parse_timestamp(text: bytes | str) -> float | None:
@@ -128,7 +137,8 @@ def parse_timestamp(text: bytes | str) -> float | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+    t = dt.timestamp()
+    return t if 0 <= t < LATEST_EPOCH_S else None
 
 
 def _pghp_time(fields: list[bytes]) -> float | None:
@@ -140,7 +150,8 @@ def _pghp_time(fields: list[bytes]) -> float | None:
         dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
     except ValueError:
         return None
-    return dt.timestamp() + ms / 1000.0
+    t = dt.timestamp() + ms / 1000.0
+    return t if 0 <= t < LATEST_EPOCH_S else None
 
 
 def _parse_tag_block(content: bytes):
@@ -425,6 +436,8 @@ class Framer:
                     continue
                 else:
                     st.pghp = st.tag = None   # the rejected line may have been the one they timed
+                    if v != reasons.NOT_NMEA and seg.translate(None, _CONTROL) != seg:
+                        v = reasons.CONTROL_BYTES   # say why: NUL padding, binary junk
                     reject(line_no, v, seg)
                     continue
                 counts["sentences"] += 1

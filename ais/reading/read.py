@@ -11,7 +11,6 @@ and what to do; inside a directory such a file is skipped with a warning instead
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,12 +19,13 @@ from ais.assembly.dedup import DedupParams
 from ais.errors import InputError, NoReceiveTimeError
 from ais.framing.nmea import ACCEPTED_TIME_STYLES
 from ais.incremental.decoder import IncrementalDecoder
+from ais.progress import Progress
 from ais.reading import tabular
 from ais.reading.buffers import empty_pools
-from ais.reading.sources import STDIN, _expand, _looks_binary, _Source
+from ais.reading.sources import STDIN, _expand, _Source, not_ais_head
 from ais.tables.decoded import Decoded
 
-__all__ = ["read_inputs", "iter_inputs", "check_file", "InputsRead"]
+__all__ = ["read_inputs", "iter_inputs", "iter_file", "check_file", "InputsRead"]
 
 # files of several receivers are read one after the other: remember kept copies this long
 # (receive time) so a later file's duplicates of an earlier file are found
@@ -61,30 +61,31 @@ class InputsRead:
 
 
 def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
-                progress: bool = False, read: InputsRead | None = None):
+                progress: "bool | Progress" = False, read: InputsRead | None = None):
     """``read_inputs`` piece by piece: yields a ``Decoded`` per piece read (about
     ``CHUNK_BYTES`` of text each), so a caller that writes them out as they come keeps
     memory bounded whatever the size of the input. The pieces of a file are held back
     only until the file is known to be usable (its first piece with AIS in it, and with
     ``require_times`` a receive time), as a stray file in a directory is skipped whole.
-    ``read`` (an ``InputsRead``) receives the inputs and warnings.
+    ``read`` (an ``InputsRead``) receives the inputs and warnings. ``progress``: a
+    ``Progress`` (or True for the command's default) reports the phase "decoding" in
+    bytes of input read.
     """
     read = InputsRead() if read is None else read
     files = _expand(paths)
     dec = IncrementalDecoder(decoder=decoder, dedup=DedupParams(retention_s=READ_RETENTION_S))
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
-        total = sum(Path(f).stat().st_size for f, _ in files if f != "-")
-        bar = tqdm(total=total or None, unit="B", unit_scale=True, delay=2.0, file=sys.stderr,
-                   desc="decoding", leave=False)
+    total = sum(Path(f).stat().st_size for f, _ in files if f != "-")
+    with Progress.of(progress).phase("decoding", total=total, unit="B") as bar:
+        yield from _iter_files(files, dec, decoder, require_times, read, bar, paths)
+
+
+def _iter_files(files, dec, decoder, require_times, read, bar, paths):
     skipped: list[str] = []
     notes: list[str] = []
     no_time = 0
     try:
         for f, explicit in files:
-            if bar is not None:
-                bar.n_raw = 0
+            bar.n_raw = 0
             name = STDIN if f == "-" else f
             src = _Source(f)
             held: list[Decoded] = []        # pieces of a file not yet known to be usable
@@ -129,8 +130,6 @@ def iter_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
         no_time += last.counts["no_receive_time"]
         yield last
     finally:
-        if bar is not None:
-            bar.close()
         if decoder == "fast":
             empty_pools()           # the kept buffers are for the pieces of one read
     read.warnings.extend([f"skipped {s}" for s in skipped] + notes)
@@ -169,14 +168,14 @@ def _usable(counts: _FileCounts, require_times: bool) -> bool:
 
 
 def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
-                progress: bool = False) -> Decoded:
+                progress: "bool | Progress" = False) -> Decoded:
     """Read and decode AIS from ``paths`` (files, ``.gz``, directories, ``-`` for stdin).
 
     decoder: ``"fast"`` (numba fast path, pyais for the types it does not cover) or
     ``"pyais"`` (the reference). require_times: refuse a file whose messages carry no
     receive time (``NoReceiveTimeError``); otherwise such messages are kept with an empty
-    timestamp and a warning gives their count. progress: a bar on stderr for inputs that
-    take more than a couple of seconds, only when stderr is a terminal.
+    timestamp and a warning gives their count. progress: a ``Progress`` (or True: a bar
+    on a terminal, a line otherwise, on stderr; ``ais.progress``).
     """
     read = InputsRead()
     pieces = []
@@ -192,6 +191,29 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
         sorter.shutdown(wait=False)
     merged.warnings.extend(read.warnings)
     return merged
+
+
+def iter_file(dec: IncrementalDecoder, path, *, bar=None, read: InputsRead | None = None):
+    """One input file (or ``-``) decoded piece by piece by ``dec``, the caller's decoder
+    (a scheduled job carries its own from run to run), the end of the file included:
+    the same kinds, pieces and refusals as ``iter_inputs`` (``InputError`` for a file
+    that is missing, unreadable, empty or binary with no NMEA in its head), so memory
+    stays bounded whatever the file's size, gzip included. The caller checks the whole
+    with ``check_file``. ``bar``: a ``Phase`` of ``ais.progress`` counting bytes read;
+    ``read`` gets the file's warnings (a gzip cut short)."""
+    name = STDIN if str(path) == "-" else str(path)
+    src = _Source(str(path))
+    if bar is not None:
+        bar.n_raw = 0
+    try:
+        yield from _read_one(dec, src, name, bar)
+    finally:
+        src.close()
+        if dec.decoder == "fast":
+            empty_pools()
+    if src.truncated and read is not None:
+        read.warnings.append(f"{name}: gzip data ends early (file cut short?); "
+                             "decoded what was there")
 
 
 def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
@@ -211,8 +233,9 @@ def _read_one(dec: IncrementalDecoder, src: "_Source", name: str, bar):
             rest.append(chunk)
         yield tabular.read_table(name, b"".join(rest), kind)
         return
-    if _looks_binary(first[:65536]):
-        raise InputError(name, "binary file, not NMEA text or a decoded table",
+    if not_ais_head(first):
+        raise InputError(name, "binary file with no NMEA sentence in its first 64 KB, "
+                         "not NMEA text or a decoded table",
                          "give NMEA 0183 (plain or .gz), decoded CSV or Parquet")
     yield from _read_nmea(dec, src, name, first, bar)
 

@@ -122,15 +122,23 @@ def _gather(buf, starts, ends, out):
 
 
 def span_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[bytes]:
-    """The spans as ``bytes`` objects (no NUL inside AIS text, so a NUL-padded
-    fixed-width array gives them back exactly)."""
+    """The spans as ``bytes`` objects: through a NUL-padded fixed-width array, which
+    gives back every span that does not end in NUL bytes; those (a serial capture's
+    padding on a rejected line) are cut from the buffer one by one."""
     n = len(starts)
     if n == 0:
         return []
+    starts = np.asarray(starts, dtype=np.int64)
+    ends = np.asarray(ends, dtype=np.int64)
     w = max(int((ends - starts).max()), 1)
     out = np.zeros((n, w), dtype=np.uint8)
     _gather(buf, starts, ends, out)
-    return out.view(f"S{w}").ravel().tolist()
+    spans = out.view(f"S{w}").ravel().tolist()
+    nul_end = np.flatnonzero((ends > starts) & (buf[np.maximum(ends - 1, 0)] == 0)) \
+        if len(buf) else np.empty(0, dtype=np.int64)
+    for i in nul_end:
+        spans[i] = bytes(buf[starts[i]:ends[i]])
+    return spans
 
 
 @njit

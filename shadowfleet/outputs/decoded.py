@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ais.progress import Progress
 from ais.tables.decoded import Decoded, iso_utc
 from ais.tables.frames import PositionBatch, epoch_ns, to_epoch
 from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
@@ -95,8 +96,8 @@ PARQUET_ROW_GROUP = 1 << 20     # pyarrow's default, so the files match write_pa
 
 
 def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *,
-                         n_buckets: int = N_BUCKETS,
-                         bucket_bytes: int = BUCKET_BYTES) -> tuple[dict[str, Path], Decoded]:
+                         n_buckets: int = N_BUCKETS, bucket_bytes: int = BUCKET_BYTES,
+                         progress: Progress | None = None) -> tuple[dict[str, Path], Decoded]:
     """The files of ``write_decoded(read_inputs(...), out_dir)``, from the pieces of
     ``ais.iter_inputs`` (``read``: its ``InputsRead``) with bounded memory.
 
@@ -105,7 +106,9 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
     appended to their Parquet files; rejects are kept in memory. Nothing is written when
     reading fails. Returns the paths and a ``Decoded`` holding the rejects and the counts
     (``stats``, ``warnings``, ``describe()``) but no positions or statics rows.
+    ``progress`` (``ais.progress``) reports the sort and write after the read's own phase.
     """
+    progress = progress if progress is not None else Progress.off()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with spill_dir(out) as tmp:
@@ -139,16 +142,9 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
             release_freed_memory()
             types = Decoded.merge(witnesses)
             span = _Span()
-            paths = {
-                "positions": _write_sorted(
-                    (_sorted_positions(t, any_batch) for t in positions.tables()),
-                    _parquet_schema(types.positions, POSITION_COLUMNS),
-                    out / "positions.parquet", span),
-                "statics": _write_sorted(
-                    (sort_by_vessel_time(_to_frame(t)) for t in statics.tables()),
-                    _parquet_schema(types.statics, STATIC_COLUMNS),
-                    out / "statics.parquet", span),
-            }
+            with progress.phase("sorting and writing", total=positions.rows + statics.rows,
+                                unit="rows") as bar:
+                paths = _write_tables(out, positions, statics, types, any_batch, span, bar)
         finally:
             positions.close()
             statics.close()
@@ -164,6 +160,25 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
     atomic_write_text(out / "summary.json", json.dumps(summary_json, indent=2) + "\n")
     paths["summary"] = out / "summary.json"
     return paths, summary
+
+
+def _write_tables(out: Path, positions, statics, types, any_batch: bool, span, bar) -> dict:
+    """Sort the spilled buckets one at a time into positions.parquet and statics.parquet."""
+    def counted(tables):
+        for t in tables:
+            bar.update(t.num_rows)
+            yield t
+
+    return {
+        "positions": _write_sorted(
+            (_sorted_positions(t, any_batch) for t in counted(positions.tables())),
+            _parquet_schema(types.positions, POSITION_COLUMNS),
+            out / "positions.parquet", span),
+        "statics": _write_sorted(
+            (sort_by_vessel_time(_to_frame(t)) for t in counted(statics.tables())),
+            _parquet_schema(types.statics, STATIC_COLUMNS),
+            out / "statics.parquet", span),
+    }
 
 
 def _batch_table(batch: PositionBatch) -> pa.Table:

@@ -1,0 +1,148 @@
+"""Progress of a command's long phases, on stderr: the one mechanism every command uses.
+
+A ``Progress`` reports *phases* (decoding, each detector group, claims, figures, a job's
+files...). On a terminal each phase is a tqdm bar, shown once the phase has lasted
+``bar_delay_s`` (a quick phase does not flash one); otherwise (a log file, cron's mail,
+a pipe) each phase that ends gives one line::
+
+    shadowfleet: decoding: 1.3 GB in 12.4 s
+
+``Progress.off()`` (``--quiet``) reports nothing. A phase that ends in an exception
+reports nothing either: the error is what the user needs to read.
+
+Library code takes a ``progress`` argument that defaults to ``Progress.off()``, so a
+notebook or a Dask worker that calls it prints nothing unless asked; the command line
+makes the one instance of a run (``Progress.for_command``) and passes it down.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from typing import IO, Iterator
+
+__all__ = ["Progress", "Phase"]
+
+
+def _amount(n: float, unit: str) -> str:
+    if unit == "B":
+        for size, name in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
+            if n >= size:
+                return f"{n / size:.1f} {name}"
+        return f"{int(n)} B"
+    return f"{int(n):,} {unit}" if unit else f"{int(n):,}"
+
+
+class Phase:
+    """One phase under way: ``update(n)`` adds to its count (bytes, files, vessels)."""
+
+    def __init__(self, owner: "Progress", name: str, total: float | None, unit: str):
+        self.owner, self.name, self.total, self.unit = owner, name, total, unit
+        self.n = 0
+        self.started = time.perf_counter()
+        self._bar = None
+        if owner.bars:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total or None, unit=unit or "it",
+                             unit_scale=unit == "B", delay=owner.bar_delay_s,
+                             file=owner.stream, desc=name, leave=False,
+                             dynamic_ncols=True)
+
+    def update(self, n: float = 1) -> None:
+        if n <= 0:
+            return
+        self.n += n
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def _end(self, ok: bool) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if ok and self.owner.lines:
+            seconds = time.perf_counter() - self.started
+            amount = f"{_amount(self.n, self.unit)} in " if self.n and self.unit else ""
+            self.owner.stream.write(f"{self.owner.prefix}: {self.name}: {amount}"
+                                    f"{seconds:.1f} s\n")
+            self.owner.stream.flush()
+
+
+class Progress:
+    """Where a run reports its phases (see the module docstring).
+
+    ``mode``: ``"bar"`` (a tqdm bar per phase), ``"lines"`` (a line per phase that ends)
+    or ``"off"``. ``for_command`` picks bar or lines by whether the stream is a terminal.
+    """
+
+    def __init__(self, mode: str = "off", *, stream: IO[str] | None = None,
+                 prefix: str = "shadowfleet", bar_delay_s: float = 1.0):
+        if mode not in ("bar", "lines", "off"):
+            raise ValueError(f"progress mode {mode!r}: use bar, lines or off")
+        self.mode = mode
+        self.stream = stream if stream is not None else sys.stderr
+        self.prefix = prefix
+        self.bar_delay_s = bar_delay_s
+        self._step: Phase | None = None
+
+    @classmethod
+    def off(cls) -> "Progress":
+        return cls("off")
+
+    @classmethod
+    def for_command(cls, *, quiet: bool = False, stream: IO[str] | None = None) -> "Progress":
+        """A command's progress: off when ``quiet``, bars on a terminal, lines otherwise."""
+        stream = stream if stream is not None else sys.stderr
+        if quiet:
+            return cls("off", stream=stream)
+        tty = getattr(stream, "isatty", None)
+        return cls("bar" if tty is not None and tty() else "lines", stream=stream)
+
+    @classmethod
+    def of(cls, progress) -> "Progress":
+        """``progress`` as a ``Progress``: True is ``for_command()``, False/None off."""
+        if isinstance(progress, Progress):
+            return progress
+        return cls.for_command() if progress else cls.off()
+
+    @property
+    def bars(self) -> bool:
+        return self.mode == "bar"
+
+    @property
+    def lines(self) -> bool:
+        return self.mode == "lines"
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off"
+
+    @contextmanager
+    def phase(self, name: str, *, total: float | None = None, unit: str = "") -> Iterator[Phase]:
+        """A phase: ``with progress.phase("decoding", total=size, unit="B") as p: p.update(n)``."""
+        self.end_step()
+        ph = Phase(self, name, total, unit)
+        try:
+            yield ph
+        except BaseException:
+            ph._end(ok=False)
+            raise
+        ph._end(ok=True)
+
+    def step(self, name: str) -> None:
+        """End the step phase under way (if any) and start the next: phase boundaries in
+        straight-line code (``shadowfleet.pipeline.analyse``). ``end_step`` ends the last."""
+        self.end_step()
+        self._step = Phase(self, name, None, "")
+
+    def end_step(self) -> None:
+        if self._step is not None:
+            step, self._step = self._step, None
+            step._end(ok=True)
+
+    def abandon_step(self) -> None:
+        """The code under a step failed: end it without its line."""
+        if self._step is not None:
+            step, self._step = self._step, None
+            step._end(ok=False)

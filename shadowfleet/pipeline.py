@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,36 @@ from shadowfleet.outputs.tables import write_csv, write_parquet
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+def _empty_encounters() -> pd.DataFrame:
+    from detectors.encounters import empty_encounters
+
+    return empty_encounters()
+
+
+def _empty_loitering() -> pd.DataFrame:
+    from detectors.loitering import empty_loitering
+
+    return empty_loitering()
+
+
+def _empty_stops() -> pd.DataFrame:
+    from detectors.stops import empty_stops
+
+    return empty_stops()
+
+
+def _empty_stays() -> pd.DataFrame:
+    from detectors.stops import empty_stays
+
+    return empty_stays()
+
+
+def _empty_vessels() -> pd.DataFrame:
+    from detectors.ranking import empty_vessels
+
+    return empty_vessels()
 
 
 @dataclasses.dataclass
@@ -47,6 +77,13 @@ class Result:
     registry: Any = None
     settings: Any = None
     simulated_note: str | None = None     # set when the data are (partly) simulated
+    # the behaviour detectors (DESIGN.md, "Behaviour and identity detectors"): encounters,
+    # loitering, unlisted stops and the stays behind them, the ranking of vessels
+    encounters: pd.DataFrame = dataclasses.field(default_factory=_empty_encounters)
+    loitering: pd.DataFrame = dataclasses.field(default_factory=_empty_loitering)
+    stops: pd.DataFrame = dataclasses.field(default_factory=_empty_stops)
+    stays: pd.DataFrame = dataclasses.field(default_factory=_empty_stays)
+    vessels: pd.DataFrame = dataclasses.field(default_factory=_empty_vessels)
 
     @property
     def data(self) -> str:
@@ -68,6 +105,11 @@ class Result:
             "dark_periods": int(len(self.dark_periods)),
             "possible_port_calls": int(len(self.possible_calls)),
             "spoofing_jumps": int(len(self.jumps)),
+            "encounters": int(len(self.encounters)),
+            "loitering": int(len(self.loitering)),
+            "unlisted_stops": int(len(self.stops)),
+            "stays": int(len(self.stays)),
+            "vessels_ranked": int(len(self.vessels)),
             "alerts": int(len(self.alerts)),
             "alerts_by_kind": {str(k): int(v) for k, v in alerts_by_kind.items()},
             "claims": int(len(self.claims)),
@@ -180,7 +222,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     own: DESIGN.md, "Claims file"). The outputs are marked simulated when ``simulated``
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`)."""
-    from detectors.alerts import build_alerts
+    from detectors.alerts import build_alerts, combine_alerts
     from detectors.cleaning import clean_positions
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
@@ -201,6 +243,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
     alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
                           ports_of_interest=ports_of_interest, names=names, imos=imos)
+    behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
+                           dark_periods=gaps, port_visits=visits, data_end=data_end)
+    alerts = combine_alerts(alerts, behaviour.alerts)
 
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
@@ -218,7 +263,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                                      legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
-                                     statics=decoded.statics)
+                                     statics=decoded.statics,
+                                     encounters=behaviour.encounters,
+                                     loitering=behaviour.loitering)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
@@ -230,9 +277,46 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                     claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
-                    registry=registry, settings=settings, simulated_note=note)
+                    registry=registry, settings=settings, simulated_note=note,
+                    encounters=behaviour.encounters, loitering=behaviour.loitering,
+                    stops=behaviour.stops, stays=behaviour.stays, vessels=behaviour.vessels)
     result.summary = _summary(decoded, result, all_pairs)
     return result
+
+
+class Behaviour(NamedTuple):
+    """What the behaviour detectors found in one run, and their alerts."""
+
+    encounters: pd.DataFrame
+    loitering: pd.DataFrame
+    stops: pd.DataFrame
+    stays: pd.DataFrame
+    vessels: pd.DataFrame
+    alerts: pd.DataFrame
+
+
+def _behaviour(positions: pd.DataFrame, registry, settings, *, names, imos, dark_periods,
+               port_visits, data_end=None, identity: pd.DataFrame | None = None) -> Behaviour:
+    """Encounters, loitering, unlisted stops (and their stays) over the cleaned positions
+    (spoofed fixes left out by each detector), the ranking of every vessel over all the
+    run's events (``identity``: the identity anomalies, when the run has them), and the
+    alerts of encounters, loitering and unlisted stops (:mod:`detectors.behaviour_alerts`)."""
+    from detectors.behaviour_alerts import build_behaviour_alerts
+    from detectors.encounters import find_encounters
+    from detectors.loitering import find_loitering
+    from detectors.ranking import rank_vessels
+    from detectors.stops import find_unlisted_stops
+
+    encounters = find_encounters(positions, registry, settings.encounters, names=names)
+    loitering = find_loitering(positions, registry, settings.loitering, names=names)
+    stops, stays = find_unlisted_stops(positions, registry, settings.stops, names=names)
+    vessels = rank_vessels(positions, dark_periods=dark_periods, port_visits=port_visits,
+                           encounters=encounters, loitering=loitering, stays=stays,
+                           identity=identity, names=names, imos=imos, params=settings.ranking,
+                           data_end=data_end)
+    alerts = build_behaviour_alerts(encounters, loitering, stops, stays, dark_periods,
+                                    names=names, imos=imos)
+    return Behaviour(encounters, loitering, stops, stays, vessels, alerts)
 
 
 def _tag_alerts_with_claims(alerts: pd.DataFrame, evaluation) -> pd.DataFrame:

@@ -23,6 +23,15 @@ pair of interest Najin-Dunay, and scores it against the truth
   position and the switch-off, or between the switch-on and the next position: DESIGN.md
   then calls it positions withheld); ``off_wrong``: those whose dark period counts
   messages other than those.
+
+Then, per seed, the behaviour detectors against what the ships did at sea
+(``shadowfleet.simulator.behaviour_accuracy``): for encounters (``enc``), loitering
+(``loit``) and unlisted stops (``stop``), ``expected``: the truth's events a correct run
+reports given what the stations heard; ``found``: those found; ``detected``: the run's
+events; ``false``: detected events that match nothing the ships did; and
+``lookalikes_fired``: false events on a look-alike (ships passing at speed, moored in one
+port, anchored inside a port polygon, stopped near a port). Last, precision and recall
+of each kind over all seeds.
 """
 
 from __future__ import annotations
@@ -64,27 +73,49 @@ def main(argv: list[str] | None = None) -> int:
     registry = load_ports()
     seeds = [("najin-dunay-2023", args.first_seed + k) for k in range(args.nd)] + \
             [("control", args.first_seed + k) for k in range(args.control)]
-    rows = []
+    from shadowfleet.simulator.behaviour_accuracy import totals as behaviour_totals
+
+    rows, behaviour = [], []
     started = time.perf_counter()
     for scenario, seed in seeds:
-        rows.append(run(scenario, seed, registry)[3].row())
-    cols = list(rows[0]) if rows else []
-    if args.markdown:
-        print("| " + " | ".join(cols) + " |")
-        print("|" + "|".join("---:" if c not in ("scenario",) else "---" for c in cols) + "|")
-        for r in rows:
-            print("| " + " | ".join(str(r[c]) for c in cols) + " |")
-    else:
-        width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-        print("  ".join(c.rjust(width[c]) for c in cols))
-        for r in rows:
-            print("  ".join(str(r[c]).rjust(width[c]) for c in cols))
-    totals = {c: sum(r[c] for r in rows) for c in cols if c not in ("scenario", "seed")}
-    print(f"totals: {totals}; {len(rows)} seeds in {time.perf_counter() - started:.1f} s")
+        acc = run(scenario, seed, registry)[3]
+        rows.append(acc.row())
+        behaviour.append(acc.behaviour)
+    _table(rows, args.markdown)
+    totals = {c: sum(r[c] for r in rows) for c in (list(rows[0]) if rows else [])
+              if c not in ("scenario", "seed")}
+    print(f"totals: {totals}")
+    print()
+    _table([{"scenario": r["scenario"], "seed": r["seed"], **b.row()}
+            for r, b in zip(rows, behaviour)], args.markdown)
+    summary = behaviour_totals(behaviour)
+    print()
+    _table([{"kind": kind, **{k: (f"{v:.3f}" if isinstance(v, float) else v)
+                              for k, v in summary[kind].items()}}
+            for kind in ("encounters", "loitering", "stops")], args.markdown)
+    print(f"look-alikes fired: {summary['lookalikes_fired']}; "
+          f"{len(rows)} seeds in {time.perf_counter() - started:.1f} s")
     bad = totals.get("missed", 0) + totals.get("invented", 0) + totals.get("invented_calls", 0) \
         + totals.get("dark_uncovered", 0) + totals.get("off_wrong", 0) \
-        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0)
+        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0) \
+        + summary["lookalikes_fired"] + sum(
+            summary[k]["expected"] - summary[k]["found"] + summary[k]["detected"]
+            - summary[k]["true"] for k in ("encounters", "loitering", "stops"))
     return 1 if bad else 0
+
+
+def _table(rows: list[dict], markdown: bool) -> None:
+    cols = list(rows[0]) if rows else []
+    if markdown:
+        print("| " + " | ".join(cols) + " |")
+        print("|" + "|".join("---" if c in ("scenario", "kind") else "---:" for c in cols) + "|")
+        for r in rows:
+            print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        return
+    width = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    print("  ".join(c.rjust(width[c]) for c in cols))
+    for r in rows:
+        print("  ".join(str(r[c]).rjust(width[c]) for c in cols))
 
 
 if __name__ == "__main__":

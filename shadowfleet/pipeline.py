@@ -387,12 +387,21 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
 
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
     registry = ports if hasattr(ports, "locate") else load_ports(ports)
     settings = config if isinstance(config, Settings) else load_config(config)
     claim_list = load_claim_list(claims)
     watch = load_watchlist_list(watchlists)
+    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress)
+    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
+                   pairs=pairs, watchlists=watch, simulated=simulated)
+
+
+def decode(inputs, *, engine: str = "local", decoder: str = "fast",
+           progress: bool = False) -> "ais.Decoded":
+    """Decode ``inputs`` as :func:`detect` does (receive times required; inputs written
+    by the simulator marked so), for analyses that start from the same decoded frames."""
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
     if engine == "dask":
         from shadowfleet.scale import read_inputs_dask
 
@@ -404,8 +413,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     else:
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
     decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))
-    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
-                   pairs=pairs, watchlists=watch, simulated=simulated)
+    return decoded
 
 
 def load_claim_list(claims) -> list:

@@ -3,8 +3,8 @@
 Port visits are bars coloured by port; possible port calls (inferred during a dark
 period) are outlined bars in the port's colour; dark periods are grey hatched spans
 (open ones run to the end of the data); each claim's window is a shaded band labelled
-with the claim id. The behaviour at sea lies on the same rows: loitering as thin teal
-bars, stays at an unlisted stop as thin purple bars, and each encounter as a red
+with the claim id. The behaviour at sea lies on the same rows: loitering as thin black
+bars, stays at an unlisted stop as thin magenta bars, and each encounter as a red
 outline on both vessels' rows joined by a red line, so who met whom reads across. Rendered with matplotlib's Agg backend (no display needed). Made from
 simulated data, the title starts with "SIMULATED DATA" (and the PNG's Title metadata
 says so too; :mod:`shadowfleet.provenance`).
@@ -30,7 +30,8 @@ from shadowfleet.provenance import SIMULATED, title  # noqa: E402
 
 MAX_ROWS = 40
 TIMELINE_TITLE = "Port visits, possible port calls, dark periods and behaviour at sea by vessel"
-ENCOUNTER_COLOUR, LOITER_COLOUR, STOP_COLOUR = "#C62828", "#00897B", "#6A1B9A"
+# none of them a port's colour (shadowfleet.outputs._figures.PORT_COLOURS)
+ENCOUNTER_COLOUR, LOITER_COLOUR, STOP_COLOUR = "#C62828", "#111111", "#D500F9"
 CLAIM_COLOURS = ("#fdd835", "#80cbc4", "#ce93d8", "#ffab91", "#a5d6a7", "#90caf9")
 
 
@@ -145,16 +146,18 @@ def _draw_behaviour(ax, y_of, result) -> set[str]:
     docstring); returns the kinds drawn (for the legend). Artists carry the kind as
     their ``gid``."""
     drawn: set[str] = set()
+    # a stay at an unlisted stop may be loitering too: the thinner loitering bar on top
+    stays = _stop_stays(result)
+    if len(stays) and stays["mmsi"].astype("int64").isin(list(y_of)).any():
+        _draw(ax, y_of, stays["mmsi"], utc(stays["start_utc"]), utc(stays["end_utc"]), 0.34,
+              dict(facecolors=STOP_COLOUR, edgecolors="none", zorder=5, gid="unlisted_stop"))
+        drawn.add("unlisted_stop")
     loitering = table(result, "loitering")
     if len(loitering) and loitering["mmsi"].astype("int64").isin(list(y_of)).any():
         _draw(ax, y_of, loitering["mmsi"], utc(loitering["start_utc"]), utc(loitering["end_utc"]),
-              0.26, dict(facecolors=LOITER_COLOUR, edgecolors="none", zorder=5, gid="loitering"))
+              0.16, dict(facecolors=LOITER_COLOUR, edgecolors="none", zorder=5.5,
+                         gid="loitering"))
         drawn.add("loitering")
-    stays = _stop_stays(result)
-    if len(stays) and stays["mmsi"].astype("int64").isin(list(y_of)).any():
-        _draw(ax, y_of, stays["mmsi"], utc(stays["start_utc"]), utc(stays["end_utc"]), 0.26,
-              dict(facecolors=STOP_COLOUR, edgecolors="none", zorder=5, gid="unlisted_stop"))
-        drawn.add("unlisted_stop")
     enc = table(result, "encounters")
     if len(enc):
         start, end = utc(enc["start_utc"]), utc(enc["end_utc"])

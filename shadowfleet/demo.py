@@ -64,22 +64,27 @@ def stand_ins(manifest: dict) -> dict[int, tuple[int, str, str]]:
 
 
 def with_stand_ins(claims, mapping: dict[int, tuple[int, str, str]]):
-    """The claims with each real IMO of ``mapping`` replaced by its stand-in's."""
+    """The claims with each real IMO of ``mapping`` replaced by its stand-in's (among the
+    claim's vessels and the other vessel of an encounters claim, ``with``)."""
     out = []
     for claim in claims:
-        imos = claim.vessels.imo
+        imos = claim.vessels.imo + claim.with_vessels.imo
         if not any(i in mapping for i in imos):
             out.append(claim)
             continue
-        new_imos = tuple(mapping[i][0] if i in mapping else i for i in imos)
+
+        def swap(vessels):
+            return dataclasses.replace(vessels, imo=tuple(mapping[i][0] if i in mapping else i
+                                                          for i in vessels.imo))
+
         labels = dict(claim.labels)
         for real, (imo, name, real_name) in mapping.items():
             if real in imos:
                 labels.pop(real, None)
                 labels[imo] = f"{name} (stand-in for {real_name})"
-        out.append(dataclasses.replace(
-            claim, vessels=dataclasses.replace(claim.vessels, imo=new_imos),
-            labels=tuple(sorted(labels.items()))))
+        out.append(dataclasses.replace(claim, vessels=swap(claim.vessels),
+                                       with_vessels=swap(claim.with_vessels),
+                                       labels=tuple(sorted(labels.items()))))
     return out
 
 

@@ -1,5 +1,6 @@
 """`shadowfleet demo` end to end: every contract file, the stand-in claims, the pictures."""
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -30,6 +31,15 @@ def test_stand_ins_replace_only_the_named_ships():
     assert all("stand-in for" in name for _, name in wapo.labels)
     lady_r = claims["lady-r-2024-03"]
     assert lady_r.vessels.imo == (9161003,)
+    # the other vessel of an encounters claim is stood in for too
+    from shadowfleet.claims.model import Vessels
+
+    met = dataclasses.replace(wapo, kind="encounters", ports=(), vessels=Vessels(imo=(9161003,)),
+                              with_vessels=Vessels(imo=(8517839,)), labels=())
+    (swapped,) = with_stand_ins([met], mapping)
+    assert swapped.vessels.imo == (9161003,)
+    assert swapped.with_vessels.imo == (mapping[8517839][0],)
+    assert dict(swapped.labels)[mapping[8517839][0]].endswith("(stand-in for MARIA)")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ of a demo verdict must never pass for a finding about the real ships.
 **The second act.** Dunay's restricted pier was first identified on satellite imagery,
 not in any port list. The demo runs the same feed again with Dunay taken out of the port
 registry (outputs in ``--out``/``without-dunay/``: the CSV files, summary.json and
-map.html) and shows that the shuttles' stays there make an unlisted stop where Dunay is,
+map.html; the decoded positions and statics are the first act's) and shows that the shuttles' stays there make an unlisted stop where Dunay is,
 used by both (DESIGN.md, "Unlisted stops"): a pier no registry has, found from the
 ships' behaviour. With no port polygon there, the shuttles moored side by side are
 also, by definition, encounters and loitering at that spot; the demo says so.
@@ -131,7 +131,8 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
     }
     out = Path(out_dir)
     result.write(out, map_vessels=map_vessels)
-    second.write(out / SECOND_ACT_DIR, figures=False)
+    # the same decoded frames as the first act's positions.parquet and statics.parquet
+    second.write(out / SECOND_ACT_DIR, figures=False, decoded=False)
     from shadowfleet.outputs.map import write_map
 
     write_map(second, out / SECOND_ACT_DIR / "map.html",

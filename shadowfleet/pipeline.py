@@ -116,14 +116,17 @@ class Result:
         }
 
     def write(self, out_dir: str | Path, *, figures: bool = True,
-              map_vessels: int | None = None) -> Path:
+              map_vessels: int | None = None, decoded: bool = True) -> Path:
         """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``;
-        the map shows at most ``map_vessels`` vessels of interest (default 50)."""
+        the map shows at most ``map_vessels`` vessels of interest (default 50);
+        ``decoded`` False leaves out positions.parquet and statics.parquet (for a second
+        analysis of frames already written elsewhere)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
-                      out / "positions.parquet")
-        write_parquet(self.statics, out / "statics.parquet")
+        if decoded:
+            write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
+                          out / "positions.parquet")
+            write_parquet(self.statics, out / "statics.parquet")
         write_csv(self.rejects, out / "rejects.csv", columns=ais.REJECT_COLUMNS)
         for attr, (filename, columns) in EVENT_FILES.items():
             frame = getattr(self, attr)

@@ -49,6 +49,7 @@ from detectors._ids import event_id, time_ns
 from detectors.columns import ALERT_COLUMNS
 
 KINDS = ("dark_period", "possible_port_call", "round_trip", "spoofing_jump")
+# the behaviour detectors' alerts are built in detectors.behaviour_alerts
 
 
 def length_component(hours: float) -> float:
@@ -136,21 +137,8 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
     rows: list[dict] = []
 
     def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence):
-        mmsi = int(mmsi)
-        name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
-        imo = imos.get(mmsi)
-        rows.append({
-            "alert_id": event_id("A", kind, mmsi, time_ns(start), evidence[0]),
-            "kind": kind, "mmsi": mmsi, "name": name,
-            "imo": int(imo) if imo else None,
-            "start_utc": start, "end_utc": end,
-            "lat": float(lat) if lat is not None else np.nan,
-            "lon": float(lon) if lon is not None else np.nan,
-            "score": round(_clip(score), 4),
-            "summary": " ".join(summary.split()),
-            "evidence": ";".join(dict.fromkeys(e for e in evidence if e)),
-            "claim_ids": "",
-        })
+        rows.append(alert_record(kind, mmsi, row_name, start, end, lat, lon, score, summary,
+                                 evidence, names=names, imos=imos))
 
     for g in gaps_by_id.values():
         rows_name = names.get(int(g["mmsi"])) or g.get("name") or ""
@@ -242,7 +230,39 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
         add("spoofing_jump", j["mmsi"], "", j["utc"], j["utc"], j["lat"], j["lon"],
             0.2 + 0.5 * jump_component(j["implied_speed_kn"]), summary, [j["jump_id"]])
 
-    return _frame(rows)
+    return alert_frame(rows)
+
+
+def alert_record(kind: str, mmsi, row_name, start, end, lat, lon, score: float, summary: str,
+                 evidence: list, *, names: Mapping[int, str],
+                 imos: Mapping[int, int]) -> dict:
+    """One alert as a dict of :data:`ALERT_COLUMNS` (``claim_ids`` empty): its id is ``A-``
+    + a hash of (kind, mmsi, start ns, ``evidence[0]``, the event's own id), its score
+    clipped to [0, 1], its evidence the ids ``;``-joined without repeats."""
+    mmsi = int(mmsi)
+    name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
+    imo = imos.get(mmsi)
+    return {
+        "alert_id": event_id("A", kind, mmsi, time_ns(start), evidence[0]),
+        "kind": kind, "mmsi": mmsi, "name": name,
+        "imo": int(imo) if imo else None,
+        "start_utc": start, "end_utc": end,
+        "lat": float(lat) if lat is not None else np.nan,
+        "lon": float(lon) if lon is not None else np.nan,
+        "score": round(_clip(score), 4),
+        "summary": " ".join(summary.split()),
+        "evidence": ";".join(dict.fromkeys(e for e in evidence if e)),
+        "claim_ids": "",
+    }
+
+
+def combine_alerts(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Alert tables of several builders as one, in the order of :func:`alert_frame`."""
+    rows: list[dict] = []
+    for frame in frames:
+        if frame is not None and len(frame):
+            rows += frame[list(ALERT_COLUMNS)].to_dict("records")
+    return alert_frame(rows)
 
 
 def _trip_end(known, call: Mapping | None, bound: str):
@@ -258,7 +278,9 @@ def _trip_end(known, call: Mapping | None, bound: str):
     return call.get(bound), text
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
+def alert_frame(rows: list[dict]) -> pd.DataFrame:
+    """Alert dicts (:func:`alert_record`) as the alert table: one dtype per column, ids
+    unique, sorted by (mmsi, start_utc, kind, alert_id)."""
     out = pd.DataFrame({
         "alert_id": pd.Series([r["alert_id"] for r in rows], dtype=object),
         "kind": pd.Series([r["kind"] for r in rows], dtype=object),

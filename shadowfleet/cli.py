@@ -202,7 +202,8 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs
 def demo(out_dir, map_vessels, quiet):
     """Run the whole job on the bundled Najin-Dunay 2023 scenario (a simulated feed: the
     real ships were dark) with the bundled ports and the real public claims, and print
-    what it found.
+    what it found; then run the same feed with Dunay taken out of the port registry
+    (outputs in OUT/without-dunay/) and show the pier found from the ships' stays.
 
     \b
     Example:

@@ -3,7 +3,8 @@
 Every threshold of every detector is a config key of the same name as its dataclass
 field (DESIGN.md: "every threshold is a config key of the same name"). Keys are flat, at
 the top level of the file; a key shared by several detectors (``gap_hours``,
-``min_dwell_minutes``) sets it in each of them, so the definitions stay consistent.
+``min_dwell_minutes``) sets it in each of them, so the definitions stay consistent
+(``gap_hours`` ends a port visit, makes a dark period and ends a stay alike).
 ``pairs = [["Najin", "Dunay"], ...]`` adds pairs of interest. An unknown key, a value of
 the wrong type or one a detector rejects is a one-line ``ConfigError`` naming the file,
 the line and the key.
@@ -13,6 +14,8 @@ Example ``shadowfleet.toml``::
     gap_hours = 12
     min_dwell_minutes = 90
     reach_speed_kn = 14
+    encounter_distance_m = 250       # Skylight's rendezvous distance
+    loiter_min_hours = 6
     pairs = [["Najin", "Vostochny"]]
 """
 
@@ -31,13 +34,19 @@ def _param_classes() -> dict[str, type]:
     """Detector parameter dataclasses by the attribute name they get in ``Settings``."""
     from detectors.cleaning import CleaningParams
     from detectors.dark_periods import DarkPeriodParams
+    from detectors.encounters import EncounterParams
+    from detectors.loitering import LoiteringParams
     from detectors.port_visits import PortVisitParams
+    from detectors.ranking import RankingParams
     from detectors.round_trips import RoundTripParams
+    from detectors.stops import StopParams
 
     # claims have no thresholds of their own: they read the dark-period detector's
     # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree
     return {"cleaning": CleaningParams, "visits": PortVisitParams,
-            "gaps": DarkPeriodParams, "trips": RoundTripParams}
+            "gaps": DarkPeriodParams, "trips": RoundTripParams,
+            "encounters": EncounterParams, "loitering": LoiteringParams,
+            "stops": StopParams, "ranking": RankingParams}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,6 +57,10 @@ class Settings:
     visits: Any
     gaps: Any
     trips: Any
+    encounters: Any
+    loitering: Any
+    stops: Any
+    ranking: Any
     pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod
@@ -126,7 +139,10 @@ def _build(values: Mapping[str, Any], *, path, text: str, base: Settings) -> Set
         try:
             parts[name] = dataclasses.replace(current, **changes) if changes else current
         except ShadowfleetError as exc:
-            bad = next(iter(changes), None)
+            # the key the detector complains about (a shared key such as gap_hours may
+            # come first among the changes)
+            problem = str(getattr(exc, "problem", exc))
+            bad = next((k for k in changes if k in problem), next(iter(changes), None))
             raise ConfigError(path, getattr(exc, "problem", str(exc)),
                               getattr(exc, "remedy", ""),
                               line=_line_of(text, bad) if bad else None) from None

@@ -11,6 +11,14 @@ Every output of the demo is marked simulated (:mod:`shadowfleet.provenance`): cl
 and alerts.csv end with ``data`` = ``simulated``, claims.md opens with a banner naming the
 stand-ins, map.html and timeline.png say "SIMULATED DATA" in their titles. A screenshot
 of a demo verdict must never pass for a finding about the real ships.
+
+**The second act.** Dunay's restricted pier was first identified on satellite imagery,
+not in any port list. The demo runs the same feed again with Dunay taken out of the port
+registry (outputs in ``--out``/``without-dunay/``: the CSV files, summary.json and
+map.html; the decoded positions and statics are the first act's) and shows that the shuttles' stays there make an unlisted stop where Dunay is,
+used by both (DESIGN.md, "Unlisted stops"): a pier no registry has, found from the
+ships' behaviour. With no port polygon there, the shuttles moored side by side are
+also, by definition, encounters and loitering at that spot; the demo says so.
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ DEMO_MANIFEST = "najin-dunay-2023.json"        # scenario, seed, the fictional v
 STOOD_IN_FOR = ((9179842, "ANGARA"), (8517839, "MARIA"))
 DEMO_NOTE = ("SIMULATED AIS (shadowfleet demo): every vessel, MMSI and IMO is fictional; "
              "simulated shuttles stand in for the ships the real claims name")
+SECOND_ACT_DIR = "without-dunay"      # the second act's outputs, under --out
+HIDDEN_PORT = "Dunay"                 # the port the second act takes out of the registry
+NEAR_NM = 1.0                         # "where Dunay is": within this of its polygon
 
 
 def bundled_feed() -> Path:
@@ -53,30 +64,39 @@ def stand_ins(manifest: dict) -> dict[int, tuple[int, str, str]]:
 
 
 def with_stand_ins(claims, mapping: dict[int, tuple[int, str, str]]):
-    """The claims with each real IMO of ``mapping`` replaced by its stand-in's."""
+    """The claims with each real IMO of ``mapping`` replaced by its stand-in's (among the
+    claim's vessels and the other vessel of an encounters claim, ``with``)."""
     out = []
     for claim in claims:
-        imos = claim.vessels.imo
+        imos = claim.vessels.imo + claim.with_vessels.imo
         if not any(i in mapping for i in imos):
             out.append(claim)
             continue
-        new_imos = tuple(mapping[i][0] if i in mapping else i for i in imos)
+
+        def swap(vessels):
+            return dataclasses.replace(vessels, imo=tuple(mapping[i][0] if i in mapping else i
+                                                          for i in vessels.imo))
+
         labels = dict(claim.labels)
         for real, (imo, name, real_name) in mapping.items():
             if real in imos:
                 labels.pop(real, None)
                 labels[imo] = f"{name} (stand-in for {real_name})"
-        out.append(dataclasses.replace(
-            claim, vessels=dataclasses.replace(claim.vessels, imo=new_imos),
-            labels=tuple(sorted(labels.items()))))
+        out.append(dataclasses.replace(claim, vessels=swap(claim.vessels),
+                                       with_vessels=swap(claim.with_vessels),
+                                       labels=tuple(sorted(labels.items()))))
     return out
 
 
 def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
              map_vessels: int | None = None, progress=None):
+    """Both acts of the demo (module docstring): the first act's Result and the second's."""
+    from ais.progress import Progress
+    from ports import load_ports
     from shadowfleet.claims import bundled_claim_files, load_claims
+    from shadowfleet.config import Settings
     from shadowfleet.outputs.console import run_table
-    from shadowfleet.pipeline import detect
+    from shadowfleet.pipeline import analyse, decode
 
     started = time.perf_counter()
     feed = bundled_feed()
@@ -87,14 +107,104 @@ def run_demo(out_dir: str | Path, echo: Callable[[str], None] = print, *,
     for real_imo, (imo, name, real_name) in mapping.items():
         echo(f"    {name} (IMO {imo}) for {real_name} (IMO {real_imo})")
     claims = with_stand_ins(load_claims(bundled_claim_files()), mapping)
-    result = detect([feed], claims=claims, progress=progress or False, simulated=DEMO_NOTE)
+    progress = Progress.of(progress or False)
+    registry = load_ports()
+    settings = Settings.defaults()
+    decoded = decode([feed], progress=progress)
+    result = analyse(decoded, registry=registry, claims=claims, params=settings,
+                     simulated=DEMO_NOTE, progress=progress)
+    second = analyse(decoded, registry=without_port(registry, HIDDEN_PORT), params=settings,
+                     simulated=DEMO_NOTE, progress=progress)
+    found = hidden_port_found(second, registry, HIDDEN_PORT)
+    found["stops_with_full_registry"] = len(hidden_port_found(result, registry,
+                                                              HIDDEN_PORT)["stops"])
     result.summary["demo"] = {
         "simulated": True,
         "note": "Simulated feed: every vessel, MMSI and IMO is fictional.",
         "stand_ins": [{"real_imo": r, "real_name": rn, "stand_in_imo": i, "stand_in_name": n}
                       for r, (i, n, rn) in mapping.items()],
+        "second_act": {"out": SECOND_ACT_DIR, **found},
     }
-    result.write(out_dir, map_vessels=map_vessels, progress=progress)
-    echo(run_table(result, Path(out_dir)))
+    second.summary["demo"] = {
+        "simulated": True,
+        "note": "Simulated feed: every vessel, MMSI and IMO is fictional.",
+        "act": f"second: the bundled port registry without {HIDDEN_PORT}",
+        **found,
+    }
+    out = Path(out_dir)
+    result.write(out, map_vessels=map_vessels, progress=progress)
+    # the same decoded frames as the first act's positions.parquet and statics.parquet
+    second.write(out / SECOND_ACT_DIR, figures=False, decoded=False, progress=progress)
+    from shadowfleet.outputs.map import write_map
+
+    write_map(second, out / SECOND_ACT_DIR / "map.html",
+              **({} if map_vessels is None else {"vessels": map_vessels}))
+    echo(run_table(result, out))
+    echo("")
+    for line in second_act_lines(second, registry, found, out / SECOND_ACT_DIR):
+        echo(line)
     echo(f"  done in {time.perf_counter() - started:.1f} s")
-    return result
+    return result, second
+
+
+def without_port(registry, name: str):
+    """``registry`` without the port ``name`` (as a registry that never had it)."""
+    from ports.registry import PortRegistry
+
+    keep = [f for f in registry.features if f["name"] != registry.names[registry.index(name)]]
+    return PortRegistry(keep, path=f"{registry.path} without {name}")
+
+
+def hidden_port_found(second, full, port: str) -> dict:
+    """What the run without ``port`` found where it is: the unlisted stops within
+    ``NEAR_NM`` of its polygon in the ``full`` registry (ids, vessels, stays), and the
+    encounters and loitering there."""
+
+    def near(frame, lat="lat", lon="lon"):
+        if not len(frame):
+            return frame
+        return frame[full.contains(port, frame[lat].to_numpy(), frame[lon].to_numpy(),
+                                   buffer_nm=NEAR_NM)]
+
+    stops = near(second.stops)
+    mmsis = sorted({int(m) for ms in stops["mmsis"] for m in str(ms).split(";") if m})
+    names = {int(m): str(n) for m, n in zip(second.vessels["mmsi"], second.vessels["name"])}
+    return {
+        "hidden_port": port,
+        "stops": [{"stop_id": r["stop_id"], "lat": round(float(r["lat"]), 5),
+                   "lon": round(float(r["lon"]), 5), "n_stays": int(r["n_stays"]),
+                   "n_vessels": int(r["n_vessels"]), "first_utc": str(r["first_utc"]),
+                   "last_utc": str(r["last_utc"]), "nearest_port": r["nearest_port"],
+                   "port_distance_nm": round(float(r["port_distance_nm"]), 1)}
+                  for r in stops.to_dict("records")],
+        "vessels": [{"mmsi": m, "name": names.get(m, "")} for m in mmsis],
+        "encounters_there": int(len(near(second.encounters))),
+        "loitering_there": int(len(near(second.loitering))),
+    }
+
+
+def second_act_lines(second, full, found: dict, out: Path) -> list[str]:
+    """What the demo prints of its second act."""
+    port = found["hidden_port"]
+    lines = [f"  second act: the same feed with {port} taken out of the port registry "
+             f"(outputs in {out}/)"]
+    if not found["stops"]:
+        lines.append(f"    no unlisted stop where {port} is")
+        return lines
+    who = ", ".join(f"{v['name']} (MMSI {v['mmsi']})" if v["name"] else f"MMSI {v['mmsi']}"
+                    for v in found["vessels"])
+    for s in found["stops"]:
+        lines.append(f"    an unlisted stop where {port} is: {s['stop_id']} at {s['lat']:.4f} N "
+                     f"{s['lon']:.4f} E, {s['n_stays']} stays by {s['n_vessels']} vessel"
+                     f"{'s' if s['n_vessels'] != 1 else ''}, {s['first_utc'][:10]} to "
+                     f"{s['last_utc'][:10]}; the nearest port the registry knows is "
+                     f"{s['nearest_port']}, {s['port_distance_nm']:.1f} nm away")
+    lines.append(f"    used by {who}: a pier no registry has, found from the ships' behaviour")
+    lines.append(f"    with no port polygon to say they are in port, the shuttles moored there "
+                 f"also make {found['encounters_there']} encounter(s) and "
+                 f"{found['loitering_there']} loitering event(s) at the spot: by definition, "
+                 f"not more ships")
+    if found.get("stops_with_full_registry") == 0:
+        lines.append(f"    (with the full registry, where {port} is a port, its stays are port "
+                     f"calls: no unlisted stop there)")
+    return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,36 @@ from shadowfleet.outputs.tables import write_csv, write_parquet
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+
+
+def _empty_encounters() -> pd.DataFrame:
+    from detectors.encounters import empty_encounters
+
+    return empty_encounters()
+
+
+def _empty_loitering() -> pd.DataFrame:
+    from detectors.loitering import empty_loitering
+
+    return empty_loitering()
+
+
+def _empty_stops() -> pd.DataFrame:
+    from detectors.stops import empty_stops
+
+    return empty_stops()
+
+
+def _empty_stays() -> pd.DataFrame:
+    from detectors.stops import empty_stays
+
+    return empty_stays()
+
+
+def _empty_vessels() -> pd.DataFrame:
+    from detectors.ranking import empty_vessels
+
+    return empty_vessels()
 
 
 @dataclasses.dataclass
@@ -48,6 +78,13 @@ class Result:
     registry: Any = None
     settings: Any = None
     simulated_note: str | None = None     # set when the data are (partly) simulated
+    # the behaviour detectors (DESIGN.md, "Behaviour and identity detectors"): encounters,
+    # loitering, unlisted stops and the stays behind them, the ranking of vessels
+    encounters: pd.DataFrame = dataclasses.field(default_factory=_empty_encounters)
+    loitering: pd.DataFrame = dataclasses.field(default_factory=_empty_loitering)
+    stops: pd.DataFrame = dataclasses.field(default_factory=_empty_stops)
+    stays: pd.DataFrame = dataclasses.field(default_factory=_empty_stays)
+    vessels: pd.DataFrame = dataclasses.field(default_factory=_empty_vessels)
 
     @property
     def data(self) -> str:
@@ -69,23 +106,32 @@ class Result:
             "dark_periods": int(len(self.dark_periods)),
             "possible_port_calls": int(len(self.possible_calls)),
             "spoofing_jumps": int(len(self.jumps)),
+            "encounters": int(len(self.encounters)),
+            "loitering": int(len(self.loitering)),
+            "unlisted_stops": int(len(self.stops)),
+            "stays": int(len(self.stays)),
+            "vessels_ranked": int(len(self.vessels)),
             "alerts": int(len(self.alerts)),
             "alerts_by_kind": {str(k): int(v) for k, v in alerts_by_kind.items()},
             "claims": int(len(self.claims)),
         }
 
     def write(self, out_dir: str | Path, *, figures: bool = True,
-              map_vessels: int | None = None, progress: Progress | None = None) -> Path:
+              map_vessels: int | None = None, progress: Progress | None = None,
+              decoded: bool = True) -> Path:
         """Write every contract file (and claims.md, map.html, timeline.png) to ``out_dir``;
         the map shows at most ``map_vessels`` vessels of interest (default 50).
-        ``progress`` reports the tables and each figure (``ais.progress``)."""
+        ``progress`` reports the tables and each figure (``ais.progress``); ``decoded``
+        False leaves out positions.parquet and statics.parquet (for a second analysis of
+        frames already written elsewhere)."""
         progress = progress if progress is not None else Progress.off()
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         progress.step("writing tables")
-        write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
-                      out / "positions.parquet")
-        write_parquet(self.statics, out / "statics.parquet")
+        if decoded:
+            write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
+                          out / "positions.parquet")
+            write_parquet(self.statics, out / "statics.parquet")
         write_csv(self.rejects, out / "rejects.csv", columns=ais.REJECT_COLUMNS)
         for attr, (filename, columns) in EVENT_FILES.items():
             frame = getattr(self, attr)
@@ -189,7 +235,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
     (``ais.progress``)."""
-    from detectors.alerts import build_alerts
+    from detectors.alerts import build_alerts, combine_alerts
     from detectors.cleaning import clean_positions
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
@@ -213,6 +259,10 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
     alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
                           ports_of_interest=ports_of_interest, names=names, imos=imos)
+    progress.step("behaviour at sea")
+    behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
+                           dark_periods=gaps, port_visits=visits, data_end=data_end)
+    alerts = combine_alerts(alerts, behaviour.alerts)
 
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
@@ -232,7 +282,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                                      legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
-                                     statics=decoded.statics)
+                                     statics=decoded.statics,
+                                     encounters=behaviour.encounters,
+                                     loitering=behaviour.loitering)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
@@ -244,10 +296,47 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                     claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
-                    registry=registry, settings=settings, simulated_note=note)
+                    registry=registry, settings=settings, simulated_note=note,
+                    encounters=behaviour.encounters, loitering=behaviour.loitering,
+                    stops=behaviour.stops, stays=behaviour.stays, vessels=behaviour.vessels)
     result.summary = _summary(decoded, result, all_pairs)
     progress.end_step()
     return result
+
+
+class Behaviour(NamedTuple):
+    """What the behaviour detectors found in one run, and their alerts."""
+
+    encounters: pd.DataFrame
+    loitering: pd.DataFrame
+    stops: pd.DataFrame
+    stays: pd.DataFrame
+    vessels: pd.DataFrame
+    alerts: pd.DataFrame
+
+
+def _behaviour(positions: pd.DataFrame, registry, settings, *, names, imos, dark_periods,
+               port_visits, data_end=None, identity: pd.DataFrame | None = None) -> Behaviour:
+    """Encounters, loitering, unlisted stops (and their stays) over the cleaned positions
+    (spoofed fixes left out by each detector), the ranking of every vessel over all the
+    run's events (``identity``: the identity anomalies, when the run has them), and the
+    alerts of encounters, loitering and unlisted stops (:mod:`detectors.behaviour_alerts`)."""
+    from detectors.behaviour_alerts import build_behaviour_alerts
+    from detectors.encounters import find_encounters
+    from detectors.loitering import find_loitering
+    from detectors.ranking import rank_vessels
+    from detectors.stops import find_unlisted_stops
+
+    encounters = find_encounters(positions, registry, settings.encounters, names=names)
+    loitering = find_loitering(positions, registry, settings.loitering, names=names)
+    stops, stays = find_unlisted_stops(positions, registry, settings.stops, names=names)
+    vessels = rank_vessels(positions, dark_periods=dark_periods, port_visits=port_visits,
+                           encounters=encounters, loitering=loitering, stays=stays,
+                           identity=identity, names=names, imos=imos, params=settings.ranking,
+                           data_end=data_end)
+    alerts = build_behaviour_alerts(encounters, loitering, stops, stays, dark_periods,
+                                    names=names, imos=imos)
+    return Behaviour(encounters, loitering, stops, stays, vessels, alerts)
 
 
 def _tag_alerts_with_claims(alerts: pd.DataFrame, evaluation) -> pd.DataFrame:
@@ -318,13 +407,22 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
 
-    if isinstance(inputs, (str, Path)):
-        inputs = [inputs]
     progress = Progress.of(progress)
     registry = ports if hasattr(ports, "locate") else load_ports(ports)
     settings = config if isinstance(config, Settings) else load_config(config)
     claim_list = load_claim_list(claims)
     watch = load_watchlist_list(watchlists)
+    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress)
+    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
+                   pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
+
+
+def decode(inputs, *, engine: str = "local", decoder: str = "fast",
+           progress: "bool | Progress" = False) -> "ais.Decoded":
+    """Decode ``inputs`` as :func:`detect` does (receive times required; inputs written
+    by the simulator marked so), for analyses that start from the same decoded frames."""
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
     if engine == "dask":
         from shadowfleet.scale import read_inputs_dask
 
@@ -336,8 +434,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     else:
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
     decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))
-    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
-                   pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
+    return decoded
 
 
 def load_claim_list(claims) -> list:

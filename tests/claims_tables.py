@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ais.schema import POSITION_COLUMNS, STATIC_COLUMNS
-from detectors.columns import (DARK_PERIOD_TABLE, LEG_COLUMNS, PORT_VISIT_TABLE,
-                               POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE)
+from detectors.columns import (DARK_PERIOD_TABLE, ENCOUNTER_TABLE, LEG_COLUMNS, LOITER_TABLE,
+                               PORT_VISIT_TABLE, POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE)
 from shadowfleet.claims.model import Claim, Vessels, Window
 
 ANGARA_IMO, MARIA_IMO, LADY_R_IMO = 9179842, 8517839, 9161003
@@ -91,6 +91,33 @@ def possible(*rows) -> pd.DataFrame:
     return frame([{"call_id": c, "mmsi": m, "name": "", "port": p, "gap_id": g, "start_utc": s,
                    "end_utc": e, "pair": pair} for c, m, p, g, s, e, pair in rows],
                  POSSIBLE_CALL_COLUMNS)
+
+
+def encounters(*rows) -> pd.DataFrame:
+    """rows: (encounter_id, mmsi_1, mmsi_2, start, end[, lat, lon])."""
+    out = []
+    for r in rows:
+        eid, m1, m2, s, e = r[:5]
+        lat, lon = (r[5], r[6]) if len(r) > 5 else (42.5, 131.6)
+        out.append({"encounter_id": eid, "mmsi_1": min(m1, m2), "name_1": "",
+                    "mmsi_2": max(m1, m2), "name_2": "", "start_utc": s, "end_utc": e,
+                    "hours": (ts(e) - ts(s)).total_seconds() / 3600, "lat": lat, "lon": lon,
+                    "median_distance_m": 150.0, "median_speed_kn": 0.3,
+                    "median_speed_1_kn": 0.3, "median_speed_2_kn": 0.2, "n_steps": 20,
+                    "nearest_port": "", "port_distance_nm": np.nan})
+    df = frame(out, ENCOUNTER_TABLE)
+    for c in ("mmsi_1", "mmsi_2"):
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def loitering(*rows) -> pd.DataFrame:
+    """rows: (loiter_id, mmsi, start, end, lat, lon)."""
+    return frame([{"loiter_id": lid, "mmsi": m, "name": "", "start_utc": s, "end_utc": e,
+                   "hours": (ts(e) - ts(s)).total_seconds() / 3600, "lat": lat, "lon": lon,
+                   "mean_speed_kn": 0.4, "nearest_port": "", "port_distance_nm": np.nan,
+                   "n_positions": 30, "max_speed_kn": 1.0}
+                  for lid, m, s, e, lat, lon in rows], LOITER_TABLE)
 
 
 def statics(*rows) -> pd.DataFrame:

@@ -122,3 +122,58 @@ def test_claims_about_the_shuttles_get_the_verdicts_the_truth_implies(seed_sim):
             assert r["received_throughout"] and r["verdict_plus_one"] == "contradicted", r
         else:
             assert r["verdict_plus_one"] == "not_observed", r
+
+
+# ---- behaviour at sea: encounters, loitering, unlisted stops --------------------------
+
+def test_behaviour_at_sea_is_found_as_the_truth_says_and_no_lookalike_fires(seed_run):
+    """Every meeting, loitering and place a correct run reports given what the stations
+    heard is found; every encounter, loitering and stop found is something the ships did;
+    none is a look-alike (ships passing at speed, moored in one port, anchored inside a
+    port polygon, stopped near a port)."""
+    _, _, acc = seed_run
+    b = acc.behaviour
+    for name in ("encounters", "loitering", "stops"):
+        kind = getattr(b, name)
+        assert kind.missed == [], (name, kind.missed[:3])
+        assert kind.false == [], (name, kind.false[:3])
+        assert kind.found == kind.expected and kind.true == kind.detected
+    assert b.lookalikes_fired == []
+    assert b.loitering.expected >= 15 and b.stops.expected >= 4
+
+
+def test_the_behaviour_scenarios_premises_hold(seed_run):
+    """What the behaviour truth assumes: its places keep their margin from the 5 nm line
+    in the bundled registry too (the simulated world's boxes are the registry's), the
+    transfers happen as planted (in plain sight at R1, with the shuttle dark at R2, none
+    in control), and every look-alike is there to be tested."""
+    truth, result, _ = seed_run
+    beh = truth["behaviour"]
+    registry = result.registry
+    for place in beh["stops"]:
+        _, d = registry.nearest([place["lat"]], [place["lon"]])
+        # the registry has more ports than the simulated world: the same side of the line
+        assert (float(d[0]) >= 5.0) == (place["port_distance_nm"] >= 5.0), place
+        assert abs(float(d[0]) - 5.0) > 1.5 and abs(place["port_distance_nm"] - 5.0) > 1.5
+    shuttles = {v["mmsi"] for v in truth["vessels"] if v["role"] == "shuttle"}
+    meetings = {m["place"]: m for m in beh["meetings"]}
+    if truth["scenario"] == "control":
+        assert meetings == {} and result.encounters.empty
+    else:
+        r1, r2 = meetings["rendezvous R1"], meetings["rendezvous R2"]
+        assert r1["dark"] == [] and r1["hours"] >= 6 and r1["distance_m"] < 100
+        assert r2["dark"] and set(r2["dark"]) <= shuttles and not r2["expected"]
+        # all the run's encounters are the meeting at R1, none at R2
+        assert len(result.encounters) <= 1
+        assert sorted(result.encounters[["mmsi_1", "mmsi_2"]].values.ravel()) in ([], r1["vessels"])
+    looks = beh["lookalikes"]
+    passers = sorted(v["mmsi"] for v in truth["vessels"] if v["role"] == "passer")
+    passes = [x for x in looks if x["kind"] == "passing" and x["vessels"] == passers]
+    assert len(passes) >= 10 and all(x["min_distance_m"] < 500 for x in passes)
+    assert all(min(x["speeds_kn"]) > 8 for x in passes)
+    assert sum(x["kind"] == "anchored_in_port" for x in looks) >= 5
+    assert sum(x["kind"] == "moored_in_port" for x in looks) >= 5
+    near = {x["place"] for x in looks if x["kind"] == "near_port"}
+    assert "Novik pier" in near
+    assert {p["place"] for p in beh["stops"] if p["expected"]} >= {"Novik pier",
+                                                                   "fishing ground V1"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shadowfleet.demo import bundled_feed
-from tools.regenerate_fixtures import write_expected
+from tools.regenerate_fixtures import EXPECTED_FILES, write_expected
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GOLDEN = sorted((FIXTURES / "expected").iterdir())
@@ -17,8 +17,7 @@ GOLDEN = sorted((FIXTURES / "expected").iterdir())
 
 def test_golden_files_exist():
     names = {p.name for p in GOLDEN}
-    assert {"port_visits.csv", "round_trips.csv", "dark_periods.csv", "alerts.csv",
-            "claims.csv", "rejects.csv"} <= names
+    assert set(EXPECTED_FILES) <= names
 
 
 @pytest.fixture(scope="module")

@@ -42,3 +42,10 @@ def test_job_over_ten_slices_of_the_bundled_feed_equals_detect(tmp_path):
     assert not log.duplicated(["alert_id", "version"]).any()
     assert changed > 0, "events spanning slices were updated in later runs"
     assert len(pd.read_parquet(out / "positions.parquet")) == len(truth.positions)
+    # the behaviour files too: the same events, the same ids, as one detect
+    for name, attr, key in (("encounters.csv", "encounters", "encounter_id"),
+                            ("loitering.csv", "loitering", "loiter_id"),
+                            ("stops.csv", "stops", "stop_id"), ("stays.csv", "stays", "stay_id"),
+                            ("vessels.csv", "vessels", "mmsi")):
+        got = pd.read_csv(out / name, keep_default_na=False)
+        assert got[key].tolist() == getattr(truth, attr)[key].tolist(), name

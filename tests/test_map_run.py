@@ -50,6 +50,28 @@ def test_demo_map_features_are_the_csv_events_of_the_vessels_shown(demo, csv, la
     assert set(got) <= set(table[id_column])
 
 
+@pytest.mark.parametrize("csv,layer_id,id_column,vessel_columns", [
+    ("loitering.csv", "loitering", "loiter_id", ("mmsi",)),
+    ("encounters.csv", "encounters", "encounter_id", ("mmsi_1", "mmsi_2")),
+    ("stops.csv", "stops", "stop_id", ())])
+def test_demo_map_shows_the_behaviour_events_with_their_ids(demo, csv, layer_id, id_column,
+                                                            vessel_columns):
+    """Encounters and loitering of the vessels shown (an encounter when either of its
+    vessels is), every unlisted stop (a place, whoever used it); each popup leads with the
+    event's id as the CSV file spells it."""
+    data = page_data((demo / "map.html").read_text(encoding="utf-8"))
+    shown = {v["mmsi"] for v in data["vessels"]}
+    layer = next(x for x in data["layers"] if x["id"] == layer_id)
+    assert layer["idField"] == id_column and layer["fields"][0] == id_column
+    table = _csv(demo / csv)
+    mask = pd.Series(not vessel_columns, index=table.index)
+    for col in vessel_columns:
+        mask |= table[col].isin(shown)
+    got = [f["properties"][id_column] for f in features(data, layer_id)]
+    assert len(got) and sorted(got) == sorted(table.loc[mask, id_column])
+    assert layer["total"] == len(table)
+
+
 @needs_chromium
 def test_demo_map_in_a_browser(demo, tmp_path):
     page = demo / "map.html"

@@ -104,3 +104,56 @@ def test_untestable_claims_get_no_window_band():
     t0, t1 = pd.Timestamp("2023-09-01T00:00Z"), pd.Timestamp("2023-09-05T00:00Z")
     windows, outside = claim_windows(claims, t0, t1)
     assert list(windows.values()) == [["trips"]] and outside == []
+
+
+def _behaviour(result):
+    """The result with an encounter of 2 and 3, loitering of 2 and stays of 3 at a stop."""
+    t = pd.Timestamp
+    result.encounters = pd.DataFrame({
+        "encounter_id": ["E-1"], "mmsi_1": [2], "name_1": [""], "mmsi_2": [3], "name_2": [""],
+        "start_utc": [t("2023-09-02T03:00Z")], "end_utc": [t("2023-09-02T09:00Z")],
+        "hours": [6.0], "lat": [42.5], "lon": [131.5]})
+    result.loitering = pd.DataFrame({
+        "loiter_id": ["LO-1"], "mmsi": [2], "name": [""], "start_utc": [t("2023-09-02T01:00Z")],
+        "end_utc": [t("2023-09-02T10:00Z")], "hours": [9.0], "lat": [42.5], "lon": [131.5]})
+    result.stays = pd.DataFrame({
+        "stay_id": ["ST-1", "ST-2", "ST-3"], "mmsi": [3, 3, 2], "name": ["", "", ""],
+        "start_utc": [t("2023-09-01T01:00Z"), t("2023-09-03T01:00Z"), t("2023-09-02T03:00Z")],
+        "end_utc": [t("2023-09-01T05:00Z"), t("2023-09-03T05:00Z"), t("2023-09-02T09:00Z")],
+        "hours": [4.0, 4.0, 6.0], "lat": [42.6] * 3, "lon": [131.6] * 3,
+        "n_positions": [20, 20, 30], "stop_id": ["S-1", "S-1", ""]})
+    return result
+
+
+def test_behaviour_at_sea_is_drawn_on_the_vessels_rows(result):
+    import matplotlib.pyplot as plt
+
+    from shadowfleet.outputs.timeline import draw_timeline
+
+    fig = draw_timeline(_behaviour(result))
+    try:
+        ax = fig.axes[0]
+        gids = [c.get_gid() for c in ax.collections]
+        assert gids.count("encounter") == 2          # one outline per side
+        assert gids.count("loitering") == 1 and gids.count("unlisted_stop") == 1
+        stop = next(c for c in ax.collections if c.get_gid() == "unlisted_stop")
+        assert len(stop.get_paths()) == 2            # only the stays at a stop
+        link = [ln for ln in ax.lines if ln.get_gid() == "encounter_link"]
+        assert len(link) == 1
+        rows = _rows(result)
+        assert sorted(link[0].get_ydata()) == sorted([rows.index(2), rows.index(3)])
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert {"loitering at sea", "stay at an unlisted stop",
+                "encounter at sea (line joins the two vessels)"} <= set(labels)
+    finally:
+        plt.close(fig)
+
+
+def test_behaviour_ranks_rows_after_dark_hours(result):
+    result = _behaviour(result)
+    result.dark_periods = result.dark_periods[result.dark_periods["mmsi"] != 3]
+    # no dark hours for 2 and 3: 3 (an encounter, two stays at a stop) before 2 (an
+    # encounter, a loitering), though 2 has more port visits
+    assert _rows(result) == [1, 3, 2]
+    result.stays = result.stays[result.stays["mmsi"] != 3]
+    assert _rows(result) == [1, 2, 3]

@@ -32,6 +32,15 @@ correct run reports (``expect_obs`` / ``expect_inf``, from the truth), and
 ``received_throughout`` (every received report of the ship within ``gap_hours`` of the
 next, across the window: then a claim of more trips than it made is ``contradicted``,
 DESIGN.md "Claims file").
+
+Then, per seed, the behaviour detectors against what the ships did at sea
+(``shadowfleet.simulator.behaviour_accuracy``): for encounters (``enc``), loitering
+(``loit``) and unlisted stops (``stop``), ``expected``: the truth's events a correct run
+reports given what the stations heard; ``found``: those found; ``detected``: the run's
+events; ``false``: detected events that match nothing the ships did; and
+``lookalikes_fired``: false events on a look-alike (ships passing at speed, moored in one
+port, anchored inside a port polygon, stopped near a port). Last, precision and recall
+of each kind over all seeds.
 """
 
 from __future__ import annotations
@@ -172,11 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     registry = load_ports()
     seeds = [("najin-dunay-2023", args.first_seed + k) for k in range(args.nd)] + \
             [("control", args.first_seed + k) for k in range(args.control)]
-    rows, claim_rows = [], []
+    from shadowfleet.simulator.behaviour_accuracy import totals as behaviour_totals
+
+    rows, claim_rows, behaviour = [], [], []
     started = time.perf_counter()
     for scenario, seed in seeds:
         sim, truth, result, acc = run(scenario, seed, registry)
         rows.append(acc.row())
+        behaviour.append(acc.behaviour)
         if args.claims:
             claim_rows.extend(claim_checks(sim, truth, result, registry))
     cols = list(rows[0]) if rows else []
@@ -190,10 +202,23 @@ def main(argv: list[str] | None = None) -> int:
         _print(claim_rows, args.markdown)
         print(f"claims whose counts or verdicts differ from the truth's: {wrong}")
     totals = {c: sum(r[c] for r in rows) for c in cols if c not in ("scenario", "seed")}
-    print(f"totals: {totals}; {len(rows)} seeds in {time.perf_counter() - started:.1f} s")
+    print(f"totals: {totals}")
+    print()
+    _print([{"scenario": r["scenario"], "seed": r["seed"], **b.row()}
+            for r, b in zip(rows, behaviour)], args.markdown)
+    summary = behaviour_totals(behaviour)
+    print()
+    _print([{"kind": kind, **{k: (f"{v:.3f}" if isinstance(v, float) else v)
+                              for k, v in summary[kind].items()}}
+            for kind in ("encounters", "loitering", "stops")], args.markdown)
+    print(f"look-alikes fired: {summary['lookalikes_fired']}; "
+          f"{len(rows)} seeds in {time.perf_counter() - started:.1f} s")
     bad = totals.get("missed", 0) + totals.get("invented", 0) + totals.get("invented_calls", 0) \
         + totals.get("dark_uncovered", 0) + totals.get("off_wrong", 0) \
-        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0)
+        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0) \
+        + summary["lookalikes_fired"] + sum(
+            summary[k]["expected"] - summary[k]["found"] + summary[k]["detected"]
+            - summary[k]["true"] for k in ("encounters", "loitering", "stops"))
     return 1 if bad or wrong else 0
 
 

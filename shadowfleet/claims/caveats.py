@@ -182,11 +182,26 @@ def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[Ve
                        "the vessel could have called, not that it did.")
     if verdict == "not_observed" and not claim.vessels.any:
         out.append("Absence from AIS is not evidence of absence: ships can sail dark.")
+    if verdict != "supported":
+        out += _behaviour_caveats(claim)
     spoofed = _spoofed(positions, {m for v in matches for m in v.mmsis}, claim)
     if spoofed:
         out.append(f"Spoofing: {spoofed} positions of the named vessels in the window imply "
                    "impossible speeds; they were kept out of visits and coverage.")
     return out
+
+
+def _behaviour_caveats(claim: Claim) -> list[str]:
+    """What an encounter or loitering count cannot see, said where a count falls short."""
+    if claim.kind == "encounters":
+        return ["Encounters: a meeting is seen only while both ships are received, close and "
+                "slow, at sea away from every port (encounter_port_distance_nm): a transfer "
+                "with either ship dark, or alongside in a port, is not counted."]
+    if claim.kind == "loitering":
+        return ["Loitering: a ship is seen loitering only while it is received at least every "
+                "loiter_max_gap_minutes, slow and away from every port: a wait with AIS off "
+                "is a dark period, not loitering."]
+    return []
 
 
 def _match_caveats(m: VesselMatch) -> list[str]:

@@ -1,5 +1,14 @@
 """Which events count for a claim: the rules of "In a claim's window" (DESIGN.md) applied
-to the detectors' tables (visits, legs, round trips, possible calls, dark periods).
+to the detectors' tables (visits, legs, round trips, possible calls, dark periods,
+encounters, loitering).
+
+Encounters and loitering count, like dark periods, when they start in the window; they
+are all observed (nothing is inferred for them: a meeting while either ship was dark
+cannot be seen, and the verdict's coverage rule says whether that leaves room). An
+encounter counts for a claim when one of its two vessels is a claim vessel (any vessel
+when none is named) and, with ``with``, the other is one of the ``with`` vessels; an
+encounter between two claim vessels counts once. A loitering event ``near`` a port counts
+when its position lies within ``radius_nm`` of the port's polygon in the run's registry.
 
 Each counted event becomes one evidence row (``EVIDENCE_COLUMNS``): its id, whether it
 is observed or inferred, the vessel, its times, and every id it rests on (visits,
@@ -69,10 +78,12 @@ class Tables:
     possible_by_id: dict[str, dict]
     gaps_by_id: dict[str, dict]
     registry: object = None
+    encounters: pd.DataFrame | None = None
+    loitering: pd.DataFrame | None = None
 
     @classmethod
     def build(cls, *, visits, legs, round_trips, possible_calls, dark_periods,
-              registry=None) -> "Tables":
+              registry=None, encounters=None, loitering=None) -> "Tables":
         v = _frame(visits, {"visit_id": "", "mmsi": 0, "name": "", "port": "",
                             "arrival_utc": None, "departure_utc": None})
         lg = _frame(legs, {"leg_id": "", "mmsi": 0, "name": "", "origin": "", "destination": "",
@@ -98,7 +109,15 @@ class Tables:
                 frame[f"{col}_key"] = frame[col].map(normalise_name)
         possible_by_id = {r["call_id"]: r for r in p.to_dict("records") if r["call_id"]}
         gaps_by_id = {r["gap_id"]: r for r in g.to_dict("records") if r["gap_id"]}
-        return cls(v, lg, t, p, g, possible_by_id, gaps_by_id, registry)
+        e = _frame(encounters, {"encounter_id": "", "mmsi_1": 0, "name_1": "", "mmsi_2": 0,
+                                "name_2": "", "start_utc": None, "end_utc": None,
+                                "hours": np.nan, "lat": np.nan, "lon": np.nan})
+        for col in ("mmsi_1", "mmsi_2"):
+            e[col] = e[col].astype("int64")
+        lo = _frame(loitering, {"loiter_id": "", "mmsi": 0, "name": "", "start_utc": None,
+                                "end_utc": None, "hours": np.nan, "lat": np.nan,
+                                "lon": np.nan})
+        return cls(v, lg, t, p, g, possible_by_id, gaps_by_id, registry, e, lo)
 
     def others(self, gap_ids: list[str]) -> float:
         """The fewest other vessels received during any of these gaps (NaN if unknown)."""
@@ -137,11 +156,17 @@ def _vessel_mask(frame: pd.DataFrame, mmsis: set[int] | None) -> pd.Series:
     return frame["mmsi"].isin(list(mmsis))
 
 
-def count(claim: Claim, tables: Tables, mmsis: set[int] | None) -> pd.DataFrame:
+def count(claim: Claim, tables: Tables, mmsis: set[int] | None,
+          with_mmsis: set[int] | None = None) -> pd.DataFrame:
     """Evidence rows of the events that count for ``claim`` among vessels ``mmsis``
-    (None: every vessel), sorted by time."""
-    rows = {"round_trips": _round_trips, "legs": _legs, "port_calls": _port_calls,
-            "dark_periods": _dark_periods}[claim.kind](claim, tables, mmsis)
+    (None: every vessel), sorted by time. ``with_mmsis``: the MMSIs the ``with`` vessels
+    of an encounters claim resolved to (None: the claim names none)."""
+    if claim.kind == "encounters":
+        rows = _encounters(claim, tables, mmsis, with_mmsis)
+    else:
+        rows = {"round_trips": _round_trips, "legs": _legs, "port_calls": _port_calls,
+                "dark_periods": _dark_periods, "loitering": _loitering,
+                }[claim.kind](claim, tables, mmsis)
     if not rows:
         return empty_evidence()
     out = pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
@@ -317,6 +342,52 @@ def _dark_periods(claim: Claim, tables: Tables, mmsis) -> list[dict]:
                 continue
         rows.append(_row(claim, r["gap_id"], "dark period", "observed", r, r["start_utc"],
                          r["end_utc"], "", [r["gap_id"]], [r["gap_id"]], tables, note=note))
+    return rows
+
+
+def _who(mmsi: int, name) -> str:
+    name = name.strip() if isinstance(name, str) else ""
+    return f"{name} (MMSI {mmsi})" if name else f"MMSI {mmsi}"
+
+
+def _encounters(claim: Claim, tables: Tables, mmsis, with_mmsis) -> list[dict]:
+    e = tables.encounters
+    if e is None or not len(e):
+        return []
+    rows = []
+    for r in e.to_dict("records"):
+        if not _in(r["start_utc"], claim):
+            continue
+        sides = ((int(r["mmsi_1"]), r["name_1"], int(r["mmsi_2"]), r["name_2"]),
+                 (int(r["mmsi_2"]), r["name_2"], int(r["mmsi_1"]), r["name_1"]))
+        for me, name, other, other_name in sides:
+            if (mmsis is None or me in mmsis) and (with_mmsis is None or other in with_mmsis):
+                row = {"mmsi": me, "name": name}
+                rows.append(_row(claim, r["encounter_id"], "encounter", "observed", row,
+                                 r["start_utc"], r["end_utc"],
+                                 f"with {_who(other, other_name)}", [r["encounter_id"]], [],
+                                 tables, note=f"{float(r['hours']):.1f} h at sea"))
+                break           # an encounter between two claim vessels counts once
+    return rows
+
+
+def _loitering(claim: Claim, tables: Tables, mmsis) -> list[dict]:
+    lo = tables.loitering
+    if lo is None or not len(lo):
+        return []
+    rows = []
+    for r in lo[_vessel_mask(lo, mmsis)].to_dict("records"):
+        if not _in(r["start_utc"], claim):
+            continue
+        note = f"{float(r['hours']):.1f} h"
+        if claim.near:
+            dist = _distance_to(tables, claim.near, {"start_lat": r["lat"], "start_lon": r["lon"],
+                                                     "end_lat": np.nan, "end_lon": np.nan})
+            if dist is None or dist > claim.radius_nm:
+                continue
+            note += f", {dist:.1f} nm from {claim.near}"
+        rows.append(_row(claim, r["loiter_id"], "loitering", "observed", r, r["start_utc"],
+                         r["end_utc"], "", [r["loiter_id"]], [], tables, note=note))
     return rows
 
 

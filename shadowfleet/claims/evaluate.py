@@ -137,7 +137,9 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
                     possible_calls: pd.DataFrame | None = None,
                     dark_periods: pd.DataFrame | None = None,
                     positions: pd.DataFrame | None = None,
-                    statics: pd.DataFrame | None = None) -> ClaimsEvaluation:
+                    statics: pd.DataFrame | None = None,
+                    encounters: pd.DataFrame | None = None,
+                    loitering: pd.DataFrame | None = None) -> ClaimsEvaluation:
     """Evaluate every claim against the event tables of one run (see module doc).
 
     ``registry``: the run's port registry; the claims' ports must be in it (a ClaimsError
@@ -152,7 +154,8 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
     canonical = check_ports(claims, registry)
     tables = counting.Tables.build(visits=visits, legs=legs, round_trips=round_trips,
                                    possible_calls=possible_calls, dark_periods=dark_periods,
-                                   registry=registry)
+                                   registry=registry, encounters=encounters,
+                                   loitering=loitering)
     view = statics_view(statics)
     index: list[ReceptionIndex] = []
 
@@ -168,7 +171,18 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
             continue
         matches, conflicts = resolve_vessels(claim, statics, view=view)
         mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
-        evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis)
+        with_mmsis = None
+        if len(claim.with_vessels):
+            # the other vessel of each meeting: resolved like the claim's own, its
+            # coverage part of the verdict (a meeting needs both ships heard)
+            others, other_conflicts = resolve_vessels(
+                dataclasses.replace(claim, vessels=claim.with_vessels), statics, view=view)
+            with_mmsis = {m for v in others for m in v.mmsis}
+            matches = list(matches) + [dataclasses.replace(v, given=f"with {v.given}")
+                                       for v in others]
+            conflicts = list(conflicts) + [c for c in other_conflicts if c not in conflicts]
+        evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis,
+                                  with_mmsis)
         observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0
         inferred = int((evidence["status"] == "inferred").sum()) if len(evidence) else 0
         coverages = tuple(coverage(m, claim.window, positions=positions,
@@ -218,7 +232,8 @@ def _reader_ids(evidence: pd.DataFrame) -> tuple[str, ...]:
     if not len(evidence):
         return ()
     for what, ids in zip(evidence["what"], evidence["ids"]):
-        keep = ("T-", "G-") if what == "round trip" else ("V-", "G-")
+        keep = {"round trip": ("T-", "G-"), "encounter": ("E-",),
+                "loitering": ("LO",)}.get(what, ("V-", "G-"))
         for i in ids.split(";"):
             if i and i[:2] in keep and i not in out:
                 out.append(i)
@@ -233,6 +248,12 @@ def _things(claim: Claim, n: int) -> str:
         return f"leg{s} {claim.ports[0]} -> {claim.ports[1]}"
     if claim.kind == "port_calls":
         return f"call{s} at {claim.ports[0]}"
+    if claim.kind == "encounters":
+        other = f" with {claim.describe_with()}" if len(claim.with_vessels) else ""
+        return f"encounter{s} at sea{other}"
+    if claim.kind == "loitering":
+        where = (f" within {claim.radius_nm:g} nm of {claim.near}" if claim.near else "")
+        return f"loitering event{s}{where}"
     return f"dark period{s}"
 
 

@@ -11,6 +11,14 @@ cars, an intelligence judgement) needs a ``reason`` saying why; it takes no port
 vessels, labels or ``at_least`` (there is nothing for AIS to count), and its ``window``
 is optional. ``reason`` belongs to untestable claims only.
 
+Kinds without ports (``dark_periods``, ``encounters``, ``loitering``) count the named
+vessels' events anywhere; ``near: PORT`` (with ``radius_nm``) places ``dark_periods`` and
+``loitering`` claims, ``min_hours`` belongs to ``dark_periods``, and ``with`` (the other
+vessel of each meeting, the same shape as ``vessels``: ``{imo: [...], mmsi: [...],
+names: [...]}``) to ``encounters``. Loitering lies at least ``loiter_port_distance_nm``
+from every port by definition, so a ``loitering`` claim ``near`` a port needs
+``radius_nm``.
+
 The bundled files (``shadowfleet/data/claims/*.yaml``) hold the claims of REFERENCE.md,
 the testable and the untestable ones, each in the file of its source.
 """
@@ -33,10 +41,13 @@ BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "claims"
 _FILE_KEYS = {"source", "published", "url", "claims"}
 _CLAIM_KEYS = {"id", "statement", "kind", "ports", "window", "vessels", "at_least", "source",
                "published", "url", "min_hours", "near", "radius_nm", "labels", "note",
-               "reason"}
+               "reason", "with"}
 # what an untestable claim cannot have: AIS counts nothing for it
 _NOT_FOR_UNTESTABLE = ("ports", "vessels", "labels", "at_least", "min_hours", "near",
-                       "radius_nm")
+                       "radius_nm", "with")
+# which kinds take each optional field
+_ONLY_FOR = {"min_hours": ("dark_periods",), "near": ("dark_periods", "loitering"),
+             "radius_nm": ("dark_periods", "loitering"), "with": ("encounters",)}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -195,36 +206,45 @@ def _claim(path: Path, item: Any, index: int, *, source: str, published: str, ur
         raise ctx.error("reason", f"applies to untestable claims only, not {kind}",
                         "remove reason (or use kind: untestable for a claim AIS cannot test)",
                         item.line_of("reason"))
+    for key, kinds in _ONLY_FOR.items():
+        if key in item and kind not in kinds:
+            only = " and ".join(kinds)
+            raise ctx.error(key, f"applies to {only} claims only, not {kind}",
+                            f"remove {key}", item.line_of(key))
     ports = _ports(ctx, item, kind)
     window = _window(ctx, item)
-    vessels, labels = _vessels(ctx, item)
+    with_vessels = Vessels()
+    if "with" in item:
+        with_vessels = _vessel_numbers(ctx, item, "with")
+        if not len(with_vessels):
+            raise ctx.error("with", "names no vessel",
+                            "write with: {imo: [...]} (or mmsi, names), or remove with",
+                            item.line_of("with"))
+    vessels, labels = _vessels(ctx, item, also=with_vessels)
     at_least = item.get("at_least")
     if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
         raise ctx.error("at_least", f"{at_least!r} is not a whole number >= 1",
                         "give the count the source claims, e.g. at_least: 5",
                         item.line_of("at_least"))
-    min_hours = near = None
-    radius_nm = 0.0
-    if kind == "dark_periods":
-        min_hours = _number(ctx, item, "min_hours")
-        near = _text(ctx, item, "near", required=False)
-        radius = _number(ctx, item, "radius_nm")
-        radius_nm = 0.0 if radius is None else radius
-        if radius is not None and not near:
-            raise ctx.error("radius_nm", "given without 'near'", "add near: PORT or drop radius_nm",
-                            item.line_of("radius_nm"))
-    else:
-        for key in ("min_hours", "near", "radius_nm"):
-            if key in item:
-                raise ctx.error(key, f"applies to dark_periods claims only, not {kind}",
-                                f"remove {key}", item.line_of(key))
+    min_hours = _number(ctx, item, "min_hours")
+    near = _text(ctx, item, "near", required=False)
+    radius = _number(ctx, item, "radius_nm")
+    radius_nm = 0.0 if radius is None else radius
+    if radius is not None and not near:
+        raise ctx.error("radius_nm", "given without 'near'", "add near: PORT or drop radius_nm",
+                        item.line_of("radius_nm"))
+    if kind == "loitering" and near and not radius_nm:
+        raise ctx.error("near", "a loitering claim near a port needs radius_nm > 0 (loitering "
+                        "lies at least loiter_port_distance_nm from every port)",
+                        "add radius_nm: NM, the distance from the port's polygon",
+                        item.line_of("near"))
     return Claim(id=cid, kind=kind, statement=statement, ports=ports, window=window,
                  vessels=vessels, at_least=at_least,
                  source=_text(ctx, item, "source", required=False) or source,
                  published=_published(ctx, item, "published") or published,
                  url=_url(ctx, item, "url") or url, file=str(path), min_hours=min_hours,
                  near=near or "", radius_nm=radius_nm, labels=labels,
-                 note=_text(ctx, item, "note", required=False))
+                 note=_text(ctx, item, "note", required=False), with_vessels=with_vessels)
 
 
 def _untestable(ctx: _Context, path: Path, item: _Map, cid: str, statement: str, *,
@@ -323,8 +343,9 @@ def _ports(ctx: _Context, item: _Map, kind: str) -> tuple[str, ...]:
         if n == 2 and ports[0].casefold().replace(" ", "") == ports[1].casefold().replace(" ", ""):
             raise ctx.error("ports", "names the same port twice", "give two different ports", line)
     elif ports:
-        raise ctx.error("ports", "a dark_periods claim takes no ports",
-                        "use near: PORT (and radius_nm) to place it", line)
+        how = ("use near: PORT (and radius_nm) to place it" if kind != "encounters" else
+               "an encounter lies at sea, away from every port: remove ports")
+        raise ctx.error("ports", f"a {kind} claim takes no ports", how, line)
     return ports
 
 
@@ -357,40 +378,46 @@ def _window(ctx: _Context, item: _Map) -> Window:
     return Window(start, end)
 
 
-def _vessels(ctx: _Context, item: _Map) -> tuple[Vessels, tuple[tuple[int, str], ...]]:
-    raw = item.get("vessels")
+def _vessel_numbers(ctx: _Context, item: _Map, field: str) -> Vessels:
+    """The ``vessels`` (or ``with``) mapping of a claim: IMO numbers (check digit
+    verified), MMSIs and names, each list without repeats."""
+    raw = item.get(field)
+    if not isinstance(raw, _Map):
+        raise ctx.error(field, "not a mapping", f"write {field}: {{imo: [...], mmsi: [], "
+                        "names: []}", item.line_of(field))
+    _no_unknown(ctx, raw, {"imo", "mmsi", "names"}, f"{field}.")
+
+    def ints(key: str, digits: int) -> tuple[int, ...]:
+        values = raw.get(key) or []
+        values = values if isinstance(values, list) else [values]
+        out = []
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, int) or len(str(v)) != digits or v < 0:
+                raise ctx.error(f"{field}.{key}", f"{v!r} is not a {digits}-digit number",
+                                f"give {key.upper()} numbers as plain digits",
+                                raw.line_of(key))
+            if key == "imo" and not imo_check_digit_ok(v):
+                raise ctx.error(f"{field}.imo", f"IMO {v} fails the IMO check digit",
+                                "check the number for a typo", raw.line_of(key))
+            if v not in out:
+                out.append(v)
+        return tuple(out)
+
+    names_raw = raw.get("names") or []
+    names_raw = names_raw if isinstance(names_raw, list) else [names_raw]
+    if not all(isinstance(n, str) and n.strip() for n in names_raw):
+        raise ctx.error(f"{field}.names", f"{names_raw!r} is not a list of names",
+                        "write names: [ANGARA]", raw.line_of("names"))
+    return Vessels(imo=ints("imo", 7), mmsi=ints("mmsi", 9),
+                   names=tuple(dict.fromkeys(" ".join(n.split()) for n in names_raw)))
+
+
+def _vessels(ctx: _Context, item: _Map, also: Vessels = Vessels()
+             ) -> tuple[Vessels, tuple[tuple[int, str], ...]]:
+    """The claim's vessels and its labels (which may name those vessels and ``also``
+    the ``with`` vessels of an encounters claim)."""
     labels_raw = item.get("labels")
-    if raw is None:
-        vessels = Vessels()
-    else:
-        if not isinstance(raw, _Map):
-            raise ctx.error("vessels", "not a mapping", "write vessels: {imo: [...], mmsi: [], "
-                            "names: []}", item.line_of("vessels"))
-        _no_unknown(ctx, raw, {"imo", "mmsi", "names"}, "vessels.")
-
-        def ints(key: str, digits: int) -> tuple[int, ...]:
-            values = raw.get(key) or []
-            values = values if isinstance(values, list) else [values]
-            out = []
-            for v in values:
-                if isinstance(v, bool) or not isinstance(v, int) or len(str(v)) != digits or v < 0:
-                    raise ctx.error(f"vessels.{key}", f"{v!r} is not a {digits}-digit number",
-                                    f"give {key.upper()} numbers as plain digits",
-                                    raw.line_of(key))
-                if key == "imo" and not imo_check_digit_ok(v):
-                    raise ctx.error("vessels.imo", f"IMO {v} fails the IMO check digit",
-                                    "check the number for a typo", raw.line_of(key))
-                if v not in out:
-                    out.append(v)
-            return tuple(out)
-
-        names_raw = raw.get("names") or []
-        names_raw = names_raw if isinstance(names_raw, list) else [names_raw]
-        if not all(isinstance(n, str) and n.strip() for n in names_raw):
-            raise ctx.error("vessels.names", f"{names_raw!r} is not a list of names",
-                            "write names: [ANGARA]", raw.line_of("names"))
-        vessels = Vessels(imo=ints("imo", 7), mmsi=ints("mmsi", 9),
-                          names=tuple(dict.fromkeys(" ".join(n.split()) for n in names_raw)))
+    vessels = Vessels() if item.get("vessels") is None else _vessel_numbers(ctx, item, "vessels")
     labels: list[tuple[int, str]] = []
     if labels_raw is not None:
         if not isinstance(labels_raw, _Map):
@@ -400,8 +427,9 @@ def _vessels(ctx: _Context, item: _Map) -> tuple[Vessels, tuple[tuple[int, str],
             if isinstance(key, bool) or not isinstance(key, int) or not isinstance(name, str):
                 raise ctx.error("labels", f"{key!r}: {name!r} is not IMO-or-MMSI: name",
                                 "write labels: {9179842: ANGARA}", labels_raw.line_of(key))
-            if key not in vessels.imo and key not in vessels.mmsi:
+            if key not in vessels.imo + vessels.mmsi + also.imo + also.mmsi:
                 raise ctx.error("labels", f"{key} is not one of the claim's IMO or MMSI numbers",
-                                "label only vessels listed under vessels", labels_raw.line_of(key))
+                                "label only vessels listed under vessels (or with)",
+                                labels_raw.line_of(key))
             labels.append((key, " ".join(name.split())))
     return vessels, tuple(labels)

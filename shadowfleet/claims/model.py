@@ -1,9 +1,12 @@
 """What a claim is: a public statement about ship movements that AIS can test.
 
 A claim (DESIGN.md, "Claims file") names a kind of event (``round_trips``, ``legs``,
-``port_calls`` or ``dark_periods``), the ports involved, a window of whole UTC days, the
-vessels (by IMO, MMSI or name; none = any vessel) and the count the source asserts
-(``at_least``). A claim of kind ``untestable`` records a statement of a source that AIS
+``port_calls``, ``dark_periods``, and of the behaviour detectors ``encounters`` and
+``loitering``), the ports involved, a window of whole UTC days, the vessels (by IMO,
+MMSI or name; none = any vessel) and the count the source asserts (``at_least``). An
+``encounters`` claim may name the other vessel of the meetings (``with``, by IMO, MMSI or
+name); a ``loitering`` claim, like a ``dark_periods`` one, may place the events ``near``
+a port within ``radius_nm``. A claim of kind ``untestable`` records a statement of a source that AIS
 cannot test (a container total, rail cars, an intelligence judgement) with the
 ``reason``: it has no ports, vessels or count, its window is optional, and its verdict is
 always ``untestable``, so every claim of a report is on record. Loading and validation
@@ -21,7 +24,11 @@ import pandas as pd
 # imo_check_digit_ok is defined with the other vessel-number rules and re-exported here
 from detectors.identity_numbers import imo_check_digit_ok, name_key  # noqa: F401
 
-TESTABLE_KINDS = ("round_trips", "legs", "port_calls", "dark_periods")
+TESTABLE_KINDS = ("round_trips", "legs", "port_calls", "dark_periods", "encounters",
+                  "loitering")
+# kinds that take no ports: they count events of the named vessels anywhere (or near a
+# port, with ``near`` and ``radius_nm``)
+PORTLESS_KINDS = ("dark_periods", "encounters", "loitering")
 UNTESTABLE = "untestable"
 KINDS = TESTABLE_KINDS + (UNTESTABLE,)
 
@@ -81,9 +88,11 @@ class Claim:
 
     ``ports`` are the names as written in the file (matched against the registry
     case/space-insensitively); ``labels`` maps an IMO or MMSI to a display name
-    (optional, for reports); ``min_hours``, ``near`` and ``radius_nm`` apply to
-    ``dark_periods`` claims only. An ``untestable`` claim has a ``reason``, no ports,
-    vessels or ``at_least`` (None), and maybe no ``window`` (None).
+    (optional, for reports); ``min_hours`` applies to ``dark_periods`` claims only,
+    ``near`` and ``radius_nm`` to ``dark_periods`` and ``loitering`` claims, ``with_vessels``
+    (the file's ``with``: the other vessel of each meeting) to ``encounters`` claims. An
+    ``untestable`` claim has a ``reason``, no ports, vessels or ``at_least`` (None), and
+    maybe no ``window`` (None).
     """
 
     id: str
@@ -103,6 +112,7 @@ class Claim:
     labels: tuple[tuple[int, str], ...] = ()
     note: str = ""
     reason: str = ""
+    with_vessels: Vessels = Vessels()
 
     @property
     def testable(self) -> bool:
@@ -123,7 +133,21 @@ class Claim:
             return f"{self.ports[0]} -> {self.ports[1]}"
         if self.ports:
             return ", ".join(self.ports)
-        return f"near {self.near}" if self.near else "anywhere"
+        if self.kind == "encounters" and len(self.with_vessels):
+            return f"with {self.describe_with()}"
+        if self.near:
+            return (f"within {self.radius_nm:g} nm of {self.near}" if self.radius_nm
+                    else f"near {self.near}")
+        return "anywhere"
+
+    def describe_with(self) -> str:
+        """The other vessel of an ``encounters`` claim as the file names it
+        (``IMO 9179842 (ANGARA)``, ``MMSI 273...``, ``name MARIA``), "" when none."""
+        w = self.with_vessels
+        parts = [f"IMO {i}" + (f" ({self.label(i)})" if self.label(i) else "") for i in w.imo]
+        parts += [f"MMSI {m}" + (f" ({self.label(m)})" if self.label(m) else "") for m in w.mmsi]
+        parts += [f"name {n}" for n in w.names]
+        return " or ".join(parts)
 
     @property
     def path(self) -> Path | None:

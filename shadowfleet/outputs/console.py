@@ -15,6 +15,9 @@ def run_table(result, out_dir: Path | None = None) -> str:
         ("dark periods", c["dark_periods"]),
         ("possible port calls", c["possible_port_calls"]),
         ("spoofing jumps", c["spoofing_jumps"]),
+        ("encounters", c.get("encounters", 0)),
+        ("loitering", c.get("loitering", 0)),
+        ("unlisted stops", c.get("unlisted_stops", 0)),
     ]
     for kind, n in sorted(c["alerts_by_kind"].items()):
         rows.append((f"alerts: {kind}", n))

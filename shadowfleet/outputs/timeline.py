@@ -3,7 +3,9 @@
 Port visits are bars coloured by port; possible port calls (inferred during a dark
 period) are outlined bars in the port's colour; dark periods are grey hatched spans
 (open ones run to the end of the data); each claim's window is a shaded band labelled
-with the claim id. Rendered with matplotlib's Agg backend (no display needed). Made from
+with the claim id. The behaviour at sea lies on the same rows: loitering as thin black
+bars, stays at an unlisted stop as thin magenta bars, and each encounter as a red
+outline on both vessels' rows joined by a red line, so who met whom reads across. Rendered with matplotlib's Agg backend (no display needed). Made from
 simulated data, the title starts with "SIMULATED DATA" (and the PNG's Title metadata
 says so too; :mod:`shadowfleet.provenance`).
 """
@@ -27,20 +29,44 @@ from shadowfleet.outputs.files import atomic_path  # noqa: E402
 from shadowfleet.provenance import SIMULATED, title  # noqa: E402
 
 MAX_ROWS = 40
-TIMELINE_TITLE = "Port visits, possible port calls and dark periods by vessel"
+TIMELINE_TITLE = "Port visits, possible port calls, dark periods and behaviour at sea by vessel"
+# none of them a port's colour (shadowfleet.outputs._figures.PORT_COLOURS)
+ENCOUNTER_COLOUR, LOITER_COLOUR, STOP_COLOUR = "#C62828", "#111111", "#D500F9"
 CLAIM_COLOURS = ("#fdd835", "#80cbc4", "#ce93d8", "#ffab91", "#a5d6a7", "#90caf9")
+
+
+def _behaviour_events(result) -> dict[int, int]:
+    """Encounters (both sides), loitering and stays at unlisted stops per vessel."""
+    out: dict[int, int] = {}
+    frames = [(table(result, "encounters"), ("mmsi_1", "mmsi_2")),
+              (table(result, "loitering"), ("mmsi",)), (_stop_stays(result), ("mmsi",))]
+    for df, cols in frames:
+        for col in cols:
+            for m in df.get(col, []):
+                out[int(m)] = out.get(int(m), 0) + 1
+    return out
+
+
+def _stop_stays(result) -> pd.DataFrame:
+    stays = table(result, "stays")
+    if not len(stays) or "stop_id" not in stays:
+        return stays
+    return stays[stays["stop_id"].fillna("").astype(str) != ""]
 
 
 def _rows(result) -> list[int]:
     """Vessels to draw, most relevant first: with possible calls, then by dark hours,
-    then by number of visits; at most ``MAX_ROWS``."""
+    then by behaviour at sea (encounters, loitering, stays at unlisted stops), then by
+    number of visits; at most ``MAX_ROWS``."""
     positions = table(result, "positions")
     mmsis = set(int(m) for m in positions["mmsi"].unique()) if "mmsi" in positions else set()
     for attr in ("port_visits", "dark_periods"):
         df = table(result, attr)
         if "mmsi" in df:
             mmsis |= set(int(m) for m in df["mmsi"].unique())
-    score = {m: [0, 0.0, 0] for m in mmsis}
+    behaviour = _behaviour_events(result)
+    mmsis |= set(behaviour)
+    score = {m: [0, 0.0, 0, behaviour.get(m, 0)] for m in mmsis}
     calls = table(result, "possible_calls")
     for m in calls.get("mmsi", []):
         score[int(m)][0] += 1
@@ -50,7 +76,8 @@ def _rows(result) -> list[int]:
             score[int(m)][1] += float(h)
     for m in table(result, "port_visits").get("mmsi", []):
         score[int(m)][2] += 1
-    order = sorted(mmsis, key=lambda m: (-score[m][0], -score[m][1], -score[m][2], m))
+    order = sorted(mmsis, key=lambda m: (-score[m][0], -score[m][1], -score[m][3],
+                                         -score[m][2], m))
     return order[:MAX_ROWS]
 
 
@@ -114,6 +141,40 @@ def _draw(ax, y_of, mmsis, starts, ends, height, style) -> None:
                            (y_of[int(mmsi)] - height / 2, height), **style)
 
 
+def _draw_behaviour(ax, y_of, result) -> set[str]:
+    """Loitering, stays at unlisted stops and encounters on the vessels' rows (module
+    docstring); returns the kinds drawn (for the legend). Artists carry the kind as
+    their ``gid``."""
+    drawn: set[str] = set()
+    # a stay at an unlisted stop may be loitering too: the thinner loitering bar on top
+    stays = _stop_stays(result)
+    if len(stays) and stays["mmsi"].astype("int64").isin(list(y_of)).any():
+        _draw(ax, y_of, stays["mmsi"], utc(stays["start_utc"]), utc(stays["end_utc"]), 0.34,
+              dict(facecolors=STOP_COLOUR, edgecolors="none", zorder=5, gid="unlisted_stop"))
+        drawn.add("unlisted_stop")
+    loitering = table(result, "loitering")
+    if len(loitering) and loitering["mmsi"].astype("int64").isin(list(y_of)).any():
+        _draw(ax, y_of, loitering["mmsi"], utc(loitering["start_utc"]), utc(loitering["end_utc"]),
+              0.16, dict(facecolors=LOITER_COLOUR, edgecolors="none", zorder=5.5,
+                         gid="loitering"))
+        drawn.add("loitering")
+    enc = table(result, "encounters")
+    if len(enc):
+        start, end = utc(enc["start_utc"]), utc(enc["end_utc"])
+        for side in ("mmsi_1", "mmsi_2"):
+            if enc[side].astype("int64").isin(list(y_of)).any():
+                _draw(ax, y_of, enc[side], start, end, 0.84,
+                      dict(facecolors="none", edgecolors=ENCOUNTER_COLOUR, linewidth=1.4,
+                           zorder=6, gid="encounter"))
+                drawn.add("encounter")
+        for a, b, t in zip(enc["mmsi_1"], enc["mmsi_2"], start):
+            if int(a) in y_of and int(b) in y_of and not pd.isna(t):
+                x = mdates.date2num(t.tz_convert(None))
+                ax.plot([x, x], [y_of[int(a)], y_of[int(b)]], color=ENCOUNTER_COLOUR, lw=0.9,
+                        zorder=6, gid="encounter_link")
+    return drawn
+
+
 def write_timeline(result, path: str | Path) -> Path:
     """Draw the timeline of ``result`` (any object with the Result DataFrames) to ``path``."""
     fig = draw_timeline(result)
@@ -169,6 +230,8 @@ def draw_timeline(result):
                   dict(facecolors="white", edgecolors=colours.get(port, "#999999"),
                        linewidth=1.6, linestyle="--", zorder=4))
 
+    shown_behaviour = _draw_behaviour(ax, y_of, result)
+
     windows, outside = claim_windows(table(result, "claims"), t0, t1)
     n_bands = 0
     if windows:
@@ -212,6 +275,11 @@ def draw_timeline(result):
                       label="possible port call (inferred)"),
                 Patch(facecolor="#d9d9d9", edgecolor=DARK_COLOUR, hatch="////",
                       label="dark period (no AIS received)")]
+    legend = {"encounter": Patch(facecolor="white", edgecolor=ENCOUNTER_COLOUR, linewidth=1.4,
+                                 label="encounter at sea (line joins the two vessels)"),
+              "loitering": Patch(facecolor=LOITER_COLOUR, label="loitering at sea"),
+              "unlisted_stop": Patch(facecolor=STOP_COLOUR, label="stay at an unlisted stop")}
+    handles += [legend[k] for k in legend if k in shown_behaviour]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               frameon=False)
     if not rows:

@@ -21,6 +21,9 @@ the true events of :mod:`shadowfleet.simulator.truth`:
   and between the switch-on and the next position (DESIGN.md counts every message
   heard while the dark period lasted).
 
+The behaviour detectors (encounters, loitering, unlisted stops) are scored by
+:mod:`shadowfleet.simulator.behaviour_accuracy` (``Accuracy.behaviour``).
+
 Nothing here reads AIS or runs a detector: the caller runs them.
 """
 
@@ -30,6 +33,13 @@ import dataclasses
 from collections import Counter
 
 import pandas as pd
+
+from shadowfleet.simulator.behaviour_accuracy import BehaviourAccuracy, score_behaviour
+from shadowfleet.simulator.world import STATIONS
+
+# the most a receive time lags the send time (the slower station's delay and its jitter,
+# shadowfleet.simulator.radio.receptions)
+RECEIVE_LAG = pd.Timedelta(seconds=max(s.delay_s for s in STATIONS) + 2.0)
 
 
 def _ts(value) -> pd.Timestamp | None:
@@ -64,6 +74,8 @@ class Accuracy:
                                                 # before the switch-off or after switch-on
     off_heard: int = 0                          # switched off, yet static reports sent just
                                                 # before or after fall in the dark period
+    behaviour: BehaviourAccuracy | None = None  # encounters, loitering, unlisted stops
+                                                # (shadowfleet.simulator.behaviour_accuracy)
 
     def row(self) -> dict:
         """One line of the per-seed table of ``tools/accuracy.py``."""
@@ -151,7 +163,9 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
     gap_rows = [dict(g, t0=_ts(g["start_utc"]), t1=_ts(g["end_utc"])) for g in gaps.to_dict("records")]
 
     def covering(mmsi, t0, t1):
-        return [g for g in gap_rows if int(g["mmsi"]) == mmsi and g["t0"] <= t0
+        # a dark period starts at the receive time of the last report sent before the
+        # silence: up to RECEIVE_LAG after the send time the truth records
+        return [g for g in gap_rows if int(g["mmsi"]) == mmsi and g["t0"] <= t0 + RECEIVE_LAG
                 and (g["t1"] is None or g["t1"] >= t1)]
 
     dark = [c for cs in calls.by_vessel.values() for c in cs if c["reports_received"] == 0]
@@ -197,4 +211,5 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
         withheld_silences=sum(1 for s in silences if s["kind"] == "positions_withheld"),
         withheld_without_own_messages=withheld_missing,
         off_silences=sum(1 for s in silences if s["kind"] == "transmitter_off"),
-        off_own_messages_wrong=off_flagged, off_heard=off_heard)
+        off_own_messages_wrong=off_flagged, off_heard=off_heard,
+        behaviour=score_behaviour(truth, result))

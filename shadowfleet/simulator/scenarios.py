@@ -12,8 +12,13 @@ Vladivostok <-> Nakhodka instead, always broadcasting.
 
 Both scenarios share the background: liners between Vladivostok, Nakhodka and
 Vostochny, a Najin <-> Vladivostok ferry, a ship moored at Najin, through traffic that
-enters and leaves the area, and Class B small craft on day trips. One receiving
-station has an outage of 7.5-9 h (a coverage hole where every vessel drops out).
+enters and leaves the area, and Class B small craft on day trips to their fishing
+grounds. One receiving station has an outage of 7.5-9 h (a coverage hole where every
+vessel drops out). The behaviour at sea and its look-alikes
+(:mod:`shadowfleet.simulator.behaviour`) come on top: in ``najin-dunay-2023`` the first
+shuttle meets a bunker vessel at sea twice on its way back from Najin, once in plain
+sight and once with AIS off; in both scenarios a coaster uses a pier no registry has, a
+bulk carrier anchors inside Vostochny's polygon, and two ships pass each other at speed.
 
 All names, MMSIs (273xxxxxx, the Russian MID) and IMOs (valid check digit) are
 fictional and drawn from the seed; none is a ship named in the 2023 reports.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from shadowfleet.simulator.behaviour import MeetingPlan, add_behaviour, fishing_spot
 from shadowfleet.simulator.tracks import (AT_ANCHOR, POSITIONS_WITHHELD, TRANSMITTER_OFF,
                                           UNDER_WAY, Track)
 from shadowfleet.simulator.vessels import Identities, Vessel
@@ -61,9 +67,10 @@ def _sail(track: Track, rng, origin: str, dest: str, speed: float) -> tuple:
 
 
 def _shuttle(track: Track, rng, quiet_rng, home: str, a: str, b: str, dark: bool,
-             until: float) -> None:
+             until: float, plan: MeetingPlan | None = None, k: int = 0) -> None:
     """Cycles a -> b -> a from the current port ``a``; ``dark``: most b calls hidden
-    (``quiet_rng`` draws how: transmitter off or positions withheld)."""
+    (``quiet_rng`` draws how: transmitter off or positions withheld); ``plan``: on which
+    voyages back from b shuttle ``k`` meets a ship at sea on the way."""
     n_cycle = 0
     while track.end < until:
         side_trip = n_cycle > 0 and rng.random() < 0.4
@@ -77,7 +84,14 @@ def _shuttle(track: Track, rng, quiet_rng, home: str, a: str, b: str, dark: bool
         hide = dark and n_cycle != 1 and rng.random() < 0.8
         out, berth_b = _sail(track, rng, a, b, float(rng.uniform(10, 12.5)))
         track.stay(b, berth_b, float(rng.uniform(12, 48)))
-        back, berth_a = _sail(track, rng, b, a, float(rng.uniform(10, 12.5)))
+        speed = float(rng.uniform(10, 12.5))
+        berth_a = _berth(rng, a)
+        pts = route(b, a, berth_b, berth_a)
+        if plan is None:
+            back = track.sail(pts, speed, b, a)
+        else:      # the back leg, maybe with a meeting at sea (a Leg of two passages)
+            back = plan.sail_back(track, pts, speed, b, a, plan.wants(k, n_cycle, hide, track.end),
+                                  k, hide)
         if hide:
             if rng.random() < 0.3:   # off some 20-40 nm before b, on 20-40 nm after it
                 off = out.time_at_distance(out.length_nm - rng.uniform(20, 40))
@@ -91,7 +105,8 @@ def _shuttle(track: Track, rng, quiet_rng, home: str, a: str, b: str, dark: bool
         n_cycle += 1
 
 
-def _shuttles(rng, quiet_rng, ids: Identities, scenario: str) -> list[Vessel]:
+def _shuttles(rng, quiet_rng, ids: Identities, scenario: str,
+              plan: MeetingPlan | None = None) -> list[Vessel]:
     names = rng.choice(_SHUTTLE_NAMES, 2, replace=False)
     out = []
     for k, (name, home) in enumerate(zip(names, ("Vostochny", "Vladivostok"))):
@@ -111,7 +126,8 @@ def _shuttles(rng, quiet_rng, ids: Identities, scenario: str) -> list[Vessel]:
         elif home != a:
             _, berth = _sail(track, rng, home, a, 11.0)
             track.stay(a, berth, float(rng.uniform(12, 36)))
-        _shuttle(track, rng, quiet_rng, home, a, b, dark, _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600)
+        _shuttle(track, rng, quiet_rng, home, a, b, dark,
+                 _t(SHUTTLE_UNTIL) - rng.uniform(0, 48) * 3600, plan, k)
         if a != home:
             _, berth = _sail(track, rng, a, home, 11.0)
         last = track.parts[-1]
@@ -127,7 +143,9 @@ def _shuttles(rng, quiet_rng, ids: Identities, scenario: str) -> list[Vessel]:
 def _liner(rng, ids: Identities, name: str, a: str, b: str, role: str = "liner") -> Vessel:
     track = Track(start=_t(START))
     berth = _berth(rng, a)
-    track.stay(a, berth, float(rng.uniform(1, 60)))
+    # at least 3 h: a call cut by the start of the data is still long enough to be a
+    # port visit (min_dwell_minutes) however thinly it was received
+    track.stay(a, berth, float(rng.uniform(3, 60)))
     here, there = a, b
     while True:
         speed = float(rng.uniform(10, 14))
@@ -172,18 +190,19 @@ def _transit(rng, ids: Identities, name: str) -> Vessel:
                   int(rng.integers(24, 36)), 9.0, "BUSAN", "A", "transit", track)
 
 
-def _small_craft(rng, ids: Identities, name: str, home: str) -> Vessel:
-    """Class B: day trips to fishing grounds a few miles offshore, nights in port."""
+def _small_craft(rng, ids: Identities, name: str, home: str, index: int = 0) -> Vessel:
+    """Class B: day trips to its fishing ground a few miles offshore (the ``index``-th
+    craft of ``home`` has its own, :func:`~shadowfleet.simulator.behaviour.fishing_spot`),
+    nights in port."""
     track = Track(start=_t(START))
     berth = _berth(rng, home)
     track.stay(home, berth, float(rng.uniform(20, 30)))
-    approach = {"Vladivostok": (42.99, 132.02), "Nakhodka": (42.70, 132.87)}[home]
     lane = route(home, "Dunay" if home == "Vladivostok" else "Vostochny", berth, berth)[:3]
     while True:
-        spot = (approach[0] + rng.uniform(-0.03, 0.03), approach[1] + rng.uniform(-0.04, 0.04))
+        spot, ground = fishing_spot(rng, home, index)
         out_pts = np.vstack([lane[:2], [spot]])
         track.sail(out_pts, float(rng.uniform(6, 9)))
-        track.stay("", spot, float(rng.uniform(3, 7)), status=AT_ANCHOR)
+        track.stay("", spot, float(rng.uniform(3, 7)), status=AT_ANCHOR, place=ground)
         track.sail(out_pts[::-1], float(rng.uniform(6, 9)))
         rest = float(rng.uniform(14, 20)) + (24.0 if rng.random() < 0.3 else 0.0)
         if track.end + (rest + 12) * 3600 > _t(END):
@@ -201,7 +220,8 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
         raise ValueError(f"unknown scenario {scenario!r}")
     rng = np.random.default_rng(seed)
     ids = Identities(rng)
-    vessels = _shuttles(rng, np.random.default_rng([seed, 3]), ids, scenario)
+    plan = MeetingPlan(scenario, seed)
+    vessels = _shuttles(rng, np.random.default_rng([seed, 3]), ids, scenario, plan)
     pairs = [("Vladivostok", "Nakhodka"), ("Vladivostok", "Vostochny"), ("Nakhodka", "Vostochny")]
     n_liners = int(rng.integers(5, 8))
     names = list(rng.choice(_LINER_NAMES, n_liners + 2, replace=False))
@@ -216,7 +236,9 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
         vessels.append(_transit(rng, ids, str(name)))
     n_small = int(rng.integers(3, 5))
     for i, name in enumerate(rng.choice(_SMALL_CRAFT_NAMES, n_small, replace=False)):
-        vessels.append(_small_craft(rng, ids, str(name), ("Vladivostok", "Nakhodka")[i % 2]))
+        vessels.append(_small_craft(rng, ids, str(name), ("Vladivostok", "Nakhodka")[i % 2],
+                                    i // 2))
     day = _t(pd.Timestamp("2023-09-05T00:00:00Z")) + rng.uniform(0, 25) * 86400
     outage = (STATIONS[1].name, day, day + rng.uniform(7.5, 9.0) * 3600)
+    vessels += add_behaviour(scenario, seed, ids, plan, _t(START), _t(END))
     return vessels, (outage,)

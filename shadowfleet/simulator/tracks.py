@@ -50,7 +50,9 @@ class Silence:
 
 @dataclasses.dataclass
 class Stay:
-    """Moored (or anchored) at ``lat, lon`` from ``t0`` to ``t1``; ``port`` "" at sea."""
+    """Moored (or anchored) at ``lat, lon`` from ``t0`` to ``t1``; ``port`` "" at sea;
+    ``place`` names a place of :mod:`shadowfleet.simulator.behaviour` the stay is at (an
+    unlisted pier, a fishing ground, a rendezvous at sea, a port's roads), "" for none."""
 
     t0: float
     t1: float
@@ -58,6 +60,7 @@ class Stay:
     lon: float
     port: str = ""
     status: int = MOORED
+    place: str = ""
 
 
 @dataclasses.dataclass
@@ -117,9 +120,9 @@ class Track:
         return self.parts[-1].t1 if self.parts else self.start
 
     def stay(self, port: str, berth: tuple[float, float], hours: float,
-             status: int = MOORED) -> Stay:
+             status: int = MOORED, place: str = "") -> Stay:
         t0 = self.end
-        part = Stay(t0, t0 + hours * 3600.0, berth[0], berth[1], port, status)
+        part = Stay(t0, t0 + hours * 3600.0, berth[0], berth[1], port, status, place)
         self.parts.append(part)
         return part
 

@@ -46,6 +46,10 @@ Each of ``round_trips`` carries ``expected``: the status a correct run gives it,
 see it (a call unseen outside a pair of interest shifts the greedy pairing of that
 ship's other trips: an inherent limit of inferring only for the pairs of interest).
 
+``behaviour``: what the ships did at sea (stays, ship-to-ship meetings, loitering,
+places used, look-alikes) and what a correct run finds of it:
+:mod:`shadowfleet.simulator.behaviour_truth`.
+
 Inference also needs the other port to be reachable within the silence: the scenarios'
 shuttles sail at most 12.5 kn and stay at least 12 h, below ``reach_speed_kn`` [15] and
 above ``min_dwell_minutes`` [60], so a silence that spans a whole call always leaves
@@ -62,6 +66,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shadowfleet.simulator.behaviour_truth import build_behaviour_truth
 from shadowfleet.simulator.tracks import SILENCE_KINDS, Passage, Stay
 from shadowfleet.simulator.world import STATIONS
 
@@ -319,6 +324,7 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
         expected_legs=expected_legs,
         header_lines=list(range(1, sim.header_lines + 1)),
         corrupt_lines=sim.corrupt,
+        behaviour=build_behaviour_truth(sim),
     )
 
 

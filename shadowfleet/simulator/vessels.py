@@ -33,6 +33,7 @@ class Vessel:
     destination: str
     ais_class: str                    # "A" or "B"
     role: str                         # shuttle | liner | ferry | resident | transit | small-craft
+                                      # | partner | coaster | anchored | passer (behaviour.py)
     track: Track = dataclasses.field(default_factory=Track)
 
 

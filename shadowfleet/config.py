@@ -31,13 +31,17 @@ def _param_classes() -> dict[str, type]:
     """Detector parameter dataclasses by the attribute name they get in ``Settings``."""
     from detectors.cleaning import CleaningParams
     from detectors.dark_periods import DarkPeriodParams
+    from detectors.identity import IdentityParams
+    from detectors.identity_tracks import TrackParams
     from detectors.port_visits import PortVisitParams
     from detectors.round_trips import RoundTripParams
 
     # claims have no thresholds of their own: they read the dark-period detector's
-    # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree
+    # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree;
+    # max_speed_kn is the cleaning's and the track split's (one speed no ship exceeds)
     return {"cleaning": CleaningParams, "visits": PortVisitParams,
-            "gaps": DarkPeriodParams, "trips": RoundTripParams}
+            "gaps": DarkPeriodParams, "trips": RoundTripParams, "tracks": TrackParams,
+            "identity": IdentityParams}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -48,6 +52,8 @@ class Settings:
     visits: Any
     gaps: Any
     trips: Any
+    tracks: Any
+    identity: Any
     pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod

@@ -2,6 +2,13 @@
 
 ``detect`` is what ``shadowfleet detect`` and the notebook API run; ``analyse`` starts
 from already decoded frames (scheduled jobs and live watch carry those between runs).
+
+The first step is the identity step (:func:`identify`): the positions of an MMSI that
+several ships broadcast at once are split into the tracks of those ships (a ``track``
+column, :mod:`detectors.identity_tracks`) before the cleaning and every other detector,
+which then work per (mmsi, track); and the identity anomalies are found
+(:mod:`detectors.identity`). Everything after reads the vessels' IMOs from that step
+(noise-aware: an IMO seen once among others is not the vessel's).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ class Result:
     possible_calls: pd.DataFrame
     jumps: pd.DataFrame
     summary: dict
+    identity: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty_identity())
+    tracks: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty_tracks())
     claim_objects: tuple = ()
     claims_evaluation: Any = None
     registry: Any = None
@@ -59,6 +68,8 @@ class Result:
         status = trips["status"] if len(trips) else pd.Series([], dtype=object)
         alerts_by_kind = (self.alerts["kind"].value_counts().sort_index().to_dict()
                           if len(self.alerts) else {})
+        identity_by_kind = (self.identity["kind"].value_counts().sort_index().to_dict()
+                            if len(self.identity) else {})
         return {
             "vessels": int(self.positions["mmsi"].nunique()) if len(self.positions) else 0,
             "port_visits": int(len(self.port_visits)),
@@ -68,8 +79,11 @@ class Result:
             "dark_periods": int(len(self.dark_periods)),
             "possible_port_calls": int(len(self.possible_calls)),
             "spoofing_jumps": int(len(self.jumps)),
+            "identity_anomalies": int(len(self.identity)),
+            "shared_mmsis": int(self.tracks["mmsi"].nunique()) if len(self.tracks) else 0,
             "alerts": int(len(self.alerts)),
             "alerts_by_kind": {str(k): int(v) for k, v in alerts_by_kind.items()},
+            "identity_by_kind": {str(k): int(v) for k, v in identity_by_kind.items()},
             "claims": int(len(self.claims)),
         }
 
@@ -135,17 +149,54 @@ def vessel_names(statics: pd.DataFrame) -> dict[int, str]:
     return {int(k): str(v) for k, v in last.items()}
 
 
-def vessel_imos(statics: pd.DataFrame) -> dict[int, int]:
-    """mmsi -> the IMO it broadcast most recently (type 5), absent when never given."""
-    if statics is None or len(statics) == 0 or "imo" not in statics:
-        return {}
-    s = statics[["mmsi", "timestamp", "imo"]]
-    s = s[s["imo"].notna() & (s["imo"] > 0)]
-    if s.empty:
-        return {}
-    s = s.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
-    last = s.groupby("mmsi", sort=True)["imo"].last()
-    return {int(k): int(v) for k, v in last.items()}
+def _empty_identity() -> pd.DataFrame:
+    from detectors.identity import empty_identity
+
+    return empty_identity()
+
+
+def _empty_tracks() -> pd.DataFrame:
+    from detectors.identity_tracks import empty_tracks
+
+    return empty_tracks()
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """What the identity step found (:func:`identify`).
+
+    ``positions``: the decoded positions with the ``track`` column (0 for an MMSI nobody
+    shares); ``statics``: the decoded statics with the ``track`` of the ship each static
+    report is attributed to (:func:`detectors.identity_tracks.label_messages`), for the
+    detectors only (``statics.parquet`` keeps what was decoded); ``table``: the identity
+    table (``identity.csv``); ``tracks``: one row per (mmsi, track) of the shared MMSIs;
+    ``imos``: mmsi -> the IMO it counts as broadcasting (:func:`detectors.identity.vessel_imos`)."""
+
+    positions: pd.DataFrame
+    statics: pd.DataFrame
+    table: pd.DataFrame
+    tracks: pd.DataFrame
+    imos: dict
+
+
+def identify(decoded, settings) -> Identity:
+    """The identity step: split shared MMSIs into tracks, label the rows, find the
+    identity anomalies (DESIGN.md, "Behaviour and identity detectors", identity part).
+    An MMSI nobody shares costs the segmentation kernel's pass over its rows and nothing
+    after: its rows are all track 0."""
+    from detectors.identity import find_identity_anomalies, vessel_imos
+    from detectors.identity_tracks import label_messages, split_tracks
+
+    statics = decoded.statics
+    imos = vessel_imos(statics, settings.identity) if statics is not None else {}
+    split = split_tracks(decoded.positions, settings.tracks, imos=imos)
+    positions = decoded.positions.assign(track=split.track)
+    if statics is not None and len(split.tracks):
+        statics = statics.assign(track=label_messages(statics, positions))
+    table = find_identity_anomalies(positions, statics, settings.identity, shared=split.shared,
+                                    imos=imos)
+    return Identity(positions=positions, statics=statics, table=table, tracks=split.tracks,
+                    imos=imos)
 
 
 def _resolve_pairs(registry, pairs: Iterable, claims: Sequence) -> list[tuple[str, str]]:
@@ -180,8 +231,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     own: DESIGN.md, "Claims file"). The outputs are marked simulated when ``simulated``
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`)."""
-    from detectors.alerts import build_alerts
+    from detectors.alerts import build_alerts, concat_alerts
     from detectors.cleaning import clean_positions
+    from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
     from detectors.round_trips import find_round_trips
@@ -189,18 +241,21 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
 
     settings = params if params is not None else Settings.defaults()
     names = vessel_names(decoded.statics)
-    imos = vessel_imos(decoded.statics)
+    ident = identify(decoded, settings)
+    imos = ident.imos
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
-    positions, jumps = clean_positions(decoded.positions, settings.cleaning)
+    positions, jumps = clean_positions(ident.positions, settings.cleaning)
     visits = find_port_visits(positions, registry, settings.visits, names=names)
-    own = messages_without_position(decoded.positions, decoded.statics)
+    own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
     trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
-    alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
-                          ports_of_interest=ports_of_interest, names=names, imos=imos)
+    alerts = concat_alerts(
+        build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
+                     ports_of_interest=ports_of_interest, names=names, imos=imos),
+        identity_alerts(ident.table, positions=positions, names=names))
 
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
@@ -218,7 +273,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                                      legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
-                                     statics=decoded.statics)
+                                     statics=decoded.statics, identity=ident.table)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
@@ -229,6 +284,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                     alerts=provenance.with_data_column(alerts, data),
                     claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
+                    identity=ident.table, tracks=ident.tracks,
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
                     registry=registry, settings=settings, simulated_note=note)
     result.summary = _summary(decoded, result, all_pairs)
@@ -273,8 +329,10 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
     events = result.counts()
     by_kind = events.pop("alerts_by_kind")
+    identity_by_kind = events.pop("identity_by_kind")
     summary = build_summary(decoded.stats, events)
     summary["alerts_by_kind"] = by_kind
+    summary["identity_by_kind"] = identity_by_kind
     summary["pairs_of_interest"] = [list(p) for p in pairs]
     summary["ports"] = {"file": _ports_file(result.registry),
                         "names": list(result.registry.names)}

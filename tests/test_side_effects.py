@@ -108,7 +108,7 @@ def nmea_feed(path):
 
 LIBRARY = PROBE + r'''
 import importlib, pkgutil, tempfile
-import numpy, pandas, pyarrow, numba, pyais, shapely, sklearn, folium, matplotlib, yaml, click
+import numpy, pandas, pyarrow, numba, pyais, shapely, sklearn, matplotlib, yaml, click
 before = state()
 for name in ("ais", "ports", "detectors", "shadowfleet"):
     pkg = importlib.import_module(name)

@@ -8,8 +8,8 @@ contract: those columns, in this order, first; more may follow.
 
 from __future__ import annotations
 
-from detectors.columns import (ALERT_COLUMNS, DARK_PERIOD_COLUMNS, PORT_VISIT_COLUMNS,
-                               ROUND_TRIP_COLUMNS)
+from detectors.columns import (ALERT_COLUMNS, DARK_PERIOD_COLUMNS, IDENTITY_COLUMNS,
+                               PORT_VISIT_COLUMNS, ROUND_TRIP_COLUMNS)
 
 # claims.csv
 CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
@@ -29,4 +29,5 @@ EVENT_FILES = {
     "dark_periods": ("dark_periods.csv", DARK_PERIOD_COLUMNS),
     "alerts": ("alerts.csv", ALERT_COLUMNS),
     "claims": ("claims.csv", CLAIM_COLUMNS),
+    "identity": ("identity.csv", IDENTITY_COLUMNS),
 }

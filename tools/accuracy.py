@@ -22,7 +22,10 @@ pair of interest Najin-Dunay, and scores it against the truth
   whose dark period still counts own messages (static reports heard between the last
   position and the switch-off, or between the switch-on and the next position: DESIGN.md
   then calls it positions withheld); ``off_wrong``: those whose dark period counts
-  messages other than those.
+  messages other than those;
+- ``identity`` / ``identity_found`` / ``identity_invented``: identity anomalies planted
+  (a shared MMSI, each field of a rename with a new IMO, an invalid MMSI), those the
+  run's identity table says, and its rows that say no planted anomaly.
 """
 
 from __future__ import annotations
@@ -83,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"totals: {totals}; {len(rows)} seeds in {time.perf_counter() - started:.1f} s")
     bad = totals.get("missed", 0) + totals.get("invented", 0) + totals.get("invented_calls", 0) \
         + totals.get("dark_uncovered", 0) + totals.get("off_wrong", 0) \
-        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0)
+        + totals.get("withheld", 0) - totals.get("withheld_flagged", 0) \
+        + totals.get("identity", 0) - totals.get("identity_found", 0) \
+        + totals.get("identity_invented", 0)
     return 1 if bad else 0
 
 

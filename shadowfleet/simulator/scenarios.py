@@ -16,7 +16,10 @@ enters and leaves the area, and Class B small craft on day trips. One receiving
 station has an outage of 7.5-9 h (a coverage hole where every vessel drops out).
 
 All names, MMSIs (273xxxxxx, the Russian MID) and IMOs (valid check digit) are
-fictional and drawn from the seed; none is a ship named in the 2023 reports.
+fictional and drawn from the seed; none is a ship named in the 2023 reports. Both
+scenarios also carry the identity anomalies of :mod:`shadowfleet.simulator.identity`
+(a liner's MMSI shared with a clone shuttling Najin <-> Posyet, a liner renamed with a
+new IMO, a small craft with an invalid MMSI).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pandas as pd
 
 from shadowfleet.simulator.tracks import (AT_ANCHOR, POSITIONS_WITHHELD, TRANSMITTER_OFF,
                                           UNDER_WAY, Track)
+from shadowfleet.simulator.identity import plant
 from shadowfleet.simulator.vessels import Identities, Vessel
 from shadowfleet.simulator.world import PORTS, STATIONS, TRANSIT_LANE, route
 
@@ -196,7 +200,8 @@ def _small_craft(rng, ids: Identities, name: str, home: str) -> Vessel:
 
 
 def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
-    """The scenario's vessels (tracks included) and its station outages."""
+    """The scenario's vessels (tracks included, the identity anomalies of
+    :mod:`shadowfleet.simulator.identity` planted) and its station outages."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
     rng = np.random.default_rng(seed)
@@ -219,4 +224,4 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
         vessels.append(_small_craft(rng, ids, str(name), ("Vladivostok", "Nakhodka")[i % 2]))
     day = _t(pd.Timestamp("2023-09-05T00:00:00Z")) + rng.uniform(0, 25) * 86400
     outage = (STATIONS[1].name, day, day + rng.uniform(7.5, 9.0) * 3600)
-    return vessels, (outage,)
+    return plant(vessels, seed=seed, start=START, end=END), (outage,)

@@ -183,7 +183,8 @@ def identify(decoded, settings) -> Identity:
     """The identity step: split shared MMSIs into tracks, label the rows, find the
     identity anomalies (DESIGN.md, "Behaviour and identity detectors", identity part).
     An MMSI nobody shares costs the segmentation kernel's pass over its rows and nothing
-    after: its rows are all track 0."""
+    after: its rows are all track 0. The table (``Result.identity``) is also what the
+    vessel ranking takes as ``rank_vessels(..., identity=...)``."""
     from detectors.identity import find_identity_anomalies, vessel_imos
     from detectors.identity_tracks import label_messages, split_tracks
 

@@ -186,3 +186,26 @@ def test_the_vessel_ranking_counts_the_identity_anomalies(run):
                           port_visits=run.port_visits, identity=run.identity)
     counts = dict(zip(ranked["mmsi"], ranked["identity_anomalies"]))
     assert counts == {SHARED: 1, OTHER: 0}
+
+
+def test_job_writes_identity_csv_as_detect_does(tmp_path):
+    """identity.csv is one of the files of every run: a scheduled job over the first part
+    of the bundled feed (where the invalid MMSI is already on the air) writes the rows
+    detect finds in the same lines."""
+    import gzip
+
+    from shadowfleet.demo import bundled_feed
+    from shadowfleet.job import run_job
+    from shadowfleet.pipeline import detect
+
+    lines = gzip.decompress(bundled_feed().read_bytes()).decode("ascii").splitlines()
+    inbox, feed = tmp_path / "inbox", tmp_path / "part.nmea"
+    inbox.mkdir()
+    feed.write_text("\n".join(lines[:20000]) + "\n", encoding="ascii")
+    (inbox / "part.nmea").write_bytes(feed.read_bytes())
+    run_job(inbox, tmp_path / "state", tmp_path / "out")
+    written = pd.read_csv(tmp_path / "out" / "identity.csv", keep_default_na=False)
+    expected = detect([feed]).identity
+    assert tuple(written.columns[:len(IDENTITY_COLUMNS)]) == IDENTITY_COLUMNS
+    assert list(written["identity_id"]) == list(expected["identity_id"])
+    assert "invalid_mmsi" in set(written["kind"])

@@ -15,6 +15,9 @@ POSITION_COLUMNS = ("mmsi", "timestamp", "lat", "lon", "sog", "cog", "heading",
 STATIC_COLUMNS = ("mmsi", "timestamp", "imo", "name", "callsign", "ship_type", "length",
                   "beam", "draught", "destination", "eta", "msg_type", "source", "line")
 REJECT_COLUMNS = ("source", "line", "reason", "text")
+# the row order of positions (and of any table of rows per vessel): a ``track`` column,
+# when a frame has one, splits an MMSI into the ships that shared it
+VESSEL_ORDER = ("mmsi", "track", "timestamp", "source", "line")
 
 POSITION_DTYPES = {
     "mmsi": "int64",
@@ -79,13 +82,16 @@ def conform(df: pd.DataFrame, columns: tuple[str, ...], dtypes: dict[str, str]) 
 
 
 def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
-    """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex.
+    """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex; a frame
+    with a ``track`` column (the ships of a shared MMSI, labelled by
+    ``detectors.identity_tracks``) by (mmsi, track, timestamp, source, line), so each
+    (mmsi, track) is one contiguous slice (:func:`vessel_offsets`).
 
     A stable sort on integer keys (object columns factorised in sorted order): the order
     of ``sort_values(keys, kind="mergesort", na_position="last")`` without its slow path
     for object columns.
     """
-    keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in df.columns]
+    keys = [k for k in VESSEL_ORDER if k in df.columns]
     try:
         arrays = [_sort_key(df[k]) for k in keys]
     except TypeError:       # unorderable mixed objects: let pandas decide
@@ -115,11 +121,16 @@ def _sort_key(col: pd.Series) -> np.ndarray:
     return np.where(codes < 0, len(uniques), codes)
 
 
-def vessel_offsets(mmsi: np.ndarray) -> np.ndarray:
-    """Offsets of each vessel's slice in an array sorted by mmsi: vessel i is
+def vessel_offsets(mmsi: np.ndarray, track: np.ndarray | None = None) -> np.ndarray:
+    """Offsets of each vessel's slice in an array sorted by mmsi (and ``track`` within an
+    mmsi, when given: each (mmsi, track) is a vessel): vessel i is
     ``offsets[i]:offsets[i+1]``; ``len(offsets) == n_vessels + 1``."""
     mmsi = np.asarray(mmsi)
     if len(mmsi) == 0:
         return np.zeros(1, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, mmsi[1:] != mmsi[:-1]])
+    change = mmsi[1:] != mmsi[:-1]
+    if track is not None:
+        track = np.asarray(track)
+        change |= track[1:] != track[:-1]
+    starts = np.flatnonzero(np.r_[True, change])
     return np.r_[starts, len(mmsi)].astype(np.int64)

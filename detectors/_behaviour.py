@@ -10,18 +10,19 @@ import math
 import numpy as np
 import pandas as pd
 
-from ais.schema import vessel_offsets
-from detectors._frames import epoch_seconds, usable_positions
+from detectors._frames import epoch_seconds, tracks_of, usable_positions, vessel_slices
 
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
     """The usable rows of a positions frame (:func:`detectors._frames.usable_positions`)
-    as contiguous arrays sorted by (mmsi, timestamp), with per-vessel ``offsets``."""
+    as contiguous arrays sorted by (mmsi, track, timestamp), with per-vessel ``offsets``
+    (a vessel is an (mmsi, track): the ships of a shared MMSI are apart)."""
 
     frame: pd.DataFrame
     ts: pd.Series
     mmsi: np.ndarray
+    track: np.ndarray
     t: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
@@ -31,11 +32,12 @@ class Rows:
     def of(cls, positions: pd.DataFrame) -> "Rows":
         pos = usable_positions(positions)
         mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
+        track = tracks_of(pos)
         ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
-        return cls(frame=pos, ts=ts, mmsi=mmsi, t=epoch_seconds(ts),
+        return cls(frame=pos, ts=ts, mmsi=mmsi, track=track, t=epoch_seconds(ts),
                    lat=np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
                    lon=np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64)),
-                   offsets=vessel_offsets(mmsi))
+                   offsets=vessel_slices(mmsi, track))
 
     def __len__(self) -> int:
         return len(self.t)

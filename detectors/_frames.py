@@ -1,6 +1,15 @@
 """Shared plumbing of the public detector functions: the rows a detector uses, times as
-float seconds, and threshold validation. Kernels never see DataFrames; this is the
-DataFrame side of that boundary."""
+float seconds, the vessel each row belongs to, and threshold validation. Kernels never
+see DataFrames; this is the DataFrame side of that boundary.
+
+**The vessel of a row** is its (mmsi, track). ``track`` is the column
+:func:`detectors.identity_tracks.split_tracks` labels: 0 for the only (or main) ship of
+an MMSI, 1, 2, ... for the other ships sharing it. A frame without the column is all
+track 0. Every per-vessel kernel takes rows sorted by (mmsi, track, timestamp) with one
+``offsets`` slice per (mmsi, track) (:func:`vessel_slices`), and every event says its
+``track``; an MMSI nobody shares is one slice, as it always was, so the split costs it
+one comparison per row.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
+from ais.schema import vessel_offsets
+
+TRACK = "track"
 
 
 def epoch_seconds(ts: pd.Series) -> np.ndarray:
@@ -20,11 +32,43 @@ def epoch_seconds(ts: pd.Series) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def tracks_of(frame: pd.DataFrame) -> np.ndarray:
+    """The ``track`` of every row as int64 (all 0 when the frame has no such column)."""
+    if TRACK in frame.columns:
+        return np.ascontiguousarray(frame[TRACK].to_numpy(dtype=np.int64))
+    return np.zeros(len(frame), dtype=np.int64)
+
+
+def vessel_slices(mmsi: np.ndarray, track: np.ndarray) -> np.ndarray:
+    """``offsets`` of each (mmsi, track) slice of rows sorted by (mmsi, track, time)."""
+    return vessel_offsets(mmsi, track if track.any() else None)
+
+
+def vessel_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """One int64 key per vessel (mmsi, track) for each ``(mmsi, track)`` pair of arrays
+    given, the same vessel getting the same key in all of them and keys ordered as (mmsi,
+    track) are. Without a track other than 0 the keys are the MMSIs themselves (nothing
+    is computed)."""
+    mmsis = [np.asarray(m, dtype=np.int64) for m, _ in pairs]
+    tracks = [np.asarray(t, dtype=np.int64) for _, t in pairs]
+    if not any(t.any() for t in tracks):
+        return mmsis
+    m = np.concatenate(mmsis)
+    t = np.concatenate(tracks)
+    order = np.lexsort((t, m))
+    ms, ts = m[order], t[order]
+    new = np.r_[True, (ms[1:] != ms[:-1]) | (ts[1:] != ts[:-1])] if len(m) else np.zeros(0, bool)
+    key = np.empty(len(m), dtype=np.int64)
+    key[order] = np.cumsum(new) - 1
+    return np.split(key, np.cumsum([len(x) for x in mmsis])[:-1])
+
+
 def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
     """Rows the detectors use: a position and a time, not flagged ``spoofed``, sorted by
-    (mmsi, timestamp, source, line) with a fresh index. A frame already strictly sorted by
-    (mmsi, timestamp), as ``ais`` delivers it, is not sorted again (a stable sort of it
-    would give the same order)."""
+    (mmsi, track, timestamp, source, line) with a fresh index (no ``track`` column: track
+    0). A frame already strictly sorted by (mmsi, track, timestamp), as ``ais`` delivers
+    it and the cleaning returns it, is not sorted again (a stable sort of it would give
+    the same order)."""
     ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
     if "spoofed" in positions.columns:
         ok &= ~positions["spoofed"].fillna(False).astype(bool)
@@ -34,10 +78,23 @@ def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
         ns = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
         dm = np.diff(m)
         dt = np.diff(ns.to_numpy())
-        if not bool(((dm > 0) | ((dm == 0) & (dt > 0))).all()):
-            keys = [k for k in ("mmsi", "timestamp", "source", "line") if k in pos.columns]
+        same = dm == 0
+        if TRACK in pos.columns:
+            dk = np.diff(pos[TRACK].to_numpy(dtype=np.int64))
+            ordered = (dm > 0) | (same & (dk > 0)) | (same & (dk == 0) & (dt > 0))
+        else:
+            ordered = (dm > 0) | (same & (dt > 0))
+        if not bool(ordered.all()):
+            keys = [k for k in ("mmsi", TRACK, "timestamp", "source", "line")
+                    if k in pos.columns]
             pos = pos.sort_values(keys, kind="mergesort")
     return pos.reset_index(drop=True)
+
+
+def with_track(event_id_parts: tuple, track: int) -> tuple:
+    """The parts of an event's id, with its track when it is not 0: an MMSI nobody shares
+    keeps the ids it always had."""
+    return event_id_parts + (f"track {int(track)}",) if track else event_id_parts
 
 
 def check_non_negative(params, names) -> None:

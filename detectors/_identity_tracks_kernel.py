@@ -53,6 +53,11 @@ def _vessel_tracks(t, lat, lon, a, b, max_speed_kn, tolerance_s, max_open, lookb
                     hours = MIN_HOURS
                 if d > max_speed_kn * hours:
                     continue
+                if n_open == 1:
+                    # the only open track takes any row it can reach, whatever the score:
+                    # the common case of one ship per MMSI costs one distance per row
+                    score_s = 1.0
+                    break
                 v = d / hours
                 score = math.exp(-(v / v0) ** 2) / hours
                 if score > score_s:

@@ -27,6 +27,11 @@ dark periods its possible calls rest on; ``spoofing_jump`` ``0.2 + 0.5 S`` with
 rank the evidence the way the coverage caveat of REFERENCE.md asks: a long silence near
 a port of interest while others were received there ranks first.
 
+Every alert says its ``track`` (after the contract columns): the ship of a shared MMSI
+its event is on (:mod:`detectors.identity_tracks`), 0 for an MMSI nobody shares; the
+summary of an event on another track says so. Identity anomalies give alerts of their
+own (kind ``identity``, :mod:`detectors.identity_alerts`).
+
 A dark period whose vessel was still heard (``own_messages`` > 0: static reports or
 "position not available" reports) is *positions withheld* (DESIGN.md), and its summary
 says so, with when those messages came: the transponder was on, AIS was not switched
@@ -46,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from detectors._ids import event_id, time_ns
-from detectors.columns import ALERT_COLUMNS
+from detectors.columns import ALERT_TABLE
 
 KINDS = ("dark_period", "possible_port_call", "round_trip", "spoofing_jump")
 # the behaviour detectors' alerts are built in detectors.behaviour_alerts
@@ -82,9 +87,13 @@ def _when(ts) -> str:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%d %H:%MZ")
 
 
-def _who(mmsi: int, name) -> str:
+def _who(mmsi: int, name, track=0) -> str:
+    """"NAME (MMSI m)"; on a ship other than the main one of a shared MMSI, "NAME (MMSI
+    m, track k of a shared MMSI)"."""
     name = name.strip() if isinstance(name, str) else ""
-    return f"{name} (MMSI {mmsi})" if name else f"MMSI {mmsi}"
+    track = _track(track)
+    which = f"MMSI {mmsi}, track {track} of a shared MMSI" if track else f"MMSI {mmsi}"
+    return f"{name} ({which})" if name else which
 
 
 def _split(text) -> list[str]:
@@ -121,7 +130,7 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
                  jumps: pd.DataFrame | None, ports_of_interest: Iterable[str] = (),
                  names: Mapping[int, str] | None = None,
                  imos: Mapping[int, int] | None = None) -> pd.DataFrame:
-    """The alert table: :data:`detectors.columns.ALERT_COLUMNS`, sorted by (mmsi,
+    """The alert table: :data:`detectors.columns.ALERT_TABLE`, sorted by (mmsi,
     start_utc, kind, alert_id).
 
     ``visits`` gives the position of a round trip's first call; ``ports_of_interest`` are
@@ -136,13 +145,15 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
                  for v in _records(visits)}
     rows: list[dict] = []
 
-    def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence):
-        rows.append(alert_record(kind, mmsi, row_name, start, end, lat, lon, score, summary,
-                                 evidence, names=names, imos=imos))
+    def add(kind, event, row_name, start, end, lat, lon, score, summary, evidence):
+        mmsi = int(event["mmsi"])
+        name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
+        rows.append(alert_row(kind, mmsi, name, imos.get(mmsi), start, end, lat, lon, score,
+                              summary, evidence, track=event.get("track")))
 
     for g in gaps_by_id.values():
         rows_name = names.get(int(g["mmsi"])) or g.get("name") or ""
-        who = _who(int(g["mmsi"]), rows_name)
+        who = _who(int(g["mmsi"]), rows_name, g.get("track"))
         where = f" in {g['start_port']}" if g.get("start_port") else ""
         if pd.isna(g.get("end_utc")):
             until = "the end of the data, still dark"
@@ -168,7 +179,7 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
             what = f"not received for {g['hours']:.1f} h"
         summary = (f"{who} {what} from "
                    f"{_when(g['start_utc'])}{where} to {until}; {heard}{could}")
-        add("dark_period", g["mmsi"], g.get("name"), g["start_utc"], g.get("end_utc"),
+        add("dark_period", g, g.get("name"), g["start_utc"], g.get("end_utc"),
             g.get("start_lat"), g.get("start_lon"), gap_score(g, poi), summary,
             [g["gap_id"]])
 
@@ -177,13 +188,14 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
         prox = 1.0 if c["port"] in poi else 0.5
         score = (0.4 * length_component(gap.get("hours"))
                  + 0.3 * reception_component(gap.get("others_received")) + 0.3 * prox)
-        who = _who(int(c["mmsi"]), names.get(int(c["mmsi"])) or c.get("name") or "")
+        who = _who(int(c["mmsi"]), names.get(int(c["mmsi"])) or c.get("name") or "",
+                   c.get("track"))
         hours = gap.get("hours")
         length = f"{hours:.1f} h " if hours is not None and not pd.isna(hours) else ""
         pair = f" (pair {c['pair'].replace('|', '-')})" if c.get("pair") else ""
         summary = (f"{who} could have called at {c['port']} during a {length}dark period "
                    f"from {_when(c['start_utc'])} to {_when(c['end_utc'])}{pair}")
-        add("possible_port_call", c["mmsi"], c.get("name"), c["start_utc"], c.get("end_utc"),
+        add("possible_port_call", c, c.get("name"), c["start_utc"], c.get("end_utc"),
             gap.get("start_lat"), gap.get("start_lon"), score, summary,
             [c["call_id"], c.get("gap_id")])
 
@@ -204,7 +216,8 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
             lat, lon = visit_pos[call_ids[0]]
         elif gap_ids and gap_ids[0] in gaps_by_id:
             lat, lon = gaps_by_id[gap_ids[0]]["start_lat"], gaps_by_id[gap_ids[0]]["start_lon"]
-        who = _who(int(t["mmsi"]), names.get(int(t["mmsi"])) or t.get("name") or "")
+        who = _who(int(t["mmsi"]), names.get(int(t["mmsi"])) or t.get("name") or "",
+                   t.get("track"))
         first = calls_by_id.get(call_ids[0]) if call_ids else None
         last = calls_by_id.get(call_ids[-1]) if call_ids else None
         start, left = _trip_end(t.get("depart_origin_utc"), first, "start_utc")
@@ -218,33 +231,29 @@ def build_alerts(visits: pd.DataFrame | None, round_trips: pd.DataFrame | None,
         summary = (f"{who} {t.get('status', 'observed')} round trip {t['origin']} -> "
                    f"{t['destination']} -> {t['origin']}: left {left}{there}, back {back}"
                    f"{dur_text}")
-        add("round_trip", t["mmsi"], t.get("name"), start, end, lat, lon, score, summary,
+        add("round_trip", t, t.get("name"), start, end, lat, lon, score, summary,
             [t["trip_id"], *call_ids, *gap_ids])
 
     for j in _records(jumps):
-        who = _who(int(j["mmsi"]), names.get(int(j["mmsi"])) or "")
+        who = _who(int(j["mmsi"]), names.get(int(j["mmsi"])) or "", j.get("track"))
         minutes = (pd.Timestamp(j["utc"]) - pd.Timestamp(j["prev_utc"])).total_seconds() / 60
         summary = (f"{who} jumped {j['distance_nm']:.1f} nm in {minutes:.0f} min "
                    f"({j['implied_speed_kn']:.0f} kn) at {_when(j['utc'])}; the position is "
                    f"flagged as spoofed and left out of visits and dark periods")
-        add("spoofing_jump", j["mmsi"], "", j["utc"], j["utc"], j["lat"], j["lon"],
+        add("spoofing_jump", j, "", j["utc"], j["utc"], j["lat"], j["lon"],
             0.2 + 0.5 * jump_component(j["implied_speed_kn"]), summary, [j["jump_id"]])
 
     return alert_frame(rows)
 
 
-def alert_record(kind: str, mmsi, row_name, start, end, lat, lon, score: float, summary: str,
-                 evidence: list, *, names: Mapping[int, str],
-                 imos: Mapping[int, int]) -> dict:
-    """One alert as a dict of :data:`ALERT_COLUMNS` (``claim_ids`` empty): its id is ``A-``
-    + a hash of (kind, mmsi, start ns, ``evidence[0]``, the event's own id), its score
-    clipped to [0, 1], its evidence the ids ``;``-joined without repeats."""
-    mmsi = int(mmsi)
-    name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
-    imo = imos.get(mmsi)
+def alert_row(kind: str, mmsi: int, name: str, imo, start, end, lat, lon, score: float,
+              summary: str, evidence: list[str], *, track=0) -> dict:
+    """One alert (a row of :func:`alert_frame`): its id from (kind, mmsi, start, the
+    event's own id ``evidence[0]``), the score clipped to [0, 1], the summary on one
+    line."""
     return {
-        "alert_id": event_id("A", kind, mmsi, time_ns(start), evidence[0]),
-        "kind": kind, "mmsi": mmsi, "name": name,
+        "alert_id": event_id("A", kind, int(mmsi), time_ns(start), evidence[0]),
+        "kind": kind, "mmsi": int(mmsi), "name": name or "",
         "imo": int(imo) if imo else None,
         "start_utc": start, "end_utc": end,
         "lat": float(lat) if lat is not None else np.nan,
@@ -253,16 +262,29 @@ def alert_record(kind: str, mmsi, row_name, start, end, lat, lon, score: float, 
         "summary": " ".join(summary.split()),
         "evidence": ";".join(dict.fromkeys(e for e in evidence if e)),
         "claim_ids": "",
+        "track": _track(track),
     }
 
 
-def combine_alerts(*frames: pd.DataFrame) -> pd.DataFrame:
-    """Alert tables of several builders as one, in the order of :func:`alert_frame`."""
-    rows: list[dict] = []
-    for frame in frames:
-        if frame is not None and len(frame):
-            rows += frame[list(ALERT_COLUMNS)].to_dict("records")
-    return alert_frame(rows)
+def _track(value) -> int:
+    """An event's track; 0 when it has none (a table made without the column)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def concat_alerts(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Alert tables of several builders (:func:`alert_frame`) as one, each id once, in the
+    fixed order."""
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return alert_frame([])
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat([f[list(ALERT_TABLE)].astype({"imo": object}) for f in frames],
+                    ignore_index=True)
+    return _ordered(out)
 
 
 def _trip_end(known, call: Mapping | None, bound: str):
@@ -279,8 +301,8 @@ def _trip_end(known, call: Mapping | None, bound: str):
 
 
 def alert_frame(rows: list[dict]) -> pd.DataFrame:
-    """Alert dicts (:func:`alert_record`) as the alert table: one dtype per column, ids
-    unique, sorted by (mmsi, start_utc, kind, alert_id)."""
+    """The alert table of ``rows`` (:func:`alert_row` dicts): :data:`ALERT_TABLE` with
+    its dtypes, each id once, sorted by (mmsi, start_utc, kind, alert_id)."""
     out = pd.DataFrame({
         "alert_id": pd.Series([r["alert_id"] for r in rows], dtype=object),
         "kind": pd.Series([r["kind"] for r in rows], dtype=object),
@@ -297,7 +319,12 @@ def alert_frame(rows: list[dict]) -> pd.DataFrame:
         "summary": pd.Series([r["summary"] for r in rows], dtype=object),
         "evidence": pd.Series([r["evidence"] for r in rows], dtype=object),
         "claim_ids": pd.Series([r["claim_ids"] for r in rows], dtype=object),
-    })[list(ALERT_COLUMNS)]
+        "track": pd.Series([r.get("track") or 0 for r in rows], dtype="int64"),
+    })[list(ALERT_TABLE)]
+    return _ordered(out)
+
+
+def _ordered(out: pd.DataFrame) -> pd.DataFrame:
     if not len(out):
         return out
     out = out.drop_duplicates("alert_id", keep="first")

@@ -1,7 +1,7 @@
 """Alerts of the behaviour detectors: ``encounter``, ``loitering`` and ``unlisted_stop``.
 
 Rows of ``alerts.csv`` (:data:`detectors.columns.ALERT_COLUMNS`), built like the other
-alerts (:func:`detectors.alerts.alert_record`): ``alert_id`` is ``A-`` + a hash of
+alerts (:func:`detectors.alerts.alert_row`): ``alert_id`` is ``A-`` + a hash of
 (kind, mmsi, start ns, the event's own id), so a re-run or a scheduled run gives the same
 id, and ``evidence`` lists the event's own id first, then the ids it rests on.
 
@@ -47,7 +47,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from detectors.alerts import alert_frame, alert_record
+from detectors.alerts import alert_frame, alert_row
 
 KINDS = ("encounter", "loitering", "unlisted_stop")
 DARK_NEAR_HOURS = 24.0
@@ -148,8 +148,10 @@ def build_behaviour_alerts(encounters: pd.DataFrame | None, loitering: pd.DataFr
     rows: list[dict] = []
 
     def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence):
-        rows.append(alert_record(kind, mmsi, row_name, start, end, lat, lon, score, summary,
-                                 evidence, names=names, imos=imos))
+        mmsi = int(mmsi)
+        name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
+        rows.append(alert_row(kind, mmsi, name, imos.get(mmsi), start, end, lat, lon, score,
+                              summary, evidence))
 
     meetings: dict[int, list[dict]] = {}
     for e in _records(encounters):

@@ -25,6 +25,9 @@
   second (receive times have one-second resolution in most feeds), so two distinct
   positions at the same time imply a finite but huge speed.
 - Rows without a receive time are kept but neither checked nor used as a reference.
+- A frame with a ``track`` column (the ships of a shared MMSI,
+  :mod:`detectors.identity_tracks`) is checked per (mmsi, track): one ship's fixes are
+  never a jump from another's.
 
 Defaults: ``max_speed_kn`` 50 is DESIGN.md's: four times the 12 kn REFERENCE.md times
 the Najin-Dunay crossing at and twice the service speed of a fast Ro-Ro, so only a
@@ -42,8 +45,9 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from detectors._frames import check_non_negative, epoch_seconds
-from ais.schema import sort_by_vessel_time, vessel_offsets
+from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, vessel_slices,
+                               with_track)
+from ais.schema import sort_by_vessel_time
 from detectors import _cleaning_kernel
 from ports._geo import haversine_nm_array, implied_speed_kn
 from detectors._ids import event_id
@@ -77,7 +81,8 @@ def empty_jumps() -> pd.DataFrame:
         "jump_id": pd.Series([], dtype=object), "mmsi": pd.Series([], dtype="int64"),
         "prev_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
         "utc": pd.Series([], dtype="datetime64[ns, UTC]"),
-        **{c: pd.Series([], dtype="float64") for c in JUMP_COLUMNS[4:]}})
+        **{c: pd.Series([], dtype="float64") for c in JUMP_COLUMNS[4:-1]},
+        "track": pd.Series([], dtype="int64")})
 
 
 def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningParams()
@@ -86,7 +91,8 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
 
     The positions keep every column of the input, lose the rows without a position, gain
     the bool column ``spoofed`` and come back sorted by (mmsi, timestamp, source, line)
-    with a fresh index. ``jumps`` has :data:`JUMP_COLUMNS`, one row per flagged position
+    with a fresh index (by (mmsi, track, timestamp, source, line) when the input has a
+    ``track`` column). ``jumps`` has :data:`JUMP_COLUMNS`, one row per flagged position
     (``prev_*`` is the trusted position it jumped from), sorted by (mmsi, utc).
     """
     if not isinstance(params, CleaningParams):
@@ -98,10 +104,11 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
         pos["spoofed"] = pd.Series([], dtype=bool)
         return pos, empty_jumps()
     mmsi = pos["mmsi"].to_numpy(dtype=np.int64)
+    track = tracks_of(pos)
     lat = np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64))
     lon = np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64))
     t = epoch_seconds(pos["timestamp"])
-    spoofed, ref = _cleaning_kernel.run(t, lat, lon, vessel_offsets(mmsi),
+    spoofed, ref = _cleaning_kernel.run(t, lat, lon, vessel_slices(mmsi, track),
                                         params.max_speed_kn, params.min_jump_nm, MIN_SECONDS,
                                         params.new_track_positions)
     pos["spoofed"] = spoofed
@@ -115,8 +122,8 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
     dist = haversine_nm_array(lat[prev], lon[prev], lat[rows], lon[rows])
     speed = np.array([implied_speed_kn(d, max(s, MIN_SECONDS))
                       for d, s in zip(dist, t[rows] - t[prev])], dtype=np.float64)
-    ids = [event_id("J", "spoofing_jump", int(m), int(u.value), int(p.value))
-           for m, u, p in zip(mmsi[rows], utc, prev_utc)]
+    ids = [event_id("J", *with_track(("spoofing_jump", int(m), int(u.value), int(p.value)), k))
+           for m, u, p, k in zip(mmsi[rows], utc, prev_utc, track[rows])]
     jumps = pd.DataFrame({
         "jump_id": pd.Series(ids, dtype=object),
         "mmsi": mmsi[rows],
@@ -126,6 +133,7 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
         "lat": lat[rows], "lon": lon[rows],
         "distance_nm": dist,
         "implied_speed_kn": speed,
+        "track": track[rows],
     })
     jumps = jumps.sort_values(["mmsi", "utc"], kind="mergesort").reset_index(drop=True)
     return pos, jumps

@@ -37,7 +37,11 @@ Each record holds:
   sea), ``open``: the gap is still open.
 
 Rows without a position or a time, and rows flagged ``spoofed`` by
-:mod:`detectors.cleaning`, are left out. Defaults: ``gap_hours`` 6 is the GFW gap
+:mod:`detectors.cleaning`, are left out. A vessel is an (mmsi, track): the ships of a
+shared MMSI (:mod:`detectors.identity_tracks`) each have their own dark periods, one
+ship's fixes never end another's silence, each counts the others among
+``others_received``, and ``own_messages`` counts the messages labelled with its track
+(``track`` column of the messages; none: track 0). Defaults: ``gap_hours`` 6 is the GFW gap
 threshold and Skylight's "potential dark activity" (REFERENCE.md); ``reception_radius_nm``
 20 is about the range of a shore station to a ship's antenna, so a vessel received within
 it could have been heard at the dark vessel's position too; ``reach_speed_kn`` 15 and
@@ -54,8 +58,8 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from detectors._frames import check_non_negative, epoch_seconds, usable_positions
-from ais.schema import vessel_offsets
+from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, usable_positions,
+                               vessel_keys, vessel_slices, with_track)
 from detectors import _dark_periods_kernel as _k
 from ports._geo import haversine_nm_array
 from detectors._ids import event_id
@@ -84,6 +88,7 @@ def empty_gaps() -> pd.DataFrame:
     for c in ("gap_id", "name", "possible_port_calls", "start_port", "end_port"):
         cols[c] = pd.Series([], dtype=object)
     cols["mmsi"] = pd.Series([], dtype="int64")
+    cols["track"] = pd.Series([], dtype="int64")
     cols["others_received"] = pd.Series([], dtype="int64")
     cols["own_messages"] = pd.Series([], dtype="int64")
     cols["start_utc"] = pd.Series([], dtype="datetime64[ns, UTC]")
@@ -106,23 +111,30 @@ def _data_end_seconds(positions: pd.DataFrame, data_end) -> float | None:
 
 def messages_without_position(positions: pd.DataFrame | None,
                               statics: pd.DataFrame | None) -> pd.DataFrame:
-    """``mmsi``, ``timestamp`` of every message that says a vessel's transponder was on
-    without giving a usable position: position reports with a "not available" (NaN)
-    latitude or longitude, and static reports. Rows without a time are left out; sorted
-    by (mmsi, timestamp). Columns only: no Python object per message."""
-    parts = []
+    """``mmsi``, ``timestamp``, ``track`` of every message that says a vessel's
+    transponder was on without giving a usable position: position reports with a "not
+    available" (NaN) latitude or longitude, and static reports. ``track`` is the frames'
+    own column (0 when a frame has none: see
+    :func:`detectors.identity_tracks.label_messages`). Rows without a time are left out;
+    sorted by (mmsi, track, timestamp). Columns only: no Python object per message."""
+    frames = []
     if positions is not None and len(positions):
-        blank = positions["lat"].isna() | positions["lon"].isna()
-        parts.append(positions.loc[blank, ["mmsi", "timestamp"]])
+        frames.append(positions.loc[positions["lat"].isna() | positions["lon"].isna()])
     if statics is not None and len(statics):
-        parts.append(statics[["mmsi", "timestamp"]])
+        frames.append(statics)
+    parts = [pd.DataFrame({"mmsi": f["mmsi"].to_numpy(dtype=np.int64),
+                           "timestamp": pd.to_datetime(f["timestamp"], utc=True)
+                           .dt.as_unit("ns").array,
+                           "track": tracks_of(f)}) for f in frames]
     if not parts:
         return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
-                             "timestamp": pd.Series([], dtype="datetime64[ns, UTC]")})
+                             "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                             "track": pd.Series([], dtype="int64")})
     out = pd.concat(parts, ignore_index=True)
     out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True).dt.as_unit("ns")
     out = out[out["timestamp"].notna()]
-    return out.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+    return out.sort_values(["mmsi", "track", "timestamp"],
+                           kind="mergesort").reset_index(drop=True)
 
 
 def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParams = DarkPeriodParams(),
@@ -144,10 +156,11 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     if pos.empty or end_s is None:
         return empty_gaps()
     mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
+    track = tracks_of(pos)
     lat = np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64))
     lon = np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64))
     t = epoch_seconds(pos["timestamp"])
-    gi, gj = _k.find_gaps(t, vessel_offsets(mmsi), params.gap_hours * 3600.0, end_s)
+    gi, gj = _k.find_gaps(t, vessel_slices(mmsi, track), params.gap_hours * 3600.0, end_s)
     if len(gi) == 0:
         return empty_gaps()
     is_open = gj < 0
@@ -161,13 +174,17 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(is_open, np.nan, dist / hours)
 
-    index = _k.ReceptionIndex(t, lat, lon, mmsi, params.reception_radius_nm,
+    msgs = _messages(own_messages)
+    key, msg_key = vessel_keys((mmsi, track), (msgs["mmsi"].to_numpy(dtype=np.int64),
+                                               tracks_of(msgs)))
+    index = _k.ReceptionIndex(t, lat, lon, key, params.reception_radius_nm,
                               params.gap_hours * 3600.0)
     t_hi = np.where(is_open, np.nextafter(end_s, np.inf), t1)
-    others = index.count_others(mmsi[gi], lat[gi], lon[gi], lat1, lon1,
+    others = index.count_others(key[gi], lat[gi], lon[gi], lat1, lon1,
                                 np.ascontiguousarray(t0), np.ascontiguousarray(t_hi))
 
-    own, own_first, own_last = _own_messages(own_messages, mmsi[gi], t0, t_hi)
+    own, own_first, own_last = _own_messages(msg_key, epoch_seconds(msgs["timestamp"]),
+                                             key[gi], t0, t_hi)
 
     start_port, end_port, reach = _ports(registry, lat[gi], lon[gi], lat1, lon1, hours,
                                          is_open, params)
@@ -175,10 +192,11 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     start_utc = ts.iloc[gi].reset_index(drop=True)
     end_utc = ts.iloc[jj].reset_index(drop=True).where(~pd.Series(is_open), pd.NaT)
     vessel = mmsi[gi]
+    tracks = track[gi]
     names = names or {}
     out = pd.DataFrame({
-        "gap_id": pd.Series([event_id("G", "dark_period", int(m), int(s.value))
-                             for m, s in zip(vessel, start_utc)], dtype=object),
+        "gap_id": pd.Series([event_id("G", *with_track(("dark_period", int(m), int(s.value)), k))
+                             for m, s, k in zip(vessel, start_utc, tracks)], dtype=object),
         "mmsi": vessel,
         "name": pd.Series([names.get(int(m), "") or "" for m in vessel], dtype=object),
         "start_utc": start_utc,
@@ -191,6 +209,7 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
         "others_received": others.astype(np.int64),
         "possible_port_calls": pd.Series(reach, dtype=object),
         "own_messages": own,
+        "track": tracks.astype(np.int64),
         "start_port": pd.Series(start_port, dtype=object),
         "end_port": pd.Series(end_port, dtype=object),
         "open": is_open,
@@ -206,17 +225,25 @@ def _utc_seconds(seconds: np.ndarray) -> pd.Series:
     return pd.Series(pd.to_datetime(us, unit="us", utc=True)).dt.as_unit("ns")
 
 
-def _own_messages(messages: pd.DataFrame | None, gap_mmsi, t_lo, t_hi):
+def _messages(messages: pd.DataFrame | None) -> pd.DataFrame:
+    """The own messages with a time (mmsi, timestamp and track when given)."""
     if messages is None or len(messages) == 0:
-        n = len(gap_mmsi)
+        return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
+                             "timestamp": pd.Series([], dtype="datetime64[ns, UTC]")})
+    cols = [c for c in ("mmsi", "timestamp", "track") if c in messages.columns]
+    msgs = messages[cols]
+    return msgs[msgs["timestamp"].notna()]
+
+
+def _own_messages(m, t, gap_key, t_lo, t_hi):
+    """(count, first, last) of the messages of each gap's vessel inside it; ``m`` the
+    messages' vessel keys, ``t`` their epoch seconds."""
+    if len(m) == 0:
+        n = len(gap_key)
         return np.zeros(n, dtype=np.int64), np.full(n, np.nan), np.full(n, np.nan)
-    msgs = messages[["mmsi", "timestamp"]]
-    msgs = msgs[msgs["timestamp"].notna()]
-    m = msgs["mmsi"].to_numpy(dtype=np.int64)
-    t = epoch_seconds(msgs["timestamp"])
     order = np.lexsort((t, m))
     return _k.count_own_messages(np.ascontiguousarray(m[order]), np.ascontiguousarray(t[order]),
-                                 np.ascontiguousarray(gap_mmsi, dtype=np.int64), t_lo, t_hi)
+                                 np.ascontiguousarray(gap_key, dtype=np.int64), t_lo, t_hi)
 
 
 def _ports(registry, lat0, lon0, lat1, lon1, hours, is_open, params: DarkPeriodParams):

@@ -95,11 +95,17 @@ class EncounterParams:
                               "give the grid step in whole seconds (10 minutes by default)")
 
 
+def _tracks(track_1: int, track_2: int) -> tuple:
+    """The id parts of the two vessels' tracks: none when both are the main track, so an
+    encounter of unshared MMSIs keeps its id."""
+    return (f"tracks {int(track_1)} {int(track_2)}",) if track_1 or track_2 else ()
+
+
 def empty_encounters() -> pd.DataFrame:
     cols = {c: pd.Series([], dtype="float64") for c in ENCOUNTER_TABLE}
     for c in ("encounter_id", "name_1", "name_2", "nearest_port"):
         cols[c] = pd.Series([], dtype=object)
-    for c in ("mmsi_1", "mmsi_2", "n_steps"):
+    for c in ("mmsi_1", "mmsi_2", "track_1", "track_2", "n_steps"):
         cols[c] = pd.Series([], dtype="int64")
     for c in ("start_utc", "end_utc"):
         cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
@@ -147,16 +153,19 @@ def find_encounters(positions: pd.DataFrame, registry=None,
                    lat, lon)
     first_row = r0[g0]
     last_row = r1[g1 - 1] - 1
-    vessels = np.unique(rows.mmsi)
-    m1 = vessels[va[first_row]]
-    m2 = vessels[vb[first_row]]
+    vessel_mmsi = rows.mmsi[rows.offsets[:-1]]         # a vessel is an (mmsi, track)
+    vessel_track = rows.track[rows.offsets[:-1]]
+    m1, k1 = vessel_mmsi[va[first_row]], vessel_track[va[first_row]]
+    m2, k2 = vessel_mmsi[vb[first_row]], vessel_track[vb[first_row]]
     step_ns = int(round(step_s)) * 1_000_000_000
     start_ns = pk[first_row] * step_ns
     end_ns = pk[last_row] * step_ns
     port, port_nm = port_columns(registry, lat, lon)
     out = pd.DataFrame({
-        "encounter_id": pd.Series([event_id("E", "encounter", int(a), int(b), int(s))
-                                   for a, b, s in zip(m1, m2, start_ns)], dtype=object),
+        "encounter_id": pd.Series([event_id("E", "encounter", int(a), int(b), int(s),
+                                            *_tracks(x, y))
+                                   for a, b, s, x, y in zip(m1, m2, start_ns, k1, k2)],
+                                  dtype=object),
         "mmsi_1": m1.astype(np.int64),
         "name_1": vessel_names(names, m1),
         "mmsi_2": m2.astype(np.int64),
@@ -172,5 +181,7 @@ def find_encounters(positions: pd.DataFrame, registry=None,
         "n_steps": steps,
         "nearest_port": pd.Series(port, dtype=object),
         "port_distance_nm": port_nm,
-    })
+        "track_1": k1.astype(np.int64),
+        "track_2": k2.astype(np.int64),
+    })[list(ENCOUNTER_TABLE)]
     return out.sort_values(["mmsi_1", "start_utc", "mmsi_2"], kind="mergesort").reset_index(drop=True)

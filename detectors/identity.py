@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
+from ais.schema import sort_by_vessel_time
 from detectors._frames import check_non_negative
 from detectors._identity_rows import (COLUMNS, CONTRACT_COLUMNS, IDENTITY_CHANGE,
                                       IMO_ON_SEVERAL_MMSI, INVALID_IMO, INVALID_MMSI, KINDS,
@@ -69,7 +70,8 @@ from detectors.identity_numbers import (classify_mmsi, imo_check_digit_ok, imo_p
 __all__ = ["COLUMNS", "CONTRACT_COLUMNS", "KINDS", "SHARED_MMSI", "IDENTITY_CHANGE",
            "INVALID_IMO", "INVALID_MMSI", "IMO_ON_SEVERAL_MMSI", "FIELDS", "IdentityParams",
            "find_identity_anomalies", "find_identity_changes", "find_invalid_imos",
-           "find_invalid_mmsis", "find_imo_on_several_mmsi", "empty_identity"]
+           "find_invalid_mmsis", "find_imo_on_several_mmsi", "empty_identity", "imo_spells",
+           "vessel_imos"]
 
 FIELDS = ("imo", "name", "callsign", "ship_type")
 NAT = np.iinfo(np.int64).min
@@ -108,45 +110,72 @@ def _display(value) -> str:
     return str(value).split("@", 1)[0].strip()
 
 
-def _values(statics: pd.DataFrame, field: str, params: IdentityParams) -> pd.DataFrame:
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """One static field's non-empty values in time order per MMSI: ``frame`` (mmsi, ns,
+    key, shown, weight; ``key`` an int64 code of what is compared, ``shown`` an int64 code
+    of what is reported) and the texts of the codes (``key_text``, ``shown_text``; None:
+    the code itself is the value, as for IMOs and ship types). Integer codes keep a
+    million static reports in numpy: every distinct text is worked on once."""
+
+    field: str
+    frame: pd.DataFrame
+    key_text: np.ndarray | None = None
+    shown_text: np.ndarray | None = None
+
+    def key(self, code) -> str:
+        return str(int(code)) if self.key_text is None else str(self.key_text[int(code)])
+
+    def shown(self, code) -> str:
+        return str(int(code)) if self.shown_text is None else str(self.shown_text[int(code)])
+
+
+def _values(statics: pd.DataFrame, field: str, params: IdentityParams) -> _Field:
     """Non-empty values of ``field``: mmsi, ns, key (what is compared), shown (what is
-    reported), weight (reports it stands for), in time order per MMSI."""
+    reported), weight (reports it stands for), in time order per MMSI (see
+    :class:`_Field`)."""
     if statics is None or len(statics) == 0 or field not in statics.columns:
-        return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
-                             "ns": pd.Series([], dtype="int64"),
-                             "key": pd.Series([], dtype=object),
-                             "shown": pd.Series([], dtype=object),
-                             "weight": pd.Series([], dtype="int64")})
+        return _Field(field, pd.DataFrame({c: pd.Series([], dtype="int64")
+                                           for c in ("mmsi", "ns", "key", "shown", "weight")}))
     ns = _times_ns(statics["timestamp"])
     raw = statics[field]
+    key_text = shown_text = None
     if field == "imo":
         v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
         ok = np.isfinite(v) & (v > 0)
-        ints = np.where(ok, v, 0).astype(np.int64)
-        key = ints.astype(str).astype(object)
+        key = np.where(ok, v, 0).astype(np.int64)
         shown = key
     elif field == "ship_type":
         v = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        kind = ship_type_kinds(v)
-        ok = kind >= 0
-        key = kind.astype(str).astype(object)
-        shown = np.where(ok, v, 0).astype(np.int64).astype(str).astype(object)
+        key = ship_type_kinds(v)
+        ok = key >= 0
+        shown = np.where(ok, v, 0).astype(np.int64)
     else:
-        key = np.array([name_key(x) for x in raw], dtype=object)
-        ok = key != ""
-        shown = np.array([_display(x) if k else "" for x, k in zip(raw, key)], dtype=object)
+        # each distinct text once: a name is repeated in every report of a ship
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        keys_u = [name_key(x) for x in uniques] + [""]       # code -1 (missing): ""
+        key_codes, key_text = pd.factorize(np.array(keys_u, dtype=object))
+        key_text = np.asarray(key_text, dtype=object)
+        shown_text = np.array([_display(x) if k else "" for x, k in zip(uniques, keys_u)]
+                              + [""], dtype=object)
+        key = key_codes[codes].astype(np.int64)
+        shown = np.where(codes < 0, len(uniques), codes).astype(np.int64)
+        ok = np.array([k != "" for k in keys_u], dtype=bool)[codes]
     ok &= ns != NAT
     weight = np.ones(len(statics), dtype=np.int64)
     if "msg_type" in statics.columns:
         table = pd.to_numeric(statics["msg_type"], errors="coerce").fillna(-1).to_numpy() == 0
         weight[table] = params.identity_min_reports
-    frame = pd.DataFrame({"mmsi": statics["mmsi"].to_numpy(dtype=np.int64)[ok], "ns": ns[ok],
-                          "key": key[ok], "shown": shown[ok], "weight": weight[ok]})
-    tie = [c for c in ("source", "line") if c in statics.columns]
-    for c in tie:
-        frame[c] = statics[c].to_numpy()[ok]
-    frame = frame.sort_values(["mmsi", "ns", *tie], kind="mergesort").reset_index(drop=True)
-    return frame[["mmsi", "ns", "key", "shown", "weight"]]
+    frame = pd.DataFrame({"mmsi": statics["mmsi"].to_numpy(dtype=np.int64)[ok],
+                          "timestamp": ns[ok], "key": key[ok], "shown": shown[ok],
+                          "weight": weight[ok]})
+    for c in ("source", "line"):
+        if c in statics.columns:
+            frame[c] = statics[c].to_numpy()[ok]
+    # (mmsi, time, source, line) order; a frame in that order already (as ais delivers
+    # statics) is not sorted again
+    frame = sort_by_vessel_time(frame).rename(columns={"timestamp": "ns"})
+    return _Field(field, frame[["mmsi", "ns", "key", "shown", "weight"]], key_text, shown_text)
 
 
 _RUN_COLUMNS = ("mmsi", "key", "shown", "n", "first_ns", "last_ns", "run", "persists",
@@ -156,25 +185,27 @@ _RUN_COLUMNS = ("mmsi", "key", "shown", "n", "first_ns", "last_ns", "run", "pers
 def _runs(values: pd.DataFrame, params: IdentityParams) -> pd.DataFrame:
     """Runs of one value per MMSI: mmsi, key, shown (its first spelling), n (reports),
     first_ns, last_ns, run (index in time order), persists, counts (persists, or the only
-    value the MMSI sent)."""
+    value the MMSI sent). ``values``: the frame of a :class:`_Field`."""
     m = values["mmsi"].to_numpy(dtype=np.int64)
-    k = values["key"].to_numpy(dtype=object)
+    k = values["key"].to_numpy(dtype=np.int64)
     if len(m) == 0:
-        return pd.DataFrame({c: pd.Series([], dtype=object if c in ("key", "shown") else
-                                          bool if c in ("persists", "counts") else "int64")
-                             for c in _RUN_COLUMNS})
+        return pd.DataFrame({c: pd.Series([], dtype=bool if c in ("persists", "counts")
+                                          else "int64") for c in _RUN_COLUMNS})
     starts = np.flatnonzero(np.r_[True, (m[1:] != m[:-1]) | (k[1:] != k[:-1])])
     ends = np.r_[starts[1:], len(m)]
     ns = values["ns"].to_numpy(dtype=np.int64)
-    runs = pd.DataFrame({"mmsi": m[starts], "key": k[starts],
-                         "shown": values["shown"].to_numpy(dtype=object)[starts],
-                         "n": np.add.reduceat(values["weight"].to_numpy(dtype=np.int64), starts),
-                         "first_ns": ns[starts], "last_ns": ns[ends - 1],
-                         "run": np.arange(len(starts), dtype=np.int64)})
-    runs["persists"] = runs["n"].to_numpy() >= params.identity_min_reports
-    distinct = runs.groupby("mmsi", sort=False)["key"].transform("nunique").to_numpy()
-    runs["counts"] = runs["persists"].to_numpy() | (distinct == 1)
-    return runs
+    rm, rk = m[starts], k[starts]
+    n = np.add.reduceat(values["weight"].to_numpy(dtype=np.int64), starts)
+    persists = n >= params.identity_min_reports
+    # distinct values per MMSI (the runs are grouped by MMSI)
+    pairs = np.unique(np.c_[rm, rk], axis=0)
+    vm, per = np.unique(pairs[:, 0], return_counts=True)
+    distinct = per[np.searchsorted(vm, rm)]
+    return pd.DataFrame({"mmsi": rm, "key": rk,
+                         "shown": values["shown"].to_numpy(dtype=np.int64)[starts],
+                         "n": n, "first_ns": ns[starts], "last_ns": ns[ends - 1],
+                         "run": np.arange(len(starts), dtype=np.int64),
+                         "persists": persists, "counts": persists | (distinct == 1)})
 
 
 def _held_values(runs: pd.DataFrame) -> pd.DataFrame:
@@ -185,10 +216,9 @@ def _held_values(runs: pd.DataFrame) -> pd.DataFrame:
     cols = ("mmsi", "key", "shown", "n", "first_ns", "last_ns", "skipped")
     persists = runs["persists"].to_numpy(dtype=bool)
     if not persists.any():
-        return pd.DataFrame({c: pd.Series([], dtype=object if c in ("key", "shown") else "int64")
-                             for c in cols})
+        return pd.DataFrame({c: pd.Series([], dtype="int64") for c in cols})
     m = runs["mmsi"].to_numpy(dtype=np.int64)
-    k = runs["key"].to_numpy(dtype=object)
+    k = runs["key"].to_numpy(dtype=np.int64)
     idx = np.arange(len(runs))
     p = idx[persists]
     new = np.r_[True, (m[p][1:] != m[p][:-1]) | (k[p][1:] != k[p][:-1])]
@@ -216,7 +246,7 @@ def _held_values(runs: pd.DataFrame) -> pd.DataFrame:
     skipped = np.where(same, first_run - np.r_[-1, last_run[:-1]] - 1, 0)
     return pd.DataFrame({
         "mmsi": hm, "key": k[first_run],
-        "shown": runs["shown"].to_numpy(dtype=object)[first_run],
+        "shown": runs["shown"].to_numpy(dtype=np.int64)[first_run],
         "n": np.add.reduceat(runs["n"].to_numpy(dtype=np.int64)[kept], starts),
         "first_ns": runs["first_ns"].to_numpy(dtype=np.int64)[first_run],
         "last_ns": np.maximum.reduceat(runs["last_ns"].to_numpy(dtype=np.int64)[kept], starts),
@@ -231,7 +261,8 @@ def find_identity_changes(statics: pd.DataFrame, params: IdentityParams = Identi
     rows = []
     imos = imos or {}
     for field in FIELDS:
-        held = _held_values(_runs(_values(statics, field, params), params))
+        values = _values(statics, field, params)
+        held = _held_values(_runs(values.frame, params))
         if len(held) < 2:
             continue
         same = held["mmsi"].to_numpy()[1:] == held["mmsi"].to_numpy()[:-1]
@@ -239,8 +270,9 @@ def find_identity_changes(statics: pd.DataFrame, params: IdentityParams = Identi
         for i in np.flatnonzero(same):
             a, b = recs[i], recs[i + 1]
             m = int(a["mmsi"])
-            evidence = (f'{field} "{a["shown"]}" in {a["n"]} reports {_iso(a["first_ns"])} to '
-                        f'{_iso(a["last_ns"])}, then "{b["shown"]}" in {b["n"]} reports from '
+            before, after = values.shown(a["shown"]), values.shown(b["shown"])
+            evidence = (f'{field} "{before}" in {a["n"]} reports {_iso(a["first_ns"])} to '
+                        f'{_iso(a["last_ns"])}, then "{after}" in {b["n"]} reports from '
                         f'{_iso(b["first_ns"])}')
             if b["skipped"]:
                 evidence += (f"; {b['skipped']} other value(s) seen fewer than "
@@ -248,15 +280,16 @@ def find_identity_changes(statics: pd.DataFrame, params: IdentityParams = Identi
             imo = int(b["key"]) if field == "imo" else imos.get(m)
             rows.append({"kind": IDENTITY_CHANGE, "mmsi": m, "imo": imo,
                          "start_utc": _utc(a["last_ns"]), "end_utc": _utc(b["first_ns"]),
-                         "before": a["shown"], "after": b["shown"], "evidence": evidence,
-                         "field": field, "id_parts": (field, a["key"], b["key"])})
+                         "before": before, "after": after, "evidence": evidence,
+                         "field": field,
+                         "id_parts": (field, values.key(a["key"]), values.key(b["key"]))})
     return identity_frame(rows)
 
 
 def _counted_imos(statics: pd.DataFrame, params: IdentityParams) -> pd.DataFrame:
-    runs = _runs(_values(statics, "imo", params), params)
+    runs = _runs(_values(statics, "imo", params).frame, params)
     runs = runs[runs["counts"]].reset_index(drop=True)
-    runs["imo"] = runs["key"].astype(np.int64) if len(runs) else pd.Series([], dtype="int64")
+    runs["imo"] = runs["key"].astype(np.int64)           # an IMO's code is the number
     return runs
 
 
@@ -300,6 +333,24 @@ def _last_seen(positions: pd.DataFrame | None, statics: pd.DataFrame | None) -> 
     both = pd.concat(parts, ignore_index=True)
     both = both[both["ns"] != NAT]
     return both.groupby("mmsi")["ns"].max()
+
+
+def imo_spells(statics: pd.DataFrame | None, params: IdentityParams = IdentityParams(), *,
+               positions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """While each MMSI held each valid IMO: one row per spell (``mmsi``, ``imo``,
+    ``start_ns``, ``end_ns``, int64 ns), in (mmsi, start) order. An IMO counts as in the
+    module docstring (noise left out); it holds from its first report until the MMSI
+    reports another IMO, or else until the MMSI was last received (``positions``, when
+    given, and the statics). Claims follow a ship named by IMO through these spells
+    (``shadowfleet.claims.vessels``)."""
+    empty = pd.DataFrame({c: pd.Series([], dtype="int64")
+                          for c in ("mmsi", "imo", "start_ns", "end_ns")})
+    if statics is None or not len(statics):
+        return empty
+    spells = _imo_spells(statics, positions, params)
+    if spells.empty:
+        return empty
+    return spells[["mmsi", "imo", "start_ns", "end_ns"]].astype("int64").reset_index(drop=True)
 
 
 def _imo_spells(statics, positions, params) -> pd.DataFrame:
@@ -394,12 +445,15 @@ def find_invalid_mmsis(positions: pd.DataFrame | None, statics: pd.DataFrame | N
 
 def find_identity_anomalies(positions: pd.DataFrame | None, statics: pd.DataFrame | None,
                             params: IdentityParams = IdentityParams(), *,
-                            shared: pd.DataFrame | None = None) -> pd.DataFrame:
+                            shared: pd.DataFrame | None = None,
+                            imos: dict | None = None) -> pd.DataFrame:
     """The identity table: every kind above, plus the ``shared_mmsi`` rows given in
-    ``shared`` (``split_tracks(...).shared``), sorted by (mmsi, start_utc, kind, id)."""
+    ``shared`` (``split_tracks(...).shared``), sorted by (mmsi, start_utc, kind, id).
+    ``imos``: :func:`vessel_imos` of ``statics`` when already known."""
     if not isinstance(params, IdentityParams):
         raise TypeError("params must be an IdentityParams")
-    imos = vessel_imos(statics, params) if statics is not None else {}
+    if imos is None:
+        imos = vessel_imos(statics, params) if statics is not None else {}
     parts = [find_invalid_mmsis(positions, statics, imos=imos)]
     if statics is not None and len(statics):
         parts += [find_identity_changes(statics, params, imos=imos),

@@ -174,7 +174,7 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
         raise TypeError("params must be a TrackParams")
     n = len(positions)
     if n == 0:
-        return TrackSplit(np.zeros(0, dtype=np.int64), identity_frame([]), _empty_tracks())
+        return TrackSplit(np.zeros(0, dtype=np.int64), identity_frame([]), empty_tracks())
     mmsi_in = positions["mmsi"].to_numpy(dtype=np.int64)
     ts = pd.to_datetime(positions["timestamp"], utc=True).dt.as_unit("ns")
     ns_in = ts.array.asi8.copy()
@@ -236,6 +236,37 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
     out[order] = filled
     return TrackSplit(out, identity_frame(rows),
                       _track_table(mmsi, ns, filled, offsets, summaries))
+
+
+def label_messages(messages: pd.DataFrame, positions: pd.DataFrame) -> np.ndarray:
+    """The track of each message without a position (a static report), int64 per row of
+    ``messages`` (columns mmsi, timestamp): the track of its MMSI's position nearest in
+    time (``positions`` with the ``track`` column :func:`split_tracks` labels). A
+    transponder sends its static data between its position reports, so the ship heard
+    nearest in time sent it; only the MMSIs with a second track need looking at, every
+    other message (and one without a time) is track 0. Ties go to the earlier position."""
+    out = np.zeros(len(messages), dtype=np.int64)
+    if not len(messages) or not len(positions) or "track" not in positions.columns:
+        return out
+    track = positions["track"].to_numpy(dtype=np.int64)
+    shared = np.unique(positions["mmsi"].to_numpy(dtype=np.int64)[track > 0])
+    if not len(shared):
+        return out
+    pos = positions[positions["mmsi"].isin(shared) & positions["timestamp"].notna()]
+    fixes = pd.DataFrame({"mmsi": pos["mmsi"].to_numpy(dtype=np.int64),
+                          "t": pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns"),
+                          "label": pos["track"].to_numpy(dtype=np.int64)})
+    fixes = fixes.sort_values(["t", "mmsi", "label"], kind="mergesort")
+    times = pd.to_datetime(messages["timestamp"], utc=True).dt.as_unit("ns")
+    m = messages["mmsi"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(np.isin(m, shared) & times.notna().to_numpy())
+    if not len(rows):
+        return out
+    want = pd.DataFrame({"row": rows, "mmsi": m[rows], "t": times.iloc[rows].to_numpy()})
+    want = want.sort_values("t", kind="mergesort")
+    got = pd.merge_asof(want, fixes, on="t", by="mmsi", direction="nearest")
+    out[got["row"].to_numpy()] = got["label"].fillna(0).to_numpy(dtype=np.int64)
+    return out
 
 
 class _TrackRows:
@@ -371,7 +402,8 @@ def _shared_row(m, lo, hi, members, ranked, rows_of, t, lat, lon, ns, size, para
             "field": "position"}
 
 
-def _empty_tracks() -> pd.DataFrame:
+def empty_tracks() -> pd.DataFrame:
+    """The track table without rows (:data:`TRACK_COLUMNS`, their dtypes)."""
     return pd.DataFrame({"mmsi": pd.Series([], dtype="int64"),
                          "track": pd.Series([], dtype="int64"),
                          "n_positions": pd.Series([], dtype="int64"),
@@ -382,7 +414,7 @@ def _empty_tracks() -> pd.DataFrame:
 
 def _track_table(mmsi, ns, label, offsets, shared_vessels) -> pd.DataFrame:
     if not shared_vessels:
-        return _empty_tracks()
+        return empty_tracks()
     rows = np.concatenate([np.arange(offsets[v], offsets[v + 1]) for v in shared_vessels])
     rows = rows[ns[rows] != np.iinfo(np.int64).min]
     frame = pd.DataFrame({"mmsi": mmsi[rows], "track": label[rows], "ns": ns[rows]})

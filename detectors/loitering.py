@@ -46,7 +46,7 @@ from ais.errors import ConfigError
 from detectors import _loitering_kernel as _k
 from detectors._behaviour import (Rows, away_from_ports, expand_ranges, port_columns,
                                   vessel_names)
-from detectors._frames import check_non_negative
+from detectors._frames import check_non_negative, with_track
 from detectors._ids import event_id
 from detectors.columns import LOITER_TABLE
 
@@ -72,7 +72,7 @@ def empty_loitering() -> pd.DataFrame:
     cols = {c: pd.Series([], dtype="float64") for c in LOITER_TABLE}
     for c in ("loiter_id", "name", "nearest_port"):
         cols[c] = pd.Series([], dtype=object)
-    for c in ("mmsi", "n_positions"):
+    for c in ("mmsi", "track", "n_positions"):
         cols[c] = pd.Series([], dtype="int64")
     for c in ("start_utc", "end_utc"):
         cols[c] = pd.Series([], dtype="datetime64[ns, UTC]")
@@ -115,10 +115,12 @@ def find_loitering(positions: pd.DataFrame, registry=None,
     end = rows.times(rj)
     hours = (end - start).dt.total_seconds().to_numpy() / 3600.0
     vessel = rows.mmsi[ri]
+    tracks = rows.track[ri]
     port, port_nm = port_columns(registry, lat, lon)
     out = pd.DataFrame({
-        "loiter_id": pd.Series([event_id("LO", "loitering", int(m), int(s.value))
-                                for m, s in zip(vessel, start)], dtype=object),
+        "loiter_id": pd.Series([event_id("LO", *with_track(("loitering", int(m), int(s.value)),
+                                                           k))
+                                for m, s, k in zip(vessel, start, tracks)], dtype=object),
         "mmsi": vessel.astype(np.int64),
         "name": vessel_names(names, vessel),
         "start_utc": start,
@@ -128,6 +130,7 @@ def find_loitering(positions: pd.DataFrame, registry=None,
         "mean_speed_kn": path / hours,
         "nearest_port": pd.Series(port, dtype=object),
         "port_distance_nm": port_nm,
+        "track": tracks.astype(np.int64),
         "n_positions": (rj - ri + 1).astype(np.int64),
         "max_speed_kn": fastest,
     })

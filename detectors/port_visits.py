@@ -20,7 +20,9 @@ A visit shorter than ``min_dwell_minutes`` (first to last position inside, ``>=`
 dropped: a pass through the polygon is not a call. A visit still going at the vessel's
 last position is emitted with ``open_at_end = True`` when it already has the minimum
 dwell. Rows flagged ``spoofed`` (see :mod:`detectors.cleaning`) and rows without a
-position or time are ignored.
+position or time are ignored. Visits are per vessel, a vessel being an (mmsi, track):
+the ships of a shared MMSI (:mod:`detectors.identity_tracks`) each have their own, and
+each visit says its ``track``.
 
 Defaults: ``min_dwell_minutes`` 60 and ``gap_hours`` 6 are DESIGN.md's; ``gap_hours`` is
 the GFW gap threshold (REFERENCE.md: GFW gaps >= 6 h). ``exit_buffer_nm`` 0.5 follows
@@ -37,8 +39,8 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from detectors._frames import check_non_negative, epoch_seconds, usable_positions
-from ais.schema import vessel_offsets
+from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, usable_positions,
+                               vessel_slices, with_track)
 from detectors import _port_visits_kernel
 from detectors._ids import event_id
 from detectors.columns import PORT_VISIT_TABLE
@@ -66,7 +68,8 @@ def empty_visits() -> pd.DataFrame:
         "arrival_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
         "departure_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
         "dwell_hours": pd.Series([], dtype="float64"),
-        "n_positions": pd.Series([], dtype="int64"), "call_id": pd.Series([], dtype=object),
+        "n_positions": pd.Series([], dtype="int64"), "track": pd.Series([], dtype="int64"),
+        "call_id": pd.Series([], dtype=object),
         "open_at_end": pd.Series([], dtype=bool), "lat": pd.Series([], dtype="float64"),
         "lon": pd.Series([], dtype="float64")})[list(PORT_VISIT_TABLE)]
 
@@ -86,7 +89,8 @@ def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams 
     if pos.empty or len(registry.names) == 0:
         return empty_visits()
     mmsi = pos["mmsi"].to_numpy(dtype=np.int64)
-    offsets = vessel_offsets(mmsi)
+    track = tracks_of(pos)
+    offsets = vessel_slices(mmsi, track)
     start, end, port, is_open = _port_visits_kernel.run(
         epoch_seconds(pos["timestamp"]),
         np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
@@ -99,9 +103,10 @@ def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams 
     arrival = ts.iloc[start].reset_index(drop=True)
     departure = ts.iloc[end].reset_index(drop=True)
     vessel = mmsi[start]
+    tracks = track[start]
     port_names = np.asarray(registry.names, dtype=object)[port]
-    ids = [event_id("V", "port_visit", int(m), int(a.value), p)
-           for m, a, p in zip(vessel, arrival, port_names)]
+    ids = [event_id("V", *with_track(("port_visit", int(m), int(a.value), p), k))
+           for m, a, p, k in zip(vessel, arrival, port_names, tracks)]
     names = names or {}
     out = pd.DataFrame({
         "visit_id": pd.Series(ids, dtype=object),
@@ -112,6 +117,7 @@ def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams 
         "departure_utc": departure,
         "dwell_hours": (departure - arrival).dt.total_seconds().to_numpy() / 3600.0,
         "n_positions": (end - start + 1).astype(np.int64),
+        "track": tracks.astype(np.int64),
         "call_id": pd.Series(ids, dtype=object),
         "open_at_end": is_open.astype(bool),
         "lat": pos["lat"].to_numpy()[start],

@@ -37,7 +37,10 @@ in :mod:`detectors.dark_periods`): this module reads the ``possible_port_calls``
 (``;``-joined port names) and has no thresholds of its own.
 
 Rows are sorted by (mmsi, the time of the first call, pair); a possible call's time for
-sorting and for ids is its dark period's start.
+sorting and for ids is its dark period's start. A vessel is an (mmsi, track): the ships
+of a shared MMSI (:mod:`detectors.identity_tracks`) each have their own calls, chains,
+legs and trips, and every row says its ``track`` (a visit's or dark period's table
+without the column is track 0).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import InputError
+from detectors._frames import tracks_of
 from detectors._ids import event_id, time_ns
 from detectors.columns import LEG_COLUMNS, POSSIBLE_CALL_COLUMNS, ROUND_TRIP_TABLE
 
@@ -178,7 +182,7 @@ def _gap_ids(calls) -> str:
     return ";".join(dict.fromkeys(c.gap_id for c in calls if c.possible))
 
 
-def _trip_row(mmsi, name, trip: tuple[Leg, Leg]) -> dict:
+def _trip_row(mmsi, track, name, trip: tuple[Leg, Leg]) -> dict:
     (o1, d1), (o2, d2) = trip
     ids = list(dict.fromkeys(c.call_id for c in (o1, d1, o2, d2)))
     status = "inferred" if any(c.possible for c in (o1, d1, o2, d2)) else "observed"
@@ -199,11 +203,11 @@ def _trip_row(mmsi, name, trip: tuple[Leg, Leg]) -> dict:
             "depart_destination_utc": o2.known_departure, "return_origin_utc": d2.known_arrival,
             "duration_hours": duration, "status": status,
             "dark_period_id": _gap_ids((o1, d1, o2, d2)),
-            "pair": pair_key, "call_ids": ";".join(ids),
+            "track": track, "pair": pair_key, "call_ids": ";".join(ids),
             "_sort": o1.arrival if o1.possible else o1.departure}
 
 
-def _leg_row(mmsi, name, leg: Leg) -> dict:
+def _leg_row(mmsi, track, name, leg: Leg) -> dict:
     a, b = leg
     status = "inferred" if (a.possible or b.possible) else "observed"
     pair_key = _pair_key(a.port, b.port)
@@ -211,7 +215,7 @@ def _leg_row(mmsi, name, leg: Leg) -> dict:
             "mmsi": mmsi, "name": name, "origin": a.port, "destination": b.port,
             "depart_origin_utc": a.known_departure, "arrive_destination_utc": b.known_arrival,
             "status": status, "origin_call_id": a.call_id, "destination_call_id": b.call_id,
-            "pair": pair_key, "dark_period_id": _gap_ids(leg),
+            "pair": pair_key, "dark_period_id": _gap_ids(leg), "track": track,
             "_sort": a.arrival if a.possible else a.departure}
 
 
@@ -222,7 +226,7 @@ def _frame(rows: list[dict], columns: tuple[str, ...], id_col: str) -> pd.DataFr
     for c in columns:
         if c in _TIME_COLUMNS:
             df[c] = pd.to_datetime(df[c], utc=True).dt.as_unit("ns")
-        elif c == "mmsi":
+        elif c in ("mmsi", "track"):
             df[c] = df[c].astype("int64")
         elif c == "duration_hours":
             df[c] = df[c].astype("float64")
@@ -231,20 +235,21 @@ def _frame(rows: list[dict], columns: tuple[str, ...], id_col: str) -> pd.DataFr
     return df.reset_index(drop=True)
 
 
-def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[int, list[dict]]:
-    out: dict[int, list[dict]] = {}
+def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[tuple[int, int], list[dict]]:
+    out: dict[tuple[int, int], list[dict]] = {}
     if gaps is None or len(gaps) == 0:
         return out
     starts = pd.to_datetime(gaps["start_utc"], utc=True)
     ends = pd.to_datetime(gaps["end_utc"], utc=True)
     reach = gaps["possible_port_calls"] if "possible_port_calls" in gaps.columns \
         else pd.Series("", index=gaps.index)
-    for m, gid, s, e, r in zip(gaps["mmsi"], gaps["gap_id"], starts, ends, reach):
+    for m, k, gid, s, e, r in zip(gaps["mmsi"], tracks_of(gaps), gaps["gap_id"], starts, ends,
+                                  reach):
         if pd.isna(s):
             continue
         names = {_port_name(x, registry) for x in ("" if pd.isna(r) else str(r)).split(";")}
         names.discard(None)
-        out.setdefault(int(m), []).append({"gap_id": str(gid), "start": s,
+        out.setdefault((int(m), int(k)), []).append({"gap_id": str(gid), "start": s,
                                            "end": None if pd.isna(e) else e,
                                            "reachable": names})
     for v in out.values():
@@ -252,7 +257,7 @@ def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[int, list[dict]
     return out
 
 
-def _vessel_events(mmsi: int, name: str, calls: list[_Call], gaps: list[dict],
+def _vessel_events(mmsi: int, track: int, name: str, calls: list[_Call], gaps: list[dict],
                    pair_list: list[tuple[str, str]]):
     """(trip rows, leg rows, possible calls) of one vessel, each leg and trip from the
     chain of its own pair (see the module docstring)."""
@@ -261,18 +266,18 @@ def _vessel_events(mmsi: int, name: str, calls: list[_Call], gaps: list[dict],
     legs: list[dict] = []
     possible: list[tuple[_Call, str]] = []
     plain = _legs(calls)
-    legs.extend(_leg_row(mmsi, name, leg) for leg in plain
+    legs.extend(_leg_row(mmsi, track, name, leg) for leg in plain
                 if frozenset((leg[0].port, leg[1].port)) not in interest)
-    trips.extend(_trip_row(mmsi, name, t) for t in _greedy_trips(plain)
+    trips.extend(_trip_row(mmsi, track, name, t) for t in _greedy_trips(plain)
                  if frozenset((t[0][0].port, t[0][1].port)) not in interest)
     for pair in pair_list:
         chain, inserted = _insert_possible(calls, gaps, pair, mmsi)
         key = frozenset(pair)
         possible.extend((pc, _pair_key(*pair)) for pc in inserted)
         chain_legs = _legs(chain)
-        legs.extend(_leg_row(mmsi, name, leg) for leg in chain_legs
+        legs.extend(_leg_row(mmsi, track, name, leg) for leg in chain_legs
                     if frozenset((leg[0].port, leg[1].port)) == key)
-        trips.extend(_trip_row(mmsi, name, t) for t in _greedy_trips(chain_legs)
+        trips.extend(_trip_row(mmsi, track, name, t) for t in _greedy_trips(chain_legs)
                      if frozenset((t[0][0].port, t[0][1].port)) == key)
     return trips, legs, possible
 
@@ -301,19 +306,23 @@ def find_round_trips(visits: pd.DataFrame, gaps: pd.DataFrame | None, registry,
         v["arrival_utc"] = pd.to_datetime(v["arrival_utc"], utc=True)
         v["departure_utc"] = pd.to_datetime(v["departure_utc"], utc=True)
         id_col = "call_id" if "call_id" in v.columns else "visit_id"
-        v = v.sort_values(["mmsi", "arrival_utc", "departure_utc", id_col], kind="mergesort")
-        for mmsi, group in v.groupby("mmsi", sort=True):
-            mmsi = int(mmsi)
+        v["track"] = tracks_of(v)
+        v = v.sort_values(["mmsi", "track", "arrival_utc", "departure_utc", id_col],
+                          kind="mergesort")
+        for (mmsi, track), group in v.groupby(["mmsi", "track"], sort=True):
+            mmsi, track = int(mmsi), int(track)
             name = names.get(mmsi, "") or ""
             calls = [_Call(str(c), str(p), a, d) for c, p, a, d in
                      zip(group[id_col], group["port"], group["arrival_utc"],
                          group["departure_utc"])]
-            t, lg, pcs = _vessel_events(mmsi, name, calls, gaps_by.get(mmsi, []), pair_list)
+            t, lg, pcs = _vessel_events(mmsi, track, name, calls,
+                                        gaps_by.get((mmsi, track), []), pair_list)
             trips.extend(t)
             legs.extend(lg)
             possible.extend({"call_id": pc.call_id, "mmsi": mmsi, "name": name,
                              "port": pc.port, "gap_id": pc.gap_id, "start_utc": pc.arrival,
-                             "end_utc": pc.departure, "pair": key, "_sort": pc.arrival}
+                             "end_utc": pc.departure, "pair": key, "track": track,
+                             "_sort": pc.arrival}
                             for pc, key in pcs)
     return RoundTripResult(
         round_trips=_frame(trips, ROUND_TRIP_TABLE, "trip_id"),

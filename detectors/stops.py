@@ -50,7 +50,7 @@ import pandas as pd
 from ais.errors import ConfigError
 from detectors import _stays_kernel as _k
 from detectors._behaviour import Rows, away_from_ports, port_columns, vessel_names
-from detectors._frames import check_non_negative
+from detectors._frames import check_non_negative, tracks_of, with_track
 from ports._geo import EARTH_RADIUS_NM, haversine_nm_array
 from detectors._ids import event_id
 from detectors._wrap import mean_position_array
@@ -104,7 +104,7 @@ def _empty(columns, objects, ints, times) -> pd.DataFrame:
 
 
 def empty_stays() -> pd.DataFrame:
-    return _empty(STAY_TABLE, ("stay_id", "name", "stop_id"), ("mmsi", "n_positions"),
+    return _empty(STAY_TABLE, ("stay_id", "name", "stop_id"), ("mmsi", "n_positions", "track"),
                   ("start_utc", "end_utc"))
 
 
@@ -136,9 +136,10 @@ def find_stays(positions: pd.DataFrame, registry=None, params: StopParams = Stop
     start = rows.times(ri)
     end = rows.times(rj)
     vessel = rows.mmsi[ri]
+    tracks = rows.track[ri]
     out = pd.DataFrame({
-        "stay_id": pd.Series([event_id("ST", "stay", int(m), int(s.value))
-                              for m, s in zip(vessel, start)], dtype=object),
+        "stay_id": pd.Series([event_id("ST", *with_track(("stay", int(m), int(s.value)), k))
+                              for m, s, k in zip(vessel, start, tracks)], dtype=object),
         "mmsi": vessel.astype(np.int64),
         "name": vessel_names(names, vessel),
         "start_utc": start,
@@ -147,6 +148,7 @@ def find_stays(positions: pd.DataFrame, registry=None, params: StopParams = Stop
         "lat": lat, "lon": lon,
         "n_positions": (rj - ri + 1).astype(np.int64),
         "stop_id": pd.Series([""] * len(ri), dtype=object),
+        "track": tracks.astype(np.int64),
     })
     return out.sort_values(["mmsi", "start_utc"], kind="mergesort").reset_index(drop=True)
 
@@ -178,13 +180,14 @@ def cluster_stays(stays: pd.DataFrame, registry=None,
                                     part["lat"].to_numpy(dtype=np.float64),
                                     part["lon"].to_numpy(dtype=np.float64)).max() * M_PER_NM
         mmsi = part["mmsi"].to_numpy()
+        ships = set(zip(mmsi.tolist(), tracks_of(part).tolist()))    # an (mmsi, track) each
         first = members[np.lexsort((mmsi, start_ns[members]))[0]]
         stop_id = event_id("S", "unlisted_stop", int(stays["mmsi"].iat[first]),
                            int(start_ns[first]))
         stop_ids[members] = stop_id
         rows.append({
             "stop_id": stop_id, "lat": lat, "lon": lon, "radius_m": float(radius),
-            "n_stays": len(members), "n_vessels": len(np.unique(mmsi)),
+            "n_stays": len(members), "n_vessels": len(ships),
             "first_utc": part["start_utc"].min(), "last_utc": part["end_utc"].max(),
             "mmsis": ";".join(str(m) for m in np.unique(mmsi)),
             "stay_hours": float(part["hours"].sum())})

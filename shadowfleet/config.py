@@ -35,6 +35,8 @@ def _param_classes() -> dict[str, type]:
     from detectors.cleaning import CleaningParams
     from detectors.dark_periods import DarkPeriodParams
     from detectors.encounters import EncounterParams
+    from detectors.identity import IdentityParams
+    from detectors.identity_tracks import TrackParams
     from detectors.loitering import LoiteringParams
     from detectors.port_visits import PortVisitParams
     from detectors.ranking import RankingParams
@@ -42,11 +44,13 @@ def _param_classes() -> dict[str, type]:
     from detectors.stops import StopParams
 
     # claims have no thresholds of their own: they read the dark-period detector's
-    # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree
+    # (shadowfleet.claims.ClaimParams.of), so a run's claims and events never disagree;
+    # max_speed_kn is the cleaning's and the track split's (one speed no ship exceeds)
     return {"cleaning": CleaningParams, "visits": PortVisitParams,
             "gaps": DarkPeriodParams, "trips": RoundTripParams,
             "encounters": EncounterParams, "loitering": LoiteringParams,
-            "stops": StopParams, "ranking": RankingParams}
+            "stops": StopParams, "ranking": RankingParams, "tracks": TrackParams,
+            "identity": IdentityParams}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -61,6 +65,8 @@ class Settings:
     loitering: Any
     stops: Any
     ranking: Any
+    tracks: Any
+    identity: Any
     pairs: tuple[tuple[str, str], ...] = ()
 
     @classmethod

@@ -2,6 +2,13 @@
 
 ``detect`` is what ``shadowfleet detect`` and the notebook API run; ``analyse`` starts
 from already decoded frames (scheduled jobs and live watch carry those between runs).
+
+The first step is the identity step (:func:`identify`): the positions of an MMSI that
+several ships broadcast at once are split into the tracks of those ships (a ``track``
+column, :mod:`detectors.identity_tracks`) before the cleaning and every other detector,
+which then work per (mmsi, track); and the identity anomalies are found
+(:mod:`detectors.identity`). Everything after reads the vessels' IMOs from that step
+(noise-aware: an IMO seen once among others is not the vessel's).
 """
 
 from __future__ import annotations
@@ -73,6 +80,8 @@ class Result:
     possible_calls: pd.DataFrame
     jumps: pd.DataFrame
     summary: dict
+    identity: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty_identity())
+    tracks: pd.DataFrame = dataclasses.field(default_factory=lambda: _empty_tracks())
     claim_objects: tuple = ()
     claims_evaluation: Any = None
     registry: Any = None
@@ -97,6 +106,8 @@ class Result:
         status = trips["status"] if len(trips) else pd.Series([], dtype=object)
         alerts_by_kind = (self.alerts["kind"].value_counts().sort_index().to_dict()
                           if len(self.alerts) else {})
+        identity_by_kind = (self.identity["kind"].value_counts().sort_index().to_dict()
+                            if len(self.identity) else {})
         return {
             "vessels": int(self.positions["mmsi"].nunique()) if len(self.positions) else 0,
             "port_visits": int(len(self.port_visits)),
@@ -111,8 +122,11 @@ class Result:
             "unlisted_stops": int(len(self.stops)),
             "stays": int(len(self.stays)),
             "vessels_ranked": int(len(self.vessels)),
+            "identity_anomalies": int(len(self.identity)),
+            "shared_mmsis": int(self.tracks["mmsi"].nunique()) if len(self.tracks) else 0,
             "alerts": int(len(self.alerts)),
             "alerts_by_kind": {str(k): int(v) for k, v in alerts_by_kind.items()},
+            "identity_by_kind": {str(k): int(v) for k, v in identity_by_kind.items()},
             "claims": int(len(self.claims)),
         }
 
@@ -188,17 +202,55 @@ def vessel_names(statics: pd.DataFrame) -> dict[int, str]:
     return {int(k): str(v) for k, v in last.items()}
 
 
-def vessel_imos(statics: pd.DataFrame) -> dict[int, int]:
-    """mmsi -> the IMO it broadcast most recently (type 5), absent when never given."""
-    if statics is None or len(statics) == 0 or "imo" not in statics:
-        return {}
-    s = statics[["mmsi", "timestamp", "imo"]]
-    s = s[s["imo"].notna() & (s["imo"] > 0)]
-    if s.empty:
-        return {}
-    s = s.sort_values(["mmsi", "timestamp"], kind="mergesort", na_position="first")
-    last = s.groupby("mmsi", sort=True)["imo"].last()
-    return {int(k): int(v) for k, v in last.items()}
+def _empty_identity() -> pd.DataFrame:
+    from detectors.identity import empty_identity
+
+    return empty_identity()
+
+
+def _empty_tracks() -> pd.DataFrame:
+    from detectors.identity_tracks import empty_tracks
+
+    return empty_tracks()
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """What the identity step found (:func:`identify`).
+
+    ``positions``: the decoded positions with the ``track`` column (0 for an MMSI nobody
+    shares); ``statics``: the decoded statics with the ``track`` of the ship each static
+    report is attributed to (:func:`detectors.identity_tracks.label_messages`), for the
+    detectors only (``statics.parquet`` keeps what was decoded); ``table``: the identity
+    table (``identity.csv``); ``tracks``: one row per (mmsi, track) of the shared MMSIs;
+    ``imos``: mmsi -> the IMO it counts as broadcasting (:func:`detectors.identity.vessel_imos`)."""
+
+    positions: pd.DataFrame
+    statics: pd.DataFrame
+    table: pd.DataFrame
+    tracks: pd.DataFrame
+    imos: dict
+
+
+def identify(decoded, settings) -> Identity:
+    """The identity step: split shared MMSIs into tracks, label the rows, find the
+    identity anomalies (DESIGN.md, "Behaviour and identity detectors", identity part).
+    An MMSI nobody shares costs the segmentation kernel's pass over its rows and nothing
+    after: its rows are all track 0. The table (``Result.identity``) is also what the
+    vessel ranking takes as ``rank_vessels(..., identity=...)``."""
+    from detectors.identity import find_identity_anomalies, vessel_imos
+    from detectors.identity_tracks import label_messages, split_tracks
+
+    statics = decoded.statics
+    imos = vessel_imos(statics, settings.identity) if statics is not None else {}
+    split = split_tracks(decoded.positions, settings.tracks, imos=imos)
+    positions = decoded.positions.assign(track=split.track)
+    if statics is not None and len(split.tracks):
+        statics = statics.assign(track=label_messages(statics, positions))
+    table = find_identity_anomalies(positions, statics, settings.identity, shared=split.shared,
+                                    imos=imos)
+    return Identity(positions=positions, statics=statics, table=table, tracks=split.tracks,
+                    imos=imos)
 
 
 def _resolve_pairs(registry, pairs: Iterable, claims: Sequence) -> list[tuple[str, str]]:
@@ -235,8 +287,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
     (``ais.progress``)."""
-    from detectors.alerts import build_alerts, combine_alerts
+    from detectors.alerts import build_alerts, concat_alerts
     from detectors.cleaning import clean_positions
+    from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
     from detectors.round_trips import find_round_trips
@@ -244,25 +297,29 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
 
     settings = params if params is not None else Settings.defaults()
     names = vessel_names(decoded.statics)
-    imos = vessel_imos(decoded.statics)
+    ident = identify(decoded, settings)
+    imos = ident.imos
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
     progress = progress if progress is not None else Progress.off()
-    progress.step("cleaning and port visits")
-    positions, jumps = clean_positions(decoded.positions, settings.cleaning)
+    progress.step("identity, cleaning and port visits")
+    positions, jumps = clean_positions(ident.positions, settings.cleaning)
     visits = find_port_visits(positions, registry, settings.visits, names=names)
     progress.step("dark periods, round trips and alerts")
-    own = messages_without_position(decoded.positions, decoded.statics)
+    own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
     trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
-    alerts = build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
-                          ports_of_interest=ports_of_interest, names=names, imos=imos)
+    alerts = concat_alerts(
+        build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
+                     ports_of_interest=ports_of_interest, names=names, imos=imos),
+        identity_alerts(ident.table, positions=positions, names=names))
     progress.step("behaviour at sea")
     behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
-                           dark_periods=gaps, port_visits=visits, data_end=data_end)
-    alerts = combine_alerts(alerts, behaviour.alerts)
+                           dark_periods=gaps, port_visits=visits, data_end=data_end,
+                           identity=ident.table)
+    alerts = concat_alerts(alerts, behaviour.alerts)
 
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
@@ -282,7 +339,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                                      legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
-                                     statics=decoded.statics,
+                                     statics=decoded.statics, identity=ident.table,
                                      encounters=behaviour.encounters,
                                      loitering=behaviour.loitering)
         claims_table = evaluation.table
@@ -295,6 +352,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                     alerts=provenance.with_data_column(alerts, data),
                     claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
+                    identity=ident.table, tracks=ident.tracks,
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
                     registry=registry, settings=settings, simulated_note=note,
                     encounters=behaviour.encounters, loitering=behaviour.loitering,
@@ -377,8 +435,10 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
     events = result.counts()
     by_kind = events.pop("alerts_by_kind")
+    identity_by_kind = events.pop("identity_by_kind")
     summary = build_summary(decoded.stats, events)
     summary["alerts_by_kind"] = by_kind
+    summary["identity_by_kind"] = identity_by_kind
     summary["pairs_of_interest"] = [list(p) for p in pairs]
     summary["ports"] = {"file": _ports_file(result.registry),
                         "names": list(result.registry.names)}

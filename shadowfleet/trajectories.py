@@ -3,6 +3,8 @@
 One trajectory per vessel segment: a vessel's track is cut wherever two consecutive
 positions are more than ``gap_hours`` apart (the dark-period definition of DESIGN.md), so
 a line is never drawn across a dark period. Trajectory ids are ``"<mmsi>-<segment>"``.
+The ships of a shared MMSI (the ``track`` column, :mod:`detectors.identity_tracks`) are
+cut apart: ``"<mmsi>-t<track>-<segment>"`` for a track other than 0.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import pandas as pd
 from ais.errors import InputError
 
 
-def segment_ids(mmsi: np.ndarray, t_s: np.ndarray, gap_hours: float) -> np.ndarray:
-    """Per row (sorted by mmsi, time), the number of the vessel's segment it is in."""
+def segment_ids(mmsi: np.ndarray, t_s: np.ndarray, gap_hours: float,
+                track: np.ndarray | None = None) -> np.ndarray:
+    """Per row (sorted by mmsi, track, time), the number of the vessel's segment it is in
+    (a vessel is an (mmsi, track); no ``track``: one per mmsi)."""
     n = len(mmsi)
     seg = np.zeros(n, dtype=np.int64)
     if n == 0:
         return seg
     new_vessel = np.r_[True, mmsi[1:] != mmsi[:-1]]
+    if track is not None:
+        new_vessel |= np.r_[True, track[1:] != track[:-1]]
     cut = np.r_[False, np.diff(t_s) > gap_hours * 3600.0] & ~new_vessel
     counter = np.cumsum(cut)
     first_of_vessel = np.maximum.accumulate(np.where(new_vessel, np.arange(n), 0))
@@ -37,15 +43,19 @@ def to_trajectories(positions: pd.DataFrame, *, gap_hours: float = 6.0,
         warnings.simplefilter("ignore")
         import movingpandas as mpd
 
-    cols = ["mmsi", "timestamp", "lat", "lon", "sog", "cog"]
+    cols = ["mmsi", "track", "timestamp", "lat", "lon", "sog", "cog"]
     df = positions[[c for c in cols if c in positions.columns]]
     if "spoofed" in positions.columns:
         df = df[~positions["spoofed"].to_numpy(dtype=bool)]
-    df = df.dropna(subset=["timestamp", "lat", "lon"]).sort_values(["mmsi", "timestamp"],
+    if "track" not in df.columns:
+        df = df.assign(track=0)
+    df = df.dropna(subset=["timestamp", "lat", "lon"]).sort_values(["mmsi", "track", "timestamp"],
                                                                    kind="mergesort")
     t_s = df["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
-    seg = segment_ids(df["mmsi"].to_numpy(), t_s, gap_hours)
-    df = df.assign(traj_id=[f"{m}-{s}" for m, s in zip(df["mmsi"].to_numpy(), seg)])
+    track = df["track"].to_numpy(dtype=np.int64)
+    seg = segment_ids(df["mmsi"].to_numpy(), t_s, gap_hours, track)
+    df = df.assign(traj_id=[f"{m}-t{k}-{s}" if k else f"{m}-{s}"
+                            for m, k, s in zip(df["mmsi"].to_numpy(), track, seg)])
     if names:
         df = df.assign(name=df["mmsi"].map(lambda m: names.get(int(m), "")))
     sizes = df.groupby("traj_id")["traj_id"].transform("size")

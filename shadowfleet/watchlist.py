@@ -39,7 +39,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from detectors.columns import ALERT_COLUMNS
+from detectors.columns import ALERT_COLUMNS, ALERT_TABLE
 from shadowfleet.errors import WatchlistError
 from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
 
@@ -344,9 +344,10 @@ def watchlist_alerts(matches: pd.DataFrame) -> pd.DataFrame:
                      "imo": m["imo"], "start_utc": m["first_utc"], "end_utc": m["last_utc"],
                      "lat": m["lat"], "lon": m["lon"], "score": m["score"],
                      "summary": _describe(m), "evidence": f"watchlist:{m['list']}:{m['ref']}",
-                     "claim_ids": ""})
-    out = pd.DataFrame(rows, columns=list(ALERT_COLUMNS))
+                     "claim_ids": "", "track": 0})
+    out = pd.DataFrame(rows, columns=list(ALERT_TABLE))    # a match is about the MMSI: track 0
     out["mmsi"] = out["mmsi"].astype("int64")
+    out["track"] = out["track"].astype("int64")
     out["imo"] = pd.array(out["imo"].tolist(), dtype="Int64")
     for c in ("start_utc", "end_utc"):
         out[c] = pd.to_datetime(out[c], utc=True)

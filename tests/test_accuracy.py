@@ -13,10 +13,17 @@ which, and the run must report exactly those. A transmitter switch-off's dark pe
 counts as own messages the static reports heard between the last position and the
 switch-off or between the switch-on and the next position (DESIGN.md counts every
 message while the dark period lasts), and no others.
+
+Identity (issue 17): every scenario plants a shared MMSI (a clone of a liner shuttling
+Najin <-> Posyet), a rename with a new IMO and an invalid MMSI
+(``shadowfleet.simulator.identity``); the run must say each and nothing else, and the
+clone must not break the liner's round trips: each hull's events are on a track of their
+own.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tools.accuracy import PAIRS, claim_checks, expected_verdicts, run
@@ -177,3 +184,48 @@ def test_the_behaviour_scenarios_premises_hold(seed_run):
     assert "Novik pier" in near
     assert {p["place"] for p in beh["stops"] if p["expected"]} >= {"Novik pier",
                                                                    "fishing ground V1"}
+
+
+# ---- identity ------------------------------------------------------------------------
+
+def test_every_planted_identity_anomaly_is_found_and_none_invented(seed_run):
+    truth, result, acc = seed_run
+    assert len(acc.identity_planted) == truth["identity"]["planted"] == 4
+    assert acc.identity_missed == [] and acc.identity_invented == []
+    kinds = sorted(p["kind"] for p in acc.identity_planted)
+    assert kinds == ["identity_change", "identity_change", "invalid_mmsi", "shared_mmsi"]
+
+
+def test_each_hull_of_the_shared_mmsi_is_a_track_of_its_own(seed_run):
+    """The clone's calls (Najin, Posyet) and the liner's (Nakhodka, Vostochny) are on two
+    tracks, and so are their round trips: the clone's fixes made no call or trip of the
+    liner's (their expected trips are all found once, test above)."""
+    truth, result, _ = seed_run
+    (shared,) = truth["identity"]["shared_mmsi"]
+    mmsi = shared["mmsi"]
+    visits = result.port_visits[result.port_visits["mmsi"] == mmsi]
+    clone = set(visits.loc[visits["port"].isin(["Najin", "Posyet"]), "track"])
+    liner = set(visits.loc[visits["port"].isin(["Nakhodka", "Vostochny"]), "track"])
+    assert len(clone) == len(liner) == 1 and clone != liner
+    trips = result.round_trips[result.round_trips["mmsi"] == mmsi]
+    for track, ports in ((clone, {"Najin", "Posyet"}), (liner, {"Nakhodka", "Vostochny"})):
+        mine = trips[trips["track"].isin(track)]
+        assert len(mine) > 3 and set(mine["origin"]) | set(mine["destination"]) == ports
+    expected = [t for t in truth["expected_round_trips"] if t["mmsi"] == mmsi]
+    assert len(trips) == len(expected)
+
+
+def test_without_the_track_split_the_clone_breaks_the_liners_round_trips(monkeypatch):
+    """What the split is for: the same seed with every row on track 0 misses and invents
+    round trips of the shared MMSI."""
+    import detectors.identity_tracks as it
+
+    def no_split(positions, params=it.TrackParams(), *, imos=None):
+        return it.TrackSplit(np.zeros(len(positions), dtype=np.int64),
+                             it.identity_frame([]), it.empty_tracks())
+
+    monkeypatch.setattr(it, "split_tracks", no_split)
+    _, truth, result, acc = run("najin-dunay-2023", 1)
+    (shared,) = truth["identity"]["shared_mmsi"]
+    wrong = [t for t in acc.missed + acc.invented_trips if int(t["mmsi"]) == shared["mmsi"]]
+    assert wrong and len(result.jumps) > 100

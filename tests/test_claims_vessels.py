@@ -31,7 +31,9 @@ def test_names_match_after_normalising_case_spaces_punctuation_and_padding():
 
 def test_an_mmsi_with_two_imos_or_names_in_the_window_is_reported_not_merged():
     st = statics((ANGARA, "2023-09-01T00:00Z", ANGARA_IMO, "ANGARA"),
+                 (ANGARA, "2023-09-01T00:06Z", ANGARA_IMO, "ANGARA"),
                  (ANGARA, "2023-09-02T00:00Z", 9999996, "SPARTA"),
+                 (ANGARA, "2023-09-02T00:06Z", 9999996, "SPARTA"),
                  (ANGARA, "2023-12-01T00:00Z", 9999996, "OUTSIDE WINDOW"))
     c = claim(imo=[ANGARA_IMO], at_least=1, start="2023-09-01", end="2023-09-30")
     (m,), conflicts = resolve_vessels(c, st)
@@ -48,6 +50,45 @@ def test_an_mmsi_with_two_imos_or_names_in_the_window_is_reported_not_merged():
     assert any(x.startswith("Identity: MMSI 273000001 broadcast IMO 9179842 and 9999996")
                for x in r.caveats)
     assert "not merged" in r.conflicts[0].describe()
+    # the two changes are identity anomalies in the window: in the evidence and caveats
+    changes = r.identity[r.identity["kind"] == "identity_change"]
+    assert sorted(changes["field"]) == ["imo", "name"]
+    assert set(changes["identity_id"]) <= set(r.evidence_ids)
+    assert set(conflict.identity_ids) == set(changes["identity_id"])
+    assert any(x.startswith(f"Identity anomaly {i} (identity_change)") for x in r.caveats
+               for i in changes["identity_id"])
+
+
+def test_a_single_garbled_imo_report_links_no_mmsi():
+    """One report of the claimed IMO among an MMSI's reports of another is noise (the
+    identity detector's rule), not the named ship on that MMSI."""
+    st = statics((ANGARA, "2023-09-01T00:00Z", ANGARA_IMO, "ANGARA"),
+                 (ANGARA, "2023-09-01T00:06Z", ANGARA_IMO, "ANGARA"),
+                 (OTHER, "2023-09-03T00:00Z", 9124043, "OTHER"),
+                 (OTHER, "2023-09-03T00:06Z", ANGARA_IMO, "OTHER"),     # a bit error
+                 (OTHER, "2023-09-03T00:12Z", 9124043, "OTHER"))
+    (m,), conflicts = resolve_vessels(claim(imo=[ANGARA_IMO]), st)
+    assert m.mmsis == (ANGARA,) and not m.outside_window and conflicts == []
+
+
+def test_a_ship_renumbered_to_a_new_mmsi_is_followed_through_both():
+    """A re-flagged ship: its IMO on MMSI A until 10 September, then on MMSI B; a claim
+    over the whole month names both, and the trips of both count."""
+    st = statics((ANGARA, "2023-09-01T00:00Z", ANGARA_IMO, "ANGARA"),
+                 (ANGARA, "2023-09-10T00:00Z", ANGARA_IMO, "ANGARA"),
+                 (OTHER, "2023-09-10T06:00Z", ANGARA_IMO, "ANGARA"),
+                 (OTHER, "2023-09-28T00:00Z", ANGARA_IMO, "ANGARA"))
+    early = claim(imo=[ANGARA_IMO], start="2023-09-01", end="2023-09-05")
+    month = claim(imo=[ANGARA_IMO], start="2023-09-01", end="2023-09-30", at_least=2)
+    assert resolve_vessels(early, st)[0][0].mmsis == (ANGARA,)
+    (m,), conflicts = resolve_vessels(month, st)
+    assert m.mmsis == (ANGARA, OTHER) and conflicts == []     # a hand-over, not a conflict
+    t = trips(("T-1", ANGARA, "Najin", "Dunay", "2023-09-02T00:00Z", None, "observed",
+               ("V-1", "V-2", "V-3")),
+              ("T-2", OTHER, "Najin", "Dunay", "2023-09-20T00:00Z", None, "observed",
+               ("V-4", "V-5", "V-6")))
+    r = evaluate([month], statics=st, round_trips=t).results[0]
+    assert (r.observed, r.verdict) == (2, "supported")
 
 
 def test_one_imo_on_two_mmsis_adds_both_tracks():

@@ -270,7 +270,8 @@ def test_own_messages_count_static_and_position_not_available_reports(tiny):
                         (1, T0 + 10 * H),                    # at its end: not inside
                         (1, T0 + 15 * H), (1, None), (3, T0 + 5 * H)])
     own = messages_without_position(pd.concat([pos, blank], ignore_index=True), statics)
-    assert list(own.columns) == ["mmsi", "timestamp"] and len(own) == 3 + 6 - 1   # no NaT row
+    assert list(own.columns) == ["mmsi", "timestamp", "track"] and len(own) == 3 + 6 - 1  # no NaT
+    assert (own["track"] == 0).all()                     # frames without tracks: track 0
     gaps = find_dark_periods(pos, tiny, own_messages=own)
     mine = gaps[gaps.mmsi == 1].set_index("start_utc")
     first = mine.loc[pd.Timestamp(T0, unit="s", tz="UTC")]

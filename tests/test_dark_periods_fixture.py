@@ -15,7 +15,9 @@ from detectors.alerts import build_alerts
 from detectors.cleaning import clean_positions
 from detectors.dark_periods import find_dark_periods, messages_without_position
 from ports import load_ports
+from shadowfleet.config import Settings
 from shadowfleet.demo import bundled_feed
+from shadowfleet.pipeline import identify
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -24,8 +26,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 def result():
     truth = json.loads((FIXTURES / "najin-dunay-2023.truth.json").read_text())
     decoded = ais.read_inputs([bundled_feed()], require_times=True)
-    positions, jumps = clean_positions(decoded.positions)
-    own = messages_without_position(decoded.positions, decoded.statics)
+    # the ships sharing an MMSI (the feed's clone) split into tracks first, as a run does
+    ident = identify(decoded, Settings.defaults())
+    positions, jumps = clean_positions(ident.positions)
+    own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(positions, load_ports(), own_messages=own)
     return gaps, jumps, truth, positions
 

@@ -24,3 +24,12 @@ def test_write_csv_formats_times_and_keeps_numbers(tmp_path):
 def test_format_utc_empty_for_nat():
     s = format_utc(pd.Series(pd.to_datetime([None, "2023-01-01T00:00:00Z"], utc=True)))
     assert list(s) == ["", "2023-01-01T00:00:00Z"]
+
+
+def test_whole_numbers_beside_a_missing_value_stay_whole(tmp_path):
+    """An object column of IMOs with a vessel that has none (a Class B craft) is written
+    as whole numbers, not as floats."""
+    frame = pd.DataFrame({"imo": pd.Series([None, 9179842, 8517839], dtype=object),
+                          "name": ["=X", "A", None]})
+    path = write_csv(frame, tmp_path / "t.csv")
+    assert path.read_text().splitlines() == ["imo,name", ",'=X", "9179842,A", "8517839,"]

@@ -92,14 +92,28 @@ def test_type5_comes_in_two_fragments_that_decode_to_the_vessel(nd):
         assert msg["msg_type"] == 5
         vessel = by_mmsi[msg["mmsi"]]
         assert (msg["imo"], msg["shipname"]) == (vessel.imo, vessel.name)
+    # a renamed vessel's static reports carry its new name and IMO after the change
+    # (received up to a few seconds after they were sent)
+    renamed = next(v for v in sim.vessels if v.identity_changes)
+    change = renamed.identity_changes[0]
+    st = sim.statics[sim.statics["mmsi"] == renamed.mmsi]
+    t = st["timestamp"].astype("int64").to_numpy() / 1e9
+    before, after = st[t < change.t], st[t > change.t + 10]
+    assert len(before) > 10 and len(after) > 10
+    assert set(zip(before["imo"], before["name"])) == {(renamed.imo, renamed.name)}
+    assert set(zip(after["imo"], after["name"])) == {(change.imo, change.name)}
 
 
 def test_identities_are_fictional(nd):
     sim, _, _ = nd
-    mmsis = [v.mmsi for v in sim.vessels]
+    # one MMSI per hull but the planted clone's, all Russian but the planted invalid one
+    hulls = [v for v in sim.vessels if not v.hull]
+    mmsis = [v.mmsi for v in hulls]
     assert len(set(mmsis)) == len(mmsis)
-    assert all(273000000 <= m <= 273999999 for m in mmsis)
-    imos = [v.imo for v in sim.vessels if v.ais_class == "A"]
+    assert {v.mmsi for v in sim.vessels if v.hull} <= set(mmsis)
+    assert all(273000000 <= m <= 273999999 for v, m in zip(hulls, mmsis) if not v.mmsi_fault)
+    imos = [v.identity_at(k).imo for v in sim.vessels if v.ais_class == "A"
+            for k in range(len(v.identity_changes) + 1)]
     assert all(imo_is_valid(i) and i not in REAL_IMOS for i in imos)
     assert not {v.name for v in sim.vessels} & REAL_NAMES
     sdn_path = SHARED / "sanctions" / "sdn_vessels.csv"          # the whole list, else the excerpt
@@ -169,7 +183,7 @@ def test_frames_are_exactly_what_ais_decodes_from_the_feed(nd):
     assert damaged <= rejected
     assert decoded.stats["duplicates"] > 0
     names = decoded.statics.dropna(subset=["name"]).groupby("mmsi")["name"].last().to_dict()
-    assert names == {v.mmsi: v.name for v in sim.vessels}
+    assert names == {v.mmsi: v.final.name for v in sim.vessels}
 
 
 def test_positions_withheld_are_reports_without_a_position_and_statics_go_on(nd):
@@ -208,7 +222,7 @@ def test_truth_of_the_shuttle(nd):
     assert all(c["received"] for c in truth["calls"] if not c["dark"])
     # only the shuttles go quiet; calls only at the simulated ports
     assert {c["port"] for c in truth["calls"]} <= {"Najin", "Dunay", "Vladivostok",
-                                                  "Nakhodka", "Vostochny"}
+                                                  "Nakhodka", "Vostochny", "Posyet"}
     # the premise of the expected inferences (see shadowfleet.simulator.truth)
     shuttle_speeds = [v["max_speed_kn"] for v in truth["voyages"] if v["mmsi"] in shuttles]
     assert max(shuttle_speeds) < truth["definitions"]["reach_speed_kn"]

@@ -176,7 +176,8 @@ def _random_stays(seed, n=120):
         rows.append({"stay_id": f"x{i}", "mmsi": int(rng.integers(1, 15)), "name": "",
                      "start_utc": pd.Timestamp(T0 + i * H, unit="s", tz="UTC"),
                      "end_utc": pd.Timestamp(T0 + i * H + 3 * H, unit="s", tz="UTC"),
-                     "hours": 3.0, "lat": lat, "lon": lon, "n_positions": 10, "stop_id": ""})
+                     "hours": 3.0, "lat": lat, "lon": lon, "n_positions": 10, "stop_id": "",
+                     "track": 0})
     return pd.DataFrame(rows)[list(STAY_TABLE)]
 
 

@@ -22,7 +22,10 @@ pair of interest Najin-Dunay, and scores it against the truth
   whose dark period still counts own messages (static reports heard between the last
   position and the switch-off, or between the switch-on and the next position: DESIGN.md
   then calls it positions withheld); ``off_wrong``: those whose dark period counts
-  messages other than those.
+  messages other than those;
+- ``identity`` / ``identity_found`` / ``identity_invented``: identity anomalies planted
+  (a shared MMSI, each field of a rename with a new IMO, an invalid MMSI), those the
+  run's identity table says, and its rows that say no planted anomaly.
 
 Then, per shuttle and seed, the claims a source could make of it (``--claims``): its
 round trips between its two most used ports over the whole days it was received,
@@ -216,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     bad = totals.get("missed", 0) + totals.get("invented", 0) + totals.get("invented_calls", 0) \
         + totals.get("dark_uncovered", 0) + totals.get("off_wrong", 0) \
         + totals.get("withheld", 0) - totals.get("withheld_flagged", 0) \
+        + totals.get("identity", 0) - totals.get("identity_found", 0) \
+        + totals.get("identity_invented", 0) \
         + summary["lookalikes_fired"] + sum(
             summary[k]["expected"] - summary[k]["found"] + summary[k]["detected"]
             - summary[k]["true"] for k in ("encounters", "loitering", "stops"))

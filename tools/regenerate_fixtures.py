@@ -39,7 +39,7 @@ MANIFEST_NAME = f"{FIXTURE_SCENARIO}.json"
 TRUTH_NAME = f"{FIXTURE_SCENARIO}.truth.json"
 EXPECTED_FILES = ("port_visits.csv", "round_trips.csv", "dark_periods.csv", "alerts.csv",
                   "claims.csv", "rejects.csv", "encounters.csv", "loitering.csv", "stops.csv",
-                  "stays.csv", "vessels.csv")
+                  "stays.csv", "vessels.csv", "identity.csv")
 
 
 def demo_manifest(truth: dict) -> dict:

@@ -18,6 +18,11 @@ measured in these data:
 A dark period with ``own_messages`` > 0 (the vessel's own messages without a usable
 position received while it lasted) is *positions withheld*: its transponder was on, and
 the caveat says so instead.
+
+Identity: every identity anomaly of the claim's vessels in the window (``identity.csv``)
+is a caveat of its own, in the words of its alert (what changed, which MMSI, which IMO),
+with its ``identity_id``; an MMSI whose identity they put in doubt gets one more caveat
+saying its track may be more than one ship.
 """
 
 from __future__ import annotations
@@ -164,9 +169,10 @@ def reception_caveat(gap: dict, *, index: ReceptionIndex | None, registry,
 def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[VesselMatch],
             conflicts: list[IdentityConflict], positions: pd.DataFrame | None, *,
             gaps_by_id: dict[str, dict], index_of, registry,
-            reception_radius_nm: float) -> list[str]:
+            reception_radius_nm: float, identity: pd.DataFrame | None = None) -> list[str]:
     """Reception, identity and inference caveats that apply to this claim's verdict.
-    ``index_of()`` gives the run's :class:`ReceptionIndex` (built on first call)."""
+    ``index_of()`` gives the run's :class:`ReceptionIndex` (built on first call);
+    ``identity``: the identity anomalies of the claim's vessels in its window."""
     out: list[str] = []
     if claim.vessels.any:
         out.append("No vessel is named: every vessel in the data counts, and the claim can "
@@ -175,6 +181,7 @@ def caveats(claim: Claim, verdict: str, evidence: pd.DataFrame, matches: list[Ve
         out += _match_caveats(m)
     for c in conflicts:
         out.append(f"Identity: {c.describe()}; its track may be more than one ship.")
+    out += identity_caveats(identity, matches)
     if len(evidence):
         out += _reception(evidence, gaps_by_id, index_of, registry, reception_radius_nm)
         if (evidence["status"] == "inferred").any():
@@ -204,6 +211,28 @@ def _behaviour_caveats(claim: Claim) -> list[str]:
     return []
 
 
+MAX_IDENTITY_DESCRIBED = 8   # more anomalies are listed by id
+
+
+def identity_caveats(identity: pd.DataFrame | None, matches: list[VesselMatch]) -> list[str]:
+    """One caveat per identity anomaly (module doc), in time order; past
+    ``MAX_IDENTITY_DESCRIBED`` the rest by id."""
+    from detectors.identity_alerts import summary
+
+    if identity is None or not len(identity):
+        return []
+    labels = {m: v.label for v in matches for m in v.mmsis if v.label}
+    rows = identity.to_dict("records")
+    out = [f"Identity anomaly {r['identity_id']} ({r['kind']}): "
+           f"{summary(r, labels.get(int(r['mmsi']), ''))}."
+           for r in rows[:MAX_IDENTITY_DESCRIBED]]
+    rest = [str(r["identity_id"]) for r in rows[MAX_IDENTITY_DESCRIBED:]]
+    if rest:
+        out.append(f"Identity: {len(rest)} more anomalies of the named vessels in the "
+                   f"window: {', '.join(rest)}.")
+    return out
+
+
 def _match_caveats(m: VesselMatch) -> list[str]:
     out = []
     if not m.mmsis:
@@ -217,7 +246,8 @@ def _match_caveats(m: VesselMatch) -> list[str]:
     elif m.by == "mmsi":
         out.append(f"{m.describe()}: MMSIs are reassigned between ships; an IMO is firmer.")
     if m.mmsis and m.outside_window:
-        out.append(f"{m.describe()}: no static report in the window itself.")
+        what = "no MMSI held this IMO" if m.by == "imo" else "no static report carries it"
+        out.append(f"{m.describe()}: {what} in the window itself.")
     if len(m.mmsis) > 1:
         out.append(f"{m.given} resolved to {len(m.mmsis)} MMSIs; their events are added up.")
     return out

@@ -55,6 +55,8 @@ def _frame(df: pd.DataFrame | None, columns: dict[str, object]) -> pd.DataFrame:
             out[col] = pd.to_datetime(out[col], utc=True)
         elif col == "mmsi":
             out[col] = out[col].astype("int64")
+        elif col == "track":          # tables made without tracks: the main track
+            out[col] = pd.to_numeric(out[col], errors="coerce").fillna(0).astype("int64")
         elif default == "":
             out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
     return out.reset_index(drop=True)
@@ -85,7 +87,7 @@ class Tables:
     def build(cls, *, visits, legs, round_trips, possible_calls, dark_periods,
               registry=None, encounters=None, loitering=None) -> "Tables":
         v = _frame(visits, {"visit_id": "", "mmsi": 0, "name": "", "port": "",
-                            "arrival_utc": None, "departure_utc": None})
+                            "arrival_utc": None, "departure_utc": None, "track": 0})
         lg = _frame(legs, {"leg_id": "", "mmsi": 0, "name": "", "origin": "", "destination": "",
                            "depart_origin_utc": None, "arrive_destination_utc": None,
                            "status": "observed", "origin_call_id": "",
@@ -96,12 +98,14 @@ class Tables:
                                  "return_origin_utc": None, "status": "observed",
                                  "call_ids": "", "pair": ""})
         p = _frame(possible_calls, {"call_id": "", "mmsi": 0, "name": "", "port": "",
-                                    "gap_id": "", "start_utc": None, "end_utc": None, "pair": ""})
+                                    "gap_id": "", "start_utc": None, "end_utc": None, "pair": "",
+                                    "track": 0})
         g = _frame(dark_periods, {"gap_id": "", "mmsi": 0, "name": "", "start_utc": None,
                                   "end_utc": None, "hours": np.nan, "start_lat": np.nan,
                                   "start_lon": np.nan, "end_lat": np.nan, "end_lon": np.nan,
                                   "others_received": np.nan, "possible_port_calls": "",
-                                  "start_port": "", "end_port": "", "own_messages": np.nan})
+                                  "start_port": "", "end_port": "", "own_messages": np.nan,
+                                  "track": 0})
         for frame, cols in ((v, ("port",)), (lg, ("origin", "destination")),
                             (t, ("origin", "destination")), (p, ("port",)),
                             (g, ("start_port", "end_port"))):
@@ -244,7 +248,8 @@ def _legs(claim: Claim, tables: Tables, mmsis) -> list[dict]:
 
 def _port_calls(claim: Claim, tables: Tables, mmsis) -> list[dict]:
     """Calls at ``claim.ports[0]``, one per stay (DESIGN.md, "Claims file"): a vessel's
-    visits at every port and its possible calls at this port, in time order; consecutive
+    visits at every port and its possible calls at this port, in time order (a vessel is
+    an (mmsi, track): the ships of a shared MMSI have their own stays); consecutive
     ones at this port, with no call at another port between, are one call (a berth stay
     split by a dark period is one call, not two; a dark period in which the port was
     reachable, next to a visit there, is part of that call). A stay counts once when it
@@ -255,7 +260,8 @@ def _port_calls(claim: Claim, tables: Tables, mmsis) -> list[dict]:
     items: list[dict] = []
     v = tables.visits
     for r in v[_vessel_mask(v, mmsis)].to_dict("records"):
-        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["arrival_utc"],
+        items.append({"mmsi": int(r["mmsi"]), "track": int(r["track"]), "name": r["name"],
+                      "start": r["arrival_utc"],
                       "end": r["departure_utc"], "here": r["port_key"] == port,
                       "possible": False, "id": r["visit_id"], "ids": [r["visit_id"]],
                       "gaps": [], "port": r["port"]})
@@ -267,7 +273,8 @@ def _port_calls(claim: Claim, tables: Tables, mmsis) -> list[dict]:
             continue
         seen.add(key)
         gaps = [r["gap_id"]] if r["gap_id"] else []
-        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["start_utc"],
+        items.append({"mmsi": int(r["mmsi"]), "track": int(r["track"]), "name": r["name"],
+                      "start": r["start_utc"],
                       "end": r["end_utc"], "here": True, "possible": True, "id": r["call_id"],
                       "ids": [r["call_id"]] + gaps, "gaps": gaps, "port": r["port"]})
     g = tables.gaps
@@ -276,15 +283,19 @@ def _port_calls(claim: Claim, tables: Tables, mmsis) -> list[dict]:
         if r["gap_id"] in seen or port not in reachable:
             continue
         seen.add(r["gap_id"])
-        items.append({"mmsi": int(r["mmsi"]), "name": r["name"], "start": r["start_utc"],
+        items.append({"mmsi": int(r["mmsi"]), "track": int(r["track"]), "name": r["name"],
+                      "start": r["start_utc"],
                       "end": r["end_utc"], "here": True, "possible": True, "id": r["gap_id"],
                       "ids": [r["gap_id"]], "gaps": [r["gap_id"]], "port": claim.ports[0],
                       "note": f"{claim.ports[0]} reachable during the dark period"})
-    items.sort(key=lambda x: (x["mmsi"], _sort_time(x["start"]), x["possible"], x["id"]))
+    items.sort(key=lambda x: (x["mmsi"], x["track"], _sort_time(x["start"]), x["possible"],
+                              x["id"]))
     rows = []
     stay: list[dict] = []
     for item in items + [None]:
-        if stay and (item is None or item["mmsi"] != stay[0]["mmsi"] or not item["here"]):
+        if stay and (item is None or (item["mmsi"], item["track"]) != (stay[0]["mmsi"],
+                                                                        stay[0]["track"])
+                     or not item["here"]):
             row = _stay_row(claim, stay, tables)
             if row is not None:
                 rows.append(row)

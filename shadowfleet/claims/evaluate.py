@@ -24,6 +24,13 @@ Verdicts (DESIGN.md, "Claims file"), with ``n = at_least``:
 - ``untestable``: a claim AIS cannot test (kind ``untestable``, with its reason); nothing
   is counted for it, and claims.csv leaves its counts empty.
 
+Identity (DESIGN.md, "Claims file"; issue 17): a vessel named by IMO is evaluated over every
+MMSI that held that IMO in the window, and the identity anomalies of the claim's MMSIs
+that overlap the window (``identity.csv``) are listed in the claim's evidence (after the
+events counted, which they do not add to) and caveats; those that put an identity in
+doubt keep a named vessel from counting as covered
+(:mod:`shadowfleet.claims.vessels`).
+
 Claims are evaluated with the run's own thresholds and port registry (DESIGN.md): both
 are required arguments, so no caller can fall back to defaults by forgetting them.
 :meth:`ClaimParams.of` takes the thresholds from the run's settings (coverage uses the
@@ -46,7 +53,7 @@ from shadowfleet.claims.loader import check_ports
 from shadowfleet.claims.model import Claim, normalise_name
 from shadowfleet.outputs.columns import CLAIM_COLUMNS
 from shadowfleet.claims.vessels import (Coverage, IdentityConflict, VesselMatch, coverage,
-                                        resolve_vessels, statics_view)
+                                        identity_in_window, resolve_vessels, statics_view)
 
 EXTRA_COLUMNS = ("kind", "statement", "published", "url", "window_start_utc", "window_end_utc",
                  "vessels", "identity_conflicts", "coverage", "caveats", "summary", "file")
@@ -69,6 +76,7 @@ class ClaimParams:
 
     gap_hours: float = 6.0
     reception_radius_nm: float = 20.0
+    identity_min_reports: int = 2
 
     def __post_init__(self):
         for name in ("gap_hours", "reception_radius_nm"):
@@ -77,13 +85,21 @@ class ClaimParams:
                     and math.isfinite(value) and value > 0):
                 raise ConfigError(None, f"claims {name} {value!r} must be a number > 0",
                                   f"set {name} to a positive number")
+        n = self.identity_min_reports
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(None, f"claims identity_min_reports {n!r} must be a whole "
+                              "number >= 1", "set identity_min_reports to a count of reports")
 
     @classmethod
     def of(cls, settings) -> "ClaimParams":
-        """The claims' thresholds of a run (``shadowfleet.config.Settings``)."""
+        """The claims' thresholds of a run (``shadowfleet.config.Settings``): the dark-period
+        detector's ``gap_hours`` and ``reception_radius_nm``, and the identity detector's
+        ``identity_min_reports`` (which static reports of an IMO count, to follow a ship
+        through its MMSIs)."""
         gaps = settings.gaps
         return cls(gap_hours=float(gaps.gap_hours),
-                   reception_radius_nm=float(gaps.reception_radius_nm))
+                   reception_radius_nm=float(gaps.reception_radius_nm),
+                   identity_min_reports=int(settings.identity.identity_min_reports))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +117,7 @@ class ClaimResult:
     conflicts: tuple[IdentityConflict, ...]
     coverages: tuple[Coverage, ...]
     caveats: tuple[str, ...]
+    identity: pd.DataFrame | None = None   # identity.csv rows of its MMSIs in the window
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,13 +156,17 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
                     positions: pd.DataFrame | None = None,
                     statics: pd.DataFrame | None = None,
                     encounters: pd.DataFrame | None = None,
-                    loitering: pd.DataFrame | None = None) -> ClaimsEvaluation:
+                    loitering: pd.DataFrame | None = None,
+                    identity: pd.DataFrame | None = None) -> ClaimsEvaluation:
     """Evaluate every claim against the event tables of one run (see module doc).
 
     ``registry``: the run's port registry; the claims' ports must be in it (a ClaimsError
     naming the file and claim otherwise), ``near`` and the reception caveats measure to
     its polygons. ``params``: the run's thresholds (``ClaimParams.of(settings)``).
+    ``identity``: the run's identity table (found from ``statics`` and ``positions``
+    when not given).
     """
+    from detectors.identity import IdentityParams, find_identity_anomalies, imo_spells
     from shadowfleet.claims import counting
     from shadowfleet.claims.caveats import ReceptionIndex, caveats
 
@@ -157,6 +178,10 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
                                    registry=registry, encounters=encounters,
                                    loitering=loitering)
     view = statics_view(statics)
+    id_params = IdentityParams(identity_min_reports=params.identity_min_reports)
+    spells = imo_spells(statics, id_params, positions=positions)
+    if identity is None:
+        identity = find_identity_anomalies(positions, statics, id_params)
     index: list[ReceptionIndex] = []
 
     def index_of() -> ReceptionIndex:
@@ -169,14 +194,16 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
         if not claim.testable:
             results.append(_untestable(claim))
             continue
-        matches, conflicts = resolve_vessels(claim, statics, view=view)
+        matches, conflicts = resolve_vessels(claim, statics, view=view, spells=spells,
+                                             identity=identity)
         mmsis = None if claim.vessels.any else {m for v in matches for m in v.mmsis}
         with_mmsis = None
         if len(claim.with_vessels):
             # the other vessel of each meeting: resolved like the claim's own, its
             # coverage part of the verdict (a meeting needs both ships heard)
             others, other_conflicts = resolve_vessels(
-                dataclasses.replace(claim, vessels=claim.with_vessels), statics, view=view)
+                dataclasses.replace(claim, vessels=claim.with_vessels), statics, view=view,
+                spells=spells, identity=identity)
             with_mmsis = {m for v in others for m in v.mmsis}
             matches = list(matches) + [dataclasses.replace(v, given=f"with {v.given}")
                                        for v in others]
@@ -191,15 +218,20 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
         named = not claim.vessels.any
         verdict = decide(observed, inferred, claim.at_least, named=named,
                          all_covered=bool(coverages) and all(c.throughout for c in coverages))
-        ids = _reader_ids(evidence)
-        notes = caveats(claim, verdict, evidence, matches, conflicts, positions,
+        # identity notes of the named vessels' MMSIs, or of those whose events counted
+        about = mmsis if mmsis is not None else set(evidence["mmsi"].astype(int)) \
+            if len(evidence) else set()
+        notes = identity_in_window(identity, about, claim.window)
+        ids = _reader_ids(evidence) + tuple(notes["identity_id"].astype(str))
+        texts = caveats(claim, verdict, evidence, matches, conflicts, positions,
                         gaps_by_id=tables.gaps_by_id, index_of=index_of, registry=registry,
-                        reception_radius_nm=params.reception_radius_nm)
+                        reception_radius_nm=params.reception_radius_nm, identity=notes)
         results.append(ClaimResult(
             claim=claim, observed=observed, inferred=inferred, verdict=verdict,
             sentence=sentence(claim, verdict, observed, inferred, coverages),
             evidence=evidence, evidence_ids=ids, matches=tuple(matches),
-            conflicts=tuple(conflicts), coverages=coverages, caveats=tuple(notes)))
+            conflicts=tuple(conflicts), coverages=coverages, caveats=tuple(texts),
+            identity=notes))
     return ClaimsEvaluation(results=tuple(results), table=_table(results),
                             evidence=_all_evidence(results),
                             evidence_claims=_evidence_claims(results))
@@ -329,6 +361,10 @@ def _all_evidence(results: list[ClaimResult]) -> pd.DataFrame:
 def _evidence_claims(results: list[ClaimResult]) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for r in results:
+        if r.identity is not None:
+            for i in r.identity["identity_id"].astype(str):
+                if r.claim.id not in out.setdefault(i, []):
+                    out[i].append(r.claim.id)
         if not len(r.evidence):
             continue
         for eid, ids in zip(r.evidence["evidence_id"], r.evidence["ids"]):

@@ -1,17 +1,26 @@
 """A claim's vessels, found in the data, and how well AIS covers them in the window.
 
-Resolution (issue 6): a vessel named by IMO is found through the static reports
-(AIS types 5, 19, 24) broadcast within the claim's window, [start 00:00Z, end 24:00Z]; a
-vessel named by name likewise, after :func:`~shadowfleet.claims.model.normalise_name`
-(case, spaces, punctuation, ``@`` padding); an MMSI stands for itself. When the window
-holds no static report for an IMO or name, statics from the rest of the data are used and
-the match is marked ``outside_window``. A name-only match is ``weak``: other ships share
-names (REFERENCE.md lists a second ANGARA, IMO 9124043).
+Resolution (issues 6 and 17): a vessel named by IMO is followed through every MMSI that
+held that IMO inside the claim's window, [start 00:00Z, end 24:00Z]: a ship re-flagged to a
+new MMSI, or whose IMO a second transmitter also sends, is evaluated over all of them, and
+their events add up. An MMSI holds an IMO from its first static report of it (AIS type 5)
+until it reports another IMO or, failing that, until it was last received
+(:func:`detectors.identity.imo_spells`: the identity detector's rule, so a single garbled
+report of an IMO among others links no MMSI to it). A vessel named by name is found
+through the names broadcast within the window (types 5, 19, 24), after
+:func:`~shadowfleet.claims.model.normalise_name` (case, spaces, punctuation, ``@``
+padding); an MMSI stands for itself. When no MMSI held the IMO (or broadcast the name)
+in the window, the rest of the data is used and the match is marked ``outside_window``.
+A name-only match is ``weak``: other ships share names (REFERENCE.md lists a second
+ANGARA, IMO 9124043).
 
-Identity conflicts: an MMSI that broadcast two different IMO numbers or two different
-names in the window is reported, never silently merged. Its track may be two ships, so it
-cannot show that one named ship was elsewhere: a vessel with a conflicting MMSI never
-counts as covered.
+Identity anomalies (``identity.csv``, :mod:`detectors.identity`) of the claim's MMSIs
+that overlap the window are the claim's identity notes (:func:`identity_in_window`):
+they go into its evidence and caveats. Those that put the identity itself in doubt
+are *conflicts*, reported, never silently merged: a change of IMO or name, a shared
+MMSI (several ships at once), an IMO also sent by another MMSI at the same time. Such an
+MMSI's track may be more than one ship, so it cannot show that one named ship was
+elsewhere: a vessel with a conflicting MMSI never counts as covered.
 
 Coverage: a vessel is "received throughout the window" (DESIGN.md, the condition for
 ``contradicted``) when the union of its MMSIs' trusted positions (not flagged ``spoofed``)
@@ -53,13 +62,23 @@ class VesselMatch:
         return f"{name}: MMSI {', '.join(map(str, self.mmsis))} {how}{where}"
 
 
+# identity anomalies that put an MMSI's identity in doubt (the others are notes only)
+CONFLICT_KINDS = ("shared_mmsi", "imo_on_several_mmsi")
+CONFLICT_FIELDS = ("imo", "name")
+
+
 @dataclasses.dataclass(frozen=True)
 class IdentityConflict:
-    """An MMSI that broadcast more than one IMO or name in the window."""
+    """An MMSI whose identity the window puts in doubt: it changed IMO or name, several
+    ships broadcast it at once, or another MMSI sent its IMO at the same time.
+    ``identity_ids``: the rows of ``identity.csv`` that say so."""
 
     mmsi: int
     imos: tuple[int, ...]
     names: tuple[str, ...]
+    shared: bool = False                 # several ships broadcast the MMSI at once
+    others: tuple[int, ...] = ()         # other MMSIs sending one of its IMOs at once
+    identity_ids: tuple[str, ...] = ()
 
     def describe(self) -> str:
         parts = []
@@ -67,7 +86,18 @@ class IdentityConflict:
             parts.append("IMO " + " and ".join(map(str, self.imos)))
         if len(self.names) > 1:
             parts.append("names " + " and ".join(self.names))
-        return f"MMSI {self.mmsi} broadcast {'; '.join(parts)} in the window (not merged)"
+        text = f"MMSI {self.mmsi}"
+        if parts:
+            text += f" broadcast {'; '.join(parts)} in the window (not merged)"
+        if self.shared:
+            text += (f"{';' if parts else ''} was broadcast by several ships at once in "
+                     "the window (a shared MMSI; its ships' tracks are kept apart)")
+        if self.others:
+            text += (f"{';' if parts or self.shared else ''} sent its IMO while MMSI "
+                     f"{', '.join(map(str, self.others))} sent it too")
+        if self.identity_ids:
+            text += f" ({', '.join(self.identity_ids)})"
+        return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,12 +158,19 @@ def statics_view(statics: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def resolve_vessels(claim: Claim, statics: pd.DataFrame | None, *,
-                    view: pd.DataFrame | None = None
+                    view: pd.DataFrame | None = None, spells: pd.DataFrame | None = None,
+                    identity: pd.DataFrame | None = None
                     ) -> tuple[list[VesselMatch], list[IdentityConflict]]:
     """The claim's named vessels with their MMSIs, and the identity conflicts among them.
-    ``view``: :func:`statics_view` of ``statics``, when already built."""
+    ``view``: :func:`statics_view` of ``statics``; ``spells``:
+    :func:`detectors.identity.imo_spells` of them; ``identity``: the run's identity table
+    (each computed from ``statics`` when not given)."""
     if view is None:
         view = statics_view(statics)
+    if spells is None:
+        from detectors.identity import imo_spells
+
+        spells = imo_spells(statics)
     inside = view[_in_window(view["timestamp"], claim.window)]
     matches: list[VesselMatch] = []
 
@@ -145,7 +182,7 @@ def resolve_vessels(claim: Claim, statics: pd.DataFrame | None, *,
         return tuple(sorted(set(int(m) for m in found.unique()))), bool(len(found))
 
     for imo in claim.vessels.imo:
-        mmsis, outside = lookup("imo", float(imo))
+        mmsis, outside = holders(spells, int(imo), claim.window)
         label = claim.label(imo) or _display(view, inside, mmsis)
         matches.append(VesselMatch(f"IMO {imo}", "imo", str(imo), label, mmsis,
                                    outside_window=outside))
@@ -158,14 +195,76 @@ def resolve_vessels(claim: Claim, statics: pd.DataFrame | None, *,
         matches.append(VesselMatch(f"name {name}", "name", key, name, mmsis, weak=True,
                                    outside_window=outside))
 
-    conflicts = []
-    for mmsi in sorted({m for match in matches for m in match.mmsis}):
-        rows = inside[inside["mmsi"] == mmsi]
-        imos = tuple(sorted(int(i) for i in rows["imo"].dropna().unique()))
-        names = tuple(sorted({k for k in rows["key"].unique() if k}))
-        if len(imos) > 1 or len(names) > 1:
-            conflicts.append(IdentityConflict(mmsi, imos, names))
-    return matches, conflicts
+    if identity is None:
+        from detectors.identity import find_identity_anomalies
+
+        identity = find_identity_anomalies(None, statics)
+    notes = identity_in_window(identity, {m for match in matches for m in match.mmsis},
+                               claim.window)
+    return matches, identity_conflicts(notes, identity)
+
+
+def holders(spells: pd.DataFrame, imo: int, window: Window) -> tuple[tuple[int, ...], bool]:
+    """(MMSIs that held ``imo`` in the window, False) or, when none did, (those that held
+    it at any time, True)."""
+    mine = spells[spells["imo"] == int(imo)]
+    lo, hi = window.start_utc.value, window.end_utc.value
+    inside = mine[(mine["start_ns"] <= hi) & (mine["end_ns"] >= lo)]
+    if len(inside):
+        return tuple(sorted(set(int(m) for m in inside["mmsi"]))), False
+    return tuple(sorted(set(int(m) for m in mine["mmsi"]))), bool(len(mine))
+
+
+def identity_in_window(identity: pd.DataFrame | None, mmsis, window: Window) -> pd.DataFrame:
+    """The rows of the identity table about ``mmsis`` whose time overlaps the window (an
+    anomaly without times, e.g. an invalid MMSI never received with a time, counts)."""
+    if identity is None or not len(identity) or not mmsis:
+        from detectors.identity import empty_identity
+
+        return empty_identity()
+    rows = identity[identity["mmsi"].isin(list(mmsis))]
+    start = pd.to_datetime(rows["start_utc"], utc=True)
+    end = pd.to_datetime(rows["end_utc"], utc=True).fillna(start)
+    hit = (start.isna() | (start <= window.end_utc)) & (end.isna() | (end >= window.start_utc))
+    return rows[hit].reset_index(drop=True)
+
+
+def identity_conflicts(notes: pd.DataFrame, identity: pd.DataFrame | None = None
+                       ) -> list[IdentityConflict]:
+    """Per MMSI, the identity notes that put its identity in doubt (module doc);
+    ``identity``: the whole table, where the other MMSIs of a shared IMO are found."""
+    out = []
+    if notes is None or not len(notes):
+        return out
+    doubt = notes["kind"].isin(CONFLICT_KINDS) | (
+        (notes["kind"] == "identity_change") & notes["field"].isin(CONFLICT_FIELDS))
+    for mmsi, rows in notes[doubt].groupby("mmsi", sort=True):
+        imos: set[int] = set()
+        names: list[str] = []
+        others: set[int] = set()
+        shared = False
+        for r in rows.to_dict("records"):
+            if r["kind"] == "identity_change" and r["field"] == "imo":
+                imos.update(int(x) for x in (r["before"], r["after"]) if str(x).isdigit())
+            elif r["kind"] == "identity_change":
+                names += [x for x in (r["before"], r["after"]) if x and x not in names]
+            elif r["kind"] == "shared_mmsi":
+                shared = True
+            else:
+                others.update(_other_holders(identity if identity is not None else notes, r))
+        out.append(IdentityConflict(int(mmsi), tuple(sorted(imos)), tuple(names), shared,
+                                    tuple(sorted(others - {int(mmsi)})),
+                                    tuple(rows["identity_id"].astype(str))))
+    return out
+
+
+def _other_holders(identity: pd.DataFrame, row: dict) -> set[int]:
+    """The MMSIs of the ``imo_on_several_mmsi`` rows of the same IMO overlapping ``row``."""
+    same = identity[(identity["kind"] == "imo_on_several_mmsi").to_numpy()
+                    & identity["imo"].eq(row["imo"]).fillna(False).to_numpy(dtype=bool)
+                    & (identity["start_utc"] <= row["end_utc"]).to_numpy()
+                    & (identity["end_utc"] >= row["start_utc"]).to_numpy()]
+    return {int(m) for m in same["mmsi"]}
 
 
 def _display(view: pd.DataFrame, inside: pd.DataFrame, mmsis: tuple[int, ...]) -> str:

@@ -2,7 +2,9 @@
 
 Per claim: the statement and its source, the verdict in one sentence, the vessels as
 resolved from the statics, the track coverage (what rules a claim out, or does not),
-a table of the evidence with times, and the caveats that apply (reception, identity).
+a table of the evidence with times, the identity anomalies of its vessels in the window
+(``identity.csv``: a shared MMSI, a change of name or IMO, an invalid number), and the
+caveats that apply (reception, identity).
 Claims AIS cannot test are listed with the verdict *untestable* and their reason, so
 every claim of a source is on record. A report made from simulated data opens with a
 banner saying so (and naming the stand-ins of a demo). Text from the air (vessel names)
@@ -161,9 +163,29 @@ def _claim_section(r, *, simulated: bool = False) -> list[str]:
         lines.append("")
     else:
         lines += ["Evidence: no event of this kind in the window.", ""]
+    lines += _identity_section(r)
     if r.caveats:
         lines += ["Caveats:", ""] + [f"- {md(x)}" for x in r.caveats] + [""]
     return lines
+
+
+def _identity_section(r) -> list[str]:
+    """The identity anomalies of the claim's vessels in its window, as a table (ids of
+    ``identity.csv``); nothing when there are none."""
+    from detectors.identity_alerts import summary
+
+    identity = getattr(r, "identity", None)
+    if identity is None or not len(identity):
+        return []
+    labels = {m: v.label for v in r.matches for m in v.mmsis if v.label}
+    lines = [f"Identity anomalies of these vessels in the window ({len(identity)}, not "
+             "counted as events):", "",
+             "| id | anomaly | MMSI | from | to | what |", "|---|---|---|---|---|---|"]
+    for row in identity.to_dict("records"):
+        lines.append(f"| {md(row['identity_id'])} | {md(row['kind'])} | {row['mmsi']} | "
+                     f"{_time(row['start_utc'])} | {_time(row['end_utc'])} | "
+                     f"{md(summary(row, labels.get(int(row['mmsi']), '')))} |")
+    return lines + [""]
 
 
 def write_claims_report(evaluation, path: str | Path, *, simulated: str | None = None,

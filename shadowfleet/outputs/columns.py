@@ -9,8 +9,8 @@ contract: those columns, in this order, first; more may follow.
 from __future__ import annotations
 
 from detectors.columns import (ALERT_COLUMNS, DARK_PERIOD_COLUMNS, ENCOUNTER_COLUMNS,
-                               LOITER_COLUMNS, PORT_VISIT_COLUMNS, ROUND_TRIP_COLUMNS,
-                               STAY_TABLE, STOP_COLUMNS, VESSEL_TABLE)
+                               IDENTITY_COLUMNS, LOITER_COLUMNS, PORT_VISIT_COLUMNS,
+                               ROUND_TRIP_COLUMNS, STAY_TABLE, STOP_COLUMNS, VESSEL_TABLE)
 
 # claims.csv
 CLAIM_COLUMNS = ("claim_id", "source", "window_start", "window_end", "ports", "expected",
@@ -38,4 +38,5 @@ EVENT_FILES = {
     "vessels": ("vessels.csv", VESSEL_TABLE),
     "alerts": ("alerts.csv", ALERT_COLUMNS),
     "claims": ("claims.csv", CLAIM_COLUMNS),
+    "identity": ("identity.csv", IDENTITY_COLUMNS),
 }

@@ -105,7 +105,44 @@ def _iso(t: float) -> str:
     return pd.Timestamp(t, unit="s", tz="UTC").strftime(TIME_FORMAT)
 
 
-def _track_layer(tracks: Tracks, selection: VesselSelection, names: dict[int, str]) -> dict:
+def identity_notes(result, mmsis) -> dict[int, list[str]]:
+    """Per MMSI of ``mmsis``, its identity anomalies (``identity.csv``) as short lines for
+    its track's popup: kind, what changed or is wrong, when, and the ``identity_id``."""
+    identity = table(result, "identity")
+    out: dict[int, list[str]] = {}
+    if not len(identity) or "mmsi" not in identity:
+        return out
+    rows = identity[identity["mmsi"].isin(list(mmsis))]
+    for r in rows.to_dict("records"):
+        start, end = r.get("start_utc"), r.get("end_utc")
+        when = " to ".join(dict.fromkeys(_iso_ts(t) for t in (start, end) if not pd.isna(t)))
+        what = ""
+        if r.get("kind") == "identity_change":
+            what = f" {r.get('field')} {r.get('before')} -> {r.get('after')}"
+        elif r.get("imo") is not None and not pd.isna(r.get("imo")):
+            what = f" IMO {int(r['imo'])}"
+        out.setdefault(int(r["mmsi"]), []).append(
+            f"{r.get('kind')}{what}{', ' + when if when else ''} ({r.get('identity_id')})")
+    return out
+
+
+def _iso_ts(ts) -> str:
+    return pd.Timestamp(ts).strftime(TIME_FORMAT)
+
+
+def _ships(result) -> dict[int, int]:
+    """MMSI -> the number of ships (tracks) that shared it, for the MMSIs split."""
+    tracks = table(result, "tracks")
+    if not len(tracks) or "mmsi" not in tracks:
+        return {}
+    return {int(m): int(n) for m, n in tracks.groupby("mmsi")["track"].nunique().items()}
+
+
+def _track_layer(tracks: Tracks, selection: VesselSelection, names: dict[int, str],
+                 identity: dict[int, list[str]] | None = None,
+                 ships: dict[int, int] | None = None) -> dict:
+    identity = identity or {}
+    ships = ships or {}
     features = []
     for i, mmsi in enumerate(tracks.mmsi):
         lines = tracks.lines[i]
@@ -113,13 +150,15 @@ def _track_layer(tracks: Tracks, selection: VesselSelection, names: dict[int, st
                  "shown_because": list(selection.reasons.get(mmsi, ())),
                  "positions": tracks.n_positions[i],
                  "first_utc": _iso(tracks.first_t[i]), "last_utc": _iso(tracks.last_t[i]),
-                 "segments": len(lines)}
+                 "segments": len(lines),
+                 "ships": ships.get(mmsi),
+                 "identity_anomalies": identity.get(mmsi) or None}
         features.append({"type": "Feature",
                          "geometry": {"type": "MultiLineString", "coordinates": lines},
                          "properties": {k: v for k, v in props.items() if v is not None}})
     return {"id": "tracks", "title": "Tracks", "label": "Track", "idField": "name",
             "fields": ["name", "mmsi", "shown_because", "positions", "first_utc", "last_utc",
-                       "segments"],
+                       "segments", "ships", "identity_anomalies"],
             "style": {"weight": 2, "opacity": 0.85, "lineCap": "round"}, "pointStyle": {},
             "variants": {}, "colourBy": "vessel", "show": True, "shown": len(features),
             "total": len(features), "features": {"type": "FeatureCollection",
@@ -185,7 +224,9 @@ def map_data(result, selection: VesselSelection, budget: MapBudget, *,
                                             text_chars=budget.text_chars, first=evented)
     ctx = LayerContext(window=window, fixes=fixes, centres=centres, result=result,
                        text_chars=budget.text_chars)
-    layers = [_port_layer(ports, n_ports), _track_layer(tracks, selection, names)]
+    layers = [_port_layer(ports, n_ports),
+              _track_layer(tracks, selection, names, identity_notes(result, mmsis),
+                           _ships(result))]
     layers += event_layers(result, rank, ctx, features_per_kind=budget.features_per_kind)
     vessels = [{"mmsi": m, "label": vessel_label(m, names),
                 "colour": VESSEL_COLOURS[i % len(VESSEL_COLOURS)],
@@ -265,8 +306,7 @@ def write_map_stats(result, path: str | Path, *, vessels: int = MAP_VESSELS_DEFA
 
 
 def _subset(fixes: Fixes, mmsis) -> Fixes:
-    keep = np.isin(fixes.mmsi, np.asarray(list(mmsis), dtype=np.int64))
-    return Fixes(fixes.mmsi[keep], fixes.t[keep], fixes.lat[keep], fixes.lon[keep])
+    return fixes.subset(np.isin(fixes.mmsi, np.asarray(list(mmsis), dtype=np.int64)))
 
 
 __all__ = ["write_map", "write_map_stats", "map_data", "MapBudget", "MapStats", "MAP_TITLE"]

@@ -269,14 +269,16 @@ def _geo_visit(frame: pd.DataFrame, kind: EventKind, ctx: LayerContext) -> list[
     out: list[Geometry] = [None] * len(frame)
     if len(fixes) and len(frame):
         mmsi = frame["mmsi"].to_numpy(dtype=np.int64)
+        track = (pd.to_numeric(frame["track"], errors="coerce").fillna(0).to_numpy(np.int64)
+                 if "track" in frame else np.zeros(len(frame), dtype=np.int64))
         arr = _epoch(frame[arr_c])
         dep = _epoch(frame[dep_c])
         ok = np.isfinite(arr) & np.isfinite(dep)
         lo = np.zeros(len(frame), dtype=np.int64)
         hi = np.zeros(len(frame), dtype=np.int64)
         if ok.any():
-            lo[ok] = fixes.index_at(mmsi[ok], arr[ok], "left")
-            hi[ok] = fixes.index_at(mmsi[ok], dep[ok], "right")
+            lo[ok] = fixes.index_at(mmsi[ok], arr[ok], "left", track[ok])
+            hi[ok] = fixes.index_at(mmsi[ok], dep[ok], "right", track[ok])
         mid = (lo + hi - 1) // 2
         x = ctx.window.wrap(fixes.lon)
         for i in np.flatnonzero(ok & (hi > lo)):

@@ -72,12 +72,23 @@ def lon_window(lons) -> LonWindow:
 
 @dataclasses.dataclass(frozen=True)
 class Fixes:
-    """The chosen vessels' usable positions as arrays sorted by (vessel, time)."""
+    """The chosen vessels' usable positions as arrays sorted by (mmsi, track, time): the
+    ships of a shared MMSI (``track``, :mod:`detectors.identity_tracks`) are drawn apart,
+    never joined by a line."""
 
     mmsi: np.ndarray          # int64
     t: np.ndarray             # float seconds since 1970
     lat: np.ndarray
     lon: np.ndarray           # as received, -180..180
+    track: np.ndarray | None = None    # int64; None: all track 0
+
+    def __post_init__(self):
+        if self.track is None:
+            object.__setattr__(self, "track", np.zeros(len(self.mmsi), dtype=np.int64))
+
+    def subset(self, keep: np.ndarray) -> "Fixes":
+        return Fixes(self.mmsi[keep], self.t[keep], self.lat[keep], self.lon[keep],
+                     self.track[keep])
 
     def __len__(self) -> int:
         return len(self.mmsi)
@@ -95,23 +106,30 @@ class Fixes:
         lon = positions["lon"].to_numpy(dtype=float)[keep]
         t = epoch_seconds(positions["timestamp"][keep])
         m = positions["mmsi"].to_numpy()[keep].astype(np.int64)
+        k = (positions["track"].to_numpy()[keep].astype(np.int64) if "track" in positions
+             else np.zeros(len(m), dtype=np.int64))
         ok = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(t)
-        m, t, lat, lon = m[ok], t[ok], lat[ok], lon[ok]
-        order = np.lexsort((t, m))
-        return cls(m[order], t[order], lat[order], lon[order])
+        m, t, lat, lon, k = m[ok], t[ok], lat[ok], lon[ok], k[ok]
+        order = np.lexsort((t, k, m))
+        return cls(m[order], t[order], lat[order], lon[order], k[order])
 
-    def index_at(self, mmsi, times, side: str) -> np.ndarray:
+    def index_at(self, mmsi, times, side: str, track=None) -> np.ndarray:
         """Per (mmsi, time): the index of the vessel's first fix at or after the time
-        (``side="left"``) or after it (``"right"``), as np.searchsorted on (mmsi, t)."""
+        (``side="left"``) or after it (``"right"``), as np.searchsorted on (mmsi, track,
+        t); ``track`` per event (None: track 0)."""
         mmsi = np.asarray(mmsi, dtype=np.int64)
         times = np.asarray(times, dtype=float)
-        lo = np.searchsorted(self.mmsi, mmsi, side="left")
-        hi = np.searchsorted(self.mmsi, mmsi, side="right")
-        out = lo.copy()
+        track = (np.zeros(len(mmsi), dtype=np.int64) if track is None
+                 else np.asarray(track, dtype=np.int64))
+        out = np.zeros(len(mmsi), dtype=np.int64)
         # few events per vessel: one searchsorted per vessel over its own slice
-        for m in np.unique(mmsi):
-            rows = np.flatnonzero(mmsi == m)
-            a, b = lo[rows[0]], hi[rows[0]]
+        pairs = np.unique(np.c_[mmsi, track], axis=0) if len(mmsi) else np.zeros((0, 2), int)
+        for m, k in pairs:
+            rows = np.flatnonzero((mmsi == m) & (track == k))
+            a = np.searchsorted(self.mmsi, m, side="left")
+            b = np.searchsorted(self.mmsi, m, side="right")
+            a, b = a + np.searchsorted(self.track[a:b], k, side="left"), \
+                a + np.searchsorted(self.track[a:b], k, side="right")
             out[rows] = a + np.searchsorted(self.t[a:b], times[rows], side=side)
         return out
 
@@ -137,6 +155,7 @@ def segment_ids(fixes: Fixes, window: LonWindow, max_gap_s: float) -> tuple[np.n
     new = np.ones(len(fixes), dtype=bool)
     if len(fixes) > 1:
         new[1:] = ((fixes.mmsi[1:] != fixes.mmsi[:-1])
+                   | (fixes.track[1:] != fixes.track[:-1])
                    | (np.diff(fixes.t) > max_gap_s)
                    | (np.abs(np.diff(x)) > 180.0))
     return np.cumsum(new) - 1, x
@@ -188,11 +207,11 @@ def build_tracks(fixes: Fixes, window: LonWindow, *, max_gap_s: float,
     where = {int(m): i for i, m in enumerate(vessels)}
     for m, piece in zip(piece_vessel.tolist(), pieces):
         lines[where[m]].append(piece.tolist())
-    last = np.r_[vessel_starts[1:], len(fixes)] - 1
+    # an MMSI's fixes are in time order per track: its span is the min and max over them
     return Tracks(mmsi=tuple(int(m) for m in vessels), lines=tuple(lines),
                   n_positions=tuple(int(c) for c in counts),
-                  first_t=tuple(fixes.t[vessel_starts].tolist()),
-                  last_t=tuple(fixes.t[last].tolist()),
+                  first_t=tuple(np.minimum.reduceat(fixes.t, vessel_starts).tolist()),
+                  last_t=tuple(np.maximum.reduceat(fixes.t, vessel_starts).tolist()),
                   vertices=int(len(xy)), tolerance_deg=float(tolerance))
 
 

@@ -45,7 +45,11 @@ def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             out[col] = format_utc(s)
         elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out[col] = s.astype(object).map(neutralise)
+            # element by element into an object column: Series.map would infer a float
+            # column from whole numbers beside a missing value (an IMO 9179842 written
+            # as 9179842.0)
+            out[col] = pd.Series([neutralise(v) for v in s.astype(object)], index=s.index,
+                                 dtype=object)
         else:
             out[col] = s
     return out

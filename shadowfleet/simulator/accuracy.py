@@ -20,6 +20,14 @@ the true events of :mod:`shadowfleet.simulator.truth`:
   exactly the static reports received between the last position and the switch-off
   and between the switch-on and the next position (DESIGN.md counts every message
   heard while the dark period lasted).
+- identity (the truth's ``identity`` section, :mod:`shadowfleet.simulator.identity`):
+  each planted anomaly is *found* when a row of the run's identity table
+  (``identity.csv``) says it: a ``shared_mmsi`` row of its MMSI overlapping the time both
+  hulls were on the air; an ``identity_change`` row of its MMSI and field with the same
+  value before and after, whose interval (the last report of the old value to the first
+  of the new) holds the moment of the change (within ``IDENTITY_SLACK``: receive times
+  trail the sending); an ``invalid_mmsi`` row of its MMSI. A row that says none of them
+  is *invented*.
 
 The behaviour detectors (encounters, loitering, unlisted stops) are scored by
 :mod:`shadowfleet.simulator.behaviour_accuracy` (``Accuracy.behaviour``).
@@ -40,6 +48,7 @@ from shadowfleet.simulator.world import STATIONS
 # the most a receive time lags the send time (the slower station's delay and its jitter,
 # shadowfleet.simulator.radio.receptions)
 RECEIVE_LAG = pd.Timedelta(seconds=max(s.delay_s for s in STATIONS) + 2.0)
+IDENTITY_SLACK = pd.Timedelta(minutes=5)
 
 
 def _ts(value) -> pd.Timestamp | None:
@@ -76,6 +85,12 @@ class Accuracy:
                                                 # before or after fall in the dark period
     behaviour: BehaviourAccuracy | None = None  # encounters, loitering, unlisted stops
                                                 # (shadowfleet.simulator.behaviour_accuracy)
+    identity_planted: list = dataclasses.field(default_factory=list)   # each with "found"
+    identity_invented: list = dataclasses.field(default_factory=list)  # rows of no anomaly
+
+    @property
+    def identity_missed(self) -> list:
+        return [p for p in self.identity_planted if not p["found"]]
 
     def row(self) -> dict:
         """One line of the per-seed table of ``tools/accuracy.py``."""
@@ -91,7 +106,10 @@ class Accuracy:
                 "withheld": self.withheld_silences,
                 "withheld_flagged": self.withheld_silences - len(self.withheld_without_own_messages),
                 "off": self.off_silences, "off_heard": self.off_heard,
-                "off_wrong": len(self.off_own_messages_wrong)}
+                "off_wrong": len(self.off_own_messages_wrong),
+                "identity": len(self.identity_planted),
+                "identity_found": len(self.identity_planted) - len(self.identity_missed),
+                "identity_invented": len(self.identity_invented)}
 
 
 class _Calls:
@@ -200,6 +218,7 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
                 outside = int(((inside < t0) | (inside >= t1)).sum())
                 if n != outside:
                     off_flagged.append(dict(s, gap=g["gap_id"], own=n, expected=outside))
+    planted, invented = score_identity(truth, getattr(result, "identity", None))
     return Accuracy(
         scenario=truth["scenario"], seed=int(truth["seed"]),
         true_trips=len(truth["round_trips"]),
@@ -212,4 +231,43 @@ def score(truth: dict, result, *, approach_hours: float = 2.0) -> Accuracy:
         withheld_without_own_messages=withheld_missing,
         off_silences=sum(1 for s in silences if s["kind"] == "transmitter_off"),
         off_own_messages_wrong=off_flagged, off_heard=off_heard,
-        behaviour=score_behaviour(truth, result))
+        behaviour=score_behaviour(truth, result),
+        identity_planted=planted, identity_invented=invented)
+
+
+def _planted(truth: dict) -> list[dict]:
+    section = truth.get("identity") or {}
+    out = [dict(p, kind="shared_mmsi", t0=_ts(p["start_utc"]), t1=_ts(p["end_utc"]))
+           for p in section.get("shared_mmsi", [])]
+    out += [dict(p, kind="identity_change", t=_ts(p["utc"]))
+            for p in section.get("identity_changes", [])]
+    out += [dict(p, kind="invalid_mmsi") for p in section.get("invalid_mmsi", [])]
+    return out
+
+
+def _says(row: dict, p: dict) -> bool:
+    """Whether an identity-table row says the planted anomaly ``p``."""
+    if row["kind"] != p["kind"] or int(row["mmsi"]) != int(p["mmsi"]):
+        return False
+    start, end = _ts(row.get("start_utc")), _ts(row.get("end_utc"))
+    if p["kind"] == "shared_mmsi":
+        return start is not None and end is not None and start <= p["t1"] and end >= p["t0"]
+    if p["kind"] == "identity_change":
+        return (row.get("field") == p["field"] and str(row.get("before")) == p["before"]
+                and str(row.get("after")) == p["after"] and start is not None
+                and end is not None and start - IDENTITY_SLACK <= p["t"] <= end + IDENTITY_SLACK)
+    return True
+
+
+def score_identity(truth: dict, identity: pd.DataFrame | None) -> tuple[list, list]:
+    """(every planted identity anomaly with ``found`` and the ids of the rows saying it,
+    the rows of ``identity`` that say none)."""
+    rows = identity.to_dict("records") if identity is not None and len(identity) else []
+    planted, used = [], set()
+    for p in _planted(truth):
+        ids = [r["identity_id"] for r in rows if _says(r, p)]
+        used.update(ids)
+        planted.append(dict({k: v for k, v in p.items() if k not in ("t", "t0", "t1")},
+                            found=bool(ids), identity_ids=ids))
+    invented = [r for r in rows if r["identity_id"] not in used]
+    return planted, invented

@@ -45,6 +45,7 @@ __all__ = ["SCENARIOS", "Simulation", "simulate", "write_feed"]
 HEADER_NOTE = ("SIMULATED AIS: every vessel, MMSI and IMO in this file is fictional; "
                "this is not a recording of real ships")
 FRAMES_SOURCE = "<simulated>"
+_STATION_NAMES = np.array([s.name for s in STATIONS], dtype=object)
 
 
 @dataclasses.dataclass
@@ -56,8 +57,9 @@ class Simulation:
     ``received``: one row per distinct position report that reached at least one station,
     sorted by (mmsi, timestamp): the positions frame columns as a decoder gives them
     (timestamp = the earliest receive time; lat/lon NaN for a report whose position
-    was withheld) plus ``copies`` (stations that received it) and ``sent_s`` (when it
-    was sent, epoch seconds);
+    was withheld) plus ``copies`` (stations that received it), ``sent_s`` (when it
+    was sent, epoch seconds) and ``vessel`` (the index in ``vessels`` of the hull that
+    sent it: two hulls may send one MMSI);
     ``statics``: the static reports as ``ais`` decodes them from the feed's lines;
     ``corrupt``: [{line, kind, text}] for the deliberately corrupt lines (1-based);
     ``outages``: ((station, start s, end s), ...).
@@ -91,7 +93,7 @@ class Simulation:
         return decoded
 
 
-def _vessel_positions(v: Vessel, tx: dict, sel: np.ndarray, first_rx: np.ndarray,
+def _vessel_positions(v: Vessel, vi: int, tx: dict, sel: np.ndarray, first_rx: np.ndarray,
                       n_copies: np.ndarray, msg_type: np.ndarray) -> pd.DataFrame:
     q = decoded_positions(tx["lat"][sel], tx["lon"][sel], tx["sog"][sel], tx["cog"][sel],
                           tx["heading"][sel], tx["available"][sel], v.ais_class == "B")
@@ -99,7 +101,7 @@ def _vessel_positions(v: Vessel, tx: dict, sel: np.ndarray, first_rx: np.ndarray
         "mmsi": np.full(len(sel), v.mmsi, dtype=np.int64), "t": first_rx[sel], **q,
         "msg_type": msg_type[sel].astype(np.int64), "source": FRAMES_SOURCE,
         "line": np.zeros(len(sel), dtype=np.int64), "copies": n_copies[sel],
-        "sent_s": tx["t"][sel]})
+        "sent_s": tx["t"][sel], "vessel": np.full(len(sel), vi, dtype=np.int64)})
 
 
 def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
@@ -113,21 +115,25 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
     rng = np.random.default_rng([seed, 1])
     # rows: (t_rx, station, order, text); order keeps fragments and creation order stable
     rows: list[tuple[int, int, int, str]] = []
-    static_reports: list[tuple[int, tuple]] = []   # (earliest receive time, encoding key)
-    encoded: dict[tuple, list[str]] = {}    # one encoding per (vessel, voyage ETA, part) ...
+    # (earliest receive time, the station that received it then, encoding key)
+    static_reports: list[tuple[int, int, tuple]] = []
+    # one encoding per (vessel, identity version, voyage ETA, part) ...
+    encoded: dict[tuple, list[str]] = {}
     framed: dict[tuple, list[str]] = {}     # ... and per (sequence id, channel)
     received = []
     order = 0
-    for v in vessels:
+    for vi, v in enumerate(vessels):
         p_full = radio.class_a_p_full if v.ais_class == "A" else radio.class_b_p_full
         tx = transmissions(v, rng)
         masks = receive(tx["t"], tx["lat"], tx["lon"], p_full, moored_mask(v, tx["t"]), radio, rng)
         copies = receptions(masks, tx["t"], rng)
         any_rx = np.zeros(len(tx["t"]), dtype=bool)
         first_rx = np.full(len(tx["t"]), np.iinfo(np.int64).max)
+        first_k = np.zeros(len(tx["t"]), dtype=np.int64)     # the station of that copy
         n_copies = np.zeros(len(tx["t"]), dtype=np.int64)
         for k, idx, t_rx in copies:
             any_rx[idx] = True
+            first_k[idx[t_rx < first_rx[idx]]] = k
             first_rx[idx] = np.minimum(first_rx[idx], t_rx)
             n_copies[idx] += 1
         sel = np.flatnonzero(any_rx)
@@ -145,36 +151,41 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
                     for s in text[i]:
                         rows.append((int(tr), k, order, station_line(STATIONS[k].name, tr, s)))
                         order += 1
-        received.append(_vessel_positions(v, tx, sel, first_rx, n_copies, msg_type))
+        received.append(_vessel_positions(v, vi, tx, sel, first_rx, n_copies, msg_type)
+                        .assign(station=_STATION_NAMES[first_k[sel]]))
         # static data: type 5 (two fragments) or type 24 parts A and B
         ts, la, lo = static_times(v, rng)
         masks = receive(ts, la, lo, p_full, moored_mask(v, ts), radio, rng)
         etas = voyage_eta(v, ts)
+        version = v.identity_version(ts)      # a renamed vessel's reports change
         s_channel = np.where(rng.random(len(ts)) < 0.5, "A", "B")
         parts = (False,) if v.ais_class == "A" else (False, True)
         first = np.full(len(ts), np.iinfo(np.int64).max)    # earliest receive time
+        first_ks = np.zeros(len(ts), dtype=np.int64)
         for k, idx, t_rx in receptions(masks, ts, rng):
+            first_ks[idx[t_rx < first[idx]]] = k
             first[idx] = np.minimum(first[idx], t_rx)
             if not nmea:
                 continue
             for i, tr in zip(idx, t_rx):
                 for part_b in parts:
-                    key = (v.mmsi, float(etas[i]), part_b)
+                    key = (vi, int(version[i]), float(etas[i]), part_b)
                     if key not in encoded:
-                        encoded[key] = static_sentences(v, etas[i], part_b)
+                        encoded[key] = static_sentences(v.identity_at(key[1]), etas[i], part_b)
                     fkey = key + (int(i) % 10, str(s_channel[i]))
                     if fkey not in framed:
-                        framed[fkey] = [reframe(s, fkey[3], fkey[4]) for s in encoded[key]]
+                        framed[fkey] = [reframe(s, fkey[4], fkey[5]) for s in encoded[key]]
                     for s in framed[fkey]:
                         rows.append((int(tr), k, order, station_line(STATIONS[k].name, tr, s)))
                         order += 1
         got = np.flatnonzero(first < np.iinfo(np.int64).max)
-        for eta in np.unique(etas[got]):
+        for ver, eta in sorted(set(zip(version[got].tolist(), etas[got].tolist()))):
             for part_b in parts:
-                key = (v.mmsi, float(eta), part_b)
+                key = (vi, int(ver), float(eta), part_b)
                 if key not in encoded:
-                    encoded[key] = static_sentences(v, eta, part_b)
-        static_reports.extend((int(first[i]), (v.mmsi, float(etas[i]), part_b))
+                    encoded[key] = static_sentences(v.identity_at(int(ver)), eta, part_b)
+        static_reports.extend((int(first[i]), int(first_ks[i]),
+                               (vi, int(version[i]), float(etas[i]), part_b))
                               for i in got for part_b in parts)
     statics = _decode_statics(encoded, static_reports)
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
@@ -191,19 +202,23 @@ def simulate(scenario: str, seed: int, *, radio: RadioParams | None = None,
                    for i, kind in corrupt_at]
     rec = pd.concat(received, ignore_index=True)
     rec["timestamp"] = pd.to_datetime(rec.pop("t"), unit="s", utc=True).astype("datetime64[ns, UTC]")
-    rec = rec.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
-    rec = rec[list(POSITION_COLUMNS) + ["copies", "sent_s"]]
+    # reports of one MMSI and receive second in the order ais gives them: by the station of
+    # the copy it keeps (its tag block's s:), then by line, i.e. vessel and creation order
+    # (two hulls may send one MMSI in the same second)
+    rec = rec.sort_values(["mmsi", "timestamp", "station"], kind="mergesort").reset_index(drop=True)
+    rec = rec[list(POSITION_COLUMNS) + ["copies", "sent_s", "vessel"]]
     return Simulation(scenario, seed, vessels, lines, rec, statics, corrupt, radio.outages,
                       len(header))
 
 
 def _decode_statics(encoded: dict[tuple, list[str]],
-                    reports: list[tuple[int, tuple]]) -> pd.DataFrame:
+                    reports: list[tuple[int, int, tuple]]) -> pd.DataFrame:
     """The static reports as ``ais`` decodes them from the feed: each distinct encoding
     decoded once by ``ais`` (no second reading of the bits here), one row per report
     received by any station, its time the earliest receive time (the decoder keeps the
     first copy and drops the other station's as a duplicate); source ``<simulated>``,
-    line 0, sorted by (mmsi, timestamp), part A before part B."""
+    line 0, sorted by (mmsi, timestamp) and then as ``ais`` orders them (the station of the
+    copy kept, then the line: the order they were made in, part A before part B)."""
     keys = list(encoded)
     if not keys or not reports:
         return ais.Decoded().statics
@@ -222,13 +237,15 @@ def _decode_statics(encoded: dict[tuple, list[str]],
     by_key = np.empty(len(keys), dtype=np.int64)
     by_key[index] = np.arange(len(one))
     position = {key: j for j, key in enumerate(keys)}
-    take = by_key[[position[key] for _, key in reports]]
+    take = by_key[[position[key] for _, _, key in reports]]
     statics = one.iloc[take].reset_index(drop=True)
-    statics["timestamp"] = pd.to_datetime(np.array([t for t, _ in reports]), unit="s",
+    statics["timestamp"] = pd.to_datetime(np.array([t for t, _, _ in reports]), unit="s",
                                           utc=True).astype("datetime64[ns, UTC]")
     statics["source"] = FRAMES_SOURCE
     statics["line"] = 0
-    return statics.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+    statics["_station"] = _STATION_NAMES[np.array([k for _, k, _ in reports], dtype=np.int64)]
+    return statics.sort_values(["mmsi", "timestamp", "_station"], kind="mergesort") \
+        .drop(columns="_station").reset_index(drop=True)
 
 
 _ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"

@@ -21,7 +21,10 @@ sight and once with AIS off; in both scenarios a coaster uses a pier no registry
 bulk carrier anchors inside Vostochny's polygon, and two ships pass each other at speed.
 
 All names, MMSIs (273xxxxxx, the Russian MID) and IMOs (valid check digit) are
-fictional and drawn from the seed; none is a ship named in the 2023 reports.
+fictional and drawn from the seed; none is a ship named in the 2023 reports. Both
+scenarios also carry the identity anomalies of :mod:`shadowfleet.simulator.identity`
+(a liner's MMSI shared with a clone shuttling Najin <-> Posyet, a liner renamed with a
+new IMO, a small craft with an invalid MMSI).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import pandas as pd
 from shadowfleet.simulator.behaviour import MeetingPlan, add_behaviour, fishing_spot
 from shadowfleet.simulator.tracks import (AT_ANCHOR, POSITIONS_WITHHELD, TRANSMITTER_OFF,
                                           UNDER_WAY, Track)
+from shadowfleet.simulator.identity import plant
 from shadowfleet.simulator.vessels import Identities, Vessel
 from shadowfleet.simulator.world import PORTS, STATIONS, TRANSIT_LANE, route
 
@@ -215,7 +219,8 @@ def _small_craft(rng, ids: Identities, name: str, home: str, index: int = 0) -> 
 
 
 def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
-    """The scenario's vessels (tracks included) and its station outages."""
+    """The scenario's vessels (tracks included, the identity anomalies of
+    :mod:`shadowfleet.simulator.identity` planted) and its station outages."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}")
     rng = np.random.default_rng(seed)
@@ -241,4 +246,4 @@ def build(scenario: str, seed: int) -> tuple[list[Vessel], tuple]:
     day = _t(pd.Timestamp("2023-09-05T00:00:00Z")) + rng.uniform(0, 25) * 86400
     outage = (STATIONS[1].name, day, day + rng.uniform(7.5, 9.0) * 3600)
     vessels += add_behaviour(scenario, seed, ids, plan, _t(START), _t(END))
-    return vessels, (outage,)
+    return plant(vessels, seed=seed, start=START, end=END), (outage,)

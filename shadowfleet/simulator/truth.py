@@ -15,7 +15,14 @@ second reading of the reports; nothing here shares code with ``detectors``):
 - ``silences``: every interval the crew kept AIS quiet, ``transmitter_off`` (nothing
   sent) or ``positions_withheld`` (static reports and "position not available" reports
   went on);
-- ``coverage_outages``: every interval a receiving station heard nothing.
+- ``coverage_outages``: every interval a receiving station heard nothing;
+- ``identity``: the identities planted wrong (:mod:`shadowfleet.simulator.identity`): an
+  MMSI sent by two hulls at once, a rename with a new IMO, an invalid MMSI.
+
+Every record of a ship's doings is the hull's own: calls, voyages and trips of two hulls
+sending one MMSI are apart (``vessel``: the MMSI, and ``/clone`` for the second hull;
+call ids start with it), as the reports each hull sent are (``Simulation.received``'s
+``vessel`` column).
 
 Derived from those true events (computed from the true calls only, by the rules below,
 written here so a reader can check them):
@@ -67,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from shadowfleet.simulator.behaviour_truth import build_behaviour_truth
+from shadowfleet.simulator.identity import identity_truth
 from shadowfleet.simulator.tracks import SILENCE_KINDS, Passage, Stay
 from shadowfleet.simulator.world import STATIONS
 
@@ -99,15 +107,18 @@ def _call_silence(stay: Stay, silences) -> str:
 def _calls(sim) -> list[dict]:
     """Every true call, with its reception (see the module docstring)."""
     rec = sim.received
-    rec = rec[rec["lat"].notna() & rec["lon"].notna()].sort_values(["mmsi", "sent_s"],
+    if "vessel" not in rec.columns:         # one hull per MMSI: the MMSI says which
+        index = {v.mmsi: i for i, v in enumerate(sim.vessels)}
+        rec = rec.assign(vessel=rec["mmsi"].map(index))
+    rec = rec[rec["lat"].notna() & rec["lon"].notna()].sort_values(["vessel", "sent_s"],
                                                                    kind="mergesort")
     rx_s = (pd.to_datetime(rec["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
             / 1e9).to_numpy()
-    by_vessel = {int(m): (rec["sent_s"].to_numpy()[idx], rx_s[idx])
-                 for m, idx in rec.groupby("mmsi").indices.items()}
+    by_vessel = {int(i): (rec["sent_s"].to_numpy()[idx], rx_s[idx])
+                 for i, idx in rec.groupby("vessel").indices.items()}
     out = []
-    for v in sim.vessels:
-        sent, rx = by_vessel.get(v.mmsi, (np.zeros(0), np.zeros(0)))
+    for vi, v in enumerate(sim.vessels):
+        sent, rx = by_vessel.get(vi, (np.zeros(0), np.zeros(0)))
         k = 0
         for part in v.track.parts:
             if not isinstance(part, Stay) or not part.port:
@@ -116,7 +127,8 @@ def _calls(sim) -> list[dict]:
             seen = rx[a:b]
             silence = _call_silence(part, v.track.silences)
             out.append(dict(
-                call_id=f"{v.mmsi}-C{k}", mmsi=v.mmsi, name=v.name, port=part.port,
+                call_id=f"{v.key}-C{k}", mmsi=v.mmsi, vessel=v.key, name=v.name,
+                port=part.port,
                 arrival_utc=_iso(part.t0), departure_utc=_iso(part.t1),
                 hours=round((part.t1 - part.t0) / 3600, 4),
                 reports_received=int(len(seen)),
@@ -136,7 +148,7 @@ def _voyages(sim) -> list[dict]:
         for part in v.track.parts:
             if isinstance(part, Passage):
                 hours = (part.t1 - part.t0) / 3600
-                out.append(dict(mmsi=v.mmsi, name=v.name, origin=part.origin,
+                out.append(dict(mmsi=v.mmsi, vessel=v.key, name=v.name, origin=part.origin,
                                 destination=part.destination, departure_utc=_iso(part.t0),
                                 arrival_utc=_iso(part.t1), distance_nm=round(part.length_nm, 3),
                                 mean_speed_kn=round(part.length_nm / hours, 3) if hours else None,
@@ -192,8 +204,8 @@ def _counted_from(origin: dict, stand_ins: set[str]) -> str | None:
 def _trip_record(trip, stand_ins: set[str]) -> dict:
     (a, b), (c, d) = trip
     calls = [a, b, c, d]
-    return dict(mmsi=a["mmsi"], name=a["name"], origin=a["port"], destination=b["port"],
-                pair="|".join(sorted((a["port"], b["port"]))),
+    return dict(mmsi=a["mmsi"], vessel=a["vessel"], name=a["name"], origin=a["port"],
+                destination=b["port"], pair="|".join(sorted((a["port"], b["port"]))),
                 calls=[x["call_id"] for x in calls],
                 depart_origin_utc=a["departure_utc"], arrive_destination_utc=b["arrival_utc"],
                 depart_destination_utc=c["departure_utc"], return_origin_utc=d["arrival_utc"],
@@ -203,8 +215,8 @@ def _trip_record(trip, stand_ins: set[str]) -> dict:
 
 def _leg_record(leg, stand_ins: set[str]) -> dict:
     a, b = leg
-    return dict(mmsi=a["mmsi"], name=a["name"], origin=a["port"], destination=b["port"],
-                pair="|".join(sorted((a["port"], b["port"]))),
+    return dict(mmsi=a["mmsi"], vessel=a["vessel"], name=a["name"], origin=a["port"],
+                destination=b["port"], pair="|".join(sorted((a["port"], b["port"]))),
                 calls=[a["call_id"], b["call_id"]],
                 depart_origin_utc=a["departure_utc"], arrive_destination_utc=b["arrival_utc"],
                 counted_from_utc=_counted_from(a, stand_ins),
@@ -222,12 +234,13 @@ def _trips(calls: list[dict], pairs):
     legs_out, true_out, expected_out, expected_legs_out = [], [], [], []
     by_vessel: dict[int, list[dict]] = {}
     for c in calls:
-        by_vessel.setdefault(c["mmsi"], []).append(c)
+        by_vessel.setdefault(c["vessel"], []).append(c)
     interest = {frozenset(p) for p in pairs}
     for seq in by_vessel.values():
         legs = _legs(seq)
         for a, b in legs:
-            legs_out.append(dict(mmsi=a["mmsi"], name=a["name"], origin=a["port"],
+            legs_out.append(dict(mmsi=a["mmsi"], vessel=a["vessel"], name=a["name"],
+                                 origin=a["port"],
                                  destination=b["port"], origin_call=a["call_id"],
                                  destination_call=b["call_id"],
                                  depart_origin_utc=a["departure_utc"],
@@ -283,6 +296,7 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
                 for v in sim.vessels for s in v.track.silences]
     rec = sim.received
     t = rec["timestamp"]
+    identity = identity_truth(sim)
     expected = {e: sum(1 for x in trips if x["expected"] == e) for e in EXPECTED}
     reported = {s: sum(1 for x in expected_trips if x["status"] == s)
                 for s in ("observed", "inferred")}
@@ -300,7 +314,8 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
         coverage_outages=[dict(station=s, start_utc=_iso(a), end_utc=_iso(b))
                           for s, a, b in sim.outages],
         vessels=[dict(mmsi=v.mmsi, name=v.name, imo=v.imo or None, callsign=v.callsign,
-                      ais_class=v.ais_class, role=v.role) for v in sim.vessels],
+                      ais_class=v.ais_class, role=v.role, vessel=v.key)
+                 for v in sim.vessels],
         counts=dict(lines=len(sim.lines), header_lines=sim.header_lines,
                     corrupt_lines=len(sim.corrupt), position_reports=int(len(rec)),
                     vessels=len(sim.vessels), calls=len(calls),
@@ -314,7 +329,8 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
                                                       if not x["happened"]),
                     **{f"silences_{k}": sum(1 for s in silences if s["kind"] == k)
                        for k in SILENCE_KINDS},
-                    coverage_outages=len(sim.outages)),
+                    coverage_outages=len(sim.outages),
+                    identity_planted=identity["planted"]),
         calls=calls,
         voyages=voyages,
         silences=silences,
@@ -322,6 +338,7 @@ def build_truth(sim, *, pairs=PAIRS_OF_INTEREST,
         round_trips=trips,
         expected_round_trips=expected_trips,
         expected_legs=expected_legs,
+        identity=identity,
         header_lines=list(range(1, sim.header_lines + 1)),
         corrupt_lines=sim.corrupt,
         behaviour=build_behaviour_truth(sim),

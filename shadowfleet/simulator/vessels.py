@@ -2,7 +2,11 @@
 
 MMSIs are 273xxxxxx (the Russian MID), IMOs seven digits with a valid check digit
 (IMO resolution A.1078(28)), call signs UBxxN; all drawn from the scenario's seed and
-never one of the real ships of the 2023 reports (REFERENCE.md).
+never one of the real ships of the 2023 reports (REFERENCE.md). The identities the
+simulator gets wrong on purpose (:mod:`shadowfleet.simulator.identity`) are marked on
+the vessel: a second hull sending another's MMSI (``hull``), a change of name and IMO
+during the scenario (``identity_changes``), an MMSI that is no valid identity
+(``mmsi_fault``).
 """
 
 from __future__ import annotations
@@ -18,9 +22,21 @@ REAL_IMOS = frozenset({9179842, 8517839, 9358010, 9161003, 9124043, 9242986})
 REAL_NAMES = frozenset({"ANGARA", "MARIA", "MAIA-1", "MAIA 1", "LADY R", "SASCO ANGARA"})
 
 
+@dataclasses.dataclass(frozen=True)
+class IdentityChange:
+    """From ``t`` (epoch seconds) on, the vessel's static reports carry this name, IMO and
+    call sign."""
+
+    t: float
+    name: str
+    imo: int
+    callsign: str
+
+
 @dataclasses.dataclass
 class Vessel:
-    """Identity of a simulated vessel (all fictional) and its track."""
+    """Identity of a simulated vessel (all fictional) and its track. ``name``, ``imo`` and
+    ``callsign`` are those it starts with (see :meth:`identity_at`)."""
 
     mmsi: int
     name: str
@@ -35,6 +51,33 @@ class Vessel:
     role: str                         # shuttle | liner | ferry | resident | transit | small-craft
                                       # | partner | coaster | anchored | passer (behaviour.py)
     track: Track = dataclasses.field(default_factory=Track)
+    hull: str = ""                    # "" or a label telling a second hull of one MMSI apart
+    identity_changes: tuple = ()      # IdentityChange, in time order
+    mmsi_fault: str = ""              # why the MMSI is no valid identity ("" when it is)
+
+    @property
+    def key(self) -> str:
+        """The hull's own key: its MMSI, and its ``hull`` label when another vessel sends
+        the same MMSI (the truth's call ids start with it)."""
+        return f"{self.mmsi}/{self.hull}" if self.hull else str(self.mmsi)
+
+    def identity_at(self, version: int) -> "Vessel":
+        """The vessel as its static reports show it after ``version`` identity changes
+        (0: as it started)."""
+        if version <= 0:
+            return self
+        c = self.identity_changes[version - 1]
+        return dataclasses.replace(self, name=c.name, imo=c.imo, callsign=c.callsign)
+
+    def identity_version(self, t: np.ndarray) -> np.ndarray:
+        """How many identity changes lie at or before each time ``t``."""
+        times = np.array([c.t for c in self.identity_changes], dtype=float)
+        return np.searchsorted(times, np.asarray(t, dtype=float), side="right")
+
+    @property
+    def final(self) -> "Vessel":
+        """The vessel as its last static reports show it."""
+        return self.identity_at(len(self.identity_changes))
 
 
 def imo_with_check_digit(six: int) -> int:

@@ -46,6 +46,10 @@ PORTS: dict[str, SimPort] = {
                         ((42.805, 132.890), (42.798, 132.900), (42.810, 132.880))),
     "Vostochny": SimPort("Vostochny", _box(133.00, 42.71, 133.13, 42.79),
                          ((42.752, 133.070), (42.745, 133.085), (42.758, 133.060))),
+    # the WPI position (42.65 N, 130.80 E) with a box like the others; only the clone of
+    # a shared MMSI calls there (shadowfleet.simulator.identity)
+    "Posyet": SimPort("Posyet", _box(130.775, 42.635, 130.825, 42.665),
+                      ((42.650, 130.800), (42.647, 130.808), (42.653, 130.793))),
 }
 
 # Each port's approach point just outside its polygon, and lanes between approaches.
@@ -55,6 +59,7 @@ APPROACH: dict[str, tuple[float, float]] = {
     "Vladivostok": (43.07, 131.935),
     "Nakhodka": (42.745, 132.885),
     "Vostochny": (42.70, 133.05),
+    "Posyet": (42.61, 130.84),
 }
 
 _LANES: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
@@ -68,6 +73,7 @@ _LANES: dict[tuple[str, str], tuple[tuple[float, float], ...]] = {
     ("Vladivostok", "Vostochny"): ((42.96, 131.98), (42.86, 132.12), (42.72, 132.45),
                                    (42.68, 132.95)),
     ("Nakhodka", "Vostochny"): ((42.70, 132.95),),
+    ("Najin", "Posyet"): ((42.24, 130.75), (42.45, 130.93)),
 }
 
 # Through traffic: enters and leaves the area without calling at a port.

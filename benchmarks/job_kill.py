@@ -52,8 +52,9 @@ PAIR = "Najin,Dunay"
 PRELOAD = ["shadowfleet.job", "shadowfleet.pipeline", "shadowfleet.config", "ports",
            "detectors.cleaning", "detectors.port_visits", "detectors.dark_periods",
            "detectors.round_trips", "detectors.alerts", "ais"]
-COMPARED = ["alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-            "score", "summary", "evidence", "claim_ids"]
+from detectors.columns import ALERT_COLUMNS  # noqa: E402
+
+COMPARED = list(ALERT_COLUMNS)
 
 
 def split_feed(folder: Path, n: int) -> list[Path]:

@@ -147,20 +147,22 @@ def build_behaviour_alerts(encounters: pd.DataFrame | None, loitering: pd.DataFr
     dark = _Dark(dark_periods)
     rows: list[dict] = []
 
-    def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence):
+    def add(kind, mmsi, row_name, start, end, lat, lon, score, summary, evidence, track):
         mmsi = int(mmsi)
         name = names.get(mmsi) or (row_name if isinstance(row_name, str) else "") or ""
         rows.append(alert_row(kind, mmsi, name, imos.get(mmsi), start, end, lat, lon, score,
-                              summary, evidence))
+                              summary, evidence, track=track))
 
     meetings: dict[int, list[dict]] = {}
     for e in _records(encounters):
-        sides = ((int(e["mmsi_1"]), e.get("name_1"), int(e["mmsi_2"]), e.get("name_2")),
-                 (int(e["mmsi_2"]), e.get("name_2"), int(e["mmsi_1"]), e.get("name_1")))
+        sides = ((int(e["mmsi_1"]), e.get("name_1"), int(e["mmsi_2"]), e.get("name_2"),
+                  e.get("track_1")),
+                 (int(e["mmsi_2"]), e.get("name_2"), int(e["mmsi_1"]), e.get("name_1"),
+                  e.get("track_2")))
         gap_ids = list(dict.fromkeys(dark.near(sides[0][0], e["start_utc"], e["end_utc"])
                                      + dark.near(sides[0][2], e["start_utc"], e["end_utc"])))
         score = encounter_score(e["hours"], bool(gap_ids))
-        for me, my_name, other, other_name in sides:
+        for me, my_name, other, other_name, my_track in sides:
             meetings.setdefault(me, []).append(dict(e, other=other, other_name=other_name))
             who = _who(me, names.get(me) or my_name)
             whom = _who(other, names.get(other) or other_name)
@@ -172,7 +174,7 @@ def build_behaviour_alerts(encounters: pd.DataFrame | None, loitering: pd.DataFr
                        f"{_port_text(e.get('nearest_port'), e.get('port_distance_nm'))}"
                        f"{_dark_text(gap_ids)}")
             add("encounter", me, my_name, e["start_utc"], e["end_utc"], e["lat"], e["lon"],
-                score, summary, [e["encounter_id"], *gap_ids])
+                score, summary, [e["encounter_id"], *gap_ids], my_track)
 
     for lo in _records(loitering):
         mmsi = int(lo["mmsi"])
@@ -190,7 +192,8 @@ def build_behaviour_alerts(encounters: pd.DataFrame | None, loitering: pd.DataFr
                    f"{during}{_dark_text(gap_ids)}")
         add("loitering", mmsi, lo.get("name"), t0, t1, lo["lat"], lo["lon"],
             loitering_score(lo["hours"], lo.get("port_distance_nm"), bool(met or gap_ids)),
-            summary, [lo["loiter_id"], *(m["encounter_id"] for m in met), *gap_ids])
+            summary, [lo["loiter_id"], *(m["encounter_id"] for m in met), *gap_ids],
+            lo.get("track"))
 
     stays_of: dict[tuple[str, int], list[dict]] = {}
     for st in _records(stays):
@@ -218,7 +221,7 @@ def build_behaviour_alerts(encounters: pd.DataFrame | None, loitering: pd.DataFr
                        f"{_dark_text(gap_ids)}")
             add("unlisted_stop", mmsi, own[0].get("name"), first, last, stop["lat"], stop["lon"],
                 stop_score(n, int(stop["n_vessels"]), bool(gap_ids)), summary,
-                [stop["stop_id"], *gap_ids])
+                [stop["stop_id"], *gap_ids], own[0].get("track"))
 
     return alert_frame(rows)
 

@@ -95,6 +95,20 @@ def test_timeout_in_receive_time_and_in_sentences():
     assert len(far.statics) == 0 and sorted(far.rejects["line"]) == [1, 7]
 
 
+@pytest.mark.parametrize("decoder", ["pyais", "fast"])
+def test_a_line_with_a_time_far_ahead_expires_no_other_message(decoder):
+    """The timeout compares a message's own fragments: a junk line (or another
+    receiver's) with a garbled time days ahead, between two fragments, costs nothing."""
+    a1, a2 = type5(273000001, "ANGARA")
+    lines = [tag(b"s:S1,c:1696161600") + a1, tag(b"s:JUNK,c:1697000000") + POS,
+             tag(b"s:S1,c:1696161605") + a2]
+    d = run(lines, decoder=decoder)
+    assert d.statics["mmsi"].tolist() == [273000001] and len(d.rejects) == 0
+    late = run([tag(b"s:S1,c:1696161600") + a1, tag(b"s:JUNK,c:1697000000") + POS,
+                tag(b"s:S1,c:1696161700") + a2], decoder=decoder)
+    assert len(late.statics) == 0 and sorted(late.rejects["line"]) == [1, 3]
+
+
 def test_bounded_buffer_evicts_oldest():
     msgs = [type5(273000000 + i, f"V{i}", seq=str(i).encode()) for i in range(5)]
     lines = [m[0] for m in msgs] + [m[1] for m in msgs]

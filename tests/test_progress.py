@@ -79,8 +79,9 @@ def test_detect_reports_each_phase_and_quiet_silences_it(tmp_path):
     res = run_cli("detect", FEED, "--out", tmp_path / "o", "--claims",
                   REPO / "shadowfleet" / "data" / "claims" / "rusi-wapo-2023.yaml")
     assert res.returncode == 0, res.stderr
-    assert phases(res.stderr) == ["decoding", "cleaning and port visits",
-                                  "dark periods, round trips and alerts", "claims",
+    assert phases(res.stderr) == ["decoding", "identity, cleaning and port visits",
+                                  "dark periods, round trips and alerts", "behaviour at sea",
+                                  "claims",
                                   "writing tables", "map", "timeline"]
     quiet = run_cli("detect", FEED, "--out", tmp_path / "q", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == b"" and quiet.stdout == b""
@@ -96,8 +97,8 @@ def test_decode_job_and_demo_report_their_phases(tmp_path):
                   "--figures")
     assert res.returncode == 0, res.stderr
     assert phases(res.stderr) == ["loading the state", "decoding a.nmea",
-                                  "cleaning and port visits",
-                                  "dark periods, round trips and alerts",
+                                  "identity, cleaning and port visits",
+                                  "dark periods, round trips and alerts", "behaviour at sea",
                                   "committing the state", "writing tables", "map", "timeline"]
     assert b"1 new file(s)" in res.stdout
     quiet = run_cli("job", "--inbox", inbox, "--state", tmp_path / "s", "--out",

@@ -3,8 +3,9 @@
 A message in several sentences (fragments) is keyed by (station, channel, sequential
 id, fragment count); fragment 1 opens it, fragment k+1 must follow fragment k, fragment
 ``count`` completes it. A fragment that cannot be placed, an open message displaced by
-a new fragment 1 of its key, one open longer than ``timeout_s`` of receive time or
-``max_gap_sentences`` sentences, or evicted when more than ``max_pending`` are open,
+a new fragment 1 of its key, a part received more than ``timeout_s`` after its
+message's first, one open longer than ``max_gap_sentences`` sentences, or evicted when
+more than ``max_pending`` are open,
 becomes orphan rejects (see ``ais.assembly.fragments`` for the why and the defaults).
 
 The kernel walks the fragments of a chunk in sentence order with the open messages of
@@ -107,10 +108,7 @@ def assemble_kernel(key, number, count, time, index, n_pre, pre_slot, pre_key, p
         # expire the oldest open messages
         while n_open > 0:
             o = _oldest(queue, head, alive)
-            too_old = (not np.isnan(t)) and (not np.isnan(s_first_time[o])) \
-                and t - s_first_time[o] > timeout_s
-            too_far = idx - s_first_index[o] > max_gap
-            if not (too_old or too_far):
+            if idx - s_first_index[o] <= max_gap:
                 break
             alive[o] = False
             n_open -= 1
@@ -147,7 +145,12 @@ def assemble_kernel(key, number, count, time, index, n_pre, pre_slot, pre_key, p
             n_open += 1
             continue
         s = lookup[k] if k in lookup else -1
-        if s < 0 or s_next[s] != num:
+        if s >= 0 and (not np.isnan(t)) and (not np.isnan(s_first_time[s])) \
+                and t - s_first_time[s] > timeout_s:
+            stale = True           # received too long after its message's first
+        else:
+            stale = False
+        if s < 0 or s_next[s] != num or stale:
             if s >= 0:
                 del lookup[k]
                 alive[s] = False

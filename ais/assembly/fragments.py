@@ -7,11 +7,13 @@ fragment count). Fragment 1 opens a message, fragment k+1 must follow fragment k
 fragment ``count`` completes it: payloads joined, fill bits of the last fragment,
 line and station of the first, receive time the first known among the fragments.
 Fragments of different stations or channels may interleave freely. A fragment that
-cannot be placed (a later part with no open message, a part out of order, an open
-message displaced by a new fragment 1 of the same key, or one still open after
-``timeout_s`` of receive time or ``max_gap_sentences`` sentences, or evicted when more
-than ``max_pending`` messages are open) is a reject ``orphan_fragment``, each of its
-fragments on its own line; nothing else is affected. Defaults: a type 5 message's two
+cannot be placed (a later part with no open message, a part out of order, a part
+received more than ``timeout_s`` after its message's first, an open message displaced
+by a new fragment 1 of the same key, one still open after ``max_gap_sentences``
+sentences, or evicted when more than ``max_pending`` messages are open) is a reject
+``orphan_fragment``, each of its fragments on its own line; nothing else is affected.
+The timeout compares a message's own fragments' receive times, never another line's: a
+line with a garbled time far ahead (another receiver's, or junk) expires nothing. Defaults: a type 5 message's two
 fragments are sent in consecutive slots (ITU-R M.1371), so one minute or 1,000
 sentences is generous.
 """
@@ -97,7 +99,7 @@ class Assembler:
             index = int(index)
             t = s.time[i]
             row = self._row(s, i)
-            self._expire(t, index, orphans)
+            self._expire(index, orphans)
             key = (s.station[i], s.channel[i], int(s.seq[i]), int(s.count[i]))
             number = int(s.number[i])
             if number == 1:
@@ -110,7 +112,7 @@ class Assembler:
                 self.open[key] = _Open(row, t, index)
                 continue
             msg = self.open.get(key)
-            if msg is None or msg.next != number:
+            if msg is None or msg.next != number or _too_old(t, msg.first_time, p.timeout_s):
                 if msg is not None:
                     del self.open[key]
                     orphans.extend(msg.rows)
@@ -135,17 +137,19 @@ class Assembler:
         return (int(s.source[i]), int(s.line[i]), float(s.time[i]), s.station[i],
                 s.payload[i], int(s.fill[i]), s.text[i], int(s.count[i]))
 
-    def _expire(self, t: float, index: int, orphans: list) -> None:
+    def _expire(self, index: int, orphans: list) -> None:
         p = self.params
         while self.open:
             key, oldest = next(iter(self.open.items()))
-            too_old = (not np.isnan(t) and not np.isnan(oldest.first_time)
-                       and t - oldest.first_time > p.timeout_s)
-            too_far = index - oldest.first_index > p.max_gap_sentences
-            if not (too_old or too_far):
+            if index - oldest.first_index <= p.max_gap_sentences:
                 return
             del self.open[key]
             orphans.extend(oldest.rows)
+
+
+def _too_old(t: float, first_time: float, timeout_s: float) -> bool:
+    """A fragment received more than ``timeout_s`` after its message's first."""
+    return not np.isnan(t) and not np.isnan(first_time) and t - first_time > timeout_s
 
 
 def _join(groups: list[list[tuple]]) -> MessageTable:

@@ -454,7 +454,8 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
 def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
            engine: str = "local", decoder: str = "fast", progress: "bool | Progress" = False,
-           simulated: str | None = None) -> Result:
+           simulated: str | None = None, scheduler: str | None = None,
+           work: str | Path | None = None) -> Result:
     """Decode ``inputs`` (paths, directories, '-') and run the whole job.
 
     ``ports``: a GeoJSON path or a ``PortRegistry`` (default: the bundled registry);
@@ -463,6 +464,9 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     ``watchlists``: watchlist file paths; ``simulated``: a note marking the outputs
     simulated whatever the inputs say (inputs written by the simulator are recognised
     without it). The claims are evaluated with these ports and this config.
+    ``engine``: ``local`` or ``dask`` (:mod:`shadowfleet.scale`; ``scheduler``: a Dask
+    scheduler address or local scheduler name, default a ``LocalCluster``; ``work``: the
+    directory for its partitions, default a temporary one).
     """
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
@@ -472,13 +476,14 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     settings = config if isinstance(config, Settings) else load_config(config)
     claim_list = load_claim_list(claims)
     watch = load_watchlist_list(watchlists)
-    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress)
+    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress,
+                     scheduler=scheduler)
     return analyse(decoded, registry=registry, claims=claim_list, params=settings,
                    pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
 
 
 def decode(inputs, *, engine: str = "local", decoder: str = "fast",
-           progress: "bool | Progress" = False) -> "ais.Decoded":
+           progress: "bool | Progress" = False, scheduler: str | None = None) -> "ais.Decoded":
     """Decode ``inputs`` as :func:`detect` does (receive times required; inputs written
     by the simulator marked so), for analyses that start from the same decoded frames."""
     if isinstance(inputs, (str, Path)):
@@ -487,7 +492,7 @@ def decode(inputs, *, engine: str = "local", decoder: str = "fast",
         from shadowfleet.scale import read_inputs_dask
 
         decoded = read_inputs_dask(list(inputs), decoder=decoder, require_times=True,
-                                   progress=progress)
+                                   progress=progress, scheduler=scheduler)
     elif engine == "local":
         decoded = ais.read_inputs(list(inputs), decoder=decoder, require_times=True,
                                   progress=progress)

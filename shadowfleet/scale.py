@@ -17,19 +17,41 @@ What differs from the local engine, and how it is made good:
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 import pandas as pd
 
+from ais.errors import InputError
 from ais.progress import Progress
-from ais.tables.decoded import Decoded
+from ais.tables.decoded import COUNT_KEYS, Decoded
 from ais.reading.read import read_inputs
 from ais.reading.sources import expand_inputs
 
 DEDUP_WINDOW_S = 10.0
 
 
-def _decode_one(path: str, decoder: str, require_times: bool) -> Decoded:
-    return read_inputs([path], decoder=decoder, require_times=require_times, progress=False)
+def _decode_one(path: str, decoder: str, require_times: bool) -> dict:
+    """One file decoded, as plain frames and counts: what a task sends back over the wire
+    (a ``Decoded`` may hold a pending sort in a thread pool, which does not pickle)."""
+    d = read_inputs([path], decoder=decoder, require_times=require_times, progress=False)
+    return _plain(d)
+
+
+def _plain(d: Decoded) -> dict:
+    counts = d.counts
+    return {"positions": d.positions, "statics": d.statics, "rejects": d.rejects,
+            "counts": {k: counts[k] for k in COUNT_KEYS},
+            "messages_by_type": counts["messages_by_type"],
+            "rejected_by_reason": counts["rejected_by_reason"],
+            "inputs": counts["inputs"], "warnings": list(d.warnings)}
+
+
+def _rebuilt(part: dict) -> Decoded:
+    return Decoded(part["positions"], part["statics"], part["rejects"], part["counts"],
+                   part["messages_by_type"], part["rejected_by_reason"], part["inputs"],
+                   part["warnings"], sort=False)
 
 
 def _cross_file_duplicates(frame: pd.DataFrame, window_s: float,
@@ -44,12 +66,14 @@ def _cross_file_duplicates(frame: pd.DataFrame, window_s: float,
     content = [c for c in frame.columns if c not in ("source", "line", "timestamp")]
     key = pd.util.hash_pandas_object(frame[content], index=False).to_numpy()
     source = np.asarray(files)
-    t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
+    stamp = frame["timestamp"]
+    t = np.where(stamp.isna().to_numpy(), np.nan,
+                 stamp.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9)
     order = np.lexsort((t, key))
     dup = np.zeros(len(frame), dtype=bool)
     last_key, kept_t, kept_source = None, -np.inf, -1
     for i in order:
-        if np.isnan(t[i]) or t[i] < -1e17:
+        if np.isnan(t[i]):         # no receive time: no window to be a copy within
             last_key = None
             continue
         if key[i] == last_key and t[i] - kept_t <= window_s and source[i] != kept_source:
@@ -59,29 +83,65 @@ def _cross_file_duplicates(frame: pd.DataFrame, window_s: float,
     return dup
 
 
-def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = False,
-                     progress: "bool | Progress" = False, scheduler: str | None = None) -> Decoded:
-    """Decode every file of ``paths`` in its own Dask task and merge the results."""
-    import dask
+LOCAL_SCHEDULERS = ("synchronous", "sync", "single-threaded", "threads", "threading",
+                    "processes", "multiprocessing")
 
-    files = expand_inputs(paths)
-    if "-" in files:
-        from ais.errors import InputError
 
-        raise InputError("-", "stdin cannot be split over Dask workers",
-                         "use --engine local for stdin, or save the feed to a file")
-    tasks = [dask.delayed(_decode_one)(f, decoder, require_times) for f in files]
+@contextlib.contextmanager
+def dask_scheduler(scheduler: str | None = None, *, workers: int | None = None,
+                   memory_limit: str | None = None):
+    """The ``scheduler=`` keyword for ``dask.compute``, for the run's duration.
+
+    ``None``: the active ``distributed`` client if there is one, else a ``LocalCluster``
+    (worker processes, one thread each; ``workers`` of them, default one per core),
+    closed at the end; an address (``tcp://host:8786``, ``host:8786``): the cluster's
+    scheduler there; one of Dask's local schedulers by name (``threads``, ``processes``,
+    ``synchronous``): that scheduler (the tests use them)."""
+    if scheduler in LOCAL_SCHEDULERS:
+        yield {"scheduler": scheduler}
+        return
+    from distributed import Client, LocalCluster
+
     if scheduler is None:
         try:
             from distributed import default_client
 
-            default_client()
-            scheduler = None
-        except Exception:
-            scheduler = "processes" if len(files) > 1 else "synchronous"
-    kwargs = {} if scheduler is None else {"scheduler": scheduler}
-    with Progress.of(progress).phase("decoding (dask)", total=len(files), unit="files") as bar:
-        parts = list(dask.compute(*tasks, **kwargs))
+            client = default_client()
+        except ValueError:
+            client = None
+        if client is not None:
+            yield {"scheduler": client}
+            return
+        n = workers or os.cpu_count() or 1
+        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                          memory_limit=memory_limit or "auto", dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield {"scheduler": client}
+        return
+    try:
+        client = Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(None, f"no Dask scheduler answers at {scheduler}: {exc}",
+                         "start one (dask scheduler; dask worker ADDRESS) or leave out "
+                         "--scheduler for a local cluster") from None
+    with client:
+        yield {"scheduler": client}
+
+
+def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = False,
+                     progress: "bool | Progress" = False, scheduler: str | None = None) -> Decoded:
+    """Decode every file of ``paths`` in its own Dask task and merge the results
+    (``scheduler``: as :func:`dask_scheduler`)."""
+    import dask
+
+    files = expand_inputs(paths)
+    if "-" in files:
+        raise InputError("-", "stdin cannot be split over Dask workers",
+                         "use --engine local for stdin, or save the feed to a file")
+    tasks = [dask.delayed(_decode_one)(f, decoder, require_times) for f in files]
+    with Progress.of(progress).phase("decoding (dask)", total=len(files), unit="files") as bar, \
+            dask_scheduler(scheduler) as kwargs:
+        parts = [_rebuilt(p) for p in dask.compute(*tasks, **kwargs)]
         bar.update(len(files))
     inputs = [i for d in parts for i in d.stats["inputs"]]
     merged = Decoded.merge(parts, inputs=inputs)

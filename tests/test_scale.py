@@ -1,19 +1,30 @@
-"""--engine dask: per-file decoding in Dask tasks, merged, cross-file copies dropped."""
+"""--engine dask: the same output files as the local engine, row for row, on the bundled
+feed cut into several files, on Dask's threaded and process schedulers and on a
+``distributed`` cluster; cross-file copies dropped, rows without receive times kept."""
 
 import gzip
+import json
 
 import pandas as pd
+import pytest
 
 import ais
 from shadowfleet.demo import bundled_feed
+from shadowfleet.pipeline import detect
 from shadowfleet.scale import read_inputs_dask
 
 KEY = list(ais.POSITION_COLUMNS[:8])     # what was decoded, not the line it came from
+CLAIMS = "rusi-wapo-2023.yaml"
+
+
+def _lines():
+    return gzip.decompress(bundled_feed().read_bytes()).splitlines(keepends=True)
 
 
 def _split(tmp_path, n_parts=3):
-    lines = gzip.decompress(bundled_feed().read_bytes()).splitlines(keepends=True)
-    # cut where the next line starts a single-fragment sentence, so no message is split
+    """The bundled feed cut by time into ``n_parts`` files (as daily files are), where the
+    next line starts a single-fragment sentence, so no message is split."""
+    lines = _lines()
     cuts = [0]
     for k in range(1, n_parts):
         i = k * len(lines) // n_parts
@@ -27,6 +38,67 @@ def _split(tmp_path, n_parts=3):
         p.write_bytes(b"".join(lines[cuts[k]:cuts[k + 1]]))
         paths.append(p)
     return paths
+
+
+def _claims():
+    from importlib import resources
+
+    return [str(resources.files("shadowfleet").joinpath("data", "claims", CLAIMS))]
+
+
+def _outputs(out):
+    """Every output file of a run: parquet as frames, the rest as text."""
+    files = {}
+    for f in sorted(out.iterdir()):
+        files[f.name] = pd.read_parquet(f) if f.suffix == ".parquet" else f.read_text("utf-8")
+    return files
+
+
+def _assert_same_outputs(a, b):
+    fa, fb = _outputs(a), _outputs(b)
+    assert sorted(fa) == sorted(fb)
+    for name, expected in fa.items():
+        got = fb[name]
+        if isinstance(expected, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, expected, obj=name)
+        elif name == "summary.json":
+            assert json.loads(got) == json.loads(expected)
+        else:
+            assert got.splitlines() == expected.splitlines(), name
+
+
+@pytest.fixture(scope="module")
+def split_run(tmp_path_factory):
+    """The feed cut into four files, and the local engine's outputs for them."""
+    tmp = tmp_path_factory.mktemp("split")
+    paths = _split(tmp, 4)
+    out = tmp / "local"
+    detect(paths, claims=_claims()).write(out, figures=False)
+    return paths, out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
+def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path):
+    paths, local = split_run
+    if scheduler == "distributed":
+        scheduler = request.getfixturevalue("cluster").scheduler_address
+    out = tmp_path / "dask"
+    detect(paths, claims=_claims(), engine="dask", scheduler=scheduler,
+           work=tmp_path / "work").write(out, figures=False)
+    _assert_same_outputs(local, out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["inputs"]) == 4 and summary["messages"] > 100_000
+    events = summary["events"]
+    assert events["dark_periods"] > 0 and events["port_visits"] > 0 and events["claims"] > 0
+    assert events["encounters"] > 0 and events["unlisted_stops"] > 0
 
 
 def test_dask_equals_local_on_split_feed(tmp_path):
@@ -47,3 +119,18 @@ def test_same_file_twice_is_all_duplicates(tmp_path):
     double = read_inputs_dask([one, copy], scheduler="synchronous")
     assert len(double.positions) == len(single.positions)
     assert double.stats["duplicates"] >= single.stats["duplicates"] + len(single.positions)
+
+
+def test_rows_without_receive_time_are_not_copies_across_files(tmp_path):
+    """A message without a receive time has no window to be a copy within: the local
+    engine keeps both of two equal such lines in two files, and so does the Dask one."""
+    bare = [ln.split(b"\\", 2)[2] for ln in _lines() if ln.startswith(b"\\")][:200]
+    a, b = tmp_path / "a.nmea", tmp_path / "b.nmea"
+    a.write_bytes(b"".join(bare))
+    b.write_bytes(b"".join(bare))
+    local = ais.read_inputs([a, b])
+    dask = read_inputs_dask([a, b], scheduler="synchronous")
+    assert local.stats["no_receive_time"] > 0
+    assert len(dask.positions) == len(local.positions) > 0
+    assert dask.stats["duplicates"] == local.stats["duplicates"]
+    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY])

@@ -112,6 +112,79 @@ def empty_encounters() -> pd.DataFrame:
     return pd.DataFrame(cols)[list(ENCOUNTER_TABLE)]
 
 
+@dataclasses.dataclass(frozen=True)
+class EncounterGrid:
+    """Every vessel's track on the common grid (what the encounter search compares):
+    per vessel (an (mmsi, track), in that order) ``mmsi`` and ``track``; per grid point,
+    sorted by (vessel, k), ``k`` (grid time / step), ``lat``, ``lon``, ``vid`` (the
+    vessel's index) and ``ok`` (away from every port). Built per group of vessels
+    (:func:`encounter_grid`) and joined (:meth:`concat`), it gives the same encounters
+    as one search over all the positions: the Dask engine's partitions each send theirs,
+    the points at sea only (``at_sea_only``): a run's points are all close, so all at
+    sea, and consecutive in the arrays with or without the others."""
+
+    mmsi: np.ndarray
+    track: np.ndarray
+    k: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    vid: np.ndarray
+    ok: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.k)
+
+    @classmethod
+    def concat(cls, grids) -> "EncounterGrid":
+        """One grid of the vessels of ``grids`` (no vessel in two of them)."""
+        grids = [g for g in grids if len(g.mmsi)]
+        if not grids:
+            return _empty_grid()
+        mmsi = np.concatenate([g.mmsi for g in grids])
+        track = np.concatenate([g.track for g in grids])
+        base = np.cumsum([0] + [len(g.mmsi) for g in grids[:-1]])
+        vid = np.concatenate([g.vid + b for g, b in zip(grids, base)])
+        order = np.lexsort((track, mmsi))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), dtype=np.int64)
+        vid = rank[vid]
+        k = np.concatenate([g.k for g in grids])
+        points = np.lexsort((k, vid))
+
+        def cat(name):
+            return np.ascontiguousarray(np.concatenate([getattr(g, name) for g in grids])[points])
+
+        return cls(mmsi=mmsi[order], track=track[order], k=np.ascontiguousarray(k[points]),
+                   lat=cat("lat"), lon=cat("lon"), vid=np.ascontiguousarray(vid[points]),
+                   ok=cat("ok"))
+
+
+def _empty_grid() -> EncounterGrid:
+    i, f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return EncounterGrid(mmsi=i, track=i, k=i, lat=f, lon=f, vid=i, ok=np.zeros(0, dtype=bool))
+
+
+def encounter_grid(positions: pd.DataFrame, registry=None,
+                   params: EncounterParams = EncounterParams(), *,
+                   at_sea_only: bool = False) -> EncounterGrid:
+    """The grid of every vessel of ``positions`` (see :class:`EncounterGrid`); with
+    ``at_sea_only`` the points in or near a port are left out."""
+    if not isinstance(params, EncounterParams):
+        raise TypeError("params must be an EncounterParams")
+    rows = Rows.of(positions)
+    if len(rows.offsets) < 2:
+        return _empty_grid()
+    step_s = params.encounter_step_minutes * 60.0
+    gk, glat, glon, goff = _k.resample(rows.t, rows.lat, rows.lon, rows.offsets, step_s,
+                                       params.encounter_max_gap_minutes * 60.0)
+    gvid = np.repeat(np.arange(len(goff) - 1, dtype=np.int64), np.diff(goff))
+    ok = away_from_ports(registry, glat, glon, params.encounter_port_distance_nm)
+    if at_sea_only:
+        gk, glat, glon, gvid, ok = (np.ascontiguousarray(x[ok]) for x in (gk, glat, glon, gvid, ok))
+    return EncounterGrid(mmsi=rows.mmsi[rows.offsets[:-1]], track=rows.track[rows.offsets[:-1]],
+                         k=gk, lat=glat, lon=glon, vid=gvid, ok=np.asarray(ok, dtype=bool))
+
+
 def find_encounters(positions: pd.DataFrame, registry=None,
                     params: EncounterParams = EncounterParams(),
                     names: Mapping[int, str] | None = None) -> pd.DataFrame:
@@ -122,16 +195,20 @@ def find_encounters(positions: pd.DataFrame, registry=None,
     ``registry``: a :class:`ports.PortRegistry` (None: no ports, every position is at
     sea); ``names``: mmsi -> vessel name ("" when unknown).
     """
+    return encounters_of_grid(encounter_grid(positions, registry, params), registry, params,
+                              names=names)
+
+
+def encounters_of_grid(grid: EncounterGrid, registry=None,
+                       params: EncounterParams = EncounterParams(),
+                       names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """The encounters of the vessels of ``grid`` (:func:`find_encounters` from there)."""
     if not isinstance(params, EncounterParams):
         raise TypeError("params must be an EncounterParams")
-    rows = Rows.of(positions)
-    if len(rows.offsets) < 3:          # fewer than two vessels
+    if len(grid.mmsi) < 2:          # fewer than two vessels
         return empty_encounters()
     step_s = params.encounter_step_minutes * 60.0
-    gk, glat, glon, goff = _k.resample(rows.t, rows.lat, rows.lon, rows.offsets, step_s,
-                                       params.encounter_max_gap_minutes * 60.0)
-    gvid = np.repeat(np.arange(len(goff) - 1, dtype=np.int64), np.diff(goff))
-    ok = away_from_ports(registry, glat, glon, params.encounter_port_distance_nm)
+    gk, glat, glon, gvid, ok = grid.k, grid.lat, grid.lon, grid.vid, grid.ok
     pa, pb, pd_m = _k.close_pairs(gk, glat, glon, gvid, ok, params.encounter_distance_m)
     if len(pa) == 0:
         return empty_encounters()
@@ -153,8 +230,8 @@ def find_encounters(positions: pd.DataFrame, registry=None,
                    lat, lon)
     first_row = r0[g0]
     last_row = r1[g1 - 1] - 1
-    vessel_mmsi = rows.mmsi[rows.offsets[:-1]]         # a vessel is an (mmsi, track)
-    vessel_track = rows.track[rows.offsets[:-1]]
+    vessel_mmsi = grid.mmsi         # a vessel is an (mmsi, track)
+    vessel_track = grid.track
     m1, k1 = vessel_mmsi[va[first_row]], vessel_track[va[first_row]]
     m2, k2 = vessel_mmsi[vb[first_row]], vessel_track[vb[first_row]]
     step_ns = int(round(step_s)) * 1_000_000_000

@@ -91,14 +91,39 @@ def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path):
     if scheduler == "distributed":
         scheduler = request.getfixturevalue("cluster").scheduler_address
     out = tmp_path / "dask"
-    detect(paths, claims=_claims(), engine="dask", scheduler=scheduler,
-           work=tmp_path / "work").write(out, figures=False)
+    work = tmp_path / "work"
+    result = detect(paths, claims=_claims(), engine="dask", scheduler=scheduler, work=work,
+                    partitions=3)
+    assert len(list(work.iterdir())) == 1          # the run's directory, while it is used
+    result.write(out, figures=False)
+    del result
+    assert not list(work.iterdir())                # removed with the result
     _assert_same_outputs(local, out)
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["inputs"]) == 4 and summary["messages"] > 100_000
     events = summary["events"]
     assert events["dark_periods"] > 0 and events["port_visits"] > 0 and events["claims"] > 0
     assert events["encounters"] > 0 and events["unlisted_stops"] > 0
+
+
+def test_positions_never_in_the_client_without_claims(split_run, tmp_path):
+    """Without claims or watchlists and with ``keep_frames`` False, the client holds no
+    positions: positions.parquet is written from the partitions, a few MMSIs at a time
+    (here at most 5,000 rows), and every file is still the local engine's."""
+    from shadowfleet.scale import PartitionWriter
+
+    paths, _ = split_run
+    local = tmp_path / "local"
+    detect(paths).write(local, figures=False)
+    result = detect(paths, engine="dask", scheduler="synchronous", partitions=5,
+                    keep_frames=False)
+    assert len(result.positions) == 0 and len(result.statics) == 0
+    assert isinstance(result.decoded_writer, PartitionWriter)
+    result.decoded_writer.rows = 5_000
+    assert len(list(result.decoded_writer._ranges("positions"))) > 10
+    out = tmp_path / "dask"
+    result.write(out, figures=False)
+    _assert_same_outputs(local, out)
 
 
 def test_dask_equals_local_on_split_feed(tmp_path):

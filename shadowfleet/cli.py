@@ -190,7 +190,10 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, sched
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
                         engine=engine, decoder=decoder, progress=progress,
-                        scheduler=scheduler, work=work_dir)
+                        scheduler=scheduler, work=work_dir,
+                        # the figures and trajectories draw the positions: without them the
+                        # Dask engine never gathers positions into this process
+                        keep_frames=not no_figures or export_path is not None)
     result.write(out_dir, figures=not no_figures, map_vessels=map_vessels, progress=progress)
     if export_path is not None:
         from shadowfleet.trajectories import export_trajectories

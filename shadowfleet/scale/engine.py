@@ -93,7 +93,7 @@ def analyse_dask(inputs, *, registry, settings, claims=(), watchlists=(), pairs=
     ``Result`` as ``pipeline.analyse(pipeline.decode(inputs))``. ``work``: a directory
     every worker reaches (a run directory is made in it and removed when the result goes
     away; default: the system's temporary directory); ``partitions``: how many (default
-    one per 256 MB of input); ``keep_frames``: read the positions and statics back into
+    one per 128 MB of input); ``keep_frames``: read the positions and statics back into
     the result (claims and watchlists read them whatever this says)."""
     progress = Progress.of(progress)
     files = _files(inputs)

@@ -21,7 +21,7 @@ from ais.tables.decoded import COUNT_KEYS
 from shadowfleet.scale import _dedup_kernel as _k
 
 DEDUP_WINDOW_S = 10.0
-PARTITION_BYTES = 256 * 2 ** 20     # input bytes (plain NMEA) per partition, about 2.5M messages
+PARTITION_BYTES = 128 * 2 ** 20     # input bytes (plain NMEA) per partition, about 1.7M messages
 GZIP_RATIO = 6                      # what a gzip input holds per byte, roughly
 ROW_GROUP_ROWS = 256_000
 

@@ -198,3 +198,17 @@ def test_copies_kernel_equals_reference(seed):
     expected = _copies_reference(key, t, files, 10.0)
     assert expected.sum() > 100
     np.testing.assert_array_equal(dup, expected)
+
+
+def test_no_scheduler_at_the_address_is_an_input_error(tmp_path):
+    """``--scheduler`` naming no running scheduler: one line saying so, exit code 1."""
+    from click.testing import CliRunner
+
+    from shadowfleet.cli import main
+
+    feed = _split(tmp_path, 2)[0]
+    run = CliRunner().invoke(main, ["detect", str(feed), "--engine", "dask", "--scheduler",
+                                    "tcp://127.0.0.1:9", "--out", str(tmp_path / "out"),
+                                    "--quiet", "--no-figures"])
+    assert run.exit_code == 1, run.output
+    assert "no Dask scheduler answers at tcp://127.0.0.1:9" in run.output

@@ -44,7 +44,7 @@ def dask_scheduler(scheduler: str | None = None, *, workers: int | None = None,
             yield {"scheduler": client}
         return
     try:
-        client = Client(scheduler, timeout="30s")
+        client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as exc:
         raise InputError(None, f"no Dask scheduler answers at {scheduler}: {exc}",
                          "start one (dask scheduler; dask worker ADDRESS) or leave out "

@@ -212,3 +212,18 @@ def test_no_scheduler_at_the_address_is_an_input_error(tmp_path):
                                     "--quiet", "--no-figures"])
     assert run.exit_code == 1, run.output
     assert "no Dask scheduler answers at tcp://127.0.0.1:9" in run.output
+
+
+def test_default_partitions_by_size_and_workers(tmp_path):
+    from shadowfleet.scale.partitions import PARTITION_BYTES, default_partitions
+
+    small = tmp_path / "small.nmea"
+    small.write_bytes(b"x" * 1000)
+    big = tmp_path / "big.nmea"
+    with open(big, "wb") as fh:            # sparse: 2.5 partitions' worth of bytes
+        fh.truncate(int(PARTITION_BYTES * 2.5))
+    assert default_partitions([str(small)]) == 1
+    assert default_partitions([str(small)], workers=4) == 4
+    assert default_partitions([str(big)]) == 3
+    assert default_partitions([str(big)], workers=2) == 4
+    assert default_partitions([str(big), str(tmp_path / "gone.nmea")], workers=3) == 3

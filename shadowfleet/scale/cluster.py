@@ -76,3 +76,15 @@ def compute(tasks: list, kw: dict, bar=None) -> list:
     finally:
         for f in futures:
             f.release()
+
+
+def n_workers(kw: dict) -> int:
+    """How many tasks the scheduler of ``kw`` runs at once (workers of a cluster, cores
+    for Dask's local threads and processes, 1 for the synchronous one)."""
+    scheduler = kw.get("scheduler")
+    if scheduler is None or scheduler in ("threads", "threading", "processes", "multiprocessing"):
+        return os.cpu_count() or 1
+    if isinstance(scheduler, str):
+        return 1
+    info = scheduler.scheduler_info()
+    return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))

@@ -17,7 +17,7 @@ from ais.reading.sources import expand_inputs
 from ais.schema import (POSITION_COLUMNS, POSITION_DTYPES, STATIC_COLUMNS, STATIC_DTYPES,
                         empty_frame)
 from ais.tables.decoded import COUNT_KEYS, Decoded
-from shadowfleet.scale.cluster import compute, dask_scheduler
+from shadowfleet.scale.cluster import compute, dask_scheduler, n_workers
 from shadowfleet.scale.partitions import (decode_task, default_partitions, make_dirs,
                                           partition_frames)
 from shadowfleet.scale.tasks import (detector_task, encounters_task, identity_task,
@@ -62,12 +62,12 @@ def read_inputs_dask(paths, *, decoder: str = "fast", require_times: bool = Fals
     import dask
 
     files = _files(paths)
-    n = int(partitions) if partitions else default_partitions(files)
     run_dir = _run_dir(work)
     try:
-        make_dirs(run_dir, n)
         progress = Progress.of(progress)
         with dask_scheduler(scheduler) as kw:
+            n = int(partitions) if partitions else default_partitions(files, n_workers(kw))
+            make_dirs(run_dir, n)
             with progress.phase("decoding (dask)", total=len(files), unit="files") as bar:
                 decoded = compute([dask.delayed(decode_task)(f, path, run_dir, n, decoder,
                                                              require_times)
@@ -93,14 +93,13 @@ def analyse_dask(inputs, *, registry, settings, claims=(), watchlists=(), pairs=
     ``Result`` as ``pipeline.analyse(pipeline.decode(inputs))``. ``work``: a directory
     every worker reaches (a run directory is made in it and removed when the result goes
     away; default: the system's temporary directory); ``partitions``: how many (default
-    one per 128 MB of input); ``keep_frames``: read the positions and statics back into
+    one per 128 MB of input, a multiple of the workers); ``keep_frames``: read the positions and statics back into
     the result (claims and watchlists read them whatever this says)."""
     progress = Progress.of(progress)
     files = _files(inputs)
-    n = int(partitions) if partitions else default_partitions(files)
     run_dir = _run_dir(work)
     try:
-        return _analyse(files, run_dir, n, registry=registry, settings=settings, claims=claims,
+        return _analyse(files, run_dir, partitions, registry=registry, settings=settings, claims=claims,
                         watchlists=watchlists, pairs=pairs, decoder=decoder, progress=progress,
                         scheduler=scheduler, simulated=simulated, keep_frames=keep_frames)
     except BaseException:
@@ -108,7 +107,7 @@ def analyse_dask(inputs, *, registry, settings, claims=(), watchlists=(), pairs=
         raise
 
 
-def _analyse(files, run_dir, n, *, registry, settings, claims, watchlists, pairs, decoder,
+def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlists, pairs, decoder,
              progress, scheduler, simulated, keep_frames):
     import dask
 
@@ -116,10 +115,11 @@ def _analyse(files, run_dir, n, *, registry, settings, claims, watchlists, pairs
     from detectors.stops import cluster_stays
     from shadowfleet import pipeline, provenance
 
-    make_dirs(run_dir, n)
     all_pairs = pipeline._resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
     with dask_scheduler(scheduler) as kw:
+        n = int(partitions) if partitions else default_partitions(files, n_workers(kw))
+        make_dirs(run_dir, n)
         with progress.phase("decoding (dask)", total=len(files), unit="files") as bar:
             decoded = compute([dask.delayed(decode_task)(f, path, run_dir, n, decoder)
                                for f, path in enumerate(files)], kw, bar)

@@ -33,8 +33,9 @@ def partition_of(mmsi: np.ndarray, n: int) -> np.ndarray:
     return ((h >> np.uint64(33)) % np.uint64(max(int(n), 1))).astype(np.int64)
 
 
-def default_partitions(files: list[str]) -> int:
-    """One partition per ``PARTITION_BYTES`` of input (gzip files counted unpacked)."""
+def default_partitions(files: list[str], workers: int = 1) -> int:
+    """One partition per ``PARTITION_BYTES`` of input (gzip files counted unpacked),
+    rounded up to a multiple of ``workers`` (so that no worker waits for the last)."""
     size = 0
     for f in files:
         try:
@@ -42,7 +43,8 @@ def default_partitions(files: list[str]) -> int:
         except OSError:
             continue
         size += n * (GZIP_RATIO if str(f).endswith(".gz") else 1)
-    return max(1, -(-size // PARTITION_BYTES))
+    workers = max(int(workers), 1)
+    return -(-max(1, -(-size // PARTITION_BYTES)) // workers) * workers
 
 
 def decoded_path(work: str, kind: str, f: int, k: int) -> str:

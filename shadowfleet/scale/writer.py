@@ -10,7 +10,7 @@ import pandas as pd
 from ais.schema import sort_by_vessel_time
 from shadowfleet.scale.partitions import table_path
 
-WRITE_ROWS = 2_000_000              # rows per MMSI range when writing positions.parquet
+WRITE_ROWS = 500_000                # rows per MMSI range when writing positions.parquet
 
 
 class PartitionWriter:

@@ -91,3 +91,37 @@ def test_imo_on_several_mmsi_from_spells_of_groups():
     spells = pd.concat([imo_spells(frame[frame["mmsi"] == m], IdentityParams(),
                                    positions=pos[pos["mmsi"] == m]) for m in (c, B, A)])
     pd.testing.assert_frame_equal(imo_on_several_mmsi_of_spells(spells), whole)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("chunk_steps", [1, 7, 144])
+def test_encounters_from_close_pairs_of_stretches_of_time(bay, seed, chunk_steps):
+    """The Dask engine's encounter search: each group's grid at sea cut into stretches of
+    ``chunk_steps`` grid times, every stretch's points of all groups searched apart for
+    close pairs, the encounters found from all the pairs (runs cross the stretches)."""
+    from detectors.encounters import close_pairs_of_grid, encounters_of_close_pairs
+
+    lat, lon = (42.05, 131.2123) if seed % 2 else (42.30, 131.50)
+    pos = drifting_fleet(seed, n_vessels=8, lat=lat, lon=lon, spread_m=900)
+    whole = find_encounters(pos, bay)
+    points = []
+    for g in _groups(pos, 3):
+        grid = encounter_grid(g, bay, at_sea_only=True)
+        points.append(pd.DataFrame({"mmsi": grid.mmsi[grid.vid], "track": grid.track[grid.vid],
+                                    "k": grid.k, "lat": grid.lat, "lon": grid.lon}))
+    points = pd.concat(points, ignore_index=True).sample(frac=1.0, random_state=seed)
+    stretch = points["k"] // chunk_steps
+    pairs = [close_pairs_of_grid(EncounterGrid.of_points(*(p[c].to_numpy() for c in
+                                                           ("mmsi", "track", "k", "lat", "lon"))))
+             for _, p in points.groupby(stretch)]
+    pairs = pd.concat(pairs, ignore_index=True).sample(frac=1.0, random_state=seed)
+    pd.testing.assert_frame_equal(encounters_of_close_pairs(pairs, bay), whole)
+    if chunk_steps == 1:
+        assert len(whole) == 0 or len(pairs) > 10
+
+
+def test_no_close_pairs_no_encounters():
+    from detectors.encounters import close_pairs_of_grid, encounters_of_close_pairs
+
+    pairs = close_pairs_of_grid(EncounterGrid.of_points([], [], [], [], []))
+    assert pairs.empty and encounters_of_close_pairs(pairs).empty

@@ -20,8 +20,7 @@ from ais.tables.decoded import COUNT_KEYS, Decoded
 from shadowfleet.scale.cluster import compute, dask_scheduler, n_workers
 from shadowfleet.scale.partitions import (decode_task, default_partitions, make_dirs,
                                           partition_frames)
-from shadowfleet.scale.tasks import (detector_task, encounters_task, identity_task,
-                                     others_task, without_grid)
+from shadowfleet.scale.tasks import close_pairs_task, detector_task, identity_task, others_task
 from shadowfleet.scale.writer import PartitionWriter
 
 
@@ -111,6 +110,7 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
              progress, scheduler, simulated, keep_frames):
     import dask
 
+    from detectors.encounters import CLOSE_PAIR_COLUMNS, encounters_of_close_pairs
     from detectors.identity import concat_identity, imo_on_several_mmsi_of_spells
     from detectors.stops import cluster_stays
     from shadowfleet import pipeline, provenance
@@ -133,15 +133,15 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
         data_end = max(ends) if ends else None
         imo_rows = imo_on_several_mmsi_of_spells(
             _concat([p["spells"] for p in parts]), settings.identity)
-        with progress.phase("partitions: detectors, encounters", total=n + 1,
-                            unit="tasks") as bar:
-            events = [dask.delayed(detector_task)(k, run_dir, registry, settings, names,
-                                                   data_end, imo_rows, parts[k]["identity"])
-                      for k in range(n)]
-            encounters = dask.delayed(encounters_task)([e["grid"] for e in events], registry,
-                                                        settings, names)
-            *events, encounters = compute([dask.delayed(without_grid)(e) for e in events]
-                                          + [encounters], kw, bar)
+        with progress.phase("partitions: detectors", total=n, unit="partitions") as bar:
+            events = compute([dask.delayed(detector_task)(k, run_dir, registry, settings, names,
+                                                          data_end, imo_rows, parts[k]["identity"])
+                              for k in range(n)], kw, bar)
+        stretches = sorted({c for e in events for c in e["stretches"]})
+        with progress.phase("encounters: close pairs", total=len(stretches),
+                            unit="stretches") as bar:
+            pairs = compute([dask.delayed(close_pairs_task)(c, run_dir, settings)
+                             for c in stretches], kw, bar)
         gaps = _concat([e["gaps"] for e in events], ["mmsi", "start_utc"])
         if len(gaps):
             with progress.phase("dark periods: others received", total=n, unit="partitions") as bar:
@@ -160,6 +160,8 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
     trips, alerts = pipeline.trips_and_alerts(
         visits, gaps, jumps, pipeline.concat_alerts_of(*[e["identity_alerts"] for e in events]),
         registry=registry, settings=settings, pairs=all_pairs, names=names, imos=imos)
+    encounters = encounters_of_close_pairs(_concat(pairs) if pairs else pd.DataFrame(
+        columns=list(CLOSE_PAIR_COLUMNS)), registry, settings.encounters, names=names)
     first_fixes = _concat([e["first_fixes"] for e in events], ["mmsi"])
     behaviour = pipeline.behaviour_of(first_fixes, encounters=encounters, loitering=loitering,
                                       stops=stops, stays=stays, settings=settings, names=names,

@@ -3,8 +3,9 @@
 ``decoded/{positions,statics}/f<file>-p<partition>.parquet``: each input file's rows of
 each partition, as its decode task wrote them; ``partitions/p<partition>/<table>.parquet``:
 the partition's tables once its copies across files are dropped (``statics``) and its
-positions cleaned (``positions``, ``own``: messages without a position). A vessel (an
-MMSI) is in one partition: :func:`partition_of`.
+positions cleaned (``positions``, ``own``: messages without a position);
+``grid/s<stretch>/p<partition>.parquet``: the partition's encounter grid points at sea
+of each stretch of time. A vessel (an MMSI) is in one partition: :func:`partition_of`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def decoded_path(work: str, kind: str, f: int, k: int) -> str:
 
 def table_path(work: str, k: int, name: str) -> str:
     return os.path.join(work, "partitions", f"p{k:05d}", f"{name}.parquet")
+
+
+def grid_path(work: str, c: int, k: int) -> str:
+    return os.path.join(work, "grid", f"s{c:06d}", f"p{k:05d}.parquet")
 
 
 def make_dirs(work: str, n: int) -> None:

@@ -3,10 +3,15 @@ cross-vessel ones over what the partitions send (see :mod:`shadowfleet.scale`)."
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
-from shadowfleet.scale.partitions import n_partitions, partition_frames, partition_of, store, table_path
+from shadowfleet.scale.partitions import (grid_path, n_partitions, partition_frames,
+                                          partition_of, store, table_path)
+
+STRETCH_HOURS = 24          # the encounter search's stretches of time (one task each)
 
 
 class _Frames:
@@ -57,8 +62,8 @@ def detector_task(k: int, work: str, registry, settings, names: dict, data_end,
     """Partition ``k``: the per-vessel detectors on its cleaned positions (dark periods'
     ``others_received`` over its own vessels only: :func:`others_task` does the run's),
     its identity alerts (``imo_rows``: the run's ``imo_on_several_mmsi`` rows, its own
-    among them), the first fix of each vessel (the ranking) and the vessels' encounter
-    grid at sea."""
+    among them), the first fix of each vessel (the ranking); writes the vessels'
+    encounter grid at sea by stretch of time (:func:`close_pairs_task`)."""
     from detectors._frames import usable_positions
     from detectors.dark_periods import find_dark_periods
     from detectors.encounters import encounter_grid
@@ -83,22 +88,42 @@ def detector_task(k: int, work: str, registry, settings, names: dict, data_end,
         "stays": find_stays(positions, registry, settings.stops, names),
         "identity_alerts": identity_alerts(table, positions=positions, names=names),
         "first_fixes": first[["mmsi", "timestamp", "lat", "lon"]].reset_index(drop=True),
-        "grid": encounter_grid(positions, registry, settings.encounters, at_sea_only=True),
+        "stretches": _store_grid(encounter_grid(positions, registry, settings.encounters,
+                                                at_sea_only=True), work, k, settings),
     }
 
 
-def without_grid(events: dict) -> dict:
-    """A detector task's events, for the client (the grid goes to :func:`encounters_task`)."""
-    return {k: v for k, v in events.items() if k != "grid"}
+def _stretch_steps(settings) -> int:
+    return max(1, int(round(STRETCH_HOURS * 60 / settings.encounters.encounter_step_minutes)))
 
 
-def encounters_task(grids: list, registry, settings, names: dict) -> pd.DataFrame:
-    """The encounters of the partitions' grids joined (a vessel's grid points are in
-    one partition; a meeting's two vessels may be in two)."""
-    from detectors.encounters import EncounterGrid, encounters_of_grid
+def _store_grid(grid, work: str, k: int, settings) -> list[int]:
+    """Partition ``k``'s encounter grid at sea, one file per stretch of
+    ``STRETCH_HOURS``; the stretches it has points in."""
+    if not len(grid):
+        return []
+    stretch = grid.k // _stretch_steps(settings)
+    points = pd.DataFrame({"mmsi": grid.mmsi[grid.vid], "track": grid.track[grid.vid],
+                           "k": grid.k, "lat": grid.lat, "lon": grid.lon})
+    found = np.unique(stretch)
+    order = np.argsort(stretch, kind="stable")
+    bounds = np.searchsorted(stretch[order], np.r_[found, found[-1] + 1])
+    for i, c in enumerate(found):
+        store(points.iloc[order[bounds[i]:bounds[i + 1]]], grid_path(work, int(c), k))
+    return [int(c) for c in found]
 
-    return encounters_of_grid(EncounterGrid.concat(grids), registry, settings.encounters,
-                              names=names)
+
+def close_pairs_task(c: int, work: str, settings) -> pd.DataFrame:
+    """The close pairs of stretch ``c``: every partition's grid points of that stretch of
+    time searched together (a meeting's two vessels may be in two partitions)."""
+    from detectors.encounters import EncounterGrid, close_pairs_of_grid
+
+    frames = [pd.read_parquet(grid_path(work, c, k), engine="pyarrow")
+              for k in range(n_partitions(work)) if os.path.exists(grid_path(work, c, k))]
+    points = pd.concat(frames, ignore_index=True)
+    grid = EncounterGrid.of_points(*(points[col].to_numpy() for col in
+                                     ("mmsi", "track", "k", "lat", "lon")))
+    return close_pairs_of_grid(grid, settings.encounters)
 
 
 def others_task(k: int, work: str, gaps: pd.DataFrame, settings, data_end) -> np.ndarray:

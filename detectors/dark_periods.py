@@ -219,6 +219,36 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
     return out.sort_values(["mmsi", "start_utc"], kind="mergesort").reset_index(drop=True)
 
 
+def count_others_received(positions: pd.DataFrame, gaps: pd.DataFrame,
+                          params: DarkPeriodParams = DarkPeriodParams(), *,
+                          data_end) -> np.ndarray:
+    """``others_received`` of each dark period of ``gaps`` (:func:`find_dark_periods`
+    rows of any vessels) counted over the vessels of ``positions`` only, the gap's own
+    left out: the Dask engine counts over each partition apart (no vessel is in two) and
+    adds the counts up. ``data_end``: the end of the whole data (open gaps run to it)."""
+    n = len(gaps)
+    pos = usable_positions(positions)
+    if pos.empty or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    end_s = _data_end_seconds(positions, data_end)
+    mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
+    key, gap_key = vessel_keys((mmsi, tracks_of(pos)),
+                               (gaps["mmsi"].to_numpy(dtype=np.int64), tracks_of(gaps)))
+    index = _k.ReceptionIndex(epoch_seconds(pos["timestamp"]),
+                              np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
+                              np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64)),
+                              key, params.reception_radius_nm, params.gap_hours * 3600.0)
+    is_open = gaps["open"].to_numpy(dtype=bool)
+    t_hi = np.where(is_open, np.nextafter(end_s, np.inf), epoch_seconds(gaps["end_utc"]))
+
+    def col(name):
+        return np.ascontiguousarray(gaps[name].to_numpy(dtype=np.float64))
+
+    return index.count_others(np.ascontiguousarray(gap_key, dtype=np.int64), col("start_lat"),
+                              col("start_lon"), col("end_lat"), col("end_lon"),
+                              epoch_seconds(gaps["start_utc"]), np.ascontiguousarray(t_hi))
+
+
 def _utc_seconds(seconds: np.ndarray) -> pd.Series:
     """float epoch seconds (NaN: none) -> UTC datetimes, to the microsecond."""
     us = np.round(seconds * 1e6)

@@ -112,6 +112,97 @@ def empty_encounters() -> pd.DataFrame:
     return pd.DataFrame(cols)[list(ENCOUNTER_TABLE)]
 
 
+@dataclasses.dataclass(frozen=True)
+class EncounterGrid:
+    """Every vessel's track on the common grid (what the encounter search compares):
+    per vessel (an (mmsi, track), in that order) ``mmsi`` and ``track``; per grid point,
+    sorted by (vessel, k), ``k`` (grid time / step), ``lat``, ``lon``, ``vid`` (the
+    vessel's index) and ``ok`` (away from every port). Built per group of vessels
+    (:func:`encounter_grid`) and joined (:meth:`concat`), it gives the same encounters
+    as one search over all the positions: the Dask engine's partitions each send theirs,
+    the points at sea only (``at_sea_only``): a run's points are all close, so all at
+    sea, and consecutive in the arrays with or without the others."""
+
+    mmsi: np.ndarray
+    track: np.ndarray
+    k: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    vid: np.ndarray
+    ok: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.k)
+
+    @classmethod
+    def of_points(cls, mmsi, track, k, lat, lon) -> "EncounterGrid":
+        """The grid of points given one per row (``mmsi``, ``track``, grid time ``k``,
+        ``lat``, ``lon``; any order), every point counted at sea."""
+        keys = np.column_stack([np.asarray(mmsi, np.int64), np.asarray(track, np.int64)])
+        if not len(keys):
+            return _empty_grid()
+        vessels, vid = np.unique(keys, axis=0, return_inverse=True)
+        vid = vid.ravel().astype(np.int64)
+        k = np.asarray(k, np.int64)
+        order = np.lexsort((k, vid))
+        return cls(mmsi=np.ascontiguousarray(vessels[:, 0]),
+                   track=np.ascontiguousarray(vessels[:, 1]),
+                   k=np.ascontiguousarray(k[order]),
+                   lat=np.ascontiguousarray(np.asarray(lat, np.float64)[order]),
+                   lon=np.ascontiguousarray(np.asarray(lon, np.float64)[order]),
+                   vid=np.ascontiguousarray(vid[order]), ok=np.ones(len(k), dtype=bool))
+
+    @classmethod
+    def concat(cls, grids) -> "EncounterGrid":
+        """One grid of the vessels of ``grids`` (no vessel in two of them)."""
+        grids = [g for g in grids if len(g.mmsi)]
+        if not grids:
+            return _empty_grid()
+        mmsi = np.concatenate([g.mmsi for g in grids])
+        track = np.concatenate([g.track for g in grids])
+        base = np.cumsum([0] + [len(g.mmsi) for g in grids[:-1]])
+        vid = np.concatenate([g.vid + b for g, b in zip(grids, base)])
+        order = np.lexsort((track, mmsi))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), dtype=np.int64)
+        vid = rank[vid]
+        k = np.concatenate([g.k for g in grids])
+        points = np.lexsort((k, vid))
+
+        def cat(name):
+            return np.ascontiguousarray(np.concatenate([getattr(g, name) for g in grids])[points])
+
+        return cls(mmsi=mmsi[order], track=track[order], k=np.ascontiguousarray(k[points]),
+                   lat=cat("lat"), lon=cat("lon"), vid=np.ascontiguousarray(vid[points]),
+                   ok=cat("ok"))
+
+
+def _empty_grid() -> EncounterGrid:
+    i, f = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return EncounterGrid(mmsi=i, track=i, k=i, lat=f, lon=f, vid=i, ok=np.zeros(0, dtype=bool))
+
+
+def encounter_grid(positions: pd.DataFrame, registry=None,
+                   params: EncounterParams = EncounterParams(), *,
+                   at_sea_only: bool = False) -> EncounterGrid:
+    """The grid of every vessel of ``positions`` (see :class:`EncounterGrid`); with
+    ``at_sea_only`` the points in or near a port are left out."""
+    if not isinstance(params, EncounterParams):
+        raise TypeError("params must be an EncounterParams")
+    rows = Rows.of(positions)
+    if len(rows.offsets) < 2:
+        return _empty_grid()
+    step_s = params.encounter_step_minutes * 60.0
+    gk, glat, glon, goff = _k.resample(rows.t, rows.lat, rows.lon, rows.offsets, step_s,
+                                       params.encounter_max_gap_minutes * 60.0)
+    gvid = np.repeat(np.arange(len(goff) - 1, dtype=np.int64), np.diff(goff))
+    ok = away_from_ports(registry, glat, glon, params.encounter_port_distance_nm)
+    if at_sea_only:
+        gk, glat, glon, gvid, ok = (np.ascontiguousarray(x[ok]) for x in (gk, glat, glon, gvid, ok))
+    return EncounterGrid(mmsi=rows.mmsi[rows.offsets[:-1]], track=rows.track[rows.offsets[:-1]],
+                         k=gk, lat=glat, lon=glon, vid=gvid, ok=np.asarray(ok, dtype=bool))
+
+
 def find_encounters(positions: pd.DataFrame, registry=None,
                     params: EncounterParams = EncounterParams(),
                     names: Mapping[int, str] | None = None) -> pd.DataFrame:
@@ -122,19 +213,93 @@ def find_encounters(positions: pd.DataFrame, registry=None,
     ``registry``: a :class:`ports.PortRegistry` (None: no ports, every position is at
     sea); ``names``: mmsi -> vessel name ("" when unknown).
     """
+    return encounters_of_grid(encounter_grid(positions, registry, params), registry, params,
+                              names=names)
+
+
+def encounters_of_grid(grid: EncounterGrid, registry=None,
+                       params: EncounterParams = EncounterParams(),
+                       names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """The encounters of the vessels of ``grid`` (:func:`find_encounters` from there)."""
     if not isinstance(params, EncounterParams):
         raise TypeError("params must be an EncounterParams")
-    rows = Rows.of(positions)
-    if len(rows.offsets) < 3:          # fewer than two vessels
+    if len(grid.mmsi) < 2:          # fewer than two vessels
         return empty_encounters()
-    step_s = params.encounter_step_minutes * 60.0
-    gk, glat, glon, goff = _k.resample(rows.t, rows.lat, rows.lon, rows.offsets, step_s,
-                                       params.encounter_max_gap_minutes * 60.0)
-    gvid = np.repeat(np.arange(len(goff) - 1, dtype=np.int64), np.diff(goff))
-    ok = away_from_ports(registry, glat, glon, params.encounter_port_distance_nm)
-    pa, pb, pd_m = _k.close_pairs(gk, glat, glon, gvid, ok, params.encounter_distance_m)
+    pa, pb, pd_m = _k.close_pairs(grid.k, grid.lat, grid.lon, grid.vid, grid.ok,
+                                  params.encounter_distance_m)
+    return _encounters_of_close(pa, pb, pd_m, grid, registry, params, names)
+
+
+CLOSE_PAIR_COLUMNS = ("mmsi_1", "track_1", "mmsi_2", "track_2", "k", "distance_m",
+                      "lat_1", "lon_1", "lat_2", "lon_2")
+
+
+def close_pairs_of_grid(grid: EncounterGrid,
+                        params: EncounterParams = EncounterParams()) -> pd.DataFrame:
+    """Every two vessels close at a grid time of ``grid``, both at sea
+    (:data:`CLOSE_PAIR_COLUMNS`: the vessel of lower (mmsi, track) first, the grid time
+    ``k``, the distance and both grid positions). Close pairs at one grid time need only
+    that grid time's points: the grids of consecutive stretches of time (all vessels)
+    give theirs apart, and :func:`encounters_of_close_pairs` finds the encounters from
+    them all."""
+    if not isinstance(params, EncounterParams):
+        raise TypeError("params must be an EncounterParams")
+    pa, pb, d = _k.close_pairs(grid.k, grid.lat, grid.lon, grid.vid, grid.ok,
+                               params.encounter_distance_m)
+    va, vb = grid.vid[pa], grid.vid[pb]
+    return pd.DataFrame({"mmsi_1": grid.mmsi[va].astype(np.int64),
+                         "track_1": grid.track[va].astype(np.int64),
+                         "mmsi_2": grid.mmsi[vb].astype(np.int64),
+                         "track_2": grid.track[vb].astype(np.int64),
+                         "k": grid.k[pa].astype(np.int64), "distance_m": d,
+                         "lat_1": grid.lat[pa], "lon_1": grid.lon[pa],
+                         "lat_2": grid.lat[pb], "lon_2": grid.lon[pb]})[list(CLOSE_PAIR_COLUMNS)]
+
+
+def encounters_of_close_pairs(pairs: pd.DataFrame, registry=None,
+                              params: EncounterParams = EncounterParams(),
+                              names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """The encounters from close pairs (:func:`close_pairs_of_grid`, of any stretches of
+    time, in any order): the same as :func:`find_encounters`. The runs, their speeds and
+    figures read only the grid points of close pairs (a run's points are all close), so
+    a grid of those points alone, in (vessel, time) order, gives the same results."""
+    if not isinstance(params, EncounterParams):
+        raise TypeError("params must be an EncounterParams")
+    if len(pairs) == 0:
+        return empty_encounters()
+    n = len(pairs)
+    vessel_keys = np.column_stack([np.r_[pairs["mmsi_1"].to_numpy(np.int64),
+                                         pairs["mmsi_2"].to_numpy(np.int64)],
+                                   np.r_[pairs["track_1"].to_numpy(np.int64),
+                                         pairs["track_2"].to_numpy(np.int64)]])
+    vessels, vid = np.unique(vessel_keys, axis=0, return_inverse=True)
+    vid = vid.ravel().astype(np.int64)
+    k = np.tile(pairs["k"].to_numpy(np.int64), 2)
+    points, first, inverse = np.unique(np.column_stack([vid, k]), axis=0, return_index=True,
+                                       return_inverse=True)
+    inverse = inverse.ravel().astype(np.int64)
+    lat = np.r_[pairs["lat_1"].to_numpy(np.float64), pairs["lat_2"].to_numpy(np.float64)]
+    lon = np.r_[pairs["lon_1"].to_numpy(np.float64), pairs["lon_2"].to_numpy(np.float64)]
+    grid = EncounterGrid(mmsi=np.ascontiguousarray(vessels[:, 0]),
+                         track=np.ascontiguousarray(vessels[:, 1]),
+                         k=np.ascontiguousarray(points[:, 1]),
+                         lat=np.ascontiguousarray(lat[first]), lon=np.ascontiguousarray(lon[first]),
+                         vid=np.ascontiguousarray(points[:, 0]),
+                         ok=np.ones(len(points), dtype=bool))
+    return _encounters_of_close(np.ascontiguousarray(inverse[:n]),
+                                np.ascontiguousarray(inverse[n:]),
+                                pairs["distance_m"].to_numpy(np.float64), grid, registry,
+                                params, names)
+
+
+def _encounters_of_close(pa, pb, pd_m, grid: EncounterGrid, registry, params: EncounterParams,
+                         names) -> pd.DataFrame:
+    """Runs of close pairs (grid indices ``pa``, ``pb``, distances ``pd_m``) made into
+    the encounter table."""
     if len(pa) == 0:
         return empty_encounters()
+    step_s = params.encounter_step_minutes * 60.0
+    gk, glat, glon, gvid = grid.k, grid.lat, grid.lon, grid.vid
     va = gvid[pa]
     vb = gvid[pb]
     pk = gk[pa]
@@ -153,8 +318,8 @@ def find_encounters(positions: pd.DataFrame, registry=None,
                    lat, lon)
     first_row = r0[g0]
     last_row = r1[g1 - 1] - 1
-    vessel_mmsi = rows.mmsi[rows.offsets[:-1]]         # a vessel is an (mmsi, track)
-    vessel_track = rows.track[rows.offsets[:-1]]
+    vessel_mmsi = grid.mmsi         # a vessel is an (mmsi, track)
+    vessel_track = grid.track
     m1, k1 = vessel_mmsi[va[first_row]], vessel_track[va[first_row]]
     m2, k2 = vessel_mmsi[vb[first_row]], vessel_track[vb[first_row]]
     step_ns = int(round(step_s)) * 1_000_000_000

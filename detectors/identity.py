@@ -70,7 +70,7 @@ from detectors.identity_numbers import (classify_mmsi, imo_check_digit_ok, imo_p
 __all__ = ["COLUMNS", "CONTRACT_COLUMNS", "KINDS", "SHARED_MMSI", "IDENTITY_CHANGE",
            "INVALID_IMO", "INVALID_MMSI", "IMO_ON_SEVERAL_MMSI", "FIELDS", "IdentityParams",
            "find_identity_anomalies", "find_identity_changes", "find_invalid_imos",
-           "find_invalid_mmsis", "find_imo_on_several_mmsi", "empty_identity", "imo_spells",
+           "find_invalid_mmsis", "find_imo_on_several_mmsi", "imo_on_several_mmsi_of_spells", "empty_identity", "imo_spells",
            "vessel_imos"]
 
 FIELDS = ("imo", "name", "callsign", "ship_type")
@@ -382,7 +382,15 @@ def find_imo_on_several_mmsi(statics: pd.DataFrame, params: IdentityParams = Ide
     """``imo_on_several_mmsi`` rows: one per (IMO, MMSI) whose spell of that IMO overlaps
     another MMSI's by at least ``imo_min_overlap_hours``. ``positions`` (optional) tells
     until when each MMSI was received."""
-    spells = _imo_spells(statics, positions, params)
+    return imo_on_several_mmsi_of_spells(_imo_spells(statics, positions, params), params)
+
+
+def imo_on_several_mmsi_of_spells(spells: pd.DataFrame,
+                                  params: IdentityParams = IdentityParams()) -> pd.DataFrame:
+    """``imo_on_several_mmsi`` rows from the spells of :func:`imo_spells` (``mmsi``,
+    ``imo``, ``start_ns``, ``end_ns``; any order): each MMSI's spells are its own, so the
+    spells of groups of MMSIs, found apart and put together, give the rows of all."""
+    spells = spells.sort_values(["mmsi", "start_ns"], kind="mergesort")
     rows = []
     min_ns = params.imo_min_overlap_hours * 3600e9
     for imo, g in spells.groupby("imo", sort=True):

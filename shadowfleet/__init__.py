@@ -9,13 +9,14 @@ __version__ = "0.1.0"
 
 
 def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
-           engine="local", simulated=None):
+           engine="local", simulated=None, scheduler=None, work=None):
     """Decode ``inputs``, run every detector and judge the claims with these ports and
     this config; see :func:`shadowfleet.pipeline.detect`."""
     from shadowfleet.pipeline import detect as _detect
 
     return _detect(inputs, ports=ports, claims=claims, config=config, pairs=pairs,
-                   watchlists=watchlists, engine=engine, simulated=simulated)
+                   watchlists=watchlists, engine=engine, simulated=simulated,
+                   scheduler=scheduler, work=work)
 
 
 def __getattr__(name: str):

@@ -153,7 +153,13 @@ def decode(inputs, out_dir, decoder, quiet):
 @click.option("--out", "out_dir", type=click.Path(path_type=Path),
               default=Path("shadowfleet-out"), show_default=True, help="Output directory.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="dask: decode input files in parallel processes.")
+              help="dask: run on a Dask cluster (a local one unless --scheduler is given).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: the Dask scheduler's address (e.g. tcp://host:8786); "
+                   "default: a LocalCluster of this machine's cores.")
+@click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="With --engine dask: directory for the partitions (on storage every "
+                   "worker reaches); default: a temporary directory, removed at the end.")
 @click.option("--pair", "pairs", multiple=True, metavar="A,B",
               help="A pair of interest (repeatable): round trips through possible port calls are inferred for it.")
 @click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -165,8 +171,8 @@ def decode(inputs, out_dir, decoder, quiet):
 @click.option("--no-figures", is_flag=True, help="Skip map.html and timeline.png.")
 @_map_vessels_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr and no summary table.")
-def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs, watchlists,
-           export_path, decoder, no_figures, map_vessels, quiet):
+def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, scheduler, work_dir,
+           pairs, watchlists, export_path, decoder, no_figures, map_vessels, quiet):
     """Decode AIS and find port visits, round trips, dark periods, possible port calls and
     alerts; evaluate claims. Writes the contract files to --out.
 
@@ -183,7 +189,11 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, pairs
     progress = _progress(quiet)
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
-                        engine=engine, decoder=decoder, progress=progress)
+                        engine=engine, decoder=decoder, progress=progress,
+                        scheduler=scheduler, work=work_dir,
+                        # the figures and trajectories draw the positions: without them the
+                        # Dask engine never gathers positions into this process
+                        keep_frames=not no_figures or export_path is not None)
     result.write(out_dir, figures=not no_figures, map_vessels=map_vessels, progress=progress)
     if export_path is not None:
         from shadowfleet.trajectories import export_trajectories

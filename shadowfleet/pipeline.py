@@ -94,6 +94,11 @@ class Result:
     stops: pd.DataFrame = dataclasses.field(default_factory=_empty_stops)
     stays: pd.DataFrame = dataclasses.field(default_factory=_empty_stays)
     vessels: pd.DataFrame = dataclasses.field(default_factory=_empty_vessels)
+    # the Dask engine (shadowfleet.scale): the number of vessels, and what writes
+    # positions.parquet and statics.parquet from its partitions, when ``positions`` and
+    # ``statics`` were not gathered into this process (None: from the frames)
+    n_vessels: int | None = None
+    decoded_writer: Any = None
 
     @property
     def data(self) -> str:
@@ -109,7 +114,8 @@ class Result:
         identity_by_kind = (self.identity["kind"].value_counts().sort_index().to_dict()
                             if len(self.identity) else {})
         return {
-            "vessels": int(self.positions["mmsi"].nunique()) if len(self.positions) else 0,
+            "vessels": (self.n_vessels if self.n_vessels is not None else
+                        int(self.positions["mmsi"].nunique()) if len(self.positions) else 0),
             "port_visits": int(len(self.port_visits)),
             "round_trips_observed": int((status == "observed").sum()),
             "round_trips_inferred": int((status == "inferred").sum()),
@@ -142,7 +148,9 @@ class Result:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         progress.step("writing tables")
-        if decoded:
+        if decoded and self.decoded_writer is not None:
+            self.decoded_writer(out)
+        elif decoded:
             write_parquet(self.positions[[c for c in self.positions.columns if c != "spoofed"]],
                           out / "positions.parquet")
             write_parquet(self.statics, out / "statics.parquet")
@@ -287,12 +295,10 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
     (``ais.progress``)."""
-    from detectors.alerts import build_alerts, concat_alerts
     from detectors.cleaning import clean_positions
     from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
-    from detectors.round_trips import find_round_trips
     from shadowfleet.config import Settings
 
     settings = params if params is not None else Settings.defaults()
@@ -309,24 +315,53 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
-    trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
-    ports_of_interest = sorted({p for pair in all_pairs for p in pair})
-    alerts = concat_alerts(
-        build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
-                     ports_of_interest=ports_of_interest, names=names, imos=imos),
-        identity_alerts(ident.table, positions=positions, names=names))
+    trips, alerts = trips_and_alerts(visits, gaps, jumps,
+                                     identity_alerts(ident.table, positions=positions,
+                                                     names=names),
+                                     registry=registry, settings=settings, pairs=all_pairs,
+                                     names=names, imos=imos)
     progress.step("behaviour at sea")
     behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
                            dark_periods=gaps, port_visits=visits, data_end=data_end,
                            identity=ident.table)
-    alerts = concat_alerts(alerts, behaviour.alerts)
+    return conclude(decoded.stats, positions=positions, statics=decoded.statics,
+                    rejects=decoded.rejects, registry=registry, settings=settings,
+                    claims=claims, watchlists=watchlists, pairs=all_pairs, visits=visits,
+                    trips=trips, gaps=gaps, jumps=jumps, alerts=alerts, identity=ident.table,
+                    tracks=ident.tracks, behaviour=behaviour, simulated=simulated,
+                    progress=progress)
+
+
+def trips_and_alerts(visits, gaps, jumps, identity_alerts, *, registry, settings, pairs, names,
+                     imos):
+    """Round trips (per vessel, from its visits and dark periods) and the alerts of the
+    visits, trips, possible calls, dark periods and jumps, joined to ``identity_alerts``."""
+    from detectors.alerts import build_alerts, concat_alerts
+    from detectors.round_trips import find_round_trips
+
+    trips = find_round_trips(visits, gaps, registry, pairs, settings.trips, names=names)
+    ports_of_interest = sorted({p for pair in pairs for p in pair})
+    alerts = concat_alerts(
+        build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
+                     ports_of_interest=ports_of_interest, names=names, imos=imos),
+        identity_alerts)
+    return trips, alerts
+
+
+def conclude(stats: dict, *, positions, statics, rejects, registry, settings, claims, watchlists,
+             pairs, visits, trips, gaps, jumps, alerts, identity, tracks, behaviour,
+             simulated=None, progress=None, n_vessels=None, decoded_writer=None) -> Result:
+    """The end of every analysis, from the detectors' tables: the behaviour alerts joined
+    to ``alerts``, the watchlists, the claims, the ``Result`` and its summary. ``stats``:
+    the decoded counts (``Decoded.stats``); ``pairs``: the resolved pairs of interest."""
+    progress = progress if progress is not None else Progress.off()
+    alerts = concat_alerts_of(alerts, behaviour.alerts)
 
     if watchlists:
         from shadowfleet.watchlist import apply_watchlists
 
         progress.step("watchlists")
-        alerts = apply_watchlists(alerts, watchlists, positions=positions,
-                                  statics=decoded.statics)
+        alerts = apply_watchlists(alerts, watchlists, positions=positions, statics=statics)
 
     evaluation = None
     claims_table = _empty(CLAIM_COLUMNS)
@@ -339,27 +374,34 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
                                      legs=trips.legs, round_trips=trips.round_trips,
                                      possible_calls=trips.possible_calls,
                                      dark_periods=gaps, positions=positions,
-                                     statics=decoded.statics, identity=ident.table,
+                                     statics=statics, identity=identity,
                                      encounters=behaviour.encounters,
                                      loitering=behaviour.loitering)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
-    note = simulated or provenance.simulated_note(decoded.stats)
+    note = simulated or provenance.simulated_note(stats)
     data = provenance.data_value(note)
-    result = Result(positions=positions, statics=decoded.statics, rejects=decoded.rejects,
+    result = Result(positions=positions, statics=statics, rejects=rejects,
                     port_visits=visits, round_trips=trips.round_trips, dark_periods=gaps,
                     alerts=provenance.with_data_column(alerts, data),
                     claims=provenance.mark_claims(claims_table, data), legs=trips.legs,
                     possible_calls=trips.possible_calls, jumps=jumps, summary={},
-                    identity=ident.table, tracks=ident.tracks,
+                    identity=identity, tracks=tracks,
                     claim_objects=tuple(claims), claims_evaluation=evaluation,
                     registry=registry, settings=settings, simulated_note=note,
                     encounters=behaviour.encounters, loitering=behaviour.loitering,
-                    stops=behaviour.stops, stays=behaviour.stays, vessels=behaviour.vessels)
-    result.summary = _summary(decoded, result, all_pairs)
+                    stops=behaviour.stops, stays=behaviour.stays, vessels=behaviour.vessels,
+                    n_vessels=n_vessels, decoded_writer=decoded_writer)
+    result.summary = _summary(stats, result, pairs)
     progress.end_step()
     return result
+
+
+def concat_alerts_of(*frames) -> pd.DataFrame:
+    from detectors.alerts import concat_alerts
+
+    return concat_alerts(*frames)
 
 
 class Behaviour(NamedTuple):
@@ -379,15 +421,28 @@ def _behaviour(positions: pd.DataFrame, registry, settings, *, names, imos, dark
     (spoofed fixes left out by each detector), the ranking of every vessel over all the
     run's events (``identity``: the identity anomalies, when the run has them), and the
     alerts of encounters, loitering and unlisted stops (:mod:`detectors.behaviour_alerts`)."""
-    from detectors.behaviour_alerts import build_behaviour_alerts
     from detectors.encounters import find_encounters
     from detectors.loitering import find_loitering
-    from detectors.ranking import rank_vessels
     from detectors.stops import find_unlisted_stops
 
     encounters = find_encounters(positions, registry, settings.encounters, names=names)
     loitering = find_loitering(positions, registry, settings.loitering, names=names)
     stops, stays = find_unlisted_stops(positions, registry, settings.stops, names=names)
+    return behaviour_of(positions, encounters=encounters, loitering=loitering, stops=stops,
+                        stays=stays, settings=settings, names=names, imos=imos,
+                        dark_periods=dark_periods, port_visits=port_visits, data_end=data_end,
+                        identity=identity)
+
+
+def behaviour_of(positions: pd.DataFrame, *, encounters, loitering, stops, stays, settings,
+                 names, imos, dark_periods, port_visits, data_end=None,
+                 identity: pd.DataFrame | None = None) -> Behaviour:
+    """The ranking and the behaviour alerts from the behaviour detectors' tables.
+    ``positions``: what the ranking reads of them: which vessels have a usable position
+    and the first of each (and the data's end when ``data_end`` is None)."""
+    from detectors.behaviour_alerts import build_behaviour_alerts
+    from detectors.ranking import rank_vessels
+
     vessels = rank_vessels(positions, dark_periods=dark_periods, port_visits=port_visits,
                            encounters=encounters, loitering=loitering, stays=stays,
                            identity=identity, names=names, imos=imos, params=settings.ranking,
@@ -430,13 +485,13 @@ def _ports_file(registry) -> str:
     return str(path)
 
 
-def _summary(decoded, result: Result, pairs) -> dict:
+def _summary(stats: dict, result: Result, pairs) -> dict:
     from shadowfleet.outputs.decoded import build_summary
 
     events = result.counts()
     by_kind = events.pop("alerts_by_kind")
     identity_by_kind = events.pop("identity_by_kind")
-    summary = build_summary(decoded.stats, events)
+    summary = build_summary(stats, events)
     summary["alerts_by_kind"] = by_kind
     summary["identity_by_kind"] = identity_by_kind
     summary["pairs_of_interest"] = [list(p) for p in pairs]
@@ -454,7 +509,9 @@ def _summary(decoded, result: Result, pairs) -> dict:
 
 def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists=(),
            engine: str = "local", decoder: str = "fast", progress: "bool | Progress" = False,
-           simulated: str | None = None) -> Result:
+           simulated: str | None = None, scheduler: str | None = None,
+           work: str | Path | None = None, partitions: int | None = None,
+           keep_frames: bool = True) -> Result:
     """Decode ``inputs`` (paths, directories, '-') and run the whole job.
 
     ``ports``: a GeoJSON path or a ``PortRegistry`` (default: the bundled registry);
@@ -463,6 +520,11 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     ``watchlists``: watchlist file paths; ``simulated``: a note marking the outputs
     simulated whatever the inputs say (inputs written by the simulator are recognised
     without it). The claims are evaluated with these ports and this config.
+    ``engine``: ``local`` or ``dask`` (:mod:`shadowfleet.scale`; ``scheduler``: a Dask
+    scheduler address or local scheduler name, default a ``LocalCluster``; ``work``: the
+    directory for its partitions, default a temporary one; ``partitions``: how many;
+    ``keep_frames`` False: the result's ``positions`` and ``statics`` stay on the workers
+    unless claims or watchlists need them, and only the files are written from them).
     """
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
@@ -472,13 +534,23 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     settings = config if isinstance(config, Settings) else load_config(config)
     claim_list = load_claim_list(claims)
     watch = load_watchlist_list(watchlists)
-    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress)
+    if engine == "dask":
+        from shadowfleet.scale import analyse_dask
+
+        if isinstance(inputs, (str, Path)):
+            inputs = [inputs]
+        return analyse_dask(list(inputs), registry=registry, settings=settings,
+                            claims=claim_list, watchlists=watch, pairs=pairs, decoder=decoder,
+                            progress=progress, scheduler=scheduler, work=work,
+                            partitions=partitions, simulated=simulated, keep_frames=keep_frames)
+    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress,
+                     scheduler=scheduler)
     return analyse(decoded, registry=registry, claims=claim_list, params=settings,
                    pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
 
 
 def decode(inputs, *, engine: str = "local", decoder: str = "fast",
-           progress: "bool | Progress" = False) -> "ais.Decoded":
+           progress: "bool | Progress" = False, scheduler: str | None = None) -> "ais.Decoded":
     """Decode ``inputs`` as :func:`detect` does (receive times required; inputs written
     by the simulator marked so), for analyses that start from the same decoded frames."""
     if isinstance(inputs, (str, Path)):
@@ -487,7 +559,7 @@ def decode(inputs, *, engine: str = "local", decoder: str = "fast",
         from shadowfleet.scale import read_inputs_dask
 
         decoded = read_inputs_dask(list(inputs), decoder=decoder, require_times=True,
-                                   progress=progress)
+                                   progress=progress, scheduler=scheduler)
     elif engine == "local":
         decoded = ais.read_inputs(list(inputs), decoder=decoder, require_times=True,
                                   progress=progress)

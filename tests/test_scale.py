@@ -1,19 +1,31 @@
-"""--engine dask: per-file decoding in Dask tasks, merged, cross-file copies dropped."""
+"""--engine dask: the same output files as the local engine, row for row, on the bundled
+feed cut into several files, on Dask's threaded and process schedulers and on a
+``distributed`` cluster; cross-file copies dropped, rows without receive times kept."""
 
 import gzip
+import json
 
+import numpy as np
 import pandas as pd
+import pytest
 
 import ais
 from shadowfleet.demo import bundled_feed
+from shadowfleet.pipeline import detect
 from shadowfleet.scale import read_inputs_dask
 
 KEY = list(ais.POSITION_COLUMNS[:8])     # what was decoded, not the line it came from
+CLAIMS = "rusi-wapo-2023.yaml"
+
+
+def _lines():
+    return gzip.decompress(bundled_feed().read_bytes()).splitlines(keepends=True)
 
 
 def _split(tmp_path, n_parts=3):
-    lines = gzip.decompress(bundled_feed().read_bytes()).splitlines(keepends=True)
-    # cut where the next line starts a single-fragment sentence, so no message is split
+    """The bundled feed cut by time into ``n_parts`` files (as daily files are), where the
+    next line starts a single-fragment sentence, so no message is split."""
+    lines = _lines()
     cuts = [0]
     for k in range(1, n_parts):
         i = k * len(lines) // n_parts
@@ -29,14 +41,101 @@ def _split(tmp_path, n_parts=3):
     return paths
 
 
+def _claims():
+    from importlib import resources
+
+    return [str(resources.files("shadowfleet").joinpath("data", "claims", CLAIMS))]
+
+
+def _outputs(out):
+    """Every output file of a run: parquet as frames, the rest as text."""
+    files = {}
+    for f in sorted(out.iterdir()):
+        files[f.name] = pd.read_parquet(f) if f.suffix == ".parquet" else f.read_text("utf-8")
+    return files
+
+
+def _assert_same_outputs(a, b):
+    fa, fb = _outputs(a), _outputs(b)
+    assert sorted(fa) == sorted(fb)
+    for name, expected in fa.items():
+        got = fb[name]
+        if isinstance(expected, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, expected, obj=name)
+        elif name == "summary.json":
+            assert json.loads(got) == json.loads(expected)
+        else:
+            assert got.splitlines() == expected.splitlines(), name
+
+
+@pytest.fixture(scope="module")
+def split_run(tmp_path_factory):
+    """The feed cut into four files, and the local engine's outputs for them."""
+    tmp = tmp_path_factory.mktemp("split")
+    paths = _split(tmp, 4)
+    out = tmp / "local"
+    detect(paths, claims=_claims()).write(out, figures=False)
+    return paths, out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c:
+        yield c
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
+def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path):
+    paths, local = split_run
+    if scheduler == "distributed":
+        scheduler = request.getfixturevalue("cluster").scheduler_address
+    out = tmp_path / "dask"
+    work = tmp_path / "work"
+    result = detect(paths, claims=_claims(), engine="dask", scheduler=scheduler, work=work,
+                    partitions=3)
+    assert len(list(work.iterdir())) == 1          # the run's directory, while it is used
+    result.write(out, figures=False)
+    del result
+    assert not list(work.iterdir())                # removed with the result
+    _assert_same_outputs(local, out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["inputs"]) == 4 and summary["messages"] > 100_000
+    events = summary["events"]
+    assert events["dark_periods"] > 0 and events["port_visits"] > 0 and events["claims"] > 0
+    assert events["encounters"] > 0 and events["unlisted_stops"] > 0
+
+
+def test_positions_never_in_the_client_without_claims(split_run, tmp_path):
+    """Without claims or watchlists and with ``keep_frames`` False, the client holds no
+    positions: positions.parquet is written from the partitions, a few MMSIs at a time
+    (here at most 5,000 rows), and every file is still the local engine's."""
+    from shadowfleet.scale import PartitionWriter
+
+    paths, _ = split_run
+    local = tmp_path / "local"
+    detect(paths).write(local, figures=False)
+    result = detect(paths, engine="dask", scheduler="synchronous", partitions=5,
+                    keep_frames=False)
+    assert len(result.positions) == 0 and len(result.statics) == 0
+    assert isinstance(result.decoded_writer, PartitionWriter)
+    result.decoded_writer.rows = 5_000
+    assert len(list(result.decoded_writer._ranges("positions"))) > 10
+    out = tmp_path / "dask"
+    result.write(out, figures=False)
+    _assert_same_outputs(local, out)
+
+
 def test_dask_equals_local_on_split_feed(tmp_path):
     paths = _split(tmp_path)
     local = ais.read_inputs(paths, require_times=True)
-    distributed = read_inputs_dask(paths, require_times=True, scheduler="synchronous")
-    a = local.positions[KEY].sort_values(KEY).reset_index(drop=True)
-    b = distributed.positions[KEY].sort_values(KEY).reset_index(drop=True)
-    pd.testing.assert_frame_equal(a, b)
-    assert len(distributed.stats["inputs"]) == 3
+    distributed = read_inputs_dask(paths, require_times=True, scheduler="synchronous",
+                                   partitions=3)
+    pd.testing.assert_frame_equal(distributed.positions, local.positions)
+    pd.testing.assert_frame_equal(distributed.statics, local.statics)
+    pd.testing.assert_frame_equal(distributed.rejects, local.rejects)
+    assert distributed.stats == local.stats
 
 
 def test_same_file_twice_is_all_duplicates(tmp_path):
@@ -44,6 +143,87 @@ def test_same_file_twice_is_all_duplicates(tmp_path):
     copy = tmp_path / "copy.nmea"
     copy.write_bytes(one.read_bytes())
     single = read_inputs_dask([one], scheduler="synchronous")
-    double = read_inputs_dask([one, copy], scheduler="synchronous")
+    double = read_inputs_dask([one, copy], scheduler="synchronous", partitions=2)
     assert len(double.positions) == len(single.positions)
     assert double.stats["duplicates"] >= single.stats["duplicates"] + len(single.positions)
+
+
+def test_rows_without_receive_time_are_not_copies_across_files(tmp_path):
+    """A message without a receive time has no window to be a copy within: the local
+    engine keeps both of two equal such lines in two files, and so does the Dask one."""
+    bare = [ln.split(b"\\", 2)[2] for ln in _lines() if ln.startswith(b"\\")][:200]
+    a, b = tmp_path / "a.nmea", tmp_path / "b.nmea"
+    a.write_bytes(b"".join(bare))
+    b.write_bytes(b"".join(bare))
+    local = ais.read_inputs([a, b])
+    dask = read_inputs_dask([a, b], scheduler="synchronous")
+    assert local.stats["no_receive_time"] > 0
+    assert len(dask.positions) == len(local.positions) > 0
+    assert dask.stats["duplicates"] == local.stats["duplicates"]
+    # times all missing: the local frame's unit is whatever the decoder made of none,
+    # the partitions' is ns
+    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY], check_dtype=False)
+
+
+def _copies_reference(key, t, files, window_s):
+    """The rule of ``cross_file_duplicates``, one row at a time."""
+    order = np.lexsort((t, key))
+    dup = np.zeros(len(key), dtype=bool)
+    last_key, kept_t, kept_file = None, -np.inf, -1
+    for i in order:
+        if np.isnan(t[i]):
+            last_key = None
+            continue
+        if key[i] == last_key and t[i] - kept_t <= window_s and files[i] != kept_file:
+            dup[i] = True
+            continue
+        last_key, kept_t, kept_file = key[i], t[i], files[i]
+    return dup
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_copies_kernel_equals_reference(seed):
+    """The kernel of the copies across files against the obvious loop, on rows of few
+    contents, close times (some NaN) and three files."""
+    from shadowfleet.scale import _dedup_kernel as kernel
+
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    key = rng.integers(0, 40, n).astype(np.uint64)
+    t = np.round(rng.uniform(0, 300, n), 0)
+    t[rng.random(n) < 0.05] = np.nan
+    files = rng.integers(0, 3, n).astype(np.int64)
+    dup = np.zeros(n, dtype=bool)
+    kernel.mark_copies(key, t, files, np.lexsort((t, key)).astype(np.int64), 10.0, dup)
+    expected = _copies_reference(key, t, files, 10.0)
+    assert expected.sum() > 100
+    np.testing.assert_array_equal(dup, expected)
+
+
+def test_no_scheduler_at_the_address_is_an_input_error(tmp_path):
+    """``--scheduler`` naming no running scheduler: one line saying so, exit code 1."""
+    from click.testing import CliRunner
+
+    from shadowfleet.cli import main
+
+    feed = _split(tmp_path, 2)[0]
+    run = CliRunner().invoke(main, ["detect", str(feed), "--engine", "dask", "--scheduler",
+                                    "tcp://127.0.0.1:9", "--out", str(tmp_path / "out"),
+                                    "--quiet", "--no-figures"])
+    assert run.exit_code == 1, run.output
+    assert "no Dask scheduler answers at tcp://127.0.0.1:9" in run.output
+
+
+def test_default_partitions_by_size_and_workers(tmp_path):
+    from shadowfleet.scale.partitions import PARTITION_BYTES, default_partitions
+
+    small = tmp_path / "small.nmea"
+    small.write_bytes(b"x" * 1000)
+    big = tmp_path / "big.nmea"
+    with open(big, "wb") as fh:            # sparse: 2.5 partitions' worth of bytes
+        fh.truncate(int(PARTITION_BYTES * 2.5))
+    assert default_partitions([str(small)]) == 1
+    assert default_partitions([str(small)], workers=4) == 4
+    assert default_partitions([str(big)]) == 3
+    assert default_partitions([str(big)], workers=2) == 4
+    assert default_partitions([str(big), str(tmp_path / "gone.nmea")], workers=3) == 3

@@ -1,0 +1,53 @@
+"""``--engine dask``: the whole analysis on a Dask cluster, no process holding the archive.
+
+How a run goes (DESIGN.md, "Scale"); every step is a task, the client gathers events:
+
+1. **decode**: one task per input file decodes it (``ais.read_inputs``) and writes its
+   positions and statics to Parquet under the work directory, split by hashed MMSI into
+   ``P`` partitions (``decoded/{positions,statics}/f<file>-p<partition>.parquet``). It
+   sends back its counts and rejects only.
+2. **partition** (one task per partition): its rows of every file, in file order; the
+   copies of a message in two files dropped (below); sorted as the local engine sorts;
+   the identity step (shared MMSIs split into tracks, identity anomalies), the cleaning,
+   the messages without a position. Writes the cleaned positions and the statics of the
+   partition; sends back its identity rows, track table, jumps, vessel names and IMOs, the
+   IMO spells of its MMSIs and its latest time.
+3. **detectors** (one task per partition), every vessel being in one partition: port
+   visits, dark periods, loitering, stays, identity alerts, the first fix of each vessel
+   (for the ranking), and the vessels' tracks on the encounter grid, at sea only.
+4. **cross-vessel**, on what the partitions sent, never on positions:
+   - ``others_received`` of a dark period counts the *other* vessels received near it:
+     each partition counts its own vessels for every dark period of the run (the dark
+     periods are events, gathered and sent to every partition), the counts add up;
+   - ``imo_on_several_mmsi`` from the IMO spells of every MMSI (one row per spell);
+   - encounters: one task joins the partitions' grids (10-minute points away from ports,
+     far fewer than positions) and runs the search there;
+   - unlisted stops: DBSCAN over the stays (events); the ranking's IsolationForest over
+     one row per vessel; round trips and alerts over the events.
+5. **files**: ``positions.parquet`` and ``statics.parquet`` are written by the client
+   from the partitions, a range of MMSIs at a time, in the local engine's row order.
+
+Claims and watchlists read positions and statics (a claim's vessels resolved through
+their static reports, coverage, reception caveats): when a run has some, or when the
+caller asks for the frames (figures, trajectories), the client reads the cleaned
+positions and the statics back from the partitions; a run without them never does.
+
+Copies across files: the local engine carries one decoder across files, so a copy of a
+message in another file is a duplicate. Per-file decoding cannot see across files; in a
+partition, rows of different files that are equal in every field except source and line,
+of the same vessel and received within ``window_s`` (10 s, the same rule as the
+decoder's), are dropped as duplicates and counted in ``duplicates`` (a vessel is in one
+partition, so are its copies). A message without a receive time is never a copy. A
+message split across two files stays a reject (``orphan_fragment``) in each: archives
+split on message boundaries do not have them.
+"""
+
+from __future__ import annotations
+
+from shadowfleet.scale.cluster import dask_scheduler
+from shadowfleet.scale.engine import analyse_dask, read_inputs_dask
+from shadowfleet.scale.partitions import partition_of
+from shadowfleet.scale.writer import PartitionWriter
+
+__all__ = ["PartitionWriter", "analyse_dask", "dask_scheduler", "partition_of",
+           "read_inputs_dask"]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from ais.schema import sort_by_vessel_time, vessel_offsets
+from ais.schema import in_vessel_order, sort_by_vessel_time, vessel_offsets
 
 TRACK = "track"
 
@@ -73,41 +73,9 @@ def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
     if "spoofed" in positions.columns:
         ok &= ~positions["spoofed"].fillna(False).astype(bool)
     pos = positions if bool(ok.all()) else positions.loc[ok]
-    if len(pos) > 1 and not _in_vessel_order(pos):
+    if len(pos) > 1 and not in_vessel_order(pos):
         pos = sort_by_vessel_time(pos)
     return pos.reset_index(drop=True)
-
-
-def _in_vessel_order(pos: pd.DataFrame) -> bool:
-    """``pos`` (no missing time) is sorted by (mmsi, track, timestamp, source, line)."""
-    m = pos["mmsi"].to_numpy(dtype=np.int64)
-    ts = pos["timestamp"]
-    ns = (ts.array.asi8 if hasattr(ts.array, "asi8")
-          else pd.to_datetime(ts, utc=True).dt.as_unit("ns").astype("int64").to_numpy())
-    dm = np.diff(m)
-    dt = np.diff(ns)
-    same = dm == 0
-    if TRACK in pos.columns:
-        dk = np.diff(pos[TRACK].to_numpy(dtype=np.int64))
-        ordered = (dm > 0) | (same & (dk > 0)) | (same & (dk == 0) & (dt >= 0))
-        tie = same & (dk == 0) & (dt == 0)
-    else:
-        ordered = (dm > 0) | (same & (dt >= 0))
-        tie = same & (dt == 0)
-    if not bool(ordered.all()):
-        return False
-    at = np.flatnonzero(tie)
-    if not len(at):
-        return True
-    if "source" not in pos.columns or "line" not in pos.columns:
-        return False
-    src = pos["source"].to_numpy(dtype=object)
-    line = pos["line"].to_numpy()
-    try:
-        return all(a < b or (a == b and la <= lb) for a, b, la, lb in
-                   zip(src[at], src[at + 1], line[at], line[at + 1]))
-    except TypeError:       # unorderable sources (a missing one): let the sort decide
-        return False
 
 
 def with_track(event_id_parts: tuple, track: int) -> tuple:

@@ -54,3 +54,21 @@ def test_ties_out_of_order_are_sorted():
     df["source"] = ["a", "a", "a"]
     df["line"] = [9, 1, 3]
     assert list(usable_positions(df)["lat"]) == [1.0, 0.0, 2.0]     # line 1 before line 9
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sort_by_vessel_time_against_sort_values(seed: int):
+    """ais.schema.sort_by_vessel_time (which skips frames in_vessel_order finds sorted)
+    gives the order of a stable sort_values, missing times last."""
+    from ais.schema import in_vessel_order, sort_by_vessel_time
+
+    rng = np.random.default_rng(100 + seed)
+    df = _frame(rng, int(rng.integers(2, 60)), track=bool(seed % 2))
+    if seed % 3 == 0:
+        df.loc[df.index[:2], "timestamp"] = pd.NaT
+    keys = [k for k in ("mmsi", "track", "timestamp", "source", "line") if k in df.columns]
+    expected = df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
+    pd.testing.assert_frame_equal(sort_by_vessel_time(df), expected)
+    pd.testing.assert_frame_equal(sort_by_vessel_time(expected), expected)
+    if seed % 3:
+        assert in_vessel_order(expected)

@@ -86,9 +86,9 @@ def find_gaps(t, offsets, gap_s, data_end):
     return out_i, out_j
 
 
-@njit(parallel=True)
+@njit
 def _count_own(msg_t, msg_off, gap_vessel, t_lo, t_hi, out, first, last):
-    for g in numba.prange(gap_vessel.shape[0]):
+    for g in range(gap_vessel.shape[0]):
         v = gap_vessel[g]
         out[g] = 0
         first[g] = np.nan

@@ -22,7 +22,9 @@ processes:
   columns into a DataFrame, nothing written, no detection;
 
 and prints, per process, the wall time (best of the rounds), messages per second, the
-ratio to the pyais loop, the peak RSS of the process (``os.wait4``'s ``ru_maxrss``; the
+ratio to the pyais loop, the CPU time of the process (user + system: steadier than the
+wall time on a shared machine, but the commands use both cores at times), the peak RSS
+of the process (``os.wait4``'s ``ru_maxrss``; the
 parent stays small so that the figure is the child's) and per message, the size of
 ``map.html``, and the phases the commands report on stderr (``shadowfleet: <phase>: X s``,
 the lines ``ais.progress`` prints when stderr is not a terminal).
@@ -273,14 +275,14 @@ def _run(cmd: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t
     # communicate() reaped the child: its rusage is in RUSAGE_CHILDREN's maximum only when
     # it is the largest so far, so each run is wrapped to report its own (see _wrapped)
-    rss_kb = None
+    rss_kb, cpu = None, float("nan")
     for line in err.decode(errors="replace").splitlines():
         if line.startswith("E2E-MAXRSS-KB "):
-            rss_kb = int(line.split()[1])
+            rss_kb, cpu = int(line.split()[1]), float(line.split()[2])
     if p.returncode != 0:
         sys.stderr.write(err.decode(errors="replace")[-3000:])
         raise SystemExit(f"{' '.join(cmd)} exited {p.returncode}")
-    return {"wall": wall, "rss_mb": (rss_kb or 0) / 1024, "stderr": err.decode(errors="replace"),
+    return {"wall": wall, "cpu": cpu, "rss_mb": (rss_kb or 0) / 1024, "stderr": err.decode(errors="replace"),
             "stdout": out.decode(errors="replace")}
 
 
@@ -290,7 +292,7 @@ WRAPPER = (
     "if pid == 0:\n"
     "    os.execvp(sys.argv[1], sys.argv[1:])\n"
     "_, status, ru = os.wait4(pid, 0)\n"
-    "sys.stderr.write('E2E-MAXRSS-KB %d\\n' % ru.ru_maxrss)\n"
+    "sys.stderr.write('E2E-MAXRSS-KB %d %.3f\\n' % (ru.ru_maxrss, ru.ru_utime + ru.ru_stime))\n"
     "sys.exit(os.waitstatus_to_exitcode(status))\n")
 
 
@@ -393,22 +395,22 @@ def main() -> None:
                 m = out_dir / "map.html"
                 res["map_mb"] = m.stat().st_size / 1e6 if m.exists() else float("nan")
             runs[name].append(res)
-            print(f"round {r + 1}: {name} {res['wall']:.1f} s, peak RSS {res['rss_mb']:,.0f} MB",
-                  flush=True)
+            print(f"round {r + 1}: {name} {res['wall']:.1f} s (CPU {res['cpu']:.1f} s), "
+                  f"peak RSS {res['rss_mb']:,.0f} MB", flush=True)
             if not args.keep:
                 shutil.rmtree(out_dir, ignore_errors=True)
         if not args.no_pyais:
             res = _run(_wrapped([sys.executable, __file__, "--pyais-child", str(feed)]), env)
             res["rows"] = int(res["stdout"].split()[-1])
             runs["pyais"].append(res)
-            print(f"round {r + 1}: pyais loop {res['wall']:.1f} s "
+            print(f"round {r + 1}: pyais loop {res['wall']:.1f} s (CPU {res['cpu']:.1f} s) "
                   f"({res['rows']:,} positions), peak RSS {res['rss_mb']:,.0f} MB", flush=True)
     shutil.rmtree(work, ignore_errors=True)
 
     print()
     best_py = min((x["wall"] for x in runs["pyais"]), default=None)
     print(f"{'process':<10} {'best wall':>10} {'msg/s':>12} {'x pyais':>8} "
-          f"{'peak RSS':>10} {'B/msg':>6}")
+          f"{'peak RSS':>10} {'B/msg':>6} {'best CPU':>9}")
     for name in [*which, "pyais"]:
         if not runs[name]:
             continue
@@ -416,7 +418,8 @@ def main() -> None:
         rss = max(x["rss_mb"] for x in runs[name])
         ratio = f"{best_py / best['wall']:.1f}x" if best_py else "-"
         print(f"{name:<10} {best['wall']:>8.1f} s {n_msgs / best['wall']:>12,.0f} {ratio:>8} "
-              f"{rss:>7,.0f} MB {rss * 1048576 / n_msgs:>6.0f}")
+              f"{rss:>7,.0f} MB {rss * 1048576 / n_msgs:>6.0f} "
+              f"{min(x['cpu'] for x in runs[name]):>7.1f} s")
     for name in which:
         best = min(runs[name], key=lambda x: x["wall"])
         if "map_mb" in best:

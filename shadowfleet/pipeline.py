@@ -288,6 +288,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
     (``ais.progress``)."""
     from detectors.alerts import build_alerts, concat_alerts
+    from detectors._frames import usable_positions
     from detectors.cleaning import clean_positions
     from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
@@ -304,19 +305,25 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     progress = progress if progress is not None else Progress.off()
     progress.step("identity, cleaning and port visits")
     positions, jumps = clean_positions(ident.positions, settings.cleaning)
-    visits = find_port_visits(positions, registry, settings.visits, names=names)
+    # the rows the detectors use (spoofed fixes left out), taken once for all of them
+    # rather than by each (a copy of every column); the end of the data stays the latest
+    # time of all positions, spoofed ones too (DESIGN.md, dark periods)
+    usable = usable_positions(positions)
+    if data_end is None:
+        data_end = _latest_time(positions)
+    visits = find_port_visits(usable, registry, settings.visits, names=names)
     progress.step("dark periods, round trips and alerts")
     own = messages_without_position(ident.positions, ident.statics)
-    gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
+    gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
     trips = find_round_trips(visits, gaps, registry, all_pairs, settings.trips, names=names)
     ports_of_interest = sorted({p for pair in all_pairs for p in pair})
     alerts = concat_alerts(
         build_alerts(visits, trips.round_trips, trips.possible_calls, gaps, jumps,
                      ports_of_interest=ports_of_interest, names=names, imos=imos),
-        identity_alerts(ident.table, positions=positions, names=names))
+        identity_alerts(ident.table, positions=usable, names=names))
     progress.step("behaviour at sea")
-    behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
+    behaviour = _behaviour(usable, registry, settings, names=names, imos=imos,
                            dark_periods=gaps, port_visits=visits, data_end=data_end,
                            identity=ident.table)
     alerts = concat_alerts(alerts, behaviour.alerts)
@@ -360,6 +367,15 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     result.summary = _summary(decoded, result, all_pairs)
     progress.end_step()
     return result
+
+
+def _latest_time(positions: pd.DataFrame) -> "pd.Timestamp | None":
+    """The latest receive time of ``positions`` (None when it has none): what the dark
+    periods and the ranking take as the end of the data when none is given."""
+    if not len(positions):
+        return None
+    latest = pd.to_datetime(positions["timestamp"], utc=True).max()
+    return None if pd.isna(latest) else pd.Timestamp(latest)
 
 
 class Behaviour(NamedTuple):

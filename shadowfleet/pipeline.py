@@ -298,12 +298,12 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
 
     settings = params if params is not None else Settings.defaults()
     names = vessel_names(decoded.statics)
-    ident = identify(decoded, settings)
-    imos = ident.imos
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
     progress = progress if progress is not None else Progress.off()
     progress.step("identity, cleaning and port visits")
+    ident = identify(decoded, settings)
+    imos = ident.imos
     positions, jumps = clean_positions(ident.positions, settings.cleaning)
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
     # rather than by each (a copy of every column); the end of the data stays the latest

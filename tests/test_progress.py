@@ -71,17 +71,21 @@ def test_the_mode_follows_the_stream_and_quiet():
 
 
 def phases(stderr: bytes) -> list[str]:
+    """The phase lines (not errors, nor the lines of kernels compiled on a first run)."""
+    from ais.progress import COMPILING
+
     return [ln.split(":")[1].strip() for ln in stderr.decode().splitlines()
-            if ln.startswith("shadowfleet: ") and not ln.startswith("shadowfleet: error")]
+            if ln.startswith("shadowfleet: ") and not ln.startswith("shadowfleet: error")
+            and not ln.startswith(f"shadowfleet: {COMPILING}")]
 
 
 def test_detect_reports_each_phase_and_quiet_silences_it(tmp_path):
     res = run_cli("detect", FEED, "--out", tmp_path / "o", "--claims",
                   REPO / "shadowfleet" / "data" / "claims" / "rusi-wapo-2023.yaml")
     assert res.returncode == 0, res.stderr
-    assert phases(res.stderr) == ["decoding", "cleaning and port visits",
-                                  "dark periods, round trips and alerts", "claims",
-                                  "writing tables", "map", "timeline"]
+    assert phases(res.stderr) == ["decoding", "identity, cleaning and port visits",
+                                  "dark periods, round trips and alerts", "behaviour at sea",
+                                  "claims", "writing tables", "map", "timeline"]
     quiet = run_cli("detect", FEED, "--out", tmp_path / "q", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == b"" and quiet.stdout == b""
 
@@ -96,8 +100,8 @@ def test_decode_job_and_demo_report_their_phases(tmp_path):
                   "--figures")
     assert res.returncode == 0, res.stderr
     assert phases(res.stderr) == ["loading the state", "decoding a.nmea",
-                                  "cleaning and port visits",
-                                  "dark periods, round trips and alerts",
+                                  "identity, cleaning and port visits",
+                                  "dark periods, round trips and alerts", "behaviour at sea",
                                   "committing the state", "writing tables", "map", "timeline"]
     assert b"1 new file(s)" in res.stdout
     quiet = run_cli("job", "--inbox", inbox, "--state", tmp_path / "s", "--out",

@@ -32,6 +32,7 @@ the lines ``ais.progress`` prints when stderr is not a terminal).
     python benchmarks/e2e.py                          # 5M messages, 2 rounds
     python benchmarks/e2e.py --messages 500000 --repeats 1 --no-pyais
     python benchmarks/e2e.py --feed FEED.nmea --only detect
+    python benchmarks/e2e.py --only detect --no-pyais --baseline ../other-checkout
 
 Measured on this project's shared 2-core machine (7 Dec 2026, the code before the work of
 issue 16's items 2 and 4; 5,270,214 lines, 5,008,143 messages, 378.6 MB, best of 2
@@ -332,6 +333,9 @@ def main() -> None:
                     help="time only these commands (repeatable)")
     ap.add_argument("--no-pyais", action="store_true", help="leave out the pyais loop")
     ap.add_argument("--keep", type=Path, help="write the commands' outputs here (kept)")
+    ap.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                    help="also time the commands of another checkout of the project (its "
+                         "`python -m shadowfleet`), alternating with this one's, and compare")
     ap.add_argument("--make-feed", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--pyais-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -374,23 +378,35 @@ def main() -> None:
         "detect": lambda d: [shadowfleet, "detect", str(feed), "--ports", str(args.ports),
                              "--out", str(d)],
     }
+    envs = {name: env for name in which}
+    if args.baseline:
+        base = args.baseline.resolve()
+        base_env = {**os.environ, "PYTHONPATH": str(base)}
+        for name in list(which):
+            cmds[f"{name}@baseline"] = (lambda n: lambda d: [
+                sys.executable, "-m", "shadowfleet", *cmds[n](d)[1:]])(name)
+            envs[f"{name}@baseline"] = base_env
+        which = [w for name in which for w in (name, f"{name}@baseline")]
     # compile / load the kernels once, untimed, on the feed's first lines
     small = work / "warmup.nmea"
     with open(feed, "rb") as src, open(small, "wb") as dst:
         for _ in range(20000):
             dst.write(src.readline())
-    t = time.perf_counter()
-    _run(_wrapped(cmds["detect"](work / "warm")), env)
-    print(f"warm-up detect (20,000 lines: kernel cache load or compile): "
-          f"{time.perf_counter() - t:.1f} s")
-    shutil.rmtree(work / "warm", ignore_errors=True)
+    for name in [w for w in which if w.startswith("detect")] or which[:1]:
+        t = time.perf_counter()
+        warm_cmd = cmds[name](work / "warm")
+        warm_cmd[warm_cmd.index(str(feed))] = str(small)
+        _run(_wrapped(warm_cmd), envs[name])
+        print(f"warm-up {name} (20,000 lines: kernel cache load or compile): "
+              f"{time.perf_counter() - t:.1f} s")
+        shutil.rmtree(work / "warm", ignore_errors=True)
 
     runs: dict[str, list[dict]] = {k: [] for k in [*which, "pyais"]}
     for r in range(args.repeats):
         for name in which:
             out_dir = (args.keep / name) if args.keep else work / name
             shutil.rmtree(out_dir, ignore_errors=True)
-            res = _run(_wrapped(cmds[name](out_dir)), env)
+            res = _run(_wrapped(cmds[name](out_dir)), envs[name])
             if name == "detect":
                 m = out_dir / "map.html"
                 res["map_mb"] = m.stat().st_size / 1e6 if m.exists() else float("nan")
@@ -420,6 +436,14 @@ def main() -> None:
         print(f"{name:<10} {best['wall']:>8.1f} s {n_msgs / best['wall']:>12,.0f} {ratio:>8} "
               f"{rss:>7,.0f} MB {rss * 1048576 / n_msgs:>6.0f} "
               f"{min(x['cpu'] for x in runs[name]):>7.1f} s")
+    for name in which:
+        if not name.endswith("@baseline") and f"{name}@baseline" in runs:
+            ours, theirs = runs[name], runs[f"{name}@baseline"]
+            print(f"{name} against the baseline: wall {min(x['wall'] for x in theirs):.1f} -> "
+                  f"{min(x['wall'] for x in ours):.1f} s, CPU "
+                  f"{min(x['cpu'] for x in theirs):.1f} -> {min(x['cpu'] for x in ours):.1f} s, "
+                  f"peak RSS {max(x['rss_mb'] for x in theirs):,.0f} -> "
+                  f"{max(x['rss_mb'] for x in ours):,.0f} MB (best of {len(ours)})")
     for name in which:
         best = min(runs[name], key=lambda x: x["wall"])
         if "map_mb" in best:

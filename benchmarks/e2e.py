@@ -44,7 +44,12 @@ alternated rounds):
 | detect | 30.4 s | 164,500 | 2.3x | 2,516 MB | 527 |
 | pyais loop | 69.4 s | 72,153 | 1.0x | 2,026 MB | 424 |
 
-map.html 3.31 MB; detect's phases: decoding 4.3 s, identity, cleaning and port visits
+With issue 16's cuts (the same day, a quiet minute): decode 10.8 s (6.3x), detect 21.8 s
+(3.1x, CPU 21.2 s, 2,497 MB = 523 bytes a message), pyais 67.8 s; alternated with the
+older code (``--baseline``), detect 28.9 -> 21.5 s. The README's "Speed, end to end" has
+the details.
+
+Before, map.html 3.31 MB; detect's phases: decoding 4.3 s, identity, cleaning and port visits
 3.5 s, dark periods, round trips and alerts 4.5 s, behaviour at sea 8.7 s, writing tables
 2.2 s, map 0.9 s, timeline 1.2 s (25.3 s of 30.4 s; the rest is start-up and imports).
 """
@@ -269,9 +274,12 @@ def make_feed(path: Path, n_messages: int, n_vessels: int, days: float, ports: P
 # --------------------------------------------------------------------------- runs
 
 def _run(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd``; wall time, peak RSS (this child's ru_maxrss), stderr and exit code."""
+    """Run ``cmd``; wall time, peak RSS (this child's ru_maxrss), stderr and exit code.
+    In the directory of ``env``'s PYTHONPATH (``python -m`` puts the working directory
+    first on the path: a baseline must not import this checkout)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         cwd=env.get("PYTHONPATH") or None)
     out, err = p.communicate()
     wall = time.perf_counter() - t
     # communicate() reaped the child: its rusage is in RUSAGE_CHILDREN's maximum only when

@@ -22,9 +22,33 @@ KERNEL = dict(cache=True, nogil=True)
 def njit(*args, **kwargs):
     """``numba.njit`` with the project's settings (``parallel`` may be added per kernel)."""
     opts = {**KERNEL, **kwargs}
+
     if args and callable(args[0]):
         return numba.njit(**opts)(args[0])
     return numba.njit(*args, **opts)
+
+
+def readonly(a):
+    """A read-only view of array ``a`` (no copy), for the inputs a kernel only reads:
+    numba compiles a kernel once per argument type, and an array pandas or pyarrow
+    hands out read-only is another type than one numpy made; passing inputs as
+    read-only views always gives one specialisation instead of two (each several
+    seconds on the first run after an install)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def helper(fn):
+    """A helper that kernels call (never a kernel itself): compiled into each kernel that
+    calls it, for the argument types of the call. Unlike an ``njit`` function called from
+    a kernel, it is not compiled again for every combination of constant arguments (a
+    field decoder called with 78 different (bit, width) pairs compiled 78 times, about
+    half a minute on the first run after an install). Still a plain Python function
+    when called from Python."""
+    from numba.extending import register_jitable
+
+    return register_jitable(fn)
 
 
 @intrinsic

@@ -22,7 +22,9 @@ import time
 from contextlib import contextmanager
 from typing import IO, Iterator
 
-__all__ = ["Progress", "Phase"]
+__all__ = ["Progress", "Phase", "COMPILING"]
+
+COMPILING = "compiling kernels (first run only)"
 
 
 def _amount(n: float, unit: str) -> str:
@@ -85,6 +87,7 @@ class Progress:
         self.prefix = prefix
         self.bar_delay_s = bar_delay_s
         self._step: Phase | None = None
+        self._compiling: _CompileReport | None = None
 
     @classmethod
     def off(cls) -> "Progress":
@@ -141,8 +144,96 @@ class Progress:
             step, self._step = self._step, None
             step._end(ok=True)
 
+    def report_compiling(self) -> None:
+        """Report numba compiling kernels from now on (the first run after an install, or
+        after the code changed: later runs load them from numba's cache, which reports
+        nothing). A line when the first compile starts, then a bar of the kernels
+        compiled on a terminal; :meth:`end_compiling` ends it with a line of how many
+        kernels and how long. Nothing when progress is off."""
+        if self.enabled and self._compiling is None:
+            self._compiling = _CompileReport(self)
+
+    def end_compiling(self) -> None:
+        """Stop reporting compiles; one line of what was compiled, if anything was."""
+        report, self._compiling = self._compiling, None
+        if report is not None:
+            report.close()
+
     def abandon_step(self) -> None:
         """The code under a step failed: end it without its line."""
         if self._step is not None:
             step, self._step = self._step, None
             step._end(ok=False)
+
+
+class _CompileReport:
+    """A numba event listener (``numba:compile``, fired for a real compile, never for a
+    load from the cache) counting the kernels compiled and the time spent, from any
+    thread (the read-ahead thread compiles the framing kernels). Compiles nested in a
+    compile (a kernel calling another) count in the outer one."""
+
+    def __init__(self, owner: "Progress"):
+        import threading
+
+        from numba.core import event
+
+        self.owner = owner
+        self.kernels = 0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._bar = None
+        self._event = event
+        listener = self
+
+        class _Listener(event.Listener):
+            def on_start(self, ev):
+                listener._start()
+
+            def on_end(self, ev):
+                listener._end()
+
+        self._listener = _Listener()
+        event.register("numba:compile", self._listener)
+
+    def _start(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth:
+            return
+        self._local.started = time.perf_counter()
+        with self._lock:
+            first = self.kernels == 0 and self._bar is None
+            if first:
+                owner = self.owner
+                if owner.bars:
+                    from tqdm import tqdm
+
+                    self._bar = tqdm(total=None, unit="kernels", desc=COMPILING, leave=False,
+                                     file=owner.stream, dynamic_ncols=True)
+                else:
+                    owner.stream.write(f"{owner.prefix}: {COMPILING}: numba compiles the "
+                                       "kernels once; later runs load them from its cache\n")
+                    owner.stream.flush()
+
+    def _end(self) -> None:
+        self._local.depth = depth = max(getattr(self._local, "depth", 1) - 1, 0)
+        if depth:
+            return
+        with self._lock:
+            self.kernels += 1
+            self.seconds += time.perf_counter() - self._local.started
+            if self._bar is not None:
+                self._bar.update(1)
+
+    def close(self) -> None:
+        self._event.unregister("numba:compile", self._listener)
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            if self.kernels:
+                kernels = f"{self.kernels} kernel" + ("s" if self.kernels != 1 else "")
+                self.owner.stream.write(f"{self.owner.prefix}: {COMPILING}: "
+                                        f"{kernels} in {self.seconds:.1f} s\n")
+                self.owner.stream.flush()

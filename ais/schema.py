@@ -92,6 +92,8 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
     for object columns.
     """
     keys = [k for k in VESSEL_ORDER if k in df.columns]
+    if len(df) < 2 or in_vessel_order(df):
+        return df.reset_index(drop=True)
     try:
         arrays = [_sort_key(df[k]) for k in keys]
     except TypeError:       # unorderable mixed objects: let pandas decide
@@ -99,6 +101,50 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
     if not arrays or len(df) < 2 or _is_sorted(arrays):
         return df.reset_index(drop=True)
     return df.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+
+
+def in_vessel_order(df: pd.DataFrame) -> bool:
+    """``df`` is already in :data:`VESSEL_ORDER` (what :func:`sort_by_vessel_time` gives),
+    checked on the integer keys, and on ``source`` and ``line`` only where a vessel has
+    two rows at the same time. False (not known) for a frame with a missing time or
+    without the ``mmsi`` and ``timestamp`` columns."""
+    if "mmsi" not in df.columns or "timestamp" not in df.columns:
+        return False
+    if not (np.issubdtype(df["mmsi"].dtype, np.integer)
+            and isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype)):
+        return False
+    ts = df["timestamp"].array
+    if len(df) < 2:
+        return True
+    if bool(ts.isna().any()):
+        return False
+    m = df["mmsi"].to_numpy()
+    dm = np.diff(m)
+    dt = np.diff(ts.asi8)
+    same = dm == 0
+    if "track" in df.columns:
+        if not np.issubdtype(df["track"].dtype, np.integer):
+            return False
+        dk = np.diff(df["track"].to_numpy())
+        ordered = (dm > 0) | (same & (dk > 0)) | (same & (dk == 0) & (dt >= 0))
+        tie = same & (dk == 0) & (dt == 0)
+    else:
+        ordered = (dm > 0) | (same & (dt >= 0))
+        tie = same & (dt == 0)
+    if not bool(ordered.all()):
+        return False
+    at = np.flatnonzero(tie)
+    if not len(at):
+        return True
+    if "source" not in df.columns or "line" not in df.columns:
+        return False
+    src = df["source"].to_numpy(dtype=object)
+    line = df["line"].to_numpy()
+    try:
+        return all(a < b or (a == b and la <= lb) for a, b, la, lb in
+                   zip(src[at], src[at + 1], line[at], line[at + 1]))
+    except TypeError:       # unorderable sources (a missing one): let the sort decide
+        return False
 
 
 def _is_sorted(arrays: list[np.ndarray]) -> bool:

@@ -37,8 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# before numpy and pandas are imported, as the command's process does (see the docstring)
-MEMORY_TUNING = "--no-memory-tuning" not in sys.argv
+# before numpy and pandas are imported, as the command's process does (see the docstring);
+# not when another benchmark imports this module for its feed or its pyais loop
+MEMORY_TUNING = __name__ == "__main__" and "--no-memory-tuning" not in sys.argv
 if MEMORY_TUNING:
     from shadowfleet import tuning
 

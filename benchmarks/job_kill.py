@@ -47,14 +47,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from detectors.columns import ALERT_COLUMNS  # noqa: E402
+
 FEED = REPO / "shadowfleet" / "data" / "demo" / "najin-dunay-2023.nmea.gz"
 PAIR = "Najin,Dunay"
 PRELOAD = ["shadowfleet.job", "shadowfleet.pipeline", "shadowfleet.config", "ports",
            "detectors.cleaning", "detectors.port_visits", "detectors.dark_periods",
            "detectors.round_trips", "detectors.alerts", "ais"]
-from detectors.columns import ALERT_COLUMNS  # noqa: E402
-
-COMPARED = list(ALERT_COLUMNS)
+COMPARED = list(ALERT_COLUMNS)      # the contract columns of alerts.csv
 
 
 def split_feed(folder: Path, n: int) -> list[Path]:

@@ -86,9 +86,9 @@ def find_gaps(t, offsets, gap_s, data_end):
     return out_i, out_j
 
 
-@njit(parallel=True)
+@njit
 def _count_own(msg_t, msg_off, gap_vessel, t_lo, t_hi, out, first, last):
-    for g in numba.prange(gap_vessel.shape[0]):
+    for g in range(gap_vessel.shape[0]):
         v = gap_vessel[g]
         out[g] = 0
         first[g] = np.nan
@@ -158,8 +158,7 @@ class ReceptionIndex:
         bucket = np.floor((t - self.t0) / self.bucket_s).astype(np.int64) if n \
             else np.zeros(0, dtype=np.int64)
         self.n_buckets = int(bucket.max()) + 1 if n else 1
-        self.vessels, vid = np.unique(mmsi, return_inverse=True)
-        vid = vid.astype(np.int64).ravel()
+        self.vessels, vid = _vessel_ids(np.asarray(mmsi))
         key = cell_keys(lat, lon, self.cell_deg, self.nx) * self.n_buckets + bucket
         order = np.lexsort((t, vid, key))
         self.t = np.ascontiguousarray(t[order])
@@ -195,6 +194,16 @@ class ReceptionIndex:
                       np.ascontiguousarray(t_lo, dtype=np.float64),
                       np.ascontiguousarray(t_hi, dtype=np.float64), out)
         return out
+
+
+def _vessel_ids(mmsi):
+    """``np.unique(mmsi, return_inverse=True)`` (ids as int64), without its sort when the
+    rows are in vessel order already (as the detectors' rows are)."""
+    if len(mmsi) > 1 and bool((mmsi[1:] >= mmsi[:-1]).all()):
+        new = np.r_[True, mmsi[1:] != mmsi[:-1]]
+        return mmsi[new], (np.cumsum(new) - 1).astype(np.int64)
+    vessels, vid = np.unique(mmsi, return_inverse=True)
+    return vessels, vid.astype(np.int64).ravel()
 
 
 def cell_keys(lat, lon, cell_deg, nx):

@@ -311,14 +311,14 @@ def merge_runs(r0s, r1s, pk, va, vb, step_s, merge_s):
     return g0[:m], g1[:m]
 
 
-@njit(parallel=True)
+@njit
 def event_stats(g0, g1, r0s, r1s, pa, pb, pd, glat, glon, step_s, out_steps, out_dist,
                 out_s1, out_s2, out_lat, out_lon):
     """Per encounter (runs g0[e]:g1[e]): number of close grid times, median distance,
     median speed of each vessel over the steps inside its runs, and the mean position of
     both vessels' grid points at its close grid times."""
     step_h = step_s / 3600.0
-    for e in numba.prange(g0.shape[0]):
+    for e in range(g0.shape[0]):
         n_rows = 0
         n_steps = 0
         for r in range(g0[e], g1[e]):

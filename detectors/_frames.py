@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from ais.schema import vessel_offsets
+from ais.schema import in_vessel_order, sort_by_vessel_time, vessel_offsets
 
 TRACK = "track"
 
@@ -66,28 +66,15 @@ def vessel_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 def usable_positions(positions: pd.DataFrame) -> pd.DataFrame:
     """Rows the detectors use: a position and a time, not flagged ``spoofed``, sorted by
     (mmsi, track, timestamp, source, line) with a fresh index (no ``track`` column: track
-    0). A frame already strictly sorted by (mmsi, track, timestamp), as ``ais`` delivers
-    it and the cleaning returns it, is not sorted again (a stable sort of it would give
-    the same order)."""
+    0). A frame already in that order, as ``ais`` delivers it and the cleaning returns
+    it, is not sorted again (a stable sort of it would give the same order): the check
+    looks at (source, line) only where a vessel has two rows at the same time."""
     ok = positions["lat"].notna() & positions["lon"].notna() & positions["timestamp"].notna()
     if "spoofed" in positions.columns:
         ok &= ~positions["spoofed"].fillna(False).astype(bool)
     pos = positions if bool(ok.all()) else positions.loc[ok]
-    if len(pos) > 1:
-        m = pos["mmsi"].to_numpy(dtype=np.int64)
-        ns = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
-        dm = np.diff(m)
-        dt = np.diff(ns.to_numpy())
-        same = dm == 0
-        if TRACK in pos.columns:
-            dk = np.diff(pos[TRACK].to_numpy(dtype=np.int64))
-            ordered = (dm > 0) | (same & (dk > 0)) | (same & (dk == 0) & (dt > 0))
-        else:
-            ordered = (dm > 0) | (same & (dt > 0))
-        if not bool(ordered.all()):
-            keys = [k for k in ("mmsi", TRACK, "timestamp", "source", "line")
-                    if k in pos.columns]
-            pos = pos.sort_values(keys, kind="mergesort")
+    if len(pos) > 1 and not in_vessel_order(pos):
+        pos = sort_by_vessel_time(pos)
     return pos.reset_index(drop=True)
 
 

@@ -79,11 +79,11 @@ def find_loiters(t, lat, lon, far, offsets, max_gap_s, max_speed_kn, min_s):
     return out_i, out_j
 
 
-@njit(parallel=True)
+@njit
 def loiter_stats(t, lat, lon, ri, rj, out_path_nm, out_max_kn, out_lat, out_lon):
     """Per run ri[e]..rj[e]: path length (nm), fastest implied speed between consecutive
     rows (kn) and median position."""
-    for e in numba.prange(ri.shape[0]):
+    for e in range(ri.shape[0]):
         path = 0.0
         fastest = 0.0
         for j in range(ri[e], rj[e]):

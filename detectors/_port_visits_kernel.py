@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import njit, readonly
 from ports._pip import locate_many, point_in_port, within_port_nm
 
 
@@ -102,6 +102,7 @@ def run(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, offsets: np.ndarray,
     counts = np.zeros(max(len(offsets) - 1, 0), dtype=np.int64)
     if n:
         inside = np.empty(n, dtype=np.int32)
+        lat, lon = readonly(lat), readonly(lon)      # one specialisation of each kernel
         locate_many(lat, lon, 0.0, *arrays, inside)
         port_visits_kernel(t, lat, lon, inside, offsets, float(min_dwell_s), float(gap_s),
                            float(exit_buffer_nm), *arrays,

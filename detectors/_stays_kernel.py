@@ -71,10 +71,10 @@ def find_stays(t, lat, lon, offsets, radius_nm, max_gap_s, min_s):
     return out_i, out_j
 
 
-@njit(parallel=True)
+@njit
 def stay_points(lat, lon, ri, rj, out_lat, out_lon):
     """Median position of each stay's fixes ri[e]..rj[e]."""
-    for e in numba.prange(ri.shape[0]):
+    for e in range(ri.shape[0]):
         la, lo = median_position(lat[ri[e]:rj[e] + 1], lon[ri[e]:rj[e] + 1])
         out_lat[e] = la
         out_lon[e] = lo

@@ -425,13 +425,21 @@ def find_invalid_mmsis(positions: pd.DataFrame | None, statics: pd.DataFrame | N
                        *, imos: dict | None = None) -> pd.DataFrame:
     """``invalid_mmsi`` rows: one per MMSI of the positions or statics that is no valid
     station identity (non-ship ranges with an allocated MID are valid)."""
-    counts = []
-    for what, frame in (("positions", positions), ("static reports", statics)):
-        if frame is not None and len(frame):
-            counts.append(pd.DataFrame({"mmsi": frame["mmsi"].to_numpy(dtype=np.int64),
-                                        "ns": _times_ns(frame["timestamp"]), "what": what}))
-    if not counts:
+    frames = [(what, frame) for what, frame in (("positions", positions),
+                                                ("static reports", statics))
+              if frame is not None and len(frame)]
+    if not frames:
         return empty_identity()
+    # each MMSI classified once; only the rows of the invalid ones are looked at again
+    mmsis = np.unique(np.concatenate([f["mmsi"].to_numpy(dtype=np.int64) for _, f in frames]))
+    invalid = np.array([m for m in mmsis.tolist() if not classify_mmsi(m).is_valid],
+                       dtype=np.int64)
+    counts = []
+    for what, frame in frames:
+        mm = frame["mmsi"].to_numpy(dtype=np.int64)
+        keep = np.isin(mm, invalid)
+        counts.append(pd.DataFrame({"mmsi": mm[keep],
+                                    "ns": _times_ns(frame["timestamp"])[keep], "what": what}))
     seen = pd.concat(counts, ignore_index=True)
     imos = imos or {}
     rows = []

@@ -252,19 +252,19 @@ def locate_many(lat, lon, buffer_nm, vx, vy, ring_off, poly_ring, port_poly, bbo
                             port_poly, bbox)
 
 
-@njit(parallel=True)
+@njit
 def within_many(lat, lon, p, buffer_nm, vx, vy, ring_off, poly_ring, port_poly, bbox, out):
     """Fill ``out[i]`` (bool) with :func:`within_port_nm` of every position for port p."""
-    for i in numba.prange(lat.shape[0]):
+    for i in range(lat.shape[0]):
         out[i] = within_port_nm(lat[i], lon[i], p, buffer_nm, vx, vy, ring_off, poly_ring,
                                 port_poly, bbox)
 
 
-@njit(parallel=True)
+@njit
 def distance_many(lat, lon, vx, vy, ring_off, poly_ring, port_poly, bbox, out):
     """Fill ``out[i, p]`` with the distance in nm of position i to port p (0 inside)."""
     n_ports = port_poly.shape[0] - 1
-    for i in numba.prange(lat.shape[0]):
+    for i in range(lat.shape[0]):
         for p in range(n_ports):
             out[i, p] = distance_to_port_nm(lat[i], lon[i], p, vx, vy, ring_off, poly_ring,
                                             port_poly, bbox)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ais._numba import readonly
 from ais.errors import InputError
 from ports.errors import PortsError
 from ports import _pip
@@ -90,8 +91,8 @@ class PortRegistry:
     def locate(self, lat, lon, buffer_nm: float = 0.0) -> np.ndarray:
         """Port index of each position (int32, -1 for none): the first port containing
         it, or with ``buffer_nm > 0`` the nearest port within that distance."""
-        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
-        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = readonly(np.ascontiguousarray(lat, dtype=np.float64).ravel())
+        lon = readonly(np.ascontiguousarray(lon, dtype=np.float64).ravel())
         if lat.shape != lon.shape:
             raise ValueError("lat and lon must have the same length")
         if not (buffer_nm >= 0.0 and math.isfinite(buffer_nm)):
@@ -105,8 +106,8 @@ class PortRegistry:
 
     def distance_nm(self, lat, lon) -> np.ndarray:
         """(n, n_ports) distances in nm to each port polygon (0 inside, NaN for NaN)."""
-        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
-        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = readonly(np.ascontiguousarray(lat, dtype=np.float64).ravel())
+        lon = readonly(np.ascontiguousarray(lon, dtype=np.float64).ravel())
         if lat.shape != lon.shape:
             raise ValueError("lat and lon must have the same length")
         out = np.empty((len(lat), len(self.names)), dtype=np.float64)
@@ -121,8 +122,8 @@ class PortRegistry:
         position -1 and NaN. Unlike :meth:`distance_nm` it never builds the (n, n_ports)
         matrix, and a finite ``max_nm`` skips every port whose bounding box lies
         farther."""
-        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
-        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = readonly(np.ascontiguousarray(lat, dtype=np.float64).ravel())
+        lon = readonly(np.ascontiguousarray(lon, dtype=np.float64).ravel())
         if lat.shape != lon.shape:
             raise ValueError("lat and lon must have the same length")
         if not max_nm >= 0.0:
@@ -136,8 +137,8 @@ class PortRegistry:
     def contains(self, port: int | str, lat, lon, buffer_nm: float = 0.0) -> np.ndarray:
         """Bool array: position inside port (or within ``buffer_nm`` of it)."""
         p = self.index(port) if isinstance(port, str) else int(port)
-        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
-        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = readonly(np.ascontiguousarray(lat, dtype=np.float64).ravel())
+        lon = readonly(np.ascontiguousarray(lon, dtype=np.float64).ravel())
         if lat.shape != lon.shape:
             raise ValueError("lat and lon must have the same length")
         if not 0 <= p < len(self.names):

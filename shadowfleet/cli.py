@@ -55,9 +55,16 @@ def _quiet_option(command):
 
 
 def _progress(quiet: bool):
+    """The command's progress, reporting kernels numba compiles (the first run after an
+    install) until the command ends."""
     from ais.progress import Progress
 
-    return Progress.for_command(quiet=quiet)
+    progress = Progress.for_command(quiet=quiet)
+    ctx = click.get_current_context(silent=True)
+    if progress.enabled and ctx is not None:
+        progress.report_compiling()
+        ctx.call_on_close(progress.end_compiling)
+    return progress
 
 
 def _writable(path, option: str, *, for_file: bool = False):

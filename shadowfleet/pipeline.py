@@ -295,6 +295,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (a note) is given or the decoded inputs carry the simulator's note
     (:mod:`shadowfleet.provenance`). ``progress`` reports each group of detectors
     (``ais.progress``)."""
+    from detectors._frames import usable_positions
     from detectors.cleaning import clean_positions
     from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
@@ -303,25 +304,31 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
 
     settings = params if params is not None else Settings.defaults()
     names = vessel_names(decoded.statics)
-    ident = identify(decoded, settings)
-    imos = ident.imos
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
     progress = progress if progress is not None else Progress.off()
     progress.step("identity, cleaning and port visits")
+    ident = identify(decoded, settings)
+    imos = ident.imos
     positions, jumps = clean_positions(ident.positions, settings.cleaning)
-    visits = find_port_visits(positions, registry, settings.visits, names=names)
+    # the rows the detectors use (spoofed fixes left out), taken once for all of them
+    # rather than by each (a copy of every column); the end of the data stays the latest
+    # time of all positions, spoofed ones too (DESIGN.md, dark periods)
+    usable = usable_positions(positions)
+    if data_end is None:
+        data_end = _latest_time(positions)
+    visits = find_port_visits(usable, registry, settings.visits, names=names)
     progress.step("dark periods, round trips and alerts")
     own = messages_without_position(ident.positions, ident.statics)
-    gaps = find_dark_periods(positions, registry, settings.gaps, names=names, data_end=data_end,
+    gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
     trips, alerts = trips_and_alerts(visits, gaps, jumps,
-                                     identity_alerts(ident.table, positions=positions,
+                                     identity_alerts(ident.table, positions=usable,
                                                      names=names),
                                      registry=registry, settings=settings, pairs=all_pairs,
                                      names=names, imos=imos)
     progress.step("behaviour at sea")
-    behaviour = _behaviour(positions, registry, settings, names=names, imos=imos,
+    behaviour = _behaviour(usable, registry, settings, names=names, imos=imos,
                            dark_periods=gaps, port_visits=visits, data_end=data_end,
                            identity=ident.table)
     return conclude(decoded.stats, positions=positions, statics=decoded.statics,
@@ -402,6 +409,15 @@ def concat_alerts_of(*frames) -> pd.DataFrame:
     from detectors.alerts import concat_alerts
 
     return concat_alerts(*frames)
+
+
+def _latest_time(positions: pd.DataFrame) -> "pd.Timestamp | None":
+    """The latest receive time of ``positions`` (None when it has none): what the dark
+    periods and the ranking take as the end of the data when none is given."""
+    if not len(positions):
+        return None
+    latest = pd.to_datetime(positions["timestamp"], utc=True).max()
+    return None if pd.isna(latest) else pd.Timestamp(latest)
 
 
 class Behaviour(NamedTuple):

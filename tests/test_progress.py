@@ -71,8 +71,12 @@ def test_the_mode_follows_the_stream_and_quiet():
 
 
 def phases(stderr: bytes) -> list[str]:
+    """The phase lines (not errors, nor the lines of kernels compiled on a first run)."""
+    from ais.progress import COMPILING
+
     return [ln.split(":")[1].strip() for ln in stderr.decode().splitlines()
-            if ln.startswith("shadowfleet: ") and not ln.startswith("shadowfleet: error")]
+            if ln.startswith("shadowfleet: ") and not ln.startswith("shadowfleet: error")
+            and not ln.startswith(f"shadowfleet: {COMPILING}")]
 
 
 def test_detect_reports_each_phase_and_quiet_silences_it(tmp_path):
@@ -81,8 +85,7 @@ def test_detect_reports_each_phase_and_quiet_silences_it(tmp_path):
     assert res.returncode == 0, res.stderr
     assert phases(res.stderr) == ["decoding", "identity, cleaning and port visits",
                                   "dark periods, round trips and alerts", "behaviour at sea",
-                                  "claims",
-                                  "writing tables", "map", "timeline"]
+                                  "claims", "writing tables", "map", "timeline"]
     quiet = run_cli("detect", FEED, "--out", tmp_path / "q", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == b"" and quiet.stdout == b""
 
@@ -130,3 +133,72 @@ def test_on_a_terminal_there_are_no_phase_lines(tmp_path):
     os.close(primary)
     assert proc.returncode == 0
     assert b"shadowfleet: decoding:" not in seen and b"sorting and writing:" not in seen
+
+
+def _fresh_kernels():
+    """Two functions numba has never compiled (no disk cache: a test probe, not a
+    project kernel), the outer calling the inner."""
+    import numba
+
+    @numba.njit(cache=False)
+    def inner(x):
+        return x * 2.0
+
+    @numba.njit(cache=False)
+    def outer(a):
+        s = 0.0
+        for v in a:
+            s += inner(v)
+        return s
+
+    return outer
+
+
+def test_compiling_kernels_is_reported_once_with_a_closing_line():
+    import numpy as np
+
+    from ais.progress import COMPILING
+
+    out = io.StringIO()
+    p = Progress("lines", stream=out)
+    p.report_compiling()
+    outer = _fresh_kernels()
+    assert outer(np.arange(3.0)) == 6.0
+    assert outer(np.arange(4.0)) == 12.0        # compiled already: no more events
+    p.end_compiling()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"shadowfleet: {COMPILING}: ") and "cache" in lines[0]
+    # the inner function compiles inside the outer one: one kernel
+    assert lines[1].startswith(f"shadowfleet: {COMPILING}: 1 kernel in ")
+    assert lines[1].endswith(" s")
+    p.end_compiling()                           # ended: nothing more
+    assert out.getvalue().count("\n") == 2
+
+
+def test_no_compile_no_line_and_off_reports_nothing():
+    import numpy as np
+
+    out = io.StringIO()
+    p = Progress("lines", stream=out)
+    p.report_compiling()
+    p.end_compiling()
+    assert out.getvalue() == ""
+    quiet = Progress.off()
+    quiet.report_compiling()
+    _fresh_kernels()(np.arange(2.0))
+    quiet.end_compiling()                       # off: nothing was listening
+
+
+def test_compiling_kernels_bar_on_a_terminal():
+    import numpy as np
+
+    from ais.progress import COMPILING
+
+    out = Terminal()
+    p = Progress("bar", stream=out)
+    p.report_compiling()
+    _fresh_kernels()(np.arange(2.0))
+    p.end_compiling()
+    text = out.getvalue()
+    assert COMPILING in text and "kernel" in text

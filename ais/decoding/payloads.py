@@ -38,7 +38,7 @@ import numpy as np
 
 from ais.decoding import fields
 from ais.decoding.fields import MIN_BITS, MIN_BITS_24
-from ais._numba import njit
+from ais._numba import helper, njit, readonly
 
 DECODED = 0
 FALLBACK = 1
@@ -87,7 +87,7 @@ def ship_type_table() -> np.ndarray:
     return np.array([int(ShipType.from_value(v)) for v in range(256)], dtype=np.int64)
 
 
-@njit
+@helper
 def _get(buf, start, nbits, armor, bit, width):
     """Unsigned field of ``width`` bits at ``bit`` (bits past the end are dropped)."""
     if width <= 0 or bit >= nbits:
@@ -103,7 +103,7 @@ def _get(buf, start, nbits, armor, bit, width):
     return v & ((1 << avail) - 1)
 
 
-@njit
+@helper
 def _get_signed(buf, start, nbits, armor, bit, width):
     """Two's-complement field; the sign is the first bit present."""
     if width <= 0 or bit >= nbits:
@@ -115,7 +115,7 @@ def _get_signed(buf, start, nbits, armor, bit, width):
     return v
 
 
-@njit
+@helper
 def _text(buf, start, nbits, armor, chars, bit, width, out, row, col, out_len):
     """pyais ``get_str``: write the trimmed text to ``out[row, col]``, length to ``out_len``."""
     if width <= 0 or bit >= nbits:
@@ -158,12 +158,12 @@ def _text(buf, start, nbits, armor, chars, bit, width, out, row, col, out_len):
     out_len[row, col] = hi - lo
 
 
-@njit
+@helper
 def _latlon(v):
     return ((10 * v + 3) // 6) / 1e6
 
 
-@njit
+@helper
 def _latlon600(v):
     return ((10000 * v + 3) // 6) / 1e6
 
@@ -354,7 +354,7 @@ def decode_payloads(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray,
     ``table_text``: the text as the tables hold it (``ais.decoding.fields.table_text``), not as
     pyais gives it.
     """
-    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    buf = readonly(np.ascontiguousarray(buf, dtype=np.uint8))    # one specialisation
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     ends = np.ascontiguousarray(ends, dtype=np.int64)
     fill = np.ascontiguousarray(fill, dtype=np.int64)

@@ -135,6 +135,7 @@ def _draw(ax, y_of, mmsis, starts, ends, height, style) -> None:
     frame = pd.DataFrame({"mmsi": pd.Series(mmsis).astype("int64").reset_index(drop=True),
                           "a": utc(starts).reset_index(drop=True),
                           "b": utc(ends).reset_index(drop=True)}).dropna()
+    frame = frame[frame["mmsi"].isin(list(y_of))]       # the vessels drawn, in their order
     for mmsi, rows in frame.groupby("mmsi"):
         if int(mmsi) in y_of:
             ax.broken_barh(_bars(utc(rows["a"]), utc(rows["b"])),
@@ -199,7 +200,8 @@ def draw_timeline(result):
     y_of = {m: i for i, m in enumerate(rows)}
     positions = table(result, "positions")
     if len(positions) and "timestamp" in positions:
-        seen = positions.groupby("mmsi")["timestamp"].agg(["min", "max"])
+        drawn = positions[positions["mmsi"].isin(list(y_of))]
+        seen = drawn.groupby("mmsi")["timestamp"].agg(["min", "max"])
         for m, (a, b) in seen.iterrows():
             if int(m) in y_of:
                 x = mdates.date2num([utc([a]).iloc[0].tz_convert(None), utc([b]).iloc[0].tz_convert(None)])

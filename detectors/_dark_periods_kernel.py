@@ -61,7 +61,7 @@ def _count_gaps(t, offsets, gap_s, data_end, counts):
     empty = np.empty(0, dtype=np.int64)
     for v in numba.prange(offsets.shape[0] - 1):
         counts[v] = _vessel_gaps(t, offsets[v], offsets[v + 1], gap_s, data_end,
-                                 empty, empty, 0)
+                                 empty, empty, np.int64(0))
 
 
 @njit(parallel=True)

@@ -86,7 +86,7 @@ def _count_grid(t, lat, lon, offsets, step_s, max_gap_s, counts):
     ef = np.empty(0, dtype=np.float64)
     for v in numba.prange(offsets.shape[0] - 1):
         counts[v] = _vessel_grid(t, lat, lon, offsets[v], offsets[v + 1], step_s, max_gap_s,
-                                 ek, ef, ef, 0)
+                                 ek, ef, ef, np.int64(0))
 
 
 @njit(parallel=True)
@@ -190,7 +190,7 @@ def _count_pairs(bounds, key, vid, lat, lon, ok, dist_m, n_side, counts):
     ef = np.empty(0, dtype=np.float64)
     for s in numba.prange(bounds.shape[0] - 1):
         counts[s] = _scan_step(bounds[s], bounds[s + 1], key, vid, lat, lon, ok, dist_m,
-                               n_side, ei, ei, ef, 0)
+                               n_side, ei, ei, ef, np.int64(0))
 
 
 @njit(parallel=True)

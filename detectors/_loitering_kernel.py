@@ -53,7 +53,7 @@ def _count(t, lat, lon, far, offsets, max_gap_s, max_speed_kn, min_s, counts):
     empty = np.empty(0, dtype=np.int64)
     for v in numba.prange(offsets.shape[0] - 1):
         counts[v] = _vessel_loiters(t, lat, lon, far, offsets[v], offsets[v + 1], max_gap_s,
-                                    max_speed_kn, min_s, empty, empty, 0)
+                                    max_speed_kn, min_s, empty, empty, np.int64(0))
 
 
 @njit(parallel=True)

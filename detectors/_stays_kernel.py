@@ -45,7 +45,7 @@ def _count(t, lat, lon, offsets, radius_nm, max_gap_s, min_s, counts):
     empty = np.empty(0, dtype=np.int64)
     for v in numba.prange(offsets.shape[0] - 1):
         counts[v] = _vessel_stays(t, lat, lon, offsets[v], offsets[v + 1], radius_nm,
-                                  max_gap_s, min_s, empty, empty, 0)
+                                  max_gap_s, min_s, empty, empty, np.int64(0))
 
 
 @njit(parallel=True)

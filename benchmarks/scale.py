@@ -212,10 +212,10 @@ def make_archive(data: Path, messages: int, vessels: int, seed: int) -> list[tup
     """The daily files (made once; kept), with the messages in each."""
     data.mkdir(parents=True, exist_ok=True)
     index = data / "index.json"
-    want = {"messages": messages, "vessels": vessels, "seed": seed}
-    if index.exists():
+    want = {"vessels": vessels, "seed": seed}
+    if index.exists():              # days made before for as many messages or more
         made = json.loads(index.read_text())
-        if {k: made[k] for k in want} == want:
+        if {k: made[k] for k in want} == want and made["messages"] >= messages:
             return [(data / f, n) for f, n in made["files"]]
     fleet = Fleet(vessels, seed)
     files, total, d = [], 0, 0
@@ -230,7 +230,7 @@ def make_archive(data: Path, messages: int, vessels: int, seed: int) -> list[tup
         d += 1
         print(f"  day {d}: {n:,} messages ({total:,} so far, {time.perf_counter() - t:.0f} s)",
               flush=True)
-    index.write_text(json.dumps({**want, "files": files}, indent=1))
+    index.write_text(json.dumps({**want, "messages": messages, "files": files}, indent=1))
     return [(data / f, n) for f, n in files]
 
 

@@ -109,6 +109,13 @@ def test_decode_job_and_demo_report_their_phases(tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == b"" and quiet.stdout == b""
     res = run_cli("demo", "--out", tmp_path / "demo", "--quiet")
     assert res.returncode == 0 and res.stderr == b"" and res.stdout == b""
+    # the demo's phases once each: the second act (printed on stdout) reports none
+    res = run_cli("demo", "--out", tmp_path / "demo2")
+    assert res.returncode == 0, res.stderr
+    assert phases(res.stderr) == ["decoding", "identity, cleaning and port visits",
+                                  "dark periods, round trips and alerts", "behaviour at sea",
+                                  "claims", "writing tables", "map", "timeline"]
+    assert b"second act" in res.stdout
 
 
 def test_on_a_terminal_there_are_no_phase_lines(tmp_path):

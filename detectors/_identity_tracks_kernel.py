@@ -20,7 +20,7 @@ import math
 import numba
 import numpy as np
 
-from ports._geo import haversine_nm
+from ports._geo import haversine_nm, point_segment_distance_nm
 from ais._numba import njit
 
 MIN_HOURS = 1.0 / 3600.0    # one second: receive times have one-second resolution
@@ -181,40 +181,6 @@ def fill_labels(label, lat, lon, offsets, n_labels):
 
 
 @njit
-def _path_distance_nm(lat, lon, lat_a, lon_a, lat_b, lon_b):
-    """Distance in nm from (lat, lon) to the segment a-b in a local equirectangular
-    projection centred on the point, longitudes wrapped to the nearest turn (so a segment
-    across the antimeridian is the short one)."""
-    kx = 60.0 * math.cos(math.radians(lat))
-    ax = _wrap(lon_a - lon) * kx
-    ay = (lat_a - lat) * 60.0
-    bx = _wrap(lon_b - lon) * kx
-    by = (lat_b - lat) * 60.0
-    dx = bx - ax
-    dy = by - ay
-    den = dx * dx + dy * dy
-    u = 0.0
-    if den > 0.0:
-        u = -(ax * dx + ay * dy) / den
-        if u < 0.0:
-            u = 0.0
-        elif u > 1.0:
-            u = 1.0
-    px = ax + u * dx
-    py = ay + u * dy
-    return math.sqrt(px * px + py * py)
-
-
-@njit
-def _wrap(dlon):
-    while dlon > 180.0:
-        dlon -= 360.0
-    while dlon < -180.0:
-        dlon += 360.0
-    return dlon
-
-
-@njit
 def echo_mask(t_b, lat_b, lon_b, t_a, lat_a, lon_a, shift_s, distance_nm):
     """For each fix of track B (times ``t_b``), whether it lies within ``distance_nm`` of
     track A's path (its fixes and the straight legs between consecutive ones) as A sailed
@@ -228,8 +194,8 @@ def echo_mask(t_b, lat_b, lon_b, t_a, lat_a, lon_a, shift_s, distance_nm):
         hi = np.searchsorted(t_a, t_b[i] + shift_s, side="right")
         for j in range(lo, hi):
             if j + 1 < hi:
-                d = _path_distance_nm(lat_b[i], lon_b[i], lat_a[j], lon_a[j],
-                                      lat_a[j + 1], lon_a[j + 1])
+                d = point_segment_distance_nm(lat_b[i], lon_b[i], lat_a[j], lon_a[j],
+                                              lat_a[j + 1], lon_a[j + 1])
             else:
                 d = haversine_nm(lat_b[i], lon_b[i], lat_a[j], lon_a[j])
             if d <= distance_nm:

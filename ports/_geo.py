@@ -69,12 +69,13 @@ def implied_speed_kn(distance_nm, seconds):
 def point_segment_distance_nm(lat, lon, lat_a, lon_a, lat_b, lon_b):
     """Distance in nm from point (lat, lon) to the segment a-b, in a local
     equirectangular projection centred on the point (good to well under 1 % over
-    tens of nm)."""
+    tens of nm), longitudes taken the short way round (a segment across the
+    antimeridian is the short one)."""
     kx = NM_PER_DEG_LAT * math.cos(math.radians(lat))
     ky = NM_PER_DEG_LAT
-    ax = (lon_a - lon) * kx
+    ax = _short_dlon(lon_a - lon) * kx
     ay = (lat_a - lat) * ky
-    bx = (lon_b - lon) * kx
+    bx = _short_dlon(lon_b - lon) * kx
     by = (lat_b - lat) * ky
     dx = bx - ax
     dy = by - ay
@@ -89,6 +90,16 @@ def point_segment_distance_nm(lat, lon, lat_a, lon_a, lat_b, lon_b):
     px = ax + u * dx
     py = ay + u * dy
     return math.sqrt(px * px + py * py)
+
+
+@njit
+def _short_dlon(dlon):
+    """A longitude difference the short way round (unchanged within [-180, 180])."""
+    while dlon > 180.0:
+        dlon -= 360.0
+    while dlon < -180.0:
+        dlon += 360.0
+    return dlon
 
 
 @njit

@@ -5,6 +5,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from benchmarks.job_kill import comparable  # alerts without run-specific columns, by id
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS, ALERT_LOG_COLUMNS
 from shadowfleet.job import Analysis, run_job
 from shadowfleet.pipeline import detect
@@ -37,21 +38,6 @@ def truth(feed):
 @pytest.fixture(scope="module")
 def analysis():
     return Analysis.load(pairs=PAIRS)
-
-
-def comparable(alerts: pd.DataFrame) -> pd.DataFrame:
-    """Alerts without run-specific columns, sorted by id."""
-    cols = ["alert_id", "kind", "mmsi", "name", "imo", "start_utc", "end_utc", "lat", "lon",
-            "score", "summary", "evidence", "claim_ids"]
-    out = alerts[cols].copy()
-    for c in ("start_utc", "end_utc"):
-        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
-    for c in ("name", "summary", "evidence", "claim_ids", "kind", "alert_id"):
-        out[c] = out[c].fillna("").astype(str)
-    out["mmsi"] = out["mmsi"].astype("int64")
-    for c in ("imo", "lat", "lon", "score"):
-        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
-    return out.sort_values("alert_id").reset_index(drop=True)
 
 
 def read_alerts_csv(path) -> pd.DataFrame:

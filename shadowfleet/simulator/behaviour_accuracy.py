@@ -94,51 +94,40 @@ def _score_encounters(truth: dict, encounters: pd.DataFrame, slack) -> KindScore
     looks = [dict(x, t0=_ts(x.get("start_utc") or x.get("first_utc")),
                   t1=_ts(x.get("end_utc") or x.get("last_utc")))
              for x in truth["lookalikes"] if "encounter" in x["must_not"]]
-    score = KindScore(expected=sum(m["expected"] for m in meetings))
-    hit: set[int] = set()
-    for e in ([] if encounters is None else encounters.to_dict("records")):
-        score.detected += 1
-        pair = sorted((int(e["mmsi_1"]), int(e["mmsi_2"])))
-        s, t = _ts(e["start_utc"]), _ts(e["end_utc"])
-        match = [i for i, m in enumerate(meetings)
-                 if m["vessels"] == pair and _overlap(s, t, m["t0"], m["t1"], slack)]
-        if match:
-            score.true += 1
-            hit.update(match)
-            continue
-        score.false.append(e)
-        fired = [x for x in looks if x["vessels"] == pair and _overlap(s, t, x["t0"], x["t1"], slack)]
-        if fired:
-            score.lookalikes.append(dict(event=e["encounter_id"], lookalikes=fired))
-    for i, m in enumerate(meetings):
-        if m["expected"] and i in hit:
-            score.found += 1
-        elif m["expected"]:
-            score.missed.append(m)
-        elif i in hit:
-            score.found_unexpected += 1
-    return score
+    return _score_in_time(encounters, meetings, looks, "encounter_id", slack,
+                          of_event=lambda e: sorted((int(e["mmsi_1"]), int(e["mmsi_2"]))),
+                          of_truth=lambda m: m["vessels"])
 
 
 def _score_loitering(truth: dict, loitering: pd.DataFrame, slack) -> KindScore:
     true = [dict(x, t0=_ts(x["start_utc"]), t1=_ts(x["end_utc"])) for x in truth["loitering"]]
     looks = [dict(x, t0=_ts(x["start_utc"]), t1=_ts(x["end_utc"]))
              for x in truth["lookalikes"] if "loitering" in x["must_not"]]
+    return _score_in_time(loitering, true, looks, "loiter_id", slack,
+                          of_event=lambda e: int(e["mmsi"]), of_truth=lambda x: x["mmsi"])
+
+
+def _score_in_time(events: pd.DataFrame | None, true: list[dict], looks: list[dict],
+                   id_column: str, slack, *, of_event, of_truth) -> KindScore:
+    """Score ``events`` against the ``true`` ones (dicts with ``t0``/``t1``): an event is
+    true when it is of the same vessels (``of_event(e) == of_truth(x)``) and overlaps a
+    true one within ``slack``; a false one on a look-alike of ``looks`` is recorded."""
     score = KindScore(expected=sum(x["expected"] for x in true))
     hit: set[int] = set()
-    for lo in ([] if loitering is None else loitering.to_dict("records")):
+    for e in ([] if events is None else events.to_dict("records")):
         score.detected += 1
-        m, s, t = int(lo["mmsi"]), _ts(lo["start_utc"]), _ts(lo["end_utc"])
+        who, s, t = of_event(e), _ts(e["start_utc"]), _ts(e["end_utc"])
         match = [i for i, x in enumerate(true)
-                 if x["mmsi"] == m and _overlap(s, t, x["t0"], x["t1"], slack)]
+                 if of_truth(x) == who and _overlap(s, t, x["t0"], x["t1"], slack)]
         if match:
             score.true += 1
             hit.update(match)
             continue
-        score.false.append(lo)
-        fired = [x for x in looks if x["mmsi"] == m and _overlap(s, t, x["t0"], x["t1"], slack)]
+        score.false.append(e)
+        fired = [x for x in looks
+                 if of_truth(x) == who and _overlap(s, t, x["t0"], x["t1"], slack)]
         if fired:
-            score.lookalikes.append(dict(event=lo["loiter_id"], lookalikes=fired))
+            score.lookalikes.append(dict(event=e[id_column], lookalikes=fired))
     for i, x in enumerate(true):
         if x["expected"] and i in hit:
             score.found += 1

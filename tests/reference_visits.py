@@ -51,10 +51,14 @@ def ref_port_contains(feature, lat, lon):
 
 
 def ref_segment_nm(lat, lon, a, b):
-    """Point to segment a-b ([lon, lat] each) in the local flat projection at the point."""
+    """Point to segment a-b ([lon, lat] each) in the local flat projection at the point,
+    longitudes taken the short way round (across the antimeridian when that is shorter)."""
+    def short(d):
+        return (d + 180.0) % 360.0 - 180.0
+
     kx = 60.0 * math.cos(math.radians(lat))
-    ax, ay = (a[0] - lon) * kx, (a[1] - lat) * 60.0
-    bx, by = (b[0] - lon) * kx, (b[1] - lat) * 60.0
+    ax, ay = short(a[0] - lon) * kx, (a[1] - lat) * 60.0
+    bx, by = short(b[0] - lon) * kx, (b[1] - lat) * 60.0
     best = min(math.hypot(ax, ay), math.hypot(bx, by))
     dx, dy = bx - ax, by - ay
     den = dx * dx + dy * dy

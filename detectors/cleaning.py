@@ -98,7 +98,9 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
     if not isinstance(params, CleaningParams):
         raise TypeError("params must be a CleaningParams")
     keep = positions["lat"].notna() & positions["lon"].notna()
-    pos = sort_by_vessel_time(positions.loc[keep])
+    # no row to drop (the usual case): no copy of every column, the frame's columns are
+    # shared (copy on write) and only ``spoofed`` is new
+    pos = sort_by_vessel_time(positions if bool(keep.all()) else positions.loc[keep])
     if pos.empty:
         pos = pos.copy()
         pos["spoofed"] = pd.Series([], dtype=bool)

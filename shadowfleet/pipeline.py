@@ -24,10 +24,16 @@ import pandas as pd
 import ais
 from ais.errors import InputError
 from ais.progress import Progress
-from shadowfleet import provenance
+from shadowfleet import provenance, tuning
 from shadowfleet.outputs.columns import CLAIM_COLUMNS, EVENT_FILES
 from shadowfleet.outputs.files import atomic_write_text
 from shadowfleet.outputs.tables import write_csv, write_parquet
+
+
+# the columns of the positions the detectors read (``usable`` in ``analyse``): the
+# vessel, time and place of each row, (source, line), the order of rows at the same
+# time, and ``spoofed``, which leaves the row out
+DETECTOR_COLUMNS = ("mmsi", "track", "timestamp", "lat", "lon", "source", "line", "spoofed")
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -309,33 +315,41 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     progress = progress if progress is not None else Progress.off()
     progress.step("identity, cleaning and port visits")
     ident = identify(decoded, settings)
-    imos = ident.imos
+    stats, statics, rejects = decoded.stats, decoded.statics, decoded.rejects
+    # from here on the decoded positions are reached through ``ident`` only: a caller
+    # that keeps no reference to ``decoded`` (``detect``) sees that frame freed once the
+    # cleaning has its own (a copy when the shared MMSIs' tracks reorder the rows)
+    del decoded
+    imos, identity_table, tracks = ident.imos, ident.table, ident.tracks
+    own = messages_without_position(ident.positions, ident.statics)
     positions, jumps = clean_positions(ident.positions, settings.cleaning)
+    del ident
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
-    # rather than by each (a copy of every column); the end of the data stays the latest
+    # rather than by each, and only the columns they read (a copy of 7 columns rather
+    # than of all 12 when some rows are spoofed); the end of the data stays the latest
     # time of all positions, spoofed ones too (DESIGN.md, dark periods)
-    usable = usable_positions(positions)
+    usable = usable_positions(positions[[c for c in DETECTOR_COLUMNS if c in positions.columns]])
     if data_end is None:
         data_end = _latest_time(positions)
     visits = find_port_visits(usable, registry, settings.visits, names=names)
     progress.step("dark periods, round trips and alerts")
-    own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
     trips, alerts = trips_and_alerts(visits, gaps, jumps,
-                                     identity_alerts(ident.table, positions=usable,
+                                     identity_alerts(identity_table, positions=usable,
                                                      names=names),
                                      registry=registry, settings=settings, pairs=all_pairs,
                                      names=names, imos=imos)
     progress.step("behaviour at sea")
     behaviour = _behaviour(usable, registry, settings, names=names, imos=imos,
                            dark_periods=gaps, port_visits=visits, data_end=data_end,
-                           identity=ident.table)
-    return conclude(decoded.stats, positions=positions, statics=decoded.statics,
-                    rejects=decoded.rejects, registry=registry, settings=settings,
+                           identity=identity_table)
+    del usable
+    return conclude(stats, positions=positions, statics=statics,
+                    rejects=rejects, registry=registry, settings=settings,
                     claims=claims, watchlists=watchlists, pairs=all_pairs, visits=visits,
-                    trips=trips, gaps=gaps, jumps=jumps, alerts=alerts, identity=ident.table,
-                    tracks=ident.tracks, behaviour=behaviour, simulated=simulated,
+                    trips=trips, gaps=gaps, jumps=jumps, alerts=alerts, identity=identity_table,
+                    tracks=tracks, behaviour=behaviour, simulated=simulated,
                     progress=progress)
 
 
@@ -559,9 +573,10 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
                             claims=claim_list, watchlists=watch, pairs=pairs, decoder=decoder,
                             progress=progress, scheduler=scheduler, work=work,
                             partitions=partitions, simulated=simulated, keep_frames=keep_frames)
-    decoded = decode(inputs, engine=engine, decoder=decoder, progress=progress,
-                     scheduler=scheduler)
-    return analyse(decoded, registry=registry, claims=claim_list, params=settings,
+    # the decoded frames are handed to ``analyse`` with no reference kept here, so that it
+    # can let the decoded positions go once it has the cleaned ones
+    return analyse(decode(inputs, engine=engine, decoder=decoder, progress=progress,
+                          scheduler=scheduler), registry=registry, claims=claim_list, params=settings,
                    pairs=pairs, watchlists=watch, simulated=simulated, progress=progress)
 
 
@@ -582,6 +597,7 @@ def decode(inputs, *, engine: str = "local", decoder: str = "fast",
     else:
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
     decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))
+    tuning.end_bulk_read()      # the command's process: the analysis's freed arrays go back
     return decoded
 
 

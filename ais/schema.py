@@ -94,6 +94,9 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
     keys = [k for k in VESSEL_ORDER if k in df.columns]
     if len(df) < 2 or in_vessel_order(df):
         return df.reset_index(drop=True)
+    order = _track_order(df)
+    if order is not None:
+        return df.take(order).reset_index(drop=True)
     try:
         arrays = [_sort_key(df[k]) for k in keys]
     except TypeError:       # unorderable mixed objects: let pandas decide
@@ -101,6 +104,27 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
     if not arrays or len(df) < 2 or _is_sorted(arrays):
         return df.reset_index(drop=True)
     return df.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+
+
+def _track_order(df: pd.DataFrame) -> np.ndarray | None:
+    """The row order of :func:`sort_by_vessel_time` for a frame with a ``track`` column
+    whose rows are in order but for it (the decoded positions once the identity step
+    has labelled the ships of the shared MMSIs): each MMSI's slice with a track other
+    than 0 sorted stably by track, which keeps its rows' (timestamp, source, line)
+    order; the other rows stay put. None when that does not apply (the full sort then
+    decides). The same order as the full sort, without its pass over every key."""
+    if "track" not in df.columns or not np.issubdtype(df["track"].dtype, np.integer):
+        return None
+    if not in_vessel_order(df.drop(columns="track")):
+        return None
+    track = df["track"].to_numpy()
+    mmsi = df["mmsi"].to_numpy()
+    offsets = vessel_offsets(mmsi)
+    order = np.arange(len(df), dtype=np.int64)
+    for v in np.unique(np.searchsorted(offsets, np.flatnonzero(track), side="right") - 1):
+        a, b = offsets[v], offsets[v + 1]
+        order[a:b] = a + np.argsort(track[a:b], kind="stable")
+    return order
 
 
 def in_vessel_order(df: pd.DataFrame) -> bool:

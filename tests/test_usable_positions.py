@@ -72,3 +72,35 @@ def test_sort_by_vessel_time_against_sort_values(seed: int):
     pd.testing.assert_frame_equal(sort_by_vessel_time(expected), expected)
     if seed % 3:
         assert in_vessel_order(expected)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_sort_of_rows_in_order_but_for_their_tracks(seed: int):
+    """The decoded positions once the identity step has labelled the ships of shared
+    MMSIs: in (mmsi, timestamp, source, line) order, tracks on a few MMSIs only.
+    sort_by_vessel_time sorts only those MMSIs' slices by track (ais.schema._track_order)
+    and gives the order of the stable sort_values by (mmsi, track, timestamp, source,
+    line), ties included."""
+    from ais.schema import _track_order, sort_by_vessel_time
+
+    rng = np.random.default_rng(200 + seed)
+    df = _frame(rng, int(rng.integers(2, 80)), track=False)
+    df = df.sort_values(["mmsi", "timestamp", "source", "line"],
+                        kind="mergesort").reset_index(drop=True)
+    shared = rng.choice(df["mmsi"].unique(), size=int(rng.integers(0, 3)), replace=False)
+    df["track"] = np.where(df["mmsi"].isin(shared), rng.integers(0, 3, len(df)), 0)
+    expected = df.sort_values(["mmsi", "track", "timestamp", "source", "line"],
+                              kind="mergesort").reset_index(drop=True)
+    assert _track_order(df) is not None
+    pd.testing.assert_frame_equal(sort_by_vessel_time(df), expected)
+
+
+def test_track_order_leaves_other_frames_to_the_full_sort():
+    t = pd.Timestamp("2023-09-01", tz="UTC")
+    df = pd.DataFrame({"mmsi": [1, 1], "timestamp": [t + pd.Timedelta(seconds=1), t],
+                       "lat": [0.0, 1.0], "lon": [0.0, 0.0], "source": ["a", "a"],
+                       "line": [1, 2], "track": [1, 0]})
+    from ais.schema import _track_order, sort_by_vessel_time
+
+    assert _track_order(df) is None          # out of time order: not only the tracks
+    assert list(sort_by_vessel_time(df)["lat"]) == [1.0, 0.0]

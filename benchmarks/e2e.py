@@ -49,6 +49,11 @@ With issue 16's cuts (the same day, a quiet minute): decode 10.8 s (6.3x), detec
 older code (``--baseline``), detect 28.9 -> 21.5 s. The README's "Speed, end to end" has
 the details.
 
+After the memory cuts of the same day (a busy machine, load average 6 to 7; best of 2
+alternated rounds with ``--baseline`` the code before): detect 47.7 s (3.6x, CPU 22.8 s,
+1,504 MB = 315 bytes a message; the code before 51.0 s, 2,346 MB), decode 25.4 s (6.7x),
+pyais 170.3 s (CPU 89.3 s).
+
 Before, map.html 3.31 MB; detect's phases: decoding 4.3 s, identity, cleaning and port visits
 3.5 s, dark periods, round trips and alerts 4.5 s, behaviour at sea 8.7 s, writing tables
 2.2 s, map 0.9 s, timeline 1.2 s (25.3 s of 30.4 s; the rest is start-up and imports).

@@ -177,3 +177,27 @@ def test_the_command_says_so_in_its_help():
 
     text = " ".join(CliRunner().invoke(main, ["--help"]).output.split())
     assert "tunes glibc's memory allocator for its own process" in text
+
+
+END_OF_READ = PROBE + r'''
+from shadowfleet import tuning
+if sys.argv[1] == "command":
+    tuning.command_started()
+    tuning.command_chosen("detect")
+import ais, pandas
+kept = not big_block_is_mmapped()
+ended = tuning.end_bulk_read()
+print(json.dumps({"kept": kept, "ended": ended, "mmapped": big_block_is_mmapped(),
+                  "again": tuning.end_bulk_read()}))
+'''
+
+
+@pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
+def test_detect_gives_the_read_s_memory_back_when_the_read_ends():
+    """``tuning.end_bulk_read`` (what ``pipeline.decode`` calls once the read is over):
+    in the command's process, large blocks are mmap-ed (given back on free) again for
+    the analysis; in a process that only imports the library it does nothing."""
+    got = _run(END_OF_READ, "command")
+    assert got == {"kept": True, "ended": True, "mmapped": True, "again": False}
+    got = _run(END_OF_READ, "library")
+    assert got == {"kept": False, "ended": False, "mmapped": True, "again": False}

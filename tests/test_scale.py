@@ -160,9 +160,25 @@ def test_rows_without_receive_time_are_not_copies_across_files(tmp_path):
     assert local.stats["no_receive_time"] > 0
     assert len(dask.positions) == len(local.positions) > 0
     assert dask.stats["duplicates"] == local.stats["duplicates"]
-    # times all missing: the local frame's unit is whatever the decoder made of none,
-    # the partitions' is ns
-    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY], check_dtype=False)
+    # times all missing: both frames keep the contract's ns (pandas infers seconds from
+    # NaT alone; the decoders and the partitions say ns)
+    assert str(local.positions["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert str(local.statics["timestamp"].dtype) == "datetime64[ns, UTC]"
+    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY])
+    pd.testing.assert_frame_equal(dask.statics, local.statics)
+
+
+@pytest.mark.parametrize("decoder", ["fast", "pyais"])
+def test_no_receive_time_at_all_keeps_ns(tmp_path, decoder):
+    """A feed whose lines carry no receive time: the timestamp columns are NaT in the
+    contract's unit (ns), as with times, on both decoders."""
+    bare = [ln.split(b"\\", 2)[2] for ln in _lines() if ln.startswith(b"\\")][:50]
+    a = tmp_path / "a.nmea"
+    a.write_bytes(b"".join(bare))
+    d = ais.read_inputs([a], decoder=decoder)
+    assert len(d.positions) and d.positions["timestamp"].isna().all()
+    assert str(d.positions["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert str(d.statics["timestamp"].dtype) == "datetime64[ns, UTC]"
 
 
 def _copies_reference(key, t, files, window_s):

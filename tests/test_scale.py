@@ -87,10 +87,18 @@ def cluster():
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
-def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path):
+def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path, monkeypatch):
+    """The same files as the local engine, with the cross-vessel work cut into many cell
+    tasks (about 2,000 grid points or positions each: several tasks of the encounter
+    search, dozens of others_received; every group of joined cells of stays its own
+    task), as an archive's would be."""
+    from shadowfleet.scale import cells, cross
+
     paths, local = split_run
     if scheduler == "distributed":
         scheduler = request.getfixturevalue("cluster").scheduler_address
+    monkeypatch.setattr(cells, "CELL_TASK_ROWS", 2_000)
+    monkeypatch.setattr(cross, "GROUP_STAYS", 1)
     out = tmp_path / "dask"
     work = tmp_path / "work"
     result = detect(paths, claims=_claims(), engine="dask", scheduler=scheduler, work=work,
@@ -214,6 +222,36 @@ def test_copies_kernel_equals_reference(seed):
     expected = _copies_reference(key, t, files, 10.0)
     assert expected.sum() > 100
     np.testing.assert_array_equal(dup, expected)
+
+
+def test_cli_partitions(split_run, tmp_path):
+    """``detect --engine dask --partitions N``: N partitions under --work, the same files."""
+    from click.testing import CliRunner
+
+    from shadowfleet.cli import main
+
+    paths, _ = split_run
+    local = tmp_path / "local"
+    detect(paths[:2]).write(local, figures=False)
+    seen = []
+    from shadowfleet.scale import engine
+
+    make_dirs = engine.make_dirs
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(engine, "make_dirs", lambda work, n: (seen.append(n), make_dirs(work, n)))
+    try:
+        run = CliRunner().invoke(main, ["detect", *map(str, paths[:2]), "--engine", "dask",
+                                        "--scheduler", "synchronous", "--partitions", "7",
+                                        "--out", str(tmp_path / "dask"), "--quiet",
+                                        "--no-figures"])
+    finally:
+        monkeypatch.undo()
+    assert run.exit_code == 0, run.output
+    assert seen == [7]
+    _assert_same_outputs(local, tmp_path / "dask")
+    bad = CliRunner().invoke(main, ["detect", str(paths[0]), "--engine", "dask",
+                                    "--partitions", "0", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2
 
 
 def test_no_scheduler_at_the_address_is_an_input_error(tmp_path):

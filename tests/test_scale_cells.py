@@ -236,3 +236,39 @@ def test_task_of_and_plan():
     assert bounds.tolist() == [[3, 3], [5, 9], [12, 12], [40, 40]]
     assert task_of(np.array([3, 4, 5, 12, 13, 40, 41]), bounds).tolist() == [0, -1, 1, 2, -1, 3, -1]
     assert SPACE_CELLS == 180 * 360
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reception_index_lists_the_vessels_it_counts(seed):
+    """``ReceptionIndex.others`` (the fill pass of the counting kernel) against the
+    obvious loop: for each dark period, every other vessel with a position strictly
+    inside its time span within the radius of either fix; and as many as it counts."""
+    from detectors._dark_periods_kernel import ReceptionIndex
+    from ports._geo import haversine_nm_array
+
+    rng = np.random.default_rng(seed)
+    n, n_vessels, n_gaps, radius = 4_000, 30, 60, 5.0
+    t = rng.uniform(0, 50_000, n)
+    lat = rng.uniform(41.8, 42.2, n)
+    lon = rng.uniform(130.8, 131.3, n)
+    vessel = rng.integers(0, n_vessels, n).astype(np.int64) * 7 + 3
+    own = rng.integers(0, n_vessels, n_gaps).astype(np.int64) * 7 + 3
+    lat0, lon0 = rng.uniform(41.8, 42.2, n_gaps), rng.uniform(130.8, 131.3, n_gaps)
+    lat1, lon1 = rng.uniform(41.8, 42.2, n_gaps), rng.uniform(130.8, 131.3, n_gaps)
+    lat1[::5] = np.nan
+    lon1[::5] = np.nan
+    t_lo = rng.uniform(0, 45_000, n_gaps)
+    t_hi = t_lo + rng.uniform(0, 8_000, n_gaps)
+    index = ReceptionIndex(t, lat, lon, vessel, radius, 3_600.0)
+    gap, other = index.others(own, lat0, lon0, lat1, lon1, t_lo, t_hi)
+    counts = index.count_others(own, lat0, lon0, lat1, lon1, t_lo, t_hi)
+    np.testing.assert_array_equal(np.bincount(gap, minlength=n_gaps), counts)
+    for g in range(n_gaps):
+        inside = (t > t_lo[g]) & (t < t_hi[g]) & (vessel != own[g])
+        near = np.zeros(n, dtype=bool)
+        for la, lo in ((lat0[g], lon0[g]), (lat1[g], lon1[g])):
+            if not np.isnan(la):
+                near |= haversine_nm_array(np.full(n, la), np.full(n, lo), lat, lon) <= radius
+        expected = sorted(set(vessel[inside & near].tolist()))
+        assert sorted(other[gap == g].tolist()) == expected, g
+    assert counts.sum() > n_gaps

@@ -137,9 +137,8 @@ class ReceptionIndex:
     """All positions in (cell, time bucket, vessel, time) order, for :meth:`count_others`.
 
     Cells are ``cell_deg`` degrees square, numbered ``iy * nx + ix`` from (-90, -180);
-    the run key is ``cell * n_buckets + bucket``. Longitudes are not wrapped across the
-    antimeridian (cells beyond +-180 are simply absent), like the rest of the project's
-    geometry.
+    the run key is ``cell * n_buckets + bucket``. A fix near the antimeridian is looked up
+    on both sides of it (:func:`_scan_fix`): longitudes wrap (DESIGN.md).
     """
 
     def __init__(self, t, lat, lon, mmsi, radius_nm, bucket_s):
@@ -260,9 +259,31 @@ def _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t
               bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w):
     """Mark (``marker[vid] = g``) every other vessel with a row within ``radius_nm`` of
     the fix received in (t_lo, t_hi); return how many were newly marked. When ``out_v``
-    is not empty, each newly marked vessel is written to it from slot ``w``."""
+    is not empty, each newly marked vessel is written to it from slot ``w``. Across the
+    antimeridian: a circle reaching past +-180 is searched again with the fix's
+    longitude 360 degrees round (distances do not change; the cells there do)."""
     if not (flat == flat and flon == flon):
         return 0
+    found = _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+                       bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w)
+    dlon = nm_to_deg_lon(radius_nm, min(abs(flat) + nm_to_deg_lat(radius_nm), 89.9))
+    if dlon < 180.0:
+        if flon - dlon < -180.0:
+            found += _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx,
+                                n_buckets, t0, bucket_s, radius_nm, own, flat, flon + 360.0,
+                                t_lo, t_hi, marker, g, out_v, w + found)
+        if flon + dlon > 180.0:
+            found += _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx,
+                                n_buckets, t0, bucket_s, radius_nm, own, flat, flon - 360.0,
+                                t_lo, t_hi, marker, g, out_v, w + found)
+    return found
+
+
+@njit
+def _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+               bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w):
+    """:func:`_scan_fix` over the cells of the box around (flat, flon), longitudes taken
+    as given (-180 to 180 is the box's part that exists)."""
     found = 0
     b_lo = int(math.floor((t_lo - t0) / bucket_s))
     b_hi = int(math.floor((t_hi - t0) / bucket_s))

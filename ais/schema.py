@@ -72,7 +72,8 @@ def conform(df: pd.DataFrame, columns: tuple[str, ...], dtypes: dict[str, str]) 
                                index=out.index)
         dt = dtypes[c]
         if dt.startswith("datetime64"):
-            out[c] = pd.to_datetime(out[c], utc=True)
+            # ns whatever pandas infers (NaT only gives seconds): one dtype per column
+            out[c] = pd.to_datetime(out[c], utc=True).dt.as_unit("ns")
         elif dt == "object":
             out[c] = out[c].astype(object)
         else:

@@ -137,9 +137,8 @@ class ReceptionIndex:
     """All positions in (cell, time bucket, vessel, time) order, for :meth:`count_others`.
 
     Cells are ``cell_deg`` degrees square, numbered ``iy * nx + ix`` from (-90, -180);
-    the run key is ``cell * n_buckets + bucket``. Longitudes are not wrapped across the
-    antimeridian (cells beyond +-180 are simply absent), like the rest of the project's
-    geometry.
+    the run key is ``cell * n_buckets + bucket``. A fix near the antimeridian is looked up
+    on both sides of it (:func:`_scan_fix`): longitudes wrap (DESIGN.md).
     """
 
     def __init__(self, t, lat, lon, mmsi, radius_nm, bucket_s):
@@ -174,26 +173,43 @@ class ReceptionIndex:
         self.run_key = np.ascontiguousarray(key[starts])
         self.run_vid = np.ascontiguousarray(vid[starts])
 
+    def _gap_args(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi) -> tuple:
+        own_vid = np.searchsorted(self.vessels, own)
+        own_vid = np.where((own_vid < len(self.vessels))
+                           & (self.vessels[np.minimum(own_vid, len(self.vessels) - 1)] == own),
+                           own_vid, -1).astype(np.int64)
+        return (self.run_key, self.run_vid, self.run_off, self.t, self.lat, self.lon,
+                self.cell_deg, self.nx, self.n_buckets, self.t0, self.bucket_s,
+                self.radius_nm, len(self.vessels), own_vid,
+                *(np.ascontiguousarray(x, dtype=np.float64)
+                  for x in (lat0, lon0, lat1, lon1, t_lo, t_hi)))
+
     def count_others(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi):
         """Distinct other vessels (mmsi != ``own``) near either fix with
         ``t_lo < t < t_hi``, per gap. A NaN fix (the end of an open gap) is skipped."""
         out = np.zeros(len(own), dtype=np.int64)
         if len(own) == 0 or len(self.t) == 0:
             return out
-        own_vid = np.searchsorted(self.vessels, own)
-        own_vid = np.where((own_vid < len(self.vessels))
-                           & (self.vessels[np.minimum(own_vid, len(self.vessels) - 1)] == own),
-                           own_vid, -1).astype(np.int64)
-        _count_others(self.run_key, self.run_vid, self.run_off, self.t, self.lat, self.lon,
-                      self.cell_deg, self.nx, self.n_buckets, self.t0, self.bucket_s,
-                      self.radius_nm, len(self.vessels), own_vid,
-                      np.ascontiguousarray(lat0, dtype=np.float64),
-                      np.ascontiguousarray(lon0, dtype=np.float64),
-                      np.ascontiguousarray(lat1, dtype=np.float64),
-                      np.ascontiguousarray(lon1, dtype=np.float64),
-                      np.ascontiguousarray(t_lo, dtype=np.float64),
-                      np.ascontiguousarray(t_hi, dtype=np.float64), out)
+        _count_others(*self._gap_args(own, lat0, lon0, lat1, lon1, t_lo, t_hi), out)
         return out
+
+    def others(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi):
+        """The vessels :meth:`count_others` counts: (gap index, vessel key) arrays, each
+        pair once, by gap. The Dask engine lists them per space-time cell and counts the
+        distinct pairs of all cells (a vessel near a gap in two cells is one vessel)."""
+        n = len(own)
+        if n == 0 or len(self.t) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        args = self._gap_args(own, lat0, lon0, lat1, lon1, t_lo, t_hi)
+        counts = np.zeros(n, dtype=np.int64)
+        _count_others(*args, counts)
+        first = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=first[1:])
+        out_v = np.empty(first[-1], dtype=np.int64)
+        if first[-1]:
+            _list_others(*args, first[:-1].copy(), out_v)
+        gap = np.repeat(np.arange(n, dtype=np.int64), counts)
+        return gap, self.vessels[out_v].astype(np.int64)
 
 
 def _vessel_ids(mmsi):
@@ -240,11 +256,34 @@ def _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
 
 @njit
 def _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
-              bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g):
+              bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w):
     """Mark (``marker[vid] = g``) every other vessel with a row within ``radius_nm`` of
-    the fix received in (t_lo, t_hi); return how many were newly marked."""
+    the fix received in (t_lo, t_hi); return how many were newly marked. When ``out_v``
+    is not empty, each newly marked vessel is written to it from slot ``w``. Across the
+    antimeridian: a circle reaching past +-180 is searched again with the fix's
+    longitude 360 degrees round (distances do not change; the cells there do)."""
     if not (flat == flat and flon == flon):
         return 0
+    found = _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+                       bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w)
+    dlon = nm_to_deg_lon(radius_nm, min(abs(flat) + nm_to_deg_lat(radius_nm), 89.9))
+    if dlon < 180.0:
+        if flon - dlon < -180.0:
+            found += _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx,
+                                n_buckets, t0, bucket_s, radius_nm, own, flat, flon + 360.0,
+                                t_lo, t_hi, marker, g, out_v, w + found)
+        if flon + dlon > 180.0:
+            found += _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx,
+                                n_buckets, t0, bucket_s, radius_nm, own, flat, flon - 360.0,
+                                t_lo, t_hi, marker, g, out_v, w + found)
+    return found
+
+
+@njit
+def _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+               bucket_s, radius_nm, own, flat, flon, t_lo, t_hi, marker, g, out_v, w):
+    """:func:`_scan_fix` over the cells of the box around (flat, flon), longitudes taken
+    as given (-180 to 180 is the box's part that exists)."""
     found = 0
     b_lo = int(math.floor((t_lo - t0) / bucket_s))
     b_hi = int(math.floor((t_hi - t0) / bucket_s))
@@ -287,11 +326,15 @@ def _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t
                     continue
                 if inside:
                     marker[v] = g
+                    if out_v.shape[0] > 0:
+                        out_v[w + found] = v
                     found += 1
                     continue
                 for q in range(a, e):
                     if haversine_nm(flat, flon, lat[q], lon[q]) <= radius_nm:
                         marker[v] = g
+                        if out_v.shape[0] > 0:
+                            out_v[w + found] = v
                         found += 1
                         break
     return found
@@ -303,13 +346,33 @@ def _count_others(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_bucket
                   out):
     n = own.shape[0]
     n_chunks = min(n, 64)
+    empty = np.empty(0, dtype=np.int64)
     for c in numba.prange(n_chunks):
         marker = np.full(n_vessels, -1, dtype=np.int64)
         for g in range(c * n // n_chunks, (c + 1) * n // n_chunks):
             k = _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
                           t0, bucket_s, radius_nm, own[g], lat0[g], lon0[g], t_lo[g],
-                          t_hi[g], marker, g)
+                          t_hi[g], marker, g, empty, np.int64(0))
             k += _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
                            t0, bucket_s, radius_nm, own[g], lat1[g], lon1[g], t_lo[g],
-                           t_hi[g], marker, g)
+                           t_hi[g], marker, g, empty, np.int64(0))
             out[g] = k
+
+
+@njit(parallel=True)
+def _list_others(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, t0,
+                 bucket_s, radius_nm, n_vessels, own, lat0, lon0, lat1, lon1, t_lo, t_hi,
+                 first, out_v):
+    """:func:`_count_others`' vessels: gap g's from slot ``first[g]`` of ``out_v``
+    (``first``: the cumulative counts of that pass)."""
+    n = own.shape[0]
+    n_chunks = min(n, 64)
+    for c in numba.prange(n_chunks):
+        marker = np.full(n_vessels, -1, dtype=np.int64)
+        for g in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            k = _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
+                          t0, bucket_s, radius_nm, own[g], lat0[g], lon0[g], t_lo[g],
+                          t_hi[g], marker, g, out_v, first[g])
+            _scan_fix(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets,
+                      t0, bucket_s, radius_nm, own[g], lat1[g], lon1[g], t_lo[g],
+                      t_hi[g], marker, g, out_v, first[g] + k)

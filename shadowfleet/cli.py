@@ -167,6 +167,10 @@ def decode(inputs, out_dir, decoder, quiet):
 @click.option("--work", "work_dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --engine dask: directory for the partitions (on storage every "
                    "worker reaches); default: a temporary directory, removed at the end.")
+@click.option("--partitions", type=click.IntRange(min=1), metavar="N",
+              help="With --engine dask: how many partitions the vessels are split into "
+                   "(by hashed MMSI); default: one per 128 MB of input, a multiple of the "
+                   "workers. More partitions, less memory per task.")
 @click.option("--pair", "pairs", multiple=True, metavar="A,B",
               help="A pair of interest (repeatable): round trips through possible port calls are inferred for it.")
 @click.option("--watchlist", "watchlists", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -179,7 +183,7 @@ def decode(inputs, out_dir, decoder, quiet):
 @_map_vessels_option
 @click.option("--quiet", is_flag=True, help="No progress on stderr and no summary table.")
 def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, scheduler, work_dir,
-           pairs, watchlists, export_path, decoder, no_figures, map_vessels, quiet):
+           partitions, pairs, watchlists, export_path, decoder, no_figures, map_vessels, quiet):
     """Decode AIS and find port visits, round trips, dark periods, possible port calls and
     alerts; evaluate claims. Writes the contract files to --out.
 
@@ -197,7 +201,7 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, sched
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
                         engine=engine, decoder=decoder, progress=progress,
-                        scheduler=scheduler, work=work_dir,
+                        scheduler=scheduler, work=work_dir, partitions=partitions,
                         # the figures and trajectories draw the positions: without them the
                         # Dask engine never gathers positions into this process
                         keep_frames=not no_figures or export_path is not None)

@@ -155,6 +155,21 @@ def test_others_received(tiny):
     assert small[small["mmsi"] == 1]["others_received"].item() == 0
 
 
+@pytest.mark.parametrize("lon", [179.99, -179.99])
+def test_others_received_across_the_antimeridian(tiny, lon):
+    """Vessels a mile away on the other side of 180 degrees are near (DESIGN.md: longitudes
+    wrap), on both sides and at both fixes; one 30 nm away is not."""
+    west = -lon
+    rows = [(1, T0, 10.0, lon), (1, T0 + 10 * H, 10.2, lon),
+            (2, T0 + 1 * H, 10.0, west),                    # 1.2 nm from the start
+            (3, T0 + 9 * H, 10.21, west),                   # near the end
+            (4, T0 + 5 * H, 10.0, west - math.copysign(0.5, west))]   # 30 nm away
+    gaps = find_dark_periods(make_positions(rows), tiny)
+    assert gaps[gaps["mmsi"] == 1]["others_received"].item() == 2
+    expected = ref_dark_periods(make_positions(rows), tiny)
+    assert [g["others_received"] for g in expected if g["mmsi"] == 1] == [2]
+
+
 def test_spoofed_rows_do_not_fill_a_gap(tiny):
     df = make_positions([(1, T0, 42.5, 130.5), (1, T0 + 4 * H, 44.0, 134.0),
                          (1, T0 + 8 * H, 42.5, 130.6)], spoofed=[False, True, False])

@@ -87,10 +87,18 @@ def cluster():
 
 
 @pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
-def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path):
+def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path, monkeypatch):
+    """The same files as the local engine, with the cross-vessel work cut into many cell
+    tasks (about 2,000 grid points or positions each: several tasks of the encounter
+    search, dozens of others_received; every group of joined cells of stays its own
+    task), as an archive's would be."""
+    from shadowfleet.scale import cells, cross
+
     paths, local = split_run
     if scheduler == "distributed":
         scheduler = request.getfixturevalue("cluster").scheduler_address
+    monkeypatch.setattr(cells, "CELL_TASK_ROWS", 2_000)
+    monkeypatch.setattr(cross, "GROUP_STAYS", 1)
     out = tmp_path / "dask"
     work = tmp_path / "work"
     result = detect(paths, claims=_claims(), engine="dask", scheduler=scheduler, work=work,
@@ -160,9 +168,25 @@ def test_rows_without_receive_time_are_not_copies_across_files(tmp_path):
     assert local.stats["no_receive_time"] > 0
     assert len(dask.positions) == len(local.positions) > 0
     assert dask.stats["duplicates"] == local.stats["duplicates"]
-    # times all missing: the local frame's unit is whatever the decoder made of none,
-    # the partitions' is ns
-    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY], check_dtype=False)
+    # times all missing: both frames keep the contract's ns (pandas infers seconds from
+    # NaT alone; the decoders and the partitions say ns)
+    assert str(local.positions["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert str(local.statics["timestamp"].dtype) == "datetime64[ns, UTC]"
+    pd.testing.assert_frame_equal(dask.positions[KEY], local.positions[KEY])
+    pd.testing.assert_frame_equal(dask.statics, local.statics)
+
+
+@pytest.mark.parametrize("decoder", ["fast", "pyais"])
+def test_no_receive_time_at_all_keeps_ns(tmp_path, decoder):
+    """A feed whose lines carry no receive time: the timestamp columns are NaT in the
+    contract's unit (ns), as with times, on both decoders."""
+    bare = [ln.split(b"\\", 2)[2] for ln in _lines() if ln.startswith(b"\\")][:50]
+    a = tmp_path / "a.nmea"
+    a.write_bytes(b"".join(bare))
+    d = ais.read_inputs([a], decoder=decoder)
+    assert len(d.positions) and d.positions["timestamp"].isna().all()
+    assert str(d.positions["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert str(d.statics["timestamp"].dtype) == "datetime64[ns, UTC]"
 
 
 def _copies_reference(key, t, files, window_s):
@@ -198,6 +222,36 @@ def test_copies_kernel_equals_reference(seed):
     expected = _copies_reference(key, t, files, 10.0)
     assert expected.sum() > 100
     np.testing.assert_array_equal(dup, expected)
+
+
+def test_cli_partitions(split_run, tmp_path):
+    """``detect --engine dask --partitions N``: N partitions under --work, the same files."""
+    from click.testing import CliRunner
+
+    from shadowfleet.cli import main
+
+    paths, _ = split_run
+    local = tmp_path / "local"
+    detect(paths[:2]).write(local, figures=False)
+    seen = []
+    from shadowfleet.scale import engine
+
+    make_dirs = engine.make_dirs
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(engine, "make_dirs", lambda work, n: (seen.append(n), make_dirs(work, n)))
+    try:
+        run = CliRunner().invoke(main, ["detect", *map(str, paths[:2]), "--engine", "dask",
+                                        "--scheduler", "synchronous", "--partitions", "7",
+                                        "--out", str(tmp_path / "dask"), "--quiet",
+                                        "--no-figures"])
+    finally:
+        monkeypatch.undo()
+    assert run.exit_code == 0, run.output
+    assert seen == [7]
+    _assert_same_outputs(local, tmp_path / "dask")
+    bad = CliRunner().invoke(main, ["detect", str(paths[0]), "--engine", "dask",
+                                    "--partitions", "0", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2
 
 
 def test_no_scheduler_at_the_address_is_an_input_error(tmp_path):

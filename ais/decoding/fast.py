@@ -89,11 +89,7 @@ def build_frame(columns: tuple[str, ...], dtypes: dict[str, str], data: dict) ->
     for c in columns:
         dt = dtypes[c]
         if c == "timestamp":
-            ts = timestamps(data["time"])
-            if ts.isna().all():
-                # what ais.tables.frames gives when no row has a time (pd.to_datetime of NaT only)
-                ts = ts.as_unit("s")
-            out[c] = pd.Series(ts)
+            out[c] = pd.Series(timestamps(data["time"]))     # ns, even when all NaT
         elif dt == "object":
             out[c] = _objects(data[c])
         else:

@@ -206,9 +206,7 @@ class PositionBatch:
         order = self._order(ns, ok, rank) if sort else np.arange(n)
         keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
         taken = take_columns(order, [ns, c["station"]] + [c[k] for k in keys])
-        ts = utc_index(taken[0])
-        if not ok.any():
-            ts = ts.as_unit("s")     # what pd.to_datetime gives for NaT only
+        ts = utc_index(taken[0])     # ns, even when no row has a time (ais.schema)
         got = dict(zip(keys, taken[2:]))
         out = {"mmsi": got["mmsi"].astype(np.int64, copy=False), "timestamp": pd.Series(ts)}
         for k in ("lat", "lon", "sog", "cog", "heading"):

@@ -14,16 +14,26 @@ How a run goes (DESIGN.md, "Scale"); every step is a task, the client gathers ev
    IMO spells of its MMSIs and its latest time.
 3. **detectors** (one task per partition), every vessel being in one partition: port
    visits, dark periods, loitering, stays, identity alerts, the first fix of each vessel
-   (for the ranking), and the vessels' tracks on the encounter grid, at sea only.
-4. **cross-vessel**, on what the partitions sent, never on positions:
-   - ``others_received`` of a dark period counts the *other* vessels received near it:
-     each partition counts its own vessels for every dark period of the run (the dark
-     periods are events, gathered and sent to every partition), the counts add up;
-   - ``imo_on_several_mmsi`` from the IMO spells of every MMSI (one row per spell);
-   - encounters: one task joins the partitions' grids (10-minute points away from ports,
-     far fewer than positions) and runs the search there;
-   - unlisted stops: DBSCAN over the stays (events); the ranking's IsolationForest over
-     one row per vessel; round trips and alerts over the events.
+   (for the ranking); writes the vessels' encounter grid at sea and their usable
+   positions sorted by space-time cell (:mod:`shadowfleet.scale.cells`: 1 degree x 1 day)
+   and sends back how many rows each cell got.
+4. **cross-vessel**, on space-time cells with a halo of the search radius
+   (:mod:`shadowfleet.scale.cross`), in tasks of consecutive cells of about
+   ``cells.CELL_TASK_ROWS`` rows, never on a whole archive:
+   - encounters: each grid point at sea is copied to every cell within
+     ``encounter_distance_m``; a cell task finds the close pairs of its cells at each grid
+     time, each pair kept by the cell of its first vessel's point, and writes them by
+     the partition of that vessel; one task per partition then finds the encounters of
+     its pairs (runs, speeds, merges are a pair's own);
+   - ``others_received``: the dark periods (events, gathered) are routed to every cell
+     their fixes' reception radius reaches on every day they last; each cell task lists
+     the other vessels its positions show near them, and the distinct (dark period,
+     vessel) pairs of all tasks are counted;
+   - unlisted stops: the stays (events) in groups of 1-degree cells joined by the
+     cluster radius, DBSCAN per group (a task each when there are several);
+   - ``imo_on_several_mmsi`` from the IMO spells of every MMSI (one row per spell); the
+     ranking's IsolationForest over one row per vessel; round trips and alerts over the
+     events.
 5. **files**: ``positions.parquet`` and ``statics.parquet`` are written by the client
    from the partitions, a range of MMSIs at a time, in the local engine's row order.
 

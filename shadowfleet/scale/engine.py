@@ -20,7 +20,10 @@ from ais.tables.decoded import COUNT_KEYS, Decoded
 from shadowfleet.scale.cluster import compute, dask_scheduler, n_workers
 from shadowfleet.scale.partitions import (decode_task, default_partitions, make_dirs,
                                           partition_frames)
-from shadowfleet.scale.tasks import close_pairs_task, detector_task, identity_task, others_task
+from shadowfleet.scale import cross
+from shadowfleet.scale.cells import merged_counts, plan
+from shadowfleet.scale.tasks import (close_pairs_task, detector_task, encounters_task,
+                                     identity_task, others_task, stops_task)
 from shadowfleet.scale.writer import PartitionWriter
 
 
@@ -110,9 +113,7 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
              progress, scheduler, simulated, keep_frames):
     import dask
 
-    from detectors.encounters import CLOSE_PAIR_COLUMNS, encounters_of_close_pairs
     from detectors.identity import concat_identity, imo_on_several_mmsi_of_spells
-    from detectors.stops import cluster_stays
     from shadowfleet import pipeline, provenance
 
     all_pairs = pipeline._resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
@@ -137,17 +138,13 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
             events = compute([dask.delayed(detector_task)(k, run_dir, registry, settings, names,
                                                           data_end, imo_rows, parts[k]["identity"])
                               for k in range(n)], kw, bar)
-        stretches = sorted({c for e in events for c in e["stretches"]})
-        with progress.phase("encounters: close pairs", total=len(stretches),
-                            unit="stretches") as bar:
-            pairs = compute([dask.delayed(close_pairs_task)(c, run_dir, settings)
-                             for c in stretches], kw, bar)
+        encounters = _encounters(events, run_dir, n, registry, settings, names, kw, progress)
         gaps = _concat([e["gaps"] for e in events], ["mmsi", "start_utc"])
         if len(gaps):
-            with progress.phase("dark periods: others received", total=n, unit="partitions") as bar:
-                shares = compute([dask.delayed(others_task)(k, run_dir, gaps, settings, data_end)
-                                  for k in range(n)], kw, bar)
-            gaps["others_received"] = np.sum(shares, axis=0).astype(np.int64)
+            gaps["others_received"] = _others_received(events, gaps, run_dir, settings,
+                                                       data_end, kw, progress)
+        stops, stays = _stops(_concat([e["stays"] for e in events], ["mmsi", "start_utc"]),
+                              registry, settings, kw, progress)
 
     progress.step("events")
     visits = _concat([e["visits"] for e in events], ["mmsi", "arrival_utc"])
@@ -155,13 +152,9 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
     identity = concat_identity([p["identity"] for p in parts] + [imo_rows])
     tracks = _concat([p["tracks"] for p in parts], ["mmsi", "track"])
     loitering = _concat([e["loitering"] for e in events], ["mmsi", "start_utc"])
-    stops, stays = cluster_stays(_concat([e["stays"] for e in events], ["mmsi", "start_utc"]),
-                                 registry, settings.stops)
     trips, alerts = pipeline.trips_and_alerts(
         visits, gaps, jumps, pipeline.concat_alerts_of(*[e["identity_alerts"] for e in events]),
         registry=registry, settings=settings, pairs=all_pairs, names=names, imos=imos)
-    encounters = encounters_of_close_pairs(_concat(pairs) if pairs else pd.DataFrame(
-        columns=list(CLOSE_PAIR_COLUMNS)), registry, settings.encounters, names=names)
     first_fixes = _concat([e["first_fixes"] for e in events], ["mmsi"])
     behaviour = pipeline.behaviour_of(first_fixes, encounters=encounters, loitering=loitering,
                                       stops=stops, stays=stays, settings=settings, names=names,
@@ -186,6 +179,67 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
         pairs=all_pairs, visits=visits, trips=trips, gaps=gaps, jumps=jumps, alerts=alerts,
         identity=identity, tracks=tracks, behaviour=behaviour, simulated=simulated,
         progress=progress, n_vessels=sum(p["vessels"] for p in parts), decoded_writer=writer)
+
+
+def _encounters(events, run_dir, n, registry, settings, names, kw, progress) -> pd.DataFrame:
+    """Encounters on space-time cells (:mod:`shadowfleet.scale.cross`): close pairs per
+    run of cells, then the encounters per partition of the pairs' first vessel."""
+    import dask
+
+    from detectors.encounters import empty_encounters
+
+    cells, counts = merged_counts(e["encounter_cells"] for e in events)
+    bounds = plan(cells, counts)
+    with progress.phase("encounters: close pairs in cells", total=len(bounds),
+                        unit="tasks") as bar:
+        found = compute([dask.delayed(close_pairs_task)(i, int(a), int(b), run_dir, settings)
+                         for i, (a, b) in enumerate(bounds)], kw, bar)
+    if not sum(found):
+        return empty_encounters()
+    with progress.phase("encounters: runs of close pairs", total=n, unit="partitions") as bar:
+        parts = compute([dask.delayed(encounters_task)(k, run_dir, registry, settings, names)
+                         for k in range(n)], kw, bar)
+    parts = [p for p in parts if p is not None]
+    return _concat(parts, ["mmsi_1", "start_utc", "mmsi_2"]) if parts else empty_encounters()
+
+
+def _others_received(events, gaps, run_dir, settings, data_end, kw, progress) -> np.ndarray:
+    """``others_received`` of every dark period, counted on space-time cells: each cell
+    task lists the vessels near the dark periods reaching its cells, the distinct pairs
+    of all tasks counted."""
+    import dask
+
+    cells, counts = merged_counts(e["position_cells"] for e in events)
+    bounds = plan(cells, counts)
+    queries = cross.gap_queries(gaps, data_end)
+    routed = cross.route_gaps(queries, settings.gaps.reception_radius_nm, cells, bounds)
+    tasks = [(i, q) for i, q in enumerate(routed) if len(q["gap"])]
+    with progress.phase("dark periods: others received in cells", total=len(tasks),
+                        unit="tasks") as bar:
+        pairs = compute([dask.delayed(others_task)(int(bounds[i, 0]), int(bounds[i, 1]),
+                                                   run_dir, q, settings)
+                         for i, q in tasks], kw, bar)
+    return cross.count_pairs(pairs, len(gaps))
+
+
+def _stops(stays, registry, settings, kw, progress):
+    """Unlisted stops: DBSCAN over groups of stays of joined 1-degree cells."""
+    import dask
+
+    from detectors.stops import cluster_stays, empty_stops
+
+    groups = cross.stay_groups(stays, settings.stops.stop_cluster_radius_m)
+    if len(groups) <= 1:
+        return cluster_stays(stays, registry, settings.stops)
+    with progress.phase("unlisted stops: groups of cells", total=len(groups),
+                        unit="groups") as bar:
+        found = compute([dask.delayed(stops_task)(stays.iloc[g].reset_index(drop=True),
+                                                  registry, settings) for g in groups], kw, bar)
+    stops = _concat([f.stops for f in found], ["first_utc", "stop_id"])
+    if not len(stops):
+        stops = empty_stops()
+    stays = _concat([f.stays for f in found], ["mmsi", "start_utc"])
+    return stops, stays
 
 
 def _merged_counts(pairs):

@@ -4,8 +4,11 @@
 each partition, as its decode task wrote them; ``partitions/p<partition>/<table>.parquet``:
 the partition's tables once its copies across files are dropped (``statics``) and its
 positions cleaned (``positions``, ``own``: messages without a position);
-``grid/s<stretch>/p<partition>.parquet``: the partition's encounter grid points at sea
-of each stretch of time. A vessel (an MMSI) is in one partition: :func:`partition_of`.
+``cells/{encounters,positions}/p<partition>.parquet``: the partition's encounter grid
+points at sea (copied to every cell within the encounter distance) and its usable
+positions, sorted by space-time cell (:mod:`shadowfleet.scale.cells`);
+``cells/pairs/p<partition>/t<task>.parquet``: the close pairs a cell task found whose
+first vessel is in the partition. A vessel (an MMSI) is in one partition: :func:`partition_of`.
 """
 
 from __future__ import annotations
@@ -56,8 +59,15 @@ def table_path(work: str, k: int, name: str) -> str:
     return os.path.join(work, "partitions", f"p{k:05d}", f"{name}.parquet")
 
 
-def grid_path(work: str, c: int, k: int) -> str:
-    return os.path.join(work, "grid", f"s{c:06d}", f"p{k:05d}.parquet")
+def cells_path(work: str, kind: str, k: int) -> str:
+    """Partition ``k``'s rows of ``kind`` (``encounters``: grid points, ``positions``)
+    sorted by space-time cell (:mod:`shadowfleet.scale.cells`)."""
+    return os.path.join(work, "cells", kind, f"p{k:05d}.parquet")
+
+
+def pairs_path(work: str, task: int, k: int) -> str:
+    """Cell task ``task``'s close pairs whose first vessel is in partition ``k``."""
+    return os.path.join(work, "cells", "pairs", f"p{k:05d}", f"t{task:06d}.parquet")
 
 
 def make_dirs(work: str, n: int) -> None:
@@ -72,9 +82,23 @@ def n_partitions(work: str) -> int:
         return int(fh.read())
 
 
-def store(frame: pd.DataFrame, path: str) -> None:
+def store(frame: pd.DataFrame, path: str, row_group_rows: int = ROW_GROUP_ROWS) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    frame.to_parquet(path, index=False, engine="pyarrow", row_group_size=ROW_GROUP_ROWS)
+    frame.to_parquet(path, index=False, engine="pyarrow", row_group_size=row_group_rows)
+
+
+def read_cells(work: str, kind: str, first: int, last: int) -> pd.DataFrame:
+    """Every partition's rows of ``kind`` in the cells ``first`` to ``last`` (keys): the
+    files are sorted by cell, so Parquet's row-group statistics skip the rest."""
+    import pyarrow.dataset as ds
+
+    files = [cells_path(work, kind, k) for k in range(n_partitions(work))]
+    files = [f for f in files if os.path.exists(f)]
+    if not files:
+        return pd.DataFrame()
+    table = ds.dataset(files, format="parquet").to_table(
+        filter=(ds.field("cell") >= first) & (ds.field("cell") <= last))
+    return table.to_pandas()
 
 
 def _write_split(frame: pd.DataFrame, work: str, kind: str, f: int, n: int) -> None:

@@ -8,10 +8,13 @@ import os
 import numpy as np
 import pandas as pd
 
-from shadowfleet.scale.partitions import (grid_path, n_partitions, partition_frames,
-                                          partition_of, store, table_path)
+from shadowfleet.scale import cross
+from shadowfleet.scale.cells import key_counts
+from shadowfleet.scale.partitions import (cells_path, n_partitions, pairs_path,
+                                          partition_frames, partition_of, read_cells, store,
+                                          table_path)
 
-STRETCH_HOURS = 24          # the encounter search's stretches of time (one task each)
+CELL_ROW_GROUP_ROWS = 65_536    # rows of a cell file's row groups: what a cell task skips by
 
 
 class _Frames:
@@ -60,10 +63,11 @@ def identity_task(k: int, work: str, n_files: int, settings) -> dict:
 def detector_task(k: int, work: str, registry, settings, names: dict, data_end,
                   imo_rows: pd.DataFrame, identity: pd.DataFrame) -> dict:
     """Partition ``k``: the per-vessel detectors on its cleaned positions (dark periods'
-    ``others_received`` over its own vessels only: :func:`others_task` does the run's),
-    its identity alerts (``imo_rows``: the run's ``imo_on_several_mmsi`` rows, its own
-    among them), the first fix of each vessel (the ranking); writes the vessels'
-    encounter grid at sea by stretch of time (:func:`close_pairs_task`)."""
+    ``others_received`` left to the cell tasks: :func:`others_task`), its identity alerts
+    (``imo_rows``: the run's ``imo_on_several_mmsi`` rows, its own among them), the first
+    fix of each vessel (the ranking); writes its vessels' encounter grid at sea and its
+    usable positions by space-time cell (:mod:`shadowfleet.scale.cross`) and sends back
+    how many rows each cell got."""
     from detectors._frames import usable_positions
     from detectors.dark_periods import find_dark_periods
     from detectors.encounters import encounter_grid
@@ -80,6 +84,7 @@ def detector_task(k: int, work: str, registry, settings, names: dict, data_end,
     table = concat_identity([identity, imo_rows[mine]])
     usable = usable_positions(positions)
     first = usable.loc[usable.groupby("mmsi")["timestamp"].idxmin()] if len(usable) else usable
+    grid = encounter_grid(positions, registry, settings.encounters, at_sea_only=True)
     return {
         "visits": find_port_visits(positions, registry, settings.visits, names=names),
         "gaps": find_dark_periods(positions, registry, settings.gaps, names=names,
@@ -88,50 +93,56 @@ def detector_task(k: int, work: str, registry, settings, names: dict, data_end,
         "stays": find_stays(positions, registry, settings.stops, names),
         "identity_alerts": identity_alerts(table, positions=positions, names=names),
         "first_fixes": first[["mmsi", "timestamp", "lat", "lon"]].reset_index(drop=True),
-        "stretches": _store_grid(encounter_grid(positions, registry, settings.encounters,
-                                                at_sea_only=True), work, k, settings),
+        "encounter_cells": _store_cells(cross.encounter_points(grid, settings.encounters),
+                                        cells_path(work, "encounters", k)),
+        "position_cells": _store_cells(cross.position_cells(usable),
+                                       cells_path(work, "positions", k)),
     }
 
 
-def _stretch_steps(settings) -> int:
-    return max(1, int(round(STRETCH_HOURS * 60 / settings.encounters.encounter_step_minutes)))
+def _store_cells(frame: pd.DataFrame, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` (sorted by cell) to ``path``; its (cells, rows)."""
+    store(frame, path, CELL_ROW_GROUP_ROWS)
+    return key_counts(frame["cell"].to_numpy(np.int64))
 
 
-def _store_grid(grid, work: str, k: int, settings) -> list[int]:
-    """Partition ``k``'s encounter grid at sea, one file per stretch of
-    ``STRETCH_HOURS``; the stretches it has points in."""
-    if not len(grid):
-        return []
-    stretch = grid.k // _stretch_steps(settings)
-    points = pd.DataFrame({"mmsi": grid.mmsi[grid.vid], "track": grid.track[grid.vid],
-                           "k": grid.k, "lat": grid.lat, "lon": grid.lon})
-    found = np.unique(stretch)
-    order = np.argsort(stretch, kind="stable")
-    bounds = np.searchsorted(stretch[order], np.r_[found, found[-1] + 1])
-    for i, c in enumerate(found):
-        store(points.iloc[order[bounds[i]:bounds[i + 1]]], grid_path(work, int(c), k))
-    return [int(c) for c in found]
+def close_pairs_task(i: int, first: int, last: int, work: str, settings) -> int:
+    """Cell task ``i`` of the encounter search: the close pairs of the cells ``first`` to
+    ``last`` (every partition's grid points there, copies included), written by the
+    partition of their first vessel; how many."""
+    points = read_cells(work, "encounters", first, last)
+    pairs = cross.cell_close_pairs(points, settings.encounters)
+    n = n_partitions(work)
+    part = partition_of(pairs["mmsi_1"].to_numpy(np.int64), n)
+    for k in np.unique(part):
+        store(pairs[part == k].reset_index(drop=True), pairs_path(work, i, int(k)))
+    return len(pairs)
 
 
-def close_pairs_task(c: int, work: str, settings) -> pd.DataFrame:
-    """The close pairs of stretch ``c``: every partition's grid points of that stretch of
-    time searched together (a meeting's two vessels may be in two partitions)."""
-    from detectors.encounters import EncounterGrid, close_pairs_of_grid
+def encounters_task(k: int, work: str, registry, settings, names: dict) -> pd.DataFrame:
+    """The encounters whose first vessel is in partition ``k``, from its close pairs of
+    every cell task (a pair's runs and merges are its own)."""
+    from detectors.encounters import encounters_of_close_pairs
 
-    frames = [pd.read_parquet(grid_path(work, c, k), engine="pyarrow")
-              for k in range(n_partitions(work)) if os.path.exists(grid_path(work, c, k))]
-    points = pd.concat(frames, ignore_index=True)
-    grid = EncounterGrid.of_points(*(points[col].to_numpy() for col in
-                                     ("mmsi", "track", "k", "lat", "lon")))
-    return close_pairs_of_grid(grid, settings.encounters)
+    folder = os.path.dirname(pairs_path(work, 0, k))
+    files = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    frames = [pd.read_parquet(os.path.join(folder, f), engine="pyarrow") for f in files]
+    if not frames:
+        return None
+    pairs = pd.concat(frames, ignore_index=True)
+    return encounters_of_close_pairs(pairs, registry, settings.encounters, names=names)
 
 
-def others_task(k: int, work: str, gaps: pd.DataFrame, settings, data_end) -> np.ndarray:
-    """Partition ``k``'s share of every dark period's ``others_received``: its vessels
-    received near the dark vessel while it was dark (the shares add up: no vessel is in
-    two partitions)."""
-    from detectors.dark_periods import count_others_received
+def others_task(first: int, last: int, work: str, queries: dict, settings):
+    """A cell task of ``others_received``: (dark period, vessel) of the other vessels
+    received near the fixes of ``queries`` (those whose halo reaches the cells ``first`` to
+    ``last``) while they lasted."""
+    positions = read_cells(work, "positions", first, last)
+    return cross.others_in_cells(positions, queries, settings.gaps)
 
-    positions = pd.read_parquet(table_path(work, k, "positions"), engine="pyarrow",
-                                columns=["mmsi", "timestamp", "lat", "lon", "track", "spoofed"])
-    return count_others_received(positions, gaps, settings.gaps, data_end=data_end)
+
+def stops_task(stays: pd.DataFrame, registry, settings):
+    """Unlisted stops of a group of stays (:func:`shadowfleet.scale.cross.stay_groups`)."""
+    from detectors.stops import cluster_stays
+
+    return cluster_stays(stays, registry, settings.stops)

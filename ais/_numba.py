@@ -3,7 +3,8 @@
 It lives in ``ais``, the lowest layer that compiles kernels, so that ``ports``,
 ``detectors`` and ``shadowfleet`` import it from below (CONVENTIONS.md, 4 and 15).
 
-``cache=True`` so compiled kernels are reused across processes (tests, CLI runs).
+``cache=True`` so compiled kernels are reused across processes (tests, CLI runs), in
+numba's disk cache keyed on the sources a kernel may compile in (:mod:`ais._kernel_cache`).
 No fastmath: positions use NaN for "not available" and fastmath assumes no NaN.
 Thresholds are passed as arguments, never read from globals (numba freezes globals
 at compile time).
@@ -13,19 +14,41 @@ from __future__ import annotations
 
 import numba
 from llvmlite import ir
+from numba.core.dispatcher import Dispatcher
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from ais._kernel_cache import enable as _enable_kernel_cache
 
 KERNEL = dict(cache=True, nogil=True)
 
 
 def njit(*args, **kwargs):
-    """``numba.njit`` with the project's settings (``parallel`` may be added per kernel)."""
+    """``numba.njit`` with the project's settings (``parallel`` may be added per kernel).
+
+    ``cache=True`` is the project's disk cache (:mod:`ais._kernel_cache`): numba's, but
+    stamped with the sources of every project module the kernel's module imports, so a
+    change to a helper module is seen by the kernels that compile it in."""
     opts = {**KERNEL, **kwargs}
+    cache = opts.pop("cache")
+    sigs = None
+    if args and not callable(args[0]):
+        sigs, args = args[0], args[1:]
+
+    def decorate(fn):
+        disp = numba.njit(**opts)(fn)
+        if isinstance(disp, Dispatcher):          # not with NUMBA_DISABLE_JIT
+            if cache:
+                _enable_kernel_cache(disp)
+            if sigs is not None:
+                for sig in (sigs if isinstance(sigs, (list, tuple)) else [sigs]):
+                    disp.compile(sig)
+                disp.disable_compile()
+        return disp
 
     if args and callable(args[0]):
-        return numba.njit(**opts)(args[0])
-    return numba.njit(*args, **opts)
+        return decorate(args[0])
+    return decorate
 
 
 def readonly(a):

@@ -5,9 +5,9 @@ The common line (optional epoch prefix, optional ``s:``/``c:`` tag block, one va
 ``_fast_line`` in one pass: checksum, fields and tag block together, the payload 8
 bytes a step, the row written once. Anything else it leaves to ``_frame_line``, the
 general framer (``ais.framing.line_kernel``, which also defines the rows), so
-both give the same row for every line (tested). (numba's disk cache keys a kernel by
-its own module: when ``_frame_line`` changes, this module must change too, or the
-kernels here keep the old one compiled in: the same for ``_pghp`` and ``_epoch``.)
+both give the same row for every line (tested). (The kernels here compile
+``_frame_line``, ``_pghp`` and ``_epoch`` in; the project's disk cache,
+:mod:`ais._kernel_cache`, stamps them with ``line_kernel``'s source too.)
 
 Lines are framed independently, in blocks of ``BLOCK_BYTES`` (a block frames the
 lines that start in it, rows placed by a first pass counting line starts per block):

@@ -186,8 +186,8 @@ class _ClosureStamp:
         return own if stamp is None else ("shadowfleet-closure", stamp)
 
 
-@lru_cache(maxsize=1)
-def _cache_class():
+@lru_cache(maxsize=None)
+def _cache_class(variant: str = ""):
     from numba.core import caching
 
     impl_base = caching.CompileResultCacheImpl
@@ -199,13 +199,19 @@ def _cache_class():
     class KernelCacheImpl(impl_base):
         _locator_classes = locators
 
+        def get_filename_base(self, fullname, abiflags):
+            # numba keys an entry by code and signature, not by options such as
+            # ``parallel``: a second build of one function gets index files of its own
+            return super().get_filename_base(fullname + variant, abiflags)
+
     class KernelCache(caching.FunctionCache):
         _impl_class = KernelCacheImpl
 
     return KernelCache
 
 
-def enable(dispatcher) -> None:
+def enable(dispatcher, variant: str = "") -> None:
     """Give ``dispatcher`` (a numba ``Dispatcher`` made with ``cache=False``) the
-    project's disk cache: numba's, stamped with its module closure."""
-    dispatcher._cache = _cache_class()(dispatcher.py_func)
+    project's disk cache: numba's, stamped with its module closure. ``variant`` names a
+    second build of the same function (``"-parallel"``), cached apart from the first."""
+    dispatcher._cache = _cache_class(variant)(dispatcher.py_func)

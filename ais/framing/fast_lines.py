@@ -387,6 +387,6 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = Fa
         size = len(FRAME_FIELDS) * n
         out = pool.take(size)[:size].reshape(len(FRAME_FIELDS), n)
     pghp = np.empty(n, dtype=np.float64)
-    (frame_blocks_parallel if parallel else frame_blocks)(buf, bounds, offsets, out, pghp,
-                                                          max_line_bytes)
+    (frame_blocks_parallel.parallel if parallel else frame_blocks)(buf, bounds, offsets, out,
+                                                                   pghp, max_line_bytes)
     return out.T, pghp         # (n_lines, fields), each field contiguous

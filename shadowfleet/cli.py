@@ -277,7 +277,8 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
     _writable(state_dir, "--state")     # (--out: checked once the run holds the lock)
     report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
-                     figures=figures, map_vessels=map_vessels, progress=_progress(quiet),
+                     figures=figures, map_vessels=map_vessels,
+                     progress=_progress(quiet, analysis=True),
                      max_rejects_kept=max_rejects)
     if not quiet:
         click.echo(report.describe())

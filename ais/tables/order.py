@@ -113,7 +113,7 @@ def _order_within_vessels(order, mmsi, t, src, line):
     n = len(order)
     buf = np.empty(n, dtype=np.int64)
     fixed = 0
-    a = 0
+    a = np.int64(0)       # not a literal: one compiled version of _merge_sort, not two
     while a < n:
         b = a + 1
         m = mmsi[order[a]]

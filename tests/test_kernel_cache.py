@@ -173,3 +173,22 @@ def test_project_kernels_are_stamped_with_the_modules_they_compile_in():
     stamp = _port_visits_kernel.port_visits_kernel._cache._cache_file._source_stamp
     assert stamp == ("shadowfleet-closure",
                      _kernel_cache.module_stamp("detectors._port_visits_kernel"))
+
+
+def _kernel_cache_key():
+    from detectors._port_visits_kernel import port_visits_kernel
+
+    cache = port_visits_kernel.serial._cache
+    return cache._cache_file._source_stamp, cache.cache_path
+
+
+def test_dask_worker_processes_share_the_cache_and_its_key():
+    """A Dask worker is a process of its own that imports the kernels anew: it computes
+    the same stamps and finds the same cache directory, so the kernels one process
+    compiled are loaded by the others."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_worker = client.submit(_kernel_cache_key, pure=False).result(timeout=120)
+    assert tuple(on_worker) == _kernel_cache_key()

@@ -170,7 +170,7 @@ def test_project_kernels_are_stamped_with_the_modules_they_compile_in():
     assert {"ports._pip", "ports._geo", "ais._numba"} <= set(names)
     assert not any(n.startswith("shadowfleet") for n in names)    # layers point one way
     assert "detectors.port_visits" not in names                  # the caller is not compiled in
-    stamp = _port_visits_kernel.port_visits_kernel._cache._cache_file._source_stamp
+    stamp = _port_visits_kernel.port_visits_kernel.serial._cache._cache_file._source_stamp
     assert stamp == ("shadowfleet-closure",
                      _kernel_cache.module_stamp("detectors._port_visits_kernel"))
 

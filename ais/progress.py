@@ -24,7 +24,7 @@ from typing import IO, Iterator
 
 __all__ = ["Progress", "Phase", "COMPILING"]
 
-COMPILING = "compiling kernels (first run only)"
+COMPILING = "compiling kernels for first use (once per install)"
 
 
 def _amount(n: float, unit: str) -> str:
@@ -144,14 +144,15 @@ class Progress:
             step, self._step = self._step, None
             step._end(ok=True)
 
-    def report_compiling(self) -> None:
+    def report_compiling(self, note: str = "") -> None:
         """Report numba compiling kernels from now on (the first run after an install, or
         after the code changed: later runs load them from numba's cache, which reports
         nothing). A line when the first compile starts, then a bar of the kernels
         compiled on a terminal; :meth:`end_compiling` ends it with a line of how many
-        kernels and how long. Nothing when progress is off."""
+        kernels and how long. Nothing when progress is off. ``note``: added to the first
+        line (what else is under way)."""
         if self.enabled and self._compiling is None:
-            self._compiling = _CompileReport(self)
+            self._compiling = _CompileReport(self, note)
 
     def end_compiling(self) -> None:
         """Stop reporting compiles; one line of what was compiled, if anything was."""
@@ -172,12 +173,13 @@ class _CompileReport:
     thread (the read-ahead thread compiles the framing kernels). Compiles nested in a
     compile (a kernel calling another) count in the outer one."""
 
-    def __init__(self, owner: "Progress"):
+    def __init__(self, owner: "Progress", note: str = ""):
         import threading
 
         from numba.core import event
 
         self.owner = owner
+        self.note = note
         self.kernels = 0
         self.seconds = 0.0
         self._lock = threading.Lock()
@@ -212,8 +214,10 @@ class _CompileReport:
                     self._bar = tqdm(total=None, unit="kernels", desc=COMPILING, leave=False,
                                      file=owner.stream, dynamic_ncols=True)
                 else:
+                    note = f"; {self.note}" if self.note else ""
                     owner.stream.write(f"{owner.prefix}: {COMPILING}: numba compiles the "
-                                       "kernels once; later runs load them from its cache\n")
+                                       f"kernels once; later runs load them from its cache"
+                                       f"{note}\n")
                     owner.stream.flush()
 
     def _end(self) -> None:

@@ -148,7 +148,7 @@ def _fill(label, lat, lon, offsets, n_labels, out):
                 out[i] = 0
             continue
         last = np.full(m, -1, dtype=np.int64)
-        recent = -1
+        recent = np.int64(-1)     # not a literal: one version of _nearest_label
         for i in range(a, b):
             if label[i] >= 0:
                 out[i] = label[i]
@@ -158,7 +158,7 @@ def _fill(label, lat, lon, offsets, n_labels, out):
                 out[i] = _nearest_label(lat, lon, i, last, m, recent)
         # leading rows: the kept fix after them that is nearest
         nxt = np.full(m, -1, dtype=np.int64)
-        first = -1
+        first = np.int64(-1)
         for i in range(b - 1, a - 1, -1):
             if label[i] >= 0:
                 nxt[label[i]] = i

@@ -54,15 +54,25 @@ def _quiet_option(command):
                         help="No progress on stderr (errors only).")(command)
 
 
-def _progress(quiet: bool):
+def _progress(quiet: bool, *, analysis: bool = False):
     """The command's progress, reporting kernels numba compiles (the first run after an
-    install) until the command ends."""
+    install) until the command ends. ``analysis``: the command runs the detectors, whose
+    kernels a second process compiles meanwhile on that first run
+    (:mod:`shadowfleet.warmup`), stopped when the command ends."""
     from ais.progress import Progress
 
     progress = Progress.for_command(quiet=quiet)
     ctx = click.get_current_context(silent=True)
+    warmup = None
+    if analysis and ctx is not None:
+        from shadowfleet import warmup as _warmup
+
+        warmup = _warmup.start()
+        if warmup is not None:
+            ctx.call_on_close(warmup.stop)
     if progress.enabled and ctx is not None:
-        progress.report_compiling()
+        progress.report_compiling(
+            note="a second process compiles the detectors' meanwhile" if warmup else "")
         ctx.call_on_close(progress.end_compiling)
     return progress
 
@@ -197,7 +207,7 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, sched
     _writable(out_dir, "--out")
     if export_path is not None:
         _writable(Path(export_path).parent, "--export-trajectories", for_file=True)
-    progress = _progress(quiet)
+    progress = _progress(quiet, analysis=True)
     result = run_detect(list(inputs), ports=ports_file, claims=list(claims_files),
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
                         engine=engine, decoder=decoder, progress=progress,
@@ -234,7 +244,7 @@ def demo(out_dir, map_vessels, quiet):
 
     _writable(out_dir, "--out")
     run_demo(out_dir, echo=(lambda _: None) if quiet else click.echo, map_vessels=map_vessels,
-             progress=_progress(quiet))
+             progress=_progress(quiet, analysis=True))
 
 
 @main.command(context_settings=_CONTEXT)
@@ -271,7 +281,8 @@ def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs,
     _writable(state_dir, "--state")     # (--out: checked once the run holds the lock)
     report = run_job(inbox, state_dir, out_dir, ports=ports_file, config=config_file,
                      claims=list(claims_files), pairs=list(pairs), watchlists=list(watchlists),
-                     figures=figures, map_vessels=map_vessels, progress=_progress(quiet),
+                     figures=figures, map_vessels=map_vessels,
+                     progress=_progress(quiet, analysis=True),
                      max_rejects_kept=max_rejects)
     if not quiet:
         click.echo(report.describe())

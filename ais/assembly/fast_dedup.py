@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ais.tables.spans import _gather_flat, pack
-from ais._numba import load8, njit, prefetch, store8
+from ais._numba import load8, njit, prefetch, readonly, store8
 
 # a table slot (int64): 0 empty, 1 a deleted entry (tombstone), else the high 32 bits of
 # the entry's hash over ``e + 2`` in the low 32 bits (one 8-byte load per probe)
@@ -391,7 +391,7 @@ class _Arena:
         """Room for ``n`` more entries of ``nbytes`` bytes in all."""
         if self.hash is None:
             self.hash = np.empty(self.n_ent, dtype=np.uint64)
-            _hash_spans(self.buf, self.start, self.end, self.hash)
+            _hash_spans(readonly(self.buf), self.start, self.end, self.hash)
         if (2 * (self.n_ent - self.n_alive) > self.n_alive + 65536
                 or self.n_ent + n >= LOW - 2):        # entry numbers fit in a slot's 32 bits
             self.compact()
@@ -427,7 +427,7 @@ def hash_spans(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     """The window's 64-bit hash of each span ``buf[starts[i]:ends[i]]`` (no state: it can
     be worked out ahead, in another thread, and given to ``dedup``)."""
     out = np.empty(len(starts), dtype=np.uint64)
-    _hash_spans(buf, np.ascontiguousarray(starts, dtype=np.int64),
+    _hash_spans(readonly(buf), np.ascontiguousarray(starts, dtype=np.int64),
                 np.ascontiguousarray(ends, dtype=np.int64), out)
     return out
 

@@ -5,9 +5,9 @@ The common line (optional epoch prefix, optional ``s:``/``c:`` tag block, one va
 ``_fast_line`` in one pass: checksum, fields and tag block together, the payload 8
 bytes a step, the row written once. Anything else it leaves to ``_frame_line``, the
 general framer (``ais.framing.line_kernel``, which also defines the rows), so
-both give the same row for every line (tested). (numba's disk cache keys a kernel by
-its own module: when ``_frame_line`` changes, this module must change too, or the
-kernels here keep the old one compiled in: the same for ``_pghp`` and ``_epoch``.)
+both give the same row for every line (tested). (The kernels here compile
+``_frame_line``, ``_pghp`` and ``_epoch`` in; the project's disk cache,
+:mod:`ais._kernel_cache`, stamps them with ``line_kernel``'s source too.)
 
 Lines are framed independently, in blocks of ``BLOCK_BYTES`` (a block frames the
 lines that start in it, rows placed by a first pass counting line starts per block):
@@ -387,6 +387,6 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = Fa
         size = len(FRAME_FIELDS) * n
         out = pool.take(size)[:size].reshape(len(FRAME_FIELDS), n)
     pghp = np.empty(n, dtype=np.float64)
-    (frame_blocks_parallel if parallel else frame_blocks)(buf, bounds, offsets, out, pghp,
-                                                          max_line_bytes)
+    (frame_blocks_parallel.parallel if parallel else frame_blocks)(buf, bounds, offsets, out,
+                                                                   pghp, max_line_bytes)
     return out.T, pghp         # (n_lines, fields), each field contiguous

@@ -389,7 +389,7 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
     if b - a > max_line_bytes:
         return
     starts = 0
-    m = -1
+    m = np.int64(-1)          # not a literal: one compiled version of _pghp, not two
     ctrl = False
     for k in range(a, b):
         c = buf[k]
@@ -425,7 +425,7 @@ def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
     if buf[i] == 92:                 # '\' tag block
         e = i + 1
         x = 0
-        xs = 0
+        xs = np.int64(0)          # not a literal: one compiled version of _tag_block
         star = -1
         while e < b and buf[e] != 92:
             c = buf[e]

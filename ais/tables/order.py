@@ -15,7 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ais._numba import njit, prefetch
+from ais._numba import njit, pays_in_parallel, prefetch
 
 __all__ = ["sort_order", "merged_order", "time_key", "take_columns"]
 
@@ -113,7 +113,7 @@ def _order_within_vessels(order, mmsi, t, src, line):
     n = len(order)
     buf = np.empty(n, dtype=np.int64)
     fixed = 0
-    a = 0
+    a = np.int64(0)       # not a literal: one compiled version of _merge_sort, not two
     while a < n:
         b = a + 1
         m = mmsi[order[a]]
@@ -232,5 +232,8 @@ def take_columns(order: np.ndarray, columns: list[np.ndarray],
         v.flags.writeable = False       # all alike for numba (a column may be read-only)
         cols.append(v)
     out = np.empty((len(cols), len(order)), dtype=np.int64)
-    (_take_ints if parallel else _take_ints_serial)(order, tuple(cols), out)
+    # the parallel build only where it pays (``ais._numba.PARALLEL_MIN_ROWS``): on fewer
+    # rows a run does not compile it at all
+    kernel = _take_ints.parallel if parallel and pays_in_parallel(len(order)) else _take_ints_serial
+    kernel(order, tuple(cols), out)
     return [out[k].view(kinds[k]) for k in range(len(cols))]

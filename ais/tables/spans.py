@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import njit, readonly
 
 __all__ = ["span_codes", "span_strings", "span_bytes", "pack"]
 
@@ -83,6 +83,7 @@ def span_codes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     ends = np.ascontiguousarray(ends, dtype=np.int64)
     h = np.empty(n, dtype=np.uint64)
+    buf = readonly(buf)             # one compiled version whoever owns the bytes
     _hash_spans(buf, starts, ends, h)
     codes = np.empty(n, dtype=np.int64)
     rep = np.empty(n, dtype=np.int64)

@@ -1,0 +1,121 @@
+"""The first run after an install: the analysis's kernels compiled in a second process.
+
+On the first run numba compiles every kernel the run uses (then loads them from its disk
+cache, :mod:`ais._kernel_cache`). A run compiles in one thread (numba holds one lock for
+all its compiles), decoding first, then the detectors: on a machine of two cores or more,
+while the run compiles and runs the decoder, this module's process (``python -m
+shadowfleet.warmup``) compiles the detectors' and ports' kernels on another core, by
+analysing the first ``WARMUP_LINES`` lines of the bundled feed (decoded with pyais, so
+that it compiles none of the decoder's kernels the run is compiling) with the bundled
+ports and claims. The run then loads them from the shared disk cache when it gets there.
+The same kernels with the same argument types serve any feed, ports and claims: the
+detectors see the same columns whatever the input.
+
+:func:`start` starts it only when the analysis kernels are not in the cache yet (a few
+index files read: nothing on later runs), and only with more than one CPU. It writes
+nothing but numba's cache; the run stops it when it ends (a kernel it was compiling is
+compiled again on the run that needs it: numba writes its cache files whole or not at
+all). A kernel the run reaches before the second process has compiled it, the run
+compiles itself, as without it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["WARMUP_LINES", "analysis_kernels_cached", "start", "Warmup", "main"]
+
+# The bundled feed's first lines: its first ten days, with port visits at both ends of
+# the shuttle, dark periods, possible port calls, an encounter, loitering and stays, so
+# that the analysis calls nearly every kernel it calls on the whole feed (1.5 s of pyais).
+WARMUP_LINES = 45_000
+
+
+def _sentinels() -> list:
+    """A kernel of each analysis step, the ones the warm-up compiles."""
+    from detectors import (_dark_periods_kernel, _encounters_kernel, _identity_tracks_kernel,
+                           _loitering_kernel, _port_visits_kernel, _stays_kernel)
+    from ports import _pip
+
+    sized = [_port_visits_kernel.port_visits_kernel, _dark_periods_kernel._count_others,
+             _identity_tracks_kernel._assign, _stays_kernel._fill, _pip.nearest_many]
+    return [k.serial for k in sized] + [_encounters_kernel.find_runs,
+                                        _loitering_kernel.loiter_stats]
+
+
+def analysis_kernels_cached() -> bool:
+    """Whether numba's disk cache holds the analysis's kernels for the current sources
+    (each sentinel's index has an entry with the current stamp)."""
+    try:
+        return all(bool(k._cache._cache_file._load_index()) for k in _sentinels())
+    except Exception:              # a cache numba cannot read: as if empty
+        return False
+
+
+class Warmup:
+    """The second process, under way: :meth:`stop` when the run ends."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start() -> Warmup | None:
+    """Start the second process when it can help: more than one CPU and the analysis
+    kernels not cached yet. None otherwise."""
+    if (os.cpu_count() or 1) < 2 or analysis_kernels_cached():
+        return None
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "shadowfleet.warmup"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, close_fds=True)
+    except OSError:
+        return None
+    return Warmup(proc)
+
+
+def warm(lines: int = WARMUP_LINES) -> None:
+    """Compile the analysis kernels: analyse the bundled feed's first ``lines`` lines."""
+    from ports import load_ports
+    from shadowfleet.claims import bundled_claim_files, load_claims
+    from shadowfleet.config import Settings
+    from shadowfleet.demo import (DEMO_NOTE, bundled_feed, bundled_manifest, stand_ins,
+                                  with_stand_ins)
+    from shadowfleet.pipeline import analyse, decode
+
+    with tempfile.TemporaryDirectory(prefix="shadowfleet-warmup-") as tmp:
+        head = Path(tmp) / "head.nmea"
+        with gzip.open(bundled_feed(), "rb") as src, open(head, "wb") as dst:
+            for i, line in enumerate(src):
+                if i >= lines:
+                    break
+                dst.write(line)
+        decoded = decode([head], decoder="pyais")
+    claims = with_stand_ins(load_claims(bundled_claim_files()), stand_ins(bundled_manifest()))
+    analyse(decoded, registry=load_ports(), claims=claims, params=Settings.defaults(),
+            simulated=DEMO_NOTE)
+
+
+def main() -> None:
+    warm()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,16 +10,20 @@ Cron or a systemd timer starts it every few minutes; each run
    receive time of each file, then the name);
 4. feeds them to the incremental decoder carried from the run before (fragment buffers and
    the duplicate window survive between files and runs);
-5. re-analyses everything decoded so far (``shadowfleet.pipeline.analyse``, with the
-   run's ports, thresholds and claims; marked simulated once any file processed was
-   written by the simulator, :mod:`shadowfleet.provenance`) and compares
-   the alerts with the last run's (``shadowfleet.alert_book``): an event spanning two files
-   or two runs is found once, exactly as one ``detect`` over all files finds it;
-6. commits the new state, appends the new alert versions to ``alerts_log.csv`` and
-   replaces every output atomically.
+5. analyses the vessels' tails kept by the last run plus the new data
+   (:mod:`shadowfleet.job_tails`: each vessel's last day and its open events; the
+   events settled before come from the state), with the run's ports, thresholds and
+   claims (marked simulated once any file processed was written by the simulator,
+   :mod:`shadowfleet.provenance`), and compares the alerts with the last run's
+   (``shadowfleet.alert_book``): an event spanning two files or two runs is found once,
+   exactly as one ``detect`` over all files finds it;
+6. commits the new state (the new tails; the positions that left them go to the state's
+   archive), appends the new alert versions to ``alerts_log.csv`` and replaces every
+   output atomically.
 
-Re-analysing everything is the simplest design that is exact; its cost grows with the
-data kept (measured in the README, "Scheduled jobs").
+A run's cost follows the new data and the open events, not everything kept (measured in
+the README, "Scheduled jobs"). ``positions.parquet`` in ``--out`` holds the positions the
+run analysed: the tails and the new data.
 """
 
 from __future__ import annotations
@@ -221,15 +225,36 @@ def state_decoded(state: JobState, *, sort: bool = False) -> "ais.Decoded":
 
 
 def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) -> JobState:
-    """``state`` with the decoded ``batches`` (``ais.Decoded``) added."""
+    """``state`` with the decoded ``batches`` (``ais.Decoded``) added to its tails; its
+    counts stay those of everything decoded (positions, time span), and it notes the
+    earliest new position (a late one makes the run re-analyse everything)."""
     if not batches:
         return state
+    before = dict(state.stats or {})
     previous = state_decoded(state)
     merged = ais.Decoded.merge([previous, *batches],
                                inputs=list(previous.stats["inputs"]) + list(inputs))
-    extra = {k: v for k, v in (state.stats or {}).items() if k not in merged.stats}
-    return dataclasses.replace(state, positions=merged.positions, statics=merged.statics,
-                               rejects=merged.rejects, stats={**merged.stats, **extra})
+    new_rows = sum(len(b.positions) for b in batches)
+    earliest = [b.positions["timestamp"].min() for b in batches if len(b.positions)]
+    earliest = [t for t in earliest if not pd.isna(t)]
+    stats = dict(merged.stats)
+    if "positions" in before:       # the tails are not all the positions decoded
+        stats["positions"] = int(before["positions"]) + new_rows
+        span, old = stats.get("time_span"), before.get("time_span")
+        if old and span:
+            stats["time_span"] = {"start": min(old["start"], span["start"]),
+                                  "end": max(old["end"], span["end"])}
+        elif old:
+            stats["time_span"] = old
+    extra = {k: v for k, v in before.items() if k not in stats}
+    low = min(earliest) if earliest else None
+    if low is not None and state.new_earliest_ns is not None:
+        low = min(low, pd.Timestamp(state.new_earliest_ns, tz="UTC"))
+    return dataclasses.replace(
+        state, positions=merged.positions, statics=merged.statics, rejects=merged.rejects,
+        stats={**stats, **extra},
+        new_earliest_ns=(int(pd.Timestamp(low).value) if low is not None
+                         else state.new_earliest_ns))
 
 
 def keep_last_rejects(decoded: "ais.Decoded", n: int) -> "ais.Decoded":
@@ -290,17 +315,17 @@ def _trim_pieces(pieces: list, n: int) -> int:
     return kept
 
 
-def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None):
-    """Run every detector over everything ``state`` holds; compare alerts with its book."""
-    from shadowfleet.pipeline import analyse
+def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None, *,
+                  state_dir: Path | None = None, tail=None):
+    """Run every detector over ``state``'s tails and new data (:mod:`shadowfleet.job_tails`;
+    ``state_dir``: where its archive is); compare alerts with its book. Returns the
+    result, the book update and the state with the next run's tails."""
+    from shadowfleet import job_tails
 
-    result = analyse(state_decoded(state), registry=analysis.registry, claims=list(analysis.claims),
-                     params=analysis.settings, pairs=list(analysis.pairs),
-                     watchlists=list(analysis.watchlists),
-                     simulated=provenance.simulated_note(state.stats or {}),
-                     progress=progress)
+    result, state = job_tails.analyse(state, analysis, state_dir=state_dir, progress=progress,
+                                      tail=tail if tail is not None else job_tails.TailParams())
     update = update_book(state.book, result.alerts)
-    return result, update
+    return result, update, state
 
 
 def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool,
@@ -396,7 +421,7 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
                 progress: Progress, max_rejects: int = MAX_REJECTS_KEPT) -> JobReport:
     with progress.phase("loading the state"):
         state = load_state(state_dir)
-    remove_stale(state_dir, state.generation)
+    remove_stale(state_dir, state.generation, keep_chunks={e["name"] for e in state.archive})
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)
@@ -404,7 +429,7 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     todo, report.skipped_files, unreadable = new_inputs(inbox_files(inbox), state.processed)
     report.unreadable = unreadable
     if not todo and state.outputs_done:
-        report.positions = len(state.positions)
+        report.positions = int((state.stats or {}).get("positions", len(state.positions)))
         return report
 
     decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
@@ -437,10 +462,10 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     keep_last_rejects(state, max_rejects)     # the counts in its stats stay whole
 
     started = time.perf_counter()
-    result, update = analyse_state(state, analysis, progress)
+    result, update, state = analyse_state(state, analysis, progress, state_dir=state_dir)
     report.analyse_seconds = time.perf_counter() - started
     report.counts = update.counts
-    report.positions = len(state.positions)
+    report.positions = int((state.stats or {}).get("positions", len(state.positions)))
     if not todo:
         # nothing new: the committed generation only lacks its outputs
         write_outputs(out_dir, result, update, figures=analysis.figures,

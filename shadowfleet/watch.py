@@ -400,7 +400,7 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
         if len(state.rejects) > limits.max_rejects_kept:     # counts in stats stay whole
             state.rejects = state.rejects.iloc[-limits.max_rejects_kept:].reset_index(drop=True)
         batches, dirty = [], False
-        result, update = analyse_state(state, analysis)
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir)
         state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures,
                         map_vessels=analysis.map_vessels)
         report.analyses += 1

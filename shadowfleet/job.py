@@ -395,11 +395,12 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
             watchlists: Sequence = (), figures: bool = False,
             map_vessels: int | None = None, analysis: Analysis | None = None,
             progress: Progress | None = None,
-            max_rejects_kept: int = MAX_REJECTS_KEPT) -> JobReport:
+            max_rejects_kept: int = MAX_REJECTS_KEPT, tail=None) -> JobReport:
     """One scheduled run (see the module docstring). Returns what it did. ``progress``
     reports each file decoded, the analysis, the commit and the outputs.
     ``max_rejects_kept``: rejected lines kept for rejects.csv (the most recent; all are
-    counted in summary.json)."""
+    counted in summary.json). ``tail``: a ``shadowfleet.job_tails.TailParams`` (how many
+    hours of every vessel's track the state keeps beyond its open events; 24 by default)."""
     state_dir, out_dir = Path(state_dir), Path(out_dir)
     progress = progress if progress is not None else Progress.off()
     try:
@@ -412,13 +413,14 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
                                          pairs=pairs, watchlists=watchlists, figures=figures,
                                          map_vessels=map_vessels)
             return _run_locked(Path(inbox), state_dir, out_dir, analysis, progress,
-                               max_rejects_kept)
+                               max_rejects_kept, tail)
     except LockHeld as held:
         return JobReport(locked_by_other=True, message=str(held))
 
 
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
-                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT) -> JobReport:
+                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT,
+                tail=None) -> JobReport:
     with progress.phase("loading the state"):
         state = load_state(state_dir)
     remove_stale(state_dir, state.generation, keep_chunks={e["name"] for e in state.archive})
@@ -462,7 +464,8 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     keep_last_rejects(state, max_rejects)     # the counts in its stats stay whole
 
     started = time.perf_counter()
-    result, update, state = analyse_state(state, analysis, progress, state_dir=state_dir)
+    result, update, state = analyse_state(state, analysis, progress, state_dir=state_dir,
+                                          tail=tail)
     report.analyse_seconds = time.perf_counter() - started
     report.counts = update.counts
     report.positions = int((state.stats or {}).get("positions", len(state.positions)))

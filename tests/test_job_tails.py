@@ -49,3 +49,90 @@ def test_an_open_event_pins_the_tail_and_a_settled_one_does_not():
     # (silent since long before the horizon) keeps its last position
     assert keep.tolist() == [False, True, True, True, True, True]
     assert event_spans({}, None).empty
+
+
+# ------------------------------------------------- many vessels, events across every run
+
+def _synthetic(k0, steps, vessels):
+    from benchmarks.job_reanalysis import synthetic_positions
+    import benchmarks.job_reanalysis as bench
+
+    bench.STEP_S = 600          # one position every 10 minutes
+    # Najin, a point at sea, Dunay: calls N, D, N, ... make round trips, the sea stop
+    # loitering, stays and encounters
+    saved = bench.STOPS
+    bench.STOPS = saved[[0, 2, 1]]
+    try:
+        return synthetic_positions(k0, steps, vessels)
+    finally:
+        bench.STOPS = saved
+
+
+def _statics(frame_times, names):
+    """Type 5 reports of vessel 273000001 every 6 hours, renamed halfway (an
+    identity change that falls in one run and is reported in the next ones)."""
+    import ais.schema as schema
+
+    times = pd.date_range(frame_times.min(), frame_times.max(), freq="6h")
+    rows = pd.DataFrame({"mmsi": 273000001, "timestamp": times, "imo": 9179842.0,
+                         "name": [names[0] if i < len(times) // 2 else names[1]
+                                  for i in range(len(times))],
+                         "callsign": "UBCD7", "ship_type": 70.0, "msg_type": 5,
+                         "source": "s.nmea", "line": range(1, len(times) + 1)})
+    return schema.conform(rows, schema.STATIC_COLUMNS, schema.STATIC_DTYPES)
+
+
+def _tables(result):
+    out = {}
+    for name in ("port_visits", "dark_periods", "round_trips", "encounters", "loitering",
+                 "stops", "identity", "vessels"):
+        frame = getattr(result, name).copy()
+        out[name] = frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
+    return out
+
+
+def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
+    """20 vessels, 9 days in 27 runs of 8 hours, 14-hour tails: visits open across runs,
+    dark periods open across runs, round trips whose legs are in different runs,
+    encounters at the stops across run boundaries, an identity change in an early run;
+    every event table and the alerts equal one analysis over all the data."""
+    import dataclasses
+
+    import ais
+    from shadowfleet.alert_book import live_alerts
+    from shadowfleet.job import Analysis, accumulate, analyse_state
+    from shadowfleet.job_state import JobState, commit_state
+    from shadowfleet.pipeline import analyse
+
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    per_run, runs, vessels = 48, 27, 20
+    allpos = _synthetic(0, per_run * runs, vessels)
+    statics = _statics(allpos["timestamp"], ("MARIA", "VOLGA"))
+    truth = analyse(ais.Decoded(allpos, statics), registry=analysis.registry,
+                    params=analysis.settings, pairs=list(analysis.pairs))
+    assert len(truth.encounters) and len(truth.loitering) and len(truth.round_trips)
+    assert (truth.identity["kind"] == "identity_change").any()
+
+    state_dir = tmp_path / "state"
+    commit_state(state_dir, JobState())
+    from shadowfleet.job_state import load_state
+
+    open_kinds = set()
+    for r in range(runs):
+        t0 = allpos["timestamp"].min() + pd.Timedelta(hours=8 * r)
+        t1 = t0 + pd.Timedelta(hours=8)
+        pos = allpos[(allpos["timestamp"] >= t0) & (allpos["timestamp"] < t1)]
+        sta = statics[(statics["timestamp"] >= t0) & (statics["timestamp"] < t1)]
+        state = accumulate(load_state(state_dir), [ais.Decoded(pos.reset_index(drop=True),
+                                                               sta.reset_index(drop=True))])
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
+        commit_state(state_dir, dataclasses.replace(state, book=update.book))
+        open_kinds |= set(update.book.loc[update.book["status"] == "open", "kind"])
+    kept = load_state(state_dir)
+    assert len(kept.archive) >= 10 and len(kept.positions) < len(allpos) / 4
+    assert "dark_period" in open_kinds
+    got, want = _tables(result), _tables(truth)
+    for name in want:
+        pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
+    pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
+                                  comparable(truth.alerts))

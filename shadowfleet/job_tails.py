@@ -67,7 +67,7 @@ class TailParams:
     """How much of every vessel's track a job keeps beyond its open events.
 
     ``tail_hours``: positions of every vessel within this many hours of the data's end
-    are kept [24]; it must exceed twice the margin (:func:`margin_hours`), so that an
+    are kept [24], and never fewer than twice the margin (:func:`hours_kept`), so that an
     event still being recognised at the end of one run (an encounter not yet two hours
     long, a silence not yet a dark period) starts inside the next run's tails."""
 
@@ -75,8 +75,8 @@ class TailParams:
 
     def __post_init__(self):
         if not (self.tail_hours > 0 and np.isfinite(self.tail_hours)):
-            raise ConfigError(f"tail_hours must be a positive number of hours, got "
-                              f"{self.tail_hours!r}")
+            raise ConfigError(None, f"tail_hours must be a positive number of hours, got "
+                                    f"{self.tail_hours!r}", "give a number of hours, e.g. 24")
 
 
 def margin_hours(settings) -> float:
@@ -87,12 +87,10 @@ def margin_hours(settings) -> float:
                float(settings.encounters.encounter_min_minutes) / 60.0) + 1.0
 
 
-def check_tail_hours(params: TailParams, settings) -> None:
-    margin = margin_hours(settings)
-    if params.tail_hours < 2 * margin:
-        raise ConfigError(f"tail_hours {params.tail_hours:g} is too short for these "
-                          f"thresholds: give at least {2 * margin:g} (twice the {margin:g} h "
-                          "an event may still change after its end)")
+def hours_kept(params: TailParams, settings) -> float:
+    """The tails' length: ``tail_hours``, or twice the margin when that is longer (a
+    ``gap_hours`` of 12 keeps 26 hours)."""
+    return max(float(params.tail_hours), 2 * margin_hours(settings))
 
 
 def ns(col: pd.Series) -> np.ndarray:
@@ -264,7 +262,6 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
 
     progress = progress if progress is not None else Progress.off()
     settings = analysis.settings
-    check_tail_hours(tail, settings)
     late = (state.new_earliest_ns is not None and state.horizon_ns is not None
             and state.new_earliest_ns < state.horizon_ns)
     full = state.events is None or state.horizon_ns is None or late
@@ -424,7 +421,7 @@ def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *
         return dataclasses.replace(state, events=events, first_fixes=first_fixes,
                                    retired=None, replace_archive=replace, new_earliest_ns=None)
     end = int(ns(cleaned["timestamp"])[ns(cleaned["timestamp"]) != _INF].max())
-    horizon = end - int(tail.tail_hours * NS_HOUR)
+    horizon = end - int(hours_kept(tail, settings) * NS_HOUR)
     vessels = np.unique(cleaned["mmsi"].to_numpy(dtype=np.int64))
     pin = pins(vessels, event_spans(events, identity), horizon,
                int(margin_hours(settings) * NS_HOUR))

@@ -282,14 +282,33 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
                                   pairs=list(analysis.pairs),
                                   watchlists=list(analysis.watchlists),
                                   simulated=_note(state), progress=progress)
-        cleaned = result.positions
+        cleaned, raw = result.positions, positions
         events = events_of(result)
         first_fixes = first_fixes_of(_usable(cleaned), None)
     else:
         result, cleaned, events, first_fixes = _analyse_tails(state, analysis, archived,
                                                               state_dir, progress)
-    return result, _next_tails(state, cleaned, events, first_fixes, result.identity,
-                               settings, tail, replace=full)
+        raw = state.positions
+    return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
+                               result.identity, settings, tail, replace=full)
+
+
+_ROW_KEY = ["mmsi", "timestamp", "source", "line"]
+
+
+def _flagged(raw: pd.DataFrame, cleaned: pd.DataFrame) -> pd.DataFrame:
+    """Every analysed row (those without a position too: a dark period's own messages
+    count them) with the ``spoofed`` and ``track`` the cleaning gave it (False and 0 for
+    a row without a position)."""
+    import ais.schema as schema
+
+    cols = [c for c in ("spoofed", "track") if c in cleaned.columns]
+    flags = cleaned[_ROW_KEY + cols].drop_duplicates(_ROW_KEY)
+    out = raw[list(schema.POSITION_COLUMNS)].merge(flags, on=_ROW_KEY, how="left")
+    out["spoofed"] = (out["spoofed"].fillna(False).astype(bool) if "spoofed" in out
+                      else False)
+    out["track"] = out["track"].fillna(0).astype(np.int64) if "track" in out else np.int64(0)
+    return schema.sort_by_vessel_time(out)
 
 
 def _note(state):
@@ -413,7 +432,8 @@ def _settled_places(alerts: pd.DataFrame, book: pd.DataFrame, first: pd.Series) 
 
 
 def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *, replace):
-    """``state`` with the tails the next run needs and the positions that leave them."""
+    """``state`` with the tails the next run needs and the positions that leave them
+    (``cleaned``: every analysed row, with ``spoofed`` and ``track``)."""
     import ais.schema as schema
 
     cols = list(schema.POSITION_COLUMNS)

@@ -136,3 +136,28 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
         pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
     pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
                                   comparable(truth.alerts))
+
+
+def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):
+    """Two months of the bundled scenario: positions retire to the archive, and a dark
+    period with the transponder heard (its own messages are rows without a position,
+    which the tails keep) is reported as one detect reports it."""
+    import shutil
+
+    from benchmarks.job_kill import FEED, split_feed
+    from shadowfleet.job import Analysis
+    from shadowfleet.pipeline import detect
+
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    parts, inbox = tmp_path / "parts", tmp_path / "inbox"
+    parts.mkdir()
+    inbox.mkdir()
+    for path in split_feed(parts, 10):
+        shutil.copy(path, inbox / path.name)
+        run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
+    assert load_state(tmp_path / "state").archive
+    truth = detect([FEED], pairs=[("Najin", "Dunay")])
+    book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
+    assert book["summary"].str.contains("positions withheld").any()
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))

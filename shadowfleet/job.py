@@ -92,7 +92,8 @@ class JobReport:
     generation: int = 0
     counts: dict = dataclasses.field(default_factory=lambda: {"new": 0, "changed": 0,
                                                               "retracted": 0})
-    positions: int = 0
+    positions: int = 0              # every position decoded so far
+    tails: int = 0                  # of which in the vessels' tails (the rest archived)
     analyse_seconds: float = 0.0
     recovered: list[str] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
@@ -112,7 +113,8 @@ class JobReport:
             parts.append(f"{len(self.skipped_files)} already processed")
         c = self.counts
         parts.append(f"alerts: {c['new']} new, {c['changed']} changed, {c['retracted']} retracted")
-        parts.append(f"{self.positions} positions kept; analysis {self.analyse_seconds:.2f} s")
+        parts.append(f"{self.positions} positions kept ({self.tails} in the vessels' tails); "
+                     f"analysis {self.analyse_seconds:.2f} s")
         text = "; ".join(parts)
         if self.recovered:
             text += "\nrecovered from an interrupted run: " + ", ".join(self.recovered)
@@ -432,6 +434,7 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     report.unreadable = unreadable
     if not todo and state.outputs_done:
         report.positions = int((state.stats or {}).get("positions", len(state.positions)))
+        report.tails = len(state.positions)
         return report
 
     decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
@@ -469,6 +472,7 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     report.analyse_seconds = time.perf_counter() - started
     report.counts = update.counts
     report.positions = int((state.stats or {}).get("positions", len(state.positions)))
+    report.tails = len(state.positions)
     if not todo:
         # nothing new: the committed generation only lacks its outputs
         write_outputs(out_dir, result, update, figures=analysis.figures,

@@ -1,21 +1,31 @@
-"""How long a scheduled ``job`` run takes as its state grows.
+"""What one scheduled ``job`` run costs as the state grows (DESIGN.md, "Scale").
 
-Each ``job`` run re-analyses everything kept (the simplest exact design, see
-``shadowfleet.job``); this measures, for states of growing size, the three costs of a run
-that does not depend on the size of the new files: load the committed state, re-analyse
-it (every detector, the alert book), commit the next generation, write the outputs. The anchor, measured in
-the same run, is reading the state's positions back from Parquet alone (the least any
-design that keeps the positions must pay).
+A job keeps per-vessel tails (:mod:`shadowfleet.job_tails`): a run analyses every
+vessel's last ``tail_hours`` and its open events plus the new data, and the positions
+that leave the tails go to the state's archive, which an ordinary run does not read. This
+builds a state a few days at a time (``--build-days`` per run, through the job's own
+``accumulate`` / ``analyse_state`` / ``commit_state``), and when the positions kept reach
+each of ``--sizes`` it times one run that adds ``--new-minutes`` of data: load the
+committed state, analyse, commit the next generation, write the outputs.
 
-    python benchmarks/job_reanalysis.py [--sizes 10000,100000,1000000] [--vessels 200]
+The anchor, measured in the same run at the first size only (it grows with the data):
+the design before tails, one ``pipeline.analyse`` of every position kept, which is what
+each run used to cost.
+
+    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4]
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
-position every 10 minutes, each switching off for 8 hours now and then.
+position every 2 minutes (``--interval-s``), each on a 60-hour cycle: 36 h at a stop (one of
+them at sea, each vessel at its own spot there: loitering, stays, a few encounters), 24 h sailing with 8 h dark in the middle. The events,
+and so the alerts, grow with the data (one dark period, visit or loitering per vessel
+every 60 h); no static reports, so the statics the state keeps whole stay empty.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import resource
 import sys
 import tempfile
 import time
@@ -28,26 +38,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ais  # noqa: E402
 import ais.schema as schema  # noqa: E402
-from shadowfleet.job import Analysis, analyse_state, write_outputs  # noqa: E402
+from shadowfleet.job import Analysis, accumulate, analyse_state, write_outputs  # noqa: E402
 from shadowfleet.job_state import JobState, commit_state, load_state  # noqa: E402
 
 T0 = pd.Timestamp("2023-09-01T00:00:00Z").value // 10**9
 STOPS = np.array([[42.235, 130.305], [42.885, 132.355], [42.55, 131.30], [42.75, 133.06]])
+SEA = 2         # the stop at sea
+STEP_S = 120    # seconds between a vessel's positions (--interval-s changes it)
 
 
-def synthetic_positions(n: int, vessels: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    per = max(2, n // vessels)
-    mmsi = np.repeat(273000000 + np.arange(vessels, dtype=np.int64), per)[:n]
-    k = np.tile(np.arange(per), vessels)[:n]
+def synthetic_positions(k0: int, steps: int, vessels: int, seed: int = 0) -> pd.DataFrame:
+    """Positions of time steps ``k0 .. k0 + steps - 1`` (``STEP_S`` each) of every vessel."""
+    rng = np.random.default_rng(seed + k0)
+    mmsi = np.repeat(273000000 + np.arange(vessels, dtype=np.int64), steps)
+    k = np.tile(np.arange(k0, k0 + steps), vessels)
+    n = len(k)
     # each vessel cycles between stops: 36 h at a stop, 24 h sailing; 8 h dark in the middle
-    phase = (k * 600 + (mmsi % 97) * 3600) % (60 * 3600)
-    leg = ((k * 600 + (mmsi % 97) * 3600) // (60 * 3600) + mmsi) % len(STOPS)
-    a, b = STOPS[leg], STOPS[(leg + 1) % len(STOPS)]
+    phase = (k * STEP_S + (mmsi % 97) * 3600) % (60 * 3600)
+    leg = ((k * STEP_S + (mmsi % 97) * 3600) // (60 * 3600) + mmsi) % len(STOPS)
+    a, b = STOPS[leg].copy(), STOPS[(leg + 1) % len(STOPS)].copy()
+    # at the stop at sea each vessel has its own spot (within about 10 km): ships meet
+    # there now and then, not every ship with every other
+    spot = np.c_[(mmsi * 7919) % 200 - 100, (mmsi * 104729) % 200 - 100] * 0.0005
+    a[leg == SEA] += spot[leg == SEA]
+    nxt = (leg + 1) % len(STOPS)
+    b[nxt == SEA] += spot[nxt == SEA]
     f = np.clip((phase - 36 * 3600) / (24 * 3600), 0, 1)[:, None]
     pos = a + (b - a) * f + rng.normal(0, 0.002, (n, 2))
     keep = ~((phase > 44 * 3600) & (phase < 52 * 3600))
-    t = T0 + k * 600 + rng.integers(0, 30, n)
+    t = T0 + k * STEP_S + rng.integers(0, max(1, STEP_S // 20), n)
     frame = pd.DataFrame({
         "mmsi": mmsi, "timestamp": pd.to_datetime(t, unit="s", utc=True).astype("datetime64[ns, UTC]"),
         "lat": pos[:, 0], "lon": pos[:, 1], "sog": np.where(f[:, 0] > 0, 11.0, 0.1),
@@ -57,38 +76,99 @@ def synthetic_positions(n: int, vessels: int, seed: int = 0) -> pd.DataFrame:
                                                      schema.POSITION_DTYPES))
 
 
+def batch(k0: int, steps: int, vessels: int) -> ais.Decoded:
+    positions = synthetic_positions(k0, steps, vessels)
+    return ais.Decoded(positions, counts={"messages": len(positions),
+                                          "lines_read": len(positions)})
+
+
+def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
+    """A run as ``job`` makes it, timed phase by phase."""
+    t = time.perf_counter()
+    state = load_state(state_dir)
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    state = accumulate(state, [new])
+    result, update, state = analyse_state(state, analysis, state_dir=state_dir)
+    analyse_s = time.perf_counter() - t
+    t = time.perf_counter()
+    state = commit_state(state_dir, dataclasses.replace(state, book=update.book))
+    commit = time.perf_counter() - t
+    t = time.perf_counter()
+    write_outputs(state_dir.parent / "out", result, update, figures=False)
+    write = time.perf_counter() - t
+    return {"load": load, "analyse": analyse_s, "commit": commit, "outputs": write,
+            "kept": int(state.stats["positions"]), "tails": len(state.positions),
+            "alerts": len(update.book)}
+
+
+def anchor(state_dir: Path, analysis: Analysis) -> float:
+    """The design before tails: one analysis of every position kept (archive and tails)."""
+    from shadowfleet.job_state import read_archive
+    from shadowfleet.pipeline import analyse
+
+    state = load_state(state_dir)
+    everything = pd.concat([read_archive(state_dir, state.archive)[list(schema.POSITION_COLUMNS)],
+                            state.positions], ignore_index=True)
+    decoded = ais.Decoded(schema.sort_by_vessel_time(everything))
+    t = time.perf_counter()
+    analyse(decoded, registry=analysis.registry, params=analysis.settings,
+            pairs=list(analysis.pairs))
+    return time.perf_counter() - t
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--vessels", type=int, default=200)
+    parser.add_argument("--sizes", default="1000000,5000000,20000000")
+    parser.add_argument("--vessels", type=int, default=500)
+    parser.add_argument("--interval-s", type=int, default=120,
+                        help="seconds between a vessel's positions")
+    parser.add_argument("--build-days", type=int, default=4,
+                        help="days of data each run that builds the state adds")
+    parser.add_argument("--new-minutes", type=int, default=60,
+                        help="data each timed run adds (minutes of every vessel)")
     args = parser.parse_args()
+    global STEP_S
+    STEP_S = args.interval_s
+    sizes = [int(s) for s in args.sizes.split(",")]
     analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
-    # warm numba's cache and imports
-    analyse_state(JobState(positions=synthetic_positions(2000, 10)), analysis)
-    print(f"{'positions':>10} {'load s':>8} {'analyse s':>10} {'commit s':>9} {'outputs s':>9} "
-          f"{'anchor s':>9} {'run/anchor':>10} {'alerts':>7}")
-    for n in (int(s) for s in args.sizes.split(",")):
-        positions = synthetic_positions(n, args.vessels)
-        with tempfile.TemporaryDirectory() as tmp:
-            commit_state(tmp, JobState(positions=positions))
-            t = time.perf_counter()
-            pd.read_parquet(Path(tmp) / "gen-00000001" / "positions.parquet")
-            anchor = time.perf_counter() - t
-            t = time.perf_counter()
-            state = load_state(tmp)
-            load = time.perf_counter() - t
-            t = time.perf_counter()
-            result, update = analyse_state(state, analysis)
-            analyse_s = time.perf_counter() - t
-            t = time.perf_counter()
-            commit_state(tmp, state)
-            commit = time.perf_counter() - t
-            t = time.perf_counter()
-            write_outputs(Path(tmp) / "out", result, update, figures=False)
-            write = time.perf_counter() - t
-        run = load + analyse_s + commit + write
-        print(f"{len(positions):>10} {load:>8.2f} {analyse_s:>10.2f} {commit:>9.2f} {write:>9.2f} "
-              f"{anchor:>9.3f} {run / anchor:>10.1f} {len(update.book):>7}", flush=True)
+    day = 24 * 3600 // STEP_S
+    new_steps = max(1, args.new_minutes * 60 // STEP_S)
+    print(f"{args.vessels} vessels; each timed run adds {args.new_minutes} min of data "
+          f"(~{args.vessels * new_steps} positions)", flush=True)
+    print(f"{'kept':>11} {'in tails':>9} {'load s':>7} {'analyse s':>9} {'commit s':>8} "
+          f"{'outputs s':>9} {'run s':>6} {'alerts':>7} {'run/anchor':>10}", flush=True)
+    anchor_s = None
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp) / "state"
+        state_dir.mkdir()
+        commit_state(state_dir, JobState())
+        k = 0
+        built = 0.0
+        for size in sizes:
+            kept = int(load_state(state_dir).stats.get("positions", 0))
+            while kept < size:
+                t = time.perf_counter()
+                steps = args.build_days * day
+                state = accumulate(load_state(state_dir), [batch(k, steps, args.vessels)])
+                _, update, state = analyse_state(state, analysis, state_dir=state_dir)
+                commit_state(state_dir, dataclasses.replace(state, book=update.book))
+                built += time.perf_counter() - t
+                k += steps
+                kept = int(state.stats["positions"])
+            if anchor_s is None:
+                anchor_s = anchor(state_dir, analysis)
+                print(f"anchor: one analysis of all {kept:,} positions kept (the design "
+                      f"before tails) {anchor_s:.2f} s", flush=True)
+            r = one_run(state_dir, batch(k, new_steps, args.vessels), analysis)
+            k += new_steps
+            run = r["load"] + r["analyse"] + r["commit"] + r["outputs"]
+            print(f"{r['kept']:>11,} {r['tails']:>9,} {r['load']:>7.2f} {r['analyse']:>9.2f} "
+                  f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['alerts']:>7} "
+                  f"{run / anchor_s:>10.2f}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"building the state: {built:.1f} s in runs of {args.build_days} days; peak RSS "
+          f"{peak:.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -266,8 +266,8 @@ def demo(out_dir, map_vessels, quiet):
 def job(inbox, state_dir, out_dir, ports_file, claims_files, config_file, pairs, watchlists, figures,
         map_vessels, max_rejects, quiet):
     """One scheduled, incremental run: process the inbox files not processed yet (by
-    content hash, in receive-time order), re-detect over everything kept in --state, and
-    update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
+    content hash, in receive-time order), detect over the vessels' tails kept in --state
+    (each vessel's last day and open events) plus the new data, and update --out: alerts.csv holds one row per alert id (status open/closed/retracted,
     version), alerts_log.csv gets every new version appended. Safe to kill at any moment;
     a run that finds another one holding the lock exits 0.
 

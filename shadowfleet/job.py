@@ -10,16 +10,20 @@ Cron or a systemd timer starts it every few minutes; each run
    receive time of each file, then the name);
 4. feeds them to the incremental decoder carried from the run before (fragment buffers and
    the duplicate window survive between files and runs);
-5. re-analyses everything decoded so far (``shadowfleet.pipeline.analyse``, with the
-   run's ports, thresholds and claims; marked simulated once any file processed was
-   written by the simulator, :mod:`shadowfleet.provenance`) and compares
-   the alerts with the last run's (``shadowfleet.alert_book``): an event spanning two files
-   or two runs is found once, exactly as one ``detect`` over all files finds it;
-6. commits the new state, appends the new alert versions to ``alerts_log.csv`` and
-   replaces every output atomically.
+5. analyses the vessels' tails kept by the last run plus the new data
+   (:mod:`shadowfleet.job_tails`: each vessel's last day and its open events; the
+   events settled before come from the state), with the run's ports, thresholds and
+   claims (marked simulated once any file processed was written by the simulator,
+   :mod:`shadowfleet.provenance`), and compares the alerts with the last run's
+   (``shadowfleet.alert_book``): an event spanning two files or two runs is found once,
+   exactly as one ``detect`` over all files finds it;
+6. commits the new state (the new tails; the positions that left them go to the state's
+   archive), appends the new alert versions to ``alerts_log.csv`` and replaces every
+   output atomically.
 
-Re-analysing everything is the simplest design that is exact; its cost grows with the
-data kept (measured in the README, "Scheduled jobs").
+A run's cost follows the new data and the open events, not everything kept (measured in
+the README, "Scheduled jobs"). ``positions.parquet`` in ``--out`` holds the positions the
+run analysed: the tails and the new data.
 """
 
 from __future__ import annotations
@@ -88,7 +92,8 @@ class JobReport:
     generation: int = 0
     counts: dict = dataclasses.field(default_factory=lambda: {"new": 0, "changed": 0,
                                                               "retracted": 0})
-    positions: int = 0
+    positions: int = 0              # every position decoded so far
+    tails: int = 0                  # of which in the vessels' tails (the rest archived)
     analyse_seconds: float = 0.0
     recovered: list[str] = dataclasses.field(default_factory=list)
     refused: list[str] = dataclasses.field(default_factory=list)
@@ -108,7 +113,8 @@ class JobReport:
             parts.append(f"{len(self.skipped_files)} already processed")
         c = self.counts
         parts.append(f"alerts: {c['new']} new, {c['changed']} changed, {c['retracted']} retracted")
-        parts.append(f"{self.positions} positions kept; analysis {self.analyse_seconds:.2f} s")
+        parts.append(f"{self.positions} positions kept ({self.tails} in the vessels' tails); "
+                     f"analysis {self.analyse_seconds:.2f} s")
         text = "; ".join(parts)
         if self.recovered:
             text += "\nrecovered from an interrupted run: " + ", ".join(self.recovered)
@@ -221,15 +227,36 @@ def state_decoded(state: JobState, *, sort: bool = False) -> "ais.Decoded":
 
 
 def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) -> JobState:
-    """``state`` with the decoded ``batches`` (``ais.Decoded``) added."""
+    """``state`` with the decoded ``batches`` (``ais.Decoded``) added to its tails; its
+    counts stay those of everything decoded (positions, time span), and it notes the
+    earliest new position (a late one makes the run re-analyse everything)."""
     if not batches:
         return state
+    before = dict(state.stats or {})
     previous = state_decoded(state)
     merged = ais.Decoded.merge([previous, *batches],
                                inputs=list(previous.stats["inputs"]) + list(inputs))
-    extra = {k: v for k, v in (state.stats or {}).items() if k not in merged.stats}
-    return dataclasses.replace(state, positions=merged.positions, statics=merged.statics,
-                               rejects=merged.rejects, stats={**merged.stats, **extra})
+    new_rows = sum(len(b.positions) for b in batches)
+    earliest = [b.positions["timestamp"].min() for b in batches if len(b.positions)]
+    earliest = [t for t in earliest if not pd.isna(t)]
+    stats = dict(merged.stats)
+    if "positions" in before:       # the tails are not all the positions decoded
+        stats["positions"] = int(before["positions"]) + new_rows
+        span, old = stats.get("time_span"), before.get("time_span")
+        if old and span:
+            stats["time_span"] = {"start": min(old["start"], span["start"]),
+                                  "end": max(old["end"], span["end"])}
+        elif old:
+            stats["time_span"] = old
+    extra = {k: v for k, v in before.items() if k not in stats}
+    low = min(earliest) if earliest else None
+    if low is not None and state.new_earliest_ns is not None:
+        low = min(low, pd.Timestamp(state.new_earliest_ns, tz="UTC"))
+    return dataclasses.replace(
+        state, positions=merged.positions, statics=merged.statics, rejects=merged.rejects,
+        stats={**stats, **extra},
+        new_earliest_ns=(int(pd.Timestamp(low).value) if low is not None
+                         else state.new_earliest_ns))
 
 
 def keep_last_rejects(decoded: "ais.Decoded", n: int) -> "ais.Decoded":
@@ -290,17 +317,17 @@ def _trim_pieces(pieces: list, n: int) -> int:
     return kept
 
 
-def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None):
-    """Run every detector over everything ``state`` holds; compare alerts with its book."""
-    from shadowfleet.pipeline import analyse
+def analyse_state(state: JobState, analysis: Analysis, progress: Progress | None = None, *,
+                  state_dir: Path | None = None, tail=None):
+    """Run every detector over ``state``'s tails and new data (:mod:`shadowfleet.job_tails`;
+    ``state_dir``: where its archive is); compare alerts with its book. Returns the
+    result, the book update and the state with the next run's tails."""
+    from shadowfleet import job_tails
 
-    result = analyse(state_decoded(state), registry=analysis.registry, claims=list(analysis.claims),
-                     params=analysis.settings, pairs=list(analysis.pairs),
-                     watchlists=list(analysis.watchlists),
-                     simulated=provenance.simulated_note(state.stats or {}),
-                     progress=progress)
+    result, state = job_tails.analyse(state, analysis, state_dir=state_dir, progress=progress,
+                                      tail=tail if tail is not None else job_tails.TailParams())
     update = update_book(state.book, result.alerts)
-    return result, update
+    return result, update, state
 
 
 def write_outputs(out_dir: Path, result, update: BookUpdate, *, figures: bool,
@@ -370,11 +397,12 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
             watchlists: Sequence = (), figures: bool = False,
             map_vessels: int | None = None, analysis: Analysis | None = None,
             progress: Progress | None = None,
-            max_rejects_kept: int = MAX_REJECTS_KEPT) -> JobReport:
+            max_rejects_kept: int = MAX_REJECTS_KEPT, tail=None) -> JobReport:
     """One scheduled run (see the module docstring). Returns what it did. ``progress``
     reports each file decoded, the analysis, the commit and the outputs.
     ``max_rejects_kept``: rejected lines kept for rejects.csv (the most recent; all are
-    counted in summary.json)."""
+    counted in summary.json). ``tail``: a ``shadowfleet.job_tails.TailParams`` (how many
+    hours of every vessel's track the state keeps beyond its open events; 24 by default)."""
     state_dir, out_dir = Path(state_dir), Path(out_dir)
     progress = progress if progress is not None else Progress.off()
     try:
@@ -387,16 +415,17 @@ def run_job(inbox: str | Path, state_dir: str | Path, out_dir: str | Path, *,
                                          pairs=pairs, watchlists=watchlists, figures=figures,
                                          map_vessels=map_vessels)
             return _run_locked(Path(inbox), state_dir, out_dir, analysis, progress,
-                               max_rejects_kept)
+                               max_rejects_kept, tail)
     except LockHeld as held:
         return JobReport(locked_by_other=True, message=str(held))
 
 
 def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
-                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT) -> JobReport:
+                progress: Progress, max_rejects: int = MAX_REJECTS_KEPT,
+                tail=None) -> JobReport:
     with progress.phase("loading the state"):
         state = load_state(state_dir)
-    remove_stale(state_dir, state.generation)
+    remove_stale(state_dir, state.generation, keep_chunks={e["name"] for e in state.archive})
     out_dir.mkdir(parents=True, exist_ok=True)
     report = JobReport(generation=state.generation)
     report.recovered += reconcile_log(out_dir, state)
@@ -404,7 +433,8 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     todo, report.skipped_files, unreadable = new_inputs(inbox_files(inbox), state.processed)
     report.unreadable = unreadable
     if not todo and state.outputs_done:
-        report.positions = len(state.positions)
+        report.positions = int((state.stats or {}).get("positions", len(state.positions)))
+        report.tails = len(state.positions)
         return report
 
     decoder = state.decoder if state.decoder is not None else ais.IncrementalDecoder()
@@ -437,10 +467,12 @@ def _run_locked(inbox: Path, state_dir: Path, out_dir: Path, analysis: Analysis,
     keep_last_rejects(state, max_rejects)     # the counts in its stats stay whole
 
     started = time.perf_counter()
-    result, update = analyse_state(state, analysis, progress)
+    result, update, state = analyse_state(state, analysis, progress, state_dir=state_dir,
+                                          tail=tail)
     report.analyse_seconds = time.perf_counter() - started
     report.counts = update.counts
-    report.positions = len(state.positions)
+    report.positions = int((state.stats or {}).get("positions", len(state.positions)))
+    report.tails = len(state.positions)
     if not todo:
         # nothing new: the committed generation only lacks its outputs
         write_outputs(out_dir, result, update, figures=analysis.figures,

@@ -1,19 +1,29 @@
 """The state directory a scheduled job (or a watch with ``--state``) carries between runs.
 
-Layout of ``--state DIR`` (format 2: JSON, Parquet and NumPy arrays, no pickle)::
+Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle)::
 
     lock                  exclusive fcntl lock held for the whole run (and the holder's pid)
-    CURRENT               {"format": 2, "generation": N}: the committed generation
+    CURRENT               {"format": 3, "generation": N}: the committed generation
     gen-0000000N/
-        manifest.json     {"format": 2, ...}: processed input files by sha256, log record
+        manifest.json     {"format": 3, ...}: processed input files by sha256, log record
                           count, decode stats, the log lines of the last run, the
-                          incremental decoder's state (JSON part), and the size and
-                          sha256 of every other file of the generation
-        positions.parquet statics.parquet rejects.parquet   everything decoded so far
+                          incremental decoder's state (JSON part), the tails' horizon,
+                          the archive's chunks, and the size and sha256 of every other
+                          file of the generation
+        positions.parquet every vessel's tail (:mod:`shadowfleet.job_tails`): the
+                          positions the next run needs, not everything decoded
+        statics.parquet rejects.parquet   every static report; the last rejected lines
+        events-*.parquet  every event found so far (visits, dark periods, jumps,
+                          loitering, stays, encounters) and first_fixes.parquet (each
+                          vessel's first trusted fix, for the ranking)
         alerts.parquet    the alert book (every alert id, its latest version and status)
         decoder.npz       the incremental decoder's arrays (fragment buffers, dedup window,
                           pending text), read with ``allow_pickle=False``
         outputs.done      present once --out has been written for this generation
+    archive/chunk-0000000N.parquet   the positions that left the tails in generation N
+                          (with their ``spoofed`` and ``track``), written once, listed with
+                          their size in the manifests that use them; read only by a run
+                          that needs them (a late file, claims, a long dark period)
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
 then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run killed at any
@@ -24,7 +34,9 @@ rewriting the outputs the committed generation says are due).
 Reading a state never runs code from it: state that is not what this version writes
 (corrupt, cut short, changed by hand, of an older or newer format) is a ``StateError``,
 one line naming the file and the remedy. Format 1 (before 0.2) kept the decoder and the
-book in a pickle; it is refused, not read.
+book in a pickle; it is refused, not read. Format 2 (everything decoded in
+positions.parquet, no events) is migrated: it is read as a state with no tails yet, so the
+next run analyses all its positions once, as format 2 runs did, and commits format 3.
 """
 
 from __future__ import annotations
@@ -52,9 +64,13 @@ from shadowfleet.errors import ShadowfleetError, StateError
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS
 from shadowfleet.outputs.files import _fsync_dir, atomic_write_text, write_failed
 
-STATE_FORMAT = 2
+STATE_FORMAT = 3
+_MIGRATED_FORMATS = (2,)
 _TABLES = ("positions.parquet", "statics.parquet", "rejects.parquet", "alerts.parquet")
+_EVENT_TABLES = ("visits", "gaps", "jumps", "loitering", "stays", "encounters")
+_EXTRA_TABLES = tuple(f"events-{n}.parquet" for n in _EVENT_TABLES) + ("first_fixes.parquet",)
 _DECODER = "decoder.npz"
+ARCHIVE = "archive"
 _RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
 
 
@@ -101,6 +117,20 @@ class JobState:
     pending_log: list[str] = dataclasses.field(default_factory=list)
     stats: dict = dataclasses.field(default_factory=dict)
     outputs_done: bool = True
+    # the tails (shadowfleet.job_tails): events so far (name -> table; None before the
+    # first run with tails), each vessel's first trusted fix, the horizon of the tails
+    # (ns; positions at or after it are all kept), the latest first-kept time of any
+    # vessel (ns; the dark periods starting before it count others in the archive)
+    events: dict | None = None
+    first_fixes: pd.DataFrame | None = None
+    horizon_ns: int | None = None
+    complete_ns: int | None = None
+    archive: list = dataclasses.field(default_factory=list)   # chunk entries, oldest first
+    # this run only: positions that leave the tails (the next chunk), whether they replace
+    # the archive (a run that re-analysed everything), the earliest new position (ns)
+    retired: pd.DataFrame | None = None
+    replace_archive: bool = False
+    new_earliest_ns: int | None = None
 
 
 def _gen_dir(state_dir: Path, generation: int) -> Path:
@@ -108,7 +138,7 @@ def _gen_dir(state_dir: Path, generation: int) -> Path:
 
 
 def _check_format(path: Path, fmt: Any) -> None:
-    if fmt == STATE_FORMAT:
+    if fmt == STATE_FORMAT or fmt in _MIGRATED_FORMATS:
         return
     if fmt == 1:
         raise StateError(f"{path}: state format 1, written by shadowfleet 0.1 (it kept the "
@@ -168,15 +198,16 @@ def load_state(state_dir: str | Path) -> JobState:
     if _field(manifest, "generation", int, path) != generation:
         raise StateError(f"{path}: a manifest of another generation; {_RESTORE}")
     files = _field(manifest, "files", dict, path)
+    fmt = manifest.get("format")
     for name, entry in files.items():
         f = gen / name
-        if name not in _TABLES + (_DECODER,) or not isinstance(entry, dict):
+        if name not in _TABLES + _EXTRA_TABLES + (_DECODER,) or not isinstance(entry, dict):
             raise StateError(f"{path}: unexpected file entry {name!r}; {_RESTORE}")
         if (not f.is_file() or f.stat().st_size != entry.get("bytes")
                 or _sha256(f) != entry.get("sha256")):
             raise StateError(f"{f}: does not match the manifest (changed, cut short or "
                              f"missing); {_RESTORE}")
-    for name in _TABLES:
+    for name in _TABLES + (_EXTRA_TABLES if fmt == STATE_FORMAT else ()):
         if name not in files:
             raise StateError(f"{path}: {name} not listed; {_RESTORE}")
     processed = _field(manifest, "processed", dict, path)
@@ -196,10 +227,73 @@ def load_state(state_dir: str | Path) -> JobState:
     meta = manifest.get("decoder")
     if meta is not None or _DECODER in files:
         decoder = _decoder(gen / _DECODER, meta, _DECODER in files)
+    tails = {}
+    if fmt == STATE_FORMAT:
+        tails = _tails(state_dir, gen, manifest, path)
     return JobState(generation=generation, positions=positions, statics=statics,
                     rejects=rejects, decoder=decoder, book=book, processed=processed,
                     log_rows=log_rows, pending_log=list(pending_log), stats=stats,
-                    outputs_done=(gen / "outputs.done").exists())
+                    outputs_done=(gen / "outputs.done").exists(), **tails)
+
+
+def _optional_int(manifest: dict, key: str, path: Path) -> int | None:
+    value = manifest.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise StateError(f"{path}: {key!r} is not an integer; {_RESTORE}")
+    return value
+
+
+def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
+    """The tails' part of a format-3 generation; the archive's chunks are checked by
+    size (they are written once and may be large: their sha256 is checked when read)."""
+    archive = _field(manifest, "archive", list, path)
+    for entry in archive:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or "/" in entry["name"] or not entry["name"].startswith("chunk-"):
+            raise StateError(f"{path}: unexpected archive entry {entry!r}; {_RESTORE}")
+        f = state_dir / ARCHIVE / entry["name"]
+        if not f.is_file() or f.stat().st_size != entry.get("bytes"):
+            raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                             f"missing); {_RESTORE}")
+    events = {n: _table(gen / f"events-{n}.parquet", _ns_all) for n in _EVENT_TABLES}
+    return {"events": events, "first_fixes": _table(gen / "first_fixes.parquet", _ns_all),
+            "horizon_ns": _optional_int(manifest, "horizon_ns", path),
+            "complete_ns": _optional_int(manifest, "complete_ns", path),
+            "archive": [dict(e) for e in archive]}
+
+
+def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None = None,
+                 columns: list | None = None) -> pd.DataFrame:
+    """The archived positions (of the chunks listed in ``archive``) at or after
+    ``since_ns`` (all when None), in (mmsi, timestamp) order; each chunk read is checked
+    against its sha256."""
+    frames = []
+    for entry in archive:
+        if since_ns is not None and entry.get("tmax") is not None and entry["tmax"] < since_ns:
+            continue
+        f = Path(state_dir) / ARCHIVE / entry["name"]
+        if _sha256(f) != entry.get("sha256"):
+            raise StateError(f"{f}: does not match the manifest (changed or cut short); "
+                             f"{_RESTORE}")
+        frame = _table(f, _ns)
+        if since_ns is not None:
+            frame = frame[frame["timestamp"] >= pd.Timestamp(since_ns, tz="UTC")]
+        if columns is not None:
+            frame = frame[columns]
+        frames.append(frame)
+    if not frames:
+        out = schema.empty_frame(schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
+        out["spoofed"] = pd.Series([], dtype=bool)
+        out["track"] = pd.Series([], dtype=np.int64)
+        return out if columns is None else out[columns]
+    return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
+
+
+def _ns_all(frame: pd.DataFrame) -> pd.DataFrame:
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.DatetimeTZDtype):
+            frame[c] = frame[c].astype("datetime64[ns, UTC]")
+    return frame
 
 
 def _table(path: Path, conform) -> pd.DataFrame:
@@ -244,8 +338,9 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
         shutil.rmtree(tmp)
     if final.exists():          # left by a run killed between rename and CURRENT
         shutil.rmtree(final)
+    archive = _write_chunk(state_dir, state, generation)
     try:
-        _write_generation(tmp, state, generation)
+        _write_generation(tmp, state, generation, archive)
     except OSError as exc:      # a full disk: the committed generation stays as it was
         shutil.rmtree(tmp, ignore_errors=True)
         raise write_failed(state_dir, exc) from exc
@@ -253,17 +348,56 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
     _fsync_dir(state_dir)
     atomic_write_text(state_dir / "CURRENT",
                       json.dumps({"format": STATE_FORMAT, "generation": generation}) + "\n")
-    committed = dataclasses.replace(state, generation=generation, outputs_done=False)
-    remove_stale(state_dir, generation)
+    committed = dataclasses.replace(state, generation=generation, outputs_done=False,
+                                    archive=archive, retired=None, replace_archive=False)
+    remove_stale(state_dir, generation, keep_chunks={e["name"] for e in archive})
     return committed
 
 
-def _write_generation(tmp: Path, state: JobState, generation: int) -> None:
+def _chunk_entries(state: JobState, generation: int) -> list:
+    """The archive the generation lists: the committed chunks (none when this run
+    replaces them) and this run's, when it retired positions."""
+    entries = [] if state.replace_archive else list(state.archive)
+    if state.retired is not None and len(state.retired):
+        t = state.retired["timestamp"]
+        entries.append({"name": f"chunk-{generation:08d}.parquet", "rows": int(len(t)),
+                        "tmin": int(t.min().value), "tmax": int(t.max().value)})
+    return entries
+
+
+def _write_chunk(state_dir: Path, state: JobState, generation: int) -> list:
+    """Write this run's chunk of retired positions (before the generation that lists it
+    is renamed into place; a run killed before that leaves it unlisted, deleted later)."""
+    entries = _chunk_entries(state, generation)
+    if state.retired is None or not len(state.retired):
+        return entries
+    folder = state_dir / ARCHIVE
+    folder.mkdir(exist_ok=True)
+    f = folder / entries[-1]["name"]
+    try:
+        state.retired.to_parquet(f, index=False)
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise write_failed(state_dir, exc) from exc
+    entries[-1].update(bytes=f.stat().st_size, sha256=_sha256(f))
+    return entries
+
+
+def _write_generation(tmp: Path, state: JobState, generation: int, archive: list) -> None:
     tmp.mkdir(parents=True)
     state.positions.to_parquet(tmp / "positions.parquet", index=False)
     state.statics.to_parquet(tmp / "statics.parquet", index=False)
     _parquet_safe(state.rejects).to_parquet(tmp / "rejects.parquet", index=False)
     state.book.to_parquet(tmp / "alerts.parquet", index=False)
+    events = state.events or {}
+    for name in _EVENT_TABLES:
+        frame = events.get(name)
+        (frame if frame is not None else pd.DataFrame()).to_parquet(
+            tmp / f"events-{name}.parquet", index=False)
+    (state.first_fixes if state.first_fixes is not None else pd.DataFrame()).to_parquet(
+        tmp / "first_fixes.parquet", index=False)
     meta = None
     if state.decoder is not None:
         meta, arrays = state.decoder.state()
@@ -274,7 +408,9 @@ def _write_generation(tmp: Path, state: JobState, generation: int) -> None:
     (tmp / "manifest.json").write_text(json.dumps(
         {"format": STATE_FORMAT, "generation": generation, "processed": state.processed,
          "log_rows": state.log_rows, "pending_log": list(state.pending_log),
-         "stats": state.stats, "decoder": meta, "files": files},
+         "stats": state.stats, "decoder": meta, "files": files,
+         "horizon_ns": state.horizon_ns, "complete_ns": state.complete_ns,
+         "archive": archive},
         indent=1, default=str), encoding="utf-8")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
@@ -290,14 +426,24 @@ def mark_outputs_done(state_dir: str | Path, generation: int) -> None:
     _fsync_dir(marker.parent)
 
 
-def remove_stale(state_dir: str | Path, keep_generation: int) -> None:
-    """Delete generations other than ``keep_generation`` and half-written ones."""
+def remove_stale(state_dir: str | Path, keep_generation: int,
+                 keep_chunks: set | None = None) -> None:
+    """Delete generations other than ``keep_generation`` and half-written ones, and the
+    archive's chunks the committed generation does not list (``keep_chunks``; when None,
+    only chunks written after it)."""
     state_dir = Path(state_dir)
     keep = _gen_dir(state_dir, keep_generation).name
     for entry in state_dir.iterdir():
         name = entry.name
         if (name.startswith("gen-") and name != keep) or name.startswith(".gen-"):
             shutil.rmtree(entry, ignore_errors=True)
+    folder = state_dir / ARCHIVE
+    if folder.is_dir():
+        for f in folder.iterdir():
+            stale = (f.name not in keep_chunks if keep_chunks is not None
+                     else f.name > f"chunk-{keep_generation:08d}.parquet")
+            if stale:
+                f.unlink(missing_ok=True)
 
 
 def _ns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """``shadowfleet watch (--udp HOST:PORT | --tcp HOST:PORT | -) --out DIR``: a live feed.
 
 Sentences are decoded as they arrive by the same incremental decoder a scheduled job
-carries, and every ``every_seconds`` (when something new arrived) everything kept is
-re-analysed and the alert book updated exactly as ``job`` does: new alert versions are
+carries, and every ``every_seconds`` (when something new arrived) the vessels' tails
+and the new data are analysed and the alert book updated exactly as ``job`` does
+(:mod:`shadowfleet.job_tails`): new alert versions are
 appended to ``alerts_log.csv`` as they fire and the outputs are replaced atomically. With
 a state directory (default ``OUT/state``) each analysis is committed, so a watch
 restarted later (or a ``job`` on the same state) carries on where it stopped.
@@ -22,7 +23,8 @@ push back, UDP datagrams wait in the socket's buffer and are dropped by the kern
 is full too); fragment buffers are bounded by the
 decoder (``ais.assembly.fragments.AssemblyParams.max_pending``); the rejects kept for
 ``rejects.csv`` are the last ``max_rejects_kept`` (their counts in ``summary.json`` stay
-whole). What grows is what a single ``detect`` would hold: the decoded positions.
+whole). What is held is each vessel's tail (its last day and open events), every
+static report and the events; older positions go to the state's archive.
 
 A stream that carries the simulator's ``# SIMULATED AIS`` comment line (``replay`` of a
 simulated feed sends it) marks every output of the watch simulated from then on
@@ -400,7 +402,7 @@ def _loop(state: JobState, state_dir: Path, out_dir: Path, analysis: Analysis,
         if len(state.rejects) > limits.max_rejects_kept:     # counts in stats stay whole
             state.rejects = state.rejects.iloc[-limits.max_rejects_kept:].reset_index(drop=True)
         batches, dirty = [], False
-        result, update = analyse_state(state, analysis)
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir)
         state = publish(state_dir, out_dir, state, result, update, figures=analysis.figures,
                         map_vessels=analysis.map_vessels)
         report.analyses += 1

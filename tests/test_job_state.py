@@ -106,7 +106,9 @@ def test_no_pickle_in_a_state(tmp_path):
     commit_state(tmp_path, _state_with(3))
     gen = tmp_path / "gen-00000001"
     assert sorted(p.name for p in gen.iterdir()) == [
-        "alerts.parquet", "decoder.npz", "manifest.json", "positions.parquet",
+        "alerts.parquet", "decoder.npz", "events-encounters.parquet", "events-gaps.parquet",
+        "events-jumps.parquet", "events-loitering.parquet", "events-stays.parquet",
+        "events-visits.parquet", "first_fixes.parquet", "manifest.json", "positions.parquet",
         "rejects.parquet", "statics.parquet"]
     with np.load(gen / "decoder.npz", allow_pickle=False) as arrays:
         assert all(arrays[k].dtype != object for k in arrays.files)
@@ -290,3 +292,27 @@ def test_job_exits_0_when_another_process_holds_the_lock(tmp_path):
     # the kernel released the lock of the killed holder
     with state_lock(tmp_path / "state"):
         pass
+
+
+def test_a_format_2_state_is_migrated_by_one_analysis_of_everything(tmp_path):
+    """Format 2 kept every position in positions.parquet and no events: it is read as a
+    state without tails, so the next run analyses everything once and commits format 3."""
+    from shadowfleet.job_tails import _INF  # noqa: F401  (the module loads)
+
+    commit_state(tmp_path, _state_with(5))
+    gen = tmp_path / "gen-00000001"
+    manifest = json.loads((gen / "manifest.json").read_text())
+    for name in [n for n in manifest["files"] if n.startswith("events-") or n.startswith("first_")]:
+        (gen / name).unlink()
+        del manifest["files"][name]
+    for key in ("archive", "horizon_ns", "complete_ns"):
+        manifest.pop(key)
+    manifest["format"] = 2
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "CURRENT").write_text(json.dumps({"format": 2, "generation": 1}))
+    loaded = load_state(tmp_path)
+    assert loaded.events is None and loaded.horizon_ns is None and len(loaded.positions) == 5
+    committed = commit_state(tmp_path, loaded)
+    again = load_state(tmp_path)
+    assert json.loads((tmp_path / "CURRENT").read_text())["format"] == STATE_FORMAT
+    assert again.generation == committed.generation and len(again.positions) == 5

@@ -1,0 +1,457 @@
+"""Per-vessel tails: what a scheduled job keeps between runs so a run costs time in
+proportion to the new data and the open events (DESIGN.md, "Scale").
+
+After each run the job keeps, per vessel, only the positions the next run needs (its
+*tail*) and the events found so far; everything older is *retired* to the state's archive
+(:mod:`shadowfleet.job_state`), written once and not read again by an ordinary run.
+
+**Where a vessel's tail starts.** ``H`` = the data's end minus ``tail_hours`` [24]. A
+vessel's pin ``s`` starts at ``H`` and moves back to the start of every event of that
+vessel that ends less than ``margin`` before ``s`` or has no end (an open visit, dark
+period, loitering, stay or encounter: both ships), repeated until nothing moves (an
+encounter pins its other ship, whose events may pin further). An MMSI that several ships
+share, or that is no valid station identity, is pinned to its first position (its
+identity row spans all of it). The tail starts at the last trusted position before ``s``
+(the fix the first new gap or jump is measured from), and always holds the vessel's last
+position. ``margin`` is the longest a closed event can still be extended or merged by later
+data: the dark-period threshold, the in-port gap, the encounter merge window, plus an hour.
+
+So every event of a vessel either ends more than ``margin`` before its tail (it is
+*settled*: later data in time order cannot touch it) or starts inside the tail (the next
+run finds it again from the tail and the new data, exactly as one ``detect`` over all the
+files does). Each run therefore runs the detectors over the tails plus the new data only,
+takes the settled events from the state and the rest from this run, and rebuilds what is
+derived from events (round trips, unlisted stops from the stays, the ranking, alerts).
+
+**What still reads more.**
+
+- ``others_received`` of a dark period that started before other vessels' tails counts
+  their retired positions near its ends: the archive is read from the dark period's start
+  (a vessel dark for a week costs one read of that week's archive per run);
+- a file with positions older than the last run's ``H`` (a late delivery) makes the run
+  re-analyse everything, archive included, as the design before tails did: exact, slow;
+- claims and watchlists are evaluated over every position (archive included), so a job
+  with claims reads the archive at every run;
+- the static reports are kept whole (the identity detectors count them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ais.errors import ConfigError
+
+NS_HOUR = 3_600_000_000_000
+_INF = np.iinfo(np.int64).max
+
+# stored event tables: name -> (start column, end column, sort columns)
+EVENT_TABLES = {
+    "visits": ("arrival_utc", "departure_utc", ["mmsi", "arrival_utc"]),
+    "gaps": ("start_utc", "end_utc", ["mmsi", "start_utc"]),
+    "jumps": ("utc", "utc", ["mmsi", "utc"]),
+    "loitering": ("start_utc", "end_utc", ["mmsi", "start_utc"]),
+    "stays": ("start_utc", "end_utc", ["mmsi", "start_utc"]),
+    "encounters": ("start_utc", "end_utc", ["mmsi_1", "start_utc", "mmsi_2"]),
+}
+_NAME_COLUMNS = {"encounters": (("mmsi_1", "name_1"), ("mmsi_2", "name_2"))}
+# identity kinds that span all of an MMSI's positions
+_WHOLE_KINDS = ("shared_mmsi", "invalid_mmsi")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TailParams:
+    """How much of every vessel's track a job keeps beyond its open events.
+
+    ``tail_hours``: positions of every vessel within this many hours of the data's end
+    are kept [24], and never fewer than twice the margin (:func:`hours_kept`), so that an
+    event still being recognised at the end of one run (an encounter not yet two hours
+    long, a silence not yet a dark period) starts inside the next run's tails."""
+
+    tail_hours: float = 24.0
+
+    def __post_init__(self):
+        if not (self.tail_hours > 0 and np.isfinite(self.tail_hours)):
+            raise ConfigError(None, f"tail_hours must be a positive number of hours, got "
+                                    f"{self.tail_hours!r}", "give a number of hours, e.g. 24")
+
+
+def margin_hours(settings) -> float:
+    """Hours after its end during which later data may still extend or merge an event."""
+    return max(float(settings.gaps.gap_hours), float(getattr(settings.visits, "gap_hours", 0.0)),
+               float(settings.encounters.encounter_merge_hours),
+               float(settings.loitering.loiter_min_hours), float(settings.stops.stop_min_hours),
+               float(settings.encounters.encounter_min_minutes) / 60.0) + 1.0
+
+
+def hours_kept(params: TailParams, settings) -> float:
+    """The tails' length: ``tail_hours``, or twice the margin when that is longer (a
+    ``gap_hours`` of 12 keeps 26 hours)."""
+    return max(float(params.tail_hours), 2 * margin_hours(settings))
+
+
+def ns(col: pd.Series) -> np.ndarray:
+    """int64 nanoseconds of a time column (``_INF`` for a missing time: open events)."""
+    values = pd.to_datetime(col, utc=True).dt.as_unit("ns")
+    out = values.astype("int64").to_numpy().copy()
+    out[values.isna().to_numpy()] = _INF
+    return out
+
+
+def event_spans(events: dict[str, pd.DataFrame], identity: pd.DataFrame) -> pd.DataFrame:
+    """(mmsi, start, end) ns of every event, one row per vessel it belongs to (an
+    encounter twice); open events end at ``_INF``; identity rows of the whole-MMSI kinds
+    start at the smallest time."""
+    parts = []
+    for name, (start, end, _) in EVENT_TABLES.items():
+        frame = events.get(name)
+        if frame is None or not len(frame):
+            continue
+        s, e = ns(frame[start]), ns(frame[end])
+        e = np.where(s == _INF, _INF, e)
+        who = ("mmsi_1", "mmsi_2") if name == "encounters" else ("mmsi",)
+        for col in who:
+            parts.append(pd.DataFrame({"mmsi": frame[col].to_numpy(dtype=np.int64),
+                                       "start": s, "end": e}))
+    if identity is not None and len(identity):
+        whole = identity[identity["kind"].isin(_WHOLE_KINDS) & identity["mmsi"].notna()]
+        if len(whole):
+            parts.append(pd.DataFrame({"mmsi": whole["mmsi"].to_numpy(dtype=np.int64),
+                                       "start": np.iinfo(np.int64).min, "end": _INF}))
+    if not parts:
+        return pd.DataFrame({"mmsi": np.zeros(0, np.int64), "start": np.zeros(0, np.int64),
+                             "end": np.zeros(0, np.int64)})
+    return pd.concat(parts, ignore_index=True)
+
+
+def pins(vessels: np.ndarray, spans: pd.DataFrame, horizon_ns: int, margin_ns: int) -> pd.Series:
+    """Each vessel's pin (ns): ``horizon_ns`` moved back to the start of every event that
+    ends within ``margin_ns`` of it or later, until nothing moves. Encounters pin both
+    ships (their two rows in ``spans``)."""
+    s = pd.Series(np.int64(horizon_ns), index=pd.Index(vessels, name="mmsi"), dtype=np.int64)
+    if not len(spans):
+        return s
+    m = spans["mmsi"].to_numpy(dtype=np.int64)
+    start = spans["start"].to_numpy(dtype=np.int64)
+    end = spans["end"].to_numpy(dtype=np.int64)
+    for _ in range(64):
+        threshold = s.reindex(m).fillna(np.int64(horizon_ns)).to_numpy(dtype=np.int64)
+        with np.errstate(over="ignore"):
+            hit = (end == _INF) | (end >= threshold - margin_ns)
+        if not hit.any():
+            break
+        earliest = pd.Series(start[hit], index=m[hit]).groupby(level=0).min()
+        # an encounter pins its other ship too: both rows carry the same start
+        moved = earliest.reindex(s.index).fillna(np.int64(horizon_ns)).astype(np.int64)
+        new = np.minimum(s.to_numpy(), moved.to_numpy())
+        extra = earliest.index.difference(s.index)
+        if len(extra):
+            s = pd.concat([s, earliest.loc[extra].astype(np.int64)])
+            continue
+        if (new == s.to_numpy()).all():
+            break
+        s = pd.Series(new, index=s.index, dtype=np.int64)
+    return s
+
+
+def tail_mask(positions: pd.DataFrame, pin: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Which rows of ``positions`` (with ``spoofed``) are kept, and each vessel's first
+    kept time (ns): from the last trusted fix before its pin, or from its pin (its last
+    row at the latest) when it has none before it. ``pin``: mmsi -> ns, every vessel."""
+    m = positions["mmsi"].to_numpy(dtype=np.int64)
+    t = ns(positions["timestamp"])
+    s = pin.reindex(m).to_numpy(dtype=np.int64)
+    timed = t != _INF
+    trusted = (positions["lat"].notna() & positions["lon"].notna()).to_numpy() & timed
+    if "spoofed" in positions.columns:
+        trusted &= ~positions["spoofed"].fillna(False).to_numpy(dtype=bool)
+    frame = pd.DataFrame({"m": m, "t": t})
+    pred = frame[trusted & (t < s)].groupby("m")["t"].max()
+    last = frame[timed].groupby("m")["t"].max()
+    cut = pd.Series(np.minimum(pin.reindex(last.index).to_numpy(dtype=np.int64),
+                               last.to_numpy(dtype=np.int64)), index=last.index)
+    cut.loc[pred.index] = pred.to_numpy(dtype=np.int64)
+    keep = timed & (t >= cut.reindex(m, fill_value=_INF).to_numpy(dtype=np.int64))
+    return keep, cut.astype(np.int64)
+
+
+def merge_events(stored: pd.DataFrame | None, new: pd.DataFrame, name: str,
+                 first: pd.Series, names: dict) -> pd.DataFrame:
+    """The events of table ``name``: the stored ones that start before their vessel's
+    first row of this run (``first``: mmsi -> ns; both ships' for an encounter: before
+    the later), and all of this run's (none of which starts earlier)."""
+    start, _, order = EVENT_TABLES[name]
+    if stored is None or not len(stored):
+        out = new
+    else:
+        s = ns(stored[start])
+        if name == "encounters":
+            b = np.maximum(_first_of(first, stored["mmsi_1"]), _first_of(first, stored["mmsi_2"]))
+        else:
+            b = _first_of(first, stored["mmsi"])
+        old = stored[s < b]
+        out = new if not len(old) else (old if not len(new) else pd.concat(
+            [old, new.astype({c: old[c].dtype for c in new.columns
+                              if c in old.columns and len(new) == 0})], ignore_index=True))
+        out = out.reset_index(drop=True)
+    out = _renamed(out, name, names)
+    if len(out):
+        out = out.sort_values(order, kind="mergesort").reset_index(drop=True)
+    return out
+
+
+def _first_of(first: pd.Series, mmsi: pd.Series) -> np.ndarray:
+    # a vessel with no row in this run keeps every stored event
+    return first.reindex(mmsi.to_numpy(dtype=np.int64), fill_value=_INF).to_numpy(dtype=np.int64)
+
+
+def _renamed(frame: pd.DataFrame, name: str, names: dict) -> pd.DataFrame:
+    """Event rows carry the vessel's latest name, as one analysis of all the data gives."""
+    if not len(frame):
+        return frame
+    frame = frame.copy()
+    for mcol, ncol in _NAME_COLUMNS.get(name, (("mmsi", "name"),)):
+        if ncol in frame.columns:
+            frame[ncol] = pd.Series([names.get(int(v), "") for v in frame[mcol]],
+                                    index=frame.index, dtype=object)
+    return frame
+
+
+def events_of(result: Any, jumps: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The stored event tables of an analysis ``Result``."""
+    return {"visits": result.port_visits, "gaps": result.dark_periods,
+            "jumps": result.jumps if jumps is None else jumps,
+            "loitering": result.loitering, "stays": result.stays,
+            "encounters": result.encounters}
+
+
+def first_times(positions: pd.DataFrame) -> pd.Series:
+    """mmsi -> ns of its first timed row."""
+    t = ns(positions["timestamp"])
+    timed = t != _INF
+    return pd.Series(t[timed], index=positions["mmsi"].to_numpy(dtype=np.int64)[timed]
+                     ).groupby(level=0).min()
+
+
+def first_fixes_of(usable: pd.DataFrame, stored: pd.DataFrame | None) -> pd.DataFrame:
+    """Each vessel's first trusted fix (mmsi, timestamp, lat, lon): what the ranking reads
+    of the positions (which vessels, and since when)."""
+    cols = ["mmsi", "timestamp", "lat", "lon"]
+    parts = [usable[cols]]
+    if stored is not None and len(stored):
+        parts.insert(0, stored[cols])
+    both = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if not len(both):
+        return both.reset_index(drop=True)
+    both = both.sort_values(["mmsi", "timestamp"], kind="mergesort")
+    return both.drop_duplicates("mmsi", keep="first").reset_index(drop=True)
+
+
+def analyse(state, analysis, *, state_dir=None, progress=None,
+            tail: TailParams = TailParams()):
+    """The run's analysis over ``state`` (its tails plus the new data ``accumulate``
+    added) and the next state's tails. Returns (Result, the state with its new tails,
+    events and the positions to retire). Re-analyses everything (archive included) when
+    the state has no tails yet or a new position is older than the tails' horizon."""
+    from ais.progress import Progress
+    from shadowfleet import pipeline
+    from shadowfleet.job_state import read_archive
+
+    progress = progress if progress is not None else Progress.off()
+    settings = analysis.settings
+    late = (state.new_earliest_ns is not None and state.horizon_ns is not None
+            and state.new_earliest_ns < state.horizon_ns)
+    full = state.events is None or state.horizon_ns is None or late
+    archived = None
+    if state_dir is not None and state.archive and (full or analysis.claims
+                                                    or analysis.watchlists):
+        with progress.phase("reading the archive"):
+            archived = read_archive(state_dir, state.archive)
+    if full:
+        positions = state.positions
+        if archived is not None and len(archived):
+            import ais.schema as schema
+
+            positions = schema.sort_by_vessel_time(pd.concat(
+                [archived[list(schema.POSITION_COLUMNS)], state.positions], ignore_index=True))
+        result = pipeline.analyse(_decoded(state, positions), registry=analysis.registry,
+                                  claims=list(analysis.claims), params=settings,
+                                  pairs=list(analysis.pairs),
+                                  watchlists=list(analysis.watchlists),
+                                  simulated=_note(state), progress=progress)
+        cleaned, raw = result.positions, positions
+        events = events_of(result)
+        first_fixes = first_fixes_of(_usable(cleaned), None)
+    else:
+        result, cleaned, events, first_fixes = _analyse_tails(state, analysis, archived,
+                                                              state_dir, progress)
+        raw = state.positions
+    return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
+                               result.identity, settings, tail, replace=full)
+
+
+_ROW_KEY = ["mmsi", "timestamp", "source", "line"]
+
+
+def _flagged(raw: pd.DataFrame, cleaned: pd.DataFrame) -> pd.DataFrame:
+    """Every analysed row (those without a position too: a dark period's own messages
+    count them) with the ``spoofed`` and ``track`` the cleaning gave it (False and 0 for
+    a row without a position)."""
+    import ais.schema as schema
+
+    cols = [c for c in ("spoofed", "track") if c in cleaned.columns]
+    flags = cleaned[_ROW_KEY + cols].drop_duplicates(_ROW_KEY)
+    out = raw[list(schema.POSITION_COLUMNS)].merge(flags, on=_ROW_KEY, how="left")
+    out["spoofed"] = (out["spoofed"].fillna(False).astype(bool) if "spoofed" in out
+                      else False)
+    out["track"] = out["track"].fillna(0).astype(np.int64) if "track" in out else np.int64(0)
+    return schema.sort_by_vessel_time(out)
+
+
+def _note(state):
+    from shadowfleet import provenance
+
+    return provenance.simulated_note(state.stats or {})
+
+
+def _usable(positions: pd.DataFrame) -> pd.DataFrame:
+    from detectors._frames import usable_positions
+
+    return usable_positions(positions)
+
+
+def _decoded(state, positions: pd.DataFrame):
+    import ais
+
+    stats = dict(state.stats or {})
+    decoded = ais.Decoded(positions, state.statics, state.rejects, counts=stats,
+                          messages_by_type=stats.get("messages_by_type", {}),
+                          rejected_by_reason=stats.get("rejected_by_reason"),
+                          inputs=stats.get("inputs", []))
+    decoded.stats.update({k: v for k, v in stats.items()
+                          if k in ("positions", "statics", "vessels", "time_span")
+                          or k not in decoded.stats})
+    return decoded
+
+
+def _analyse_tails(state, analysis, archived, state_dir, progress):
+    """Every detector over the tails and the new data; events merged with the settled
+    ones; what derives from events rebuilt from all of them."""
+    from detectors.cleaning import clean_positions
+    from detectors.dark_periods import (count_others_received, find_dark_periods,
+                                        messages_without_position)
+    from detectors.encounters import find_encounters
+    from detectors.identity_alerts import identity_alerts
+    from detectors.loitering import find_loitering
+    from detectors.port_visits import find_port_visits
+    from detectors.stops import cluster_stays, find_stays
+    from shadowfleet import pipeline
+    from shadowfleet.job_state import read_archive
+
+    settings, registry = analysis.settings, analysis.registry
+    decoded = _decoded(state, state.positions)
+    names = pipeline.vessel_names(state.statics)
+    all_pairs = pipeline._resolve_pairs(registry, list(settings.pairs) + list(analysis.pairs),
+                                        list(analysis.claims))
+    progress.step("identity, cleaning and port visits (tails)")
+    ident = pipeline.identify(decoded, settings)
+    cleaned, jumps = clean_positions(ident.positions, settings.cleaning)
+    usable = _usable(cleaned)
+    data_end = pipeline._latest_time(cleaned)
+    first = first_times(cleaned)
+    stored = state.events or {}
+    new = {"visits": find_port_visits(usable, registry, settings.visits, names=names)}
+    progress.step("dark periods, behaviour at sea (tails)")
+    own = messages_without_position(ident.positions, ident.statics)
+    gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
+                             own_messages=own)
+    if len(gaps) and state.complete_ns is not None and state_dir is not None and state.archive:
+        early = ns(gaps["start_utc"]) < state.complete_ns
+        if early.any():
+            # other vessels' positions before their tails, near where the vessel went dark
+            extra = read_archive(state_dir, state.archive,
+                                 since_ns=int(ns(gaps.loc[early, "start_utc"]).min()))
+            extra = extra[~extra["spoofed"].to_numpy(dtype=bool)]
+            cols = ["mmsi", "track", "timestamp", "lat", "lon"]
+            pool = pd.concat([usable.assign(track=usable.get("track", 0))[cols], extra[cols]],
+                             ignore_index=True)
+            gaps.loc[early, "others_received"] = count_others_received(
+                pool, gaps[early].reset_index(drop=True), settings.gaps, data_end=data_end)
+    new.update(gaps=gaps, jumps=jumps,
+               loitering=find_loitering(usable, registry, settings.loitering, names=names),
+               stays=find_stays(usable, registry, settings.stops, names),
+               encounters=find_encounters(usable, registry, settings.encounters, names=names))
+    events = {k: merge_events(stored.get(k), new[k], k, first, names) for k in EVENT_TABLES}
+    id_alerts = _settled_places(identity_alerts(ident.table, positions=usable, names=names),
+                                state.book, first)
+    stops, stays = cluster_stays(events["stays"], registry, settings.stops)
+    events["stays"] = stays
+    trips, alerts = pipeline.trips_and_alerts(
+        events["visits"], events["gaps"], events["jumps"], id_alerts, registry=registry,
+        settings=settings, pairs=all_pairs, names=names, imos=ident.imos)
+    first_fixes = first_fixes_of(usable, state.first_fixes)
+    behaviour = pipeline.behaviour_of(
+        first_fixes, encounters=events["encounters"], loitering=events["loitering"],
+        stops=stops, stays=stays, settings=settings, names=names, imos=ident.imos,
+        dark_periods=events["gaps"], port_visits=events["visits"], data_end=data_end,
+        identity=ident.table)
+    positions = cleaned
+    if archived is not None and len(archived):     # claims and watchlists read them all
+        positions = pd.concat([archived, cleaned], ignore_index=True).sort_values(
+            ["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+    result = pipeline.conclude(
+        decoded.stats, positions=positions, statics=state.statics, rejects=state.rejects,
+        registry=registry, settings=settings, claims=list(analysis.claims),
+        watchlists=list(analysis.watchlists), pairs=all_pairs, visits=events["visits"],
+        trips=trips, gaps=events["gaps"], jumps=events["jumps"], alerts=alerts,
+        identity=ident.table, tracks=ident.tracks, behaviour=behaviour,
+        simulated=_note(state), progress=progress)
+    result.positions = cleaned
+    return result, cleaned, events, first_fixes
+
+
+def _settled_places(alerts: pd.DataFrame, book: pd.DataFrame, first: pd.Series) -> pd.DataFrame:
+    """An identity alert's place is its MMSI's fix nearest its start: for one that starts
+    before the vessel's tail, the place the book has (found when those fixes were kept)."""
+    if not len(alerts) or book is None or not len(book):
+        return alerts
+    before = ns(alerts["start_utc"]) < _first_of(first, alerts["mmsi"])
+    known = alerts["alert_id"].isin(set(book["alert_id"]))
+    fix = before & known.to_numpy()
+    if not fix.any():
+        return alerts
+    alerts = alerts.copy()
+    places = book.drop_duplicates("alert_id").set_index("alert_id")
+    ids = alerts.loc[fix, "alert_id"]
+    alerts.loc[fix, "lat"] = places.loc[ids, "lat"].to_numpy(dtype=np.float64)
+    alerts.loc[fix, "lon"] = places.loc[ids, "lon"].to_numpy(dtype=np.float64)
+    return alerts
+
+
+def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *, replace):
+    """``state`` with the tails the next run needs and the positions that leave them
+    (``cleaned``: every analysed row, with ``spoofed`` and ``track``)."""
+    import ais.schema as schema
+
+    cols = list(schema.POSITION_COLUMNS)
+    if not len(cleaned):
+        return dataclasses.replace(state, events=events, first_fixes=first_fixes,
+                                   retired=None, replace_archive=replace, new_earliest_ns=None)
+    end = int(ns(cleaned["timestamp"])[ns(cleaned["timestamp"]) != _INF].max())
+    horizon = end - int(hours_kept(tail, settings) * NS_HOUR)
+    vessels = np.unique(cleaned["mmsi"].to_numpy(dtype=np.int64))
+    pin = pins(vessels, event_spans(events, identity), horizon,
+               int(margin_hours(settings) * NS_HOUR))
+    keep, cut = tail_mask(cleaned, pin)
+    kept = cleaned.loc[keep, cols].reset_index(drop=True)
+    out = cleaned.loc[~keep].copy()
+    out["spoofed"] = out["spoofed"].fillna(False).astype(bool) if "spoofed" in out else False
+    out["track"] = out["track"].astype(np.int64) if "track" in out else np.int64(0)
+    retired = out[cols + ["spoofed", "track"]].reset_index(drop=True)
+    retired = retired[retired["timestamp"].notna()].reset_index(drop=True)
+    return dataclasses.replace(state, positions=kept, events=events, first_fixes=first_fixes,
+                               horizon_ns=horizon, complete_ns=int(cut.max()) if len(cut) else None,
+                               retired=retired, replace_archive=replace, new_earliest_ns=None)

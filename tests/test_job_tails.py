@@ -1,0 +1,163 @@
+"""`job` with short tails: events straddle run boundaries, positions leave the tails for
+the archive, and the alerts still equal one `detect` over all the files."""
+
+import pandas as pd
+
+from benchmarks.job_kill import comparable
+from shadowfleet.job import run_job
+from shadowfleet.job_state import load_state, read_archive
+from shadowfleet.job_tails import TailParams, pins, tail_mask, event_spans
+from tests._live_feeds import scenario_lines, slice_lines, write_feed
+from tests.test_job_incremental import analysis, feed, read_alerts_csv, truth  # noqa: F401
+
+SHORT = TailParams(tail_hours=14)       # the least the default thresholds allow
+
+
+def test_short_tails_over_30_runs_equal_one_detect(tmp_path, truth, analysis):
+    inbox, state, out = tmp_path / "inbox", tmp_path / "state", tmp_path / "out"
+    inbox.mkdir()
+    retired_runs = 0
+    for i, part in enumerate(slice_lines(scenario_lines(seed=3), 30)):
+        write_feed(inbox / f"part-{i:02d}.nmea", part)
+        report = run_job(inbox, state, out, analysis=analysis, tail=SHORT)
+        kept = load_state(state)
+        assert len(kept.positions) <= report.positions
+        retired_runs += len(kept.positions) < report.positions
+    assert retired_runs >= 2, "positions must have left the tails"
+    archived = read_archive(state, kept.archive)
+    assert len(archived) + len(kept.positions) == report.positions == len(truth.positions)
+    book = read_alerts_csv(out / "alerts.csv")
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))
+    for name, frame in (("port_visits.csv", truth.port_visits),
+                        ("dark_periods.csv", truth.dark_periods)):
+        got = pd.read_csv(out / name)
+        assert len(got) == len(frame), name
+
+
+def test_an_open_event_pins_the_tail_and_a_settled_one_does_not():
+    h = 3_600_000_000_000
+    spans = pd.DataFrame({"mmsi": [1, 2, 2], "start": [2 * h, 1 * h, 30 * h],
+                          "end": [2**63 - 1, 3 * h, 31 * h]})
+    pin = pins(pd.Index([1, 2, 3]).to_numpy(), spans, 40 * h, 7 * h)
+    assert pin.to_dict() == {1: 2 * h, 2: 40 * h, 3: 40 * h}   # 2: ended 9 h before
+    t = pd.to_datetime([0, h, 2 * h, 29 * h, 41 * h, 5 * h], utc=True)
+    pos = pd.DataFrame({"mmsi": [1, 1, 1, 2, 2, 3], "timestamp": t, "lat": 1.0, "lon": 1.0,
+                        "spoofed": False})
+    keep, cut = tail_mask(pos, pin)
+    # vessel 1 from the fix before its open event, 2 from the fix before its pin, and 3
+    # (silent since long before the horizon) keeps its last position
+    assert keep.tolist() == [False, True, True, True, True, True]
+    assert event_spans({}, None).empty
+
+
+# ------------------------------------------------- many vessels, events across every run
+
+def _synthetic(k0, steps, vessels):
+    from benchmarks.job_reanalysis import synthetic_positions
+    import benchmarks.job_reanalysis as bench
+
+    bench.STEP_S = 600          # one position every 10 minutes
+    # Najin, a point at sea, Dunay: calls N, D, N, ... make round trips, the sea stop
+    # loitering, stays and encounters
+    saved = bench.STOPS
+    bench.STOPS = saved[[0, 2, 1]]
+    try:
+        return synthetic_positions(k0, steps, vessels)
+    finally:
+        bench.STOPS = saved
+
+
+def _statics(frame_times, names):
+    """Type 5 reports of vessel 273000001 every 6 hours, renamed halfway (an
+    identity change that falls in one run and is reported in the next ones)."""
+    import ais.schema as schema
+
+    times = pd.date_range(frame_times.min(), frame_times.max(), freq="6h")
+    rows = pd.DataFrame({"mmsi": 273000001, "timestamp": times, "imo": 9179842.0,
+                         "name": [names[0] if i < len(times) // 2 else names[1]
+                                  for i in range(len(times))],
+                         "callsign": "UBCD7", "ship_type": 70.0, "msg_type": 5,
+                         "source": "s.nmea", "line": range(1, len(times) + 1)})
+    return schema.conform(rows, schema.STATIC_COLUMNS, schema.STATIC_DTYPES)
+
+
+def _tables(result):
+    out = {}
+    for name in ("port_visits", "dark_periods", "round_trips", "encounters", "loitering",
+                 "stops", "identity", "vessels"):
+        frame = getattr(result, name).copy()
+        out[name] = frame.sort_values(list(frame.columns[:2])).reset_index(drop=True)
+    return out
+
+
+def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
+    """20 vessels, 9 days in 27 runs of 8 hours, 14-hour tails: visits open across runs,
+    dark periods open across runs, round trips whose legs are in different runs,
+    encounters at the stops across run boundaries, an identity change in an early run;
+    every event table and the alerts equal one analysis over all the data."""
+    import dataclasses
+
+    import ais
+    from shadowfleet.alert_book import live_alerts
+    from shadowfleet.job import Analysis, accumulate, analyse_state
+    from shadowfleet.job_state import JobState, commit_state
+    from shadowfleet.pipeline import analyse
+
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    per_run, runs, vessels = 48, 27, 20
+    allpos = _synthetic(0, per_run * runs, vessels)
+    statics = _statics(allpos["timestamp"], ("MARIA", "VOLGA"))
+    truth = analyse(ais.Decoded(allpos, statics), registry=analysis.registry,
+                    params=analysis.settings, pairs=list(analysis.pairs))
+    assert len(truth.encounters) and len(truth.loitering) and len(truth.round_trips)
+    assert (truth.identity["kind"] == "identity_change").any()
+
+    state_dir = tmp_path / "state"
+    commit_state(state_dir, JobState())
+    from shadowfleet.job_state import load_state
+
+    open_kinds = set()
+    for r in range(runs):
+        t0 = allpos["timestamp"].min() + pd.Timedelta(hours=8 * r)
+        t1 = t0 + pd.Timedelta(hours=8)
+        pos = allpos[(allpos["timestamp"] >= t0) & (allpos["timestamp"] < t1)]
+        sta = statics[(statics["timestamp"] >= t0) & (statics["timestamp"] < t1)]
+        state = accumulate(load_state(state_dir), [ais.Decoded(pos.reset_index(drop=True),
+                                                               sta.reset_index(drop=True))])
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
+        commit_state(state_dir, dataclasses.replace(state, book=update.book))
+        open_kinds |= set(update.book.loc[update.book["status"] == "open", "kind"])
+    kept = load_state(state_dir)
+    assert len(kept.archive) >= 10 and len(kept.positions) < len(allpos) / 4
+    assert "dark_period" in open_kinds
+    got, want = _tables(result), _tables(truth)
+    for name in want:
+        pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
+    pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
+                                  comparable(truth.alerts))
+
+
+def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):
+    """Two months of the bundled scenario: positions retire to the archive, and a dark
+    period with the transponder heard (its own messages are rows without a position,
+    which the tails keep) is reported as one detect reports it."""
+    import shutil
+
+    from benchmarks.job_kill import FEED, split_feed
+    from shadowfleet.job import Analysis
+    from shadowfleet.pipeline import detect
+
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    parts, inbox = tmp_path / "parts", tmp_path / "inbox"
+    parts.mkdir()
+    inbox.mkdir()
+    for path in split_feed(parts, 10):
+        shutil.copy(path, inbox / path.name)
+        run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
+    assert load_state(tmp_path / "state").archive
+    truth = detect([FEED], pairs=[("Najin", "Dunay")])
+    book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
+    assert book["summary"].str.contains("positions withheld").any()
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(truth.alerts))

@@ -212,9 +212,10 @@ def detect(inputs, ports_file, claims_files, config_file, out_dir, engine, sched
                         config=config_file, pairs=list(pairs), watchlists=list(watchlists),
                         engine=engine, decoder=decoder, progress=progress,
                         scheduler=scheduler, work=work_dir, partitions=partitions,
-                        # the figures and trajectories draw the positions: without them the
-                        # Dask engine never gathers positions into this process
-                        keep_frames=not no_figures or export_path is not None)
+                        # the trajectories hold every position: without them (and without
+                        # claims or watchlists) the Dask engine gathers no positions into
+                        # this process; the figures read only the vessels they draw
+                        keep_frames=export_path is not None, figures=not no_figures)
     result.write(out_dir, figures=not no_figures, map_vessels=map_vessels, progress=progress)
     if export_path is not None:
         from shadowfleet.trajectories import export_trajectories

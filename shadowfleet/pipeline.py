@@ -389,10 +389,14 @@ def trips_and_alerts(visits, gaps, jumps, identity_alerts, *, registry, settings
 
 def conclude(stats: dict, *, positions, statics, rejects, registry, settings, claims, watchlists,
              pairs, visits, trips, gaps, jumps, alerts, identity, tracks, behaviour,
-             simulated=None, progress=None, n_vessels=None, decoded_writer=None) -> Result:
+             simulated=None, progress=None, n_vessels=None, decoded_writer=None,
+             partitions=None) -> Result:
     """The end of every analysis, from the detectors' tables: the behaviour alerts joined
     to ``alerts``, the watchlists, the claims, the ``Result`` and its summary. ``stats``:
-    the decoded counts (``Decoded.stats``); ``pairs``: the resolved pairs of interest."""
+    the decoded counts (``Decoded.stats``); ``pairs``: the resolved pairs of interest;
+    ``partitions``: where the claims and the watchlists read the positions when
+    ``positions`` does not hold them (``shadowfleet.claims.evaluate_claims``,
+    ``shadowfleet.watchlist.match_watchlists``)."""
     progress = progress if progress is not None else Progress.off()
     alerts = concat_alerts_of(alerts, behaviour.alerts)
 
@@ -400,7 +404,8 @@ def conclude(stats: dict, *, positions, statics, rejects, registry, settings, cl
         from shadowfleet.watchlist import apply_watchlists
 
         progress.step("watchlists")
-        alerts = apply_watchlists(alerts, watchlists, positions=positions, statics=statics)
+        alerts = apply_watchlists(alerts, watchlists, positions=positions, statics=statics,
+                                  partitions=partitions)
 
     evaluation = None
     claims_table = _empty(CLAIM_COLUMNS)
@@ -415,7 +420,7 @@ def conclude(stats: dict, *, positions, statics, rejects, registry, settings, cl
                                      dark_periods=gaps, positions=positions,
                                      statics=statics, identity=identity,
                                      encounters=behaviour.encounters,
-                                     loitering=behaviour.loitering)
+                                     loitering=behaviour.loitering, partitions=partitions)
         claims_table = evaluation.table
         alerts = _tag_alerts_with_claims(alerts, evaluation)
 
@@ -559,7 +564,7 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
            engine: str = "local", decoder: str = "fast", progress: "bool | Progress" = False,
            simulated: str | None = None, scheduler: str | None = None,
            work: str | Path | None = None, partitions: int | None = None,
-           keep_frames: bool = True) -> Result:
+           keep_frames: bool = True, figures: bool = True) -> Result:
     """Decode ``inputs`` (paths, directories, '-') and run the whole job.
 
     ``ports``: a GeoJSON path or a ``PortRegistry`` (default: the bundled registry);
@@ -571,8 +576,10 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
     ``engine``: ``local`` or ``dask`` (:mod:`shadowfleet.scale`; ``scheduler``: a Dask
     scheduler address or local scheduler name, default a ``LocalCluster``; ``work``: the
     directory for its partitions, default a temporary one; ``partitions``: how many;
-    ``keep_frames`` False: the result's ``positions`` and ``statics`` stay on the workers
-    unless claims or watchlists need them, and only the files are written from them).
+    ``keep_frames`` False: the result's ``positions`` stay in the partitions (the
+    figures, claims and watchlists read only what they need of them) and the files are
+    written from them; its ``statics`` too unless figures (``figures``), claims or
+    watchlists read them).
     """
     from ports import load_ports
     from shadowfleet.config import Settings, load_config
@@ -590,7 +597,8 @@ def detect(inputs, *, ports=None, claims=None, config=None, pairs=(), watchlists
         return analyse_dask(list(inputs), registry=registry, settings=settings,
                             claims=claim_list, watchlists=watch, pairs=pairs, decoder=decoder,
                             progress=progress, scheduler=scheduler, work=work,
-                            partitions=partitions, simulated=simulated, keep_frames=keep_frames)
+                            partitions=partitions, simulated=simulated, keep_frames=keep_frames,
+                            figures=figures)
     # the decoded frames are handed to ``analyse`` with no reference kept here, so that it
     # can let the decoded positions go once it has the cleaned ones
     return analyse(decode(inputs, engine=engine, decoder=decoder, progress=progress,

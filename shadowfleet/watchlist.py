@@ -47,6 +47,8 @@ MATCH_COLUMNS = ("mmsi", "name", "imo", "list", "ref", "entry_name", "program", 
                  "weak", "score", "note", "first_utc", "last_utc", "lat", "lon")
 SDN_COLUMNS = ("ent_num", "name", "type", "program", "title", "call_sign", "vessel_type",
                "tonnage", "grt", "flag", "owner", "remarks")
+# what a match reads of the candidate vessels' positions (first and last seen, last fix)
+WATCH_POSITION_COLUMNS = ("mmsi", "timestamp", "lat", "lon")
 SCORES = {"imo": 1.0, "mmsi": 0.8, "mmsi_other_imo": 0.5, "name": 0.3}
 
 _IMO = re.compile(r"\bIMO\s*(\d{7})\b")
@@ -249,8 +251,11 @@ def _identities(statics: pd.DataFrame | None, *, imos_wanted, keys_wanted, mmsis
 
 
 def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame | None = None,
-                     statics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every (vessel, list entry) match, strongest method per pair (see module doc)."""
+                     statics: pd.DataFrame | None = None, partitions=None) -> pd.DataFrame:
+    """Every (vessel, list entry) match, strongest method per pair (see module doc).
+    ``partitions``: where the positions are when ``positions`` does not hold them (a Dask
+    run's ``shadowfleet.scale.writer.PartitionWriter``): only the positions of the vessels
+    that can match are read from it."""
     by_imo: dict[int, list[WatchEntry]] = {}
     by_mmsi: dict[int, list[WatchEntry]] = {}
     by_name: dict[str, list[WatchEntry]] = {}
@@ -266,6 +271,8 @@ def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame
     candidates, imos, keys, shown = _identities(statics, imos_wanted=by_imo.keys(),
                                                 keys_wanted=by_name.keys(),
                                                 mmsis_wanted=by_mmsi.keys())
+    if partitions is not None:      # every row of the vessels that can match, no other
+        positions = partitions.positions_of(candidates | set(by_mmsi), WATCH_POSITION_COLUMNS)
     candidates |= set(by_mmsi) & _all_mmsis(positions, None)
     seen = _seen(positions, statics, candidates)
     rows = []
@@ -366,12 +373,14 @@ def _tag(summary: object, tag: str) -> str:
 
 def apply_watchlists(alerts: pd.DataFrame | None, watchlists: Sequence[Watchlist], *,
                      positions: pd.DataFrame | None = None,
-                     statics: pd.DataFrame | None = None) -> pd.DataFrame:
+                     statics: pd.DataFrame | None = None, partitions=None) -> pd.DataFrame:
     """``alerts`` plus a ``watchlist`` alert per match, with the list name appended to the
-    ``summary`` of the matched vessels' other alerts; sorted by (mmsi, start_utc)."""
+    ``summary`` of the matched vessels' other alerts; sorted by (mmsi, start_utc).
+    ``partitions``: as :func:`match_watchlists`."""
     if alerts is None or not len(alerts.columns):
         alerts = pd.DataFrame({c: pd.Series([], dtype=object) for c in ALERT_COLUMNS})
-    matches = match_watchlists(watchlists, positions=positions, statics=statics)
+    matches = match_watchlists(watchlists, positions=positions, statics=statics,
+                               partitions=partitions)
     if not len(matches):
         return alerts
     tags: dict[int, list[str]] = {}

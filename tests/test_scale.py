@@ -51,7 +51,8 @@ def _outputs(out):
     """Every output file of a run: parquet as frames, the rest as text."""
     files = {}
     for f in sorted(out.iterdir()):
-        files[f.name] = pd.read_parquet(f) if f.suffix == ".parquet" else f.read_text("utf-8")
+        files[f.name] = (pd.read_parquet(f) if f.suffix == ".parquet" else
+                         f.read_bytes() if f.suffix == ".png" else f.read_text("utf-8"))
     return files
 
 
@@ -62,6 +63,8 @@ def _assert_same_outputs(a, b):
         got = fb[name]
         if isinstance(expected, pd.DataFrame):
             pd.testing.assert_frame_equal(got, expected, obj=name)
+        elif isinstance(expected, bytes):
+            assert got == expected, name
         elif name == "summary.json":
             assert json.loads(got) == json.loads(expected)
         else:
@@ -116,8 +119,8 @@ def test_dask_outputs_equal_local(split_run, scheduler, request, tmp_path, monke
 
 
 def test_positions_never_in_the_client_without_claims(split_run, tmp_path):
-    """Without claims or watchlists and with ``keep_frames`` False, the client holds no
-    positions: positions.parquet is written from the partitions, a few MMSIs at a time
+    """Without claims, watchlists and figures and with ``keep_frames`` False, the client
+    holds no positions nor statics: positions.parquet is written from the partitions, a few MMSIs at a time
     (here at most 5,000 rows), and every file is still the local engine's."""
     from shadowfleet.scale import PartitionWriter
 
@@ -125,7 +128,7 @@ def test_positions_never_in_the_client_without_claims(split_run, tmp_path):
     local = tmp_path / "local"
     detect(paths).write(local, figures=False)
     result = detect(paths, engine="dask", scheduler="synchronous", partitions=5,
-                    keep_frames=False)
+                    keep_frames=False, figures=False)
     assert len(result.positions) == 0 and len(result.statics) == 0
     assert isinstance(result.decoded_writer, PartitionWriter)
     result.decoded_writer.rows = 5_000
@@ -133,6 +136,108 @@ def test_positions_never_in_the_client_without_claims(split_run, tmp_path):
     out = tmp_path / "dask"
     result.write(out, figures=False)
     _assert_same_outputs(local, out)
+
+
+def test_figures_never_gather_the_positions(split_run, tmp_path, monkeypatch):
+    """map.html and timeline.png (on by default) of a Dask run are the local engine's, byte
+    for byte, and the client never reads the whole positions back: reading them fails
+    here, and the rows it reads are the drawn vessels' alone."""
+    from shadowfleet.scale import PartitionWriter
+
+    paths, _ = split_run
+    local = tmp_path / "local"
+    detect(paths).write(local, map_vessels=5)
+    whole = PartitionWriter.frame
+
+    def frame(self, name):
+        assert name != "positions", "the client read every position back"
+        return whole(self, name)
+
+    monkeypatch.setattr(PartitionWriter, "frame", frame)
+    result = detect(paths, engine="dask", scheduler="synchronous", partitions=5,
+                    keep_frames=False)
+    assert len(result.positions) == 0
+    out = tmp_path / "dask"
+    result.write(out, map_vessels=5)
+    _assert_same_outputs(local, out)
+    assert {"map.html", "timeline.png"} <= {f.name for f in out.iterdir()}
+    total = int(pd.read_parquet(out / "positions.parquet", columns=["mmsi"]).shape[0])
+    read = result.decoded_writer.rows_read["positions"]
+    assert 0 < read < total / 2                    # the map's five vessels
+
+
+def test_claims_and_watchlists_never_gather_the_positions(split_run, tmp_path, monkeypatch):
+    """Claims and watchlists on a Dask run read, of the positions, each vessel's last time,
+    the claimed and listed vessels' rows and (for the reception caveats) one partition at
+    a time: claims.csv, claims.md, alerts.csv and every other file are the local engine's,
+    and reading every position back into the client fails here."""
+    from shadowfleet.claims import load_claims
+    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
+    from shadowfleet.scale import PartitionWriter
+
+    paths, _ = split_run
+    # the claims with the feed's shuttles standing in for the ships they name (the demo's)
+    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
+    vessels = bundled_manifest()["vessels"]
+    watchlist = tmp_path / "list.csv"          # one vessel by IMO, one by MMSI, one by name
+    watchlist.write_text("list,imo,mmsi,name\n"
+                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
+                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    local = tmp_path / "local"
+    detect(paths, claims=claims, watchlists=[watchlist]).write(local, figures=False)
+    assert "not found in the data" not in (local / "claims.csv").read_text("utf-8")
+    assert (local / "alerts.csv").read_text("utf-8").count("watchlist") >= 3
+    whole = PartitionWriter.frame
+
+    def frame(self, name):
+        assert name != "positions", "the client read every position back"
+        return whole(self, name)
+
+    monkeypatch.setattr(PartitionWriter, "frame", frame)
+    result = detect(paths, claims=claims, watchlists=[watchlist], engine="dask",
+                    scheduler="synchronous", partitions=5, keep_frames=False)
+    assert len(result.positions) == 0
+    out = tmp_path / "dask"
+    result.write(out, figures=False)
+    _assert_same_outputs(local, out)
+    total = int(pd.read_parquet(out / "positions.parquet", columns=["mmsi"]).shape[0])
+    assert 0 < result.decoded_writer.rows_read["positions"] < total / 2   # those vessels'
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_partitioned_reception_equals_one_index(seed):
+    """The reception search one partition at a time finds what one index over every
+    position finds: the same distance and position, ties (equal distances, equal times)
+    broken the same way, open and bounded windows, the data's end and size."""
+    from ais.schema import sort_by_vessel_time
+    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex
+    from shadowfleet.scale.partitions import partition_of
+
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    grid = rng.integers(0, 40, n)           # few distinct places and times: many ties
+    positions = pd.DataFrame({
+        "mmsi": rng.integers(1, 60, n).astype(np.int64),
+        "timestamp": pd.Timestamp("2023-08-01", tz="UTC")
+        + pd.to_timedelta(rng.integers(0, 500, n), unit="min"),
+        "lat": 42.0 + (grid % 8) * 0.05, "lon": 130.0 + (grid // 8) * 0.05,
+        "spoofed": rng.random(n) < 0.1})
+    positions.loc[rng.random(n) < 0.05, "lat"] = np.nan
+    positions = sort_by_vessel_time(positions)
+    one = ReceptionIndex(positions)
+    part = partition_of(positions["mmsi"].to_numpy(), 4)
+    split = PartitionedReception(lambda: (positions[part == k].reset_index(drop=True)
+                                          for k in range(4)))
+    assert len(split) == len(one) and split.end == one.end
+    t0 = pd.Timestamp("2023-08-01", tz="UTC")
+    for _ in range(200):
+        own = int(rng.integers(1, 60))
+        points = [(42.0 + rng.integers(0, 8) * 0.05, 130.0 + rng.integers(0, 5) * 0.05)
+                  for _ in range(int(rng.integers(1, 3)))]
+        a = t0 + pd.Timedelta(minutes=int(rng.integers(0, 500)))
+        b = a + pd.Timedelta(minutes=int(rng.integers(0, 120)))
+        assert split.nearest(own, points, a, b) == one.nearest(own, points, a, b)
+        assert split.nearest(own, points) == one.nearest(own, points)
 
 
 def test_dask_equals_local_on_split_feed(tmp_path):

@@ -27,7 +27,7 @@ saying its track may be more than one ship.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -70,6 +70,13 @@ class ReceptionIndex:
         """(distance nm, lat, lon) of the position of another vessel nearest to any of
         ``points``, received strictly between ``start`` and ``end`` (None: no bound);
         None when there is none."""
+        best = self.best(own_mmsi, points, start, end)
+        return None if best is None else (best[0], best[3], best[4])
+
+    def best(self, own_mmsi: int, points: list[tuple[float, float]],
+             start: pd.Timestamp | None = None, end: pd.Timestamp | None = None):
+        """:meth:`nearest` as (distance nm, receive time ns, mmsi, lat, lon): of equally
+        near positions, the first received (then the lowest MMSI), as :meth:`nearest` picks."""
         lo = 0 if start is None else int(np.searchsorted(self.t, start.value, side="right"))
         hi = len(self.t) if end is None else int(np.searchsorted(self.t, end.value, side="left"))
         if hi <= lo or not points:
@@ -83,12 +90,53 @@ class ReceptionIndex:
             d = haversine_nm_array(np.full(len(sel), p_lat), np.full(len(sel), p_lon), lat, lon)
             best = np.minimum(best, d)
         k = int(np.argmin(best))
-        return float(best[k]), float(lat[k]), float(lon[k])
+        return (float(best[k]), int(self.t[sel[k]]), int(self.mmsi[sel[k]]), float(lat[k]),
+                float(lon[k]))
 
     @property
     def end(self) -> pd.Timestamp | None:
         """The last receive time of the data (an open dark period lasts until then)."""
         return pd.Timestamp(int(self.t[-1]), tz="UTC") if len(self.t) else None
+
+
+class PartitionedReception:
+    """The :class:`ReceptionIndex` of a run whose positions stay in partitions (each vessel
+    in one; the Dask engine's): ``parts()`` gives each partition's positions in turn, a
+    search runs on one partition at a time and the nearest of theirs is kept (equally near:
+    the first received, then the lowest MMSI, as one index over all picks), so no more
+    than one partition's positions are held at once."""
+
+    def __init__(self, parts: Callable[[], Iterable[pd.DataFrame]]):
+        self._parts = parts
+        self._size: tuple[int, pd.Timestamp | None] | None = None
+
+    def _sized(self) -> tuple[int, pd.Timestamp | None]:
+        if self._size is None:
+            n, end = 0, None
+            for frame in self._parts():
+                index = ReceptionIndex(frame)
+                n += len(index)
+                if len(index):
+                    end = index.end if end is None else max(end, index.end)
+            self._size = (n, end)
+        return self._size
+
+    def __len__(self) -> int:
+        return self._sized()[0]
+
+    @property
+    def end(self) -> pd.Timestamp | None:
+        return self._sized()[1]
+
+    def nearest(self, own_mmsi: int, points: list[tuple[float, float]],
+                start: pd.Timestamp | None = None, end: pd.Timestamp | None = None):
+        """As :meth:`ReceptionIndex.nearest` over every partition."""
+        best = None
+        for frame in self._parts():
+            found = ReceptionIndex(frame).best(own_mmsi, points, start, end)
+            if found is not None and (best is None or found[:3] < best[:3]):
+                best = found
+        return None if best is None else (best[0], best[3], best[4])
 
 
 def where(registry, lat: float, lon: float) -> str:

@@ -59,6 +59,8 @@ EXTRA_COLUMNS = ("kind", "statement", "published", "url", "window_start_utc", "w
                  "vessels", "identity_conflicts", "coverage", "caveats", "summary", "file")
 VERDICTS = ("supported", "consistent_with_dark_activity", "not_observed", "contradicted",
             "untestable")
+# what coverage and the spoofing caveat read of the claimed vessels' positions
+CLAIM_POSITION_COLUMNS = ("mmsi", "timestamp", "spoofed")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -157,7 +159,8 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
                     statics: pd.DataFrame | None = None,
                     encounters: pd.DataFrame | None = None,
                     loitering: pd.DataFrame | None = None,
-                    identity: pd.DataFrame | None = None) -> ClaimsEvaluation:
+                    identity: pd.DataFrame | None = None,
+                    partitions=None) -> ClaimsEvaluation:
     """Evaluate every claim against the event tables of one run (see module doc).
 
     ``registry``: the run's port registry; the claims' ports must be in it (a ClaimsError
@@ -165,10 +168,15 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
     its polygons. ``params``: the run's thresholds (``ClaimParams.of(settings)``).
     ``identity``: the run's identity table (found from ``statics`` and ``positions``
     when not given).
+    ``partitions``: where the positions are when they were not gathered into ``positions``
+    (a Dask run's ``shadowfleet.scale.writer.PartitionWriter``): read from it are each
+    vessel's last receive time (the IMO spells), the claimed vessels' positions (coverage,
+    spoofed fixes in the window) and, one partition at a time, the positions a reception
+    caveat searches; ``identity`` must then be given.
     """
     from detectors.identity import IdentityParams, find_identity_anomalies, imo_spells
     from shadowfleet.claims import counting
-    from shadowfleet.claims.caveats import ReceptionIndex, caveats
+    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex, caveats
 
     if registry is None:
         raise TypeError("evaluate_claims needs the run's port registry")
@@ -179,14 +187,18 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
                                    loitering=loitering)
     view = statics_view(statics)
     id_params = IdentityParams(identity_min_reports=params.identity_min_reports)
-    spells = imo_spells(statics, id_params, positions=positions)
+    if partitions is not None and identity is None:
+        raise TypeError("evaluate_claims with partitions needs the run's identity table")
+    spells = imo_spells(statics, id_params,
+                        positions=positions if partitions is None else partitions.last_seen())
     if identity is None:
         identity = find_identity_anomalies(positions, statics, id_params)
-    index: list[ReceptionIndex] = []
+    index: list = []
 
-    def index_of() -> ReceptionIndex:
+    def index_of():
         if not index:
-            index.append(ReceptionIndex(positions))
+            index.append(ReceptionIndex(positions) if partitions is None else
+                         PartitionedReception(partitions.each_partition))
         return index[0]
 
     results = []
@@ -210,6 +222,9 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
             conflicts = list(conflicts) + [c for c in other_conflicts if c not in conflicts]
         evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis,
                                   with_mmsis)
+        if partitions is not None:      # the claimed vessels' positions alone
+            positions = partitions.positions_of({m for v in matches for m in v.mmsis},
+                                                CLAIM_POSITION_COLUMNS)
         observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0
         inferred = int((evidence["status"] == "inferred").sum()) if len(evidence) else 0
         coverages = tuple(coverage(m, claim.window, positions=positions,

@@ -21,6 +21,62 @@ def table(result, name: str) -> pd.DataFrame:
     return df if isinstance(df, pd.DataFrame) else pd.DataFrame()
 
 
+def _partitions(result):
+    """What holds the positions of a Dask run that were not gathered into ``result``
+    (``shadowfleet.scale.writer.PartitionWriter``), or None: the figures then read
+    ``result.positions``."""
+    source = getattr(result, "decoded_writer", None)
+    return source if hasattr(source, "positions_of") else None
+
+
+def position_counts(result) -> pd.Series:
+    """Positions per vessel (index mmsi, in no particular order)."""
+    source = _partitions(result)
+    if source is not None:
+        return source.position_counts()
+    positions = table(result, "positions")
+    if not len(positions) or "mmsi" not in positions:
+        return pd.Series([], dtype="int64")
+    return positions["mmsi"].value_counts(sort=False)
+
+
+def positions_of(result, mmsis) -> pd.DataFrame:
+    """The positions of the vessels ``mmsis`` (vessel then time order): read from the
+    partitions of a Dask run, only those vessels' rows."""
+    source = _partitions(result)
+    if source is not None:
+        return source.positions_of(mmsis)
+    positions = table(result, "positions")
+    if not len(positions) or "mmsi" not in positions:
+        return positions
+    return positions[positions["mmsi"].isin(list(mmsis))]
+
+
+def position_times(result, mmsis) -> pd.DataFrame:
+    """The first and last receive time (columns min, max) of each of the vessels ``mmsis``
+    that has positions (index mmsi, ascending)."""
+    source = _partitions(result)
+    if source is not None:
+        return source.position_times(mmsis)
+    positions = table(result, "positions")
+    if not len(positions) or "timestamp" not in positions:
+        return pd.DataFrame({"min": [], "max": []})
+    drawn = positions[positions["mmsi"].isin(list(mmsis))]
+    return drawn.groupby("mmsi")["timestamp"].agg(["min", "max"])
+
+
+def position_span(result) -> "tuple[pd.Timestamp, pd.Timestamp] | None":
+    """The first and last receive time of the positions (None without any)."""
+    source = _partitions(result)
+    if source is not None:
+        return source.position_span()
+    positions = table(result, "positions")
+    if "timestamp" not in positions or not len(positions):
+        return None
+    ts = utc(positions["timestamp"]).dropna()
+    return (ts.min(), ts.max()) if len(ts) else None
+
+
 def utc(values) -> pd.Series:
     """Any times (datetimes, ISO strings, empty strings) -> datetime64[ns, UTC], NaT missing."""
     s = pd.Series(values)

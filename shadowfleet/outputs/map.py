@@ -38,7 +38,7 @@ from ais.errors import ConfigError
 
 from shadowfleet.outputs import MAP_VESSELS_DEFAULT
 from shadowfleet.outputs._figures import (VESSEL_COLOURS, data_of, gap_hours, port_colours,
-                                          table, vessel_label, vessel_names)
+                                          positions_of, table, vessel_label, vessel_names)
 from shadowfleet.outputs.files import atomic_write_bytes
 from shadowfleet.outputs.map_layers import (TIME_FORMAT, LayerContext, event_layers,
                                             event_lons, port_features)
@@ -208,10 +208,9 @@ def map_data(result, selection: VesselSelection, budget: MapBudget, *,
              fixes: Fixes | None = None) -> tuple[dict, Tracks]:
     """The data map.js draws: layers, vessels, bounds, and what the legend says."""
     names = vessel_names(result)
-    positions = table(result, "positions")
     mmsis = selection.mmsis
     if fixes is None:
-        fixes = Fixes.of(positions, mmsis)
+        fixes = Fixes.of(positions_of(result, mmsis), mmsis)
     lons = fixes.lon if len(fixes) else event_lons(result, mmsis)
     window = lon_window(lons)
     tracks = build_tracks(fixes, window, max_gap_s=gap_hours(result) * 3600.0,
@@ -273,7 +272,7 @@ def write_map_stats(result, path: str | Path, *, vessels: int = MAP_VESSELS_DEFA
     """:func:`write_map`, returning what the page holds."""
     budget = budget or MapBudget()
     chosen = select_vessels(result, vessels)
-    all_fixes = Fixes.of(table(result, "positions"), chosen.mmsis)
+    all_fixes = Fixes.of(positions_of(result, chosen.mmsis), chosen.mmsis)
     data_kind = data_of(result)
     page_title = title(MAP_TITLE, data_kind)
     banner = SIMULATED_BANNER if data_kind == SIMULATED else ""

@@ -22,7 +22,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from shadowfleet.outputs._figures import table
+from shadowfleet.outputs._figures import position_counts, table
 
 # reasons, highest priority first (the keys of VesselSelection.counts)
 CLAIM, WATCHLIST, EVIDENCE, ALERT, RANKED, RECEIVED = (
@@ -144,10 +144,11 @@ def _fillers(result, cands: _Candidates, wanted: int) -> None:
                 return
             cands.add(mmsi, RANKED, f"ranked {int(rank)} by behaviour (vessels.csv)",
                       -float(rank))
-    positions = table(result, "positions")
-    if len(cands.reasons) >= wanted or not len(positions) or "mmsi" not in positions:
+    if len(cands.reasons) >= wanted:
         return
-    counts = positions["mmsi"].value_counts(sort=False)
+    counts = position_counts(result)
+    if not len(counts):
+        return
     order = np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))
     for mmsi, n in zip(counts.index.to_numpy()[order], counts.to_numpy()[order]):
         if len(cands.reasons) >= wanted:
@@ -160,9 +161,7 @@ def _fillers(result, cands: _Candidates, wanted: int) -> None:
 def total_vessels(result) -> int:
     """Vessels in the run: those with positions, and any named only by an event."""
     seen: set[int] = set()
-    positions = table(result, "positions")
-    if len(positions) and "mmsi" in positions:
-        seen.update(int(m) for m in pd.unique(positions["mmsi"].to_numpy()))
+    seen.update(int(m) for m in position_counts(result).index)
     for attr in ("port_visits", "dark_periods", "alerts"):
         frame = table(result, attr)
         if len(frame) and "mmsi" in frame:

@@ -24,7 +24,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from shadowfleet.outputs._figures import (DARK_COLOUR, data_of, port_colours,  # noqa: E402
-                                          table, utc, vessel_label, vessel_names)
+                                          position_counts, position_span, position_times, table,
+                                          utc, vessel_label, vessel_names)
 from shadowfleet.outputs.files import atomic_path  # noqa: E402
 from shadowfleet.provenance import SIMULATED, title  # noqa: E402
 
@@ -58,8 +59,7 @@ def _rows(result) -> list[int]:
     """Vessels to draw, most relevant first: with possible calls, then by dark hours,
     then by behaviour at sea (encounters, loitering, stays at unlisted stops), then by
     number of visits; at most ``MAX_ROWS``."""
-    positions = table(result, "positions")
-    mmsis = set(int(m) for m in positions["mmsi"].unique()) if "mmsi" in positions else set()
+    mmsis = set(int(m) for m in position_counts(result).index)
     for attr in ("port_visits", "dark_periods"):
         df = table(result, attr)
         if "mmsi" in df:
@@ -83,10 +83,9 @@ def _rows(result) -> list[int]:
 
 def _span(result) -> tuple[pd.Timestamp, pd.Timestamp]:
     times = []
-    positions = table(result, "positions")
-    if "timestamp" in positions and len(positions):
-        ts = utc(positions["timestamp"]).dropna()
-        times += [ts.min(), ts.max()]
+    span = position_span(result)
+    if span is not None:
+        times += list(span)
     for attr, cols in (("port_visits", ("arrival_utc", "departure_utc")),
                        ("dark_periods", ("start_utc", "end_utc"))):
         df = table(result, attr)
@@ -198,10 +197,8 @@ def draw_timeline(result):
     height = 2.2 + 0.42 * max(len(rows), 1)
     fig, ax = plt.subplots(figsize=(14, height), dpi=110)
     y_of = {m: i for i, m in enumerate(rows)}
-    positions = table(result, "positions")
-    if len(positions) and "timestamp" in positions:
-        drawn = positions[positions["mmsi"].isin(list(y_of))]
-        seen = drawn.groupby("mmsi")["timestamp"].agg(["min", "max"])
+    seen = position_times(result, list(y_of))
+    if len(seen):
         for m, (a, b) in seen.iterrows():
             if int(m) in y_of:
                 x = mdates.date2num([utc([a]).iloc[0].tz_convert(None), utc([b]).iloc[0].tz_convert(None)])

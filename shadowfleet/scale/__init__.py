@@ -37,10 +37,13 @@ How a run goes (DESIGN.md, "Scale"); every step is a task, the client gathers ev
 5. **files**: ``positions.parquet`` and ``statics.parquet`` are written by the client
    from the partitions, a range of MMSIs at a time, in the local engine's row order.
 
-Claims and watchlists read positions and statics (a claim's vessels resolved through
-their static reports, coverage, reception caveats): when a run has some, or when the
-caller asks for the frames (figures, trajectories), the client reads the cleaned
-positions and the statics back from the partitions; a run without them never does.
+Figures, claims and watchlists never read every position back: the figures read the
+per-vessel counts and times the partitions send and the drawn vessels' rows
+(``PartitionWriter.positions_of``); claims each vessel's last time, the claimed vessels'
+rows and, for the reception caveats, one partition at a time
+(``shadowfleet.claims.caveats.PartitionedReception``); watchlists the rows of the vessels
+a list can match. They read the statics back (names, identities: a few rows per vessel).
+Only ``keep_frames`` (the trajectories) reads the cleaned positions back into the client.
 
 Copies across files: the local engine carries one decoder across files, so a copy of a
 message in another file is a duplicate. Per-file decoding cannot see across files; in a

@@ -90,27 +90,32 @@ def analyse_dask(inputs, *, registry, settings, claims=(), watchlists=(), pairs=
                  decoder: str = "fast", progress: "bool | Progress" = False,
                  scheduler: str | None = None, work: str | Path | None = None,
                  partitions: int | None = None, simulated: str | None = None,
-                 keep_frames: bool = True):
+                 keep_frames: bool = True, figures: bool = True):
     """The whole analysis of ``inputs`` on Dask (module docstring): the same
     ``Result`` as ``pipeline.analyse(pipeline.decode(inputs))``. ``work``: a directory
     every worker reaches (a run directory is made in it and removed when the result goes
     away; default: the system's temporary directory); ``partitions``: how many (default
-    one per 128 MB of input, a multiple of the workers); ``keep_frames``: read the positions and statics back into
-    the result (claims and watchlists read them whatever this says)."""
+    one per 128 MB of input, a multiple of the workers); ``keep_frames``: read the
+    positions and statics back into the result (for the trajectories); ``figures``
+    (map.html, timeline.png to be drawn): read the statics back (the vessels' names; a few
+    rows per vessel), as claims and watchlists do. Without ``keep_frames`` no positions
+    are gathered: the figures, claims and watchlists read what they need of them from the
+    partitions (the module docstring; ``PartitionWriter``)."""
     progress = Progress.of(progress)
     files = _files(inputs)
     run_dir = _run_dir(work)
     try:
         return _analyse(files, run_dir, partitions, registry=registry, settings=settings, claims=claims,
                         watchlists=watchlists, pairs=pairs, decoder=decoder, progress=progress,
-                        scheduler=scheduler, simulated=simulated, keep_frames=keep_frames)
+                        scheduler=scheduler, simulated=simulated, keep_frames=keep_frames,
+                        figures=figures)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
 
 def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlists, pairs, decoder,
-             progress, scheduler, simulated, keep_frames):
+             progress, scheduler, simulated, keep_frames, figures):
     import dask
 
     from detectors.identity import concat_identity, imo_on_several_mmsi_of_spells
@@ -161,15 +166,19 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
                                       imos=imos, dark_periods=gaps, port_visits=visits,
                                       data_end=data_end, identity=identity)
 
+    firsts = [p["positions_first"] for p in parts if p["positions_first"] is not None]
     writer = PartitionWriter(run_dir, n, _merged_counts(p["position_counts"] for p in parts),
-                             _merged_counts(p["statics_counts"] for p in parts))
+                             _merged_counts(p["statics_counts"] for p in parts),
+                             span=_span(firsts, data_end),
+                             vessel_times=_concat([p["vessel_times"] for p in parts]))
     weakref.finalize(writer, shutil.rmtree, run_dir, True)      # when the result goes
-    if keep_frames or claims or watchlists:
+    positions = empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
+    statics = empty_frame(STATIC_COLUMNS, STATIC_DTYPES)
+    if keep_frames:
         progress.step("reading the partitions back")
-        positions, statics = writer.frame("positions"), writer.frame("statics")
-    else:
-        positions = empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
-        statics = empty_frame(STATIC_COLUMNS, STATIC_DTYPES)
+        positions = writer.frame("positions")
+    if keep_frames or claims or watchlists or figures:
+        statics = writer.frame("statics")
     stats = _stats(decoded, parts)
     stats["inputs"] = provenance.mark_inputs(stats["inputs"])
     return pipeline.conclude(
@@ -178,7 +187,8 @@ def _analyse(files, run_dir, partitions, *, registry, settings, claims, watchlis
         registry=registry, settings=settings, claims=claims, watchlists=watchlists,
         pairs=all_pairs, visits=visits, trips=trips, gaps=gaps, jumps=jumps, alerts=alerts,
         identity=identity, tracks=tracks, behaviour=behaviour, simulated=simulated,
-        progress=progress, n_vessels=sum(p["vessels"] for p in parts), decoded_writer=writer)
+        progress=progress, n_vessels=sum(p["vessels"] for p in parts), decoded_writer=writer,
+        partitions=None if keep_frames else writer)
 
 
 def _encounters(events, run_dir, n, registry, settings, names, kw, progress) -> pd.DataFrame:
@@ -240,6 +250,14 @@ def _stops(stays, registry, settings, kw, progress):
         stops = empty_stops()
     stays = _concat([f.stays for f in found], ["mmsi", "start_utc"])
     return stops, stays
+
+
+def _span(firsts, last):
+    """(first, last) receive time of the positions as the figures take it, or None."""
+    from shadowfleet.outputs._figures import utc
+
+    times = utc([t for t in [*firsts, last] if t is not None]).dropna()
+    return (times.min(), times.max()) if len(times) else None
 
 
 def _merged_counts(pairs):

@@ -57,6 +57,9 @@ def identity_task(k: int, work: str, n_files: int, settings) -> dict:
             "first": times.min() if len(times) else None,
             "last": times.max() if len(times) else None,
             "data_end": positions["timestamp"].max() if len(positions) else None,
+            "positions_first": positions["timestamp"].min() if len(positions) else None,
+            "vessel_times": positions.groupby("mmsi")["timestamp"].agg(["min", "max"])
+                                     .reset_index(),
             "position_counts": _mmsi_counts(positions), "statics_counts": _mmsi_counts(sta)}
 
 

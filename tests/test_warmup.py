@@ -38,6 +38,11 @@ def test_warmup_process_fills_the_cache_the_run_reads(tmp_path):
     after = _python(check, env)
     assert after.returncode == 0, after.stderr
     assert after.stdout.split() == ["True", "True"]
+    # and the kernel the demo reaches only on its last step (the hidden port's surroundings)
+    last = _python("from ports import _pip\n"
+                   "print(bool(_pip.within_many._cache._cache_file._load_index()))\n", env)
+    assert last.returncode == 0, last.stderr
+    assert last.stdout.split() == ["True"]
 
 
 def test_first_run_line_names_the_second_process_when_there_is_one():

@@ -39,6 +39,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ais.schema import POSITION_COLUMNS
 from detectors.columns import ALERT_COLUMNS, ALERT_TABLE
 from shadowfleet.errors import WatchlistError
 from shadowfleet.claims.model import imo_check_digit_ok, normalise_name
@@ -48,7 +49,7 @@ MATCH_COLUMNS = ("mmsi", "name", "imo", "list", "ref", "entry_name", "program", 
 SDN_COLUMNS = ("ent_num", "name", "type", "program", "title", "call_sign", "vessel_type",
                "tonnage", "grt", "flag", "owner", "remarks")
 # what a match reads of the candidate vessels' positions (first and last seen, last fix)
-WATCH_POSITION_COLUMNS = ("mmsi", "timestamp", "lat", "lon")
+WATCH_POSITION_COLUMNS = POSITION_COLUMNS[:4]       # mmsi, timestamp, lat, lon
 SCORES = {"imo": 1.0, "mmsi": 0.8, "mmsi_other_imo": 0.5, "name": 0.3}
 
 _IMO = re.compile(r"\bIMO\s*(\d{7})\b")

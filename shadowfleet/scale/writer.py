@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ais.schema import sort_by_vessel_time
+from ais.schema import POSITION_COLUMNS, sort_by_vessel_time
 from shadowfleet.scale.partitions import partition_of, table_path
 
 WRITE_ROWS = 500_000                # rows per MMSI range when writing positions.parquet
@@ -15,7 +15,7 @@ WRITE_ROWS = 500_000                # rows per MMSI range when writing positions
 # MMSI; spoofed: the cleaning's flag)
 FIGURE_COLUMNS = ("mmsi", "track", "timestamp", "lat", "lon", "spoofed")
 # what the reception caveats of claims read of every vessel's positions, a partition at a time
-RECEPTION_COLUMNS = ("mmsi", "timestamp", "lat", "lon", "spoofed")
+RECEPTION_COLUMNS = (*POSITION_COLUMNS[:4], "spoofed")    # mmsi, timestamp, lat, lon
 
 
 class PartitionWriter:

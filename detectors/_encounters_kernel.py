@@ -34,11 +34,10 @@ import math
 import numba
 import numpy as np
 
-from ports._geo import EARTH_RADIUS_NM, haversine_nm
+from ports._geo import EARTH_RADIUS_NM, M_PER_NM, haversine_nm
 from ais._numba import njit
 from detectors._wrap import interp_lon, mean_position
 
-M_PER_NM = 1852.0
 
 
 # ---- 1. the common grid ------------------------------------------------------------

@@ -51,12 +51,11 @@ from ais.errors import ConfigError
 from detectors import _stays_kernel as _k
 from detectors._behaviour import Rows, away_from_ports, port_columns, vessel_names
 from detectors._frames import check_non_negative, tracks_of, with_track
-from ports._geo import EARTH_RADIUS_NM, haversine_nm_array
+from ports._geo import EARTH_RADIUS_NM, M_PER_NM, haversine_nm_array
 from detectors._ids import event_id
 from detectors._wrap import mean_position_array
 from detectors.columns import STAY_TABLE, STOP_TABLE
 
-M_PER_NM = 1852.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

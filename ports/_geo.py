@@ -25,6 +25,7 @@ import numpy as np
 
 from ais._numba import njit
 
+M_PER_NM = 1852.0
 EARTH_RADIUS_NM = 6371.0088 / 1.852
 NM_PER_DEG_LAT = 60.0
 SECONDS_PER_HOUR = 3600.0

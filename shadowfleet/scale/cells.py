@@ -23,13 +23,12 @@ import math
 
 import numpy as np
 
-from ports._geo import EARTH_RADIUS_NM
+from ports._geo import EARTH_RADIUS_NM, M_PER_NM
 
 DAY_S = 86_400
 COLUMNS = 360
 ROWS = 180
 SPACE_CELLS = ROWS * COLUMNS
-M_PER_NM = 1852.0
 HALO_MARGIN = 1e-6          # relative, and 1e-9 degrees: a halo errs on the large side
 CELL_TASK_ROWS = 2_000_000  # rows (points) one cell task reads, about; one cell is never cut
 

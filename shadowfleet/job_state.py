@@ -216,10 +216,10 @@ def load_state(state_dir: str | Path) -> JobState:
     if not all(isinstance(line, str) for line in pending_log):
         raise StateError(f"{path}: 'pending_log' is not a list of lines; {_RESTORE}")
     stats = _field(manifest, "stats", dict, path)
-    positions = _table(gen / "positions.parquet", lambda f: schema.conform(
-        f, schema.POSITION_COLUMNS, schema.POSITION_DTYPES))
-    statics = _table(gen / "statics.parquet", lambda f: schema.conform(
-        f, schema.STATIC_COLUMNS, schema.STATIC_DTYPES))
+    positions = _table(gen / "positions.parquet", lambda f: _ns(schema.conform(
+        f, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)))
+    statics = _table(gen / "statics.parquet", lambda f: _ns(schema.conform(
+        f, schema.STATIC_COLUMNS, schema.STATIC_DTYPES)))
     rejects = _table(gen / "rejects.parquet", lambda f: schema.conform(
         f, schema.REJECT_COLUMNS, schema.REJECT_DTYPES))
     book = _table(gen / "alerts.parquet", _book)
@@ -444,6 +444,12 @@ def remove_stale(state_dir: str | Path, keep_generation: int,
                      else f.name > f"chunk-{keep_generation:08d}.parquet")
             if stale:
                 f.unlink(missing_ok=True)
+
+
+def _ns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet may hand times back in microseconds; the schema says nanoseconds."""
+    frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
+    return frame
 
 
 def _parquet_safe(rejects: pd.DataFrame) -> pd.DataFrame:

@@ -194,25 +194,32 @@ class PositionBatch:
         taken = take_columns(order, [cols[k] for k in keys], parallel=False)
         return PositionBatch(self.names, runs=[len(self)], **dict(zip(keys, taken)))
 
+    def columns(self, sort: bool = True) -> dict[str, np.ndarray]:
+        """The rows as the contract frame holds them, as plain arrays (what ``frame``
+        builds its columns from; a writer can turn them into Arrow arrays without a
+        frame): ns (receive time in ns, NaT's value for none), station (codes into
+        ``names``), mmsi, lat, lon, sog, cog, heading, msg_type, line; sorted by (mmsi,
+        timestamp NaT last, source, line) unless ``sort`` is False (then in batch order)."""
+        from ais.tables.order import take_columns
+        c = self.cols
+        ns, ok, rank = self._keys()
+        order = self._order(ns, ok, rank) if sort else np.arange(len(self))
+        keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
+        taken = take_columns(order, [ns, c["station"]] + [c[k] for k in keys])
+        return {"ns": taken[0], "station": taken[1], **dict(zip(keys, taken[2:]))}
+
     def frame(self, sort: bool = True) -> pd.DataFrame:
         """The contract positions frame, sorted by (mmsi, timestamp NaT last, source,
         line) unless ``sort`` is False (then in batch order)."""
-        from ais.tables.order import take_columns
-        c = self.cols
-        n = len(self)
-        if n == 0:
+        if len(self) == 0:
             return empty_frame(POSITION_COLUMNS, POSITION_DTYPES)
-        ns, ok, rank = self._keys()
-        order = self._order(ns, ok, rank) if sort else np.arange(n)
-        keys = ("mmsi", "lat", "lon", "sog", "cog", "heading", "msg_type", "line")
-        taken = take_columns(order, [ns, c["station"]] + [c[k] for k in keys])
-        ts = utc_index(taken[0])     # ns, even when no row has a time (ais.schema)
-        got = dict(zip(keys, taken[2:]))
+        got = self.columns(sort)
+        ts = utc_index(got["ns"])     # ns, even when no row has a time (ais.schema)
         out = {"mmsi": got["mmsi"].astype(np.int64, copy=False), "timestamp": pd.Series(ts)}
         for k in ("lat", "lon", "sog", "cog", "heading"):
             out[k] = got[k].astype(np.float64, copy=False)
         out["msg_type"] = got["msg_type"].astype(np.int64, copy=False)
-        out["source"] = pd.Series(object_array(self.names)[taken[1]], dtype=object)
+        out["source"] = pd.Series(object_array(self.names)[got["station"]], dtype=object)
         out["line"] = got["line"].astype(np.int64, copy=False)
         # the columns are new arrays: no copy into 2-D blocks (a third of the time here)
         return pd.DataFrame(out, copy=False)

@@ -92,6 +92,12 @@ STATICS_SPILL = pa.schema([("mmsi", _I64), ("timestamp", _TS), ("imo", _F64), ("
                            ("callsign", _STR), ("ship_type", _F64), ("length", _F64),
                            ("beam", _F64), ("draught", _F64), ("destination", _STR),
                            ("eta", _STR), ("msg_type", _I64), ("source", _STR), ("line", _I64)])
+# Fast-path batches are spilled as their plain columns (no timestamp, no text: the
+# station as a code into the run's names, ``_Stations``): about a third cheaper to
+# partition and write than the rows above, and read back without a frame.
+BATCH_SPILL = pa.schema([("mmsi", _I64), ("time", _F64), ("lat", _F64), ("lon", _F64),
+                         ("sog", _F64), ("cog", _F64), ("heading", _F64), ("msg_type", _I64),
+                         ("station", pa.int32()), ("line", _I64)])
 PARQUET_ROW_GROUP = 1 << 20     # pyarrow's default, so the files match write_parquet's
 
 
@@ -112,10 +118,14 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with spill_dir(out) as tmp:
+        # positions of frames (decoded tables, the pyais decoder) and of fast-path batches
         positions = MmsiBuckets(tmp / "positions", POSITIONS_SPILL, n_buckets=n_buckets,
                                 bucket_bytes=bucket_bytes)
+        batches = MmsiBuckets(tmp / "batches", BATCH_SPILL, n_buckets=n_buckets,
+                              bucket_bytes=bucket_bytes)
         statics = MmsiBuckets(tmp / "statics", STATICS_SPILL, n_buckets=n_buckets,
                               bucket_bytes=bucket_bytes)
+        stations = _Stations()
         counts: list[Decoded] = []        # per piece: counts, rejects, warnings
         witnesses: list[Decoded] = []     # per piece: a few rows carrying its column types
         any_batch = False
@@ -124,7 +134,7 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
                 batch = piece.position_batch
                 any_batch |= batch is not None
                 if batch is not None:
-                    positions.add(_batch_table(batch))
+                    batches.add(_batch_table(batch, stations))
                     wpos = _batch_witness(batch)
                 else:
                     positions.add(_frame_table(piece.positions, POSITIONS_SPILL))
@@ -142,15 +152,22 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
             release_freed_memory()
             types = Decoded.merge(witnesses)
             span = _Span()
-            with progress.phase("sorting and writing", total=positions.rows + statics.rows,
+            n_positions = positions.rows + batches.rows
+            with progress.phase("sorting and writing", total=n_positions + statics.rows,
                                 unit="rows") as bar:
-                paths = _write_tables(out, positions, statics, types, any_batch, span, bar)
+                if any_batch:       # frames' rows join the batches' (as Decoded.merge does)
+                    for t in positions.tables():
+                        batches.add(_frame_batch_table(t, stations))
+                    positions = batches
+                paths = _write_tables(out, positions, statics, types, any_batch, stations,
+                                      span, bar)
         finally:
             positions.close()
+            batches.close()
             statics.close()
     summary = Decoded.merge(counts, inputs=read.inputs)
     summary.warnings.extend(read.warnings)
-    summary.stats.update(positions=positions.rows, statics=statics.rows,
+    summary.stats.update(positions=n_positions, statics=statics.rows,
                          vessels=span.vessels(), time_span=span.time_span())
     paths["rejects"] = write_csv(summary.rejects, out / "rejects.csv", REJECT_COLUMNS)
     summary.stats["inputs"] = mark_inputs(summary.stats["inputs"])   # simulated feeds say so
@@ -162,42 +179,65 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
     return paths, summary
 
 
-def _write_tables(out: Path, positions, statics, types, any_batch: bool, span, bar) -> dict:
+def _write_tables(out: Path, positions, statics, types, any_batch: bool, stations, span,
+                  bar) -> dict:
     """Sort the spilled buckets one at a time into positions.parquet and statics.parquet."""
     def counted(tables):
         for t in tables:
             bar.update(t.num_rows)
             yield t
 
+    pos_schema = _parquet_schema(types.positions, POSITION_COLUMNS)
+    sta_schema = _parquet_schema(types.statics, STATIC_COLUMNS)
+    if any_batch:
+        pos_tables = (_sorted_positions(t, stations, pos_schema, span)
+                      for t in counted(positions.tables()))
+    else:
+        pos_tables = (_arrow(sort_by_vessel_time(_to_frame(t.drop_columns(["time"]))),
+                             pos_schema, span) for t in counted(positions.tables()))
     return {
-        "positions": _write_sorted(
-            (_sorted_positions(t, any_batch) for t in counted(positions.tables())),
-            _parquet_schema(types.positions, POSITION_COLUMNS),
-            out / "positions.parquet", span),
+        "positions": _write_sorted(pos_tables, pos_schema, out / "positions.parquet"),
         "statics": _write_sorted(
-            (sort_by_vessel_time(_to_frame(t)) for t in counted(statics.tables())),
-            _parquet_schema(types.statics, STATIC_COLUMNS),
-            out / "statics.parquet", span),
+            (_arrow(sort_by_vessel_time(_to_frame(t)), sta_schema, span)
+             for t in counted(statics.tables())),
+            sta_schema, out / "statics.parquet"),
     }
 
 
-def _batch_table(batch: PositionBatch) -> pa.Table:
-    """A fast-path positions batch as spilled rows (no pandas frame built)."""
+class _Stations:
+    """The station names of a run, each with one code: the batches' own codes are
+    mapped to these before they are spilled."""
+
+    def __init__(self):
+        self.codes: dict[str, int] = {}
+
+    def remap(self, names) -> np.ndarray:
+        """The run's code of each of ``names`` (new names get new codes)."""
+        return np.array([self.codes.setdefault(n, len(self.codes)) for n in names] or [0],
+                        dtype=np.int32)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.codes)
+
+
+def _batch_table(batch: PositionBatch, stations: _Stations) -> pa.Table:
+    """A fast-path positions batch as spilled columns (``BATCH_SPILL``; no frame built)."""
     c = batch.cols
-    t = np.asarray(c["time"], dtype=np.float64)
-    ns, ok = epoch_ns(t)
-    names = pa.array(list(batch.names) or [""], type=_STR)
-    source = pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(c["station"], dtype=np.int32)), names).cast(_STR)
-    cols = {"mmsi": pa.array(np.asarray(c["mmsi"], dtype=np.int64)),
-            "timestamp": pa.array(ns, type=_TS, mask=~ok)}
-    for k in ("lat", "lon", "sog", "cog", "heading"):
-        cols[k] = pa.array(np.asarray(c[k], dtype=np.float64))
-    cols["msg_type"] = pa.array(np.asarray(c["msg_type"], dtype=np.int64))
-    cols["source"] = source
-    cols["line"] = pa.array(np.asarray(c["line"], dtype=np.int64))
-    cols["time"] = pa.array(t)
-    return pa.table(cols, schema=POSITIONS_SPILL)
+    cols = {k: np.asarray(c[k], dtype=BATCH_SPILL.field(k).type.to_pandas_dtype())
+            for k in BATCH_SPILL.names if k != "station"}
+    cols["station"] = stations.remap(batch.names)[np.asarray(c["station"], dtype=np.int64)]
+    return pa.table(cols, schema=BATCH_SPILL)
+
+
+def _frame_batch_table(table: pa.Table, stations: _Stations) -> pa.Table:
+    """Spilled frame rows (``POSITIONS_SPILL``) as batch rows (``BATCH_SPILL``): the
+    float receive time, the source as a station code, as ``PositionBatch.from_frame``."""
+    source = table.column("source").combine_chunks().dictionary_encode()
+    remap = stations.remap(source.dictionary.to_pylist())
+    cols = {k: table.column(k) for k in BATCH_SPILL.names if k != "station"}
+    cols["station"] = remap[source.indices.to_numpy(zero_copy_only=False)]
+    return pa.table(cols, schema=BATCH_SPILL)
 
 
 def _frame_table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
@@ -218,16 +258,36 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     return df
 
 
-def _sorted_positions(table: pa.Table, any_batch: bool) -> pd.DataFrame:
-    """One bucket of positions in contract order, built as ``Decoded.merge`` builds the
-    whole table: through ``PositionBatch`` when any piece came as a batch."""
-    if not any_batch:
-        return sort_by_vessel_time(_to_frame(table.drop_columns(["time"])))
-    source = table.column("source").combine_chunks().dictionary_encode()
-    cols = {k: table.column(k).to_numpy() for k in PositionBatch.NUMERIC if k != "time"}
-    cols["time"] = table.column("time").to_numpy()
-    cols["station"] = source.indices.to_numpy().astype(np.int64)
-    return PositionBatch(source.dictionary.to_pylist(), **cols).frame()
+def _sorted_positions(table: pa.Table, stations: _Stations, schema: pa.Schema,
+                      span: "_Span") -> pa.Table:
+    """One bucket of spilled batch rows in contract order, as the Arrow table that
+    ``pa.Table.from_pandas`` makes of the frame ``Decoded.merge`` builds for them
+    (``PositionBatch.frame``), built from the sorted columns without that frame."""
+    cols = {k: table.column(k).to_numpy() for k in BATCH_SPILL.names}
+    c = PositionBatch(stations.names, **cols).columns()
+    ns = c["ns"]
+    ok = ns != np.iinfo(np.int64).min
+    span.add_columns(c["mmsi"], ns[ok])
+    names = pa.array(stations.names, type=pa.string())
+    arrays = {
+        "mmsi": pa.array(c["mmsi"].astype(np.int64, copy=False)),
+        "timestamp": pa.array(ns.view("datetime64[ns]"), type=pa.timestamp("ns", tz="UTC"),
+                              mask=~ok),
+        **{k: pa.array(c[k].astype(np.float64, copy=False), from_pandas=True)   # NaN: null
+           for k in ("lat", "lon", "sog", "cog", "heading")},
+        "msg_type": pa.array(c["msg_type"].astype(np.int64, copy=False)),
+        "source": names.take(pa.array(c["station"])),
+        "line": pa.array(c["line"].astype(np.int64, copy=False)),
+    }
+    return pa.Table.from_arrays([arrays[f.name].cast(f.type) for f in schema], schema=schema)
+
+
+def _arrow(df: pd.DataFrame, schema: pa.Schema, span: "_Span") -> pa.Table:
+    """A sorted contract frame as the Arrow table written (its MMSIs and times counted)."""
+    if len(df):
+        ts = df["timestamp"].dropna().dt.as_unit("ns")
+        span.add_columns(df["mmsi"].to_numpy(), ts.to_numpy(dtype="datetime64[ns]").view(np.int64))
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 
 def _batch_witness(batch: PositionBatch) -> PositionBatch:
@@ -259,19 +319,19 @@ def _parquet_schema(df: pd.DataFrame, columns: tuple[str, ...]) -> pa.Schema:
 
 
 class _Span:
-    """Distinct MMSIs and the time span over the sorted frames written, as ``Decoded``
+    """Distinct MMSIs and the time span over the sorted tables written, as ``Decoded``
     counts them."""
 
     def __init__(self):
         self.mmsi: list[np.ndarray] = []
         self.first = self.last = None
 
-    def add(self, df: pd.DataFrame) -> None:
-        m = df["mmsi"].to_numpy()
-        self.mmsi.append(m[np.r_[True, m[1:] != m[:-1]]])       # sorted by mmsi
-        ts = df["timestamp"].dropna()
-        if len(ts):
-            lo, hi = ts.min(), ts.max()
+    def add_columns(self, mmsi: np.ndarray, ns: np.ndarray) -> None:
+        """``mmsi``: sorted; ``ns``: the times given (ns since the epoch)."""
+        if len(mmsi):
+            self.mmsi.append(mmsi[np.r_[True, mmsi[1:] != mmsi[:-1]]])
+        if len(ns):
+            lo, hi = int(ns.min()), int(ns.max())
             self.first = lo if self.first is None else min(self.first, lo)
             self.last = hi if self.last is None else max(self.last, hi)
 
@@ -281,23 +341,22 @@ class _Span:
     def time_span(self) -> dict | None:
         if self.first is None:
             return None
-        return {"start": iso_utc(self.first), "end": iso_utc(self.last)}
+        return {"start": iso_utc(pd.Timestamp(self.first, tz="UTC")),
+                "end": iso_utc(pd.Timestamp(self.last, tz="UTC"))}
 
 
-def _write_sorted(frames: Iterator[pd.DataFrame], schema: pa.Schema, path: Path,
-                  span: _Span) -> Path:
-    """Append sorted frames to one Parquet file (atomically: all or nothing), in row
+def _write_sorted(tables: Iterator[pa.Table], schema: pa.Schema, path: Path) -> Path:
+    """Append sorted tables to one Parquet file (atomically: all or nothing), in row
     groups of ``PARQUET_ROW_GROUP`` rows as ``write_parquet`` makes them."""
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="snappy") as writer:
         held: list[pa.Table] = []
         n_held = 0
         written = False
-        for df in frames:
-            if not len(df):
+        for t in tables:
+            if not t.num_rows:
                 continue
-            span.add(df)
-            held.append(pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False))
-            n_held += len(df)
+            held.append(t)
+            n_held += t.num_rows
             while n_held >= PARQUET_ROW_GROUP:
                 table = pa.concat_tables(held)
                 writer.write_table(table.slice(0, PARQUET_ROW_GROUP).combine_chunks())

@@ -100,6 +100,8 @@ class MmsiBuckets:
             cuts = quantile_cuts(*np.unique(mmsi, return_counts=True), self.split_into)
             self._set_cuts(np.union1d(cuts, even_cuts(self.split_into)))
         bucket = np.searchsorted(self.cuts, mmsi, side="right")
+        if self.n_buckets <= 1 << 16:       # numpy's stable sort of 16-bit keys is a radix sort
+            bucket = bucket.astype(np.uint16)
         order = np.argsort(bucket, kind="stable")
         counts = np.bincount(bucket, minlength=self.n_buckets)
         starts = np.concatenate([[0], np.cumsum(counts)])

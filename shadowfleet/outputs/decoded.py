@@ -19,12 +19,14 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ais.progress import Progress
 from ais.tables.decoded import Decoded, iso_utc
 from ais.tables.frames import PositionBatch, to_epoch
-from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, sort_by_vessel_time
+from ais.schema import (POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, VESSEL_ORDER,
+                        sort_by_vessel_time)
 from shadowfleet.provenance import mark_inputs
 from shadowfleet.outputs.files import atomic_path, atomic_write_text
 from shadowfleet.outputs.spill import BUCKET_BYTES, N_BUCKETS, MmsiBuckets, spill_dir
@@ -100,6 +102,8 @@ STATICS_SPILL = pa.schema([("mmsi", _I64), ("timestamp", _TS), ("imo", _F64), ("
 BATCH_SPILL = pa.schema([("mmsi", _I64), ("time", _F64), ("lat", _F64), ("lon", _F64),
                          ("sog", _F64), ("cog", _F64), ("heading", _F64), ("msg_type", _I64),
                          ("station", pa.int32()), ("line", _I64)])
+# pyarrow 25 takes the place of nulls per sort key (and deprecates the option for all)
+_NULLS_PER_KEY = int(pa.__version__.split(".")[0]) >= 25
 PARQUET_ROW_GROUP = 1 << 20     # pyarrow's default, so the files match write_parquet's
 
 
@@ -200,15 +204,34 @@ def _write_tables(out: Path, positions, statics, types, any_batch: bool, station
         pos_tables = (_sorted_positions(t, stations, pos_schema, span)
                       for t in counted(positions.tables()))
     else:
-        pos_tables = (_arrow(sort_by_vessel_time(_to_frame(t.drop_columns(["time"]))),
-                             pos_schema, span) for t in counted(positions.tables()))
+        pos_tables = (_sorted_rows(t.drop_columns(["time"]), pos_schema, span)
+                      for t in counted(positions.tables()))
     return {
         "positions": _write_sorted(pos_tables, pos_schema, out / "positions.parquet"),
-        "statics": _write_sorted(
-            (_arrow(sort_by_vessel_time(_to_frame(t)), sta_schema, span)
-             for t in counted(statics.tables())),
-            sta_schema, out / "statics.parquet"),
+        "statics": _write_sorted((_sorted_rows(t, sta_schema, span)
+                                  for t in counted(statics.tables())),
+                                 sta_schema, out / "statics.parquet"),
     }
+
+
+def _sorted_rows(table: pa.Table, schema: pa.Schema, span: "_Span") -> pa.Table:
+    """Spilled contract rows (one bucket) sorted as ``sort_by_vessel_time`` sorts their
+    frame, as the Arrow table ``schema`` gives that frame; sorted in Arrow (a stable
+    sort, nulls last, text in code point order, as the frame's sort) when the spilled
+    column types are the file's, through the frame otherwise."""
+    if any(table.schema.field(f.name).type != f.type for f in schema):
+        return _arrow(sort_by_vessel_time(_to_frame(table)), schema, span)
+    keys = [k for k in VESSEL_ORDER if k in table.column_names]
+    if _NULLS_PER_KEY:
+        order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end") for k in keys])
+    else:
+        order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys],
+                                null_placement="at_end")
+    table = table.take(order)
+    times = table.column("timestamp").drop_null()
+    span.add_columns(table.column("mmsi").to_numpy(),
+                     times.cast(pa.int64()).to_numpy() if len(times) else np.zeros(0, np.int64))
+    return pa.Table.from_arrays([table.column(f.name) for f in schema], schema=schema)
 
 
 class _OneAhead:

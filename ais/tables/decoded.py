@@ -174,6 +174,11 @@ class Decoded:
             self._batch = pool.submit(self._batch.sorted_run)
 
     @property
+    def static_batch(self) -> StaticBatch | None:
+        """The statics as the fast decoder's columns (before the frame is built), else None."""
+        return self._sbatch if isinstance(self._sbatch, StaticBatch) else None
+
+    @property
     def position_batch(self) -> PositionBatch | None:
         """The positions as columns (fast path, before the frame is built), else None."""
         return self._sorted_batch()

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from ais.progress import Progress
 from ais.tables.decoded import Decoded, iso_utc
-from ais.tables.frames import PositionBatch, to_epoch
+from ais.tables.frames import PositionBatch, StaticBatch, to_epoch
 from ais.schema import (POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS, VESSEL_ORDER,
                         sort_by_vessel_time)
 from shadowfleet.provenance import mark_inputs
@@ -104,6 +104,9 @@ BATCH_SPILL = pa.schema([("mmsi", _I64), ("time", _F64), ("lat", _F64), ("lon", 
                          ("station", pa.int32()), ("line", _I64)])
 # pyarrow 25 takes the place of nulls per sort key (and deprecates the option for all)
 _NULLS_PER_KEY = int(pa.__version__.split(".")[0]) >= 25
+# fast-path statics are spilled a group of pieces at a time, as one frame: the frame's
+# cost is mostly per call (statics are a few percent of the messages)
+STATICS_GROUP_ROWS = 1 << 17
 PARQUET_ROW_GROUP = 1 << 20     # pyarrow's default, so the files match write_parquet's
 
 
@@ -138,6 +141,16 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
         # a piece is spilled on a thread while the next one is read and decoded (numpy,
         # Arrow and the file writes release the GIL); one piece at a time
         spiller = _OneAhead()
+        held_statics: list[StaticBatch] = []
+
+        def spill_statics(frame: pd.DataFrame | None = None) -> None:
+            """Spill the statics batches held (as one frame), then ``frame``."""
+            frames = [StaticBatch.concat(held_statics).frame(sort=False)] if held_statics else []
+            held_statics.clear()
+            for f in frames + ([frame] if frame is not None else []):
+                spiller.submit(statics.add, _frame_table(f, STATICS_SPILL))
+                witnesses.append(Decoded(statics=_frame_witness(f), sort=False))
+
         try:
             for piece in pieces:
                 batch = piece.position_batch
@@ -148,14 +161,22 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
                 else:
                     spiller.submit(positions.add, _frame_table(piece.positions, POSITIONS_SPILL))
                     wpos = _frame_witness(piece.positions)
-                spiller.submit(statics.add, _frame_table(piece.statics, STATICS_SPILL))
-                witnesses.append(Decoded(wpos, _frame_witness(piece.statics)))
-                s = piece.stats
+                witnesses.append(Decoded(wpos, sort=False))
+                sbatch = piece.static_batch
+                if sbatch is not None:      # spilled a group of pieces at a time
+                    held_statics.append(sbatch)
+                    if sum(len(b) for b in held_statics) >= STATICS_GROUP_ROWS:
+                        spill_statics()
+                else:
+                    spill_statics(piece.statics)
+                s = piece.counts        # (vessels and time span: from the files written)
+                # unsorted: the merge at the end sorts (stably) what these hold
                 counts.append(Decoded(rejects=piece.rejects, counts=s,
                                       messages_by_type=s["messages_by_type"],
                                       rejected_by_reason=s["rejected_by_reason"],
-                                      warnings=piece.warnings))
-                del piece, batch
+                                      warnings=piece.warnings, sort=False))
+                del piece, batch, sbatch
+            spill_statics()
             spiller.wait()
             # what the read kept of its freed memory goes back: the sort's arrays would
             # otherwise come on top of it (measured on a 2.5 GB feed: peak 1.8 to 1.9 GB, not 1.3)
@@ -235,23 +256,23 @@ def _sorted_rows(table: pa.Table, schema: pa.Schema, span: "_Span") -> pa.Table:
 
 
 class _OneAhead:
-    """Calls run one after the other on one worker thread; ``submit`` waits for the
-    call before the last one (so at most two are pending: bounded memory) and raises
-    its error."""
+    """Calls run one after the other on one worker thread while the caller goes on;
+    ``submit`` first waits for the call before (one pending at a time: bounded
+    memory) and raises its error."""
 
     def __init__(self):
         self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending: list = []
+        self.pending = None
 
     def submit(self, fn, *args) -> None:
-        while len(self.pending) > 1:
-            self.pending.pop(0).result()
-        self.pending.append(self.pool.submit(fn, *args))
+        self.wait()
+        self.pending = self.pool.submit(fn, *args)
 
     def wait(self) -> None:
-        """Wait for every call; raise the first error."""
-        while self.pending:
-            self.pending.pop(0).result()
+        """Wait for the call pending; raise its error."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
         """Wait for the calls under way (errors left to ``wait``) and stop the thread."""

@@ -54,6 +54,10 @@ alternated rounds with ``--baseline`` the code before): detect 47.7 s (3.6x, CPU
 1,504 MB = 315 bytes a message; the code before 51.0 s, 2,346 MB), decode 25.4 s (6.7x),
 pyais 170.3 s (CPU 89.3 s).
 
+decode's spill and writer cut (a busy machine, load average 5 to 6; best of 2 alternated
+rounds, ``--only decode --baseline`` the code before): decode 21.9 s (8.2x, CPU 10.4 s,
+986 MB; the code before 26.0 s, CPU 13.2 s, 952 MB), pyais 180.9 s (CPU 91.7 s).
+
 Before, map.html 3.31 MB; detect's phases: decoding 4.3 s, identity, cleaning and port visits
 3.5 s, dark periods, round trips and alerts 4.5 s, behaviour at sea 8.7 s, writing tables
 2.2 s, map 0.9 s, timeline 1.2 s (25.3 s of 30.4 s; the rest is start-up and imports).

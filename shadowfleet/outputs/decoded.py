@@ -140,7 +140,7 @@ def write_decoded_stream(pieces: Iterable[Decoded], read, out_dir: str | Path, *
         any_batch = False
         # a piece is spilled on a thread while the next one is read and decoded (numpy,
         # Arrow and the file writes release the GIL); one piece at a time
-        spiller = _OneAhead()
+        spiller = _OneAhead("shadowfleet-spill")
         held_statics: list[StaticBatch] = []
 
         def spill_statics(frame: pd.DataFrame | None = None) -> None:
@@ -260,8 +260,8 @@ class _OneAhead:
     ``submit`` first waits for the call before (one pending at a time: bounded
     memory) and raises its error."""
 
-    def __init__(self):
-        self.pool = ThreadPoolExecutor(max_workers=1)
+    def __init__(self, name: str):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.pending = None
 
     def submit(self, fn, *args) -> None:
@@ -423,7 +423,7 @@ class _Span:
 def _write_sorted(tables: Iterator[pa.Table], schema: pa.Schema, path: Path) -> Path:
     """Append sorted tables to one Parquet file (atomically: all or nothing), in row
     groups of ``PARQUET_ROW_GROUP`` rows as ``write_parquet`` makes them."""
-    group = _OneAhead()
+    group = _OneAhead("shadowfleet-parquet")
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="snappy") as writer, \
             contextlib.closing(group):
         held: list[pa.Table] = []

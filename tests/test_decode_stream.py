@@ -205,3 +205,32 @@ def test_quantile_cuts_always_split():
     assert quantile_cuts(v[:1], np.array([7]), 16).tolist() == []
     cuts = even_cuts(4)
     assert cuts.tolist() == [1 << 28, 1 << 29, 3 << 28]
+
+
+def test_arrow_sort_is_the_frame_sort(tmp_path):
+    """A spilled bucket sorted in Arrow (``_sorted_rows``) gives the table that sorting
+    its frame with ``sort_by_vessel_time`` gives: missing times and sources last, text
+    in code point order (non-ASCII names of stations), ties kept in order."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    ns = 1_690_000_000_000_000_000 + rng.integers(0, 50, n) * 1_000_000_000
+    sources = np.array(["b.nmea", "a.nmea", "Ärö.nmea", "z\u00e9.nmea", "Z.nmea", None],
+                       dtype=object)
+    schema = pa.schema([("mmsi", pa.int64()), ("timestamp", pa.timestamp("ns", tz="UTC")),
+                        ("name", pa.string()), ("source", pa.string()), ("line", pa.int64())])
+    table = pa.table({
+        "mmsi": rng.integers(0, 5, n) + 211_000_000,
+        "timestamp": pa.array(ns.view("datetime64[ns]"), type=schema.field("timestamp").type,
+                              mask=rng.random(n) < 0.1),
+        "name": rng.choice(np.array(["X", None, "Y"], dtype=object), n),
+        "source": sources[rng.integers(0, len(sources), n)],
+        "line": rng.integers(0, 30, n)}, schema=schema)
+    frame = decoded_out._to_frame(table)
+    want_span, got_span = decoded_out._Span(), decoded_out._Span()
+    want = decoded_out._arrow(ais.schema.sort_by_vessel_time(frame), pa.Schema.from_pandas(
+        frame, preserve_index=False), want_span)
+    assert all(table.schema.field(f.name).type == f.type for f in want.schema)  # Arrow's sort
+    got = decoded_out._sorted_rows(table, want.schema, got_span)
+    assert got.equals(want) and got.schema.equals(want.schema, check_metadata=True)
+    assert got_span.vessels() == want_span.vessels() == 5
+    assert got_span.time_span() == want_span.time_span()

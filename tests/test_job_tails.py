@@ -91,11 +91,59 @@ def _tables(result):
     return out
 
 
-def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
+SYNTHETIC_CLAIMS = """\
+source: Test source
+claims:
+  - id: trips-of-one
+    statement: 273000001 made round trips Najin - Dunay in early September 2023
+    kind: round_trips
+    ports: [Najin, Dunay]
+    window: {start: 2023-09-02, end: 2023-09-08}
+    vessels: {mmsi: [273000001]}
+    at_least: 2
+  - id: dark-of-three
+    statement: 273000003 went dark in September 2023
+    kind: dark_periods
+    window: {start: 2023-09-01, end: 2023-09-09}
+    vessels: {mmsi: [273000003, 273000007]}
+    at_least: 1
+  - id: dark-of-any
+    statement: ships went dark between 3 and 6 September 2023
+    kind: dark_periods
+    window: {start: 2023-09-03, end: 2023-09-06}
+    at_least: 1
+"""
+
+
+def _no_whole_archive(monkeypatch):
+    """Reading the whole archive fails; returns the ``KeptPositions`` made (their rows
+    read and scanned)."""
+    import shadowfleet.job_state as job_state
+
+    whole, made = job_state.read_archive, []
+
+    def read_archive(state_dir, archive, *, since_ns=None, columns=None):
+        assert since_ns is not None, "a run read the whole archive"
+        return whole(state_dir, archive, since_ns=since_ns, columns=columns)
+
+    init = job_state.KeptPositions.__init__
+
+    def kept(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(job_state, "read_archive", read_archive)
+    monkeypatch.setattr(job_state.KeptPositions, "__init__", kept)
+    return made
+
+
+def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch):
     """20 vessels, 9 days in 27 runs of 8 hours, 14-hour tails: visits open across runs,
     dark periods open across runs, round trips whose legs are in different runs,
     encounters at the stops across run boundaries, an identity change in an early run;
-    every event table and the alerts equal one analysis over all the data."""
+    every event table, the claims' verdicts and caveats (reception caveats of dark
+    periods long retired) and the alerts (watchlist hits included) equal one analysis
+    over all the data, and no run reads the whole archive."""
     import dataclasses
 
     import ais
@@ -104,14 +152,26 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
     from shadowfleet.job_state import JobState, commit_state
     from shadowfleet.pipeline import analyse
 
-    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    (tmp_path / "claims.yaml").write_text(SYNTHETIC_CLAIMS, encoding="utf-8")
+    (tmp_path / "list.csv").write_text("list,imo,mmsi,name\nEU,9179842,,\n,,273000005,\n"
+                                       "UK,,,VOLGA\n", encoding="utf-8")
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=[tmp_path / "claims.yaml"],
+                             watchlists=[tmp_path / "list.csv"])
     per_run, runs, vessels = 48, 27, 20
     allpos = _synthetic(0, per_run * runs, vessels)
+    # one vessel sails alone, far north: nobody else is received near its dark periods,
+    # whose reception caveats search the other vessels' positions while they lasted
+    allpos.loc[allpos["mmsi"] == 273000003, "lat"] += 8.0
     statics = _statics(allpos["timestamp"], ("MARIA", "VOLGA"))
     truth = analyse(ais.Decoded(allpos, statics), registry=analysis.registry,
-                    params=analysis.settings, pairs=list(analysis.pairs))
+                    params=analysis.settings, pairs=list(analysis.pairs),
+                    claims=list(analysis.claims), watchlists=list(analysis.watchlists))
     assert len(truth.encounters) and len(truth.loitering) and len(truth.round_trips)
     assert (truth.identity["kind"] == "identity_change").any()
+    assert truth.alerts["evidence"].str.contains("watchlist").sum() >= 2
+    caveats = [r.caveats for r in truth.claims_evaluation.results]
+    assert any(c.startswith("Reception: no other vessel") for cs in caveats for c in cs)
+    made = _no_whole_archive(monkeypatch)
 
     state_dir = tmp_path / "state"
     commit_state(state_dir, JobState())
@@ -136,6 +196,13 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
         pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
     pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
                                   comparable(truth.alerts))
+    pd.testing.assert_frame_equal(result.claims, truth.claims)
+    assert [r.caveats for r in result.claims_evaluation.results] == caveats
+    # the last run read the claimed and listed vessels' archived rows and the chunks the
+    # reception caveats' dark periods overlap, not the archive
+    archived = sum(e["rows"] for e in kept.archive)
+    assert 0 < made[-1].rows_read["positions"] < archived / 2
+    assert 0 < made[-1].rows_scanned < archived / 2
 
 
 def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):

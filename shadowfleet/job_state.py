@@ -299,13 +299,21 @@ class KeptPositions:
     vessel's last time (in its tail: a tail always holds the vessel's last position), and
     for the reception caveats the chunks whose times overlap the dark period searched.
 
-    ``tails``: this run's analysed positions (with ``spoofed``), in memory. A chunk read
+    Of the archive, only rows with a position are read: the chunks keep a vessel's
+    messages without one too (a dark period's own messages), which the cleaned positions
+    an analysis of all the data reads do not hold.
+
+    ``tails``: this run's cleaned positions (with ``spoofed``), in memory; ``vessels``:
+    every MMSI of the tails, those without a position there too. A chunk read
     in part is checked by its size (when the state is loaded) and its pages' checksums
     (chunks written before they had them: by Parquet's structure only); a whole chunk
     (:func:`read_archive`) by its sha256."""
 
-    def __init__(self, state_dir: str | Path, archive: list, tails: pd.DataFrame):
+    def __init__(self, state_dir: str | Path, archive: list, tails: pd.DataFrame,
+                 vessels=None):
         self.state_dir, self.archive, self.tails = Path(state_dir), list(archive), tails
+        self.vessels = (np.unique(tails["mmsi"].to_numpy(dtype=np.int64)) if vessels is None
+                        else np.unique(np.asarray(vessels, dtype=np.int64)))
         self._tails_ns = tails["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
         # positions read from the archive (positions_of), and searched a chunk at a time
         # (each_partition); chunks opened
@@ -339,25 +347,44 @@ class KeptPositions:
         return frame
 
     def last_seen(self) -> pd.DataFrame:
-        """Each vessel's positions' receive times in the tails (columns mmsi, timestamp),
-        whose latest is the vessel's last (``detectors.identity.imo_spells``)."""
-        return self.tails[["mmsi", "timestamp"]]
+        """Receive times of each vessel's positions (columns mmsi, timestamp) whose latest
+        is the vessel's last (``detectors.identity.imo_spells``): the tails' (every
+        archived row of a vessel is older than its tail), and the archived rows of the
+        vessels whose tails hold no position."""
+        seen = self.tails[["mmsi", "timestamp"]]
+        missing = np.setdiff1d(self.vessels, seen["mmsi"].to_numpy(dtype=np.int64))
+        if not len(missing):
+            return seen
+        old = self._positioned(missing, ["mmsi", "timestamp"])
+        if old is None or not len(old):
+            return seen
+        return pd.concat([old, seen], ignore_index=True)
+
+    def _positioned(self, wanted: np.ndarray, cols: list) -> pd.DataFrame | None:
+        """The archived rows with a position of the vessels ``wanted`` (``cols``)."""
+        import pyarrow.dataset as ds
+
+        if not len(wanted):
+            return None
+        extra = [c for c in ("lat", "lon") if c not in cols]
+        old = self._read(self.archive, cols + extra, ds.field("mmsi").isin(wanted))
+        if old is None:
+            return None
+        old = old[old["lat"].notna() & old["lon"].notna()]
+        return old[[c for c in cols if c in old.columns]].reset_index(drop=True)
 
     def positions_of(self, mmsis, columns=("mmsi", "timestamp", "lat", "lon", "spoofed")
                      ) -> pd.DataFrame:
         """The positions of the vessels ``mmsis`` only (``columns`` of them), archive and
         tails, in vessel and time order."""
-        import pyarrow.dataset as ds
-
         wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
         cols = [c for c in columns if c in self.tails.columns]
         tails = self.tails.loc[self.tails["mmsi"].isin(wanted), cols]
-        old = (self._read(self.archive, cols, ds.field("mmsi").isin(wanted))
-               if len(wanted) else None)
+        old = self._positioned(wanted, cols)
         if old is None or not len(old):
             return tails.reset_index(drop=True)
         self.rows_read["positions"] += len(old)
-        both = pd.concat([old[[c for c in cols if c in old.columns]], tails], ignore_index=True)
+        both = pd.concat([old, tails], ignore_index=True)
         return both.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
 
     def each_partition(self, columns=("mmsi", "timestamp", "lat", "lon", "spoofed"), *,

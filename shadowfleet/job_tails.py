@@ -407,7 +407,8 @@ def _analyse_tails(state, analysis, state_dir, progress):
 
         # claims and watchlists read the archive as the Dask engine's partitions: the
         # claimed and listed vessels' rows, the chunks a reception caveat's window overlaps
-        kept = KeptPositions(state_dir, state.archive, cleaned)
+        kept = KeptPositions(state_dir, state.archive, cleaned,
+                             vessels=state.positions["mmsi"].unique())
     result = pipeline.conclude(
         decoded.stats, positions=cleaned, statics=state.statics, rejects=state.rejects,
         registry=registry, settings=settings, claims=list(analysis.claims),

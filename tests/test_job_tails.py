@@ -228,3 +228,47 @@ def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):
     assert book["summary"].str.contains("positions withheld").any()
     pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
                                   comparable(truth.alerts))
+
+
+def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path, monkeypatch):
+    """The bundled scenario in ten runs with the demo's claims (the feed's shuttles
+    standing in for the ships they name) and a watchlist: claims.csv and claims.md are
+    one detect's over the same files, the alerts (watchlist hits included) too, and no
+    run reads the whole archive."""
+    import shutil
+
+    from benchmarks.job_kill import split_feed
+    from shadowfleet.claims import load_claims
+    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
+    from shadowfleet.job import Analysis
+    from shadowfleet.pipeline import detect
+    from tests.test_scale import _claims
+
+    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
+    vessels = bundled_manifest()["vessels"]
+    watchlist = tmp_path / "list.csv"          # one vessel by IMO, one by MMSI, one by name
+    watchlist.write_text("list,imo,mmsi,name\n"
+                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
+                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    parts, inbox = tmp_path / "parts", tmp_path / "inbox"
+    parts.mkdir()
+    inbox.mkdir()
+    paths = split_feed(parts, 10)
+    local = tmp_path / "local"
+    detect(paths, pairs=[("Najin", "Dunay")], claims=claims,
+           watchlists=[watchlist]).write(local, figures=False)
+    assert (local / "alerts.csv").read_text("utf-8").count("watchlist") >= 3
+    made = _no_whole_archive(monkeypatch)
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=claims, watchlists=[watchlist])
+    for path in paths:
+        shutil.copy(path, inbox / path.name)
+        run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
+    kept = load_state(tmp_path / "state")
+    assert kept.archive and made
+    for name in ("claims.csv", "claims.md"):
+        assert (tmp_path / "out" / name).read_text("utf-8") == (local / name).read_text("utf-8")
+    book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(read_alerts_csv(local / "alerts.csv")))
+    # the claimed and listed vessels' archived rows (most of this feed's few ships)
+    assert made[-1].rows_read["positions"] > 0

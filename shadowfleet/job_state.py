@@ -22,8 +22,11 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
         outputs.done      present once --out has been written for this generation
     archive/chunk-0000000N.parquet   the positions that left the tails in generation N
                           (with their ``spoofed`` and ``track``), written once, listed with
-                          their size in the manifests that use them; read only by a run
-                          that needs them (a late file, claims, a long dark period)
+                          their size, time span and trusted positions in the manifests
+                          that use them; in vessel order, in row groups of
+                          ARCHIVE_ROW_GROUP_ROWS, with page checksums; read only by a run
+                          that needs them: whole by a late file, in part by claims and
+                          watchlists (KeptPositions), from its start by a long dark period
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
 then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run killed at any

@@ -423,7 +423,8 @@ class KeptPositions:
     def reception_size(self) -> tuple[int, pd.Timestamp | None]:
         """How many trusted positions there are and the last receive time of one, from
         the tails and the chunks' manifest entries (a chunk written before they recorded
-        it is read, its times and flags only)."""
+        it is read once, its times and flags only: its entry, shared with the state,
+        records them for the manifests to come)."""
         ok = _trusted(self.tails)
         n, end = int(ok.sum()), (int(self._tails_ns[ok].max()) if ok.any() else None)
         for entry in self.archive:
@@ -434,6 +435,7 @@ class KeptPositions:
                 flags = _trusted(frame)
                 count = int(flags.sum())
                 last = int(frame["timestamp"][flags].max().value) if count else None
+                entry.update(trusted=count, trusted_tmax=last)
             n += int(count)
             if last is not None:
                 end = last if end is None else max(end, int(last))

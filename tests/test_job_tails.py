@@ -272,3 +272,69 @@ def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path
                                   comparable(read_alerts_csv(local / "alerts.csv")))
     # the claimed and listed vessels' archived rows (most of this feed's few ships)
     assert made[-1].rows_read["positions"] > 0
+
+
+def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path):
+    """``KeptPositions`` over chunks of this version and one written before chunks were
+    sorted and had their trusted positions in the manifest: the vessels' rows, the
+    reception search in bounded and open windows, the size and end equal one frame of
+    every position (archive rows without a position left out, as the cleaning does); the
+    old chunk's entry learns its trusted positions."""
+    import dataclasses
+
+    import numpy as np
+
+    import ais.schema as schema
+    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex
+    from shadowfleet.job_state import ARCHIVE, JobState, KeptPositions, _sha256, _write_chunk
+
+    rng = np.random.default_rng(5)
+    n = 4_000
+    t0 = pd.Timestamp("2023-08-01", tz="UTC")
+    grid = rng.integers(0, 40, n)
+    frame = pd.DataFrame({
+        "mmsi": rng.integers(1, 40, n).astype(np.int64),
+        "timestamp": t0 + pd.to_timedelta(np.sort(rng.integers(0, 2_000, n)), unit="min"),
+        "lat": 42.0 + (grid % 8) * 0.05, "lon": 130.0 + (grid // 8) * 0.05,
+        "sog": 1.0, "cog": 0.0, "heading": np.nan, "msg_type": 1, "source": "x.nmea",
+        "line": np.arange(n)})
+    frame.loc[rng.random(n) < 0.05, ["lat", "lon"]] = np.nan
+    frame = schema.conform(frame, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
+    frame["spoofed"] = rng.random(n) < 0.1
+    frame["track"] = np.int64(0)
+    cuts = [t0 + pd.Timedelta(minutes=m) for m in (500, 1_000, 1_500)]
+    state_dir = tmp_path / "state"
+    (state_dir / ARCHIVE).mkdir(parents=True)
+    # the oldest chunk as written before: unsorted, no row groups, no trusted entry
+    old = frame[frame["timestamp"] < cuts[0]].sample(frac=1.0, random_state=1)
+    old.to_parquet(state_dir / ARCHIVE / "chunk-00000001.parquet", index=False)
+    f = state_dir / ARCHIVE / "chunk-00000001.parquet"
+    archive = [{"name": f.name, "rows": len(old), "tmin": int(old["timestamp"].min().value),
+                "tmax": int(old["timestamp"].max().value), "bytes": f.stat().st_size,
+                "sha256": _sha256(f)}]
+    for g, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]), start=2):
+        part = frame[(frame["timestamp"] >= a) & (frame["timestamp"] < b)]
+        state = dataclasses.replace(JobState(), archive=archive, retired=part.reset_index(drop=True))
+        archive = _write_chunk(state_dir, state, g)
+    tails = frame[(frame["timestamp"] >= cuts[-1]) & frame["lat"].notna()].reset_index(drop=True)
+    kept = KeptPositions(state_dir, archive, tails)
+    whole = schema.sort_by_vessel_time(frame[frame["lat"].notna()].reset_index(drop=True))
+    one = ReceptionIndex(whole)
+    split = PartitionedReception(kept.each_partition, size=kept.reception_size)
+    assert len(split) == len(one) and split.end == one.end
+    assert archive[0]["trusted"] == int(ReceptionIndex(old[old["lat"].notna()]).__len__())
+    for _ in range(100):
+        own = int(rng.integers(1, 40))
+        points = [(42.0 + rng.integers(0, 8) * 0.05, 130.0 + rng.integers(0, 5) * 0.05)]
+        a = t0 + pd.Timedelta(minutes=int(rng.integers(0, 2_000)))
+        b = a + pd.Timedelta(minutes=int(rng.integers(0, 300)))
+        assert split.nearest(own, points, a, b) == one.nearest(own, points, a, b)
+    assert split.nearest(3, [(42.1, 130.1)]) == one.nearest(3, [(42.1, 130.1)])
+    cols = ["mmsi", "timestamp", "lat", "lon", "spoofed"]
+    for wanted in ({3}, {1, 7, 39}, set()):
+        got = kept.positions_of(wanted, cols)
+        want = whole.loc[whole["mmsi"].isin(wanted), cols].sort_values(
+            ["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    seen = kept.last_seen().groupby("mmsi")["timestamp"].max()
+    assert seen.to_dict() == whole[whole["timestamp"] >= cuts[-1]].groupby("mmsi")["timestamp"].max().to_dict()

@@ -293,6 +293,10 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
     return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
 
 
+# what the reception caveats search (shadowfleet.scale.writer.RECEPTION_COLUMNS)
+_SEARCHED = (*schema.POSITION_COLUMNS[:4], "spoofed")     # mmsi, timestamp, lat, lon
+
+
 class KeptPositions:
     """Every position a job has kept, the archive's chunks and this run's tails, read the
     way a Dask run's partitions are (:class:`shadowfleet.scale.writer.PartitionWriter`:
@@ -376,8 +380,7 @@ class KeptPositions:
         old = old[old["lat"].notna() & old["lon"].notna()]
         return old[[c for c in cols if c in old.columns]].reset_index(drop=True)
 
-    def positions_of(self, mmsis, columns=("mmsi", "timestamp", "lat", "lon", "spoofed")
-                     ) -> pd.DataFrame:
+    def positions_of(self, mmsis, columns=_SEARCHED) -> pd.DataFrame:
         """The positions of the vessels ``mmsis`` only (``columns`` of them), archive and
         tails, in vessel and time order."""
         wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
@@ -390,7 +393,7 @@ class KeptPositions:
         both = pd.concat([old, tails], ignore_index=True)
         return both.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
 
-    def each_partition(self, columns=("mmsi", "timestamp", "lat", "lon", "spoofed"), *,
+    def each_partition(self, columns=_SEARCHED, *,
                        start=None, end=None):
         """The tails' positions, then the archive's (``columns`` of them), received
         strictly between ``start`` and ``end`` (None: no bound): only the chunks whose

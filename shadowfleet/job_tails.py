@@ -27,7 +27,9 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
   their retired positions near its ends: the archive is read from the dark period's start
-  (a vessel dark for a week costs one read of that week's archive per run);
+  (a vessel dark for a week costs one read of that week's archive per run; a vessel that
+  never transmits again has an open dark period from its last position, so every run
+  reads the archive retired since then: that read grows with the archive);
 - a file with positions older than the last run's ``H`` (a late delivery) makes the run
   re-analyse everything, archive included, as the design before tails did: exact, slow;
 - claims and watchlists read the archive as the Dask engine reads its partitions

@@ -124,9 +124,36 @@ def _count_archive_reads() -> None:
 
     def kept(self, *args, **kwargs):
         init(self, *args, **kwargs)
+        self.read_s = 0.0
         _READERS.append(self)
 
+    def timed(method):
+        def run(self, *args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.read_s += time.perf_counter() - t
+        return run
+
+    def timed_parts(method):
+        def run(self, *args, **kwargs):
+            parts = method(self, *args, **kwargs)
+            while True:
+                t = time.perf_counter()
+                try:
+                    frame = next(parts)
+                except StopIteration:
+                    return
+                finally:
+                    self.read_s += time.perf_counter() - t
+                yield frame
+        return run
+
     cls.__init__ = kept
+    for name in ("positions_of", "last_seen", "reception_size"):
+        setattr(cls, name, timed(getattr(cls, name)))
+    cls.each_partition = timed_parts(cls.each_partition)
 
 
 def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
@@ -150,6 +177,7 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     return {"load": load, "analyse": analyse_s, "commit": commit, "outputs": write,
             "cpu": time.process_time() - cpu,
             "read": sum(m.rows_read["positions"] + m.rows_scanned for m in _READERS[first:]),
+            "read_s": sum(m.read_s for m in _READERS[first:]),
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -195,7 +223,7 @@ def main() -> None:
           flush=True)
     print(f"{'kept':>11} {'in tails':>9} {'load s':>7} {'analyse s':>9} {'commit s':>8} "
           f"{'outputs s':>9} {'run s':>6} {'cpu s':>6} {'alerts':>7} {'run/anchor':>10} "
-          f"{'archive rows read':>17}",
+          f"{'archive rows read':>17} {'reading them s':>14}",
           flush=True)
     anchor_s = None
     with tempfile.TemporaryDirectory() as tmp:
@@ -225,7 +253,8 @@ def main() -> None:
             run = r["load"] + r["analyse"] + r["commit"] + r["outputs"]
             print(f"{r['kept']:>11,} {r['tails']:>9,} {r['load']:>7.2f} {r['analyse']:>9.2f} "
                   f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['cpu']:>6.2f} "
-                  f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,}", flush=True)
+                  f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
+                  f"{r['read_s']:>14.2f}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"building the state: {built:.1f} s in runs of {args.build_days} days; peak RSS "
           f"{peak:.0f} MB", flush=True)

@@ -267,13 +267,18 @@ def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
 
 
 def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None = None,
-                 columns: list | None = None) -> pd.DataFrame:
+                 columns: list | None = None, windows=None) -> pd.DataFrame:
     """The archived positions (of the chunks listed in ``archive``) at or after
-    ``since_ns`` (all when None), in (mmsi, timestamp) order; each chunk read is checked
-    against its sha256."""
+    ``since_ns`` (all when None) and, given ``windows`` ((first, last) ns pairs, bounds
+    included), inside one of them: only the chunks whose times overlap one are read. In
+    (mmsi, timestamp) order; each chunk read is checked against its sha256."""
     frames = []
+    spans = None if windows is None else np.asarray(list(windows), dtype=np.int64).reshape(-1, 2)
     for entry in archive:
         if since_ns is not None and entry.get("tmax") is not None and entry["tmax"] < since_ns:
+            continue
+        if spans is not None and entry.get("tmin") is not None and entry.get("tmax") is not None \
+                and not ((spans[:, 0] <= entry["tmax"]) & (spans[:, 1] >= entry["tmin"])).any():
             continue
         f = Path(state_dir) / ARCHIVE / entry["name"]
         if _sha256(f) != entry.get("sha256"):
@@ -282,6 +287,14 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         frame = _table(f, _ns)
         if since_ns is not None:
             frame = frame[frame["timestamp"] >= pd.Timestamp(since_ns, tz="UTC")]
+        if spans is not None and len(frame):
+            t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            order = np.argsort(spans[:, 0], kind="stable")
+            lo, hi = spans[order, 0], np.maximum.accumulate(spans[order, 1])
+            # the window starting last at or before t, with the latest end so far
+            k = np.searchsorted(lo, t, side="right") - 1
+            inside = (k >= 0) & (hi[np.maximum(k, 0)] >= t)
+            frame = frame[inside]
         if columns is not None:
             frame = frame[columns]
         frames.append(frame)

@@ -26,10 +26,11 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
 **What still reads more.**
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
-  their retired positions near its ends: the archive is read from the dark period's start
-  (a vessel dark for a week costs one read of that week's archive per run; a vessel that
-  never transmits again has an open dark period from its last position, so every run
-  reads the archive retired since then: that read grows with the archive);
+  their retired positions near its ends: the archive's chunks whose times overlap the
+  dark period are read (a vessel dark for a week costs one read of that week's archive
+  per run; a vessel that never transmits again has an open dark period from its last
+  position, so every run reads the archive retired since then: that read grows with the
+  archive);
 - a file with positions older than the last run's ``H`` (a late delivery) makes the run
   re-analyse everything, archive included, as the design before tails did: exact, slow;
 - claims and watchlists read the archive as the Dask engine reads its partitions
@@ -376,9 +377,10 @@ def _analyse_tails(state, analysis, state_dir, progress):
     if len(gaps) and state.complete_ns is not None and state_dir is not None and state.archive:
         early = ns(gaps["start_utc"]) < state.complete_ns
         if early.any():
-            # other vessels' positions before their tails, near where the vessel went dark
-            extra = read_archive(state_dir, state.archive,
-                                 since_ns=int(ns(gaps.loc[early, "start_utc"]).min()))
+            # other vessels' positions before their tails while the vessel was dark (the
+            # chunks overlapping the dark periods; an open one lasts to the data's end)
+            windows = np.c_[ns(gaps.loc[early, "start_utc"]), ns(gaps.loc[early, "end_utc"])]
+            extra = read_archive(state_dir, state.archive, windows=windows)
             extra = extra[~extra["spoofed"].to_numpy(dtype=bool)]
             cols = ["mmsi", "track", "timestamp", "lat", "lon"]
             pool = pd.concat([usable.assign(track=usable.get("track", 0))[cols], extra[cols]],

@@ -122,9 +122,9 @@ def _no_whole_archive(monkeypatch):
 
     whole, made = job_state.read_archive, []
 
-    def read_archive(state_dir, archive, *, since_ns=None, columns=None):
-        assert since_ns is not None, "a run read the whole archive"
-        return whole(state_dir, archive, since_ns=since_ns, columns=columns)
+    def read_archive(state_dir, archive, *, since_ns=None, columns=None, windows=None):
+        assert since_ns is not None or windows is not None, "a run read the whole archive"
+        return whole(state_dir, archive, since_ns=since_ns, columns=columns, windows=windows)
 
     init = job_state.KeptPositions.__init__
 
@@ -274,7 +274,7 @@ def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path
     assert made[-1].rows_read["positions"] > 0
 
 
-def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path):
+def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeypatch):
     """``KeptPositions`` over chunks of this version and one written before chunks were
     sorted and had their trusted positions in the manifest: the vessels' rows, the
     reception search in bounded and open windows, the size and end equal one frame of
@@ -338,3 +338,29 @@ def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path):
         pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
     seen = kept.last_seen().groupby("mmsi")["timestamp"].max()
     assert seen.to_dict() == whole[whole["timestamp"] >= cuts[-1]].groupby("mmsi")["timestamp"].max().to_dict()
+    # a dark period's others_received reads the chunks its window overlaps
+    from shadowfleet.job_state import read_archive
+
+    archived = read_archive(state_dir, archive)
+    t = archived["timestamp"]
+    for windows in ([(t0 + pd.Timedelta(minutes=100), t0 + pd.Timedelta(minutes=200)),
+                     (t0 + pd.Timedelta(minutes=1_200), None)],
+                    [(t0 + pd.Timedelta(minutes=700), t0 + pd.Timedelta(minutes=800))]):
+        inside = np.zeros(len(t), dtype=bool)
+        spans = []
+        for a, b in windows:
+            inside |= (t >= a).to_numpy() & ((t <= b).to_numpy() if b is not None else True)
+            spans.append((a.value, b.value if b is not None else np.iinfo(np.int64).max))
+        got = read_archive(state_dir, archive, windows=spans)
+        pd.testing.assert_frame_equal(got, archived[inside].reset_index(drop=True))
+    import shadowfleet.job_state as job_state
+
+    opened, table = [], job_state._table
+
+    def counted(f, conform):
+        opened.append(f.name)
+        return table(f, conform)
+
+    monkeypatch.setattr(job_state, "_table", counted)
+    read_archive(state_dir, archive, windows=[(t0.value, t0.value + 10**9)])
+    assert opened == ["chunk-00000001.parquet"]

@@ -12,7 +12,13 @@ The anchor, measured in the same run at the first size only (it grows with the d
 the design before tails, one ``pipeline.analyse`` of every position kept, which is what
 each run used to cost.
 
-    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4]
+    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims]
+
+``--claims``: the timed runs evaluate every bundled claim (the ships they name by IMO
+stood in for by synthetic vessels, by MMSI) and a watchlist of three vessels, as a job
+with ``--claims`` and ``--watchlist`` does: they read the archive only for the claimed and
+listed vessels' rows and the chunks a reception caveat's dark period overlaps
+(``shadowfleet.job_state.KeptPositions``). The state is built without them either way.
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
 position every 2 minutes (``--interval-s``), each on a 60-hour cycle: 36 h at a stop (one of
@@ -82,8 +88,79 @@ def batch(k0: int, steps: int, vessels: int) -> ais.Decoded:
                                           "lines_read": len(positions)})
 
 
+STAND_INS = {9179842: 273000000, 8517839: 273000001, 9161003: 273000002}
+
+
+def claims_analysis(folder: Path) -> Analysis:
+    """Every bundled claim, the ships named by IMO stood in for by synthetic vessels (by
+    MMSI: the synthetic feed has no static reports), and a watchlist of three vessels."""
+    from shadowfleet.claims import bundled_claims
+
+    claims = []
+    for claim in bundled_claims():
+        named = [STAND_INS[i] for i in claim.vessels.imo if i in STAND_INS]
+        if named:
+            claim = dataclasses.replace(claim, vessels=dataclasses.replace(
+                claim.vessels, imo=(), mmsi=tuple(named)), labels=())
+        claims.append(claim)
+    watchlist = folder / "watchlist.csv"
+    watchlist.write_text("list,imo,mmsi,name\nEU,,273000003,\nUK,,273000004,\n"
+                         "US,,273000005,\n", encoding="utf-8")
+    return Analysis.load(pairs=(("Najin", "Dunay"),), claims=claims, watchlists=[watchlist])
+
+
+_READERS: list = []       # every KeptPositions made (what claims read of the archive)
+
+
+def _count_archive_reads() -> None:
+    """Record each ``KeptPositions`` made from now on in ``_READERS`` (a version
+    without it reads the whole archive and records nothing)."""
+    import shadowfleet.job_state as job_state
+
+    cls = getattr(job_state, "KeptPositions", None)
+    if cls is None:
+        return
+    init = cls.__init__
+
+    def kept(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.read_s = 0.0
+        _READERS.append(self)
+
+    def timed(method):
+        def run(self, *args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.read_s += time.perf_counter() - t
+        return run
+
+    def timed_parts(method):
+        def run(self, *args, **kwargs):
+            parts = method(self, *args, **kwargs)
+            while True:
+                t = time.perf_counter()
+                try:
+                    frame = next(parts)
+                except StopIteration:
+                    return
+                finally:
+                    self.read_s += time.perf_counter() - t
+                yield frame
+        return run
+
+    cls.__init__ = kept
+    for name in ("positions_of", "last_seen", "reception_size"):
+        setattr(cls, name, timed(getattr(cls, name)))
+    cls.each_partition = timed_parts(cls.each_partition)
+
+
 def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
-    """A run as ``job`` makes it, timed phase by phase."""
+    """A run as ``job`` makes it, timed phase by phase (and its CPU time; the archived
+    rows its claims and watchlists read)."""
+    first = len(_READERS)
+    cpu = time.process_time()
     t = time.perf_counter()
     state = load_state(state_dir)
     load = time.perf_counter() - t
@@ -98,6 +175,9 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     write_outputs(state_dir.parent / "out", result, update, figures=False)
     write = time.perf_counter() - t
     return {"load": load, "analyse": analyse_s, "commit": commit, "outputs": write,
+            "cpu": time.process_time() - cpu,
+            "read": sum(m.rows_read["positions"] + m.rows_scanned for m in _READERS[first:]),
+            "read_s": sum(m.read_s for m in _READERS[first:]),
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -127,7 +207,10 @@ def main() -> None:
                         help="days of data each run that builds the state adds")
     parser.add_argument("--new-minutes", type=int, default=60,
                         help="data each timed run adds (minutes of every vessel)")
+    parser.add_argument("--claims", action="store_true",
+                        help="timed runs with every bundled claim and a watchlist")
     args = parser.parse_args()
+    _count_archive_reads()
     global STEP_S
     STEP_S = args.interval_s
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -135,11 +218,16 @@ def main() -> None:
     day = 24 * 3600 // STEP_S
     new_steps = max(1, args.new_minutes * 60 // STEP_S)
     print(f"{args.vessels} vessels; each timed run adds {args.new_minutes} min of data "
-          f"(~{args.vessels * new_steps} positions)", flush=True)
+          f"(~{args.vessels * new_steps} positions)"
+          + ("; timed runs with every bundled claim and a watchlist" if args.claims else ""),
+          flush=True)
     print(f"{'kept':>11} {'in tails':>9} {'load s':>7} {'analyse s':>9} {'commit s':>8} "
-          f"{'outputs s':>9} {'run s':>6} {'alerts':>7} {'run/anchor':>10}", flush=True)
+          f"{'outputs s':>9} {'run s':>6} {'cpu s':>6} {'alerts':>7} {'run/anchor':>10} "
+          f"{'archive rows read':>17} {'reading them s':>14}",
+          flush=True)
     anchor_s = None
     with tempfile.TemporaryDirectory() as tmp:
+        timed = claims_analysis(Path(tmp)) if args.claims else analysis
         state_dir = Path(tmp) / "state"
         state_dir.mkdir()
         commit_state(state_dir, JobState())
@@ -160,12 +248,13 @@ def main() -> None:
                 anchor_s = anchor(state_dir, analysis)
                 print(f"anchor: one analysis of all {kept:,} positions kept (the design "
                       f"before tails) {anchor_s:.2f} s", flush=True)
-            r = one_run(state_dir, batch(k, new_steps, args.vessels), analysis)
+            r = one_run(state_dir, batch(k, new_steps, args.vessels), timed)
             k += new_steps
             run = r["load"] + r["analyse"] + r["commit"] + r["outputs"]
             print(f"{r['kept']:>11,} {r['tails']:>9,} {r['load']:>7.2f} {r['analyse']:>9.2f} "
-                  f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['alerts']:>7} "
-                  f"{run / anchor_s:>10.2f}", flush=True)
+                  f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['cpu']:>6.2f} "
+                  f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
+                  f"{r['read_s']:>14.2f}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"building the state: {built:.1f} s in runs of {args.build_days} days; peak RSS "
           f"{peak:.0f} MB", flush=True)

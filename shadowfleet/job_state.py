@@ -22,8 +22,11 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
         outputs.done      present once --out has been written for this generation
     archive/chunk-0000000N.parquet   the positions that left the tails in generation N
                           (with their ``spoofed`` and ``track``), written once, listed with
-                          their size in the manifests that use them; read only by a run
-                          that needs them (a late file, claims, a long dark period)
+                          their size, time span and trusted positions in the manifests
+                          that use them; in vessel order, in row groups of
+                          ARCHIVE_ROW_GROUP_ROWS, with page checksums; read only by a run
+                          that needs them: whole by a late file, in part by claims and
+                          watchlists (KeptPositions), from its start by a long dark period
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
 then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run killed at any
@@ -71,6 +74,7 @@ _EVENT_TABLES = ("visits", "gaps", "jumps", "loitering", "stays", "encounters")
 _EXTRA_TABLES = tuple(f"events-{n}.parquet" for n in _EVENT_TABLES) + ("first_fixes.parquet",)
 _DECODER = "decoder.npz"
 ARCHIVE = "archive"
+ARCHIVE_ROW_GROUP_ROWS = 65_536     # rows per row group of an archive chunk
 _RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
 
 
@@ -263,13 +267,18 @@ def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
 
 
 def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None = None,
-                 columns: list | None = None) -> pd.DataFrame:
+                 columns: list | None = None, windows=None) -> pd.DataFrame:
     """The archived positions (of the chunks listed in ``archive``) at or after
-    ``since_ns`` (all when None), in (mmsi, timestamp) order; each chunk read is checked
-    against its sha256."""
+    ``since_ns`` (all when None) and, given ``windows`` ((first, last) ns pairs, bounds
+    included), inside one of them: only the chunks whose times overlap one are read. In
+    (mmsi, timestamp) order; each chunk read is checked against its sha256."""
     frames = []
+    spans = None if windows is None else np.asarray(list(windows), dtype=np.int64).reshape(-1, 2)
     for entry in archive:
         if since_ns is not None and entry.get("tmax") is not None and entry["tmax"] < since_ns:
+            continue
+        if spans is not None and entry.get("tmin") is not None and entry.get("tmax") is not None \
+                and not ((spans[:, 0] <= entry["tmax"]) & (spans[:, 1] >= entry["tmin"])).any():
             continue
         f = Path(state_dir) / ARCHIVE / entry["name"]
         if _sha256(f) != entry.get("sha256"):
@@ -278,6 +287,14 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         frame = _table(f, _ns)
         if since_ns is not None:
             frame = frame[frame["timestamp"] >= pd.Timestamp(since_ns, tz="UTC")]
+        if spans is not None and len(frame):
+            t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            order = np.argsort(spans[:, 0], kind="stable")
+            lo, hi = spans[order, 0], np.maximum.accumulate(spans[order, 1])
+            # the window starting last at or before t, with the latest end so far
+            k = np.searchsorted(lo, t, side="right") - 1
+            inside = (k >= 0) & (hi[np.maximum(k, 0)] >= t)
+            frame = frame[inside]
         if columns is not None:
             frame = frame[columns]
         frames.append(frame)
@@ -287,6 +304,158 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         out["track"] = pd.Series([], dtype=np.int64)
         return out if columns is None else out[columns]
     return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
+
+
+# what the reception caveats search (shadowfleet.scale.writer.RECEPTION_COLUMNS)
+_SEARCHED = (*schema.POSITION_COLUMNS[:4], "spoofed")     # mmsi, timestamp, lat, lon
+
+
+class KeptPositions:
+    """Every position a job has kept, the archive's chunks and this run's tails, read the
+    way a Dask run's partitions are (:class:`shadowfleet.scale.writer.PartitionWriter`:
+    ``positions_of``, ``last_seen``, ``each_partition``), so that claims and watchlists
+    (``pipeline.conclude(partitions=...)``) never read the whole archive: the claimed and
+    listed vessels' rows (an MMSI filter that skips the chunks' other row groups), each
+    vessel's last time (in its tail: a tail always holds the vessel's last position), and
+    for the reception caveats the chunks whose times overlap the dark period searched.
+
+    Of the archive, only rows with a position are read: the chunks keep a vessel's
+    messages without one too (a dark period's own messages), which the cleaned positions
+    an analysis of all the data reads do not hold.
+
+    ``tails``: this run's cleaned positions (with ``spoofed``), in memory; ``vessels``:
+    every MMSI of the tails, those without a position there too. A chunk read
+    in part is checked by its size (when the state is loaded) and its pages' checksums
+    (chunks written before they had them: by Parquet's structure only); a whole chunk
+    (:func:`read_archive`) by its sha256."""
+
+    def __init__(self, state_dir: str | Path, archive: list, tails: pd.DataFrame,
+                 vessels=None):
+        self.state_dir, self.archive, self.tails = Path(state_dir), list(archive), tails
+        self.vessels = (np.unique(tails["mmsi"].to_numpy(dtype=np.int64)) if vessels is None
+                        else np.unique(np.asarray(vessels, dtype=np.int64)))
+        self._tails_ns = tails["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        # positions read from the archive (positions_of), and searched a chunk at a time
+        # (each_partition); chunks opened
+        self.rows_read = {"positions": 0}
+        self.rows_scanned = 0
+        self.chunks_read = 0
+
+    def _path(self, entry: dict) -> Path:
+        return self.state_dir / ARCHIVE / entry["name"]
+
+    def _read(self, entries: list, columns, filter_) -> pd.DataFrame | None:
+        import pyarrow.dataset as ds
+
+        if not entries:
+            return None
+        fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
+            page_checksum_verification=True))
+        files = [str(self._path(e)) for e in entries]
+        try:
+            dataset = ds.dataset(files, format=fmt)
+            cols = [c for c in columns if c in dataset.schema.names]
+            table = dataset.to_table(columns=cols, filter=filter_)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise StateError(f"{Path(files[0]).parent}: an archive chunk is unreadable "
+                             f"({exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}); "
+                             f"{_RESTORE}") from None
+        self.chunks_read += len(files)
+        frame = table.to_pandas()
+        if "timestamp" in frame:
+            frame = _ns(frame)
+        return frame
+
+    def last_seen(self) -> pd.DataFrame:
+        """Receive times of each vessel's positions (columns mmsi, timestamp) whose latest
+        is the vessel's last (``detectors.identity.imo_spells``): the tails' (every
+        archived row of a vessel is older than its tail), and the archived rows of the
+        vessels whose tails hold no position."""
+        seen = self.tails[["mmsi", "timestamp"]]
+        missing = np.setdiff1d(self.vessels, seen["mmsi"].to_numpy(dtype=np.int64))
+        if not len(missing):
+            return seen
+        old = self._positioned(missing, ["mmsi", "timestamp"])
+        if old is None or not len(old):
+            return seen
+        return pd.concat([old, seen], ignore_index=True)
+
+    def _positioned(self, wanted: np.ndarray, cols: list) -> pd.DataFrame | None:
+        """The archived rows with a position of the vessels ``wanted`` (``cols``)."""
+        import pyarrow.dataset as ds
+
+        if not len(wanted):
+            return None
+        extra = [c for c in ("lat", "lon") if c not in cols]
+        old = self._read(self.archive, cols + extra, ds.field("mmsi").isin(wanted))
+        if old is None:
+            return None
+        old = old[old["lat"].notna() & old["lon"].notna()]
+        return old[[c for c in cols if c in old.columns]].reset_index(drop=True)
+
+    def positions_of(self, mmsis, columns=_SEARCHED) -> pd.DataFrame:
+        """The positions of the vessels ``mmsis`` only (``columns`` of them), archive and
+        tails, in vessel and time order."""
+        wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
+        cols = [c for c in columns if c in self.tails.columns]
+        tails = self.tails.loc[self.tails["mmsi"].isin(wanted), cols]
+        old = self._positioned(wanted, cols)
+        if old is None or not len(old):
+            return tails.reset_index(drop=True)
+        self.rows_read["positions"] += len(old)
+        both = pd.concat([old, tails], ignore_index=True)
+        return both.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+
+    def each_partition(self, columns=_SEARCHED, *,
+                       start=None, end=None):
+        """The tails' positions, then the archive's (``columns`` of them), received
+        strictly between ``start`` and ``end`` (None: no bound): only the chunks whose
+        times overlap the window are opened (the reception caveats' search)."""
+        import pyarrow.dataset as ds
+
+        lo = None if start is None or pd.isna(start) else pd.Timestamp(start).value
+        hi = None if end is None or pd.isna(end) else pd.Timestamp(end).value
+        inside = np.ones(len(self.tails), dtype=bool)
+        if lo is not None:
+            inside &= self._tails_ns > lo
+        if hi is not None:
+            inside &= self._tails_ns < hi
+        cols = [c for c in columns if c in self.tails.columns]
+        yield self.tails.loc[inside, cols]
+        entries = [e for e in self.archive
+                   if (lo is None or e.get("tmax") is None or e["tmax"] > lo)
+                   and (hi is None or e.get("tmin") is None or e["tmin"] < hi)]
+        for entry in entries:
+            cond = None
+            if lo is not None:
+                cond = ds.field("timestamp") > pd.Timestamp(lo, tz="UTC")
+            if hi is not None:
+                upper = ds.field("timestamp") < pd.Timestamp(hi, tz="UTC")
+                cond = upper if cond is None else cond & upper
+            frame = self._read([entry], cols, cond)
+            self.rows_scanned += len(frame)
+            yield frame
+
+    def reception_size(self) -> tuple[int, pd.Timestamp | None]:
+        """How many trusted positions there are and the last receive time of one, from
+        the tails and the chunks' manifest entries (a chunk written before they recorded
+        it is read once, its times and flags only: its entry, shared with the state,
+        records them for the manifests to come)."""
+        ok = _trusted(self.tails)
+        n, end = int(ok.sum()), (int(self._tails_ns[ok].max()) if ok.any() else None)
+        for entry in self.archive:
+            if "trusted" in entry:
+                count, last = entry["trusted"], entry.get("trusted_tmax")
+            else:
+                frame = self._read([entry], ["timestamp", "lat", "lon", "spoofed"], None)
+                flags = _trusted(frame)
+                count = int(flags.sum())
+                last = int(frame["timestamp"][flags].max().value) if count else None
+                entry.update(trusted=count, trusted_tmax=last)
+            n += int(count)
+            if last is not None:
+                end = last if end is None else max(end, int(last))
+        return n, (None if end is None else pd.Timestamp(end, tz="UTC"))
 
 
 def _ns_all(frame: pd.DataFrame) -> pd.DataFrame:
@@ -359,10 +528,23 @@ def _chunk_entries(state: JobState, generation: int) -> list:
     replaces them) and this run's, when it retired positions."""
     entries = [] if state.replace_archive else list(state.archive)
     if state.retired is not None and len(state.retired):
-        t = state.retired["timestamp"]
+        r = state.retired
+        t = r["timestamp"]
+        trusted = _trusted(r)
         entries.append({"name": f"chunk-{generation:08d}.parquet", "rows": int(len(t)),
-                        "tmin": int(t.min().value), "tmax": int(t.max().value)})
+                        "tmin": int(t.min().value), "tmax": int(t.max().value),
+                        "trusted": int(trusted.sum()),
+                        "trusted_tmax": int(t[trusted].max().value) if trusted.any() else None})
     return entries
+
+
+def _trusted(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with a receive time and a position the cleaning did not flag as spoofed: what
+    the reception caveats search (``shadowfleet.claims.caveats.ReceptionIndex``)."""
+    ok = (frame["lat"].notna() & frame["lon"].notna() & frame["timestamp"].notna()).to_numpy()
+    if "spoofed" in frame:
+        ok = ok & ~frame["spoofed"].fillna(False).to_numpy(dtype=bool)
+    return ok
 
 
 def _write_chunk(state_dir: Path, state: JobState, generation: int) -> list:
@@ -375,7 +557,12 @@ def _write_chunk(state_dir: Path, state: JobState, generation: int) -> list:
     folder.mkdir(exist_ok=True)
     f = folder / entries[-1]["name"]
     try:
-        state.retired.to_parquet(f, index=False)
+        # in vessel and time order (the tails' order), in row groups of
+        # ARCHIVE_ROW_GROUP_ROWS: a read of some vessels' rows skips the other row groups
+        # by their MMSI statistics; page checksums let such a read check what it reads
+        schema.sort_by_vessel_time(state.retired).to_parquet(
+            f, index=False, engine="pyarrow", row_group_size=ARCHIVE_ROW_GROUP_ROWS,
+            write_page_checksum=True)
         with open(f, "rb") as fh:
             os.fsync(fh.fileno())
         _fsync_dir(folder)

@@ -26,12 +26,19 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
 **What still reads more.**
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
-  their retired positions near its ends: the archive is read from the dark period's start
-  (a vessel dark for a week costs one read of that week's archive per run);
+  their retired positions near its ends: the archive's chunks whose times overlap the
+  dark period are read (a vessel dark for a week costs one read of that week's archive
+  per run; a vessel that never transmits again has an open dark period from its last
+  position, so every run reads the archive retired since then: that read grows with the
+  archive);
 - a file with positions older than the last run's ``H`` (a late delivery) makes the run
   re-analyse everything, archive included, as the design before tails did: exact, slow;
-- claims and watchlists are evaluated over every position (archive included), so a job
-  with claims reads the archive at every run;
+- claims and watchlists read the archive as the Dask engine reads its partitions
+  (:class:`shadowfleet.job_state.KeptPositions`): the claimed and listed vessels' rows
+  (the chunks are sorted by vessel: an MMSI filter skips their other row groups), each
+  vessel's last time (in its tail) and, for a reception caveat, the chunks whose times
+  overlap its dark period; only a caveat of a dark period during which nobody at all was
+  received searches every chunk (the nearest position ever received);
 - the static reports are kept whole (the identity detectors count them).
 """
 
@@ -266,8 +273,7 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
             and state.new_earliest_ns < state.horizon_ns)
     full = state.events is None or state.horizon_ns is None or late
     archived = None
-    if state_dir is not None and state.archive and (full or analysis.claims
-                                                    or analysis.watchlists):
+    if state_dir is not None and state.archive and full:
         with progress.phase("reading the archive"):
             archived = read_archive(state_dir, state.archive)
     if full:
@@ -286,8 +292,8 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
         events = events_of(result)
         first_fixes = first_fixes_of(_usable(cleaned), None)
     else:
-        result, cleaned, events, first_fixes = _analyse_tails(state, analysis, archived,
-                                                              state_dir, progress)
+        result, cleaned, events, first_fixes = _analyse_tails(state, analysis, state_dir,
+                                                              progress)
         raw = state.positions
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
@@ -337,7 +343,7 @@ def _decoded(state, positions: pd.DataFrame):
     return decoded
 
 
-def _analyse_tails(state, analysis, archived, state_dir, progress):
+def _analyse_tails(state, analysis, state_dir, progress):
     """Every detector over the tails and the new data; events merged with the settled
     ones; what derives from events rebuilt from all of them."""
     from detectors.cleaning import clean_positions
@@ -371,9 +377,10 @@ def _analyse_tails(state, analysis, archived, state_dir, progress):
     if len(gaps) and state.complete_ns is not None and state_dir is not None and state.archive:
         early = ns(gaps["start_utc"]) < state.complete_ns
         if early.any():
-            # other vessels' positions before their tails, near where the vessel went dark
-            extra = read_archive(state_dir, state.archive,
-                                 since_ns=int(ns(gaps.loc[early, "start_utc"]).min()))
+            # other vessels' positions before their tails while the vessel was dark (the
+            # chunks overlapping the dark periods; an open one lasts to the data's end)
+            windows = np.c_[ns(gaps.loc[early, "start_utc"]), ns(gaps.loc[early, "end_utc"])]
+            extra = read_archive(state_dir, state.archive, windows=windows)
             extra = extra[~extra["spoofed"].to_numpy(dtype=bool)]
             cols = ["mmsi", "track", "timestamp", "lat", "lon"]
             pool = pd.concat([usable.assign(track=usable.get("track", 0))[cols], extra[cols]],
@@ -398,17 +405,21 @@ def _analyse_tails(state, analysis, archived, state_dir, progress):
         stops=stops, stays=stays, settings=settings, names=names, imos=ident.imos,
         dark_periods=events["gaps"], port_visits=events["visits"], data_end=data_end,
         identity=ident.table)
-    positions = cleaned
-    if archived is not None and len(archived):     # claims and watchlists read them all
-        positions = pd.concat([archived, cleaned], ignore_index=True).sort_values(
-            ["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+    kept = None
+    if state_dir is not None and state.archive and (analysis.claims or analysis.watchlists):
+        from shadowfleet.job_state import KeptPositions
+
+        # claims and watchlists read the archive as the Dask engine's partitions: the
+        # claimed and listed vessels' rows, the chunks a reception caveat's window overlaps
+        kept = KeptPositions(state_dir, state.archive, cleaned,
+                             vessels=state.positions["mmsi"].unique())
     result = pipeline.conclude(
-        decoded.stats, positions=positions, statics=state.statics, rejects=state.rejects,
+        decoded.stats, positions=cleaned, statics=state.statics, rejects=state.rejects,
         registry=registry, settings=settings, claims=list(analysis.claims),
         watchlists=list(analysis.watchlists), pairs=all_pairs, visits=events["visits"],
         trips=trips, gaps=events["gaps"], jumps=events["jumps"], alerts=alerts,
         identity=ident.table, tracks=ident.tracks, behaviour=behaviour,
-        simulated=_note(state), progress=progress)
+        simulated=_note(state), progress=progress, partitions=kept)
     result.positions = cleaned
     return result, cleaned, events, first_fixes
 

@@ -91,11 +91,59 @@ def _tables(result):
     return out
 
 
-def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
+SYNTHETIC_CLAIMS = """\
+source: Test source
+claims:
+  - id: trips-of-one
+    statement: 273000001 made round trips Najin - Dunay in early September 2023
+    kind: round_trips
+    ports: [Najin, Dunay]
+    window: {start: 2023-09-02, end: 2023-09-08}
+    vessels: {mmsi: [273000001]}
+    at_least: 2
+  - id: dark-of-three
+    statement: 273000003 went dark in September 2023
+    kind: dark_periods
+    window: {start: 2023-09-01, end: 2023-09-09}
+    vessels: {mmsi: [273000003, 273000007]}
+    at_least: 1
+  - id: dark-of-any
+    statement: ships went dark between 3 and 6 September 2023
+    kind: dark_periods
+    window: {start: 2023-09-03, end: 2023-09-06}
+    at_least: 1
+"""
+
+
+def _no_whole_archive(monkeypatch):
+    """Reading the whole archive fails; returns the ``KeptPositions`` made (their rows
+    read and scanned)."""
+    import shadowfleet.job_state as job_state
+
+    whole, made = job_state.read_archive, []
+
+    def read_archive(state_dir, archive, *, since_ns=None, columns=None, windows=None):
+        assert since_ns is not None or windows is not None, "a run read the whole archive"
+        return whole(state_dir, archive, since_ns=since_ns, columns=columns, windows=windows)
+
+    init = job_state.KeptPositions.__init__
+
+    def kept(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(job_state, "read_archive", read_archive)
+    monkeypatch.setattr(job_state.KeptPositions, "__init__", kept)
+    return made
+
+
+def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch):
     """20 vessels, 9 days in 27 runs of 8 hours, 14-hour tails: visits open across runs,
     dark periods open across runs, round trips whose legs are in different runs,
     encounters at the stops across run boundaries, an identity change in an early run;
-    every event table and the alerts equal one analysis over all the data."""
+    every event table, the claims' verdicts and caveats (reception caveats of dark
+    periods long retired) and the alerts (watchlist hits included) equal one analysis
+    over all the data, and no run reads the whole archive."""
     import dataclasses
 
     import ais
@@ -104,14 +152,26 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
     from shadowfleet.job_state import JobState, commit_state
     from shadowfleet.pipeline import analyse
 
-    analysis = Analysis.load(pairs=(("Najin", "Dunay"),))
+    (tmp_path / "claims.yaml").write_text(SYNTHETIC_CLAIMS, encoding="utf-8")
+    (tmp_path / "list.csv").write_text("list,imo,mmsi,name\nEU,9179842,,\n,,273000005,\n"
+                                       "UK,,,VOLGA\n", encoding="utf-8")
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=[tmp_path / "claims.yaml"],
+                             watchlists=[tmp_path / "list.csv"])
     per_run, runs, vessels = 48, 27, 20
     allpos = _synthetic(0, per_run * runs, vessels)
+    # one vessel sails alone, far north: nobody else is received near its dark periods,
+    # whose reception caveats search the other vessels' positions while they lasted
+    allpos.loc[allpos["mmsi"] == 273000003, "lat"] += 8.0
     statics = _statics(allpos["timestamp"], ("MARIA", "VOLGA"))
     truth = analyse(ais.Decoded(allpos, statics), registry=analysis.registry,
-                    params=analysis.settings, pairs=list(analysis.pairs))
+                    params=analysis.settings, pairs=list(analysis.pairs),
+                    claims=list(analysis.claims), watchlists=list(analysis.watchlists))
     assert len(truth.encounters) and len(truth.loitering) and len(truth.round_trips)
     assert (truth.identity["kind"] == "identity_change").any()
+    assert truth.alerts["evidence"].str.contains("watchlist").sum() >= 2
+    caveats = [r.caveats for r in truth.claims_evaluation.results]
+    assert any(c.startswith("Reception: no other vessel") for cs in caveats for c in cs)
+    made = _no_whole_archive(monkeypatch)
 
     state_dir = tmp_path / "state"
     commit_state(state_dir, JobState())
@@ -136,6 +196,13 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path):
         pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
     pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
                                   comparable(truth.alerts))
+    pd.testing.assert_frame_equal(result.claims, truth.claims)
+    assert [r.caveats for r in result.claims_evaluation.results] == caveats
+    # the last run read the claimed and listed vessels' archived rows and the chunks the
+    # reception caveats' dark periods overlap, not the archive
+    archived = sum(e["rows"] for e in kept.archive)
+    assert 0 < made[-1].rows_read["positions"] < archived / 2
+    assert 0 < made[-1].rows_scanned < archived / 2
 
 
 def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):
@@ -161,3 +228,139 @@ def test_the_bundled_feed_in_ten_runs_equals_one_detect(tmp_path):
     assert book["summary"].str.contains("positions withheld").any()
     pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
                                   comparable(truth.alerts))
+
+
+def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path, monkeypatch):
+    """The bundled scenario in ten runs with the demo's claims (the feed's shuttles
+    standing in for the ships they name) and a watchlist: claims.csv and claims.md are
+    one detect's over the same files, the alerts (watchlist hits included) too, and no
+    run reads the whole archive."""
+    import shutil
+
+    from benchmarks.job_kill import split_feed
+    from shadowfleet.claims import load_claims
+    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
+    from shadowfleet.job import Analysis
+    from shadowfleet.pipeline import detect
+    from tests.test_scale import _claims
+
+    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
+    vessels = bundled_manifest()["vessels"]
+    watchlist = tmp_path / "list.csv"          # one vessel by IMO, one by MMSI, one by name
+    watchlist.write_text("list,imo,mmsi,name\n"
+                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
+                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    parts, inbox = tmp_path / "parts", tmp_path / "inbox"
+    parts.mkdir()
+    inbox.mkdir()
+    paths = split_feed(parts, 10)
+    local = tmp_path / "local"
+    detect(paths, pairs=[("Najin", "Dunay")], claims=claims,
+           watchlists=[watchlist]).write(local, figures=False)
+    assert (local / "alerts.csv").read_text("utf-8").count("watchlist") >= 3
+    made = _no_whole_archive(monkeypatch)
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=claims, watchlists=[watchlist])
+    for path in paths:
+        shutil.copy(path, inbox / path.name)
+        run_job(inbox, tmp_path / "state", tmp_path / "out", analysis=analysis)
+    kept = load_state(tmp_path / "state")
+    assert kept.archive and made
+    for name in ("claims.csv", "claims.md"):
+        assert (tmp_path / "out" / name).read_text("utf-8") == (local / name).read_text("utf-8")
+    book = read_alerts_csv(tmp_path / "out" / "alerts.csv")
+    pd.testing.assert_frame_equal(comparable(book[book["status"] != "retracted"]),
+                                  comparable(read_alerts_csv(local / "alerts.csv")))
+    # the claimed and listed vessels' archived rows (most of this feed's few ships)
+    assert made[-1].rows_read["positions"] > 0
+
+
+def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeypatch):
+    """``KeptPositions`` over chunks of this version and one written before chunks were
+    sorted and had their trusted positions in the manifest: the vessels' rows, the
+    reception search in bounded and open windows, the size and end equal one frame of
+    every position (archive rows without a position left out, as the cleaning does); the
+    old chunk's entry learns its trusted positions."""
+    import dataclasses
+
+    import numpy as np
+
+    import ais.schema as schema
+    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex
+    from shadowfleet.job_state import ARCHIVE, JobState, KeptPositions, _sha256, _write_chunk
+
+    rng = np.random.default_rng(5)
+    n = 4_000
+    t0 = pd.Timestamp("2023-08-01", tz="UTC")
+    grid = rng.integers(0, 40, n)
+    frame = pd.DataFrame({
+        "mmsi": rng.integers(1, 40, n).astype(np.int64),
+        "timestamp": t0 + pd.to_timedelta(np.sort(rng.integers(0, 2_000, n)), unit="min"),
+        "lat": 42.0 + (grid % 8) * 0.05, "lon": 130.0 + (grid // 8) * 0.05,
+        "sog": 1.0, "cog": 0.0, "heading": np.nan, "msg_type": 1, "source": "x.nmea",
+        "line": np.arange(n)})
+    frame.loc[rng.random(n) < 0.05, ["lat", "lon"]] = np.nan
+    frame = schema.conform(frame, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
+    frame["spoofed"] = rng.random(n) < 0.1
+    frame["track"] = np.int64(0)
+    cuts = [t0 + pd.Timedelta(minutes=m) for m in (500, 1_000, 1_500)]
+    state_dir = tmp_path / "state"
+    (state_dir / ARCHIVE).mkdir(parents=True)
+    # the oldest chunk as written before: unsorted, no row groups, no trusted entry
+    old = frame[frame["timestamp"] < cuts[0]].sample(frac=1.0, random_state=1)
+    old.to_parquet(state_dir / ARCHIVE / "chunk-00000001.parquet", index=False)
+    f = state_dir / ARCHIVE / "chunk-00000001.parquet"
+    archive = [{"name": f.name, "rows": len(old), "tmin": int(old["timestamp"].min().value),
+                "tmax": int(old["timestamp"].max().value), "bytes": f.stat().st_size,
+                "sha256": _sha256(f)}]
+    for g, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]), start=2):
+        part = frame[(frame["timestamp"] >= a) & (frame["timestamp"] < b)]
+        state = dataclasses.replace(JobState(), archive=archive, retired=part.reset_index(drop=True))
+        archive = _write_chunk(state_dir, state, g)
+    tails = frame[(frame["timestamp"] >= cuts[-1]) & frame["lat"].notna()].reset_index(drop=True)
+    kept = KeptPositions(state_dir, archive, tails)
+    whole = schema.sort_by_vessel_time(frame[frame["lat"].notna()].reset_index(drop=True))
+    one = ReceptionIndex(whole)
+    split = PartitionedReception(kept.each_partition, size=kept.reception_size)
+    assert len(split) == len(one) and split.end == one.end
+    assert archive[0]["trusted"] == int(ReceptionIndex(old[old["lat"].notna()]).__len__())
+    for _ in range(100):
+        own = int(rng.integers(1, 40))
+        points = [(42.0 + rng.integers(0, 8) * 0.05, 130.0 + rng.integers(0, 5) * 0.05)]
+        a = t0 + pd.Timedelta(minutes=int(rng.integers(0, 2_000)))
+        b = a + pd.Timedelta(minutes=int(rng.integers(0, 300)))
+        assert split.nearest(own, points, a, b) == one.nearest(own, points, a, b)
+    assert split.nearest(3, [(42.1, 130.1)]) == one.nearest(3, [(42.1, 130.1)])
+    cols = ["mmsi", "timestamp", "lat", "lon", "spoofed"]
+    for wanted in ({3}, {1, 7, 39}, set()):
+        got = kept.positions_of(wanted, cols)
+        want = whole.loc[whole["mmsi"].isin(wanted), cols].sort_values(
+            ["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+    seen = kept.last_seen().groupby("mmsi")["timestamp"].max()
+    assert seen.to_dict() == whole[whole["timestamp"] >= cuts[-1]].groupby("mmsi")["timestamp"].max().to_dict()
+    # a dark period's others_received reads the chunks its window overlaps
+    from shadowfleet.job_state import read_archive
+
+    archived = read_archive(state_dir, archive)
+    t = archived["timestamp"]
+    for windows in ([(t0 + pd.Timedelta(minutes=100), t0 + pd.Timedelta(minutes=200)),
+                     (t0 + pd.Timedelta(minutes=1_200), None)],
+                    [(t0 + pd.Timedelta(minutes=700), t0 + pd.Timedelta(minutes=800))]):
+        inside = np.zeros(len(t), dtype=bool)
+        spans = []
+        for a, b in windows:
+            inside |= (t >= a).to_numpy() & ((t <= b).to_numpy() if b is not None else True)
+            spans.append((a.value, b.value if b is not None else np.iinfo(np.int64).max))
+        got = read_archive(state_dir, archive, windows=spans)
+        pd.testing.assert_frame_equal(got, archived[inside].reset_index(drop=True))
+    import shadowfleet.job_state as job_state
+
+    opened, table = [], job_state._table
+
+    def counted(f, conform):
+        opened.append(f.name)
+        return table(f, conform)
+
+    monkeypatch.setattr(job_state, "_table", counted)
+    read_archive(state_dir, archive, windows=[(t0.value, t0.value + 10**9)])
+    assert opened == ["chunk-00000001.parquet"]

@@ -226,7 +226,7 @@ def test_partitioned_reception_equals_one_index(seed):
     positions = sort_by_vessel_time(positions)
     one = ReceptionIndex(positions)
     part = partition_of(positions["mmsi"].to_numpy(), 4)
-    split = PartitionedReception(lambda: (positions[part == k].reset_index(drop=True)
+    split = PartitionedReception(lambda **_: (positions[part == k].reset_index(drop=True)
                                           for k in range(4)))
     assert len(split) == len(one) and split.end == one.end
     t0 = pd.Timestamp("2023-08-01", tz="UTC")

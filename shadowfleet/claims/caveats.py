@@ -101,19 +101,28 @@ class ReceptionIndex:
 
 class PartitionedReception:
     """The :class:`ReceptionIndex` of a run whose positions stay in partitions (each vessel
-    in one; the Dask engine's): ``parts()`` gives each partition's positions in turn, a
-    search runs on one partition at a time and the nearest of theirs is kept (equally near:
-    the first received, then the lowest MMSI, as one index over all picks), so no more
-    than one partition's positions are held at once."""
+    in one; the Dask engine's, or a job's archive and tails): ``parts(start=, end=)``
+    gives each partition's positions in turn, a search runs on one partition at a time and
+    the nearest of theirs is kept (equally near: the first received, then the lowest
+    MMSI, as one index over all picks), so no more than one partition's positions are
+    held at once. Given a window, ``parts`` may leave out every partition (and row) with
+    no position received strictly between ``start`` and ``end`` (a job's archive opens
+    only the chunks the window overlaps). ``size()``, when given, is the number of trusted
+    positions and the last receive time of one (:meth:`ReceptionIndex.end`), known
+    without reading every partition; otherwise they are counted on first use."""
 
-    def __init__(self, parts: Callable[[], Iterable[pd.DataFrame]]):
+    def __init__(self, parts: Callable[..., Iterable[pd.DataFrame]], *,
+                 size: Callable[[], tuple[int, pd.Timestamp | None]] | None = None):
         self._parts = parts
+        self._size_of = size
         self._size: tuple[int, pd.Timestamp | None] | None = None
 
     def _sized(self) -> tuple[int, pd.Timestamp | None]:
+        if self._size is None and self._size_of is not None:
+            self._size = self._size_of()
         if self._size is None:
             n, end = 0, None
-            for frame in self._parts():
+            for frame in self._parts(start=None, end=None):
                 index = ReceptionIndex(frame)
                 n += len(index)
                 if len(index):
@@ -132,7 +141,7 @@ class PartitionedReception:
                 start: pd.Timestamp | None = None, end: pd.Timestamp | None = None):
         """As :meth:`ReceptionIndex.nearest` over every partition."""
         best = None
-        for frame in self._parts():
+        for frame in self._parts(start=start, end=end):
             found = ReceptionIndex(frame).best(own_mmsi, points, start, end)
             if found is not None and (best is None or found[:3] < best[:3]):
                 best = found

@@ -198,7 +198,8 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
     def index_of():
         if not index:
             index.append(ReceptionIndex(positions) if partitions is None else
-                         PartitionedReception(partitions.each_partition))
+                         PartitionedReception(partitions.each_partition,
+                                              size=getattr(partitions, "reception_size", None)))
         return index[0]
 
     results = []

@@ -82,9 +82,11 @@ class PartitionWriter:
         return pd.DataFrame({"mmsi": times.index.to_numpy(np.int64),
                              "timestamp": times["max"].to_numpy()})
 
-    def each_partition(self, columns=RECEPTION_COLUMNS):
+    def each_partition(self, columns=RECEPTION_COLUMNS, *, start=None, end=None):
         """Each partition's positions (``columns`` of them) in turn, one held at a time
-        (the reception caveats' search: ``shadowfleet.claims.caveats.PartitionedReception``)."""
+        (the reception caveats' search: ``shadowfleet.claims.caveats.PartitionedReception``).
+        ``start``, ``end``: the window searched; every partition holds vessels' whole
+        tracks, so each is read whatever the window."""
         import pyarrow.parquet as pq
 
         for k in range(self.n):

@@ -156,8 +156,14 @@ class ReceptionIndex:
             self.bucket_s = span / (max_buckets - 1)
         # a row's arrays are made one after the other and let go as soon as they are used
         # (the index is built over every position: each array is 8 bytes a row)
-        bucket = np.floor((t - self.t0) / self.bucket_s).astype(np.int64) if n \
-            else np.zeros(0, dtype=np.int64)
+        if n:
+            b = t - self.t0
+            b /= self.bucket_s
+            np.floor(b, out=b)
+            bucket = b.astype(np.int64)
+            del b
+        else:
+            bucket = np.zeros(0, dtype=np.int64)
         self.n_buckets = int(bucket.max()) + 1 if n else 1
         self.vessels, vid = _vessel_ids(np.asarray(mmsi))
         key = cell_keys(lat, lon, self.cell_deg, self.nx)
@@ -229,9 +235,19 @@ def _vessel_ids(mmsi):
 
 
 def cell_keys(lat, lon, cell_deg, nx):
-    iy = np.floor((lat + 90.0) / cell_deg).astype(np.int64)
-    ix = np.floor((lon + 180.0) / cell_deg).astype(np.int64)
-    return iy * nx + ix
+    """``floor((lat + 90) / cell_deg) * nx + floor((lon + 180) / cell_deg)`` as int64,
+    worked out in place (one float and one int array of the rows' length at a time)."""
+    f = lat + 90.0
+    f /= cell_deg
+    np.floor(f, out=f)
+    key = f.astype(np.int64)
+    key *= nx
+    del f
+    f = lon + 180.0
+    f /= cell_deg
+    np.floor(f, out=f)
+    key += f.astype(np.int64)
+    return key
 
 
 @njit

@@ -27,7 +27,8 @@ TRACK = "track"
 def epoch_seconds(ts: pd.Series) -> np.ndarray:
     """float64 seconds since the epoch of a datetime column (any unit; NaN for NaT)."""
     values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
-    out = values.astype("int64").to_numpy().astype(np.float64) / 1e9
+    out = values.astype("int64").to_numpy().astype(np.float64)
+    out /= 1e9
     out[values.isna().to_numpy()] = np.nan
     return np.ascontiguousarray(out)
 

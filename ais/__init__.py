@@ -24,15 +24,40 @@ Its parts, each a subpackage usable alone on columnar tables:
 and ``ais._numba`` the numba settings of every kernel of the project.
 """
 
-from ais.errors import InputError, ShadowfleetError
-from ais.schema import POSITION_COLUMNS, REJECT_COLUMNS, STATIC_COLUMNS
-from ais.tables.decoded import Decoded
-from ais.incremental.decoder import IncrementalDecoder
-from ais.reading.read import InputsRead, iter_inputs, read_inputs
-from ais.reading.sources import expand_inputs
-from ais.framing.nmea import receive_time
-from ais import reasons
+from __future__ import annotations
+
+import importlib
+
+# name -> the module that defines it, imported on first use (PEP 562): ``import ais`` (or
+# ``ais.errors`` through it, which every command's error handling reaches) costs no
+# pandas, numba or pyais until something is read, so ``shadowfleet --help`` starts fast
+_LAZY = {
+    "InputError": "ais.errors", "ShadowfleetError": "ais.errors",
+    "POSITION_COLUMNS": "ais.schema", "REJECT_COLUMNS": "ais.schema",
+    "STATIC_COLUMNS": "ais.schema",
+    "Decoded": "ais.tables.decoded",
+    "IncrementalDecoder": "ais.incremental.decoder",
+    "InputsRead": "ais.reading.read", "iter_inputs": "ais.reading.read",
+    "read_inputs": "ais.reading.read",
+    "expand_inputs": "ais.reading.sources",
+    "receive_time": "ais.framing.nmea",
+}
 
 __all__ = ["InputError", "ShadowfleetError", "POSITION_COLUMNS", "STATIC_COLUMNS",
            "REJECT_COLUMNS", "Decoded", "IncrementalDecoder", "read_inputs", "iter_inputs",
            "InputsRead", "expand_inputs", "receive_time", "reasons"]
+
+
+def __getattr__(name: str):
+    if name == "reasons":
+        return importlib.import_module("ais.reasons")
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'ais' has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

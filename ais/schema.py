@@ -82,7 +82,7 @@ def conform(df: pd.DataFrame, columns: tuple[str, ...], dtypes: dict[str, str]) 
     return out[list(columns) + extra]
 
 
-def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
+def sort_by_vessel_time(df: pd.DataFrame, *, consume: bool = False) -> pd.DataFrame:
     """Sort by (mmsi, timestamp, source, line), NaT last, with a fresh RangeIndex; a frame
     with a ``track`` column (the ships of a shared MMSI, labelled by
     ``detectors.identity_tracks``) by (mmsi, track, timestamp, source, line), so each
@@ -91,20 +91,41 @@ def sort_by_vessel_time(df: pd.DataFrame) -> pd.DataFrame:
     A stable sort on integer keys (object columns factorised in sorted order): the order
     of ``sort_values(keys, kind="mergesort", na_position="last")`` without its slow path
     for object columns.
+
+    ``consume``: the caller hands ``df`` over and makes no further use of it. When the
+    rows must move, each column is then taken into the sorted frame and dropped from
+    ``df`` before the next (``df`` is left without those columns), so that the old and
+    new arrays of one column are alive together rather than two whole frames: the
+    positions frame of a large feed is most of a run's memory.
     """
     keys = [k for k in VESSEL_ORDER if k in df.columns]
     if len(df) < 2 or in_vessel_order(df):
         return df.reset_index(drop=True)
     order = _track_order(df)
     if order is not None:
-        return df.take(order).reset_index(drop=True)
+        return _take_rows(df, order, consume)
     try:
         arrays = [_sort_key(df[k]) for k in keys]
     except TypeError:       # unorderable mixed objects: let pandas decide
         return df.sort_values(keys, kind="mergesort", na_position="last").reset_index(drop=True)
     if not arrays or len(df) < 2 or _is_sorted(arrays):
         return df.reset_index(drop=True)
-    return df.take(np.lexsort(arrays[::-1])).reset_index(drop=True)
+    order = np.lexsort(arrays[::-1])
+    del arrays
+    return _take_rows(df, order, consume)
+
+
+def _take_rows(df: pd.DataFrame, order: np.ndarray, consume: bool) -> pd.DataFrame:
+    """``df.take(order)`` with a fresh RangeIndex; with ``consume`` column by column, each
+    column dropped from ``df`` once taken (:func:`sort_by_vessel_time`)."""
+    if not consume:
+        return df.take(order).reset_index(drop=True)
+    columns = df.columns
+    taken = {}
+    for c in list(columns):
+        taken[c] = df[c].take(order).reset_index(drop=True)
+        del df[c]
+    return pd.DataFrame(taken, columns=columns, copy=False)
 
 
 def _track_order(df: pd.DataFrame) -> np.ndarray | None:

@@ -154,15 +154,23 @@ class ReceptionIndex:
         max_buckets = (2 ** 62) // n_cells
         if span / self.bucket_s + 1 > max_buckets:
             self.bucket_s = span / (max_buckets - 1)
-        bucket = np.floor((t - self.t0) / self.bucket_s).astype(np.int64) if n \
-            else np.zeros(0, dtype=np.int64)
+        # a row's arrays are made one after the other and let go as soon as they are used
+        # (the index is built over every position: each array is 8 bytes a row)
+        if n:
+            b = t - self.t0
+            b /= self.bucket_s
+            np.floor(b, out=b)
+            bucket = b.astype(np.int64)
+            del b
+        else:
+            bucket = np.zeros(0, dtype=np.int64)
         self.n_buckets = int(bucket.max()) + 1 if n else 1
         self.vessels, vid = _vessel_ids(np.asarray(mmsi))
-        key = cell_keys(lat, lon, self.cell_deg, self.nx) * self.n_buckets + bucket
+        key = cell_keys(lat, lon, self.cell_deg, self.nx)
+        key *= self.n_buckets
+        key += bucket
+        del bucket
         order = np.lexsort((t, vid, key))
-        self.t = np.ascontiguousarray(t[order])
-        self.lat = np.ascontiguousarray(lat[order])
-        self.lon = np.ascontiguousarray(lon[order])
         key = key[order]
         vid = vid[order]
         if n:
@@ -172,6 +180,10 @@ class ReceptionIndex:
         self.run_off = np.r_[starts, n].astype(np.int64)
         self.run_key = np.ascontiguousarray(key[starts])
         self.run_vid = np.ascontiguousarray(vid[starts])
+        del key, vid, starts
+        self.t = np.ascontiguousarray(t[order])
+        self.lat = np.ascontiguousarray(lat[order])
+        self.lon = np.ascontiguousarray(lon[order])
 
     def _gap_args(self, own, lat0, lon0, lat1, lon1, t_lo, t_hi) -> tuple:
         own_vid = np.searchsorted(self.vessels, own)
@@ -223,9 +235,19 @@ def _vessel_ids(mmsi):
 
 
 def cell_keys(lat, lon, cell_deg, nx):
-    iy = np.floor((lat + 90.0) / cell_deg).astype(np.int64)
-    ix = np.floor((lon + 180.0) / cell_deg).astype(np.int64)
-    return iy * nx + ix
+    """``floor((lat + 90) / cell_deg) * nx + floor((lon + 180) / cell_deg)`` as int64,
+    worked out in place (one float and one int array of the rows' length at a time)."""
+    f = lat + 90.0
+    f /= cell_deg
+    np.floor(f, out=f)
+    key = f.astype(np.int64)
+    key *= nx
+    del f
+    f = lon + 180.0
+    f /= cell_deg
+    np.floor(f, out=f)
+    key += f.astype(np.int64)
+    return key
 
 
 @njit

@@ -85,9 +85,13 @@ def empty_jumps() -> pd.DataFrame:
         "track": pd.Series([], dtype="int64")})
 
 
-def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningParams()
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningParams(),
+                    *, consume: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(cleaned positions, jumps).
+
+    ``consume``: the caller hands ``positions`` over and makes no further use of it (it
+    may be left without columns): the rows are then reordered a column at a time
+    (``ais.schema.sort_by_vessel_time``), which spares a second copy of the whole frame.
 
     The positions keep every column of the input, lose the rows without a position, gain
     the bool column ``spoofed`` and come back sorted by (mmsi, timestamp, source, line)
@@ -100,7 +104,11 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
     keep = positions["lat"].notna() & positions["lon"].notna()
     # no row to drop (the usual case): no copy of every column, the frame's columns are
     # shared (copy on write) and only ``spoofed`` is new
-    pos = sort_by_vessel_time(positions if bool(keep.all()) else positions.loc[keep])
+    if bool(keep.all()):
+        pos = sort_by_vessel_time(positions, consume=consume)
+    else:       # the selected rows are a frame of this function's own
+        pos = sort_by_vessel_time(positions.loc[keep], consume=True)
+    del positions
     if pos.empty:
         pos = pos.copy()
         pos["spoofed"] = pd.Series([], dtype=bool)

@@ -177,7 +177,9 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
         return TrackSplit(np.zeros(0, dtype=np.int64), identity_frame([]), empty_tracks())
     mmsi_in = positions["mmsi"].to_numpy(dtype=np.int64)
     ts = pd.to_datetime(positions["timestamp"], utc=True).dt.as_unit("ns")
-    ns_in = ts.array.asi8.copy()
+    # the frame's own arrays (read only; ``_sort_order`` copies what it changes): the
+    # positions are most of a run's memory, and every array here is 8 bytes a row
+    ns_in = ts.array.asi8
     lat_in = positions["lat"].to_numpy(dtype=np.float64)
     lon_in = positions["lon"].to_numpy(dtype=np.float64)
     order = _sort_order(mmsi_in, ns_in, lat_in, lon_in)
@@ -185,7 +187,9 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
     ns = ns_in[order]
     lat = np.ascontiguousarray(lat_in[order])
     lon = np.ascontiguousarray(lon_in[order])
-    t = ns.astype(np.float64) / 1e9
+    del ts, ns_in, lat_in, lon_in, mmsi_in
+    t = ns.astype(np.float64)
+    t /= 1e9
     t[ns == np.iinfo(np.int64).min] = np.nan
     offsets = vessel_offsets(mmsi)
     local, counts = _k.assign_tracks(t, lat, lon, offsets, params.segment_speed_kn,
@@ -197,6 +201,7 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
     toff = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=toff[1:])
     gid = np.where(local >= 0, toff[vessel] + local, -1)
+    del vessel, local
     n_tracks = int(toff[-1])
 
     rows_of = _TrackRows(gid, n_tracks)
@@ -231,7 +236,9 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
                                     size, params, imos.get(m)))
         summaries.append(v)
     label = np.where(gid >= 0, label_of_track[np.maximum(gid, 0)], -1)
+    del gid, rows_of
     filled = _k.fill_labels(np.ascontiguousarray(label), lat, lon, offsets, n_labels)
+    del label
     out = np.empty(n, dtype=np.int64)
     out[order] = filled
     return TrackSplit(out, identity_frame(rows),

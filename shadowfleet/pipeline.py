@@ -340,7 +340,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     del decoded
     imos, identity_table, tracks = ident.imos, ident.table, ident.tracks
     own = messages_without_position(ident.positions, ident.statics)
-    positions, jumps = clean_positions(ident.positions, settings.cleaning)
+    # the identity step's positions are handed over: reordered a column at a time when
+    # the shared MMSIs' tracks move rows, never two whole frames at once
+    positions, jumps = clean_positions(ident.positions, settings.cleaning, consume=True)
     del ident
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
     # rather than by each, and only the columns they read (a copy of 7 columns rather

@@ -193,33 +193,36 @@ def sort_order(mmsi: np.ndarray, time: np.ndarray, source: np.ndarray,
 
 
 @njit
-def _take_column(order, col, out, c):
-    """``out[c] = col[order]``, the rows ``AHEAD`` prefetched."""
+def _take_column(order, col, out):
+    """``out[:] = col[order]``, the rows ``AHEAD`` prefetched."""
     n = len(order)
     for k in range(n):
         if k + AHEAD < n:
             prefetch(col, order[k + AHEAD])
-        out[c, k] = col[order[k]]
+        out[k] = col[order[k]]
 
 
 @njit(parallel=True)
-def _take_ints(order, cols, out):
+def _take_ints(order, cols, outs):
     for c in numba.prange(len(cols)):      # the columns on both cores
-        _take_column(order, cols[c], out, c)
+        _take_column(order, cols[c], outs[c])
 
 
 @njit
-def _take_ints_serial(order, cols, out):
+def _take_ints_serial(order, cols, outs):
     """``_take_ints`` on one thread: for a worker thread while the caller's own thread
     runs parallel kernels (numba's default thread pool takes one parallel call at a time)."""
     for c in range(len(cols)):
-        _take_column(order, cols[c], out, c)
+        _take_column(order, cols[c], outs[c])
 
 
 def take_columns(order: np.ndarray, columns: list[np.ndarray],
                  parallel: bool = True) -> list[np.ndarray]:
     """``[c[order] for c in columns]`` column by column in numba (every column 8 bytes
-    wide; float64 columns travel as their bits, read where they are)."""
+    wide; float64 columns travel as their bits, read where they are). Each column comes
+    back in an array of its own (not rows of one 2-D block), so that a frame made of them
+    can let one column go while keeping the others (``ais.schema.sort_by_vessel_time``
+    with ``consume``)."""
     order = np.ascontiguousarray(order, dtype=np.int64)
     kinds = []
     cols = []
@@ -231,9 +234,10 @@ def take_columns(order: np.ndarray, columns: list[np.ndarray],
         v = c.view(np.int64)
         v.flags.writeable = False       # all alike for numba (a column may be read-only)
         cols.append(v)
-    out = np.empty((len(cols), len(order)), dtype=np.int64)
+    outs = tuple(np.empty(len(order), dtype=np.int64) for _ in cols)
     # the parallel build only where it pays (``ais._numba.PARALLEL_MIN_ROWS``): on fewer
     # rows a run does not compile it at all
     kernel = _take_ints.parallel if parallel and pays_in_parallel(len(order)) else _take_ints_serial
-    kernel(order, tuple(cols), out)
-    return [out[k].view(kinds[k]) for k in range(len(cols))]
+    if cols:
+        kernel(order, tuple(cols), outs)
+    return [outs[k].view(kinds[k]) for k in range(len(cols))]

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ais._numba import njit
+from detectors._sorted import median
 
 
 @njit
@@ -59,7 +60,7 @@ def median_position(lat, lon):
     un = np.empty(n, dtype=np.float64)
     for i in range(n):
         un[i] = lon[0] + lon_delta(lon[0], lon[i])
-    return np.median(lat), wrap_lon(np.median(un))
+    return median(lat), wrap_lon(median(un))
 
 
 @njit

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import helper, njit
 
 
-@njit
+@helper
 def search_sorted(a, lo, hi, v, right):
     """Where ``v`` goes in the sorted part ``a[lo:hi]``, as an index of ``a``: before the
     elements equal to it (``right`` False, numpy's ``side="left"``) or after them
-    (``right`` True, ``side="right"``). ``lo + np.searchsorted(a[lo:hi], v, side)``."""
+    (``right`` True, ``side="right"``). ``lo + np.searchsorted(a[lo:hi], v, side)``.
+    A :func:`ais._numba.helper`: compiled once per array and value type, not again for
+    each constant ``lo`` or ``right`` of a call (as an ``njit`` function called from a
+    kernel is: six builds for the dark-period and identity kernels' calls)."""
     while lo < hi:
         mid = (lo + hi) >> 1
         x = a[mid]
@@ -34,7 +37,7 @@ def search_sorted(a, lo, hi, v, right):
 def median(a):
     """``np.median`` of the 1-D float64 array ``a`` (which it leaves unchanged): the middle
     value, the mean of the two middle ones for an even count; NaN when ``a`` is empty or
-    holds a NaN (as numpy)."""
+    holds a NaN (as numpy). Callers pass writable contiguous arrays: one build."""
     n = a.shape[0]
     if n == 0:
         return np.nan

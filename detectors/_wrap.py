@@ -57,10 +57,12 @@ def median_position(lat, lon):
     n = lat.shape[0]
     if n == 0:
         return np.nan, np.nan
+    la = np.empty(n, dtype=np.float64)      # median() of writable arrays only: one build
     un = np.empty(n, dtype=np.float64)
     for i in range(n):
+        la[i] = lat[i]
         un[i] = lon[0] + lon_delta(lon[0], lon[i])
-    return median(lat), wrap_lon(median(un))
+    return median(la), wrap_lon(median(un))
 
 
 @njit
@@ -84,6 +86,7 @@ def mean_position(lat, lon):
 
 
 def mean_position_array(lat, lon) -> tuple[float, float]:
-    """:func:`mean_position` of two numpy arrays."""
-    return mean_position(np.ascontiguousarray(lat, dtype=np.float64),
-                         np.ascontiguousarray(lon, dtype=np.float64))
+    """:func:`mean_position` of two numpy arrays (copied: writable contiguous float64, the
+    kernels' own type, so that ``mean_position`` is compiled once)."""
+    return mean_position(np.array(lat, dtype=np.float64, order="C"),
+                         np.array(lon, dtype=np.float64, order="C"))

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import njit, readonly
 
 M_PER_NM = 1852.0
 EARTH_RADIUS_NM = 6371.0088 / 1.852
@@ -45,9 +45,16 @@ def haversine_nm(lat1, lon1, lat2, lon2):
     return 2.0 * EARTH_RADIUS_NM * math.asin(math.sqrt(s))
 
 
+def haversine_nm_array(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Element-wise :func:`haversine_nm` of four equally long float64 arrays (from Python;
+    passed to the kernel as read-only contiguous float64 views, so that it is compiled
+    once whatever arrays the callers hold: ``readonly``)."""
+    return _haversine_nm_array(*(readonly(np.ascontiguousarray(a, dtype=np.float64))
+                                 for a in (lat1, lon1, lat2, lon2)))
+
+
 @njit
-def haversine_nm_array(lat1, lon1, lat2, lon2):
-    """Element-wise :func:`haversine_nm` of four equally long float64 arrays."""
+def _haversine_nm_array(lat1, lon1, lat2, lon2):
     n = lat1.shape[0]
     out = np.empty(n, dtype=np.float64)
     for i in range(n):

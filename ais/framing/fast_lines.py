@@ -35,7 +35,7 @@ _A96 = np.uint64(96 * 0x0101010101010101)
 _A120 = np.uint64(120 * 0x0101010101010101)
 
 
-@njit
+@njit(inline="always")
 def _not_armour(w):
     """High bit set in each byte of ``w`` outside the 6-bit armour (48..87, 96..119)."""
     v = w | _H                          # no borrow between bytes: v - n*ONES has the
@@ -47,7 +47,7 @@ def _not_armour(w):
     return _H & ~good
 
 
-@njit
+@njit(inline="always")
 def _fold(w):
     """XOR of the 8 bytes of ``w``."""
     w ^= w >> np.uint64(32)
@@ -56,7 +56,7 @@ def _fold(w):
     return np.int64(w & np.uint64(255))
 
 
-@njit
+@njit(inline="always")
 def _tag_plain(c):
     """A tag-block byte with no meaning to the framer (printable, not , * \\ ! $)."""
     return 32 <= c <= 126 and c != 44 and c != 42 and c != 92 and c != 33 and c != 36
@@ -314,7 +314,7 @@ def last_newline(buf):
     return last_nl
 
 
-@njit
+@njit(inline="always")
 def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl):
     """Frame the lines starting in block ``j`` into rows ``offsets[j]:offsets[j + 1]``:
     the fast path first, ``_frame_line`` for every line it leaves."""

@@ -229,7 +229,7 @@ def cell_keys(lat, lon, cell_deg, nx):
     return iy * nx + ix
 
 
-@njit
+@njit(inline="always")
 def _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm):
     """True when all four corners of cell (iy, ix) lie within ``radius_nm`` of the fix."""
     la0 = iy * cell_deg - 90.0
@@ -242,7 +242,7 @@ def _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm):
     return True
 
 
-@njit
+@njit(inline="always")
 def _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
     """True when no point of cell (iy, ix) can lie within ``radius_nm`` of the fix:
     distance(fix, centre) - (farthest corner from the centre) > radius, by the triangle

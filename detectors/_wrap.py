@@ -22,7 +22,7 @@ from ais._numba import njit
 from detectors._sorted import median
 
 
-@njit
+@njit(inline="always")
 def wrap_lon(lon):
     """``lon`` in [-180, 180) (unchanged, bit for bit, when already there; NaN for NaN
     or an infinite longitude)."""
@@ -36,13 +36,13 @@ def wrap_lon(lon):
     return r
 
 
-@njit
+@njit(inline="always")
 def lon_delta(lon0, lon1):
     """Signed longitude difference ``lon1 - lon0`` the short way round, in [-180, 180)."""
     return wrap_lon(lon1 - lon0)
 
 
-@njit
+@njit(inline="always")
 def interp_lon(lon0, lon1, mix):
     """Longitude a fraction ``mix`` of the way from ``lon0`` to ``lon1``, the short way
     round (``lon0`` itself, exactly, when the two are equal or ``mix`` is 0)."""

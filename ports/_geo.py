@@ -62,7 +62,7 @@ def _haversine_nm_array(lat1, lon1, lat2, lon2):
     return out
 
 
-@njit
+@njit(inline="always")
 def implied_speed_kn(distance_nm, seconds):
     """Speed in knots to cover ``distance_nm`` in ``seconds``; +inf for a positive
     distance in zero (or negative) time, 0 for no distance in no time."""
@@ -100,7 +100,7 @@ def point_segment_distance_nm(lat, lon, lat_a, lon_a, lat_b, lon_b):
     return math.sqrt(px * px + py * py)
 
 
-@njit
+@njit(inline="always")
 def _short_dlon(dlon):
     """A longitude difference the short way round (unchanged within [-180, 180])."""
     while dlon > 180.0:
@@ -110,13 +110,13 @@ def _short_dlon(dlon):
     return dlon
 
 
-@njit
+@njit(inline="always")
 def nm_to_deg_lat(nm):
     """Degrees of latitude spanned by ``nm`` nautical miles."""
     return nm / NM_PER_DEG_LAT
 
 
-@njit
+@njit(inline="always")
 def nm_to_deg_lon(nm, lat):
     """Degrees of longitude spanned by ``nm`` nautical miles at latitude ``lat``
     (capped near the poles so a bounding box never becomes infinite)."""

@@ -37,7 +37,7 @@ def _orphan_chain(j, next_row, state, orphan_rank, rank):
     return rank
 
 
-@njit
+@njit(inline="always")
 def _oldest(queue, head, alive):
     while head[0] < len(queue) and queue[head[0]] >= 0 and not alive[queue[head[0]]]:
         head[0] += 1

@@ -35,7 +35,7 @@ _A96 = np.uint64(96 * 0x0101010101010101)
 _A120 = np.uint64(120 * 0x0101010101010101)
 
 
-@njit(inline="always")
+@njit
 def _not_armour(w):
     """High bit set in each byte of ``w`` outside the 6-bit armour (48..87, 96..119)."""
     v = w | _H                          # no borrow between bytes: v - n*ONES has the
@@ -47,7 +47,7 @@ def _not_armour(w):
     return _H & ~good
 
 
-@njit(inline="always")
+@njit
 def _fold(w):
     """XOR of the 8 bytes of ``w``."""
     w ^= w >> np.uint64(32)
@@ -56,7 +56,7 @@ def _fold(w):
     return np.int64(w & np.uint64(255))
 
 
-@njit(inline="always")
+@njit
 def _tag_plain(c):
     """A tag-block byte with no meaning to the framer (printable, not , * \\ ! $)."""
     return 32 <= c <= 126 and c != 44 and c != 42 and c != 92 and c != 33 and c != 36

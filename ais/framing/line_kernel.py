@@ -76,7 +76,7 @@ def count_lines(buf):
     return n
 
 
-@njit(inline="always")
+@njit
 def _hex(c):
     if 48 <= c <= 57:
         return c - 48
@@ -87,13 +87,13 @@ def _hex(c):
     return -1
 
 
-@njit(inline="always")
+@njit
 def _is_space(c):
     # bytes.strip(): space, \t, \n, \r, \x0b, \x0c
     return c == 32 or (9 <= c <= 13)
 
 
-@njit(inline="always")
+@njit
 def _integer(buf, a, b):
     """(value, ok) of buf[a:b] when it is 1..19 ASCII digits fitting int64; ok False else."""
     n = b - a
@@ -110,7 +110,7 @@ def _integer(buf, a, b):
     return v, True
 
 
-@njit(inline="always")
+@njit
 def _all_digits(buf, a, b):
     if b <= a:
         return False
@@ -120,7 +120,7 @@ def _all_digits(buf, a, b):
     return True
 
 
-@njit(inline="always")
+@njit
 def _digits_with_one_dot(buf, a, b):
     """``f.replace(b".", b"", 1).isdigit()``."""
     dot = False
@@ -136,7 +136,7 @@ def _digits_with_one_dot(buf, a, b):
     return n > 0
 
 
-@njit(inline="always")
+@njit
 def _days_from_civil(y, m, d):
     """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
     if m <= 2:
@@ -149,7 +149,7 @@ def _days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-@njit(inline="always")
+@njit
 def _month_days(y, m):
     if m == 2:
         leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0

@@ -8,6 +8,22 @@ numba's disk cache keyed on the sources a kernel may compile in (:mod:`ais._kern
 No fastmath: positions use NaN for "not available" and fastmath assumes no NaN.
 Thresholds are passed as arguments, never read from globals (numba freezes globals
 at compile time).
+
+What the first run after an install compiles (``benchmarks/compile_cost.py`` prints it
+per kernel) depends on how a kernel's helpers are declared:
+
+- a plain ``njit`` function called from a kernel is a compile of its own (about 0.05 to
+  0.1 s of CPU even for one line: its Python and C wrappers, an LLVM module), its code
+  is optimised and generated again in each caller's module, and it is compiled again for
+  every combination of constant arguments a kernel passes (``f(x, -1, True)``);
+- a one-line or few-line helper called from small kernels is ``njit(inline="always")``:
+  typed again at each call site, which costs less than a compile of its own. Not for
+  large bodies, nor into a large kernel: typing grows faster than the function (the
+  framer inlining its tag-block, ``$PGHP`` and sentence parsers compiled 25% slower, and
+  ``_fast_line`` with its one-line byte helpers inlined took twice as long); measure
+  with ``benchmarks/compile_cost.py``;
+- a helper called with constant arguments is :func:`helper` (one build per argument
+  types, constants or not).
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import helper, njit
 from ports._geo import haversine_nm, implied_speed_kn
 
 
-@njit
+@helper                 # one build, not one per constant argument (ais._numba.helper)
 def _is_jump(t, lat, lon, a, b, max_speed_kn, min_jump_nm, min_seconds):
     d = haversine_nm(lat[a], lon[a], lat[b], lon[b])
     dt = t[b] - t[a]

@@ -35,6 +35,7 @@ import numba
 import numpy as np
 
 from ais._numba import njit
+from detectors._sorted import search_sorted
 from ports._geo import haversine_nm, nm_to_deg_lat, nm_to_deg_lon
 
 
@@ -97,8 +98,8 @@ def _count_own(msg_t, msg_off, gap_vessel, t_lo, t_hi, out, first, last):
             continue
         a = msg_off[v]
         b = msg_off[v + 1]
-        lo = a + np.searchsorted(msg_t[a:b], t_lo[g], side="right")
-        hi = a + np.searchsorted(msg_t[a:b], t_hi[g], side="left")
+        lo = search_sorted(msg_t, a, b, t_lo[g], True)
+        hi = search_sorted(msg_t, a, b, t_hi[g], False)
         if hi > lo:
             out[g] = hi - lo
             first[g] = msg_t[lo]
@@ -250,7 +251,7 @@ def cell_keys(lat, lon, cell_deg, nx):
     return key
 
 
-@njit
+@njit(inline="always")
 def _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm):
     """True when all four corners of cell (iy, ix) lie within ``radius_nm`` of the fix."""
     la0 = iy * cell_deg - 90.0
@@ -263,7 +264,7 @@ def _cell_inside(flat, flon, iy, ix, cell_deg, radius_nm):
     return True
 
 
-@njit
+@njit(inline="always")
 def _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
     """True when no point of cell (iy, ix) can lie within ``radius_nm`` of the fix:
     distance(fix, centre) - (farthest corner from the centre) > radius, by the triangle
@@ -324,8 +325,8 @@ def _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, 
     for iy in range(iy0, iy1 + 1):
         for ix in range(ix0, ix1 + 1):
             base = (iy * nx + ix) * n_buckets
-            r0 = np.searchsorted(run_key, base + b_lo, side="left")
-            r1 = np.searchsorted(run_key, base + b_hi, side="right")
+            r0 = search_sorted(run_key, 0, run_key.shape[0], base + b_lo, False)
+            r1 = search_sorted(run_key, 0, run_key.shape[0], base + b_hi, True)
             if r0 == r1:
                 continue
             if _cell_outside(flat, flon, iy, ix, cell_deg, radius_nm):
@@ -342,8 +343,8 @@ def _scan_near(run_key, run_vid, run_off, t, lat, lon, cell_deg, nx, n_buckets, 
                     a = lo          # a bucket wholly inside the gap
                     e = hi
                 else:
-                    a = lo + np.searchsorted(t[lo:hi], t_lo, side="right")
-                    e = lo + np.searchsorted(t[lo:hi], t_hi, side="left")
+                    a = search_sorted(t, lo, hi, t_lo, True)
+                    e = search_sorted(t, lo, hi, t_hi, False)
                 if a >= e:
                     continue
                 if inside:

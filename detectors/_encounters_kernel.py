@@ -36,6 +36,7 @@ import numpy as np
 
 from ports._geo import EARTH_RADIUS_NM, M_PER_NM, haversine_nm
 from ais._numba import njit
+from detectors._sorted import median
 from detectors._wrap import interp_lon, mean_position
 
 
@@ -250,7 +251,7 @@ def _median_speed_kn(glat, glon, g0, g1, step_h):
     s = np.empty(m, dtype=np.float64)
     for j in range(m):
         s[j] = haversine_nm(glat[g0 + j], glon[g0 + j], glat[g0 + j + 1], glon[g0 + j + 1]) / step_h
-    return np.median(s)
+    return median(s)
 
 
 @njit
@@ -345,9 +346,9 @@ def event_stats(g0, g1, r0s, r1s, pa, pb, pd, glat, glon, step_s, out_steps, out
                                          glon[pb[q] + 1]) / step_h
                     j += 1
         out_steps[e] = n_rows
-        out_dist[e] = np.median(dist)
-        out_s1[e] = np.median(s1)
-        out_s2[e] = np.median(s2)
+        out_dist[e] = median(dist)
+        out_s1[e] = median(s1)
+        out_s2[e] = median(s2)
         lat_e, lon_e = mean_position(la, lo)
         out_lat[e] = lat_e
         out_lon[e] = lon_e

@@ -20,6 +20,7 @@ import math
 import numba
 import numpy as np
 
+from detectors._sorted import search_sorted
 from ports._geo import haversine_nm, point_segment_distance_nm
 from ais._numba import njit
 
@@ -190,8 +191,8 @@ def echo_mask(t_b, lat_b, lon_b, t_a, lat_a, lon_a, shift_s, distance_nm):
     n_a = t_a.shape[0]
     out = np.zeros(n_b, dtype=np.bool_)
     for i in range(n_b):
-        lo = np.searchsorted(t_a, t_b[i] - shift_s, side="left")
-        hi = np.searchsorted(t_a, t_b[i] + shift_s, side="right")
+        lo = search_sorted(t_a, 0, n_a, t_b[i] - shift_s, False)
+        hi = search_sorted(t_a, 0, n_a, t_b[i] + shift_s, True)
         for j in range(lo, hi):
             if j + 1 < hi:
                 d = point_segment_distance_nm(lat_b[i], lon_b[i], lat_a[j], lon_a[j],

@@ -18,7 +18,7 @@ from ais._numba import njit
 from detectors._wrap import median_position
 
 
-@njit
+@njit(inline="always")
 def _slow_step(t, lat, lon, j, max_gap_s, max_speed_kn):
     dt = t[j + 1] - t[j]
     if dt > max_gap_s:

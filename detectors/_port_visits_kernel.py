@@ -11,11 +11,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ais._numba import njit, readonly
+from ais._numba import helper, njit, readonly
 from ports._pip import locate_many, point_in_port, within_port_nm
 
 
-@njit
+@helper                 # one build, not one per constant argument (ais._numba.helper)
 def _emit(k, cur, start, last_in, is_open, t, min_dwell_s, out_start, out_end, out_port,
           out_open):
     if t[last_in] - t[start] >= min_dwell_s:

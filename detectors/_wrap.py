@@ -19,9 +19,10 @@ import math
 import numpy as np
 
 from ais._numba import njit
+from detectors._sorted import median
 
 
-@njit
+@njit(inline="always")
 def wrap_lon(lon):
     """``lon`` in [-180, 180) (unchanged, bit for bit, when already there; NaN for NaN
     or an infinite longitude)."""
@@ -35,13 +36,13 @@ def wrap_lon(lon):
     return r
 
 
-@njit
+@njit(inline="always")
 def lon_delta(lon0, lon1):
     """Signed longitude difference ``lon1 - lon0`` the short way round, in [-180, 180)."""
     return wrap_lon(lon1 - lon0)
 
 
-@njit
+@njit(inline="always")
 def interp_lon(lon0, lon1, mix):
     """Longitude a fraction ``mix`` of the way from ``lon0`` to ``lon1``, the short way
     round (``lon0`` itself, exactly, when the two are equal or ``mix`` is 0)."""
@@ -56,10 +57,12 @@ def median_position(lat, lon):
     n = lat.shape[0]
     if n == 0:
         return np.nan, np.nan
+    la = np.empty(n, dtype=np.float64)      # median() of writable arrays only: one build
     un = np.empty(n, dtype=np.float64)
     for i in range(n):
+        la[i] = lat[i]
         un[i] = lon[0] + lon_delta(lon[0], lon[i])
-    return np.median(lat), wrap_lon(np.median(un))
+    return median(la), wrap_lon(median(un))
 
 
 @njit
@@ -83,6 +86,7 @@ def mean_position(lat, lon):
 
 
 def mean_position_array(lat, lon) -> tuple[float, float]:
-    """:func:`mean_position` of two numpy arrays."""
-    return mean_position(np.ascontiguousarray(lat, dtype=np.float64),
-                         np.ascontiguousarray(lon, dtype=np.float64))
+    """:func:`mean_position` of two numpy arrays (copied: writable contiguous float64, the
+    kernels' own type, so that ``mean_position`` is compiled once)."""
+    return mean_position(np.array(lat, dtype=np.float64, order="C"),
+                         np.array(lon, dtype=np.float64, order="C"))

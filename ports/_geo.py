@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from ais._numba import njit
+from ais._numba import njit, readonly
 
 M_PER_NM = 1852.0
 EARTH_RADIUS_NM = 6371.0088 / 1.852
@@ -45,9 +45,16 @@ def haversine_nm(lat1, lon1, lat2, lon2):
     return 2.0 * EARTH_RADIUS_NM * math.asin(math.sqrt(s))
 
 
+def haversine_nm_array(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Element-wise :func:`haversine_nm` of four equally long float64 arrays (from Python;
+    passed to the kernel as read-only contiguous float64 views, so that it is compiled
+    once whatever arrays the callers hold: ``readonly``)."""
+    return _haversine_nm_array(*(readonly(np.ascontiguousarray(a, dtype=np.float64))
+                                 for a in (lat1, lon1, lat2, lon2)))
+
+
 @njit
-def haversine_nm_array(lat1, lon1, lat2, lon2):
-    """Element-wise :func:`haversine_nm` of four equally long float64 arrays."""
+def _haversine_nm_array(lat1, lon1, lat2, lon2):
     n = lat1.shape[0]
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
@@ -55,7 +62,7 @@ def haversine_nm_array(lat1, lon1, lat2, lon2):
     return out
 
 
-@njit
+@njit(inline="always")
 def implied_speed_kn(distance_nm, seconds):
     """Speed in knots to cover ``distance_nm`` in ``seconds``; +inf for a positive
     distance in zero (or negative) time, 0 for no distance in no time."""
@@ -93,7 +100,7 @@ def point_segment_distance_nm(lat, lon, lat_a, lon_a, lat_b, lon_b):
     return math.sqrt(px * px + py * py)
 
 
-@njit
+@njit(inline="always")
 def _short_dlon(dlon):
     """A longitude difference the short way round (unchanged within [-180, 180])."""
     while dlon > 180.0:
@@ -103,13 +110,13 @@ def _short_dlon(dlon):
     return dlon
 
 
-@njit
+@njit(inline="always")
 def nm_to_deg_lat(nm):
     """Degrees of latitude spanned by ``nm`` nautical miles."""
     return nm / NM_PER_DEG_LAT
 
 
-@njit
+@njit(inline="always")
 def nm_to_deg_lon(nm, lat):
     """Degrees of longitude spanned by ``nm`` nautical miles at latitude ``lat``
     (capped near the poles so a bounding box never becomes infinite)."""

@@ -25,9 +25,14 @@ antimeridian; the other helpers take longitudes as they are. The bounding-box pr
 buffer) does not contain the point: for a feed of a whole sea most positions touch no
 box at all.
 
-The helpers are ``inline="always"``: called per point from a serial loop, a compiled
-call that passes six arrays costs about ten times the bounding-box test it guards
-(reference counting of every array argument), measured on a 1,000,000-point feed.
+The per-point helpers are ``inline="always"``: called per point from a serial loop, a
+compiled call that passes six arrays costs about ten times the bounding-box test it
+guards (reference counting of every array argument), measured on a 1,000,000-point feed.
+The walks over a polygon's edges behind that test (:func:`_in_polygon`,
+:func:`_polygon_edge_distance_nm`) are plain calls, compiled once: inlined, numba typed
+and lowered them again at every call site in the four kernels here and
+the port-visit kernel (half their compile on the first run after an install), and a
+call costs little beside the edge loop it starts.
 """
 
 from __future__ import annotations
@@ -123,7 +128,7 @@ def _orientation(x1, y1, x2, y2, px, py):
     return _exact_orientation(x1, y1, x2, y2, px, py)
 
 
-@njit(inline="always")
+@njit
 def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
     """Inside polygon ``g`` or on its boundary (shapely ``covers``): on an edge, or an
     odd number of edges crossing the horizontal ray to the point's east (half-open in
@@ -150,7 +155,7 @@ def _in_polygon(lat, lon, g, vx, vy, ring_off, poly_ring):
     return inside
 
 
-@njit(inline="always")
+@njit
 def _polygon_edge_distance_nm(lat, lon, g, vx, vy, ring_off, poly_ring):
     best = np.inf
     for r in range(poly_ring[g], poly_ring[g + 1]):

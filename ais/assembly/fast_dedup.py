@@ -37,7 +37,7 @@ LOW = np.int64((1 << 32) - 1)
 AHEAD = 32
 
 
-@njit
+@njit(inline="always")
 def _repeat(ti, e, e_time, window_s):
     """The dedup rule for one message (receive time ``ti``, window entry ``e``): a
     duplicate when within ``window_s`` of the entry's kept time; else its time is kept."""
@@ -85,17 +85,17 @@ def _hash_spans(buf, starts, ends, out):
         out[i] = h
 
 
-@njit
+@njit(inline="always")
 def _slot(h, shift):
     return np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)
 
 
-@njit
+@njit(inline="always")
 def _slot_entry(v):
     return (v & LOW) - 2
 
 
-@njit
+@njit(inline="always")
 def _slot_value(hk, e):
     return (hk & HIGH) | (e + 2)
 
@@ -286,7 +286,7 @@ def _decide(times, window_s, codes, e_time, dup):
     return n_dup, tmin, tmax
 
 
-@njit
+@njit(inline="always")
 def _unlink(tab, shift, e_hash, e):
     mask = len(tab) - 1
     s = _slot(e_hash[e], shift)

@@ -19,13 +19,13 @@ import numpy as np
 from numba import types
 from numba.typed import Dict
 
-from ais._numba import njit
+from ais._numba import helper, njit
 
 OPEN_AT_END = -2
 ORPHAN = -1
 
 
-@njit
+@helper                 # one build, not one per constant argument (ais._numba.helper)
 def _orphan_chain(j, next_row, state, orphan_rank, rank):
     """Mark the fragments of one open message (a chain from row ``j``) orphans, in order;
     returns the next orphan rank."""
@@ -37,7 +37,7 @@ def _orphan_chain(j, next_row, state, orphan_rank, rank):
     return rank
 
 
-@njit
+@njit(inline="always")
 def _oldest(queue, head, alive):
     while head[0] < len(queue) and queue[head[0]] >= 0 and not alive[queue[head[0]]]:
         head[0] += 1

@@ -314,7 +314,7 @@ def last_newline(buf):
     return last_nl
 
 
-@njit
+@njit(inline="always")
 def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl):
     """Frame the lines starting in block ``j`` into rows ``offsets[j]:offsets[j + 1]``:
     the fast path first, ``_frame_line`` for every line it leaves."""

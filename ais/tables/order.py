@@ -63,7 +63,7 @@ def _radix_by_mmsi(mmsi, order):
         count[d] += 1
 
 
-@njit
+@njit(inline="always")
 def _less(a, b, t, src, line):
     """Row ``a`` goes strictly before row ``b`` by (time, source, line)."""
     if t[a] != t[b]:

@@ -26,7 +26,7 @@ def _hash_spans(buf, starts, ends, out):
         out[i] = h
 
 
-@njit
+@njit(inline="always")
 def _same_span(buf, a0, a1, b0, b1):
     if a1 - a0 != b1 - b0:
         return False

@@ -209,6 +209,9 @@ def main() -> None:
                         help="data each timed run adds (minutes of every vessel)")
     parser.add_argument("--claims", action="store_true",
                         help="timed runs with every bundled claim and a watchlist")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N functions of each timed run with the most "
+                             "cumulative time (cProfile)")
     args = parser.parse_args()
     _count_archive_reads()
     global STEP_S
@@ -248,7 +251,16 @@ def main() -> None:
                 anchor_s = anchor(state_dir, analysis)
                 print(f"anchor: one analysis of all {kept:,} positions kept (the design "
                       f"before tails) {anchor_s:.2f} s", flush=True)
-            r = one_run(state_dir, batch(k, new_steps, args.vessels), timed)
+            new = batch(k, new_steps, args.vessels)
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                r = profiler.runcall(one_run, state_dir, new, timed)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+            else:
+                r = one_run(state_dir, new, timed)
             k += new_steps
             run = r["load"] + r["analyse"] + r["commit"] + r["outputs"]
             print(f"{r['kept']:>11,} {r['tails']:>9,} {r['load']:>7.2f} {r['analyse']:>9.2f} "

@@ -12,13 +12,16 @@ The anchor, measured in the same run at the first size only (it grows with the d
 the design before tails, one ``pipeline.analyse`` of every position kept, which is what
 each run used to cost.
 
-    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims]
+    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims] [--profile N]
 
 ``--claims``: the timed runs evaluate every bundled claim (the ships they name by IMO
 stood in for by synthetic vessels, by MMSI) and a watchlist of three vessels, as a job
 with ``--claims`` and ``--watchlist`` does: they read the archive only for the claimed and
 listed vessels' rows and the chunks a reception caveat's dark period overlaps
-(``shadowfleet.job_state.KeptPositions``). The state is built without them either way.
+(``shadowfleet.job_state.KeptPositions``; a claim only the rows its window consults), and
+the rows read by claims and by the watchlist are printed apart. The state is built
+without them either way. ``--profile N``: the N functions of each timed run with the most
+cumulative time (cProfile).
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
 position every 2 minutes (``--interval-s``), each on a 60-hour cycle: 36 h at a stop (one of
@@ -150,7 +153,22 @@ def _count_archive_reads() -> None:
                 yield frame
         return run
 
-    cls.__init__ = kept
+    def split(method):
+        def run(self, *args, **kwargs):
+            before = self.rows_read["positions"]
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                key = "claims" if kwargs.get("window") is not None else "others"
+                self.split_rows[key] += self.rows_read["positions"] - before
+        return run
+
+    def kept_split(self, *args, **kwargs):
+        kept(self, *args, **kwargs)
+        self.split_rows = {"claims": 0, "others": 0}
+
+    cls.__init__ = kept_split
+    cls.positions_of = split(cls.positions_of)
     for name in ("positions_of", "last_seen", "reception_size"):
         setattr(cls, name, timed(getattr(cls, name)))
     cls.each_partition = timed_parts(cls.each_partition)
@@ -178,6 +196,9 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
             "cpu": time.process_time() - cpu,
             "read": sum(m.rows_read["positions"] + m.rows_scanned for m in _READERS[first:]),
             "read_s": sum(m.read_s for m in _READERS[first:]),
+            "split": [sum(m.split_rows["claims"] for m in _READERS[first:]),
+                      sum(m.split_rows["others"] for m in _READERS[first:]),
+                      sum(m.rows_scanned for m in _READERS[first:])],
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -209,6 +230,9 @@ def main() -> None:
                         help="data each timed run adds (minutes of every vessel)")
     parser.add_argument("--claims", action="store_true",
                         help="timed runs with every bundled claim and a watchlist")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N functions of each timed run with the most "
+                             "cumulative time (cProfile)")
     args = parser.parse_args()
     _count_archive_reads()
     global STEP_S
@@ -248,13 +272,27 @@ def main() -> None:
                 anchor_s = anchor(state_dir, analysis)
                 print(f"anchor: one analysis of all {kept:,} positions kept (the design "
                       f"before tails) {anchor_s:.2f} s", flush=True)
-            r = one_run(state_dir, batch(k, new_steps, args.vessels), timed)
+            new = batch(k, new_steps, args.vessels)
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                r = profiler.runcall(one_run, state_dir, new, timed)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
+            else:
+                r = one_run(state_dir, new, timed)
             k += new_steps
             run = r["load"] + r["analyse"] + r["commit"] + r["outputs"]
             print(f"{r['kept']:>11,} {r['tails']:>9,} {r['load']:>7.2f} {r['analyse']:>9.2f} "
                   f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['cpu']:>6.2f} "
                   f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
                   f"{r['read_s']:>14.2f}", flush=True)
+            if args.claims:
+                c, o, sc = r["split"]
+                print(f"{'':>11} archive rows read: {c:,} by claims (positions_of with a "
+                      f"window), {o:,} by other positions_of calls (watchlists, no window), "
+                      f"{sc:,} scanned for reception caveats", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"building the state: {built:.1f} s in runs of {args.build_days} days; peak RSS "
           f"{peak:.0f} MB", flush=True)

@@ -393,18 +393,110 @@ class KeptPositions:
         old = old[old["lat"].notna() & old["lon"].notna()]
         return old[[c for c in cols if c in old.columns]].reset_index(drop=True)
 
-    def positions_of(self, mmsis, columns=_SEARCHED) -> pd.DataFrame:
+    def positions_of(self, mmsis, columns=_SEARCHED, *, window=None) -> pd.DataFrame:
         """The positions of the vessels ``mmsis`` only (``columns`` of them), archive and
-        tails, in vessel and time order."""
+        tails, in vessel and time order. ``window`` (start, end): only the rows a claim
+        with that window consults (:func:`shadowfleet.claims.vessels.coverage_positions`:
+        those inside it, each vessel's last trusted one before it and first after it);
+        of the archive only the chunks whose times overlap the window are read inside
+        it (a timestamp filter), then, for the fixes either side, the chunks nearest the
+        window in time until no further chunk can hold a nearer one."""
         wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
         cols = [c for c in columns if c in self.tails.columns]
         tails = self.tails.loc[self.tails["mmsi"].isin(wanted), cols]
-        old = self._positioned(wanted, cols)
+        if window is None:
+            old = self._positioned(wanted, cols)
+        else:
+            old = self._in_window(wanted, cols, tails, *window)
+        if window is not None:
+            from shadowfleet.claims.vessels import coverage_positions
+
+            tails = coverage_positions(tails, *window)
         if old is None or not len(old):
-            return tails.reset_index(drop=True)
-        self.rows_read["positions"] += len(old)
-        both = pd.concat([old, tails], ignore_index=True)
+            both = tails
+        else:
+            self.rows_read["positions"] += len(old)
+            both = pd.concat([old, tails], ignore_index=True)
+            if window is not None:
+                both = coverage_positions(both, *window)
         return both.sort_values(["mmsi", "timestamp"], kind="mergesort").reset_index(drop=True)
+
+    def _in_window(self, wanted: np.ndarray, cols: list, tails: pd.DataFrame,
+                   start, end) -> pd.DataFrame | None:
+        """Archived rows with a position of the vessels ``wanted`` that
+        :meth:`positions_of` with a window needs: those inside [start, end], and the
+        candidates for each vessel's last trusted fix before ``start`` and first after
+        ``end`` (every archived row of a vessel is older than its tail rows)."""
+        import pyarrow.dataset as ds
+
+        if not len(wanted):
+            return None
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        lo, hi = start.value, end.value
+        need = list(dict.fromkeys([*cols, "mmsi", "timestamp", "lat", "lon", "spoofed"]))
+        vessel, when = ds.field("mmsi"), ds.field("timestamp")
+        parts = []
+
+        def read(entries, cond):
+            frame = self._read(entries, need, cond)
+            if frame is None or not len(frame):
+                return None
+            frame = frame[frame["lat"].notna() & frame["lon"].notna()]
+            parts.append(frame)
+            return frame
+
+        def trusted(frame):
+            t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            ok = ~frame["spoofed"].fillna(False).astype(bool).to_numpy() \
+                if "spoofed" in frame else np.ones(len(frame), dtype=bool)
+            return frame["mmsi"].to_numpy(dtype=np.int64)[ok], t[ok]
+
+        overlap = [e for e in self.archive
+                   if (e.get("tmax") is None or e["tmax"] >= lo)
+                   and (e.get("tmin") is None or e["tmin"] <= hi)]
+        read(overlap, vessel.isin(wanted) & (when >= start) & (when <= end))
+        t_mmsi, t_ns = trusted(tails)
+        # the last trusted fix before the window: chunks by their last time, latest first
+        best = {}
+        for m, t in zip(t_mmsi[t_ns < lo], t_ns[t_ns < lo]):
+            best[m] = max(best.get(m, t), t)
+        before = sorted((e for e in self.archive if e.get("tmin") is None or e["tmin"] < lo),
+                        key=lambda e: -(e["tmax"] if e.get("tmax") is not None else 2**63 - 1))
+        for entry in before:
+            top = entry.get("tmax")
+            open_ = [m for m in wanted if top is None or best.get(m, -1) <= top]
+            if not open_:
+                break
+            frame = read([entry], vessel.isin(open_) & (when < start))
+            if frame is not None:
+                for m, t in zip(*trusted(frame)):
+                    best[m] = max(best.get(m, t), t)
+        # the first trusted fix after it: none in the archive for a vessel whose tail
+        # ends before the window does; else chunks by their first time, earliest first
+        first = {}
+        for m, t in zip(t_mmsi[t_ns > hi], t_ns[t_ns > hi]):
+            first[m] = min(first.get(m, t), t)
+        if len(tails):
+            tail_end = tails.groupby("mmsi")["timestamp"].max()
+            done = set(tail_end.index[pd.to_datetime(tail_end, utc=True) <= end].astype(np.int64))
+        else:
+            done = set()
+        after = sorted((e for e in self.archive if e.get("tmax") is None or e["tmax"] > hi),
+                       key=lambda e: e["tmin"] if e.get("tmin") is not None else -1)
+        for entry in after:
+            bottom = entry.get("tmin")
+            open_ = [m for m in wanted if m not in done
+                     and (bottom is None or first.get(m, 2**63 - 1) >= bottom)]
+            if not open_:
+                break
+            frame = read([entry], vessel.isin(open_) & (when > end))
+            if frame is not None:
+                for m, t in zip(*trusted(frame)):
+                    first[m] = min(first.get(m, t), t)
+        if not parts:
+            return None
+        out = pd.concat(parts, ignore_index=True)
+        return out[[c for c in cols if c in out.columns]].reset_index(drop=True)
 
     def each_partition(self, columns=_SEARCHED, *,
                        start=None, end=None):

@@ -274,18 +274,15 @@ def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path
     assert made[-1].rows_read["positions"] > 0
 
 
-def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeypatch):
-    """``KeptPositions`` over chunks of this version and one written before chunks were
-    sorted and had their trusted positions in the manifest: the vessels' rows, the
-    reception search in bounded and open windows, the size and end equal one frame of
-    every position (archive rows without a position left out, as the cleaning does); the
-    old chunk's entry learns its trusted positions."""
+def _kept(tmp_path):
+    """An archive of three chunks (the oldest as written before: unsorted, no row groups,
+    no trusted entry) and the tails after them, of 4,000 random positions (5 % without a
+    position, 10 % spoofed) of 39 vessels over 2,000 minutes from 1 Aug 2023."""
     import dataclasses
 
     import numpy as np
 
     import ais.schema as schema
-    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex
     from shadowfleet.job_state import ARCHIVE, JobState, KeptPositions, _sha256, _write_chunk
 
     rng = np.random.default_rng(5)
@@ -305,7 +302,6 @@ def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeyp
     cuts = [t0 + pd.Timedelta(minutes=m) for m in (500, 1_000, 1_500)]
     state_dir = tmp_path / "state"
     (state_dir / ARCHIVE).mkdir(parents=True)
-    # the oldest chunk as written before: unsorted, no row groups, no trusted entry
     old = frame[frame["timestamp"] < cuts[0]].sample(frac=1.0, random_state=1)
     old.to_parquet(state_dir / ARCHIVE / "chunk-00000001.parquet", index=False)
     f = state_dir / ARCHIVE / "chunk-00000001.parquet"
@@ -319,6 +315,24 @@ def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeyp
     tails = frame[(frame["timestamp"] >= cuts[-1]) & frame["lat"].notna()].reset_index(drop=True)
     kept = KeptPositions(state_dir, archive, tails)
     whole = schema.sort_by_vessel_time(frame[frame["lat"].notna()].reset_index(drop=True))
+    return rng, t0, cuts, state_dir, archive, old, frame, tails, kept, whole
+
+
+def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeypatch):
+    """``KeptPositions`` over chunks of this version and one written before chunks were
+    sorted and had their trusted positions in the manifest: the vessels' rows, the
+    reception search in bounded and open windows, the size and end equal one frame of
+    every position (archive rows without a position left out, as the cleaning does); the
+    old chunk's entry learns its trusted positions."""
+    import dataclasses
+
+    import numpy as np
+
+    import ais.schema as schema
+    from shadowfleet.claims.caveats import PartitionedReception, ReceptionIndex
+    from shadowfleet.job_state import ARCHIVE, JobState, KeptPositions, _sha256, _write_chunk
+
+    rng, t0, cuts, state_dir, archive, old, frame, tails, kept, whole = _kept(tmp_path)
     one = ReceptionIndex(whole)
     split = PartitionedReception(kept.each_partition, size=kept.reception_size)
     assert len(split) == len(one) and split.end == one.end
@@ -364,3 +378,61 @@ def test_kept_positions_read_as_one_frame_of_archive_and_tails(tmp_path, monkeyp
     monkeypatch.setattr(job_state, "_table", counted)
     read_archive(state_dir, archive, windows=[(t0.value, t0.value + 10**9)])
     assert opened == ["chunk-00000001.parquet"]
+
+
+def test_claims_read_only_the_archive_rows_their_windows_need(tmp_path, monkeypatch):
+    """``positions_of`` with a claim's window gives exactly the rows of all the data the
+    claim consults (those inside the window, each vessel's last trusted fix before it and
+    first after it: ``coverage_positions``), for windows inside one chunk, across chunks,
+    before and after the data; and a window inside one chunk whose vessels are heard
+    either side of it within that chunk opens that chunk alone and reads none of the
+    rows of the other chunks or of the tails' time."""
+    import numpy as np
+
+    import shadowfleet.job_state as job_state
+    from shadowfleet.claims.vessels import coverage_positions
+
+    rng, t0, cuts, state_dir, archive, old, frame, tails, kept, whole = _kept(tmp_path)
+    cols = ["mmsi", "timestamp", "lat", "lon", "spoofed"]
+    minute = pd.Timedelta(minutes=1)
+    windows = [(t0 + int(a) * minute, t0 + int(a + d) * minute)
+               for a, d in zip(rng.integers(-300, 2_300, 60), rng.integers(0, 900, 60))]
+    windows += [(t0 - 500 * minute, t0 - 100 * minute), (t0 + 3_000 * minute, t0 + 4_000 * minute)]
+    for a, b in windows:
+        wanted = set(rng.integers(1, 40, int(rng.integers(0, 6))).tolist())
+        got = kept.positions_of(wanted, cols, window=(a, b))
+        want = coverage_positions(whole.loc[whole["mmsi"].isin(wanted), cols], a, b)
+        # vessel and time order; rows of a vessel at one time (the random data has some,
+        # the fixes either side may be any one of them) compared as sets
+        assert got[["mmsi", "timestamp"]].equals(got.sort_values(
+            ["mmsi", "timestamp"], kind="mergesort")[["mmsi", "timestamp"]])
+        got, want = (f.sort_values(cols, kind="mergesort").reset_index(drop=True)
+                     for f in (got, want))
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # a window inside the third chunk ([1,000, 1,500) min): only that chunk is opened
+    read, real = [], job_state.KeptPositions._read
+
+    def counted(self, entries, columns, filter_):
+        out = real(self, entries, columns, filter_)
+        read.append(([e["name"] for e in entries], out))
+        return out
+
+    monkeypatch.setattr(job_state.KeptPositions, "_read", counted)
+    a, b = t0 + 1_200 * minute, t0 + 1_260 * minute
+    trusted = whole[~whole["spoofed"]]
+    t = trusted["timestamp"]
+    near = set(trusted.loc[(t >= cuts[1]) & (t < a), "mmsi"]) \
+        & set(trusted.loc[(t > b) & (t < cuts[2]), "mmsi"])
+    wanted = sorted(near)[:5]
+    assert len(wanted) == 5
+    earlier = kept.rows_read["positions"]
+    got = kept.positions_of(wanted, cols, window=(a, b))
+    assert {n for names, _ in read for n in names} == {archive[2]["name"]}
+    rows = pd.concat([f for _, f in read if f is not None])
+    assert rows["mmsi"].isin(wanted).all()
+    assert ((rows["timestamp"] >= cuts[1]) & (rows["timestamp"] < cuts[2])).all()
+    in_chunk = whole[whole["mmsi"].isin(wanted) & (whole["timestamp"] >= cuts[1])
+                     & (whole["timestamp"] < cuts[2])]
+    assert 0 < kept.rows_read["positions"] - earlier == int(rows["lat"].notna().sum()) \
+        <= len(in_chunk)
+    assert got["timestamp"].between(cuts[1], cuts[2]).all()

@@ -223,9 +223,11 @@ def evaluate_claims(claims: Sequence[Claim], *, registry, params: ClaimParams,
             conflicts = list(conflicts) + [c for c in other_conflicts if c not in conflicts]
         evidence = counting.count(_as_registry_names(claim, canonical), tables, mmsis,
                                   with_mmsis)
-        if partitions is not None:      # the claimed vessels' positions alone
+        if partitions is not None:      # the claimed vessels' positions the claim consults
             positions = partitions.positions_of({m for v in matches for m in v.mmsis},
-                                                CLAIM_POSITION_COLUMNS)
+                                                CLAIM_POSITION_COLUMNS,
+                                                window=(claim.window.start_utc,
+                                                        claim.window.end_utc))
         observed = int((evidence["status"] == "observed").sum()) if len(evidence) else 0
         inferred = int((evidence["status"] == "inferred").sum()) if len(evidence) else 0
         coverages = tuple(coverage(m, claim.window, positions=positions,

@@ -97,10 +97,14 @@ class PartitionWriter:
             self.rows_scanned += len(frame)
             yield frame
 
-    def positions_of(self, mmsis, columns=FIGURE_COLUMNS) -> pd.DataFrame:
+    def positions_of(self, mmsis, columns=FIGURE_COLUMNS, *, window=None) -> pd.DataFrame:
         """The positions of the vessels ``mmsis`` only (``columns`` of them), in vessel and
         time order: only their partitions are opened, and in those Parquet's row-group
-        statistics on the MMSI (each partition is sorted by vessel) skip most of the rest."""
+        statistics on the MMSI (each partition is sorted by vessel) skip most of the rest.
+        ``window`` (start, end): only the rows a claim with that window consults
+        (:func:`shadowfleet.claims.vessels.coverage_positions`), as the job's
+        :class:`shadowfleet.job_state.KeptPositions` gives them (a partition holds all
+        of its vessels' times, so they are all read)."""
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
 
@@ -115,7 +119,12 @@ class PartitionWriter:
         cols = [c for c in columns if c in dataset.schema.names]
         table = dataset.to_table(columns=cols, filter=ds.field("mmsi").isin(wanted))
         self.rows_read["positions"] += table.num_rows
-        return sort_by_vessel_time(table.to_pandas())
+        frame = table.to_pandas()
+        if window is not None:
+            from shadowfleet.claims.vessels import coverage_positions
+
+            frame = coverage_positions(frame, *window)
+        return sort_by_vessel_time(frame)
 
     def _ranges(self, name: str):
         mmsi, count = self.counts[name]

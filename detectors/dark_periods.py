@@ -226,13 +226,47 @@ def count_others_received(positions: pd.DataFrame, gaps: pd.DataFrame,
     rows of any vessels) counted over the vessels of ``positions`` only, the gap's own
     left out: the Dask engine counts over each partition apart (no vessel is in two) and
     adds the counts up. ``data_end``: the end of the whole data (open gaps run to it)."""
+    query = _reception_query(positions, gaps, params, data_end)
+    if query is None:
+        return np.zeros(len(gaps), dtype=np.int64)
+    index, args, _ = query
+    return index.count_others(*args)
+
+
+def others_received_keys(positions: pd.DataFrame, gaps: pd.DataFrame,
+                         params: DarkPeriodParams = DarkPeriodParams(), *,
+                         data_end) -> pd.DataFrame:
+    """The vessels :func:`count_others_received` counts, as rows (``gap``: the row
+    number in ``gaps``, ``mmsi``, ``track`` of the other vessel), each pair once, by
+    gap. A job keeps them for an open dark period, so that the next run counts the
+    union of these and the ones its new data adds (distinct vessels do not add up)."""
+    empty = pd.DataFrame({"gap": pd.Series([], dtype="int64"),
+                          "mmsi": pd.Series([], dtype="int64"),
+                          "track": pd.Series([], dtype="int64")})
+    query = _reception_query(positions, gaps, params, data_end)
+    if query is None:
+        return empty
+    index, args, (key, mmsi, track) = query
+    gap, other = index.others(*args)
+    if not len(gap):
+        return empty
+    # the vessel keys back to (mmsi, track): keys are ordered as (mmsi, track) are
+    keys, first = np.unique(key, return_index=True)
+    row = first[np.searchsorted(keys, other)]
+    return pd.DataFrame({"gap": gap.astype(np.int64), "mmsi": mmsi[row], "track": track[row]})
+
+
+def _reception_query(positions, gaps, params, data_end):
+    """(the :class:`ReceptionIndex` over ``positions``' usable rows, the gaps' query
+    arguments, (the rows' vessel keys, mmsi, track)); None when nothing to count."""
     n = len(gaps)
     pos = usable_positions(positions)
     if pos.empty or n == 0:
-        return np.zeros(n, dtype=np.int64)
+        return None
     end_s = _data_end_seconds(positions, data_end)
     mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
-    key, gap_key = vessel_keys((mmsi, tracks_of(pos)),
+    track = tracks_of(pos)
+    key, gap_key = vessel_keys((mmsi, track),
                                (gaps["mmsi"].to_numpy(dtype=np.int64), tracks_of(gaps)))
     index = _k.ReceptionIndex(epoch_seconds(pos["timestamp"]),
                               np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
@@ -244,9 +278,10 @@ def count_others_received(positions: pd.DataFrame, gaps: pd.DataFrame,
     def col(name):
         return np.ascontiguousarray(gaps[name].to_numpy(dtype=np.float64))
 
-    return index.count_others(np.ascontiguousarray(gap_key, dtype=np.int64), col("start_lat"),
-                              col("start_lon"), col("end_lat"), col("end_lon"),
-                              epoch_seconds(gaps["start_utc"]), np.ascontiguousarray(t_hi))
+    args = (np.ascontiguousarray(gap_key, dtype=np.int64), col("start_lat"),
+            col("start_lon"), col("end_lat"), col("end_lon"),
+            epoch_seconds(gaps["start_utc"]), np.ascontiguousarray(t_hi))
+    return index, args, (np.asarray(key), mmsi, track)
 
 
 def _utc_seconds(seconds: np.ndarray) -> pd.Series:

@@ -16,6 +16,10 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
         events-*.parquet  every event found so far (visits, dark periods, jumps,
                           loitering, stays, encounters) and first_fixes.parquet (each
                           vessel's first trusted fix, for the ranking)
+        open-gap-others.parquet   per dark period open at the end of the run (mmsi,
+                          track, start_utc), the other vessels (other_mmsi, other_track)
+                          its others_received counts: the next run adds only its new
+                          data's (optional: a state without it reads the archive once)
         alerts.parquet    the alert book (every alert id, its latest version and status)
         decoder.npz       the incremental decoder's arrays (fragment buffers, dedup window,
                           pending text), read with ``allow_pickle=False``
@@ -73,6 +77,8 @@ _TABLES = ("positions.parquet", "statics.parquet", "rejects.parquet", "alerts.pa
 _EVENT_TABLES = ("visits", "gaps", "jumps", "loitering", "stays", "encounters")
 _EXTRA_TABLES = tuple(f"events-{n}.parquet" for n in _EVENT_TABLES) + ("first_fixes.parquet",)
 _DECODER = "decoder.npz"
+_OPEN_OTHERS = "open-gap-others.parquet"     # optional (states before it have none)
+OPEN_OTHERS_COLUMNS = ("mmsi", "track", "start_utc", "other_mmsi", "other_track")
 ARCHIVE = "archive"
 ARCHIVE_ROW_GROUP_ROWS = 65_536     # rows per row group of an archive chunk
 _RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
@@ -130,6 +136,10 @@ class JobState:
     horizon_ns: int | None = None
     complete_ns: int | None = None
     archive: list = dataclasses.field(default_factory=list)   # chunk entries, oldest first
+    # per dark period open at the end of the last run, the other vessels it counted
+    # (OPEN_OTHERS_COLUMNS; None: not known, as after a full re-analysis or in an older
+    # state: the next run counts them from the archive)
+    open_others: pd.DataFrame | None = None
     # this run only: positions that leave the tails (the next chunk), whether they replace
     # the archive (a run that re-analysed everything), the earliest new position (ns)
     retired: pd.DataFrame | None = None
@@ -205,7 +215,8 @@ def load_state(state_dir: str | Path) -> JobState:
     fmt = manifest.get("format")
     for name, entry in files.items():
         f = gen / name
-        if name not in _TABLES + _EXTRA_TABLES + (_DECODER,) or not isinstance(entry, dict):
+        if (name not in _TABLES + _EXTRA_TABLES + (_DECODER, _OPEN_OTHERS)
+                or not isinstance(entry, dict)):
             raise StateError(f"{path}: unexpected file entry {name!r}; {_RESTORE}")
         if (not f.is_file() or f.stat().st_size != entry.get("bytes")
                 or _sha256(f) != entry.get("sha256")):
@@ -234,6 +245,8 @@ def load_state(state_dir: str | Path) -> JobState:
     tails = {}
     if fmt == STATE_FORMAT:
         tails = _tails(state_dir, gen, manifest, path)
+        if _OPEN_OTHERS in files:
+            tails["open_others"] = _table(gen / _OPEN_OTHERS, _open_others)
     return JobState(generation=generation, positions=positions, statics=statics,
                     rejects=rejects, decoder=decoder, book=book, processed=processed,
                     log_rows=log_rows, pending_log=list(pending_log), stats=stats,
@@ -565,6 +578,17 @@ def _table(path: Path, conform) -> pd.DataFrame:
                          f"{' '.join(str(exc).split())[:200]}); {_RESTORE}") from None
 
 
+def _open_others(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in OPEN_OTHERS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"open dark periods' others lack {missing}")
+    out = frame[list(OPEN_OTHERS_COLUMNS)].copy()
+    for c in ("mmsi", "track", "other_mmsi", "other_track"):
+        out[c] = out[c].astype(np.int64)
+    out["start_utc"] = pd.to_datetime(out["start_utc"], utc=True).astype("datetime64[ns, UTC]")
+    return out.reset_index(drop=True)
+
+
 def _book(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ALERT_BOOK_COLUMNS + (_FINGERPRINT,) if c not in frame.columns]
     if missing:
@@ -677,6 +701,8 @@ def _write_generation(tmp: Path, state: JobState, generation: int, archive: list
             tmp / f"events-{name}.parquet", index=False)
     (state.first_fixes if state.first_fixes is not None else pd.DataFrame()).to_parquet(
         tmp / "first_fixes.parquet", index=False)
+    if state.open_others is not None:
+        state.open_others[list(OPEN_OTHERS_COLUMNS)].to_parquet(tmp / _OPEN_OTHERS, index=False)
     meta = None
     if state.decoder is not None:
         meta, arrays = state.decoder.state()

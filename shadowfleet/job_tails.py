@@ -27,10 +27,16 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
   their retired positions near its ends: the archive's chunks whose times overlap the
-  dark period are read (a vessel dark for a week costs one read of that week's archive
-  per run; a vessel that never transmits again has an open dark period from its last
-  position, so every run reads the archive retired since then: that read grows with the
-  archive);
+  dark period are read for a closed one, at each run that finds it again in the tails
+  (until it is settled: a dark period bounds that read). An open one (a vessel that
+  never transmits again is dark from its last position for good) is read only when the
+  state does not know whom it counted (when it first opens before other vessels'
+  tails, in a state of an older version, after a full re-analysis): the state keeps,
+  per open dark period, the
+  other vessels counted near its start up to the run's data end (``open_others``), and
+  the next run counts the union of those and the ones near its start in its tails and
+  new data (which hold every position after that end). Distinct vessels do not add up,
+  so the vessels are kept, not the count;
 - a file with positions older than the last run's ``H`` (a late delivery) makes the run
   re-analyse everything, archive included, as the design before tails did: exact, slow;
 - claims and watchlists read the archive as the Dask engine reads its partitions
@@ -291,10 +297,13 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
         cleaned, raw = result.positions, positions
         events = events_of(result)
         first_fixes = first_fixes_of(_usable(cleaned), None)
+        # not kept: the next run counts its open dark periods' others from the archive
+        open_others = None
     else:
-        result, cleaned, events, first_fixes = _analyse_tails(state, analysis, state_dir,
-                                                              progress)
+        result, cleaned, events, first_fixes, open_others = _analyse_tails(
+            state, analysis, state_dir, progress)
         raw = state.positions
+    state = dataclasses.replace(state, open_others=open_others)
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
 
@@ -347,15 +356,13 @@ def _analyse_tails(state, analysis, state_dir, progress):
     """Every detector over the tails and the new data; events merged with the settled
     ones; what derives from events rebuilt from all of them."""
     from detectors.cleaning import clean_positions
-    from detectors.dark_periods import (count_others_received, find_dark_periods,
-                                        messages_without_position)
+    from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.encounters import find_encounters
     from detectors.identity_alerts import identity_alerts
     from detectors.loitering import find_loitering
     from detectors.port_visits import find_port_visits
     from detectors.stops import cluster_stays, find_stays
     from shadowfleet import pipeline
-    from shadowfleet.job_state import read_archive
 
     settings, registry = analysis.settings, analysis.registry
     decoded = _decoded(state, state.positions)
@@ -374,19 +381,8 @@ def _analyse_tails(state, analysis, state_dir, progress):
     own = messages_without_position(ident.positions, ident.statics)
     gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
-    if len(gaps) and state.complete_ns is not None and state_dir is not None and state.archive:
-        early = ns(gaps["start_utc"]) < state.complete_ns
-        if early.any():
-            # other vessels' positions before their tails while the vessel was dark (the
-            # chunks overlapping the dark periods; an open one lasts to the data's end)
-            windows = np.c_[ns(gaps.loc[early, "start_utc"]), ns(gaps.loc[early, "end_utc"])]
-            extra = read_archive(state_dir, state.archive, windows=windows)
-            extra = extra[~extra["spoofed"].to_numpy(dtype=bool)]
-            cols = ["mmsi", "track", "timestamp", "lat", "lon"]
-            pool = pd.concat([usable.assign(track=usable.get("track", 0))[cols], extra[cols]],
-                             ignore_index=True)
-            gaps.loc[early, "others_received"] = count_others_received(
-                pool, gaps[early].reset_index(drop=True), settings.gaps, data_end=data_end)
+    gaps, open_others = _others_received(state, gaps, usable, settings.gaps, state_dir,
+                                         data_end)
     new.update(gaps=gaps, jumps=jumps,
                loitering=find_loitering(usable, registry, settings.loitering, names=names),
                stays=find_stays(usable, registry, settings.stops, names),
@@ -421,7 +417,81 @@ def _analyse_tails(state, analysis, state_dir, progress):
         identity=ident.table, tracks=ident.tracks, behaviour=behaviour,
         simulated=_note(state), progress=progress, partitions=kept)
     result.positions = cleaned
-    return result, cleaned, events, first_fixes
+    return result, cleaned, events, first_fixes, open_others
+
+
+def _gap_key(mmsi, track, start_ns) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([np.asarray(mmsi, dtype=np.int64),
+                                      np.asarray(track, dtype=np.int64),
+                                      np.asarray(start_ns, dtype=np.int64)])
+
+
+def _others_received(state, gaps, usable, params, state_dir, data_end):
+    """``gaps`` with ``others_received`` counted over all the data, and the other
+    vessels each open one counted (the next state's ``open_others``).
+
+    A dark period that started before other vessels' tails (``state.complete_ns``) also
+    counts their archived positions while it lasted: the archive's chunks overlapping it
+    are read. Not for one that was open at the last run and still is (same vessel and
+    start) when the state has the vessels it counted then (all positions up to the last
+    run's data end; an open period has no end fix, only its start matters): everything
+    after that is in this run's tails and new data, so its count is the union of those
+    vessels and the ones near its start in this run's positions."""
+    from detectors._frames import tracks_of
+    from detectors.dark_periods import count_others_received, others_received_keys
+    from shadowfleet.job_state import OPEN_OTHERS_COLUMNS, read_archive
+
+    none = pd.DataFrame({c: pd.Series([], dtype="datetime64[ns, UTC]" if c == "start_utc"
+                                      else "int64") for c in OPEN_OTHERS_COLUMNS})
+    if not len(gaps):
+        return gaps, none
+    start = ns(gaps["start_utc"])
+    track = tracks_of(gaps)
+    is_open = gaps["open"].to_numpy(dtype=bool)
+    known = np.zeros(len(gaps), dtype=bool)
+    stored = state.open_others
+    before = (state.events or {}).get("gaps")
+    if stored is not None and before is not None and len(before):
+        was_open = before[before["open"].to_numpy(dtype=bool)]
+        known = is_open & _gap_key(gaps["mmsi"], track, start).isin(
+            _gap_key(was_open["mmsi"], tracks_of(was_open), ns(was_open["start_utc"])))
+    pool = usable.assign(track=tracks_of(usable))[["mmsi", "track", "timestamp", "lat", "lon"]]
+    early = np.zeros(len(gaps), dtype=bool)
+    if state.complete_ns is not None and state_dir is not None and state.archive:
+        early = (start < state.complete_ns) & ~known
+    if early.any():
+        # other vessels' positions before their tails while the vessel was dark (the
+        # chunks overlapping the dark periods; an open one lasts to the data's end)
+        windows = np.c_[start[early], ns(gaps.loc[early, "end_utc"])]
+        extra = read_archive(state_dir, state.archive, windows=windows)
+        extra = extra[~extra["spoofed"].to_numpy(dtype=bool)]
+        pool = pd.concat([pool, extra[list(pool.columns)]], ignore_index=True)
+        closed = early & ~is_open
+        if closed.any():
+            gaps.loc[closed, "others_received"] = count_others_received(
+                pool, gaps[closed].reset_index(drop=True), params, data_end=data_end)
+    if not is_open.any():
+        return gaps, none
+    opened = gaps[is_open].reset_index(drop=True)
+    heard = others_received_keys(pool, opened, params, data_end=data_end)
+    heard = pd.DataFrame({"mmsi": opened["mmsi"].to_numpy(dtype=np.int64)[heard["gap"]],
+                          "track": track[is_open][heard["gap"]],
+                          "start_utc": opened["start_utc"].to_numpy()[heard["gap"]],
+                          "other_mmsi": heard["mmsi"].to_numpy(),
+                          "other_track": heard["track"].to_numpy()})
+    if known.any():
+        keep = _gap_key(stored["mmsi"], stored["track"], ns(stored["start_utc"])).isin(
+            _gap_key(gaps.loc[known, "mmsi"], track[known], start[known]))
+        heard = pd.concat([stored[keep], heard], ignore_index=True)
+    heard["start_utc"] = pd.to_datetime(heard["start_utc"], utc=True).astype(
+        "datetime64[ns, UTC]")
+    heard = heard.drop_duplicates(list(OPEN_OTHERS_COLUMNS)).sort_values(
+        list(OPEN_OTHERS_COLUMNS), kind="mergesort").reset_index(drop=True)
+    row = _gap_key(opened["mmsi"], track[is_open], ns(opened["start_utc"])).get_indexer(
+        _gap_key(heard["mmsi"], heard["track"], ns(heard["start_utc"])))
+    counts = np.bincount(row, minlength=len(opened))
+    gaps.loc[is_open, "others_received"] = counts.astype(np.int64)
+    return gaps, heard[list(OPEN_OTHERS_COLUMNS)]
 
 
 def _settled_places(alerts: pd.DataFrame, book: pd.DataFrame, first: pd.Series) -> pd.DataFrame:

@@ -316,3 +316,32 @@ def test_a_format_2_state_is_migrated_by_one_analysis_of_everything(tmp_path):
     again = load_state(tmp_path)
     assert json.loads((tmp_path / "CURRENT").read_text())["format"] == STATE_FORMAT
     assert again.generation == committed.generation and len(again.positions) == 5
+
+
+def test_open_dark_periods_others_round_trip_and_are_checked(tmp_path):
+    """The other vessels each open dark period counted: written with the generation and
+    listed with their sha256; an empty table stays a known (empty) table, a state
+    without it loads as not known (the next run reads the archive), and a changed file
+    is refused in one line."""
+    import dataclasses
+
+    from shadowfleet.job_state import OPEN_OTHERS_COLUMNS
+
+    others = pd.DataFrame({"mmsi": [273000001, 273000001], "track": [0, 0],
+                           "start_utc": pd.Timestamp("2023-09-07 10:00", tz="UTC"),
+                           "other_mmsi": [273000002, 273000005], "other_track": [0, 3]})
+    others["start_utc"] = others["start_utc"].astype("datetime64[ns, UTC]")
+    commit_state(tmp_path, dataclasses.replace(_state_with(3), open_others=others))
+    loaded = load_state(tmp_path)
+    pd.testing.assert_frame_equal(loaded.open_others, others[list(OPEN_OTHERS_COLUMNS)])
+    manifest = json.loads((tmp_path / "gen-00000001" / "manifest.json").read_text())
+    assert "open-gap-others.parquet" in manifest["files"]
+    commit_state(tmp_path, dataclasses.replace(loaded, open_others=others.iloc[:0]))
+    assert load_state(tmp_path).open_others.empty
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=2, open_others=None))
+    assert load_state(tmp_path).open_others is None
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=3, open_others=others))
+    f = tmp_path / "gen-00000004" / "open-gap-others.parquet"
+    f.write_bytes(f.read_bytes()[:-8])
+    with pytest.raises(StateError, match="open-gap-others.parquet: does not match"):
+        load_state(tmp_path)

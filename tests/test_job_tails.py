@@ -1,6 +1,7 @@
 """`job` with short tails: events straddle run boundaries, positions leave the tails for
 the archive, and the alerts still equal one `detect` over all the files."""
 
+import numpy as np
 import pandas as pd
 
 from benchmarks.job_kill import comparable
@@ -143,7 +144,11 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
     encounters at the stops across run boundaries, an identity change in an early run;
     every event table, the claims' verdicts and caveats (reception caveats of dark
     periods long retired) and the alerts (watchlist hits included) equal one analysis
-    over all the data, and no run reads the whole archive."""
+    over all the data, and no run reads the whole archive. One vessel goes silent for
+    good on the second day while the others call where it was: its open dark period's
+    others_received grows over the runs as one analysis counts it, and no run reads the
+    archive for it (each run adds its new data's vessels to those the state keeps) but
+    the one after a state without those vessels (as an older version's)."""
     import dataclasses
 
     import ais
@@ -162,6 +167,10 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
     # one vessel sails alone, far north: nobody else is received near its dark periods,
     # whose reception caveats search the other vessels' positions while they lasted
     allpos.loc[allpos["mmsi"] == 273000003, "lat"] += 8.0
+    silent = 273000012
+    gone = allpos["timestamp"].min() + pd.Timedelta(hours=30)
+    allpos = allpos[(allpos["mmsi"] != silent) | (allpos["timestamp"] < gone)].reset_index(
+        drop=True)
     statics = _statics(allpos["timestamp"], ("MARIA", "VOLGA"))
     truth = analyse(ais.Decoded(allpos, statics), registry=analysis.registry,
                     params=analysis.settings, pairs=list(analysis.pairs),
@@ -171,7 +180,20 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
     assert truth.alerts["evidence"].str.contains("watchlist").sum() >= 2
     caveats = [r.caveats for r in truth.claims_evaluation.results]
     assert any(c.startswith("Reception: no other vessel") for cs in caveats for c in cs)
+    last = truth.dark_periods[truth.dark_periods["mmsi"] == silent].iloc[-1]
+    assert last["open"] and last["others_received"] >= 3
     made = _no_whole_archive(monkeypatch)
+    import shadowfleet.job_state as job_state
+
+    windows, checked = [], job_state.read_archive
+
+    def read_archive(state_dir, archive, **kwargs):
+        windows.append(kwargs.get("windows"))
+        return checked(state_dir, archive, **kwargs)
+
+    monkeypatch.setattr(job_state, "read_archive", read_archive)
+    heard, read_from_start = [], []
+    start = last["start_utc"].value
 
     state_dir = tmp_path / "state"
     commit_state(state_dir, JobState())
@@ -186,8 +208,28 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
         state = accumulate(load_state(state_dir), [ais.Decoded(pos.reset_index(drop=True),
                                                                sta.reset_index(drop=True))])
         result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
-        commit_state(state_dir, dataclasses.replace(state, book=update.book))
+        forget = r == runs - 6         # the state as an older version writes it
+        commit_state(state_dir, dataclasses.replace(
+            state, book=update.book, **({"open_others": None} if forget else {})))
+        # the first run analysed everything: the state learns whom to count at the next
+        assert (load_state(state_dir).open_others is None) == (forget or r == 0)
+        read_from_start.append(any(w is not None and (np.asarray(w)[:, 0] == start).any()
+                                   for w in windows))
+        windows.clear()
         open_kinds |= set(update.book.loc[update.book["status"] == "open", "kind"])
+        dark = result.dark_periods
+        dark = dark[(dark["mmsi"] == silent) & dark["open"]]
+        if len(dark):
+            assert dark["start_utc"].iloc[0] == last["start_utc"]
+            heard.append(int(dark["others_received"].iloc[0]))
+            kept_others = load_state(state_dir).open_others
+            if not forget:
+                assert (kept_others["mmsi"] == silent).sum() == heard[-1]
+    # the count grew over several runs, and the archive was read from its start only
+    # by the run after the state forgot whom it counted
+    assert len(heard) > 20 and heard[-1] == last["others_received"]
+    assert len(set(heard)) >= 3
+    assert [r for r, read in enumerate(read_from_start) if read] == [runs - 5]
     kept = load_state(state_dir)
     assert len(kept.archive) >= 10 and len(kept.positions) < len(allpos) / 4
     assert "dark_period" in open_kinds

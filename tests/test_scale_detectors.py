@@ -125,3 +125,44 @@ def test_no_close_pairs_no_encounters():
 
     pairs = close_pairs_of_grid(EncounterGrid.of_points([], [], [], [], []))
     assert pairs.empty and encounters_of_close_pairs(pairs).empty
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_others_received_keys_against_a_plain_search(bay, seed):
+    """``others_received_keys`` lists, per dark period, every other vessel (mmsi, track)
+    with a usable position within the radius of its start or end fix received while it
+    lasted (an open one to the data's end), found here by looking at every row; as many
+    as ``count_others_received`` counts. Two ships share an MMSI (tracks 1 and 2)."""
+    from detectors.dark_periods import others_received_keys
+    from ports._geo import haversine_nm_array
+
+    pos = drifting_fleet(seed, n_vessels=10, gap_chance=0.3)
+    first, second = pos["mmsi"].unique()[:2]
+    pos["track"] = np.int64(0)
+    pos.loc[pos["mmsi"] == first, "track"] = 1
+    pos.loc[pos["mmsi"] == second, ["mmsi", "track"]] = (first, 2)
+    pos = pos.sort_values(["mmsi", "track", "timestamp"], kind="mergesort").reset_index(drop=True)
+    params = DarkPeriodParams(gap_hours=1.0, reception_radius_nm=0.3)
+    end = pos["timestamp"].max() + pd.Timedelta(hours=2)    # every vessel's end is open
+    gaps = find_dark_periods(pos, bay, params, data_end=end)
+    assert len(gaps) > 3 and gaps["open"].sum() == 10
+    got = others_received_keys(pos, gaps, params, data_end=end)
+    np.testing.assert_array_equal(np.bincount(got["gap"], minlength=len(gaps)),
+                                  count_others_received(pos, gaps, params, data_end=end))
+    t = pos["timestamp"]
+    for g, gap in gaps.reset_index(drop=True).iterrows():
+        hi = t <= end if gap["open"] else t < gap["end_utc"]
+        inside = (t > gap["start_utc"]) & hi & ~((pos["mmsi"] == gap["mmsi"])
+                                                 & (pos["track"] == gap["track"]))
+        near = np.zeros(len(pos), dtype=bool)
+        for la, lo in ((gap["start_lat"], gap["start_lon"]), (gap["end_lat"], gap["end_lon"])):
+            if not pd.isna(la):
+                near |= haversine_nm_array(np.full(len(pos), la), np.full(len(pos), lo),
+                                           pos["lat"].to_numpy(), pos["lon"].to_numpy()) \
+                    <= params.reception_radius_nm
+        want = set(zip(pos.loc[inside.to_numpy() & near, "mmsi"],
+                       pos.loc[inside.to_numpy() & near, "track"]))
+        mine = got[got["gap"] == g]
+        assert set(zip(mine["mmsi"], mine["track"])) == want, g
+        assert len(mine) == len(want)
+    assert len(got) > len(gaps) and (got["track"] > 0).any()

@@ -420,10 +420,9 @@ class KeptPositions:
         if window is None:
             old = self._positioned(wanted, cols)
         else:
-            old = self._in_window(wanted, cols, tails, *window)
-        if window is not None:
             from shadowfleet.claims.vessels import coverage_positions
 
+            old = self._in_window(wanted, cols, tails, *window)
             tails = coverage_positions(tails, *window)
         if old is None or not len(old):
             both = tails
@@ -530,13 +529,13 @@ class KeptPositions:
         entries = [e for e in self.archive
                    if (lo is None or e.get("tmax") is None or e["tmax"] > lo)
                    and (hi is None or e.get("tmin") is None or e["tmin"] < hi)]
+        cond = None
+        if lo is not None:
+            cond = ds.field("timestamp") > pd.Timestamp(lo, tz="UTC")
+        if hi is not None:
+            upper = ds.field("timestamp") < pd.Timestamp(hi, tz="UTC")
+            cond = upper if cond is None else cond & upper
         for entry in entries:
-            cond = None
-            if lo is not None:
-                cond = ds.field("timestamp") > pd.Timestamp(lo, tz="UTC")
-            if hi is not None:
-                upper = ds.field("timestamp") < pd.Timestamp(hi, tz="UTC")
-                cond = upper if cond is None else cond & upper
             frame = self._read([entry], cols, cond)
             self.rows_scanned += len(frame)
             yield frame

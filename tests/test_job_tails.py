@@ -280,18 +280,11 @@ def test_the_bundled_feed_with_claims_and_a_watchlist_equals_one_detect(tmp_path
     import shutil
 
     from benchmarks.job_kill import split_feed
-    from shadowfleet.claims import load_claims
-    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
     from shadowfleet.job import Analysis
     from shadowfleet.pipeline import detect
-    from tests.test_scale import _claims
+    from tests.test_scale import _stand_in_claims_and_watchlist
 
-    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
-    vessels = bundled_manifest()["vessels"]
-    watchlist = tmp_path / "list.csv"          # one vessel by IMO, one by MMSI, one by name
-    watchlist.write_text("list,imo,mmsi,name\n"
-                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
-                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    claims, watchlist = _stand_in_claims_and_watchlist(tmp_path)
     parts, inbox = tmp_path / "parts", tmp_path / "inbox"
     parts.mkdir()
     inbox.mkdir()

@@ -47,6 +47,22 @@ def _claims():
     return [str(resources.files("shadowfleet").joinpath("data", "claims", CLAIMS))]
 
 
+def _stand_in_claims_and_watchlist(tmp_path):
+    """The demo's claims with the bundled feed's shuttles standing in for the ships they
+    name, and a watchlist of three of its vessels (one by IMO, one by MMSI, one by name)
+    written under ``tmp_path``."""
+    from shadowfleet.claims import load_claims
+    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
+
+    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
+    vessels = bundled_manifest()["vessels"]
+    watchlist = tmp_path / "list.csv"
+    watchlist.write_text("list,imo,mmsi,name\n"
+                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
+                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    return claims, watchlist
+
+
 def _outputs(out):
     """Every output file of a run: parquet as frames, the rest as text."""
     files = {}
@@ -171,18 +187,10 @@ def test_claims_and_watchlists_never_gather_the_positions(split_run, tmp_path, m
     the claimed and listed vessels' rows and (for the reception caveats) one partition at
     a time: claims.csv, claims.md, alerts.csv and every other file are the local engine's,
     and reading every position back into the client fails here."""
-    from shadowfleet.claims import load_claims
-    from shadowfleet.demo import bundled_manifest, stand_ins, with_stand_ins
     from shadowfleet.scale import PartitionWriter
 
     paths, _ = split_run
-    # the claims with the feed's shuttles standing in for the ships they name (the demo's)
-    claims = with_stand_ins(load_claims(_claims()), stand_ins(bundled_manifest()))
-    vessels = bundled_manifest()["vessels"]
-    watchlist = tmp_path / "list.csv"          # one vessel by IMO, one by MMSI, one by name
-    watchlist.write_text("list,imo,mmsi,name\n"
-                         f"EU,{vessels[0]['imo']},,\n,,{vessels[1]['mmsi']},\n"
-                         f"UK,,,{vessels[2]['name']}\n", encoding="utf-8")
+    claims, watchlist = _stand_in_claims_and_watchlist(tmp_path)
     local = tmp_path / "local"
     detect(paths, claims=claims, watchlists=[watchlist]).write(local, figures=False)
     assert "not found in the data" not in (local / "claims.csv").read_text("utf-8")

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from detectors._wrap import interp_lon, lon_delta, mean_position, median_position, wrap_lon
 
@@ -22,12 +22,15 @@ def test_wrap_lon_non_finite():
     assert math.isnan(wrap_lon(math.nan)) and math.isnan(wrap_lon(math.inf))
 
 
+# no deadline: the first example compiles the kernels on an empty numba cache
+@settings(deadline=None)
 @given(st.floats(-180, 180, exclude_max=True, allow_nan=False))
 def test_wrap_lon_leaves_valid_longitudes_bit_for_bit(lon):
     assert wrap_lon(lon) == lon
     assert interp_lon(lon, lon, 0.37) == lon and interp_lon(lon, 10.0, 0.0) == lon
 
 
+@settings(deadline=None)
 @given(st.floats(-1e4, 1e4, allow_nan=False))
 def test_wrap_lon_range(lon):
     w = wrap_lon(lon)

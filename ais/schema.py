@@ -153,7 +153,9 @@ def in_vessel_order(df: pd.DataFrame) -> bool:
     """``df`` is already in :data:`VESSEL_ORDER` (what :func:`sort_by_vessel_time` gives),
     checked on the integer keys, and on ``source`` and ``line`` only where a vessel has
     two rows at the same time. False (not known) for a frame with a missing time or
-    without the ``mmsi`` and ``timestamp`` columns."""
+    without the ``mmsi`` and ``timestamp`` columns. A frame with neither ``source`` nor
+    ``line`` (the detectors' compact copy of the positions) is in order when its keys
+    are: the stable sort leaves rows at one time where they are."""
     if "mmsi" not in df.columns or "timestamp" not in df.columns:
         return False
     if not (np.issubdtype(df["mmsi"].dtype, np.integer)
@@ -181,6 +183,8 @@ def in_vessel_order(df: pd.DataFrame) -> bool:
         return False
     at = np.flatnonzero(tie)
     if not len(at):
+        return True
+    if "source" not in df.columns and "line" not in df.columns:
         return True
     if "source" not in df.columns or "line" not in df.columns:
         return False

@@ -32,9 +32,11 @@ from shadowfleet.outputs.tables import write_csv, write_parquet
 
 
 # the columns of the positions the detectors read (``usable`` in ``analyse``): the
-# vessel, time and place of each row, (source, line), the order of rows at the same
-# time, and ``spoofed``, which leaves the row out
-DETECTOR_COLUMNS = ("mmsi", "track", "timestamp", "lat", "lon", "source", "line", "spoofed")
+# vessel, time and place of each row. ``spoofed`` leaves a row out and is then dropped;
+# (source, line), the order of rows at one time, is not copied: the cleaned positions
+# are in that order already and the detectors' row filters keep it (4.6M usable rows of
+# the 5M-message e2e feed: 5 columns, 184 MB, rather than 8, 263 MB)
+DETECTOR_COLUMNS = ("mmsi", "track", "timestamp", "lat", "lon")
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -345,10 +347,12 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     positions, jumps = clean_positions(ident.positions, settings.cleaning, consume=True)
     del ident
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
-    # rather than by each, and only the columns they read (a copy of 7 columns rather
+    # rather than by each, and only the columns they read (a copy of 5 columns rather
     # than of all 12 when some rows are spoofed); the end of the data stays the latest
     # time of all positions, spoofed ones too (DESIGN.md, dark periods)
-    usable = usable_positions(positions[[c for c in DETECTOR_COLUMNS if c in positions.columns]])
+    usable = usable_positions(positions[[c for c in (*DETECTOR_COLUMNS, "spoofed")
+                                         if c in positions.columns]])
+    usable = usable[[c for c in DETECTOR_COLUMNS if c in usable.columns]]
     if data_end is None:
         data_end = _latest_time(positions)
     visits = find_port_visits(usable, registry, settings.visits, names=names)

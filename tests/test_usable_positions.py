@@ -127,3 +127,20 @@ def test_frame_without_source_and_line(seed: int, track: bool):
     one = expected.assign(line=np.arange(len(expected))[::-1])
     if len(one) > 1 and (one[keys].iloc[1:].to_numpy() == one[keys].iloc[:-1].to_numpy()).all(1).any():
         assert not in_vessel_order(one)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7])
+@pytest.mark.parametrize("seed", range(10))
+def test_in_vessel_order_by_blocks(seed: int, block: int, monkeypatch):
+    """in_vessel_order checks a block of rows at a time: any block size gives the
+    answer of one block of every row, ties across a block's edge included."""
+    import ais.schema as schema
+
+    rng = np.random.default_rng(400 + seed)
+    df = _frame(rng, int(rng.integers(2, 40)), track=bool(seed % 2))
+    df = df.assign(lat=df["lat"].fillna(0.0))
+    for frame in (df, _reference(df)):
+        whole = schema.in_vessel_order(frame)
+        monkeypatch.setattr(schema, "_ORDER_BLOCK", block)
+        assert schema.in_vessel_order(frame) == whole
+        monkeypatch.undo()

@@ -346,6 +346,9 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     # the shared MMSIs' tracks move rows, never two whole frames at once
     positions, jumps = clean_positions(ident.positions, settings.cleaning, consume=True)
     del ident
+    # the decoded positions' arrays are gone: the command's process gives back the
+    # holes they leave in its heap (the read made them there)
+    tuning.release_read_arrays()
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
     # rather than by each, and only the columns they read (a copy of 5 columns rather
     # than of all 12 when some rows are spoofed); the end of the data stays the latest

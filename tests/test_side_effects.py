@@ -192,6 +192,29 @@ print(json.dumps({"kept": kept, "ended": ended, "mmapped": big_block_is_mmapped(
 '''
 
 
+AFTER_THE_READ = PROBE + r'''
+from shadowfleet import tuning
+if sys.argv[1] == "command":
+    tuning.command_started()
+    tuning.command_chosen("detect")
+import ais, pandas
+before = tuning.release_read_arrays()
+tuning.end_bulk_read()
+print(json.dumps({"before": before, "after": tuning.release_read_arrays(),
+                  "again": tuning.release_read_arrays()}))
+'''
+
+
+@pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
+def test_detect_trims_its_heap_once_the_read_s_arrays_are_freed():
+    """``tuning.release_read_arrays`` (what ``pipeline.analyse`` calls once the cleaning
+    has let the decoded positions go) trims the heap only in a command's process whose
+    bulk read has ended, as often as it is called; in a library caller it does nothing."""
+    assert _run(AFTER_THE_READ, "command") == {"before": False, "after": True, "again": True}
+    assert _run(AFTER_THE_READ, "library") == {"before": False, "after": False,
+                                               "again": False}
+
+
 @pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
 def test_detect_gives_the_read_s_memory_back_when_the_read_ends():
     """``tuning.end_bulk_read`` (what ``pipeline.decode`` calls once the read is over):

@@ -185,7 +185,9 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                                  progress=progress, read=read):
             piece.sort_positions_ahead(sorter)    # while the next piece decodes
             pieces.append(piece)
-        merged = Decoded.merge(pieces, inputs=read.inputs)
+        # the pieces are handed over: their position columns are joined one at a time
+        merged = Decoded.merge(pieces, inputs=read.inputs, consume=True)
+        pieces.clear()
         merged.build_statics_ahead(sorter)        # while the caller builds the positions
     finally:
         sorter.shutdown(wait=False)

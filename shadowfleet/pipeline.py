@@ -277,7 +277,13 @@ def identify(decoded, settings) -> Identity:
 
     statics = decoded.statics
     imos = vessel_imos(statics, settings.identity) if statics is not None else {}
-    split = split_tracks(decoded.positions, settings.tracks, imos=imos)
+    # the command's process gives back the heap's holes (``tuning.trim_heap``) once the
+    # positions frame is built from the read's columns and once the split's arrays go
+    positions = decoded.positions
+    tuning.trim_heap()
+    split = split_tracks(positions, settings.tracks, imos=imos)
+    del positions
+    tuning.trim_heap()
     positions = decoded.positions.assign(track=split.track)
     if statics is not None and len(split.tracks):
         statics = statics.assign(track=label_messages(statics, positions))
@@ -347,8 +353,8 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     positions, jumps = clean_positions(ident.positions, settings.cleaning, consume=True)
     del ident
     # the decoded positions' arrays are gone: the command's process gives back the
-    # holes they leave in its heap (the read made them there)
-    tuning.release_read_arrays()
+    # holes they leave in its heap (the read made them there); so after each detector
+    tuning.trim_heap()
     # the rows the detectors use (spoofed fixes left out), taken once for all of them
     # rather than by each, and only the columns they read (a copy of 5 columns rather
     # than of all 12 when some rows are spoofed); the end of the data stays the latest
@@ -359,9 +365,11 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     if data_end is None:
         data_end = _latest_time(positions)
     visits = find_port_visits(usable, registry, settings.visits, names=names)
+    tuning.trim_heap()
     progress.step("dark periods, round trips and alerts")
     gaps = find_dark_periods(usable, registry, settings.gaps, names=names, data_end=data_end,
                              own_messages=own)
+    tuning.trim_heap()
     trips, alerts = trips_and_alerts(visits, gaps, jumps,
                                      identity_alerts(identity_table, positions=usable,
                                                      names=names),
@@ -488,8 +496,11 @@ def _behaviour(positions: pd.DataFrame, registry, settings, *, names, imos, dark
     from detectors.stops import find_unlisted_stops
 
     encounters = find_encounters(positions, registry, settings.encounters, names=names)
+    tuning.trim_heap()
     loitering = find_loitering(positions, registry, settings.loitering, names=names)
+    tuning.trim_heap()
     stops, stays = find_unlisted_stops(positions, registry, settings.stops, names=names)
+    tuning.trim_heap()
     return behaviour_of(positions, encounters=encounters, loitering=loitering, stops=stops,
                         stays=stays, settings=settings, names=names, imos=imos,
                         dark_periods=dark_periods, port_visits=port_visits, data_end=data_end,

@@ -37,7 +37,7 @@ import ctypes
 import ctypes.util
 
 __all__ = ["BULK_READ_COMMANDS", "share_main_arena", "keep_freed_memory",
-           "release_freed_memory", "end_bulk_read", "release_read_arrays", "command_started",
+           "release_freed_memory", "end_bulk_read", "trim_heap", "command_started",
            "command_chosen"]
 
 BULK_READ_COMMANDS = frozenset({"decode", "detect", "demo"})
@@ -124,16 +124,16 @@ def end_bulk_read() -> bool:
     return True
 
 
-def release_read_arrays() -> bool:
-    """The analysis after a bulk read (:func:`end_bulk_read`) has let go of arrays the
-    read made: give the holes they leave in the heap back to the system (glibc
-    ``malloc_trim``, which also returns free pages in the middle of the heap; ``free``
-    only gives back its top). The read's arrays came from the heap (its setting kept
-    them there) and ``detect`` frees the decoded positions once the identity step and
-    the cleaning have made their own: measured on the 5M-message feed of
-    ``benchmarks/e2e.py``, 424 MB of the heap free but resident when the detectors
-    started. Does nothing (False) in a process whose bulk read did not end here (a
-    notebook, a library caller)."""
+def trim_heap() -> bool:
+    """Give the free memory inside the heap back to the system (glibc ``malloc_trim``,
+    which also returns free pages in the middle of the heap; ``free`` only gives back
+    its top), between steps of the analysis after a bulk read (:func:`end_bulk_read`).
+    The read's arrays came from the heap (its setting kept them there), and the
+    analysis's arrays under ``ANALYSIS_MMAP_BYTES`` and its many small objects leave
+    holes there too: measured on the 5M-message feed of ``benchmarks/e2e.py``, 424 MB of
+    the heap free but resident when the detectors started, and each behaviour detector
+    keeping 40-100 MB more. A call costs 2-10 ms there. Does nothing (False) in a
+    process whose bulk read did not end here (a notebook, a library caller, ``job``)."""
     if not _analysing:
         return False
     trim = _libc_function("malloc_trim")

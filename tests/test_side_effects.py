@@ -198,16 +198,16 @@ if sys.argv[1] == "command":
     tuning.command_started()
     tuning.command_chosen("detect")
 import ais, pandas
-before = tuning.release_read_arrays()
+before = tuning.trim_heap()
 tuning.end_bulk_read()
-print(json.dumps({"before": before, "after": tuning.release_read_arrays(),
-                  "again": tuning.release_read_arrays()}))
+print(json.dumps({"before": before, "after": tuning.trim_heap(),
+                  "again": tuning.trim_heap()}))
 '''
 
 
 @pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
 def test_detect_trims_its_heap_once_the_read_s_arrays_are_freed():
-    """``tuning.release_read_arrays`` (what ``pipeline.analyse`` calls once the cleaning
+    """``tuning.trim_heap`` (what ``pipeline.analyse`` calls once the cleaning
     has let the decoded positions go) trims the heap only in a command's process whose
     bulk read has ended, as often as it is called; in a library caller it does nothing."""
     assert _run(AFTER_THE_READ, "command") == {"before": False, "after": True, "again": True}

@@ -639,7 +639,7 @@ def decode(inputs, *, engine: str = "local", decoder: str = "fast",
                                    progress=progress, scheduler=scheduler)
     elif engine == "local":
         decoded = ais.read_inputs(list(inputs), decoder=decoder, require_times=True,
-                                  progress=progress)
+                                  progress=progress, release=tuning.trim_heap)
     else:
         raise InputError(None, f"unknown engine {engine!r}", "use --engine local or --engine dask")
     decoded.stats["inputs"] = provenance.mark_inputs(decoded.stats.get("inputs", []))

@@ -132,9 +132,12 @@ def trim_heap() -> bool:
     analysis's arrays under ``ANALYSIS_MMAP_BYTES`` and its many small objects leave
     holes there too: measured on the 5M-message feed of ``benchmarks/e2e.py``, 424 MB of
     the heap free but resident when the detectors started, and each behaviour detector
-    keeping 40-100 MB more. A call costs 2-10 ms there. Does nothing (False) in a
-    process whose bulk read did not end here (a notebook, a library caller, ``job``)."""
-    if not _analysing:
+    keeping 40-100 MB more. ``detect`` also calls it while the read's pieces are
+    joined (``ais.read_inputs``' ``release``): the pieces' columns are let go one after
+    the other, into the heap the read keeps. A call costs 2-10 ms there. Does nothing
+    (False) in a process without a bulk read of its own (a notebook, a library caller,
+    ``job``)."""
+    if not (_analysing or _kept):
         return False
     trim = _libc_function("malloc_trim")
     if trim is None:

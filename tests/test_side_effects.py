@@ -206,11 +206,12 @@ print(json.dumps({"before": before, "after": tuning.trim_heap(),
 
 
 @pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
-def test_detect_trims_its_heap_once_the_read_s_arrays_are_freed():
-    """``tuning.trim_heap`` (what ``pipeline.analyse`` calls once the cleaning
-    has let the decoded positions go) trims the heap only in a command's process whose
-    bulk read has ended, as often as it is called; in a library caller it does nothing."""
-    assert _run(AFTER_THE_READ, "command") == {"before": False, "after": True, "again": True}
+def test_detect_trims_its_heap_during_and_after_the_read():
+    """``tuning.trim_heap`` (what ``detect`` calls while the read's pieces are joined
+    and between the analysis's steps) trims the heap in a command's process that reads
+    in bulk, during and after the read, as often as it is called; in a library caller
+    it does nothing."""
+    assert _run(AFTER_THE_READ, "command") == {"before": True, "after": True, "again": True}
     assert _run(AFTER_THE_READ, "library") == {"before": False, "after": False,
                                                "again": False}
 

@@ -143,7 +143,8 @@ class PositionBatch:
                    line=df["line"].to_numpy(np.int64))
 
     @classmethod
-    def concat(cls, batches: list, *, consume: bool = False) -> "PositionBatch":
+    def concat(cls, batches: list, *, consume: bool = False,
+               release=None) -> "PositionBatch":
         """One batch of batches and positions frames (empty frames left out); station
         codes re-numbered over the union of the names.
 
@@ -151,7 +152,9 @@ class PositionBatch:
         each column is then joined and let go of in the batches before the next (they
         are left without columns), so that the pieces and the joined batch are alive
         together one column at a time rather than whole (the end of a long read: on the
-        5M-message e2e feed the pieces' columns are about 440 MB)."""
+        5M-message e2e feed the pieces' columns are about 440 MB). ``release``: called
+        (no argument) each time a column of the batches has been let go, with
+        ``consume`` (the command gives the freed memory back to the system there)."""
         batches = [b if isinstance(b, PositionBatch) else cls.from_frame(b)
                    for b in batches if isinstance(b, PositionBatch) or len(b)]
         names: dict[str, int] = {}
@@ -172,6 +175,8 @@ class PositionBatch:
             if consume:
                 for b in batches:
                     b.cols.pop(k, None)
+                if release is not None:
+                    release()
         cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
         if consume:
             del stations

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ais.errors import ConfigError
 from ais.schema import vessel_offsets
-from detectors._frames import usable_positions
+from detectors._frames import usable_positions, utc_ns
 from detectors.columns import VESSEL_TABLE, VESSEL_FEATURES
 
 
@@ -143,7 +143,7 @@ def vessel_features(positions: pd.DataFrame, *, dark_periods=None, port_visits=N
     else:
         ts = pd.Timestamp(data_end)
         end_ns = (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns").value
-    first_ns = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").array.asi8
+    first_ns = utc_ns(pos["timestamp"]).array.asi8
     first = (np.minimum.reduceat(first_ns, starts) if len(starts)
              else np.zeros(0, dtype=np.int64))
     span_h = np.maximum(end_ns - first, 0) / 3.6e12

@@ -470,7 +470,9 @@ def _latest_time(positions: pd.DataFrame) -> "pd.Timestamp | None":
     periods and the ranking take as the end of the data when none is given."""
     if not len(positions):
         return None
-    latest = pd.to_datetime(positions["timestamp"], utc=True).max()
+    from detectors._frames import utc_ns
+
+    latest = utc_ns(positions["timestamp"]).max()
     return None if pd.isna(latest) else pd.Timestamp(latest)
 
 

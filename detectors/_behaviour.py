@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from detectors._frames import epoch_seconds, tracks_of, usable_positions, vessel_slices
+from detectors._frames import epoch_seconds, tracks_of, usable_positions, utc_ns, vessel_slices
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Rows:
         pos = usable_positions(positions)
         mmsi = np.ascontiguousarray(pos["mmsi"].to_numpy(dtype=np.int64))
         track = tracks_of(pos)
-        ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+        ts = utc_ns(pos["timestamp"])
         return cls(frame=pos, ts=ts, mmsi=mmsi, track=track, t=epoch_seconds(ts),
                    lat=np.ascontiguousarray(pos["lat"].to_numpy(dtype=np.float64)),
                    lon=np.ascontiguousarray(pos["lon"].to_numpy(dtype=np.float64)),

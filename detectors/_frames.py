@@ -24,13 +24,29 @@ from ais.schema import in_vessel_order, sort_by_vessel_time, vessel_offsets
 TRACK = "track"
 
 
+def utc_ns(ts: pd.Series) -> pd.Series:
+    """``pd.to_datetime(ts, utc=True).dt.as_unit("ns")``: a datetime column in UTC with
+    nanoseconds, the column itself (no copy) when it is one already. pandas copies the
+    column in both of those calls whatever its dtype, and the detectors call this on
+    every usable position (8 bytes a row each time, 37 MB on the e2e feed)."""
+    dtype = ts.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and dtype.unit == "ns" and str(dtype.tz) == "UTC":
+        return ts
+    return pd.to_datetime(ts, utc=True).dt.as_unit("ns")
+
+
 def epoch_seconds(ts: pd.Series) -> np.ndarray:
     """float64 seconds since the epoch of a datetime column (any unit; NaN for NaT)."""
-    values = pd.to_datetime(ts, utc=True).dt.as_unit("ns")
-    out = values.astype("int64").to_numpy().astype(np.float64)
+    values = utc_ns(ts).array
+    # the column's own int64 nanoseconds (no copy): one new array a call, the result,
+    # rather than three (this runs in every detector over every usable position)
+    ns = values.asi8
+    out = ns.astype(np.float64)
     out /= 1e9
-    out[values.isna().to_numpy()] = np.nan
-    return np.ascontiguousarray(out)
+    nat = ns == np.iinfo(np.int64).min
+    if nat.any():
+        out[nat] = np.nan
+    return out
 
 
 def tracks_of(frame: pd.DataFrame) -> np.ndarray:

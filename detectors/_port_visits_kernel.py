@@ -107,6 +107,9 @@ def run(t: np.ndarray, lat: np.ndarray, lon: np.ndarray, offsets: np.ndarray,
         port_visits_kernel(t, lat, lon, inside, offsets, float(min_dwell_s), float(gap_s),
                            float(exit_buffer_nm), *arrays,
                            out_start, out_end, out_port, out_open, counts)
-    vessel = np.repeat(np.arange(len(counts)), np.diff(offsets))
-    keep = (np.arange(n) - offsets[:-1][vessel]) < counts[vessel]
+    # vessel v's visits are the first counts[v] slots of its slice: their row numbers
+    # (one per visit) rather than a mask built from arrays of every row
+    first = offsets[:-1]
+    total = int(counts.sum())
+    keep = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(total, dtype=np.int64)
     return out_start[keep], out_end[keep], out_port[keep], out_open[keep]

@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, vessel_slices,
-                               with_track)
+from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, utc_ns,
+                               vessel_slices, with_track)
 from ais.schema import sort_by_vessel_time
 from detectors import _cleaning_kernel
 from ports._geo import haversine_nm_array, implied_speed_kn
@@ -126,7 +126,7 @@ def clean_positions(positions: pd.DataFrame, params: CleaningParams = CleaningPa
     if len(rows) == 0:
         return pos, empty_jumps()
     prev = ref[rows]
-    ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+    ts = utc_ns(pos["timestamp"])
     utc = ts.iloc[rows].reset_index(drop=True)
     prev_utc = ts.iloc[prev].reset_index(drop=True)
     dist = haversine_nm_array(lat[prev], lon[prev], lat[rows], lon[rows])

@@ -59,7 +59,7 @@ import pandas as pd
 
 from ais.errors import ConfigError
 from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, usable_positions,
-                               vessel_keys, vessel_slices, with_track)
+                               utc_ns, vessel_keys, vessel_slices, with_track)
 from detectors import _dark_periods_kernel as _k
 from ports._geo import haversine_nm_array
 from detectors._ids import event_id
@@ -188,7 +188,7 @@ def find_dark_periods(positions: pd.DataFrame, registry, params: DarkPeriodParam
 
     start_port, end_port, reach = _ports(registry, lat[gi], lon[gi], lat1, lon1, hours,
                                          is_open, params)
-    ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+    ts = utc_ns(pos["timestamp"])
     start_utc = ts.iloc[gi].reset_index(drop=True)
     end_utc = ts.iloc[jj].reset_index(drop=True).where(~pd.Series(is_open), pd.NaT)
     vessel = mmsi[gi]

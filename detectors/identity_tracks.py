@@ -77,7 +77,7 @@ import pandas as pd
 from ais.errors import ConfigError
 from ais.schema import vessel_offsets
 from detectors import _identity_tracks_kernel as _k
-from detectors._frames import check_non_negative
+from detectors._frames import check_non_negative, utc_ns
 from ports._geo import haversine_nm_array
 from detectors._identity_rows import SHARED_MMSI, identity_frame
 
@@ -176,7 +176,7 @@ def split_tracks(positions: pd.DataFrame, params: TrackParams = TrackParams(), *
     if n == 0:
         return TrackSplit(np.zeros(0, dtype=np.int64), identity_frame([]), empty_tracks())
     mmsi_in = positions["mmsi"].to_numpy(dtype=np.int64)
-    ts = pd.to_datetime(positions["timestamp"], utc=True).dt.as_unit("ns")
+    ts = utc_ns(positions["timestamp"])
     # the frame's own arrays (read only; ``_sort_order`` copies what it changes): the
     # positions are most of a run's memory, and every array here is 8 bytes a row
     ns_in = ts.array.asi8

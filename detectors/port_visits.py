@@ -40,7 +40,7 @@ import pandas as pd
 
 from ais.errors import ConfigError
 from detectors._frames import (check_non_negative, epoch_seconds, tracks_of, usable_positions,
-                               vessel_slices, with_track)
+                               utc_ns, vessel_slices, with_track)
 from detectors import _port_visits_kernel
 from detectors._ids import event_id
 from detectors.columns import PORT_VISIT_TABLE
@@ -99,7 +99,7 @@ def find_port_visits(positions: pd.DataFrame, registry, params: PortVisitParams 
         params.exit_buffer_nm, registry.arrays)
     if len(start) == 0:
         return empty_visits()
-    ts = pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns")
+    ts = utc_ns(pos["timestamp"])
     arrival = ts.iloc[start].reset_index(drop=True)
     departure = ts.iloc[end].reset_index(drop=True)
     vessel = mmsi[start]

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 
 from ais.errors import ConfigError
-from detectors._frames import usable_positions
+from ais.schema import vessel_offsets
+from detectors._frames import usable_positions, utc_ns
 from detectors.columns import VESSEL_TABLE, VESSEL_FEATURES
 
 
@@ -99,7 +100,12 @@ def vessel_features(positions: pd.DataFrame, *, dark_periods=None, port_visits=N
     """The behaviour features (:data:`VESSEL_FEATURES`) of every vessel with a usable
     position, indexed by mmsi in increasing order. Event tables left out count as empty."""
     pos = usable_positions(positions)
-    index = pd.Index(np.unique(pos["mmsi"].to_numpy(dtype=np.int64)), name="mmsi")
+    # the usable rows are grouped by mmsi in increasing order: each vessel's first row
+    # and its first time (its rows of every track) from the slices, without a sort or a
+    # hash of every row (8-byte arrays of every usable position were this step's peak)
+    pos_mmsi = pos["mmsi"].to_numpy(dtype=np.int64)
+    starts = vessel_offsets(pos_mmsi)[:-1]
+    index = pd.Index(pos_mmsi[starts], name="mmsi")
     feats = pd.DataFrame(index=index)
     n = len(index)
     zeros = np.zeros(n)
@@ -137,8 +143,9 @@ def vessel_features(positions: pd.DataFrame, *, dark_periods=None, port_visits=N
     else:
         ts = pd.Timestamp(data_end)
         end_ns = (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).as_unit("ns").value
-    first = (pd.to_datetime(pos["timestamp"], utc=True).dt.as_unit("ns").astype("int64")
-             .groupby(pos["mmsi"].to_numpy()).min().reindex(index).to_numpy())
+    first_ns = utc_ns(pos["timestamp"]).array.asi8
+    first = (np.minimum.reduceat(first_ns, starts) if len(starts)
+             else np.zeros(0, dtype=np.int64))
     span_h = np.maximum(end_ns - first, 0) / 3.6e12
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(span_h > 0, 1.0 - feats["hours_dark"].to_numpy() / span_h, 1.0)

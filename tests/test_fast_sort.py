@@ -98,3 +98,14 @@ def test_merged_runs_equal_one_sort(data):
     got = PositionBatch.concat(runs)
     assert got.runs == [b - a for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     pd.testing.assert_frame_equal(got.frame(), sort_by_vessel_time(frame))
+    # handed over (the end of a read): joined a column at a time, the same batch, and
+    # the pieces are left without columns
+    calls = []
+    consumed = PositionBatch.concat(runs, consume=True, release=lambda: calls.append(1))
+    assert len(calls) == len(PositionBatch.NUMERIC) + ("ns" in got.cols)  # once a column
+    assert consumed.runs == got.runs and consumed.names == got.names
+    assert sorted(consumed.cols) == sorted(got.cols)
+    for k in got.cols:
+        np.testing.assert_array_equal(consumed.cols[k], got.cols[k])
+    assert all(not b.cols for b in runs)
+    pd.testing.assert_frame_equal(consumed.frame(), sort_by_vessel_time(frame))

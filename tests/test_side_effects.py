@@ -192,6 +192,30 @@ print(json.dumps({"kept": kept, "ended": ended, "mmapped": big_block_is_mmapped(
 '''
 
 
+AFTER_THE_READ = PROBE + r'''
+from shadowfleet import tuning
+if sys.argv[1] == "command":
+    tuning.command_started()
+    tuning.command_chosen("detect")
+import ais, pandas
+before = tuning.trim_heap()
+tuning.end_bulk_read()
+print(json.dumps({"before": before, "after": tuning.trim_heap(),
+                  "again": tuning.trim_heap()}))
+'''
+
+
+@pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
+def test_detect_trims_its_heap_during_and_after_the_read():
+    """``tuning.trim_heap`` (what ``detect`` calls while the read's pieces are joined
+    and between the analysis's steps) trims the heap in a command's process that reads
+    in bulk, during and after the read, as often as it is called; in a library caller
+    it does nothing."""
+    assert _run(AFTER_THE_READ, "command") == {"before": True, "after": True, "again": True}
+    assert _run(AFTER_THE_READ, "library") == {"before": False, "after": False,
+                                               "again": False}
+
+
 @pytest.mark.skipif(not _glibc(), reason="not glibc >= 2.33: allocator settings not observable")
 def test_detect_gives_the_read_s_memory_back_when_the_read_ends():
     """``tuning.end_bulk_read`` (what ``pipeline.decode`` calls once the read is over):

@@ -104,3 +104,43 @@ def test_track_order_leaves_other_frames_to_the_full_sort():
 
     assert _track_order(df) is None          # out of time order: not only the tracks
     assert list(sort_by_vessel_time(df)["lat"]) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("track", [False, True])
+@pytest.mark.parametrize("seed", range(20))
+def test_frame_without_source_and_line(seed: int, track: bool):
+    """The detectors' compact copy of the positions has neither source nor line: rows
+    at one time stay where they are (what a stable sort by the keys left would do), and
+    in_vessel_order says so rather than sending a frame in order to the sort."""
+    from ais.schema import in_vessel_order
+
+    rng = np.random.default_rng(300 + seed)
+    df = _frame(rng, int(rng.integers(2, 60)), track).drop(columns=["source", "line"])
+    keys = [k for k in ("mmsi", "track", "timestamp") if k in df.columns]
+    expected = _reference(df)
+    pd.testing.assert_frame_equal(usable_positions(df), expected)
+    assert in_vessel_order(expected)
+    assert in_vessel_order(df) == bool(
+        (df.reset_index(drop=True)[keys]
+         .equals(df.sort_values(keys, kind="mergesort").reset_index(drop=True)[keys])))
+    # one tie-breaker column left: not known, the sort decides
+    one = expected.assign(line=np.arange(len(expected))[::-1])
+    if len(one) > 1 and (one[keys].iloc[1:].to_numpy() == one[keys].iloc[:-1].to_numpy()).all(1).any():
+        assert not in_vessel_order(one)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7])
+@pytest.mark.parametrize("seed", range(10))
+def test_in_vessel_order_by_blocks(seed: int, block: int, monkeypatch):
+    """in_vessel_order checks a block of rows at a time: any block size gives the
+    answer of one block of every row, ties across a block's edge included."""
+    import ais.schema as schema
+
+    rng = np.random.default_rng(400 + seed)
+    df = _frame(rng, int(rng.integers(2, 40)), track=bool(seed % 2))
+    df = df.assign(lat=df["lat"].fillna(0.0))
+    for frame in (df, _reference(df)):
+        whole = schema.in_vessel_order(frame)
+        monkeypatch.setattr(schema, "_ORDER_BLOCK", block)
+        assert schema.in_vessel_order(frame) == whole
+        monkeypatch.undo()

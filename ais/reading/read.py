@@ -168,14 +168,16 @@ def _usable(counts: _FileCounts, require_times: bool) -> bool:
 
 
 def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
-                progress: "bool | Progress" = False) -> Decoded:
+                progress: "bool | Progress" = False, release=None) -> Decoded:
     """Read and decode AIS from ``paths`` (files, ``.gz``, directories, ``-`` for stdin).
 
     decoder: ``"fast"`` (numba fast path, pyais for the types it does not cover) or
     ``"pyais"`` (the reference). require_times: refuse a file whose messages carry no
     receive time (``NoReceiveTimeError``); otherwise such messages are kept with an empty
     timestamp and a warning gives their count. progress: a ``Progress`` (or True: a bar
-    on a terminal, a line otherwise, on stderr; ``ais.progress``).
+    on a terminal, a line otherwise, on stderr; ``ais.progress``). release: called (no
+    argument) while the pieces read are joined, each time one of their columns has been
+    let go (``shadowfleet detect`` gives the freed memory back to the system there).
     """
     read = InputsRead()
     pieces = []
@@ -185,7 +187,9 @@ def read_inputs(paths, *, decoder: str = "fast", require_times: bool = False,
                                  progress=progress, read=read):
             piece.sort_positions_ahead(sorter)    # while the next piece decodes
             pieces.append(piece)
-        merged = Decoded.merge(pieces, inputs=read.inputs)
+        # the pieces are handed over: their position columns are joined one at a time
+        merged = Decoded.merge(pieces, inputs=read.inputs, consume=True, release=release)
+        pieces.clear()
         merged.build_statics_ahead(sorter)        # while the caller builds the positions
     finally:
         sorter.shutdown(wait=False)

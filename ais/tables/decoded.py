@@ -196,8 +196,12 @@ class Decoded:
 
     @classmethod
     def merge(cls, items: list["Decoded"], inputs: list | None = None,
-              warnings: list | None = None) -> "Decoded":
-        """One ``Decoded`` from several (counts added, frames concatenated and sorted)."""
+              warnings: list | None = None, *, consume: bool = False,
+              release=None) -> "Decoded":
+        """One ``Decoded`` from several (counts added, frames concatenated and sorted).
+        ``consume``: the caller makes no further use of ``items``, whose position
+        batches are then joined a column at a time (``PositionBatch.concat``, which
+        calls ``release`` after each) and left empty."""
         items = list(items)
         counts = {k: sum(d._stats[k] for d in items) for k in COUNT_KEYS}
         by_type: dict[str, int] = {}
@@ -216,7 +220,8 @@ class Decoded:
 
         if any(d._batch is not None for d in items):     # fast path: one sort at the end
             positions = PositionBatch.concat(
-                [d._sorted_batch() if d._batch is not None else d._positions for d in items])
+                [d._sorted_batch() if d._batch is not None else d._positions for d in items],
+                consume=consume, release=release)
         else:
             positions = cat([d.positions for d in items], POSITION_COLUMNS, POSITION_DTYPES)
         if any(isinstance(d._sbatch, StaticBatch) for d in items):   # fast path: one frame

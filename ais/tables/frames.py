@@ -143,9 +143,18 @@ class PositionBatch:
                    line=df["line"].to_numpy(np.int64))
 
     @classmethod
-    def concat(cls, batches: list) -> "PositionBatch":
+    def concat(cls, batches: list, *, consume: bool = False,
+               release=None) -> "PositionBatch":
         """One batch of batches and positions frames (empty frames left out); station
-        codes re-numbered over the union of the names."""
+        codes re-numbered over the union of the names.
+
+        ``consume``: the caller hands the batches over and makes no further use of them:
+        each column is then joined and let go of in the batches before the next (they
+        are left without columns), so that the pieces and the joined batch are alive
+        together one column at a time rather than whole (the end of a long read: on the
+        5M-message e2e feed the pieces' columns are about 440 MB). ``release``: called
+        (no argument) each time a column of the batches has been let go, with
+        ``consume`` (the command gives the freed memory back to the system there)."""
         batches = [b if isinstance(b, PositionBatch) else cls.from_frame(b)
                    for b in batches if isinstance(b, PositionBatch) or len(b)]
         names: dict[str, int] = {}
@@ -154,14 +163,25 @@ class PositionBatch:
             remap = np.array([names.setdefault(nm, len(names)) for nm in b.names] or [0],
                              dtype=np.int64)
             stations.append(remap[b.cols["station"]] if len(b) else np.zeros(0, np.int64))
-        cols = {k: np.concatenate([b.cols[k] for b in batches]) if batches else
-                np.zeros(0) for k in cls.NUMERIC}
-        cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
-        if batches and all("ns" in b.cols for b in batches):
-            cols["ns"] = np.concatenate([b.cols["ns"] for b in batches])
         runs = None         # an empty batch (the end of a read) has no run to keep
         if batches and all(b.runs is not None or len(b) == 0 for b in batches):
             runs = [r for b in batches if len(b) for r in b.runs]
+        keys = list(cls.NUMERIC)
+        if batches and all("ns" in b.cols for b in batches):
+            keys.append("ns")
+        cols = {}
+        for k in keys:
+            cols[k] = np.concatenate([b.cols[k] for b in batches]) if batches else np.zeros(0)
+            if consume:
+                for b in batches:
+                    b.cols.pop(k, None)
+                if release is not None:
+                    release()
+        cols["station"] = np.concatenate(stations) if stations else np.zeros(0, np.int64)
+        if consume:
+            del stations
+            for b in batches:
+                b.cols.clear()
         return cls(list(names), runs=runs, **cols)
 
     def _keys(self):

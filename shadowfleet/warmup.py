@@ -134,11 +134,14 @@ def compile_here() -> None:
     from ports import load_ports
     from shadowfleet.demo import NEAR_NM
 
-    registry = load_ports()
-    if len(registry.names):
-        z = np.zeros(1)
-        registry.locate(z, z)
-        registry.contains(0, z, z, buffer_nm=NEAR_NM)
+    try:
+        registry = load_ports()
+        if len(registry.names):
+            z = np.zeros(1)
+            registry.locate(z, z)
+            registry.contains(0, z, z, buffer_nm=NEAR_NM)
+    except Exception:       # only a head start: the run compiles them when it needs them
+        pass
 
 
 WAITING = "waiting for the second process to compile the detectors' kernels"

@@ -379,7 +379,7 @@ def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_n
 def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes, left):
     """Frame every block with the fast path, one after the other (lines left in
     ``left[j]`` per block)."""
-    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
+    last_nl = last_newline(buf)     # lines after it are left to the general framer
     for j in range(len(bounds) - 1):
         left[j] = _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes,
                                last_nl)
@@ -388,7 +388,7 @@ def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes, left):
 @njit(parallel=True)
 def frame_blocks_parallel(buf, bounds, offsets, out, pghp_time, max_line_bytes, left):
     """Frame the blocks with the fast path on all cores."""
-    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
+    last_nl = last_newline(buf)     # lines after it are left to the general framer
     for j in numba.prange(len(bounds) - 1):
         left[j] = _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes,
                                last_nl)

@@ -74,6 +74,8 @@ def _progress(quiet: bool, *, analysis: bool = False):
         progress.report_compiling(
             note="a second process compiles the detectors' meanwhile" if warmup else "")
         ctx.call_on_close(progress.end_compiling)
+    if warmup is not None:
+        _warmup.compile_here()      # a share of the second process's kernels, here
     return progress
 
 

@@ -329,6 +329,7 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     (``ais.progress``)."""
     from detectors._frames import usable_positions
     from detectors.cleaning import clean_positions
+    from shadowfleet import warmup
     from detectors.identity_alerts import identity_alerts
     from detectors.dark_periods import find_dark_periods, messages_without_position
     from detectors.port_visits import find_port_visits
@@ -339,6 +340,8 @@ def analyse(decoded, *, registry, claims: Sequence = (), params=None,
     all_pairs = _resolve_pairs(registry, list(settings.pairs) + list(pairs), claims)
 
     progress = progress if progress is not None else Progress.off()
+    # the first run after an install: the analysis kernels from the second process
+    warmup.wait_for(progress)
     progress.step("identity, cleaning and port visits")
     ident = identify(decoded, settings)
     stats, statics, rejects = decoded.stats, decoded.statics, decoded.rejects

@@ -16,8 +16,14 @@ detectors see the same columns whatever the input.
 index files read: nothing on later runs), and only with more than one CPU. It writes
 nothing but numba's cache; the run stops it when it ends (a kernel it was compiling is
 compiled again on the run that needs it: numba writes its cache files whole or not at
-all). A kernel the run reaches before the second process has compiled it, the run
-compiles itself, as without it.
+all). When the run reaches the analysis while the second process is still compiling,
+it waits for it (:func:`wait_for`, "waiting for the second process" on its progress)
+rather than compile the same kernels beside it: the second process compiles them in
+the order the run needs them, so a run that went on compiled one kernel after another
+behind it, each the one the second process was compiling, twice the CPU for no time
+gained (a cold demo's run compiled 33 kernels instead of 28, on a busy machine). A
+kernel the second process did not compile (an analysis that needs other kernels than
+the demo's), the run compiles itself, as without it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["WARMUP_LINES", "analysis_kernels_cached", "start", "Warmup", "main"]
+__all__ = ["WARMUP_LINES", "WAIT_MAX_S", "analysis_kernels_cached", "start", "compile_here",
+           "wait_for", "Warmup", "main"]
 
 # The bundled feed's first lines: its first ten days, with port visits at both ends of
 # the shuttle, dark periods, possible port calls, an encounter, loitering and stays, so
@@ -58,6 +65,13 @@ def analysis_kernels_cached() -> bool:
         return False
 
 
+# The longest a run waits for the second process (:func:`wait_for`); past it the run
+# compiles what it still needs itself. The second process's work is about 20 s of CPU.
+WAIT_MAX_S = 300.0
+
+_current: "Warmup | None" = None     # the second process this process started
+
+
 class Warmup:
     """The second process, under way: :meth:`stop` when the run ends."""
 
@@ -68,7 +82,18 @@ class Warmup:
     def running(self) -> bool:
         return self.proc.poll() is None
 
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until the process ends, at most ``timeout_s``: whether it ended."""
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def stop(self) -> None:
+        global _current
+        if _current is self:
+            _current = None
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -83,13 +108,57 @@ def start() -> Warmup | None:
     kernels not cached yet. None otherwise."""
     if (os.cpu_count() or 1) < 2 or analysis_kernels_cached():
         return None
+    global _current
     try:
         proc = subprocess.Popen([sys.executable, "-m", "shadowfleet.warmup"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, close_fds=True)
     except OSError:
         return None
-    return Warmup(proc)
+    _current = Warmup(proc)
+    return _current
+
+
+def compile_here() -> None:
+    """In the run, right after it started the second process: compile the ports'
+    kernels that the second process reaches first and last (``ports._pip.locate_many``,
+    the first analysis step's, and ``within_many``, the demo's last step's: 2.7 s of its
+    about 20 s of CPU), before the run starts decoding. The run's own compiles (the
+    decoder's) are the lighter share: without these the run waited for the second
+    process at the analysis. Done before the second process has decoded its lines with
+    pyais and compiled the identity kernels, so it loads them from the cache. The
+    argument types are those of every call (``PortRegistry`` makes its inputs read-only
+    contiguous float64; tested: one specialisation each after a run)."""
+    import numpy as np
+
+    from ports import load_ports
+    from shadowfleet.demo import NEAR_NM
+
+    try:
+        registry = load_ports()
+        if len(registry.names):
+            z = np.zeros(1)
+            registry.locate(z, z)
+            registry.contains(0, z, z, buffer_nm=NEAR_NM)
+    except Exception:       # only a head start: the run compiles them when it needs them
+        pass
+
+
+WAITING = "waiting for the second process to compile the detectors' kernels"
+
+
+def wait_for(progress=None, timeout_s: float = WAIT_MAX_S) -> bool:
+    """Where the run's analysis starts: when the second process this process started is
+    still compiling, wait for it to end (at most ``timeout_s``), a ``WAITING`` phase on
+    ``progress``; the analysis then loads its kernels from the cache. Whether it waited
+    (nothing to wait for in the second process itself, in later runs, or once it ended)."""
+    w = _current
+    if w is None or not w.running:
+        return False
+    if progress is not None:
+        progress.step(WAITING)
+    w.wait(timeout_s)
+    return True
 
 
 def warm(lines: int = WARMUP_LINES) -> None:

@@ -243,3 +243,48 @@ def test_dedup_window_is_bounded_by_count():
                      fill=np.zeros(n), msg_type=np.ones(n), text=np.array([b""] * n, dtype=object))
     dd.keep_mask(m)
     assert sorted(dd.window) == sorted(b"P%d" % i for i in range(15, 20))
+
+
+@pytest.mark.parametrize("max_pending", [1, 3, 40, 10_000])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_many_open_messages_fast_equals_pyais(seed, max_pending):
+    """Hundreds of two-fragment messages open at once under many keys (station, channel,
+    sequential id), their second fragments late, missing, repeated or out of order, and a
+    few fragments displacing an open message: the numba kernel's table of open messages
+    (opened, found, completed, displaced, evicted, expired) gives the reference's tables,
+    in one pass and in carried pieces."""
+    rng = np.random.default_rng(seed)
+    opened, lines = [], []
+    for i in range(400):
+        station, seq, channel = rng.integers(6), rng.integers(10), b"AB"[rng.integers(2):][:1]
+        f1, f2 = type5(273_100_000 + i, f"S{i}", seq=str(seq).encode(), channel=channel)
+        head = tag(b"s:R%d,c:%d" % (station, T0 + i))
+        lines.append(head + f1)
+        opened.append(head + f2)
+        while opened and rng.random() < 0.45:      # a second fragment, from a random one
+            j = int(rng.integers(len(opened)))
+            second = opened.pop(j)
+            r = rng.random()
+            if r < 0.8:
+                lines.append(second)
+            elif r < 0.9:
+                lines += [second, second]
+            # else: lost
+    lines += opened[::-1]
+    params = AssemblyParams(max_pending=max_pending, max_gap_sentences=300)
+    ref = run(lines, assembly=params)
+    assert ref.stats["messages"] > 0
+    fast = run(lines, decoder="fast", assembly=params)
+    for a, b in zip(_frames(ref), _frames(fast)):
+        assert a.equals(b)
+    assert ref.stats == fast.stats
+    data = b"\n".join(lines) + b"\n"
+    dec = IncrementalDecoder(decoder="fast", assembly=params)
+    parts, start = [], 0
+    for c in sorted(rng.choice(np.arange(1, len(data)), size=8, replace=False).tolist()) + [len(data)]:
+        parts.append(dec.feed("f.nmea", data[start:c]))
+        dec = carried(dec)
+        start = c
+    parts.append(dec.finish())
+    for a, b in zip(_frames(ref), _frames(Decoded.merge(parts))):
+        assert a.equals(b)

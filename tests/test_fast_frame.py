@@ -224,7 +224,35 @@ def same_as_general(data: bytes, max_line_bytes: int = 1024, parallel: bool = Tr
     bad = np.flatnonzero((rows != out.T).any(axis=1))
     assert len(bad) == 0, [data.split(b"\n")[k] for k in bad[:3]]
     assert np.array_equal(pghp, pghp2, equal_nan=True)
+    same_handed_over(buf, out.T, pghp, max_line_bytes, parallel)
     return rows
+
+
+def same_handed_over(buf, want, want_pghp, max_line_bytes, parallel):
+    """With ``hand_over``, the lines the fast path leaves (``_fast_line`` gives -1 for
+    them) are handed over as they are: ``K_HANDOFF``, the bounds ``_frame_line`` strips
+    them to, every other field as in a row it hands over; the fast path's rows are the
+    general framer's. With fewer lines allowed than it leaves, all are framed."""
+    rows, pghp = fast_lines.frame_lines(buf, max_line_bytes, parallel=parallel,
+                                        hand_over=len(want))
+    handed = rows[:, ff.C_KIND] == ff.K_HANDOFF
+    kept = ~handed
+    assert (rows[kept] == want[kept]).all()
+    assert np.array_equal(pghp[kept], want_pghp[kept], equal_nan=True)
+    assert np.isnan(pghp[handed]).all()
+    lone = np.zeros(len(ff.FRAME_FIELDS), dtype=np.int64)
+    lone[[ff.C_SEQ, ff.C_STS, ff.C_STE]] = -1
+    lone[ff.C_TAGOK] = 1
+    lone[ff.C_KIND] = ff.K_HANDOFF
+    for r in np.flatnonzero(handed):
+        expect = lone.copy()
+        expect[[ff.C_LSTART, ff.C_LEND]] = want[r, [ff.C_LSTART, ff.C_LEND]]
+        assert (rows[r] == expect).all(), (bytes(buf[want[r, ff.C_LSTART]:want[r, ff.C_LEND]]),
+                                           rows[r], want[r])
+    if handed.any():                # each of them a line the fast path left
+        few, _ = fast_lines.frame_lines(buf, max_line_bytes, parallel=parallel,
+                                        hand_over=int(handed.sum()) - 1)
+        assert (few == want).all()
 
 
 FAST = [_sentence(), _sentence(fill=""), _sentence(seq="3", channel="B"), _sentence(channel="2"),

@@ -34,6 +34,19 @@ def _files():
     return ais_files()
 
 
+# The lines the numba fast path leaves (comments, junk, bad checksums, trailing fields,
+# $PGHP) go to the reference framer when a chunk has few of them and to the numba
+# general framer otherwise (``fast_framing.hand_over_left``): the tests below run both
+# ways, with the rule as it is (on these small feeds, the reference) and with every
+# such line framed by the numba general framer.
+ROUTES = ["as-is", "general-framer"]
+
+
+def _route(mp: pytest.MonkeyPatch, route: str) -> None:
+    if route == "general-framer":
+        mp.setattr(ais.incremental.fast_framing, "hand_over_left", lambda size: 0)
+
+
 def assert_same(a: Decoded, b: Decoded):
     for k in ("positions", "statics", "rejects"):
         pd.testing.assert_frame_equal(getattr(a, k), getattr(b, k), check_exact=True)
@@ -79,7 +92,9 @@ def _read(p: Path) -> bytes:
 @pytest.mark.parametrize("name", ["kystverket/Ais1000Lines.nm4", "dma-aislib/stream_example.txt",
                                   "amsa/exact-earth-with-tag-block.txt", "noaadata/test.ais",
                                   "gfw-ais-tools/multi-part.nmea", "libais/test.aivdm"])
-def test_pieces_and_switching_paths(name):
+@pytest.mark.parametrize("route", ROUTES)
+def test_pieces_and_switching_paths(name, route, monkeypatch):
+    _route(monkeypatch, route)
     data = _read(ais_sample(name))
     ref = _feed_in_pieces(data, ["pyais"], seed=1)
     assert_same(_feed_in_pieces(data, ["fast"], seed=1), ref)
@@ -145,11 +160,13 @@ def feeds(draw):
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(feeds(), st.integers(0, 3))
-def test_hypothesis_feeds(feed, seed):
+@given(feeds(), st.integers(0, 3), st.sampled_from(ROUTES))
+def test_hypothesis_feeds(feed, seed, route):
     data = feed.encode()
     ref = _feed_in_pieces(data, ["pyais"], seed=seed)
-    assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)
+    with pytest.MonkeyPatch.context() as mp:
+        _route(mp, route)
+        assert_same(_feed_in_pieces(data, ["fast"], seed=seed), ref)
 
 
 @pytest.mark.parametrize("folder", ["dma-aislib", "gfw-ais-tools", "libais"])
@@ -161,10 +178,12 @@ def test_directories_fast_equals_pyais(folder):
     assert_same(ais.read_inputs(paths, decoder="fast"), ais.read_inputs(paths, decoder="pyais"))
 
 
-def test_handed_over_lines_in_one_call_and_the_fall_back():
+@pytest.mark.parametrize("route", ROUTES)
+def test_handed_over_lines_in_one_call_and_the_fall_back(route, monkeypatch):
     """Faulty lines are framed by the reference in one call per chunk; a lone tag block
     among them (it times the next line) sends the chunk back to one call per line. Both
     give the reference's tables."""
+    _route(monkeypatch, route)
     good = pyais.encode_dict({"type": 1, "mmsi": 273_000_001, "lat": 42.3, "lon": 130.4},
                              talker_id="AI")[0]
     bad = good[:-2] + ("00" if good[-2:] != "00" else "11")
@@ -182,10 +201,12 @@ def test_handed_over_lines_in_one_call_and_the_fall_back():
         assert_same(whole, ref)
 
 
-def test_lines_rejected_by_the_kernel_end_the_framing_state():
+@pytest.mark.parametrize("route", ROUTES)
+def test_lines_rejected_by_the_kernel_end_the_framing_state(route, monkeypatch):
     """A wrong checksum or a missing ``*hh`` is rejected by the numba framer itself; like
     the reference, that drops a pending ``$PGHP`` time or lone tag block, so the next
     sentence has no time from them. Same tables as the reference, whole and in pieces."""
+    _route(monkeypatch, route)
     good = pyais.encode_dict({"type": 1, "mmsi": 273_000_001, "lat": 42.3, "lon": 130.4},
                              talker_id="AI")[0]
     bad = good[:-2] + ("00" if good[-2:] != "00" else "11")

@@ -5,12 +5,15 @@ The common line (optional epoch prefix, optional ``s:``/``c:`` tag block, one va
 ``_fast_line`` in one pass: checksum, fields and tag block together, the payload 8
 bytes a step, the row written once. Anything else it leaves to ``_frame_line``, the
 general framer (``ais.framing.line_kernel``, which also defines the rows), so
-both give the same row for every line (tested). (The kernels here compile
+both give the same row for every line (tested). (``frame_left`` compiles
 ``_frame_line``, ``_pghp`` and ``_epoch`` in; the project's disk cache,
 :mod:`ais._kernel_cache`, stamps them with ``line_kernel``'s source too.)
 
 Lines are framed independently, in blocks of ``BLOCK_BYTES`` (a block frames the
-lines that start in it, rows placed by a first pass counting line starts per block):
+lines that start in it, rows placed by a first pass counting line starts per block),
+by the fast path alone; the lines it leaves are then framed by ``frame_left``, a
+kernel of its own, so that a feed of common lines never compiles the general framer
+(two thirds of the framer's compile work on the first run after an install).
 ``frame_lines`` is the entry point.
 """
 
@@ -24,7 +27,7 @@ from ais._numba import load8 as _load8, njit
 from ais.framing.line_kernel import (C_CHE, C_CHS, C_COUNT, C_FILL, C_KIND, C_LEND,
                                      C_LSTART, C_NUMBER, C_PE, C_PREHAS, C_PREV, C_PS, C_SEQ,
                                      C_STE, C_STS, C_TAGHAS, C_TAGOK, C_TAGV, C_TRHAS, C_TRV,
-                                     FRAME_FIELDS, K_AIS, _frame_line, _hex)
+                                     FRAME_FIELDS, K_AIS, K_HANDOFF, _frame_line, _hex)
 
 
 _H = np.uint64(0x8080808080808080)      # SWAR: the high bit of every byte
@@ -314,19 +317,45 @@ def last_newline(buf):
     return last_nl
 
 
+# A row the fast path left, to frame with ``_frame_line`` in a second pass (or to hand
+# over to the reference framer): its kind until then (``_leave_line``).
+K_LEFT = -1
+
+
+@njit(inline="always")
+def _leave_line(buf, a, b, out, pghp_time, li):
+    """Row ``li`` for the line buf[a:b] the fast path left: ``K_LEFT``, the line's
+    bounds stripped of white space, every other field as ``_frame_line`` sets it for a
+    line it hands over (so that the row can be handed to the reference framer as is)."""
+    while a < b and (buf[a] == 32 or 9 <= buf[a] <= 13):
+        a += 1
+    while b > a and (buf[b - 1] == 32 or 9 <= buf[b - 1] <= 13):
+        b -= 1
+    for f in range(out.shape[0]):
+        out[f, li] = 0
+    out[C_KIND, li] = K_LEFT
+    out[C_LSTART, li] = a
+    out[C_LEND, li] = b
+    out[C_SEQ, li] = -1
+    out[C_STS, li] = -1
+    out[C_STE, li] = -1
+    out[C_TAGOK, li] = 1
+    pghp_time[li] = np.nan
+
+
 @njit(inline="always")
 def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl):
-    """Frame the lines starting in block ``j`` into rows ``offsets[j]:offsets[j + 1]``:
-    the fast path first, ``_frame_line`` for every line it leaves."""
+    """Frame the lines starting in block ``j`` into rows ``offsets[j]:offsets[j + 1]``
+    with the fast path; a line it leaves is marked ``K_LEFT`` with its bounds. Returns
+    how many it left."""
     size = len(buf)
-    fs = np.empty(7, dtype=np.int64)
-    fe = np.empty(7, dtype=np.int64)
     p = bounds[j]
     e = bounds[j + 1]
     if p > 0:
         while p < e and buf[p - 1] != 10:
             p += 1
     li = offsets[j]
+    left = 0
     while p < e:
         nl = -1
         if p <= last_nl:
@@ -335,12 +364,11 @@ def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_n
             nl = p
             while nl < size and buf[nl] != 10:
                 nl += 1
-            for f in range(out.shape[0]):
-                out[f, li] = 0
-            pghp_time[li] = np.nan
-            _frame_line(buf, p, nl, out, pghp_time, li, max_line_bytes, fs, fe)
+            _leave_line(buf, p, nl, out, pghp_time, li)
+            left += 1
         li += 1
         p = nl + 1
+    return left
 
 
 # Two kernels, not one function compiled twice: numba's disk cache keys a function by
@@ -348,23 +376,45 @@ def _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_n
 # load the parallel build where the one-thread build was asked for (the read-ahead
 # thread must not start parallel work while the main thread runs its own).
 @njit
-def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes):
-    """Frame every block, one after the other."""
-    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
+def frame_blocks(buf, bounds, offsets, out, pghp_time, max_line_bytes, left):
+    """Frame every block with the fast path, one after the other (lines left in
+    ``left[j]`` per block)."""
+    last_nl = last_newline(buf)     # lines after it are left to the general framer
     for j in range(len(bounds) - 1):
-        _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
+        left[j] = _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes,
+                               last_nl)
 
 
 @njit(parallel=True)
-def frame_blocks_parallel(buf, bounds, offsets, out, pghp_time, max_line_bytes):
-    """Frame the blocks on all cores."""
-    last_nl = last_newline(buf)     # lines after it go to ``_frame_line`` only
+def frame_blocks_parallel(buf, bounds, offsets, out, pghp_time, max_line_bytes, left):
+    """Frame the blocks with the fast path on all cores."""
+    last_nl = last_newline(buf)     # lines after it are left to the general framer
     for j in numba.prange(len(bounds) - 1):
-        _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes, last_nl)
+        left[j] = _frame_block(j, buf, bounds, offsets, out, pghp_time, max_line_bytes,
+                               last_nl)
+
+
+# A kernel of its own, called only when the fast path left lines: a feed of common
+# lines (the bundled demo's) never compiles the general framer (4 s of compile CPU, two
+# thirds of the framer's, on the first run after an install).
+@njit
+def frame_left(buf, rows, out, pghp_time, max_line_bytes):
+    """Frame rows ``rows`` (``K_LEFT``, their line's stripped bounds in
+    ``C_LSTART``/``C_LEND``) with the general framer ``_frame_line``."""
+    fs = np.empty(7, dtype=np.int64)    # scratch: field bounds of one sentence
+    fe = np.empty(7, dtype=np.int64)
+    for k in range(len(rows)):
+        li = rows[k]
+        a = out[C_LSTART, li]
+        b = out[C_LEND, li]
+        for f in range(out.shape[0]):
+            out[f, li] = 0
+        pghp_time[li] = np.nan
+        _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe)
 
 
 def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = False,
-                pool=None) -> tuple[np.ndarray, np.ndarray]:
+                pool=None, hand_over: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Frame a chunk of lines: ((n_lines, len(FRAME_FIELDS)) int64 with contiguous
     columns, pghp times float64). ``parallel=True``: the same rows framed on all cores.
     The fast path frames on one thread: its chunks are framed in the read-ahead thread
@@ -374,7 +424,11 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = Fa
     it, taking CPU from the read-ahead thread (on the 2-core benchmark machine: reads
     of the 1M-sentence feed 0.02 s faster and 0.03 s less CPU framed on one thread).
     ``pool``: an ``ais.reading.buffers.BufferPool`` of int64 to take the rows' memory from (the
-    caller gives ``rows.base`` back when done)."""
+    caller gives ``rows.base`` back when done). ``hand_over``: when the fast path leaves
+    at most this many lines, they are not framed here but handed over (``K_HANDOFF``,
+    their stripped bounds) to the reference framer, which frames them as ``_frame_line``
+    would (a few comment or junk lines in a feed of common lines: the general framer
+    is then not compiled on the first run after an install)."""
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     bounds = np.r_[np.arange(0, len(buf), BLOCK_BYTES, dtype=np.int64), len(buf)]
     counts = np.empty(len(bounds) - 1, dtype=np.int64)
@@ -387,6 +441,14 @@ def frame_lines(buf: np.ndarray, max_line_bytes: int = 1024, parallel: bool = Fa
         size = len(FRAME_FIELDS) * n
         out = pool.take(size)[:size].reshape(len(FRAME_FIELDS), n)
     pghp = np.empty(n, dtype=np.float64)
+    left = np.zeros(len(counts), dtype=np.int64)
     (frame_blocks_parallel.parallel if parallel else frame_blocks)(buf, bounds, offsets, out,
-                                                                   pghp, max_line_bytes)
+                                                                   pghp, max_line_bytes, left)
+    n_left = int(left.sum())
+    if n_left:                      # lines the fast path left
+        rows = np.flatnonzero(out[C_KIND] == K_LEFT)
+        if n_left <= hand_over:     # to the reference framer, as they are
+            out[C_KIND, rows] = K_HANDOFF
+        else:                       # the general framer
+            frame_left(buf, rows, out, pghp, max_line_bytes)
     return out.T, pghp         # (n_lines, fields), each field contiguous

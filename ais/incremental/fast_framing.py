@@ -57,6 +57,17 @@ def _time_of(rows, idx, pghp_before):
     return out
 
 
+def hand_over_left(size: int) -> int:
+    """How many of the lines the fast path leaves in a chunk of ``size`` bytes (comments,
+    junk, truncated lines, bad checksums, trailing fields) go to the reference framer
+    rather than the numba general framer (``fast_lines.frame_lines``'s ``hand_over``):
+    64, and one more per 64 KiB (512 in a 32 MB chunk). The reference frames them as
+    the general framer does (tested), in microseconds each; a feed of common lines with
+    a few others (the bundled demo's: 14 of 185,000) then never compiles the general
+    framer, two thirds of the framer's compile work on the first run after an install."""
+    return 64 + size // 65536
+
+
 def _pghp_value(p) -> float:
     return np.nan if p is None else float(p)
 
@@ -95,7 +106,8 @@ def frame_ahead(data: bytes, max_sentence_bytes: int) -> Framed:
     hashes and the decoding of every single-sentence line (the ones dedup drops too:
     a few per cent). One thread, as ``_frame`` frames too (see ``fast_lines.frame_lines``)."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    rows, pghp = fast_lines.frame_lines(buf, max_sentence_bytes, parallel=False, pool=_ROWS)
+    rows, pghp = fast_lines.frame_lines(buf, max_sentence_bytes, parallel=False, pool=_ROWS,
+                                        hand_over=hand_over_left(len(buf)))
     # the dedup hash of every row's payload span (only the AIS lines' are read)
     hashes = fdd.hash_spans(buf, rows[:, ff.C_PS], rows[:, ff.C_PE])
     single = np.flatnonzero((rows[:, ff.C_KIND] == ff.K_AIS) & (rows[:, ff.C_COUNT] == 1))
@@ -121,7 +133,8 @@ def _frame(dec, i: int, st, body: bytes, framed=None):
         rows, pghp = framed.rows, framed.pghp
     else:
         framed = None
-        rows, pghp = fast_lines.frame_lines(buf, framer.params.max_sentence_bytes)
+        rows, pghp = fast_lines.frame_lines(buf, framer.params.max_sentence_bytes,
+                                            hand_over=hand_over_left(len(buf)))
     n = len(rows)
     line0 = st.line_no
     pghp0 = _pghp_value(st.pghp)

@@ -298,12 +298,13 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
         events = events_of(result)
         first_fixes = first_fixes_of(_usable(cleaned), None)
         # not kept: the next run counts its open dark periods' others from the archive
-        open_others = None
+        # and builds every alert from the events
+        open_others = settled = None
     else:
-        result, cleaned, events, first_fixes, open_others = _analyse_tails(
+        result, cleaned, events, first_fixes, open_others, settled = _analyse_tails(
             state, analysis, state_dir, progress)
         raw = state.positions
-    state = dataclasses.replace(state, open_others=open_others)
+    state = dataclasses.replace(state, open_others=open_others, settled_alerts=settled)
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
 
@@ -392,15 +393,19 @@ def _analyse_tails(state, analysis, state_dir, progress):
                                 state.book, first)
     stops, stays = cluster_stays(events["stays"], registry, settings.stops)
     events["stays"] = stays
-    trips, alerts = pipeline.trips_and_alerts(
-        events["visits"], events["gaps"], events["jumps"], id_alerts, registry=registry,
+    trips, alerts, behaviour_alerts, settled = _alerts(
+        events, stops, stays, id_alerts, state.settled_alerts, first, registry=registry,
         settings=settings, pairs=all_pairs, names=names, imos=ident.imos)
     first_fixes = first_fixes_of(usable, state.first_fixes)
-    behaviour = pipeline.behaviour_of(
-        first_fixes, encounters=events["encounters"], loitering=events["loitering"],
-        stops=stops, stays=stays, settings=settings, names=names, imos=ident.imos,
-        dark_periods=events["gaps"], port_visits=events["visits"], data_end=data_end,
-        identity=ident.table)
+    from detectors.ranking import rank_vessels
+
+    behaviour = pipeline.Behaviour(
+        events["encounters"], events["loitering"], stops, stays,
+        rank_vessels(first_fixes, dark_periods=events["gaps"], port_visits=events["visits"],
+                     encounters=events["encounters"], loitering=events["loitering"],
+                     stays=stays, identity=ident.table, names=names, imos=ident.imos,
+                     params=settings.ranking, data_end=data_end),
+        behaviour_alerts)
     kept = None
     if state_dir is not None and state.archive and (analysis.claims or analysis.watchlists):
         from shadowfleet.job_state import KeptPositions
@@ -417,7 +422,7 @@ def _analyse_tails(state, analysis, state_dir, progress):
         identity=ident.table, tracks=ident.tracks, behaviour=behaviour,
         simulated=_note(state), progress=progress, partitions=kept)
     result.positions = cleaned
-    return result, cleaned, events, first_fixes, open_others
+    return result, cleaned, events, first_fixes, open_others, settled
 
 
 def _gap_key(mmsi, track, start_ns) -> pd.MultiIndex:
@@ -536,3 +541,237 @@ def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *
     return dataclasses.replace(state, positions=kept, events=events, first_fixes=first_fixes,
                                horizon_ns=horizon, complete_ns=int(cut.max()) if len(cut) else None,
                                retired=retired, replace_archive=replace, new_earliest_ns=None)
+
+
+# -------------------------------------------------------------- settled alerts
+
+# the alert kinds a run takes from the state once settled: each rests on one event and,
+# for the behaviour kinds, on the dark periods and encounters of its vessels within
+# DARK_NEAR_HOURS of it (detectors.behaviour_alerts)
+SETTLED_KINDS = ("dark_period", "spoofing_jump", "encounter", "loitering")
+# the columns kept with a settled alert besides detectors.columns.ALERT_TABLE: the event
+# it is built from (its evidence's first id), the vessels whose tails must start after
+# ``_until`` (ns) for it to be reused (``_v2`` -1: none), the names and IMOs it was
+# built with (a vessel renamed by a later static report rebuilds it) and the ports of
+# interest its score read
+SETTLED_EXTRA = ("_event", "_v1", "_v2", "_until", "_names", "_poi")
+
+
+def _near_ns() -> int:
+    from detectors.behaviour_alerts import DARK_NEAR_HOURS
+
+    return int(DARK_NEAR_HOURS * NS_HOUR)
+
+
+def _names_key(deps, names: dict, imos: dict) -> str:
+    return "\x1f".join(f"{names.get(int(m), '') or ''}\x1e{imos.get(int(m)) or ''}"
+                       for m in deps)
+
+
+def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings, pairs,
+            names, imos):
+    """Round trips, the alerts (with ``id_alerts``), the behaviour alerts, and the
+    settled alerts the next run may reuse (``SETTLED_KINDS`` with ``SETTLED_EXTRA``).
+
+    The same tables :func:`shadowfleet.pipeline.trips_and_alerts` and the behaviour
+    alerts of :func:`shadowfleet.pipeline.behaviour_of` give over all the events, but an
+    alert of ``cache`` (the last run's) is reused, not rebuilt, when everything it reads
+    is settled: its event and the events within ``DARK_NEAR_HOURS`` of it start before
+    every vessel's first row of this run (``first``), so this run takes them from the
+    state unchanged and finds no new one that could join them; and the names, IMOs and
+    ports of interest it was built with are this run's. Only the other events' alerts
+    are built (round trips, possible calls and unlisted stops are rebuilt from all of
+    theirs)."""
+    from detectors.alerts import build_alerts, concat_alerts
+    from detectors.behaviour_alerts import build_behaviour_alerts
+    from detectors.round_trips import find_round_trips
+
+    trips = find_round_trips(events["visits"], events["gaps"], registry, pairs,
+                             settings.trips, names=names)
+    poi = sorted({p for pair in pairs for p in pair})
+    poi_key = "|".join(poi)
+    reused = _reusable(cache, first, names, imos, poi_key)
+    covered = set(reused["_event"])
+    gaps, jumps = events["gaps"], events["jumps"]
+    encounters, loitering = events["encounters"], events["loitering"]
+
+    def todo(frame, col):
+        if frame is None or not len(frame) or not covered:
+            return frame
+        return frame[~frame[col].isin(covered)].reset_index(drop=True)
+
+    gaps_todo = todo(gaps, "gap_id")
+    # the dark periods a possible call's score and a trip's rest on, the visits a trip's
+    # place is read from
+    calls = trips.possible_calls
+    if len(calls) and len(gaps):
+        extra = gaps[gaps["gap_id"].isin(set(calls["gap_id"])) &
+                     ~gaps["gap_id"].isin(set(gaps_todo["gap_id"]))]
+        gaps_build = pd.concat([gaps_todo, extra], ignore_index=True) if len(extra) \
+            else gaps_todo
+    else:
+        gaps_build = gaps_todo
+    visits = events["visits"]
+    if len(trips.round_trips) and len(visits):
+        firsts = {str(c).split(";")[0] for c in trips.round_trips["call_ids"]}
+        visits = visits[visits["visit_id"].isin(firsts)]
+    else:
+        visits = visits.iloc[:0]
+    fresh = build_alerts(visits, trips.round_trips, calls, gaps_build,
+                         todo(jumps, "jump_id"), ports_of_interest=poi, names=names, imos=imos)
+    # encounters whose alerts are built, and those a loitering built overlaps
+    enc_todo = todo(encounters, "encounter_id")
+    lo_todo = todo(loitering, "loiter_id")
+    if lo_todo is not None and len(lo_todo) and len(encounters):
+        t0 = pd.Series(ns(lo_todo["start_utc"]), index=lo_todo["mmsi"].to_numpy(np.int64)
+                       ).groupby(level=0).min()
+        e_end = ns(encounters["end_utc"])
+        since = np.minimum(_first_of(t0, encounters["mmsi_1"]),
+                           _first_of(t0, encounters["mmsi_2"]))
+        # in the table's order: a loitering's summary lists its encounters in it
+        enc_build = encounters[(e_end >= since) | encounters["encounter_id"].isin(
+            set(enc_todo["encounter_id"]))].reset_index(drop=True)
+    else:
+        enc_build = enc_todo
+    windows = []
+    if enc_build is not None and len(enc_build):
+        for col in ("mmsi_1", "mmsi_2"):
+            windows.append((enc_build[col], enc_build["start_utc"], enc_build["end_utc"]))
+    if lo_todo is not None and len(lo_todo):
+        windows.append((lo_todo["mmsi"], lo_todo["start_utc"], lo_todo["end_utc"]))
+    behaviour_fresh = build_behaviour_alerts(
+        enc_build, lo_todo, None, None, _gaps_near(gaps, windows), names=names, imos=imos)
+    stop_alerts = build_behaviour_alerts(
+        None, None, stops, stays,
+        _gaps_near(gaps, [(stays["mmsi"], stays["start_utc"], stays["end_utc"])]
+                   if stays is not None and len(stays) else []),
+        names=names, imos=imos)
+    table = list(_alert_table_columns())
+    old = reused[table].astype({"imo": object}) if len(reused) else None
+    old_basic = None if old is None else old[old["kind"].isin(("dark_period",
+                                                               "spoofing_jump"))]
+    old_behaviour = None if old is None else old[old["kind"].isin(("encounter",
+                                                                   "loitering"))]
+    alerts = concat_alerts(fresh, id_alerts, old_basic)
+    behaviour = concat_alerts(behaviour_fresh, stop_alerts, old_behaviour)
+    settled = _settled_table(
+        concat_alerts(fresh, behaviour_fresh), reused, enc_build, names=names, imos=imos,
+        poi_key=poi_key)
+    return trips, alerts, behaviour, settled
+
+
+def _alert_table_columns():
+    from detectors.columns import ALERT_TABLE
+
+    return ALERT_TABLE
+
+
+def _empty_settled() -> pd.DataFrame:
+    from detectors.alerts import alert_frame
+
+    out = alert_frame([])
+    for c in SETTLED_EXTRA:
+        out[c] = pd.Series([], dtype=np.int64 if c in ("_v1", "_v2", "_until") else object)
+    return out
+
+
+def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str) -> pd.DataFrame:
+    """The rows of ``cache`` this run reuses (see :func:`_alerts`)."""
+    if cache is None or not len(cache):
+        return _empty_settled()
+    until = cache["_until"].to_numpy(dtype=np.int64)
+    v2 = cache["_v2"].to_numpy(dtype=np.int64)
+    ok = (until < _first_of(first, cache["_v1"])) & (cache["_poi"] == poi_key).to_numpy()
+    ok &= (v2 < 0) | (until < first.reindex(v2, fill_value=_INF).to_numpy(dtype=np.int64))
+    rows = cache[ok]
+    same = np.array([_names_key(_deps(v1, v2_, d), names, imos) == key for v1, v2_, d, key in
+                     zip(rows["_v1"], rows["_v2"], rows["_names"].map(_dep_list),
+                         rows["_names"])], dtype=bool)
+    return rows[same].reset_index(drop=True) if len(rows) else rows.reset_index(drop=True)
+
+
+def _deps(v1, v2, others) -> list:
+    out = [int(v1)] + ([int(v2)] if int(v2) >= 0 else [])
+    return out + [m for m in others if m not in out]
+
+
+def _dep_list(key: str) -> list:
+    """The other vessels a loitering alert names (kept after a ``\\x1d`` in ``_names``)."""
+    if "\x1d" not in key:
+        return []
+    return [int(m) for m in key.rsplit("\x1d", 1)[1].split(",") if m]
+
+
+def _settled_table(fresh, reused, encounters, *, names, imos, poi_key) -> pd.DataFrame:
+    """The alerts of ``SETTLED_KINDS`` the next run may reuse: this run's fresh ones with
+    what they rest on, and the reused ones as they were."""
+    from detectors.columns import ALERT_TABLE
+
+    rows = fresh[fresh["kind"].isin(SETTLED_KINDS)].reset_index(drop=True) \
+        if len(fresh) else fresh
+    if not len(rows):
+        return reused.reset_index(drop=True) if len(reused) else _empty_settled()
+    if len(reused):
+        rows = rows[~rows["alert_id"].isin(set(reused["alert_id"]))].reset_index(drop=True)
+    kind = rows["kind"].to_numpy()
+    event = rows["evidence"].astype(str).str.split(";").str[0]
+    start, end = ns(rows["start_utc"]), ns(rows["end_utc"])
+    v1 = rows["mmsi"].to_numpy(dtype=np.int64)
+    v2 = np.full(len(rows), -1, dtype=np.int64)
+    behaviour = np.isin(kind, ("encounter", "loitering"))
+    with np.errstate(over="ignore"):
+        until = np.where(behaviour, np.where(end == _INF, _INF, end + _near_ns()), start)
+    until = np.where((kind == "dark_period") & (end == _INF), _INF, until)
+    pairs = {}
+    if encounters is not None and len(encounters):
+        pairs = dict(zip(encounters["encounter_id"],
+                         zip(encounters["mmsi_1"].astype(np.int64),
+                             encounters["mmsi_2"].astype(np.int64))))
+    keys = []
+    for i, (k, ev, m, evidence) in enumerate(zip(kind, event, v1, rows["evidence"])):
+        others = []
+        if k == "encounter":
+            a, b = pairs.get(ev, (m, -1))
+            v2[i] = b if a == m else a
+        elif k == "loitering":
+            for part in str(evidence).split(";")[1:]:
+                if part in pairs:
+                    a, b = pairs[part]
+                    others.append(int(b if a == m else a))
+        key = _names_key(_deps(m, v2[i], others), names, imos)
+        keys.append(key + ("\x1d" + ",".join(map(str, others)) if others else ""))
+    out = rows[list(ALERT_TABLE)].copy()
+    out["_event"] = pd.Series(list(event), index=out.index, dtype=object)
+    out["_v1"], out["_v2"], out["_until"] = v1, v2, until.astype(np.int64)
+    out["_names"] = pd.Series(keys, dtype=object)
+    out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
+    if len(reused):
+        out = pd.concat([reused[list(out.columns)], out], ignore_index=True)
+    return out.sort_values(["mmsi", "start_utc", "kind", "alert_id"],
+                           kind="mergesort").reset_index(drop=True)
+
+
+def _gaps_near(gaps: pd.DataFrame, windows: list) -> pd.DataFrame:
+    """The dark periods of ``gaps`` that meet one of ``windows`` ((mmsi, start, end)
+    columns; an open end is its start) widened by ``DARK_NEAR_HOURS`` on each side, with
+    the vessel's: all :class:`detectors.behaviour_alerts._Dark` can find for them."""
+    if gaps is None or not len(gaps) or not windows:
+        return gaps.iloc[:0] if gaps is not None else gaps
+    m = np.concatenate([np.asarray(w[0], dtype=np.int64) for w in windows])
+    a = np.concatenate([ns(w[1]) for w in windows])
+    b = np.concatenate([ns(w[2]) for w in windows])
+    b = np.where(b == _INF, a, b)
+    near = _near_ns()
+    win = pd.DataFrame({"mmsi": m, "lo": a - near, "hi": b + near}).sort_values(
+        ["mmsi", "lo"], kind="mergesort")
+    # per vessel, the latest window end among the windows starting at or before each
+    win["reach"] = win.groupby("mmsi")["hi"].cummax()
+    g0 = ns(gaps["start_utc"])
+    g1 = np.where(ns(gaps["end_utc"]) == _INF, _INF, ns(gaps["end_utc"]))
+    left = pd.DataFrame({"mmsi": gaps["mmsi"].to_numpy(dtype=np.int64), "t1": g1, "t0": g0,
+                         "row": np.arange(len(gaps))}).sort_values("t1", kind="mergesort")
+    hit = pd.merge_asof(left, win.sort_values("lo", kind="mergesort")[["mmsi", "lo", "reach"]],
+                        left_on="t1", right_on="lo", by="mmsi", direction="backward")
+    keep = hit["reach"].notna().to_numpy() & (hit["reach"].fillna(-1).to_numpy() >= hit["t0"].to_numpy())
+    rows = np.sort(hit["row"].to_numpy()[keep])
+    return gaps.iloc[rows].reset_index(drop=True)

@@ -192,6 +192,24 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
         return checked(state_dir, archive, **kwargs)
 
     monkeypatch.setattr(job_state, "read_archive", read_archive)
+    # every run's alerts, built with the settled ones of the run before, equal those
+    # built from all the events
+    import shadowfleet.job_tails as job_tails
+
+    built, reused = job_tails._alerts, []
+
+    def alerts_checked(events, stops, stays, id_alerts, cache, first, **kwargs):
+        got = built(events, stops, stays, id_alerts, cache, first, **kwargs)
+        want = built(events, stops, stays, id_alerts, None, first, **kwargs)
+        for g, w in zip(got[1:3], want[1:3]):
+            pd.testing.assert_frame_equal(g.reset_index(drop=True), w.reset_index(drop=True))
+        pd.testing.assert_frame_equal(got[3].drop(columns="_until"),
+                                      want[3].drop(columns="_until"))
+        reused.append(len(job_tails._reusable(cache, first, kwargs["names"], kwargs["imos"],
+                                              got[3]["_poi"].iloc[0] if len(got[3]) else "")))
+        return got
+
+    monkeypatch.setattr(job_tails, "_alerts", alerts_checked)
     heard, read_from_start = [], []
     start = last["start_utc"].value
 
@@ -210,7 +228,9 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
         result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
         forget = r == runs - 6         # the state as an older version writes it
         commit_state(state_dir, dataclasses.replace(
-            state, book=update.book, **({"open_others": None} if forget else {})))
+            state, book=update.book,
+            **({"open_others": None, "settled_alerts": None} if forget else {})))
+        assert (load_state(state_dir).settled_alerts is None) == (forget or r == 0)
         # the first run analysed everything: the state learns whom to count at the next
         assert (load_state(state_dir).open_others is None) == (forget or r == 0)
         read_from_start.append(any(w is not None and (np.asarray(w)[:, 0] == start).any()
@@ -230,6 +250,12 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
     assert len(heard) > 20 and heard[-1] == last["others_received"]
     assert len(set(heard)) >= 3
     assert [r for r, read in enumerate(read_from_start) if read] == [runs - 5]
+    # settled alerts were reused (the first run analysed everything: one call fewer),
+    # none by the run after the state forgot them, most by the last run
+    print("settled alerts reused per run:", reused)
+    assert len(reused) == runs - 1 and reused[runs - 6] == 0
+    assert max(reused[:runs - 6]) > 20
+    assert reused[-1] > len(live_alerts(update.book)) / 3
     kept = load_state(state_dir)
     assert len(kept.archive) >= 10 and len(kept.positions) < len(allpos) / 4
     assert "dark_period" in open_kinds

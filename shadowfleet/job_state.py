@@ -21,6 +21,10 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
                           its others_received counts: the next run adds only its new
                           data's (optional: a state without it reads the archive once)
         alerts.parquet    the alert book (every alert id, its latest version and status)
+        settled-alerts.parquet   the alerts a run may reuse rather than build again
+                          (shadowfleet.job_tails: dark periods, spoofing jumps,
+                          encounters, loitering, with what they rest on; optional: a
+                          state without it builds every alert once)
         decoder.npz       the incremental decoder's arrays (fragment buffers, dedup window,
                           pending text), read with ``allow_pickle=False``
         outputs.done      present once --out has been written for this generation

@@ -23,6 +23,18 @@ files does). Each run therefore runs the detectors over the tails plus the new d
 takes the settled events from the state and the rest from this run, and rebuilds what is
 derived from events (round trips, unlisted stops from the stays, the ranking, alerts).
 
+**Settled alerts.** The alerts of dark periods, spoofing jumps, encounters and loitering
+are kept in the state (``settled-alerts.parquet``) with what they rest on; a run reuses
+one, rather than building it again, when its event and every event within
+``DARK_NEAR_HOURS`` of it start before each of its vessels' tails (the run takes those
+from the state unchanged and cannot find a new one near it) and the names, IMOs and
+ports of interest it was built with are this run's (a later static report renaming a
+vessel rebuilds its alerts). So those alerts cost a run in proportion to the open and
+recent events (:func:`_alerts`). Still rebuilt from all events at every run: round trips
+and possible calls with their alerts (a greedy pairing over each vessel's whole chain of
+calls), unlisted stops and their alerts (a clustering of every stay), the ranking, the
+claims, the alert book and the output files.
+
 **What still reads more.**
 
 - ``others_received`` of a dark period that started before other vessels' tails counts

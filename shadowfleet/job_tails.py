@@ -23,17 +23,19 @@ files does). Each run therefore runs the detectors over the tails plus the new d
 takes the settled events from the state and the rest from this run, and rebuilds what is
 derived from events (round trips, unlisted stops from the stays, the ranking, alerts).
 
-**Settled alerts.** The alerts of dark periods, spoofing jumps, encounters and loitering
-are kept in the state (``settled-alerts.parquet``) with what they rest on; a run reuses
-one, rather than building it again, when its event and every event within
-``DARK_NEAR_HOURS`` of it start before each of its vessels' tails (the run takes those
-from the state unchanged and cannot find a new one near it) and the names, IMOs and
-ports of interest it was built with are this run's (a later static report renaming a
-vessel rebuilds its alerts). So those alerts cost a run in proportion to the open and
-recent events (:func:`_alerts`). Still rebuilt from all events at every run: round trips
-and possible calls with their alerts (a greedy pairing over each vessel's whole chain of
-calls), unlisted stops and their alerts (a clustering of every stay), the ranking, the
-claims, the alert book and the output files.
+**Settled alerts.** The alerts of dark periods, spoofing jumps, encounters, loitering,
+round trips and possible calls are kept in the state (``settled-alerts.parquet``) with
+what they rest on; a run reuses one, rather than building it again, when its event and
+every event it reads (for encounters and loitering: within ``DARK_NEAR_HOURS`` of it;
+for a round trip: its calls and their dark periods) start before each of its vessels'
+tails (the run takes those from the state unchanged and cannot find a new one that
+would join them), the names, IMOs and ports of interest it was built with are this
+run's (a later static report renaming a vessel rebuilds its alerts) and, for a round
+trip or a possible call, the run still finds it. So building those alerts costs a run in
+proportion to the open and recent events (:func:`_alerts`). Still done over all events at
+every run: the round trips and possible calls themselves (a greedy pairing over each
+vessel's whole chain of calls), unlisted stops and their alerts (a clustering of every
+stay), the ranking, the claims, the alert book and the output files.
 
 **What still reads more.**
 
@@ -560,7 +562,10 @@ def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *
 # the alert kinds a run takes from the state once settled: each rests on one event and,
 # for the behaviour kinds, on the dark periods and encounters of its vessels within
 # DARK_NEAR_HOURS of it (detectors.behaviour_alerts)
-SETTLED_KINDS = ("dark_period", "spoofing_jump", "encounter", "loitering")
+SETTLED_KINDS = ("dark_period", "spoofing_jump", "encounter", "loitering", "round_trip",
+                 "possible_port_call")
+# of which rebuilt with the round trips at every run: reused only while they still are
+_DERIVED_KINDS = ("round_trip", "possible_port_call")
 # the columns kept with a settled alert besides detectors.columns.ALERT_TABLE: the event
 # it is built from (its evidence's first id), the vessels whose tails must start after
 # ``_until`` (ns) for it to be reused (``_v2`` -1: none), the names and IMOs it was
@@ -603,6 +608,11 @@ def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings
     poi = sorted({p for pair in pairs for p in pair})
     poi_key = "|".join(poi)
     reused = _reusable(cache, first, names, imos, poi_key)
+    calls = trips.possible_calls
+    if len(reused):
+        exists = set(trips.round_trips["trip_id"]) | set(calls["call_id"])
+        reused = reused[~reused["kind"].isin(_DERIVED_KINDS) |
+                        reused["_event"].isin(exists)].reset_index(drop=True)
     covered = set(reused["_event"])
     gaps, jumps = events["gaps"], events["jumps"]
     encounters, loitering = events["encounters"], events["loitering"]
@@ -612,24 +622,24 @@ def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings
             return frame
         return frame[~frame[col].isin(covered)].reset_index(drop=True)
 
-    gaps_todo = todo(gaps, "gap_id")
-    # the dark periods a possible call's score and a trip's rest on, the visits a trip's
-    # place is read from
-    calls = trips.possible_calls
-    if len(calls) and len(gaps):
-        extra = gaps[gaps["gap_id"].isin(set(calls["gap_id"])) &
-                     ~gaps["gap_id"].isin(set(gaps_todo["gap_id"]))]
-        gaps_build = pd.concat([gaps_todo, extra], ignore_index=True) if len(extra) \
-            else gaps_todo
-    else:
-        gaps_build = gaps_todo
+    trips_todo = todo(trips.round_trips, "trip_id")
+    # the possible calls and dark periods the trips built rest on (a trip's score reads
+    # its calls' dark periods), the visits their places are read from
+    call_ids = set(todo(calls, "call_id")["call_id"]) if len(calls) else set()
+    for ids in trips_todo["call_ids"] if len(trips_todo) else ():
+        call_ids.update(str(ids).split(";"))
+    calls_build = calls[calls["call_id"].isin(call_ids)] if len(calls) else calls
+    gap_ids = set(todo(gaps, "gap_id")["gap_id"]) if len(gaps) else set()
+    if len(calls_build):
+        gap_ids.update(calls_build["gap_id"])
+    gaps_build = gaps[gaps["gap_id"].isin(gap_ids)] if len(gaps) else gaps
     visits = events["visits"]
-    if len(trips.round_trips) and len(visits):
-        firsts = {str(c).split(";")[0] for c in trips.round_trips["call_ids"]}
+    if len(trips_todo) and len(visits):
+        firsts = {str(c).split(";")[0] for c in trips_todo["call_ids"]}
         visits = visits[visits["visit_id"].isin(firsts)]
     else:
         visits = visits.iloc[:0]
-    fresh = build_alerts(visits, trips.round_trips, calls, gaps_build,
+    fresh = build_alerts(visits, trips_todo, calls_build, gaps_build,
                          todo(jumps, "jump_id"), ports_of_interest=poi, names=names, imos=imos)
     # encounters whose alerts are built, and those a loitering built overlaps
     enc_todo = todo(encounters, "encounter_id")
@@ -660,8 +670,8 @@ def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings
         names=names, imos=imos)
     table = list(_alert_table_columns())
     old = reused[table].astype({"imo": object}) if len(reused) else None
-    old_basic = None if old is None else old[old["kind"].isin(("dark_period",
-                                                               "spoofing_jump"))]
+    old_basic = None if old is None else old[~old["kind"].isin(("encounter",
+                                                                "loitering"))]
     old_behaviour = None if old is None else old[old["kind"].isin(("encounter",
                                                                    "loitering"))]
     alerts = concat_alerts(fresh, id_alerts, old_basic)
@@ -734,6 +744,9 @@ def _settled_table(fresh, reused, encounters, *, names, imos, poi_key) -> pd.Dat
     with np.errstate(over="ignore"):
         until = np.where(behaviour, np.where(end == _INF, _INF, end + _near_ns()), start)
     until = np.where((kind == "dark_period") & (end == _INF), _INF, until)
+    # a round trip or possible call: everything it rests on starts by its end (a trip's
+    # last call, a possible call's dark period); reused while it is still found
+    until = np.where(np.isin(kind, _DERIVED_KINDS), end, until)
     pairs = {}
     if encounters is not None and len(encounters):
         pairs = dict(zip(encounters["encounter_id"],

@@ -497,3 +497,40 @@ def test_claims_read_only_the_archive_rows_their_windows_need(tmp_path, monkeypa
     assert 0 < kept.rows_read["positions"] - earlier == int(rows["lat"].notna().sum()) \
         <= len(in_chunk)
     assert got["timestamp"].between(cuts[1], cuts[2]).all()
+
+
+def test_a_settled_alert_is_reused_only_while_all_it_reads_is_settled():
+    """An alert is reused when its vessels' tails start after what it waits for, with the
+    names, IMOs and ports of interest it was built with; an open one never is."""
+    from detectors.alerts import alert_frame, alert_row
+    from shadowfleet.job_tails import _INF, _empty_settled, _reusable, _settled_table
+
+    t = pd.Timestamp("2023-09-07 10:00", tz="UTC")
+    alerts = alert_frame([
+        alert_row("dark_period", 1, "MARIA", 9179842, t, t + pd.Timedelta(hours=9), 42.1,
+                  131.2, 0.61, "dark", ["G-1"]),
+        alert_row("encounter", 2, "", None, t, t + pd.Timedelta(hours=2), 42.5, 131.3, 0.4,
+                  "met", ["E-1", "G-9"]),
+        alert_row("dark_period", 4, "", None, t, None, 42.0, 131.0, 0.3, "dark", ["G-2"])])
+    encounters = pd.DataFrame({"encounter_id": ["E-1"], "mmsi_1": [3], "mmsi_2": [2]})
+    names, imos = {1: "MARIA"}, {1: 9179842}
+    settled = _settled_table(alerts, _empty_settled(), encounters, names=names, imos=imos,
+                             poi_key="Dunay|Najin")
+    day = pd.Timedelta(hours=24).value
+    late = pd.Series({1: _INF, 2: t.value + 27 * 3600 * 10**9, 3: _INF, 4: _INF})
+
+    def reused(first, names=names, imos=imos, poi="Dunay|Najin"):
+        return sorted(_reusable(settled, first, names, imos, poi)["_event"])
+
+    # the dark period is reused once its tail starts after its start; the encounter once
+    # both ships' tails start more than a day after its end; the open dark period never
+    assert reused(late) == ["E-1", "G-1"]
+    assert reused(late.replace({t.value + 27 * 3600 * 10**9: t.value + 2 * 3600 * 10**9
+                                + day})) == ["G-1"]
+    assert reused(pd.Series({1: t.value, 2: _INF, 3: _INF, 4: _INF})) == ["E-1"]
+    assert reused(pd.Series({1: _INF, 2: _INF, 3: t.value + day, 4: _INF})) == ["G-1"]
+    # a renamed vessel (either ship of an encounter), a new IMO, other ports of interest
+    assert reused(late, names={1: "VOLGA"}) == ["E-1"]
+    assert reused(late, names={1: "MARIA", 3: "NEW NAME"}) == ["G-1"]
+    assert reused(late, imos={}) == ["E-1"]
+    assert reused(late, poi="Najin|Rajin") == []

@@ -607,7 +607,7 @@ def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings
                              settings.trips, names=names)
     poi = sorted({p for pair in pairs for p in pair})
     poi_key = "|".join(poi)
-    reused = _reusable(cache, first, names, imos, poi_key)
+    reused = _reusable(cache, first, names, imos, poi_key, events["gaps"])
     calls = trips.possible_calls
     if len(reused):
         exists = set(trips.round_trips["trip_id"]) | set(calls["call_id"])
@@ -697,19 +697,42 @@ def _empty_settled() -> pd.DataFrame:
     return out
 
 
-def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str) -> pd.DataFrame:
-    """The rows of ``cache`` this run reuses (see :func:`_alerts`)."""
+def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str,
+              gaps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of ``cache`` this run reuses (see :func:`_alerts`). Only the scores of
+    dark periods, possible calls and round trips read the ports of interest: when those
+    changed, a dark period's alert is still reused if its proximity to them is the same
+    (``gaps``: this run's dark periods), the others are built again."""
     if cache is None or not len(cache):
         return _empty_settled()
     until = cache["_until"].to_numpy(dtype=np.int64)
     v2 = cache["_v2"].to_numpy(dtype=np.int64)
-    ok = (until < _first_of(first, cache["_v1"])) & (cache["_poi"] == poi_key).to_numpy()
+    ok = until < _first_of(first, cache["_v1"])
     ok &= (v2 < 0) | (until < first.reindex(v2, fill_value=_INF).to_numpy(dtype=np.int64))
+    moved = ok & (cache["_poi"] != poi_key).to_numpy() & cache["kind"].isin(
+        ("dark_period", "possible_port_call", "round_trip")).to_numpy()
+    if moved.any():
+        from detectors.alerts import _gap_proximity
+
+        ok &= ~moved
+        dark = moved & (cache["kind"] == "dark_period").to_numpy()
+        if dark.any() and gaps is not None and len(gaps):
+            now = {p for p in poi_key.split("|") if p}
+            by_id = gaps.drop_duplicates("gap_id").set_index("gap_id")
+            for i in np.flatnonzero(dark):
+                gid = cache["_event"].iat[i]
+                if gid in by_id.index:
+                    g = by_id.loc[gid].to_dict()
+                    then = {p for p in str(cache["_poi"].iat[i]).split("|") if p}
+                    ok[i] = _gap_proximity(g, then) == _gap_proximity(g, now)
     rows = cache[ok]
     same = np.array([_names_key(_deps(v1, v2_, d), names, imos) == key for v1, v2_, d, key in
                      zip(rows["_v1"], rows["_v2"], rows["_names"].map(_dep_list),
                          rows["_names"])], dtype=bool)
-    return rows[same].reset_index(drop=True) if len(rows) else rows.reset_index(drop=True)
+    out = rows[same].reset_index(drop=True) if len(rows) else rows.reset_index(drop=True)
+    # what they read of the ports of interest is this run's too
+    out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
+    return out
 
 
 def _deps(v1, v2, others) -> list:

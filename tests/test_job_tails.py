@@ -533,4 +533,14 @@ def test_a_settled_alert_is_reused_only_while_all_it_reads_is_settled():
     assert reused(late, names={1: "VOLGA"}) == ["E-1"]
     assert reused(late, names={1: "MARIA", 3: "NEW NAME"}) == ["G-1"]
     assert reused(late, imos={}) == ["E-1"]
-    assert reused(late, poi="Najin|Rajin") == []
+    # other ports of interest: the encounter's alert does not read them, the dark
+    # period's is reused when its proximity to them is the same
+    gaps = pd.DataFrame({"gap_id": ["G-1"], "start_port": ["Najin"], "end_port": [""],
+                         "possible_port_calls": [""]})
+    assert reused(late, poi="Najin|Rajin") == ["E-1"]
+    assert sorted(_reusable(settled, late, names, imos, "Najin|Rajin", gaps)["_event"]) == \
+        ["E-1", "G-1"]
+    assert sorted(_reusable(settled, late, names, imos, "Dunay|Rajin", gaps)["_event"]) == \
+        ["E-1"]
+    assert set(_reusable(settled, late, names, imos, "Najin|Rajin", gaps)["_poi"]) == \
+        {"Najin|Rajin"}

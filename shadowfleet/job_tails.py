@@ -712,19 +712,21 @@ def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str,
     moved = ok & (cache["_poi"] != poi_key).to_numpy() & cache["kind"].isin(
         ("dark_period", "possible_port_call", "round_trip")).to_numpy()
     if moved.any():
-        from detectors.alerts import _gap_proximity
-
         ok &= ~moved
-        dark = moved & (cache["kind"] == "dark_period").to_numpy()
-        if dark.any() and gaps is not None and len(gaps):
-            now = {p for p in poi_key.split("|") if p}
+        dark = np.flatnonzero(moved & (cache["kind"] == "dark_period").to_numpy())
+        if len(dark) and gaps is not None and len(gaps):
             by_id = gaps.drop_duplicates("gap_id").set_index("gap_id")
-            for i in np.flatnonzero(dark):
-                gid = cache["_event"].iat[i]
-                if gid in by_id.index:
-                    g = by_id.loc[gid].to_dict()
-                    then = {p for p in str(cache["_poi"].iat[i]).split("|") if p}
-                    ok[i] = _gap_proximity(g, then) == _gap_proximity(g, now)
+            ids = cache["_event"].iloc[dark]
+            found = ids.isin(by_id.index).to_numpy()
+            dark, ids = dark[found], ids[found]
+            rows = by_id.loc[ids.to_numpy()].reset_index(drop=True)
+            then = cache["_poi"].iloc[dark].to_numpy()
+            same = np.zeros(len(rows), dtype=bool)
+            for key in set(then):
+                sel = then == key
+                same[sel] = (_proximity(rows[sel].reset_index(drop=True), key)
+                             == _proximity(rows[sel].reset_index(drop=True), poi_key))
+            ok[dark[same]] = True
     rows = cache[ok]
     same = np.array([_names_key(_deps(v1, v2_, d), names, imos) == key for v1, v2_, d, key in
                      zip(rows["_v1"], rows["_v2"], rows["_names"].map(_dep_list),
@@ -733,6 +735,25 @@ def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str,
     # what they read of the ports of interest is this run's too
     out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
     return out
+
+
+def _proximity(gaps: pd.DataFrame, poi_key: str) -> np.ndarray:
+    """Each dark period's proximity to the ports of interest ``poi_key`` (``|``-joined),
+    as :func:`detectors.alerts._gap_proximity` gives it: 1 when it starts or ends in
+    one, 0.5 when it could have called at one, else 0."""
+    poi = {p for p in poi_key.split("|") if p}
+    if not poi or not len(gaps):
+        return np.zeros(len(gaps))
+    ends = np.zeros(len(gaps), dtype=bool)
+    for col in ("start_port", "end_port"):
+        if col in gaps.columns:
+            ends |= gaps[col].map(lambda v: isinstance(v, str) and v in poi).to_numpy(bool)
+    calls = np.zeros(len(gaps), dtype=bool)
+    if "possible_port_calls" in gaps.columns:
+        calls = gaps["possible_port_calls"].map(
+            lambda v: isinstance(v, str) and any(p.strip() in poi for p in v.split(";"))
+        ).to_numpy(bool)
+    return np.where(ends, 1.0, np.where(calls, 0.5, 0.0))
 
 
 def _deps(v1, v2, others) -> list:

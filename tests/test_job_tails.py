@@ -544,3 +544,17 @@ def test_a_settled_alert_is_reused_only_while_all_it_reads_is_settled():
         ["E-1"]
     assert set(_reusable(settled, late, names, imos, "Najin|Rajin", gaps)["_poi"]) == \
         {"Najin|Rajin"}
+
+
+def test_proximity_to_the_ports_of_interest_is_the_alerts():
+    from detectors.alerts import _gap_proximity
+    from shadowfleet.job_tails import _proximity
+
+    gaps = pd.DataFrame({"start_port": ["Najin", "", None, "Rajin", np.nan, "Dunay"],
+                         "end_port": ["", "Dunay", "", None, "", np.nan],
+                         "possible_port_calls": ["", "Najin;Rajin", "Rajin; Najin", np.nan,
+                                                 "Vostochny", None]})
+    for poi in ("", "Najin", "Dunay|Najin", "Rajin|Vostochny"):
+        want = [_gap_proximity(g, {p for p in poi.split("|") if p})
+                for g in gaps.to_dict("records")]
+        assert list(_proximity(gaps, poi)) == want, poi

@@ -727,11 +727,9 @@ def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str,
                 same[sel] = (_proximity(rows[sel].reset_index(drop=True), key)
                              == _proximity(rows[sel].reset_index(drop=True), poi_key))
             ok[dark[same]] = True
-    rows = cache[ok]
-    same = np.array([_names_key(_deps(v1, v2_, d), names, imos) == key for v1, v2_, d, key in
-                     zip(rows["_v1"], rows["_v2"], rows["_names"].map(_dep_list),
-                         rows["_names"])], dtype=bool)
-    out = rows[same].reset_index(drop=True) if len(rows) else rows.reset_index(drop=True)
+    rows = cache[ok].reset_index(drop=True)
+    same = _same_names(rows, names, imos)
+    out = rows[same].reset_index(drop=True)
     # what they read of the ports of interest is this run's too
     out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
     return out
@@ -754,6 +752,30 @@ def _proximity(gaps: pd.DataFrame, poi_key: str) -> np.ndarray:
             lambda v: isinstance(v, str) and any(p.strip() in poi for p in v.split(";"))
         ).to_numpy(bool)
     return np.where(ends, 1.0, np.where(calls, 0.5, 0.0))
+
+
+def _same_names(rows: pd.DataFrame, names: dict, imos: dict) -> np.ndarray:
+    """Whether each settled alert of ``rows`` was built with this run's names and IMOs of
+    its vessels (``_names``): per vessel once, per row only for a loitering that names
+    the ships it met."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    v1 = rows["_v1"].to_numpy(dtype=np.int64)
+    v2 = rows["_v2"].to_numpy(dtype=np.int64)
+    vessels = np.unique(np.concatenate([v1, v2[v2 >= 0]]))
+    key = {int(m): _names_key([m], names, imos) for m in vessels}
+    k1 = pd.Series(v1).map(key)
+    k2 = pd.Series(v2).map(key).fillna("")
+    both = (v2 >= 0) & (v2 != v1)
+    want = (k1 + pd.Series(np.where(both, "\x1f", ""), dtype=object) + k2.where(both, "")
+            ).to_numpy(dtype=object)
+    stored = rows["_names"].to_numpy(dtype=object)
+    same = want == stored
+    others = rows["_names"].str.contains("\x1d", regex=False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(others):
+        same[i] = _names_key(_deps(v1[i], v2[i], _dep_list(stored[i])), names,
+                             imos) + "\x1d" + stored[i].rsplit("\x1d", 1)[1] == stored[i]
+    return same
 
 
 def _deps(v1, v2, others) -> list:

@@ -596,9 +596,10 @@ def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings
     is settled: its event and the events within ``DARK_NEAR_HOURS`` of it start before
     every vessel's first row of this run (``first``), so this run takes them from the
     state unchanged and finds no new one that could join them; and the names, IMOs and
-    ports of interest it was built with are this run's. Only the other events' alerts
-    are built (round trips, possible calls and unlisted stops are rebuilt from all of
-    theirs)."""
+    ports of interest it read are this run's (:func:`_reusable`); a round trip's or a
+    possible call's only while this run still finds it. Only the other events' alerts
+    are built; the round trips and possible calls themselves, and the unlisted stops with
+    their alerts, are built from all the events."""
     from detectors.alerts import build_alerts, concat_alerts
     from detectors.behaviour_alerts import build_behaviour_alerts
     from detectors.round_trips import find_round_trips

@@ -20,7 +20,9 @@ with ``--claims`` and ``--watchlist`` does: they read the archive only for the c
 listed vessels' rows and the chunks a reception caveat's dark period overlaps
 (``shadowfleet.job_state.KeptPositions``; a claim only the rows its window consults), and
 the rows read by claims and by the watchlist are printed apart. The state is built
-without them either way. ``--profile N``: the N functions of each timed run with the most
+without them either way, but with the pairs of interest their claims add (Najin and
+Vostochny), as a job that always runs with the same claims: the alerts' scores read
+those ports, so the state's settled alerts are those the timed runs reuse. ``--profile N``: the N functions of each timed run with the most
 cumulative time (cProfile).
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
@@ -252,6 +254,12 @@ def main() -> None:
     anchor_s = None
     with tempfile.TemporaryDirectory() as tmp:
         timed = claims_analysis(Path(tmp)) if args.claims else analysis
+        if args.claims:     # the pairs the claims add: the ports of interest of the runs
+            from shadowfleet.pipeline import _resolve_pairs
+
+            analysis = Analysis.load(pairs=tuple(_resolve_pairs(
+                timed.registry, list(timed.settings.pairs) + list(timed.pairs),
+                list(timed.claims))))
         state_dir = Path(tmp) / "state"
         state_dir.mkdir()
         commit_state(state_dir, JobState())

@@ -243,11 +243,18 @@ def _gaps_by_vessel(gaps: pd.DataFrame | None, registry) -> dict[tuple[int, int]
     ends = pd.to_datetime(gaps["end_utc"], utc=True)
     reach = gaps["possible_port_calls"] if "possible_port_calls" in gaps.columns \
         else pd.Series("", index=gaps.index)
+    known: dict[str, str | None] = {}      # each name resolved once, not once per gap
+
+    def port(name: str) -> str | None:
+        if name not in known:
+            known[name] = _port_name(name, registry)
+        return known[name]
+
     for m, k, gid, s, e, r in zip(gaps["mmsi"], tracks_of(gaps), gaps["gap_id"], starts, ends,
                                   reach):
         if pd.isna(s):
             continue
-        names = {_port_name(x, registry) for x in ("" if pd.isna(r) else str(r)).split(";")}
+        names = {port(x) for x in ("" if pd.isna(r) else str(r)).split(";")}
         names.discard(None)
         out.setdefault((int(m), int(k)), []).append({"gap_id": str(gid), "start": s,
                                            "end": None if pd.isna(e) else e,

@@ -21,6 +21,10 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
                           its others_received counts: the next run adds only its new
                           data's (optional: a state without it reads the archive once)
         alerts.parquet    the alert book (every alert id, its latest version and status)
+        settled-alerts.parquet   the alerts a run may reuse rather than build again
+                          (shadowfleet.job_tails: dark periods, spoofing jumps,
+                          encounters, loitering, with what they rest on; optional: a
+                          state without it builds every alert once)
         decoder.npz       the incremental decoder's arrays (fragment buffers, dedup window,
                           pending text), read with ``allow_pickle=False``
         outputs.done      present once --out has been written for this generation
@@ -78,6 +82,7 @@ _EVENT_TABLES = ("visits", "gaps", "jumps", "loitering", "stays", "encounters")
 _EXTRA_TABLES = tuple(f"events-{n}.parquet" for n in _EVENT_TABLES) + ("first_fixes.parquet",)
 _DECODER = "decoder.npz"
 _OPEN_OTHERS = "open-gap-others.parquet"     # optional (states before it have none)
+_SETTLED_ALERTS = "settled-alerts.parquet"   # optional (states before it have none)
 OPEN_OTHERS_COLUMNS = ("mmsi", "track", "start_utc", "other_mmsi", "other_track")
 ARCHIVE = "archive"
 ARCHIVE_ROW_GROUP_ROWS = 65_536     # rows per row group of an archive chunk
@@ -140,6 +145,10 @@ class JobState:
     # (OPEN_OTHERS_COLUMNS; None: not known, as after a full re-analysis or in an older
     # state: the next run counts them from the archive)
     open_others: pd.DataFrame | None = None
+    # the settled alerts of the last run a run may reuse instead of building them again
+    # (shadowfleet.job_tails.SETTLED_KINDS, with SETTLED_EXTRA; None: not known, as after
+    # a full re-analysis or in an older state: the next run builds every alert)
+    settled_alerts: pd.DataFrame | None = None
     # this run only: positions that leave the tails (the next chunk), whether they replace
     # the archive (a run that re-analysed everything), the earliest new position (ns)
     retired: pd.DataFrame | None = None
@@ -215,7 +224,7 @@ def load_state(state_dir: str | Path) -> JobState:
     fmt = manifest.get("format")
     for name, entry in files.items():
         f = gen / name
-        if (name not in _TABLES + _EXTRA_TABLES + (_DECODER, _OPEN_OTHERS)
+        if (name not in _TABLES + _EXTRA_TABLES + (_DECODER, _OPEN_OTHERS, _SETTLED_ALERTS)
                 or not isinstance(entry, dict)):
             raise StateError(f"{path}: unexpected file entry {name!r}; {_RESTORE}")
         if (not f.is_file() or f.stat().st_size != entry.get("bytes")
@@ -247,6 +256,8 @@ def load_state(state_dir: str | Path) -> JobState:
         tails = _tails(state_dir, gen, manifest, path)
         if _OPEN_OTHERS in files:
             tails["open_others"] = _table(gen / _OPEN_OTHERS, _open_others)
+        if _SETTLED_ALERTS in files:
+            tails["settled_alerts"] = _table(gen / _SETTLED_ALERTS, _settled_alerts)
     return JobState(generation=generation, positions=positions, statics=statics,
                     rejects=rejects, decoder=decoder, book=book, processed=processed,
                     log_rows=log_rows, pending_log=list(pending_log), stats=stats,
@@ -588,6 +599,28 @@ def _open_others(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _settled_alerts(frame: pd.DataFrame) -> pd.DataFrame:
+    from detectors.columns import ALERT_TABLE
+    from shadowfleet.job_tails import SETTLED_EXTRA
+
+    missing = [c for c in ALERT_TABLE + SETTLED_EXTRA if c not in frame.columns]
+    if missing:
+        raise KeyError(f"settled alerts lack {missing}")
+    out = frame[list(ALERT_TABLE + SETTLED_EXTRA)].copy()
+    for c in ("start_utc", "end_utc"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[ns, UTC]")
+    for c in ("mmsi", "track", "_v1", "_v2", "_until"):
+        out[c] = out[c].astype(np.int64)
+    for c in ("lat", "lon", "score"):
+        out[c] = out[c].astype(np.float64)
+    out["imo"] = pd.Series([None if pd.isna(v) else int(v) for v in out["imo"]],
+                           index=out.index, dtype=object)
+    for c in ("alert_id", "kind", "name", "summary", "evidence", "claim_ids", "_event",
+              "_names", "_poi"):
+        out[c] = out[c].astype(object)
+    return out.reset_index(drop=True)
+
+
 def _book(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ALERT_BOOK_COLUMNS + (_FINGERPRINT,) if c not in frame.columns]
     if missing:
@@ -702,6 +735,11 @@ def _write_generation(tmp: Path, state: JobState, generation: int, archive: list
         tmp / "first_fixes.parquet", index=False)
     if state.open_others is not None:
         state.open_others[list(OPEN_OTHERS_COLUMNS)].to_parquet(tmp / _OPEN_OTHERS, index=False)
+    if state.settled_alerts is not None:
+        settled = state.settled_alerts.copy()
+        settled["imo"] = pd.to_numeric(pd.Series(list(settled["imo"]), index=settled.index,
+                                                 dtype=object)).astype("Int64")
+        settled.to_parquet(tmp / _SETTLED_ALERTS, index=False)
     meta = None
     if state.decoder is not None:
         meta, arrays = state.decoder.state()

@@ -23,6 +23,20 @@ files does). Each run therefore runs the detectors over the tails plus the new d
 takes the settled events from the state and the rest from this run, and rebuilds what is
 derived from events (round trips, unlisted stops from the stays, the ranking, alerts).
 
+**Settled alerts.** The alerts of dark periods, spoofing jumps, encounters, loitering,
+round trips and possible calls are kept in the state (``settled-alerts.parquet``) with
+what they rest on; a run reuses one, rather than building it again, when its event and
+every event it reads (for encounters and loitering: within ``DARK_NEAR_HOURS`` of it;
+for a round trip: its calls and their dark periods) start before each of its vessels'
+tails (the run takes those from the state unchanged and cannot find a new one that
+would join them), the names, IMOs and ports of interest it was built with are this
+run's (a later static report renaming a vessel rebuilds its alerts) and, for a round
+trip or a possible call, the run still finds it. So building those alerts costs a run in
+proportion to the open and recent events (:func:`_alerts`). Still done over all events at
+every run: the round trips and possible calls themselves (a greedy pairing over each
+vessel's whole chain of calls), unlisted stops and their alerts (a clustering of every
+stay), the ranking, the claims, the alert book and the output files.
+
 **What still reads more.**
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
@@ -298,12 +312,13 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
         events = events_of(result)
         first_fixes = first_fixes_of(_usable(cleaned), None)
         # not kept: the next run counts its open dark periods' others from the archive
-        open_others = None
+        # and builds every alert from the events
+        open_others = settled = None
     else:
-        result, cleaned, events, first_fixes, open_others = _analyse_tails(
+        result, cleaned, events, first_fixes, open_others, settled = _analyse_tails(
             state, analysis, state_dir, progress)
         raw = state.positions
-    state = dataclasses.replace(state, open_others=open_others)
+    state = dataclasses.replace(state, open_others=open_others, settled_alerts=settled)
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
 
@@ -392,15 +407,19 @@ def _analyse_tails(state, analysis, state_dir, progress):
                                 state.book, first)
     stops, stays = cluster_stays(events["stays"], registry, settings.stops)
     events["stays"] = stays
-    trips, alerts = pipeline.trips_and_alerts(
-        events["visits"], events["gaps"], events["jumps"], id_alerts, registry=registry,
+    trips, alerts, behaviour_alerts, settled = _alerts(
+        events, stops, stays, id_alerts, state.settled_alerts, first, registry=registry,
         settings=settings, pairs=all_pairs, names=names, imos=ident.imos)
     first_fixes = first_fixes_of(usable, state.first_fixes)
-    behaviour = pipeline.behaviour_of(
-        first_fixes, encounters=events["encounters"], loitering=events["loitering"],
-        stops=stops, stays=stays, settings=settings, names=names, imos=ident.imos,
-        dark_periods=events["gaps"], port_visits=events["visits"], data_end=data_end,
-        identity=ident.table)
+    from detectors.ranking import rank_vessels
+
+    behaviour = pipeline.Behaviour(
+        events["encounters"], events["loitering"], stops, stays,
+        rank_vessels(first_fixes, dark_periods=events["gaps"], port_visits=events["visits"],
+                     encounters=events["encounters"], loitering=events["loitering"],
+                     stays=stays, identity=ident.table, names=names, imos=ident.imos,
+                     params=settings.ranking, data_end=data_end),
+        behaviour_alerts)
     kept = None
     if state_dir is not None and state.archive and (analysis.claims or analysis.watchlists):
         from shadowfleet.job_state import KeptPositions
@@ -417,7 +436,7 @@ def _analyse_tails(state, analysis, state_dir, progress):
         identity=ident.table, tracks=ident.tracks, behaviour=behaviour,
         simulated=_note(state), progress=progress, partitions=kept)
     result.positions = cleaned
-    return result, cleaned, events, first_fixes, open_others
+    return result, cleaned, events, first_fixes, open_others, settled
 
 
 def _gap_key(mmsi, track, start_ns) -> pd.MultiIndex:
@@ -536,3 +555,315 @@ def _next_tails(state, cleaned, events, first_fixes, identity, settings, tail, *
     return dataclasses.replace(state, positions=kept, events=events, first_fixes=first_fixes,
                                horizon_ns=horizon, complete_ns=int(cut.max()) if len(cut) else None,
                                retired=retired, replace_archive=replace, new_earliest_ns=None)
+
+
+# -------------------------------------------------------------- settled alerts
+
+# the alert kinds a run takes from the state once settled: each rests on one event and,
+# for the behaviour kinds, on the dark periods and encounters of its vessels within
+# DARK_NEAR_HOURS of it (detectors.behaviour_alerts)
+SETTLED_KINDS = ("dark_period", "spoofing_jump", "encounter", "loitering", "round_trip",
+                 "possible_port_call")
+# of which rebuilt with the round trips at every run: reused only while they still are
+_DERIVED_KINDS = ("round_trip", "possible_port_call")
+# the columns kept with a settled alert besides detectors.columns.ALERT_TABLE: the event
+# it is built from (its evidence's first id), the vessels whose tails must start after
+# ``_until`` (ns) for it to be reused (``_v2`` -1: none), the names and IMOs it was
+# built with (a vessel renamed by a later static report rebuilds it) and the ports of
+# interest its score read
+SETTLED_EXTRA = ("_event", "_v1", "_v2", "_until", "_names", "_poi")
+
+
+def _near_ns() -> int:
+    from detectors.behaviour_alerts import DARK_NEAR_HOURS
+
+    return int(DARK_NEAR_HOURS * NS_HOUR)
+
+
+def _names_key(deps, names: dict, imos: dict) -> str:
+    return "\x1f".join(f"{names.get(int(m), '') or ''}\x1e{imos.get(int(m)) or ''}"
+                       for m in deps)
+
+
+def _alerts(events, stops, stays, id_alerts, cache, first, *, registry, settings, pairs,
+            names, imos):
+    """Round trips, the alerts (with ``id_alerts``), the behaviour alerts, and the
+    settled alerts the next run may reuse (``SETTLED_KINDS`` with ``SETTLED_EXTRA``).
+
+    The same tables :func:`shadowfleet.pipeline.trips_and_alerts` and the behaviour
+    alerts of :func:`shadowfleet.pipeline.behaviour_of` give over all the events, but an
+    alert of ``cache`` (the last run's) is reused, not rebuilt, when everything it reads
+    is settled: its event and the events within ``DARK_NEAR_HOURS`` of it start before
+    every vessel's first row of this run (``first``), so this run takes them from the
+    state unchanged and finds no new one that could join them; and the names, IMOs and
+    ports of interest it read are this run's (:func:`_reusable`); a round trip's or a
+    possible call's only while this run still finds it. Only the other events' alerts
+    are built; the round trips and possible calls themselves, and the unlisted stops with
+    their alerts, are built from all the events."""
+    from detectors.alerts import build_alerts, concat_alerts
+    from detectors.behaviour_alerts import build_behaviour_alerts
+    from detectors.round_trips import find_round_trips
+
+    trips = find_round_trips(events["visits"], events["gaps"], registry, pairs,
+                             settings.trips, names=names)
+    poi = sorted({p for pair in pairs for p in pair})
+    poi_key = "|".join(poi)
+    reused = _reusable(cache, first, names, imos, poi_key, events["gaps"])
+    calls = trips.possible_calls
+    if len(reused):
+        exists = set(trips.round_trips["trip_id"]) | set(calls["call_id"])
+        reused = reused[~reused["kind"].isin(_DERIVED_KINDS) |
+                        reused["_event"].isin(exists)].reset_index(drop=True)
+    covered = set(reused["_event"])
+    gaps, jumps = events["gaps"], events["jumps"]
+    encounters, loitering = events["encounters"], events["loitering"]
+
+    def todo(frame, col):
+        if frame is None or not len(frame) or not covered:
+            return frame
+        return frame[~frame[col].isin(covered)].reset_index(drop=True)
+
+    trips_todo = todo(trips.round_trips, "trip_id")
+    # the possible calls and dark periods the trips built rest on (a trip's score reads
+    # its calls' dark periods), the visits their places are read from
+    call_ids = set(todo(calls, "call_id")["call_id"]) if len(calls) else set()
+    for ids in trips_todo["call_ids"] if len(trips_todo) else ():
+        call_ids.update(str(ids).split(";"))
+    calls_build = calls[calls["call_id"].isin(call_ids)] if len(calls) else calls
+    gap_ids = set(todo(gaps, "gap_id")["gap_id"]) if len(gaps) else set()
+    if len(calls_build):
+        gap_ids.update(calls_build["gap_id"])
+    gaps_build = gaps[gaps["gap_id"].isin(gap_ids)] if len(gaps) else gaps
+    visits = events["visits"]
+    if len(trips_todo) and len(visits):
+        firsts = {str(c).split(";")[0] for c in trips_todo["call_ids"]}
+        visits = visits[visits["visit_id"].isin(firsts)]
+    else:
+        visits = visits.iloc[:0]
+    fresh = build_alerts(visits, trips_todo, calls_build, gaps_build,
+                         todo(jumps, "jump_id"), ports_of_interest=poi, names=names, imos=imos)
+    # encounters whose alerts are built, and those a loitering built overlaps
+    enc_todo = todo(encounters, "encounter_id")
+    lo_todo = todo(loitering, "loiter_id")
+    if lo_todo is not None and len(lo_todo) and len(encounters):
+        t0 = pd.Series(ns(lo_todo["start_utc"]), index=lo_todo["mmsi"].to_numpy(np.int64)
+                       ).groupby(level=0).min()
+        e_end = ns(encounters["end_utc"])
+        since = np.minimum(_first_of(t0, encounters["mmsi_1"]),
+                           _first_of(t0, encounters["mmsi_2"]))
+        # in the table's order: a loitering's summary lists its encounters in it
+        enc_build = encounters[(e_end >= since) | encounters["encounter_id"].isin(
+            set(enc_todo["encounter_id"]))].reset_index(drop=True)
+    else:
+        enc_build = enc_todo
+    windows = []
+    if enc_build is not None and len(enc_build):
+        for col in ("mmsi_1", "mmsi_2"):
+            windows.append((enc_build[col], enc_build["start_utc"], enc_build["end_utc"]))
+    if lo_todo is not None and len(lo_todo):
+        windows.append((lo_todo["mmsi"], lo_todo["start_utc"], lo_todo["end_utc"]))
+    behaviour_fresh = build_behaviour_alerts(
+        enc_build, lo_todo, None, None, _gaps_near(gaps, windows), names=names, imos=imos)
+    stop_alerts = build_behaviour_alerts(
+        None, None, stops, stays,
+        _gaps_near(gaps, [(stays["mmsi"], stays["start_utc"], stays["end_utc"])]
+                   if stays is not None and len(stays) else []),
+        names=names, imos=imos)
+    table = list(_alert_table_columns())
+    old = reused[table].astype({"imo": object}) if len(reused) else None
+    old_basic = None if old is None else old[~old["kind"].isin(("encounter",
+                                                                "loitering"))]
+    old_behaviour = None if old is None else old[old["kind"].isin(("encounter",
+                                                                   "loitering"))]
+    alerts = concat_alerts(fresh, id_alerts, old_basic)
+    behaviour = concat_alerts(behaviour_fresh, stop_alerts, old_behaviour)
+    settled = _settled_table(
+        concat_alerts(fresh, behaviour_fresh), reused, enc_build, names=names, imos=imos,
+        poi_key=poi_key)
+    return trips, alerts, behaviour, settled
+
+
+def _alert_table_columns():
+    from detectors.columns import ALERT_TABLE
+
+    return ALERT_TABLE
+
+
+def _empty_settled() -> pd.DataFrame:
+    from detectors.alerts import alert_frame
+
+    out = alert_frame([])
+    for c in SETTLED_EXTRA:
+        out[c] = pd.Series([], dtype=np.int64 if c in ("_v1", "_v2", "_until") else object)
+    return out
+
+
+def _reusable(cache, first: pd.Series, names: dict, imos: dict, poi_key: str,
+              gaps: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of ``cache`` this run reuses (see :func:`_alerts`). Only the scores of
+    dark periods, possible calls and round trips read the ports of interest: when those
+    changed, a dark period's alert is still reused if its proximity to them is the same
+    (``gaps``: this run's dark periods), the others are built again."""
+    if cache is None or not len(cache):
+        return _empty_settled()
+    until = cache["_until"].to_numpy(dtype=np.int64)
+    v2 = cache["_v2"].to_numpy(dtype=np.int64)
+    ok = until < _first_of(first, cache["_v1"])
+    ok &= (v2 < 0) | (until < first.reindex(v2, fill_value=_INF).to_numpy(dtype=np.int64))
+    moved = ok & (cache["_poi"] != poi_key).to_numpy() & cache["kind"].isin(
+        ("dark_period", "possible_port_call", "round_trip")).to_numpy()
+    if moved.any():
+        ok &= ~moved
+        dark = np.flatnonzero(moved & (cache["kind"] == "dark_period").to_numpy())
+        if len(dark) and gaps is not None and len(gaps):
+            by_id = gaps.drop_duplicates("gap_id").set_index("gap_id")
+            ids = cache["_event"].iloc[dark]
+            found = ids.isin(by_id.index).to_numpy()
+            dark, ids = dark[found], ids[found]
+            rows = by_id.loc[ids.to_numpy()].reset_index(drop=True)
+            then = cache["_poi"].iloc[dark].to_numpy()
+            same = np.zeros(len(rows), dtype=bool)
+            for key in set(then):
+                sel = then == key
+                same[sel] = (_proximity(rows[sel].reset_index(drop=True), key)
+                             == _proximity(rows[sel].reset_index(drop=True), poi_key))
+            ok[dark[same]] = True
+    rows = cache[ok].reset_index(drop=True)
+    same = _same_names(rows, names, imos)
+    out = rows[same].reset_index(drop=True)
+    # what they read of the ports of interest is this run's too
+    out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
+    return out
+
+
+def _proximity(gaps: pd.DataFrame, poi_key: str) -> np.ndarray:
+    """Each dark period's proximity to the ports of interest ``poi_key`` (``|``-joined),
+    as :func:`detectors.alerts._gap_proximity` gives it: 1 when it starts or ends in
+    one, 0.5 when it could have called at one, else 0."""
+    poi = {p for p in poi_key.split("|") if p}
+    if not poi or not len(gaps):
+        return np.zeros(len(gaps))
+    ends = np.zeros(len(gaps), dtype=bool)
+    for col in ("start_port", "end_port"):
+        if col in gaps.columns:
+            ends |= gaps[col].map(lambda v: isinstance(v, str) and v in poi).to_numpy(bool)
+    calls = np.zeros(len(gaps), dtype=bool)
+    if "possible_port_calls" in gaps.columns:
+        calls = gaps["possible_port_calls"].map(
+            lambda v: isinstance(v, str) and any(p.strip() in poi for p in v.split(";"))
+        ).to_numpy(bool)
+    return np.where(ends, 1.0, np.where(calls, 0.5, 0.0))
+
+
+def _same_names(rows: pd.DataFrame, names: dict, imos: dict) -> np.ndarray:
+    """Whether each settled alert of ``rows`` was built with this run's names and IMOs of
+    its vessels (``_names``): per vessel once, per row only for a loitering that names
+    the ships it met."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    v1 = rows["_v1"].to_numpy(dtype=np.int64)
+    v2 = rows["_v2"].to_numpy(dtype=np.int64)
+    vessels = np.unique(np.concatenate([v1, v2[v2 >= 0]]))
+    key = {int(m): _names_key([m], names, imos) for m in vessels}
+    k1 = pd.Series(v1).map(key)
+    k2 = pd.Series(v2).map(key).fillna("")
+    both = (v2 >= 0) & (v2 != v1)
+    want = (k1 + pd.Series(np.where(both, "\x1f", ""), dtype=object) + k2.where(both, "")
+            ).to_numpy(dtype=object)
+    stored = rows["_names"].to_numpy(dtype=object)
+    same = want == stored
+    others = rows["_names"].str.contains("\x1d", regex=False).to_numpy(dtype=bool)
+    for i in np.flatnonzero(others):
+        same[i] = _names_key(_deps(v1[i], v2[i], _dep_list(stored[i])), names,
+                             imos) + "\x1d" + stored[i].rsplit("\x1d", 1)[1] == stored[i]
+    return same
+
+
+def _deps(v1, v2, others) -> list:
+    out = [int(v1)] + ([int(v2)] if int(v2) >= 0 else [])
+    return out + [m for m in others if m not in out]
+
+
+def _dep_list(key: str) -> list:
+    """The other vessels a loitering alert names (kept after a ``\\x1d`` in ``_names``)."""
+    if "\x1d" not in key:
+        return []
+    return [int(m) for m in key.rsplit("\x1d", 1)[1].split(",") if m]
+
+
+def _settled_table(fresh, reused, encounters, *, names, imos, poi_key) -> pd.DataFrame:
+    """The alerts of ``SETTLED_KINDS`` the next run may reuse: this run's fresh ones with
+    what they rest on, and the reused ones as they were."""
+    from detectors.columns import ALERT_TABLE
+
+    rows = fresh[fresh["kind"].isin(SETTLED_KINDS)].reset_index(drop=True) \
+        if len(fresh) else fresh
+    if not len(rows):
+        return reused.reset_index(drop=True) if len(reused) else _empty_settled()
+    if len(reused):
+        rows = rows[~rows["alert_id"].isin(set(reused["alert_id"]))].reset_index(drop=True)
+    kind = rows["kind"].to_numpy()
+    event = rows["evidence"].astype(str).str.split(";").str[0]
+    start, end = ns(rows["start_utc"]), ns(rows["end_utc"])
+    v1 = rows["mmsi"].to_numpy(dtype=np.int64)
+    v2 = np.full(len(rows), -1, dtype=np.int64)
+    behaviour = np.isin(kind, ("encounter", "loitering"))
+    with np.errstate(over="ignore"):
+        until = np.where(behaviour, np.where(end == _INF, _INF, end + _near_ns()), start)
+    until = np.where((kind == "dark_period") & (end == _INF), _INF, until)
+    # a round trip or possible call: everything it rests on starts by its end (a trip's
+    # last call, a possible call's dark period); reused while it is still found
+    until = np.where(np.isin(kind, _DERIVED_KINDS), end, until)
+    pairs = {}
+    if encounters is not None and len(encounters):
+        pairs = dict(zip(encounters["encounter_id"],
+                         zip(encounters["mmsi_1"].astype(np.int64),
+                             encounters["mmsi_2"].astype(np.int64))))
+    keys = []
+    for i, (k, ev, m, evidence) in enumerate(zip(kind, event, v1, rows["evidence"])):
+        others = []
+        if k == "encounter":
+            a, b = pairs.get(ev, (m, -1))
+            v2[i] = b if a == m else a
+        elif k == "loitering":
+            for part in str(evidence).split(";")[1:]:
+                if part in pairs:
+                    a, b = pairs[part]
+                    others.append(int(b if a == m else a))
+        key = _names_key(_deps(m, v2[i], others), names, imos)
+        keys.append(key + ("\x1d" + ",".join(map(str, others)) if others else ""))
+    out = rows[list(ALERT_TABLE)].copy()
+    out["_event"] = pd.Series(list(event), index=out.index, dtype=object)
+    out["_v1"], out["_v2"], out["_until"] = v1, v2, until.astype(np.int64)
+    out["_names"] = pd.Series(keys, dtype=object)
+    out["_poi"] = pd.Series([poi_key] * len(out), index=out.index, dtype=object)
+    if len(reused):
+        out = pd.concat([reused[list(out.columns)], out], ignore_index=True)
+    return out.sort_values(["mmsi", "start_utc", "kind", "alert_id"],
+                           kind="mergesort").reset_index(drop=True)
+
+
+def _gaps_near(gaps: pd.DataFrame, windows: list) -> pd.DataFrame:
+    """The dark periods of ``gaps`` that meet one of ``windows`` ((mmsi, start, end)
+    columns; an open end is its start) widened by ``DARK_NEAR_HOURS`` on each side, with
+    the vessel's: all :class:`detectors.behaviour_alerts._Dark` can find for them."""
+    if gaps is None or not len(gaps) or not windows:
+        return gaps.iloc[:0] if gaps is not None else gaps
+    m = np.concatenate([np.asarray(w[0], dtype=np.int64) for w in windows])
+    a = np.concatenate([ns(w[1]) for w in windows])
+    b = np.concatenate([ns(w[2]) for w in windows])
+    b = np.where(b == _INF, a, b)
+    near = _near_ns()
+    win = pd.DataFrame({"mmsi": m, "lo": a - near, "hi": b + near}).sort_values(
+        ["mmsi", "lo"], kind="mergesort")
+    # per vessel, the latest window end among the windows starting at or before each
+    win["reach"] = win.groupby("mmsi")["hi"].cummax()
+    g0 = ns(gaps["start_utc"])
+    g1 = np.where(ns(gaps["end_utc"]) == _INF, _INF, ns(gaps["end_utc"]))
+    left = pd.DataFrame({"mmsi": gaps["mmsi"].to_numpy(dtype=np.int64), "t1": g1, "t0": g0,
+                         "row": np.arange(len(gaps))}).sort_values("t1", kind="mergesort")
+    hit = pd.merge_asof(left, win.sort_values("lo", kind="mergesort")[["mmsi", "lo", "reach"]],
+                        left_on="t1", right_on="lo", by="mmsi", direction="backward")
+    keep = hit["reach"].notna().to_numpy() & (hit["reach"].fillna(-1).to_numpy() >= hit["t0"].to_numpy())
+    rows = np.sort(hit["row"].to_numpy()[keep])
+    return gaps.iloc[rows].reset_index(drop=True)

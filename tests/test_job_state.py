@@ -345,3 +345,47 @@ def test_open_dark_periods_others_round_trip_and_are_checked(tmp_path):
     f.write_bytes(f.read_bytes()[:-8])
     with pytest.raises(StateError, match="open-gap-others.parquet: does not match"):
         load_state(tmp_path)
+
+
+def test_settled_alerts_round_trip_and_are_checked(tmp_path):
+    """The settled alerts a run reuses: written with the generation and listed with their
+    sha256, read back as built (an IMO or none, times, the vessels and the time they
+    wait for); an empty table stays a known one, a state without it loads as not known
+    (the next run builds every alert), and a changed file is refused in one line."""
+    import dataclasses
+
+    from detectors.alerts import alert_frame, alert_row
+    from shadowfleet.job_tails import _settled_table
+
+    t = pd.Timestamp("2023-09-07 10:00", tz="UTC")
+    alerts = alert_frame([
+        alert_row("dark_period", 273000001, "MARIA", 9179842, t, t + pd.Timedelta(hours=9),
+                  42.1, 131.2, 0.61, "MARIA (MMSI 273000001) not received for 9.0 h",
+                  ["G-000000000001"]),
+        alert_row("encounter", 273000002, "", None, t, t + pd.Timedelta(hours=2), 42.5, 131.3,
+                  0.4, "MMSI 273000002 met MMSI 273000003", ["E-000000000001"]),
+        alert_row("dark_period", 273000004, "", None, t, None, 42.0, 131.0, 0.3,
+                  "still dark", ["G-000000000002"])])
+    encounters = pd.DataFrame({"encounter_id": ["E-000000000001"], "mmsi_1": [273000002],
+                               "mmsi_2": [273000003]})
+    settled = _settled_table(alerts, _settled_table(alerts.iloc[:0], alerts.iloc[:0], None,
+                                                    names={}, imos={}, poi_key="Dunay|Najin"),
+                             encounters, names={273000001: "MARIA"}, imos={273000001: 9179842},
+                             poi_key="Dunay|Najin")
+    assert list(settled["_v2"]) == [-1, 273000003, -1]
+    assert settled["_until"].iloc[2] == np.iinfo(np.int64).max      # open: never reused
+    commit_state(tmp_path, dataclasses.replace(_state_with(3), settled_alerts=settled))
+    loaded = load_state(tmp_path)
+    pd.testing.assert_frame_equal(loaded.settled_alerts, settled)
+    assert loaded.settled_alerts["imo"].tolist() == [9179842, None, None]
+    manifest = json.loads((tmp_path / "gen-00000001" / "manifest.json").read_text())
+    assert "settled-alerts.parquet" in manifest["files"]
+    commit_state(tmp_path, dataclasses.replace(loaded, settled_alerts=settled.iloc[:0]))
+    assert load_state(tmp_path).settled_alerts.empty
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=2, settled_alerts=None))
+    assert load_state(tmp_path).settled_alerts is None
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=3, settled_alerts=settled))
+    f = tmp_path / "gen-00000004" / "settled-alerts.parquet"
+    f.write_bytes(f.read_bytes()[:-8])
+    with pytest.raises(StateError, match="settled-alerts.parquet: does not match"):
+        load_state(tmp_path)

@@ -192,6 +192,24 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
         return checked(state_dir, archive, **kwargs)
 
     monkeypatch.setattr(job_state, "read_archive", read_archive)
+    # every run's alerts, built with the settled ones of the run before, equal those
+    # built from all the events
+    import shadowfleet.job_tails as job_tails
+
+    built, reused = job_tails._alerts, []
+
+    def alerts_checked(events, stops, stays, id_alerts, cache, first, **kwargs):
+        got = built(events, stops, stays, id_alerts, cache, first, **kwargs)
+        want = built(events, stops, stays, id_alerts, None, first, **kwargs)
+        for g, w in zip(got[1:3], want[1:3]):
+            pd.testing.assert_frame_equal(g.reset_index(drop=True), w.reset_index(drop=True))
+        pd.testing.assert_frame_equal(got[3].drop(columns="_until"),
+                                      want[3].drop(columns="_until"))
+        reused.append(len(job_tails._reusable(cache, first, kwargs["names"], kwargs["imos"],
+                                              got[3]["_poi"].iloc[0] if len(got[3]) else "")))
+        return got
+
+    monkeypatch.setattr(job_tails, "_alerts", alerts_checked)
     heard, read_from_start = [], []
     start = last["start_utc"].value
 
@@ -210,7 +228,9 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
         result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
         forget = r == runs - 6         # the state as an older version writes it
         commit_state(state_dir, dataclasses.replace(
-            state, book=update.book, **({"open_others": None} if forget else {})))
+            state, book=update.book,
+            **({"open_others": None, "settled_alerts": None} if forget else {})))
+        assert (load_state(state_dir).settled_alerts is None) == (forget or r == 0)
         # the first run analysed everything: the state learns whom to count at the next
         assert (load_state(state_dir).open_others is None) == (forget or r == 0)
         read_from_start.append(any(w is not None and (np.asarray(w)[:, 0] == start).any()
@@ -230,6 +250,12 @@ def test_runs_over_tails_give_every_event_of_one_analysis(tmp_path, monkeypatch)
     assert len(heard) > 20 and heard[-1] == last["others_received"]
     assert len(set(heard)) >= 3
     assert [r for r, read in enumerate(read_from_start) if read] == [runs - 5]
+    # settled alerts were reused (the first run analysed everything: one call fewer),
+    # none by the run after the state forgot them, most by the last run
+    print("settled alerts reused per run:", reused)
+    assert len(reused) == runs - 1 and reused[runs - 6] == 0
+    assert max(reused[:runs - 6]) > 20
+    assert reused[-1] > len(live_alerts(update.book)) / 3
     kept = load_state(state_dir)
     assert len(kept.archive) >= 10 and len(kept.positions) < len(allpos) / 4
     assert "dark_period" in open_kinds
@@ -471,3 +497,64 @@ def test_claims_read_only_the_archive_rows_their_windows_need(tmp_path, monkeypa
     assert 0 < kept.rows_read["positions"] - earlier == int(rows["lat"].notna().sum()) \
         <= len(in_chunk)
     assert got["timestamp"].between(cuts[1], cuts[2]).all()
+
+
+def test_a_settled_alert_is_reused_only_while_all_it_reads_is_settled():
+    """An alert is reused when its vessels' tails start after what it waits for, with the
+    names, IMOs and ports of interest it was built with; an open one never is."""
+    from detectors.alerts import alert_frame, alert_row
+    from shadowfleet.job_tails import _INF, _empty_settled, _reusable, _settled_table
+
+    t = pd.Timestamp("2023-09-07 10:00", tz="UTC")
+    alerts = alert_frame([
+        alert_row("dark_period", 1, "MARIA", 9179842, t, t + pd.Timedelta(hours=9), 42.1,
+                  131.2, 0.61, "dark", ["G-1"]),
+        alert_row("encounter", 2, "", None, t, t + pd.Timedelta(hours=2), 42.5, 131.3, 0.4,
+                  "met", ["E-1", "G-9"]),
+        alert_row("dark_period", 4, "", None, t, None, 42.0, 131.0, 0.3, "dark", ["G-2"])])
+    encounters = pd.DataFrame({"encounter_id": ["E-1"], "mmsi_1": [3], "mmsi_2": [2]})
+    names, imos = {1: "MARIA"}, {1: 9179842}
+    settled = _settled_table(alerts, _empty_settled(), encounters, names=names, imos=imos,
+                             poi_key="Dunay|Najin")
+    day = pd.Timedelta(hours=24).value
+    late = pd.Series({1: _INF, 2: t.value + 27 * 3600 * 10**9, 3: _INF, 4: _INF})
+
+    def reused(first, names=names, imos=imos, poi="Dunay|Najin"):
+        return sorted(_reusable(settled, first, names, imos, poi)["_event"])
+
+    # the dark period is reused once its tail starts after its start; the encounter once
+    # both ships' tails start more than a day after its end; the open dark period never
+    assert reused(late) == ["E-1", "G-1"]
+    assert reused(late.replace({t.value + 27 * 3600 * 10**9: t.value + 2 * 3600 * 10**9
+                                + day})) == ["G-1"]
+    assert reused(pd.Series({1: t.value, 2: _INF, 3: _INF, 4: _INF})) == ["E-1"]
+    assert reused(pd.Series({1: _INF, 2: _INF, 3: t.value + day, 4: _INF})) == ["G-1"]
+    # a renamed vessel (either ship of an encounter), a new IMO, other ports of interest
+    assert reused(late, names={1: "VOLGA"}) == ["E-1"]
+    assert reused(late, names={1: "MARIA", 3: "NEW NAME"}) == ["G-1"]
+    assert reused(late, imos={}) == ["E-1"]
+    # other ports of interest: the encounter's alert does not read them, the dark
+    # period's is reused when its proximity to them is the same
+    gaps = pd.DataFrame({"gap_id": ["G-1"], "start_port": ["Najin"], "end_port": [""],
+                         "possible_port_calls": [""]})
+    assert reused(late, poi="Najin|Rajin") == ["E-1"]
+    assert sorted(_reusable(settled, late, names, imos, "Najin|Rajin", gaps)["_event"]) == \
+        ["E-1", "G-1"]
+    assert sorted(_reusable(settled, late, names, imos, "Dunay|Rajin", gaps)["_event"]) == \
+        ["E-1"]
+    assert set(_reusable(settled, late, names, imos, "Najin|Rajin", gaps)["_poi"]) == \
+        {"Najin|Rajin"}
+
+
+def test_proximity_to_the_ports_of_interest_is_the_alerts():
+    from detectors.alerts import _gap_proximity
+    from shadowfleet.job_tails import _proximity
+
+    gaps = pd.DataFrame({"start_port": ["Najin", "", None, "Rajin", np.nan, "Dunay"],
+                         "end_port": ["", "Dunay", "", None, "", np.nan],
+                         "possible_port_calls": ["", "Najin;Rajin", "Rajin; Najin", np.nan,
+                                                 "Vostochny", None]})
+    for poi in ("", "Najin", "Dunay|Najin", "Rajin|Vostochny"):
+        want = [_gap_proximity(g, {p for p in poi.split("|") if p})
+                for g in gaps.to_dict("records")]
+        assert list(_proximity(gaps, poi)) == want, poi

@@ -30,7 +30,13 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
                           that use them; in vessel order, in row groups of
                           ARCHIVE_ROW_GROUP_ROWS, with page checksums; read only by a run
                           that needs them: whole by a late file, in part by claims and
-                          watchlists (KeptPositions), from its start by a long dark period
+                          watchlists (KeptPositions), from its start by a long dark period,
+                          from the late data's time on by a run given a late file
+    archive/chunk-0000000N.index.parquet   the chunk's vessels (INDEX_COLUMNS: each MMSI's
+                          first and last receive time, first and last with a position, last
+                          trusted fix), written with its chunk, listed with its size and
+                          sha256 in the chunk's entry (a chunk written before it had one
+                          gets it once, when a run first needs it)
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
 then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run killed at any
@@ -81,6 +87,11 @@ _OPEN_OTHERS = "open-gap-others.parquet"     # optional (states before it have n
 OPEN_OTHERS_COLUMNS = ("mmsi", "track", "start_utc", "other_mmsi", "other_track")
 ARCHIVE = "archive"
 ARCHIVE_ROW_GROUP_ROWS = 65_536     # rows per row group of an archive chunk
+# a chunk's index: per MMSI, its first and last receive time, first and last with a
+# position, and last trusted (a position not flagged spoofed) fix; ns, NO_TIME for none
+INDEX_COLUMNS = ("mmsi", "first_ns", "last_ns", "fix_first_ns", "fix_last_ns",
+                 "trusted_last_ns")
+NO_TIME = np.iinfo(np.int64).min
 _RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
 
 
@@ -272,6 +283,11 @@ def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
         if not f.is_file() or f.stat().st_size != entry.get("bytes"):
             raise StateError(f"{f}: does not match the manifest (changed, cut short or "
                              f"missing); {_RESTORE}")
+        if "index_bytes" in entry:
+            f = state_dir / ARCHIVE / index_name(entry["name"])
+            if not f.is_file() or f.stat().st_size != entry["index_bytes"]:
+                raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                                 f"missing); {_RESTORE}")
     events = {n: _table(gen / f"events-{n}.parquet", _ns_all) for n in _EVENT_TABLES}
     return {"events": events, "first_fixes": _table(gen / "first_fixes.parquet", _ns_all),
             "horizon_ns": _optional_int(manifest, "horizon_ns", path),
@@ -317,6 +333,104 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         out["track"] = pd.Series([], dtype=np.int64)
         return out if columns is None else out[columns]
     return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
+
+
+def index_name(chunk: str) -> str:
+    """The file name of chunk ``chunk``'s index."""
+    return chunk[:-len(".parquet")] + ".index.parquet"
+
+
+def chunk_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The index of a chunk of archived rows (INDEX_COLUMNS, one row per MMSI in order):
+    what a run reads of a chunk to know whose rows it holds and when, without the rows."""
+    t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    timed = frame["timestamp"].notna().to_numpy()
+    fix = timed & (frame["lat"].notna() & frame["lon"].notna()).to_numpy()
+    trusted = _trusted(frame)
+    m = frame["mmsi"].to_numpy(dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    parts = pd.DataFrame({"mmsi": m[timed], "first_ns": t[timed], "last_ns": t[timed],
+                          "fix_first_ns": np.where(fix, t, big)[timed],
+                          "fix_last_ns": np.where(fix, t, NO_TIME)[timed],
+                          "trusted_last_ns": np.where(trusted, t, NO_TIME)[timed]})
+    out = parts.groupby("mmsi", sort=True).agg(
+        first_ns=("first_ns", "min"), last_ns=("last_ns", "max"),
+        fix_first_ns=("fix_first_ns", "min"), fix_last_ns=("fix_last_ns", "max"),
+        trusted_last_ns=("trusted_last_ns", "max")).reset_index()
+    out["fix_first_ns"] = out["fix_first_ns"].where(out["fix_first_ns"] != big, NO_TIME)
+    return out[list(INDEX_COLUMNS)].astype(np.int64)
+
+
+def _write_index(state_dir: Path, entry: dict, index: pd.DataFrame) -> None:
+    """Write ``entry``'s index (a temporary file renamed into place: a run killed while
+    writing it leaves the entry without one, which the next run writes again) and record
+    its size and sha256 in the entry."""
+    folder = Path(state_dir) / ARCHIVE
+    f = folder / index_name(entry["name"])
+    tmp = folder / f".{f.name}.tmp-{os.getpid()}"
+    try:
+        index.to_parquet(tmp, index=False, engine="pyarrow")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, f)
+        _fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_failed(state_dir, exc) from exc
+    entry.update(index_bytes=f.stat().st_size, index_sha256=_sha256(f))
+
+
+def archive_index(state_dir: str | Path, entry: dict) -> pd.DataFrame:
+    """The index of the chunk ``entry`` (checked against its sha256). A chunk written
+    before chunks had one is read once (its sha256 checked) and its index written: the
+    entry, shared with the state, lists it in the manifests to come."""
+    state_dir = Path(state_dir)
+    if "index_sha256" in entry:
+        f = state_dir / ARCHIVE / index_name(entry["name"])
+        if not f.is_file() or _sha256(f) != entry["index_sha256"]:
+            raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                             f"missing); {_RESTORE}")
+        return _table(f, _index)
+    index = chunk_index(read_archive(state_dir, [entry], columns=list(_SEARCHED)))
+    _write_index(state_dir, entry, index)
+    return index
+
+
+def _index(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in INDEX_COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"a chunk's index lacks {missing}")
+    return frame[list(INDEX_COLUMNS)].astype(np.int64)
+
+
+def write_archive_chunk(state_dir: str | Path, name: str, rows: pd.DataFrame) -> dict:
+    """Write archived ``rows`` (with ``spoofed`` and ``track``) as chunk ``name`` and its
+    index, in vessel and time order, in row groups of ARCHIVE_ROW_GROUP_ROWS (a read of
+    some vessels' rows skips the other row groups by their MMSI statistics), with page
+    checksums (a read in part checks what it reads); returns its manifest entry. The
+    chunk is listed by the generation committed after it: a run killed before that
+    leaves it unlisted, deleted later."""
+    state_dir = Path(state_dir)
+    folder = state_dir / ARCHIVE
+    folder.mkdir(exist_ok=True)
+    f = folder / name
+    t = rows["timestamp"]
+    trusted = _trusted(rows)
+    entry = {"name": name, "rows": int(len(t)), "tmin": int(t.min().value),
+             "tmax": int(t.max().value), "trusted": int(trusted.sum()),
+             "trusted_tmax": int(t[trusted].max().value) if trusted.any() else None}
+    try:
+        ordered = schema.sort_by_vessel_time(rows)
+        ordered.to_parquet(f, index=False, engine="pyarrow",
+                           row_group_size=ARCHIVE_ROW_GROUP_ROWS, write_page_checksum=True)
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise write_failed(state_dir, exc) from exc
+    entry.update(bytes=f.stat().st_size, sha256=_sha256(f))
+    _write_index(state_dir, entry, chunk_index(ordered))
+    return entry
 
 
 # what the reception caveats search (shadowfleet.scale.writer.RECEPTION_COLUMNS)
@@ -638,19 +752,9 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
     return committed
 
 
-def _chunk_entries(state: JobState, generation: int) -> list:
-    """The archive the generation lists: the committed chunks (none when this run
-    replaces them) and this run's, when it retired positions."""
-    entries = [] if state.replace_archive else list(state.archive)
-    if state.retired is not None and len(state.retired):
-        r = state.retired
-        t = r["timestamp"]
-        trusted = _trusted(r)
-        entries.append({"name": f"chunk-{generation:08d}.parquet", "rows": int(len(t)),
-                        "tmin": int(t.min().value), "tmax": int(t.max().value),
-                        "trusted": int(trusted.sum()),
-                        "trusted_tmax": int(t[trusted].max().value) if trusted.any() else None})
-    return entries
+def _chunk_entries(state: JobState) -> list:
+    """The committed chunks the generation lists (none when this run replaces them)."""
+    return [] if state.replace_archive else list(state.archive)
 
 
 def _trusted(frame: pd.DataFrame) -> np.ndarray:
@@ -663,28 +767,14 @@ def _trusted(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _write_chunk(state_dir: Path, state: JobState, generation: int) -> list:
-    """Write this run's chunk of retired positions (before the generation that lists it
-    is renamed into place; a run killed before that leaves it unlisted, deleted later)."""
-    entries = _chunk_entries(state, generation)
+    """The archive the generation lists: the committed chunks (see _chunk_entries) and
+    this run's chunk of retired positions, written (with its index) before the
+    generation that lists it is renamed into place."""
+    entries = _chunk_entries(state)
     if state.retired is None or not len(state.retired):
         return entries
-    folder = state_dir / ARCHIVE
-    folder.mkdir(exist_ok=True)
-    f = folder / entries[-1]["name"]
-    try:
-        # in vessel and time order (the tails' order), in row groups of
-        # ARCHIVE_ROW_GROUP_ROWS: a read of some vessels' rows skips the other row groups
-        # by their MMSI statistics; page checksums let such a read check what it reads
-        schema.sort_by_vessel_time(state.retired).to_parquet(
-            f, index=False, engine="pyarrow", row_group_size=ARCHIVE_ROW_GROUP_ROWS,
-            write_page_checksum=True)
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise write_failed(state_dir, exc) from exc
-    entries[-1].update(bytes=f.stat().st_size, sha256=_sha256(f))
-    return entries
+    return entries + [write_archive_chunk(state_dir, f"chunk-{generation:08d}.parquet",
+                                          state.retired)]
 
 
 def _write_generation(tmp: Path, state: JobState, generation: int, archive: list) -> None:
@@ -744,8 +834,11 @@ def remove_stale(state_dir: str | Path, keep_generation: int,
     folder = state_dir / ARCHIVE
     if folder.is_dir():
         for f in folder.iterdir():
-            stale = (f.name not in keep_chunks if keep_chunks is not None
-                     else f.name > f"chunk-{keep_generation:08d}.parquet")
+            # an index goes with its chunk; a temporary file of one is always stale
+            name = f.name.replace(".index.parquet", ".parquet")
+            stale = name.startswith(".") or (
+                name not in keep_chunks if keep_chunks is not None
+                else name > f"chunk-{keep_generation:08d}.parquet")
             if stale:
                 f.unlink(missing_ok=True)
 

@@ -277,7 +277,13 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     settings = analysis.settings
     late = (state.new_earliest_ns is not None and state.horizon_ns is not None
             and state.new_earliest_ns < state.horizon_ns)
-    full = state.events is None or state.horizon_ns is None or late
+    full = state.events is None or state.horizon_ns is None
+    if late and not full:
+        if state_dir is None and state.archive:
+            full = True
+        elif state.archive:
+            with progress.phase("reading the archive from the late data's time on"):
+                state = rewind(state, state_dir, settings)
     archived = None
     if state_dir is not None and state.archive and full:
         with progress.phase("reading the archive"):
@@ -306,6 +312,103 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     state = dataclasses.replace(state, open_others=open_others)
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
+
+
+def rewind(state, state_dir, settings):
+    """``state`` with its tails reaching back as far as a late delivery (a new position
+    older than the last run's horizon, earliest at ``L``) needs. A vessel whose archived
+    rows reach ``L`` minus ``margin`` (the chunks' indexes say whose rows a chunk holds
+    and until when) gets back its archived rows from its pin, computed as the tails'
+    are with ``L`` for the horizon (:func:`pins` over the stored events: an event that
+    ends less than ``margin`` before it or later moves its vessel's pin to its start, an
+    encounter both ships'), from the last trusted fix before it (from the pin when it
+    has none). Every stored event that starts before a vessel's rows of this run then
+    ended more than ``margin`` before ``L`` and before its rows: nothing the late data
+    brings changes it; the others are found again, as in an ordinary run. Not only the
+    vessels of the late file: its positions may be received during another vessel's
+    dark period (its ``others_received``) or meet another ship (an encounter) whose
+    rows of that time are archived. A vessel whose archived rows end earlier needs
+    none: its tail holds everything from ``L`` minus ``margin`` on, and its events
+    that start before its tail ended more than ``margin`` before it.
+
+    Only the chunks holding such rows are read, whole (checked by their sha256); their
+    rows that stay archived are written as one chunk (``chunk-<next generation>-late
+    .parquet``) that replaces them in the archive this run sees and commits, so that no
+    row is both in the tails and in the archive."""
+    from shadowfleet.job_state import (NO_TIME, archive_index, read_archive,
+                                       write_archive_chunk)
+
+    pos = state.positions
+    m = pos["mmsi"].to_numpy(dtype=np.int64)
+    t = ns(pos["timestamp"])
+    late = int(state.new_earliest_ns)
+    margin = int(margin_hours(settings) * NS_HOUR)
+    # the vessels with archived rows the late data can change (less than margin before
+    # it or later); each chunk's index says whose rows it holds and until when
+    indexes = [archive_index(state_dir, e) for e in state.archive]
+    reach = [index.loc[index["last_ns"] >= late - margin, "mmsi"] for index in indexes]
+    reach = np.unique(np.concatenate([r.to_numpy(dtype=np.int64) for r in reach]))
+    if not len(reach):
+        return state
+    pin = pins(np.unique(m), event_spans(state.events or {}, None), late, margin)
+    # of them, those whose rows of this run start at or after their pin (new rows are
+    # at L or later): a tail starting before the pin holds the last trusted fix before
+    # it, or the vessel has none (nothing archived is needed)
+    timed = t != _INF
+    start = pd.Series(t[timed], index=m[timed]).groupby(level=0).min()
+    pin = pin[pin.index.isin(reach)]
+    short = pin[start.reindex(pin.index, fill_value=_INF).to_numpy() >= pin.to_numpy()]
+    if not len(short):
+        return state
+    # per vessel, the earliest archived time needed: its last trusted fix before the pin
+    # in a chunk whose last such fix is before the pin (a later one is in a chunk read
+    # for the rows after the pin)
+    lo = short.copy()
+    cand = [index.loc[index["mmsi"].isin(short.index), ["mmsi", "trusted_last_ns"]]
+            for index in indexes]
+    cand = pd.concat(cand, ignore_index=True) if cand else None
+    if cand is not None and len(cand):
+        fix = cand["trusted_last_ns"].to_numpy(dtype=np.int64)
+        cm = cand["mmsi"].to_numpy(dtype=np.int64)
+        before = (fix != NO_TIME) & (fix < short.reindex(cm).to_numpy(dtype=np.int64))
+        latest = pd.Series(fix[before], index=cm[before]).groupby(level=0).max()
+        lo.loc[latest.index] = latest.to_numpy(dtype=np.int64)
+    read, keep = [], []
+    for entry, index in zip(state.archive, indexes):
+        sub = index[index["mmsi"].isin(lo.index)]
+        if len(sub) and (sub["last_ns"].to_numpy(dtype=np.int64)
+                         >= lo.reindex(sub["mmsi"], fill_value=_INF).to_numpy(
+                             dtype=np.int64)).any():
+            read.append(entry)
+        else:
+            keep.append(entry)
+    if not read:
+        return state
+    rows = read_archive(state_dir, read)
+    rm = rows["mmsi"].to_numpy(dtype=np.int64)
+    rt = ns(rows["timestamp"])
+    # the exact cut: the last trusted fix before the pin (as tail_mask finds it)
+    near = rt >= lo.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64)
+    ok = near & (rows["lat"].notna() & rows["lon"].notna()).to_numpy() \
+        & ~rows["spoofed"].fillna(False).to_numpy(dtype=bool)
+    p = short.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64)
+    pred = pd.Series(rt[ok & (rt < p)], index=rm[ok & (rt < p)]).groupby(level=0).max()
+    cut = short.copy()
+    cut.loc[pred.index] = pred.to_numpy(dtype=np.int64)
+    back = near & (rt >= cut.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64))
+    if not back.any():
+        return state
+    import ais.schema as schema
+
+    cols = list(schema.POSITION_COLUMNS)
+    rest = rows.loc[~back].reset_index(drop=True)
+    archive = list(keep)
+    if len(rest):
+        archive.append(write_archive_chunk(
+            state_dir, f"chunk-{state.generation + 1:08d}-late.parquet", rest))
+    positions = schema.sort_by_vessel_time(pd.concat(
+        [rows.loc[back, cols], pos[cols]], ignore_index=True))
+    return dataclasses.replace(state, positions=positions, archive=archive)
 
 
 _ROW_KEY = ["mmsi", "timestamp", "source", "line"]

@@ -471,3 +471,150 @@ def test_claims_read_only_the_archive_rows_their_windows_need(tmp_path, monkeypa
     assert 0 < kept.rows_read["positions"] - earlier == int(rows["lat"].notna().sum()) \
         <= len(in_chunk)
     assert got["timestamp"].between(cuts[1], cuts[2]).all()
+
+
+# ------------------------------------------------------------------ late deliveries
+
+def _recording_reads(monkeypatch):
+    """Record every ``read_archive`` call as (the chunk names it opened, the rows it
+    returned, since_ns, windows)."""
+    import shadowfleet.job_state as job_state
+
+    calls, real = [], job_state.read_archive
+
+    def read_archive(state_dir, archive, **kwargs):
+        out = real(state_dir, archive, **kwargs)
+        calls.append(([e["name"] for e in archive], len(out), kwargs))
+        return out
+
+    monkeypatch.setattr(job_state, "read_archive", read_archive)
+    return calls
+
+
+def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
+    """12 vessels, 7 days in 21 runs of 8 hours, 14-hour tails, and files delivered
+    late: one vessel's 4 hours delivered 32 hours late (older than the tails' horizon),
+    another's 6 hours delivered 2.5 days late, positions of a vessel silent for good (its
+    open dark period) delivered a day late, and a vessel never seen before received
+    during another vessel's closed dark period, next to where it went dark (that dark
+    period's ``others_received`` grows), two days late. After every run every event
+    table, the claims and the alerts equal one analysis of everything delivered so far;
+    a late run reads only the chunks holding positions from the late data's time on
+    (fewer rows the less late the data), never the whole archive, and no position is
+    archived twice or lost."""
+    import dataclasses
+
+    import ais
+    from shadowfleet.alert_book import live_alerts
+    from shadowfleet.job import Analysis, accumulate, analyse_state
+    from shadowfleet.job_state import JobState, commit_state, load_state
+    from shadowfleet.pipeline import analyse
+
+    (tmp_path / "claims.yaml").write_text(SYNTHETIC_CLAIMS, encoding="utf-8")
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=[tmp_path / "claims.yaml"])
+    per_run, runs, vessels = 48, 21, 12
+    allpos = _synthetic(0, per_run * runs, vessels)
+    t0 = allpos["timestamp"].min()
+    hour = pd.Timedelta(hours=1)
+    silent = 273000009
+    allpos = allpos[(allpos["mmsi"] != silent) | (allpos["timestamp"] < t0 + 30 * hour)
+                    | ((allpos["timestamp"] >= t0 + 46 * hour)
+                       & (allpos["timestamp"] < t0 + 48 * hour))].reset_index(drop=True)
+
+    def closed_dark(result, after, before):
+        d = result.dark_periods
+        d = d[~d["open"] & (d["start_utc"] > t0 + after * hour)
+              & (d["end_utc"] < t0 + before * hour) & (d["mmsi"] != silent)]
+        return d.iloc[0]
+
+    base = analyse(ais.Decoded(allpos), registry=analysis.registry, params=analysis.settings,
+                   pairs=list(analysis.pairs))
+    dark = closed_dark(base, 60, 90)
+    # a vessel never seen before, received next to where ``dark``'s vessel went dark
+    stranger = pd.DataFrame({"mmsi": 273000099, "timestamp": pd.date_range(
+        dark["start_utc"] + pd.Timedelta(minutes=30), periods=6, freq="10min"),
+        "lat": dark["start_lat"] + 0.01, "lon": dark["start_lon"], "sog": 0.1, "cog": 0.0,
+        "heading": np.nan, "msg_type": 1, "source": "late.nmea", "line": range(1, 7)})
+    import ais.schema as schema
+
+    stranger = schema.conform(stranger, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
+    allpos = schema.sort_by_vessel_time(pd.concat([allpos, stranger], ignore_index=True))
+
+    def slice_of(mmsi, a, b):
+        t = allpos["timestamp"]
+        return (allpos["mmsi"] == mmsi) & (t >= t0 + a * hour) & (t < t0 + b * hour)
+
+    # (rows withheld, the run that delivers them)
+    late = [(slice_of(273000002, 60, 64), 11),            # 32 hours late
+            (slice_of(273000004, 100, 106), 20),          # 2.5 days late
+            (slice_of(silent, 46, 48), 8),                # a day late, its dark period open
+            (allpos["mmsi"] == 273000099, 12)]            # 2 days late, a new vessel
+    withheld = np.zeros(len(allpos), dtype=bool)
+    for rows, _ in late:
+        withheld |= rows.to_numpy()
+    state_dir = tmp_path / "state"
+    commit_state(state_dir, JobState())
+    calls = _recording_reads(monkeypatch)
+    delivered = np.zeros(len(allpos), dtype=bool)
+    read_by_late_run, archived_then = {}, {}
+    for r in range(runs):
+        a, b = t0 + 8 * r * hour, t0 + 8 * (r + 1) * hour
+        now = ((allpos["timestamp"] >= a) & (allpos["timestamp"] < b)).to_numpy() & ~withheld
+        for rows, at in late:
+            if at == r:
+                now |= rows.to_numpy()
+        delivered |= now
+        before = load_state(state_dir)
+        state = accumulate(before, [ais.Decoded(allpos[now].reset_index(drop=True))])
+        is_late = (state.horizon_ns is not None
+                   and state.new_earliest_ns < state.horizon_ns)
+        state_late = state.new_earliest_ns
+        calls.clear()
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
+        commit_state(state_dir, dataclasses.replace(state, book=update.book))
+        kept = load_state(state_dir)
+        archived = read_archive(state_dir, kept.archive)
+        # every position delivered once: in the archive or in the tails, not both
+        assert len(archived) + len(kept.positions) == int(delivered.sum())
+        assert not archived.merge(kept.positions, on=["mmsi", "timestamp", "line"]).shape[0]
+        if is_late:
+            assert before.archive, "a late file with nothing archived yet tests nothing"
+            # the chunks holding positions the late data can change, read once (none
+            # when every tail reaches back far enough)
+            rewound = [c for c in calls if not c[2]]
+            assert len(rewound) <= 1
+            for names, _, _ in rewound:
+                assert set(names) < {e["name"] for e in before.archive}
+                # no chunk that ended long before the late data's time (its events
+                # reach back at most one stop of 36 hours and the margins)
+                ends = {e["name"]: e["tmax"] for e in before.archive}
+                assert min(ends[n] for n in names) >= state_late - 60 * 3_600 * 10**9
+            read_by_late_run[r] = sum(rows for _, rows, _ in rewound)
+            archived_then[r] = sum(e["rows"] for e in before.archive)
+        else:
+            assert all(c[2] for c in calls), "an ordinary run read whole chunks"
+        if r in (8, 11, 12, 19, 20):
+            truth = analyse(ais.Decoded(allpos[delivered].reset_index(drop=True)),
+                            registry=analysis.registry, params=analysis.settings,
+                            pairs=list(analysis.pairs), claims=list(analysis.claims))
+            got, want = _tables(result), _tables(truth)
+            for name in want:
+                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False,
+                                              obj=f"run {r}: {name}")
+            pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
+                                          comparable(truth.alerts))
+            pd.testing.assert_frame_equal(result.claims, truth.claims)
+    assert sorted(read_by_late_run) == [8, 11, 12, 20]
+    # the stranger's positions count in the other vessel's dark period
+    final = truth.dark_periods.set_index(["mmsi", "start_utc"])
+    key = (dark["mmsi"], dark["start_utc"])
+    assert final.loc[key, "others_received"] > dark["others_received"]
+    # the silent vessel's late positions split its open dark period
+    assert ((truth.dark_periods["mmsi"] == silent) & truth.dark_periods["open"]).sum() == 1
+    assert (truth.dark_periods["mmsi"] == silent).sum() >= 2
+    # each late run read a part of the archive (the chunks holding positions from the
+    # late data's time on that the tails do not hold), the less late the less
+    for r, rows in read_by_late_run.items():
+        assert rows < archived_then[r], r
+    assert 0 < read_by_late_run[11] < archived_then[11] / 4
+    assert read_by_late_run[20] > 0

@@ -12,7 +12,7 @@ The anchor, measured in the same run at the first size only (it grows with the d
 the design before tails, one ``pipeline.analyse`` of every position kept, which is what
 each run used to cost.
 
-    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims] [--profile N]
+    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims] [--late HOURS] [--profile N]
 
 ``--claims``: the timed runs evaluate every bundled claim (the ships they name by IMO
 stood in for by synthetic vessels, by MMSI) and a watchlist of three vessels, as a job
@@ -22,6 +22,12 @@ listed vessels' rows and the chunks a reception caveat's dark period overlaps
 the rows read by claims and by the watchlist are printed apart. The state is built
 without them either way. ``--profile N``: the N functions of each timed run with the most
 cumulative time (cProfile).
+
+``--late HOURS``: each timed run also gets a late file: ``--new-minutes`` of positions of
+``--late-vessels`` further vessels (MMSIs of their own, on the same tracks) that end
+HOURS before the new data starts, so older than the tails' horizon when HOURS is more
+than the tails' length (24 h by default). The run re-analyses from the late data's time
+on (``shadowfleet.job_tails.rewind``); a version before it re-analysed everything.
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
 position every 2 minutes (``--interval-s``), each on a 60-hour cycle: 36 h at a stop (one of
@@ -113,6 +119,7 @@ def claims_analysis(folder: Path) -> Analysis:
 
 
 _READERS: list = []       # every KeptPositions made (what claims read of the archive)
+_CHUNK_ROWS = [0]         # rows read_archive returned (whole chunks, or windows of them)
 
 
 def _count_archive_reads() -> None:
@@ -120,6 +127,14 @@ def _count_archive_reads() -> None:
     without it reads the whole archive and records nothing)."""
     import shadowfleet.job_state as job_state
 
+    whole = job_state.read_archive
+
+    def read_archive(*args, **kwargs):
+        out = whole(*args, **kwargs)
+        _CHUNK_ROWS[0] += len(out)
+        return out
+
+    job_state.read_archive = read_archive
     cls = getattr(job_state, "KeptPositions", None)
     if cls is None:
         return
@@ -178,6 +193,7 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     """A run as ``job`` makes it, timed phase by phase (and its CPU time; the archived
     rows its claims and watchlists read)."""
     first = len(_READERS)
+    chunk_rows = _CHUNK_ROWS[0]
     cpu = time.process_time()
     t = time.perf_counter()
     state = load_state(state_dir)
@@ -199,6 +215,7 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
             "split": [sum(m.split_rows["claims"] for m in _READERS[first:]),
                       sum(m.split_rows["others"] for m in _READERS[first:]),
                       sum(m.rows_scanned for m in _READERS[first:])],
+            "chunk_rows": _CHUNK_ROWS[0] - chunk_rows,
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -230,6 +247,11 @@ def main() -> None:
                         help="data each timed run adds (minutes of every vessel)")
     parser.add_argument("--claims", action="store_true",
                         help="timed runs with every bundled claim and a watchlist")
+    parser.add_argument("--late", type=float, default=None, metavar="HOURS",
+                        help="each timed run also gets a file of positions ending HOURS "
+                             "before its new data")
+    parser.add_argument("--late-vessels", type=int, default=20,
+                        help="vessels in the late file (with MMSIs of their own)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N functions of each timed run with the most "
                              "cumulative time (cProfile)")
@@ -243,7 +265,9 @@ def main() -> None:
     new_steps = max(1, args.new_minutes * 60 // STEP_S)
     print(f"{args.vessels} vessels; each timed run adds {args.new_minutes} min of data "
           f"(~{args.vessels * new_steps} positions)"
-          + ("; timed runs with every bundled claim and a watchlist" if args.claims else ""),
+          + ("; timed runs with every bundled claim and a watchlist" if args.claims else "")
+          + (f"; and a late file of {args.late_vessels} vessels ending {args.late:g} h "
+             "before the new data" if args.late is not None else ""),
           flush=True)
     print(f"{'kept':>11} {'in tails':>9} {'load s':>7} {'analyse s':>9} {'commit s':>8} "
           f"{'outputs s':>9} {'run s':>6} {'cpu s':>6} {'alerts':>7} {'run/anchor':>10} "
@@ -273,6 +297,14 @@ def main() -> None:
                 print(f"anchor: one analysis of all {kept:,} positions kept (the design "
                       f"before tails) {anchor_s:.2f} s", flush=True)
             new = batch(k, new_steps, args.vessels)
+            if args.late is not None:
+                back = int(args.late * 3600 // STEP_S) + new_steps
+                extra = synthetic_positions(k - back, new_steps, args.late_vessels, seed=1)
+                extra["mmsi"] += 1_000_000
+                new = ais.Decoded(schema.sort_by_vessel_time(pd.concat(
+                    [new.positions, extra], ignore_index=True)),
+                    counts={"messages": len(new.positions) + len(extra),
+                            "lines_read": len(new.positions) + len(extra)})
             if args.profile:
                 import cProfile
                 import pstats
@@ -288,6 +320,9 @@ def main() -> None:
                   f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['cpu']:>6.2f} "
                   f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
                   f"{r['read_s']:>14.2f}", flush=True)
+            if args.late is not None:
+                print(f"{'':>11} archive rows read_archive returned (the late file's "
+                      f"re-analysis, dark periods' windows): {r['chunk_rows']:,}", flush=True)
             if args.claims:
                 c, o, sc = r["split"]
                 print(f"{'':>11} archive rows read: {c:,} by claims (positions_of with a "

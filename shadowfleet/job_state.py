@@ -467,6 +467,7 @@ class KeptPositions:
         self.rows_read = {"positions": 0}
         self.rows_scanned = 0
         self.chunks_read = 0
+        self._indexes = None
 
     def _path(self, entry: dict) -> Path:
         return self.state_dir / ARCHIVE / entry["name"]
@@ -506,6 +507,67 @@ class KeptPositions:
         if old is None or not len(old):
             return seen
         return pd.concat([old, seen], ignore_index=True)
+
+    def seen_of(self, mmsis) -> pd.DataFrame:
+        """What a watchlist match reads of the positions of the vessels ``mmsis``
+        (``shadowfleet.watchlist``): each one's first and last receive time of a
+        position and its last fix (columns first_utc, last_utc, lat, lon; indexed by
+        mmsi; a vessel with no position is left out), as of every position kept. The
+        archive's times come from its chunks' indexes; the last fix from the tails
+        (every archived row of a vessel is older than its tail rows), or for a vessel
+        whose tails hold no position, from the one chunk holding its last (its rows at
+        that time only)."""
+        import pyarrow.dataset as ds
+
+        wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
+        mine = (self.tails["mmsi"].isin(wanted) & self.tails["timestamp"].notna()).to_numpy()
+        tails = self.tails.loc[mine, ["mmsi", "timestamp", "lat", "lon"]]
+        times = [pd.DataFrame({"mmsi": tails["mmsi"].to_numpy(dtype=np.int64),
+                               "first": self._tails_ns[mine], "last": self._tails_ns[mine]})]
+        latest = []
+        for k, index in enumerate(self.indexes()):
+            sub = index[index["mmsi"].isin(wanted) & (index["fix_last_ns"] != NO_TIME)]
+            times.append(pd.DataFrame({"mmsi": sub["mmsi"].to_numpy(dtype=np.int64),
+                                       "first": sub["fix_first_ns"].to_numpy(dtype=np.int64),
+                                       "last": sub["fix_last_ns"].to_numpy(dtype=np.int64)}))
+            latest.append(sub[["mmsi", "fix_last_ns"]].assign(chunk=k))
+        both = pd.concat(times, ignore_index=True)
+        cols = ["first_utc", "last_utc", "lat", "lon"]
+        if not len(both):
+            return pd.DataFrame(columns=cols)
+        g = both.groupby("mmsi")
+        out = pd.DataFrame({"first_utc": pd.to_datetime(g["first"].min(), utc=True),
+                            "last_utc": pd.to_datetime(g["last"].max(), utc=True)})
+        fixes = tails.dropna(subset=["lat", "lon"]).sort_values(
+            ["mmsi", "timestamp"], kind="mergesort").groupby("mmsi")[["lat", "lon"]].last()
+        parts = [fixes]
+        missing = out.index.difference(fixes.index)
+        if len(missing):
+            last = pd.concat(latest, ignore_index=True)
+            last = last[last["mmsi"].isin(missing)]
+            top = last.groupby("mmsi")["fix_last_ns"].transform("max")
+            last = last[last["fix_last_ns"] == top]
+            for k, grp in last.groupby("chunk", sort=True):
+                at = pd.to_datetime(grp["fix_last_ns"].to_numpy(), utc=True)
+                frame = self._read([self.archive[k]], ["mmsi", "timestamp", "lat", "lon"],
+                                   ds.field("mmsi").isin(grp["mmsi"].to_numpy())
+                                   & ds.field("timestamp").isin(pa.array(at)))
+                frame = frame.dropna(subset=["lat", "lon"])
+                self.rows_read["positions"] += len(frame)
+                parts.append(frame.groupby("mmsi")[["lat", "lon"]].last())
+        # a later chunk's fix at the same time comes after an earlier one's, as in one
+        # frame of the archive in chunk order
+        fix = pd.concat(parts)
+        fix = fix[~fix.index.duplicated(keep="last")]
+        out = out.join(fix, how="left")
+        out.index = out.index.astype(np.int64)
+        return out[cols]
+
+    def indexes(self) -> list:
+        """The index of every chunk (:func:`archive_index`), in archive order."""
+        if self._indexes is None:
+            self._indexes = [archive_index(self.state_dir, e) for e in self.archive]
+        return self._indexes
 
     def _positioned(self, wanted: np.ndarray, cols: list) -> pd.DataFrame | None:
         """The archived rows with a position of the vessels ``wanted`` (``cols``)."""

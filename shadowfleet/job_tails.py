@@ -37,14 +37,25 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
   the next run counts the union of those and the ones near its start in its tails and
   new data (which hold every position after that end). Distinct vessels do not add up,
   so the vessels are kept, not the count;
-- a file with positions older than the last run's ``H`` (a late delivery) makes the run
-  re-analyse everything, archive included, as the design before tails did: exact, slow;
-- claims and watchlists read the archive as the Dask engine reads its partitions
-  (:class:`shadowfleet.job_state.KeptPositions`): the claimed and listed vessels' rows
-  (the chunks are sorted by vessel: an MMSI filter skips their other row groups), each
-  vessel's last time (in its tail) and, for a reception caveat, the chunks whose times
-  overlap its dark period; only a caveat of a dark period during which nobody at all was
-  received searches every chunk (the nearest position ever received);
+- a file with positions older than the last run's ``H`` (a late delivery, earliest at
+  ``L``) is re-analysed from ``L`` on (:func:`rewind`): every vessel whose archived rows
+  reach ``L`` minus ``margin`` gets them back from its pin computed with ``L`` for the
+  horizon (so from the start of its events that ``L`` can still change, and of the
+  events those pin), not only the late file's vessels (its positions count in other
+  vessels' dark periods and meet other ships). The chunks holding those rows are read
+  whole (by their indexes: whose rows a chunk holds and until when) and their other rows
+  rewritten as one chunk: the cost grows with how late the data is (and how far back
+  the events open at ``L`` reach), not with the archive. Its settled events stay as
+  they are: they ended more than ``margin`` before ``L``;
+- claims read the archive as the Dask engine reads its partitions
+  (:class:`shadowfleet.job_state.KeptPositions`): the claimed vessels' rows (the chunks
+  are sorted by vessel: an MMSI filter skips their other row groups), only those a
+  claim's window consults, each vessel's last time (in its tail) and, for a reception
+  caveat, the chunks whose times overlap its dark period; only a caveat of a dark period
+  during which nobody at all was received searches every chunk (the nearest position
+  ever received). Watchlists read the chunks' indexes (a listed vessel's first and last
+  time with a position) and no row but the last fix of a listed vessel whose tail holds
+  no position;
 - the static reports are kept whole (the identity detectors count them).
 """
 
@@ -268,7 +279,8 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     """The run's analysis over ``state`` (its tails plus the new data ``accumulate``
     added) and the next state's tails. Returns (Result, the state with its new tails,
     events and the positions to retire). Re-analyses everything (archive included) when
-    the state has no tails yet or a new position is older than the tails' horizon."""
+    the state has no tails yet; from the late data's time on (:func:`rewind`) when a new
+    position is older than the tails' horizon."""
     from ais.progress import Progress
     from shadowfleet import pipeline
     from shadowfleet.job_state import read_archive

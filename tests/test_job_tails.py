@@ -618,3 +618,40 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
         assert rows < archived_then[r], r
     assert 0 < read_by_late_run[11] < archived_then[11] / 4
     assert read_by_late_run[20] > 0
+
+
+def test_watchlist_first_and_last_seen_from_the_chunks_indexes(tmp_path, monkeypatch):
+    """``KeptPositions.seen_of`` (what a watchlist match reads of the positions) equals
+    the watchlist's own first/last seen and last fix over one frame of every position,
+    for vessels in the tails, in the archive only, in neither; the chunk written before
+    chunks had an index gets one (once: listed in its entry, read back after); and of
+    the rows only the last fixes of vessels the tails hold no position of are read."""
+    import ais.schema as schema
+    from shadowfleet.job_state import ARCHIVE, KeptPositions, index_name
+    from shadowfleet.watchlist import _seen
+
+    rng, t0, cuts, state_dir, archive, old, frame, tails, kept, whole = _kept(tmp_path)
+    assert "index_sha256" not in archive[0] and "index_sha256" in archive[1]
+    # vessels 40 and 41 only in the archive (in the oldest and the middle chunk), with
+    # rows without a position after their last fix
+    gone = frame.iloc[:6].copy()
+    gone["mmsi"] = [40, 40, 40, 41, 41, 41]
+    gone["timestamp"] = [t0 + pd.Timedelta(minutes=m) for m in (10, 20, 30, 700, 710, 720)]
+    gone.loc[gone.index[[2, 5]], ["lat", "lon"]] = np.nan
+    gone["spoofed"] = False
+    from shadowfleet.job_state import write_archive_chunk
+
+    extra = write_archive_chunk(state_dir, "chunk-00000009.parquet", gone.reset_index(drop=True))
+    archive = archive + [extra]
+    everything = schema.sort_by_vessel_time(pd.concat(
+        [whole, gone[gone["lat"].notna()]], ignore_index=True))
+    for wanted in ({3}, {1, 7, 39}, {40, 41, 2}, {99}, set(range(1, 42))):
+        kept = KeptPositions(state_dir, archive, tails)
+        got = kept.seen_of(wanted)
+        want = _seen(everything, None, wanted)
+        pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_dtype=False,
+                                      check_index_type=False, check_names=False)
+        in_tails = set(tails.loc[tails["lat"].notna(), "mmsi"])
+        assert kept.rows_read["positions"] == len((wanted & {40, 41}) - in_tails)
+    assert "index_sha256" in archive[0]
+    assert (state_dir / ARCHIVE / index_name(archive[0]["name"])).is_file()

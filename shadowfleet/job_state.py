@@ -283,6 +283,12 @@ def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
         if not f.is_file() or f.stat().st_size != entry.get("bytes"):
             raise StateError(f"{f}: does not match the manifest (changed, cut short or "
                              f"missing); {_RESTORE}")
+        gone = entry.get("superseded", [])
+        if not isinstance(gone, list) or not all(
+                isinstance(g, list) and len(g) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in g) for g in gone):
+            raise StateError(f"{path}: unexpected 'superseded' in archive entry "
+                             f"{entry['name']!r}; {_RESTORE}")
         if "index_bytes" in entry:
             f = state_dir / ARCHIVE / index_name(entry["name"])
             if not f.is_file() or f.stat().st_size != entry["index_bytes"]:
@@ -313,7 +319,7 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         if _sha256(f) != entry.get("sha256"):
             raise StateError(f"{f}: does not match the manifest (changed or cut short); "
                              f"{_RESTORE}")
-        frame = _table(f, _ns)
+        frame = live_rows(_table(f, _ns), entry)
         if since_ns is not None:
             frame = frame[frame["timestamp"] >= pd.Timestamp(since_ns, tz="UTC")]
         if spans is not None and len(frame):
@@ -333,6 +339,34 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         out["track"] = pd.Series([], dtype=np.int64)
         return out if columns is None else out[columns]
     return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
+
+
+def live_rows(frame: pd.DataFrame, entry: dict) -> pd.DataFrame:
+    """``frame`` (rows of chunk ``entry``) without the rows a late file's run took back
+    into the tails: the entry's ``superseded`` pairs (mmsi, ns) drop that vessel's rows
+    at or after that time (they are in the tails, or in a later chunk, now)."""
+    gone = entry.get("superseded")
+    if not gone or not len(frame):
+        return frame
+    pairs = pd.DataFrame(gone, columns=["mmsi", "from_ns"]).groupby("mmsi")["from_ns"].min()
+    t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    since = pairs.reindex(frame["mmsi"].to_numpy(dtype=np.int64),
+                          fill_value=np.iinfo(np.int64).max).to_numpy(dtype=np.int64)
+    return frame[t < since].reset_index(drop=True)
+
+
+def supersede(entry: dict, rows: pd.DataFrame, since: pd.Series) -> dict:
+    """A copy of chunk ``entry`` whose rows of the vessels ``since`` (mmsi -> ns) at or
+    after that time, ``rows`` (read from it), are taken back into the tails: listed as
+    ``superseded`` (every reader leaves them out) and out of its counts. Its time span
+    and index stay as they were: bounds a reader narrows by what it reads."""
+    out = dict(entry)
+    out["superseded"] = list(entry.get("superseded", [])) + [
+        [int(m), int(t)] for m, t in since.items()]
+    out["rows"] = int(entry["rows"]) - len(rows)
+    if "trusted" in entry:
+        out["trusted"] = int(entry["trusted"]) - int(_trusted(rows).sum())
+    return out
 
 
 def index_name(chunk: str) -> str:
@@ -479,20 +513,32 @@ class KeptPositions:
             return None
         fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
             page_checksum_verification=True))
-        files = [str(self._path(e)) for e in entries]
-        try:
-            dataset = ds.dataset(files, format=fmt)
-            cols = [c for c in columns if c in dataset.schema.names]
-            table = dataset.to_table(columns=cols, filter=filter_)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise StateError(f"{Path(files[0]).parent}: an archive chunk is unreadable "
-                             f"({exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}); "
-                             f"{_RESTORE}") from None
-        self.chunks_read += len(files)
-        frame = table.to_pandas()
-        if "timestamp" in frame:
-            frame = _ns(frame)
-        return frame
+        # chunks with superseded rows one at a time (those rows left out), the others in
+        # one dataset
+        plain = [e for e in entries if not e.get("superseded")]
+        groups = ([plain] if plain else []) + [[e] for e in entries if e.get("superseded")]
+        frames = []
+        for group in groups:
+            files = [str(self._path(e)) for e in group]
+            cols = list(columns)
+            if len(group) == 1 and group[0].get("superseded"):
+                cols = list(dict.fromkeys([*cols, "mmsi", "timestamp"]))
+            try:
+                dataset = ds.dataset(files, format=fmt)
+                cols = [c for c in cols if c in dataset.schema.names]
+                table = dataset.to_table(columns=cols, filter=filter_)
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise StateError(f"{Path(files[0]).parent}: an archive chunk is unreadable "
+                                 f"({exc.__class__.__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}); {_RESTORE}") from None
+            self.chunks_read += len(files)
+            frame = table.to_pandas()
+            if "timestamp" in frame:
+                frame = _ns(frame)
+            if len(group) == 1 and group[0].get("superseded"):
+                frame = live_rows(frame, group[0])[[c for c in columns if c in frame.columns]]
+            frames.append(frame)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def last_seen(self) -> pd.DataFrame:
         """Receive times of each vessel's positions (columns mmsi, timestamp) whose latest

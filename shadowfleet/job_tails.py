@@ -343,12 +343,11 @@ def rewind(state, state_dir, settings):
     none: its tail holds everything from ``L`` minus ``margin`` on, and its events
     that start before its tail ended more than ``margin`` before it.
 
-    Only the chunks holding such rows are read, whole (checked by their sha256); their
-    rows that stay archived are written as one chunk (``chunk-<next generation>-late
-    .parquet``) that replaces them in the archive this run sees and commits, so that no
-    row is both in the tails and in the archive."""
-    from shadowfleet.job_state import (NO_TIME, archive_index, read_archive,
-                                       write_archive_chunk)
+    Of the archive only those rows are read (the chunks that hold them, an MMSI and time
+    filter: :class:`shadowfleet.job_state.KeptPositions`), and each chunk's entry lists
+    them as ``superseded`` (every reader leaves them out), so that no row is both in the
+    tails and in the archive; the chunks themselves stay as written."""
+    from shadowfleet.job_state import NO_TIME, KeptPositions, archive_index, supersede
 
     pos = state.positions
     m = pos["mmsi"].to_numpy(dtype=np.int64)
@@ -385,18 +384,31 @@ def rewind(state, state_dir, settings):
         before = (fix != NO_TIME) & (fix < short.reindex(cm).to_numpy(dtype=np.int64))
         latest = pd.Series(fix[before], index=cm[before]).groupby(level=0).max()
         lo.loc[latest.index] = latest.to_numpy(dtype=np.int64)
-    read, keep = [], []
-    for entry, index in zip(state.archive, indexes):
+    import pyarrow.dataset as ds
+
+    import ais.schema as schema
+
+    cols = list(schema.POSITION_COLUMNS)
+    reader = KeptPositions(state_dir, state.archive, pos[["mmsi", "timestamp"]])
+    parts = []
+    for k, (entry, index) in enumerate(zip(state.archive, indexes)):
         sub = index[index["mmsi"].isin(lo.index)]
-        if len(sub) and (sub["last_ns"].to_numpy(dtype=np.int64)
-                         >= lo.reindex(sub["mmsi"], fill_value=_INF).to_numpy(
-                             dtype=np.int64)).any():
-            read.append(entry)
-        else:
-            keep.append(entry)
-    if not read:
+        need = lo.reindex(sub["mmsi"], fill_value=_INF)
+        sub = sub[sub["last_ns"].to_numpy(dtype=np.int64) >= need.to_numpy(dtype=np.int64)]
+        if not len(sub):
+            continue
+        # the vessels' rows from their earliest time needed (an MMSI filter skips the
+        # chunk's other row groups)
+        who = sub["mmsi"].to_numpy(dtype=np.int64)
+        since = pd.Timestamp(int(lo.reindex(who).min()), tz="UTC")
+        frame = reader._read([entry], cols + ["spoofed"], ds.field("mmsi").isin(who)
+                             & (ds.field("timestamp") >= since))
+        if frame is not None and len(frame):
+            parts.append(frame.assign(_chunk=k))
+    if not parts:
         return state
-    rows = read_archive(state_dir, read)
+    rows = pd.concat(parts, ignore_index=True)
+    reader.rows_read["late"] = len(rows)
     rm = rows["mmsi"].to_numpy(dtype=np.int64)
     rt = ns(rows["timestamp"])
     # the exact cut: the last trusted fix before the pin (as tail_mask finds it)
@@ -410,16 +422,13 @@ def rewind(state, state_dir, settings):
     back = near & (rt >= cut.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64))
     if not back.any():
         return state
-    import ais.schema as schema
-
-    cols = list(schema.POSITION_COLUMNS)
-    rest = rows.loc[~back].reset_index(drop=True)
-    archive = list(keep)
-    if len(rest):
-        archive.append(write_archive_chunk(
-            state_dir, f"chunk-{state.generation + 1:08d}-late.parquet", rest))
+    taken = rows.loc[back]
+    archive = list(state.archive)
+    for k, part in taken.groupby("_chunk"):
+        whose = np.unique(part["mmsi"].to_numpy(dtype=np.int64))
+        archive[k] = supersede(archive[k], part, cut.loc[whose])
     positions = schema.sort_by_vessel_time(pd.concat(
-        [rows.loc[back, cols], pos[cols]], ignore_index=True))
+        [taken[cols], pos[cols]], ignore_index=True))
     return dataclasses.replace(state, positions=positions, archive=archive)
 
 

@@ -475,25 +475,10 @@ def test_claims_read_only_the_archive_rows_their_windows_need(tmp_path, monkeypa
 
 # ------------------------------------------------------------------ late deliveries
 
-def _recording_reads(monkeypatch):
-    """Record every ``read_archive`` call as (the chunk names it opened, the rows it
-    returned, since_ns, windows)."""
-    import shadowfleet.job_state as job_state
-
-    calls, real = [], job_state.read_archive
-
-    def read_archive(state_dir, archive, **kwargs):
-        out = real(state_dir, archive, **kwargs)
-        calls.append(([e["name"] for e in archive], len(out), kwargs))
-        return out
-
-    monkeypatch.setattr(job_state, "read_archive", read_archive)
-    return calls
-
-
 def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
     """12 vessels, 7 days in 21 runs of 8 hours, 14-hour tails, and files delivered
     late: one vessel's 4 hours delivered 32 hours late (older than the tails' horizon),
+    another's 4 hours 20 hours late (6 hours older than the horizon),
     another's 6 hours delivered 2.5 days late, positions of a vessel silent for good (its
     open dark period) delivered a day late, and a vessel never seen before received
     during another vessel's closed dark period, next to where it went dark (that dark
@@ -546,6 +531,7 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
 
     # (rows withheld, the run that delivers them)
     late = [(slice_of(273000002, 60, 64), 11),            # 32 hours late
+            (slice_of(273000006, 120, 124), 17),          # 20 hours late, 6 h before H
             (slice_of(273000004, 100, 106), 20),          # 2.5 days late
             (slice_of(silent, 46, 48), 8),                # a day late, its dark period open
             (allpos["mmsi"] == 273000099, 12)]            # 2 days late, a new vessel
@@ -554,7 +540,7 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
         withheld |= rows.to_numpy()
     state_dir = tmp_path / "state"
     commit_state(state_dir, JobState())
-    calls = _recording_reads(monkeypatch)
+    made = _no_whole_archive(monkeypatch)
     delivered = np.zeros(len(allpos), dtype=bool)
     read_by_late_run, archived_then = {}, {}
     for r in range(runs):
@@ -569,7 +555,7 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
         is_late = (state.horizon_ns is not None
                    and state.new_earliest_ns < state.horizon_ns)
         state_late = state.new_earliest_ns
-        calls.clear()
+        first = len(made)
         result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
         commit_state(state_dir, dataclasses.replace(state, book=update.book))
         kept = load_state(state_dir)
@@ -579,21 +565,18 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
         assert not archived.merge(kept.positions, on=["mmsi", "timestamp", "line"]).shape[0]
         if is_late:
             assert before.archive, "a late file with nothing archived yet tests nothing"
-            # the chunks holding positions the late data can change, read once (none
-            # when every tail reaches back far enough)
-            rewound = [c for c in calls if not c[2]]
-            assert len(rewound) <= 1
-            for names, _, _ in rewound:
-                assert set(names) < {e["name"] for e in before.archive}
-                # no chunk that ended long before the late data's time (its events
-                # reach back at most one stop of 36 hours and the margins)
-                ends = {e["name"]: e["tmax"] for e in before.archive}
-                assert min(ends[n] for n in names) >= state_late - 60 * 3_600 * 10**9
-            read_by_late_run[r] = sum(rows for _, rows, _ in rewound)
-            archived_then[r] = sum(e["rows"] for e in before.archive)
-        else:
-            assert all(c[2] for c in calls), "an ordinary run read whole chunks"
-        if r in (8, 11, 12, 19, 20):
+            # the archived rows of the vessels the late data can change, from their
+            # events' starts: none older than the late data's time minus 60 hours (one
+            # stop of 36 hours and the margins), and fewer than the archive holds
+            # from then on
+            rows = sum(m.rows_read.get("late", 0) for m in made[first:])
+            then = read_archive(state_dir, before.archive)
+            recent = int((then["timestamp"] >= pd.Timestamp(
+                state_late - 60 * 3_600 * 10**9, tz="UTC")).sum())
+            assert rows <= recent
+            read_by_late_run[r] = rows
+            archived_then[r] = len(then)
+        if r in (8, 11, 12, 17, 20):
             truth = analyse(ais.Decoded(allpos[delivered].reset_index(drop=True)),
                             registry=analysis.registry, params=analysis.settings,
                             pairs=list(analysis.pairs), claims=list(analysis.claims))
@@ -604,7 +587,7 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
             pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
                                           comparable(truth.alerts))
             pd.testing.assert_frame_equal(result.claims, truth.claims)
-    assert sorted(read_by_late_run) == [8, 11, 12, 20]
+    assert sorted(read_by_late_run) == [8, 11, 12, 17, 20]
     # the stranger's positions count in the other vessel's dark period
     final = truth.dark_periods.set_index(["mmsi", "start_utc"])
     key = (dark["mmsi"], dark["start_utc"])
@@ -617,6 +600,7 @@ def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
     for r, rows in read_by_late_run.items():
         assert rows < archived_then[r], r
     assert 0 < read_by_late_run[11] < archived_then[11] / 4
+    assert read_by_late_run[17] < archived_then[17] / 4     # its tails may hold it all
     assert read_by_late_run[20] > 0
 
 

@@ -210,12 +210,14 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     write = time.perf_counter() - t
     return {"load": load, "analyse": analyse_s, "commit": commit, "outputs": write,
             "cpu": time.process_time() - cpu,
-            "read": sum(m.rows_read["positions"] + m.rows_scanned for m in _READERS[first:]),
+            "read": sum(m.rows_read["positions"] + m.rows_read.get("late", 0) + m.rows_scanned
+                        for m in _READERS[first:]),
             "read_s": sum(m.read_s for m in _READERS[first:]),
             "split": [sum(m.split_rows["claims"] for m in _READERS[first:]),
                       sum(m.split_rows["others"] for m in _READERS[first:]),
                       sum(m.rows_scanned for m in _READERS[first:])],
             "chunk_rows": _CHUNK_ROWS[0] - chunk_rows,
+            "late": sum(m.rows_read.get("late", 0) for m in _READERS[first:]),
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -321,8 +323,10 @@ def main() -> None:
                   f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
                   f"{r['read_s']:>14.2f}", flush=True)
             if args.late is not None:
-                print(f"{'':>11} archive rows read_archive returned (the late file's "
-                      f"re-analysis, dark periods' windows): {r['chunk_rows']:,}", flush=True)
+                print(f"{'':>11} archive rows read for the late file: "
+                      f"{r['late']:,} (the vessels' rows it rewinds), "
+                      f"{r['chunk_rows']:,} more returned by read_archive (whole chunks, "
+                      f"dark periods' windows)", flush=True)
             if args.claims:
                 c, o, sc = r["split"]
                 print(f"{'':>11} archive rows read: {c:,} by claims (positions_of with a "

@@ -31,7 +31,10 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
                           ARCHIVE_ROW_GROUP_ROWS, with page checksums; read only by a run
                           that needs them: whole by a late file, in part by claims and
                           watchlists (KeptPositions), from its start by a long dark period,
-                          from the late data's time on by a run given a late file
+                          from the late data's time on by a run given a late file: the
+                          rows such a run takes back into the tails are listed in the
+                          chunk's entry (``superseded``: [mmsi, from ns] pairs) and left
+                          out by every reader; the chunk itself is never rewritten
     archive/chunk-0000000N.index.parquet   the chunk's vessels (INDEX_COLUMNS: each MMSI's
                           first and last receive time, first and last with a position, last
                           trusted fix), written with its chunk, listed with its size and

@@ -583,6 +583,24 @@ def _others_received(state, gaps, usable, params, state_dir, data_end):
     early = np.zeros(len(gaps), dtype=bool)
     if state.complete_ns is not None and state_dir is not None and state.archive:
         early = (start < state.complete_ns) & ~known
+        if early.any() and before is not None and len(before) \
+                and state.new_earliest_ns is not None:
+            # a closed one the state has (same vessel, track, start and end) that ended
+            # before the earliest new position: nothing new was received while it
+            # lasted (what a late file's run takes back from the archive is not new),
+            # its count stays
+            shut = before[~before["open"].to_numpy(dtype=bool)]
+            end = ns(gaps["end_utc"])
+            key = pd.MultiIndex.from_arrays([gaps["mmsi"].to_numpy(dtype=np.int64), track,
+                                             start, end])
+            old = pd.Series(shut["others_received"].to_numpy(), index=pd.MultiIndex.from_arrays(
+                [shut["mmsi"].to_numpy(dtype=np.int64), tracks_of(shut),
+                 ns(shut["start_utc"]), ns(shut["end_utc"])]))
+            old = old[~old.index.duplicated()]
+            same = early & ~is_open & key.isin(old.index) & (end < state.new_earliest_ns)
+            if same.any():
+                gaps.loc[same, "others_received"] = old.reindex(key[same]).to_numpy()
+                early &= ~same
     if early.any():
         # other vessels' positions before their tails while the vessel was dark (the
         # chunks overlapping the dark periods; an open one lasts to the data's end)

@@ -24,7 +24,8 @@ without them either way. ``--profile N``: the N functions of each timed run with
 cumulative time (cProfile).
 
 ``--late HOURS``: each timed run also gets a late file: ``--new-minutes`` of positions of
-``--late-vessels`` further vessels (MMSIs of their own, on the same tracks) that end
+``--late-vessels`` further vessels (MMSIs of their own at each timed run, on the same
+tracks) that end
 HOURS before the new data starts, so older than the tails' horizon when HOURS is more
 than the tails' length (24 h by default). The run re-analyses from the late data's time
 on (``shadowfleet.job_tails.rewind``); a version before it re-analysed everything.
@@ -302,7 +303,9 @@ def main() -> None:
             if args.late is not None:
                 back = int(args.late * 3600 // STEP_S) + new_steps
                 extra = synthetic_positions(k - back, new_steps, args.late_vessels, seed=1)
-                extra["mmsi"] += 1_000_000
+                # vessels of their own at each timed run (the same ones again would be
+                # dark since the last timed run: a long dark period's own archive read)
+                extra["mmsi"] += 1_000_000 + 1_000 * sizes.index(size)
                 new = ais.Decoded(schema.sort_by_vessel_time(pd.concat(
                     [new.positions, extra], ignore_index=True)),
                     counts={"messages": len(new.positions) + len(extra),

@@ -27,8 +27,9 @@ derived from events (round trips, unlisted stops from the stays, the ranking, al
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
   their retired positions near its ends: the archive's chunks whose times overlap the
-  dark period are read for a closed one, at each run that finds it again in the tails
-  (until it is settled: a dark period bounds that read). An open one (a vessel that
+  dark period are read for a closed one when it is first found with that end (a run
+  that finds it again as the state has it, ended before the earliest new position,
+  keeps its count: nothing new was received while it lasted). An open one (a vessel that
   never transmits again is dark from its last position for good) is read only when the
   state does not know whom it counted (when it first opens before other vessels'
   tails, in a state of an older version, after a full re-analysis): the state keeps,

@@ -12,7 +12,7 @@ The anchor, measured in the same run at the first size only (it grows with the d
 the design before tails, one ``pipeline.analyse`` of every position kept, which is what
 each run used to cost.
 
-    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims] [--profile N]
+    python benchmarks/job_reanalysis.py [--sizes 1000000,5000000,20000000] [--vessels 500] [--interval-s 120] [--build-days 4] [--claims] [--late HOURS] [--profile N]
 
 ``--claims``: the timed runs evaluate every bundled claim (the ships they name by IMO
 stood in for by synthetic vessels, by MMSI) and a watchlist of three vessels, as a job
@@ -24,6 +24,13 @@ without them either way, but with the pairs of interest their claims add (Najin 
 Vostochny), as a job that always runs with the same claims: the alerts' scores read
 those ports, so the state's settled alerts are those the timed runs reuse. ``--profile N``: the N functions of each timed run with the most
 cumulative time (cProfile).
+
+``--late HOURS``: each timed run also gets a late file: ``--new-minutes`` of positions of
+``--late-vessels`` further vessels (MMSIs of their own at each timed run, on the same
+tracks) that end
+HOURS before the new data starts, so older than the tails' horizon when HOURS is more
+than the tails' length (24 h by default). The run re-analyses from the late data's time
+on (``shadowfleet.job_tails.rewind``); a version before it re-analysed everything.
 
 Synthetic tracks: ``--vessels`` vessels between Najin, Dunay and the open sea, one
 position every 2 minutes (``--interval-s``), each on a 60-hour cycle: 36 h at a stop (one of
@@ -115,6 +122,7 @@ def claims_analysis(folder: Path) -> Analysis:
 
 
 _READERS: list = []       # every KeptPositions made (what claims read of the archive)
+_CHUNK_ROWS = [0]         # rows read_archive returned (whole chunks, or windows of them)
 
 
 def _count_archive_reads() -> None:
@@ -122,6 +130,14 @@ def _count_archive_reads() -> None:
     without it reads the whole archive and records nothing)."""
     import shadowfleet.job_state as job_state
 
+    whole = job_state.read_archive
+
+    def read_archive(*args, **kwargs):
+        out = whole(*args, **kwargs)
+        _CHUNK_ROWS[0] += len(out)
+        return out
+
+    job_state.read_archive = read_archive
     cls = getattr(job_state, "KeptPositions", None)
     if cls is None:
         return
@@ -180,6 +196,7 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     """A run as ``job`` makes it, timed phase by phase (and its CPU time; the archived
     rows its claims and watchlists read)."""
     first = len(_READERS)
+    chunk_rows = _CHUNK_ROWS[0]
     cpu = time.process_time()
     t = time.perf_counter()
     state = load_state(state_dir)
@@ -196,11 +213,14 @@ def one_run(state_dir: Path, new: ais.Decoded, analysis: Analysis) -> dict:
     write = time.perf_counter() - t
     return {"load": load, "analyse": analyse_s, "commit": commit, "outputs": write,
             "cpu": time.process_time() - cpu,
-            "read": sum(m.rows_read["positions"] + m.rows_scanned for m in _READERS[first:]),
+            "read": sum(m.rows_read["positions"] + m.rows_read.get("late", 0) + m.rows_scanned
+                        for m in _READERS[first:]),
             "read_s": sum(m.read_s for m in _READERS[first:]),
             "split": [sum(m.split_rows["claims"] for m in _READERS[first:]),
                       sum(m.split_rows["others"] for m in _READERS[first:]),
                       sum(m.rows_scanned for m in _READERS[first:])],
+            "chunk_rows": _CHUNK_ROWS[0] - chunk_rows,
+            "late": sum(m.rows_read.get("late", 0) for m in _READERS[first:]),
             "kept": int(state.stats["positions"]), "tails": len(state.positions),
             "alerts": len(update.book)}
 
@@ -232,6 +252,11 @@ def main() -> None:
                         help="data each timed run adds (minutes of every vessel)")
     parser.add_argument("--claims", action="store_true",
                         help="timed runs with every bundled claim and a watchlist")
+    parser.add_argument("--late", type=float, default=None, metavar="HOURS",
+                        help="each timed run also gets a file of positions ending HOURS "
+                             "before its new data")
+    parser.add_argument("--late-vessels", type=int, default=20,
+                        help="vessels in the late file (with MMSIs of their own)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print the N functions of each timed run with the most "
                              "cumulative time (cProfile)")
@@ -245,7 +270,9 @@ def main() -> None:
     new_steps = max(1, args.new_minutes * 60 // STEP_S)
     print(f"{args.vessels} vessels; each timed run adds {args.new_minutes} min of data "
           f"(~{args.vessels * new_steps} positions)"
-          + ("; timed runs with every bundled claim and a watchlist" if args.claims else ""),
+          + ("; timed runs with every bundled claim and a watchlist" if args.claims else "")
+          + (f"; and a late file of {args.late_vessels} vessels ending {args.late:g} h "
+             "before the new data" if args.late is not None else ""),
           flush=True)
     print(f"{'kept':>11} {'in tails':>9} {'load s':>7} {'analyse s':>9} {'commit s':>8} "
           f"{'outputs s':>9} {'run s':>6} {'cpu s':>6} {'alerts':>7} {'run/anchor':>10} "
@@ -281,6 +308,16 @@ def main() -> None:
                 print(f"anchor: one analysis of all {kept:,} positions kept (the design "
                       f"before tails) {anchor_s:.2f} s", flush=True)
             new = batch(k, new_steps, args.vessels)
+            if args.late is not None:
+                back = int(args.late * 3600 // STEP_S) + new_steps
+                extra = synthetic_positions(k - back, new_steps, args.late_vessels, seed=1)
+                # vessels of their own at each timed run (the same ones again would be
+                # dark since the last timed run: a long dark period's own archive read)
+                extra["mmsi"] += 1_000_000 + 1_000 * sizes.index(size)
+                new = ais.Decoded(schema.sort_by_vessel_time(pd.concat(
+                    [new.positions, extra], ignore_index=True)),
+                    counts={"messages": len(new.positions) + len(extra),
+                            "lines_read": len(new.positions) + len(extra)})
             if args.profile:
                 import cProfile
                 import pstats
@@ -296,6 +333,11 @@ def main() -> None:
                   f"{r['commit']:>8.2f} {r['outputs']:>9.2f} {run:>6.2f} {r['cpu']:>6.2f} "
                   f"{r['alerts']:>7} {run / anchor_s:>10.2f} {r['read']:>17,} "
                   f"{r['read_s']:>14.2f}", flush=True)
+            if args.late is not None:
+                print(f"{'':>11} archive rows read for the late file: "
+                      f"{r['late']:,} (the vessels' rows it rewinds), "
+                      f"{r['chunk_rows']:,} more returned by read_archive (whole chunks, "
+                      f"dark periods' windows)", flush=True)
             if args.claims:
                 c, o, sc = r["split"]
                 print(f"{'':>11} archive rows read: {c:,} by claims (positions_of with a "

@@ -54,11 +54,15 @@ def _quiet_option(command):
                         help="No progress on stderr (errors only).")(command)
 
 
-def _progress(quiet: bool, *, analysis: bool = False):
+def _progress(quiet: bool, *, analysis: bool = False, head_start: bool = False):
     """The command's progress, reporting kernels numba compiles (the first run after an
     install) until the command ends. ``analysis``: the command runs the detectors, whose
     kernels a second process compiles meanwhile on that first run
-    (:mod:`shadowfleet.warmup`), stopped when the command ends."""
+    (:mod:`shadowfleet.warmup`), stopped when the command ends. ``head_start``: the
+    command's inputs are the bundled ones (``demo``), so it compiles a share of the second
+    process's kernels at once (``warmup.compile_here``); a command given files of its own
+    compiles nothing before they are read, so a bad input is one line of error, not
+    compile progress and then an error."""
     from ais.progress import Progress
 
     progress = Progress.for_command(quiet=quiet)
@@ -74,7 +78,7 @@ def _progress(quiet: bool, *, analysis: bool = False):
         progress.report_compiling(
             note="a second process compiles the detectors' meanwhile" if warmup else "")
         ctx.call_on_close(progress.end_compiling)
-    if warmup is not None:
+    if warmup is not None and head_start:
         _warmup.compile_here()      # a share of the second process's kernels, here
     return progress
 
@@ -247,7 +251,7 @@ def demo(out_dir, map_vessels, quiet):
 
     _writable(out_dir, "--out")
     run_demo(out_dir, echo=(lambda _: None) if quiet else click.echo, map_vessels=map_vessels,
-             progress=_progress(quiet, analysis=True))
+             progress=_progress(quiet, analysis=True, head_start=True))
 
 
 @main.command(context_settings=_CONTEXT)

@@ -229,7 +229,7 @@ def state_decoded(state: JobState, *, sort: bool = False) -> "ais.Decoded":
 def accumulate(state: JobState, batches: Sequence, inputs: Sequence[dict] = ()) -> JobState:
     """``state`` with the decoded ``batches`` (``ais.Decoded``) added to its tails; its
     counts stay those of everything decoded (positions, time span), and it notes the
-    earliest new position (a late one makes the run re-analyse everything)."""
+    earliest new position (a late one makes the run re-analyse from its time on)."""
     if not batches:
         return state
     before = dict(state.stats or {})

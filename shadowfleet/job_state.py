@@ -1,11 +1,11 @@
 """The state directory a scheduled job (or a watch with ``--state``) carries between runs.
 
-Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle)::
+Layout of ``--state DIR`` (format 4: JSON, Parquet and NumPy arrays, no pickle)::
 
     lock                  exclusive fcntl lock held for the whole run (and the holder's pid)
-    CURRENT               {"format": 3, "generation": N}: the committed generation
+    CURRENT               {"format": 4, "generation": N}: the committed generation
     gen-0000000N/
-        manifest.json     {"format": 3, ...}: processed input files by sha256, log record
+        manifest.json     {"format": 4, ...}: processed input files by sha256, log record
                           count, decode stats, the log lines of the last run, the
                           incremental decoder's state (JSON part), the tails' horizon,
                           the archive's chunks, and the size and sha256 of every other
@@ -34,7 +34,16 @@ Layout of ``--state DIR`` (format 3: JSON, Parquet and NumPy arrays, no pickle):
                           that use them; in vessel order, in row groups of
                           ARCHIVE_ROW_GROUP_ROWS, with page checksums; read only by a run
                           that needs them: whole by a late file, in part by claims and
-                          watchlists (KeptPositions), from its start by a long dark period
+                          watchlists (KeptPositions), from its start by a long dark period,
+                          from the late data's time on by a run given a late file: the
+                          rows such a run takes back into the tails are listed in the
+                          chunk's entry (``superseded``: [mmsi, from ns] pairs) and left
+                          out by every reader; the chunk itself is never rewritten
+    archive/chunk-0000000N.index.parquet   the chunk's vessels (INDEX_COLUMNS: each MMSI's
+                          first and last receive time, first and last with a position, last
+                          trusted fix), written with its chunk, listed with its size and
+                          sha256 in the chunk's entry (a chunk written before it had one
+                          gets it once, when a run first needs it)
 
 A run builds generation N+1 in a temporary directory, fsyncs it, renames it into place and
 then replaces ``CURRENT`` atomically (temporary file, fsync, rename). A run killed at any
@@ -47,7 +56,11 @@ Reading a state never runs code from it: state that is not what this version wri
 one line naming the file and the remedy. Format 1 (before 0.2) kept the decoder and the
 book in a pickle; it is refused, not read. Format 2 (everything decoded in
 positions.parquet, no events) is migrated: it is read as a state with no tails yet, so the
-next run analyses all its positions once, as format 2 runs did, and commits format 3.
+next run analyses all its positions once, as format 2 runs did, and commits format 4.
+Format 3 (tails, before the chunks' indexes and ``superseded`` rows) is read as it is:
+its chunks get their index when a run first needs it, and the next commit is format 4.
+A version that reads format 3 refuses format 4 in one line: it would read a chunk's
+superseded rows as well as the tails that took them back, counting them twice.
 """
 
 from __future__ import annotations
@@ -75,8 +88,9 @@ from shadowfleet.errors import ShadowfleetError, StateError
 from shadowfleet.outputs.columns import ALERT_BOOK_COLUMNS
 from shadowfleet.outputs.files import _fsync_dir, atomic_write_text, write_failed
 
-STATE_FORMAT = 3
-_MIGRATED_FORMATS = (2,)
+STATE_FORMAT = 4
+_MIGRATED_FORMATS = (2, 3)
+_TAILS_FORMATS = (3, 4)     # formats with tails, events and an archive
 _TABLES = ("positions.parquet", "statics.parquet", "rejects.parquet", "alerts.parquet")
 _EVENT_TABLES = ("visits", "gaps", "jumps", "loitering", "stays", "encounters")
 _EXTRA_TABLES = tuple(f"events-{n}.parquet" for n in _EVENT_TABLES) + ("first_fixes.parquet",)
@@ -86,6 +100,11 @@ _SETTLED_ALERTS = "settled-alerts.parquet"   # optional (states before it have n
 OPEN_OTHERS_COLUMNS = ("mmsi", "track", "start_utc", "other_mmsi", "other_track")
 ARCHIVE = "archive"
 ARCHIVE_ROW_GROUP_ROWS = 65_536     # rows per row group of an archive chunk
+# a chunk's index: per MMSI, its first and last receive time, first and last with a
+# position, and last trusted (a position not flagged spoofed) fix; ns, NO_TIME for none
+INDEX_COLUMNS = ("mmsi", "first_ns", "last_ns", "fix_first_ns", "fix_last_ns",
+                 "trusted_last_ns")
+NO_TIME = np.iinfo(np.int64).min
 _RESTORE = "restore the state directory from a backup, or start over with a new --state and --out"
 
 
@@ -231,7 +250,7 @@ def load_state(state_dir: str | Path) -> JobState:
                 or _sha256(f) != entry.get("sha256")):
             raise StateError(f"{f}: does not match the manifest (changed, cut short or "
                              f"missing); {_RESTORE}")
-    for name in _TABLES + (_EXTRA_TABLES if fmt == STATE_FORMAT else ()):
+    for name in _TABLES + (_EXTRA_TABLES if fmt in _TAILS_FORMATS else ()):
         if name not in files:
             raise StateError(f"{path}: {name} not listed; {_RESTORE}")
     processed = _field(manifest, "processed", dict, path)
@@ -252,7 +271,7 @@ def load_state(state_dir: str | Path) -> JobState:
     if meta is not None or _DECODER in files:
         decoder = _decoder(gen / _DECODER, meta, _DECODER in files)
     tails = {}
-    if fmt == STATE_FORMAT:
+    if fmt in _TAILS_FORMATS:
         tails = _tails(state_dir, gen, manifest, path)
         if _OPEN_OTHERS in files:
             tails["open_others"] = _table(gen / _OPEN_OTHERS, _open_others)
@@ -272,7 +291,7 @@ def _optional_int(manifest: dict, key: str, path: Path) -> int | None:
 
 
 def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
-    """The tails' part of a format-3 generation; the archive's chunks are checked by
+    """The tails' part of a format-3 or format-4 generation; the archive's chunks are checked by
     size (they are written once and may be large: their sha256 is checked when read)."""
     archive = _field(manifest, "archive", list, path)
     for entry in archive:
@@ -283,6 +302,17 @@ def _tails(state_dir: Path, gen: Path, manifest: dict, path: Path) -> dict:
         if not f.is_file() or f.stat().st_size != entry.get("bytes"):
             raise StateError(f"{f}: does not match the manifest (changed, cut short or "
                              f"missing); {_RESTORE}")
+        gone = entry.get("superseded", [])
+        if not isinstance(gone, list) or not all(
+                isinstance(g, list) and len(g) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in g) for g in gone):
+            raise StateError(f"{path}: unexpected 'superseded' in archive entry "
+                             f"{entry['name']!r}; {_RESTORE}")
+        if "index_bytes" in entry:
+            f = state_dir / ARCHIVE / index_name(entry["name"])
+            if not f.is_file() or f.stat().st_size != entry["index_bytes"]:
+                raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                                 f"missing); {_RESTORE}")
     events = {n: _table(gen / f"events-{n}.parquet", _ns_all) for n in _EVENT_TABLES}
     return {"events": events, "first_fixes": _table(gen / "first_fixes.parquet", _ns_all),
             "horizon_ns": _optional_int(manifest, "horizon_ns", path),
@@ -308,7 +338,7 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         if _sha256(f) != entry.get("sha256"):
             raise StateError(f"{f}: does not match the manifest (changed or cut short); "
                              f"{_RESTORE}")
-        frame = _table(f, _ns)
+        frame = live_rows(_table(f, _ns), entry)
         if since_ns is not None:
             frame = frame[frame["timestamp"] >= pd.Timestamp(since_ns, tz="UTC")]
         if spans is not None and len(frame):
@@ -328,6 +358,132 @@ def read_archive(state_dir: str | Path, archive: list, *, since_ns: int | None =
         out["track"] = pd.Series([], dtype=np.int64)
         return out if columns is None else out[columns]
     return schema.sort_by_vessel_time(pd.concat(frames, ignore_index=True))
+
+
+def live_rows(frame: pd.DataFrame, entry: dict) -> pd.DataFrame:
+    """``frame`` (rows of chunk ``entry``) without the rows a late file's run took back
+    into the tails: the entry's ``superseded`` pairs (mmsi, ns) drop that vessel's rows
+    at or after that time (they are in the tails, or in a later chunk, now)."""
+    gone = entry.get("superseded")
+    if not gone or not len(frame):
+        return frame
+    pairs = pd.DataFrame(gone, columns=["mmsi", "from_ns"]).groupby("mmsi")["from_ns"].min()
+    t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    since = pairs.reindex(frame["mmsi"].to_numpy(dtype=np.int64),
+                          fill_value=np.iinfo(np.int64).max).to_numpy(dtype=np.int64)
+    return frame[t < since].reset_index(drop=True)
+
+
+def supersede(entry: dict, rows: pd.DataFrame, since: pd.Series) -> dict:
+    """A copy of chunk ``entry`` whose rows of the vessels ``since`` (mmsi -> ns) at or
+    after that time, ``rows`` (read from it), are taken back into the tails: listed as
+    ``superseded`` (every reader leaves them out) and out of its counts. Its time span
+    and index stay as they were: bounds a reader narrows by what it reads."""
+    out = dict(entry)
+    out["superseded"] = list(entry.get("superseded", [])) + [
+        [int(m), int(t)] for m, t in since.items()]
+    out["rows"] = int(entry["rows"]) - len(rows)
+    if "trusted" in entry:
+        out["trusted"] = int(entry["trusted"]) - int(_trusted(rows).sum())
+    return out
+
+
+def index_name(chunk: str) -> str:
+    """The file name of chunk ``chunk``'s index."""
+    return chunk[:-len(".parquet")] + ".index.parquet"
+
+
+def chunk_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The index of a chunk of archived rows (INDEX_COLUMNS, one row per MMSI in order):
+    what a run reads of a chunk to know whose rows it holds and when, without the rows."""
+    t = frame["timestamp"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    timed = frame["timestamp"].notna().to_numpy()
+    fix = timed & (frame["lat"].notna() & frame["lon"].notna()).to_numpy()
+    trusted = _trusted(frame)
+    m = frame["mmsi"].to_numpy(dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    parts = pd.DataFrame({"mmsi": m[timed], "first_ns": t[timed], "last_ns": t[timed],
+                          "fix_first_ns": np.where(fix, t, big)[timed],
+                          "fix_last_ns": np.where(fix, t, NO_TIME)[timed],
+                          "trusted_last_ns": np.where(trusted, t, NO_TIME)[timed]})
+    out = parts.groupby("mmsi", sort=True).agg(
+        first_ns=("first_ns", "min"), last_ns=("last_ns", "max"),
+        fix_first_ns=("fix_first_ns", "min"), fix_last_ns=("fix_last_ns", "max"),
+        trusted_last_ns=("trusted_last_ns", "max")).reset_index()
+    out["fix_first_ns"] = out["fix_first_ns"].where(out["fix_first_ns"] != big, NO_TIME)
+    return out[list(INDEX_COLUMNS)].astype(np.int64)
+
+
+def _write_index(state_dir: Path, entry: dict, index: pd.DataFrame) -> None:
+    """Write ``entry``'s index (a temporary file renamed into place: a run killed while
+    writing it leaves the entry without one, which the next run writes again) and record
+    its size and sha256 in the entry."""
+    folder = Path(state_dir) / ARCHIVE
+    f = folder / index_name(entry["name"])
+    tmp = folder / f".{f.name}.tmp-{os.getpid()}"
+    try:
+        index.to_parquet(tmp, index=False, engine="pyarrow")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, f)
+        _fsync_dir(folder)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_failed(state_dir, exc) from exc
+    entry.update(index_bytes=f.stat().st_size, index_sha256=_sha256(f))
+
+
+def archive_index(state_dir: str | Path, entry: dict) -> pd.DataFrame:
+    """The index of the chunk ``entry`` (checked against its sha256). A chunk written
+    before chunks had one is read once (its sha256 checked) and its index written: the
+    entry, shared with the state, lists it in the manifests to come."""
+    state_dir = Path(state_dir)
+    if "index_sha256" in entry:
+        f = state_dir / ARCHIVE / index_name(entry["name"])
+        if not f.is_file() or _sha256(f) != entry["index_sha256"]:
+            raise StateError(f"{f}: does not match the manifest (changed, cut short or "
+                             f"missing); {_RESTORE}")
+        return _table(f, _index)
+    index = chunk_index(read_archive(state_dir, [entry], columns=list(_SEARCHED)))
+    _write_index(state_dir, entry, index)
+    return index
+
+
+def _index(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in INDEX_COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"a chunk's index lacks {missing}")
+    return frame[list(INDEX_COLUMNS)].astype(np.int64)
+
+
+def write_archive_chunk(state_dir: str | Path, name: str, rows: pd.DataFrame) -> dict:
+    """Write archived ``rows`` (with ``spoofed`` and ``track``) as chunk ``name`` and its
+    index, in vessel and time order, in row groups of ARCHIVE_ROW_GROUP_ROWS (a read of
+    some vessels' rows skips the other row groups by their MMSI statistics), with page
+    checksums (a read in part checks what it reads); returns its manifest entry. The
+    chunk is listed by the generation committed after it: a run killed before that
+    leaves it unlisted, deleted later."""
+    state_dir = Path(state_dir)
+    folder = state_dir / ARCHIVE
+    folder.mkdir(exist_ok=True)
+    f = folder / name
+    t = rows["timestamp"]
+    trusted = _trusted(rows)
+    entry = {"name": name, "rows": int(len(t)), "tmin": int(t.min().value),
+             "tmax": int(t.max().value), "trusted": int(trusted.sum()),
+             "trusted_tmax": int(t[trusted].max().value) if trusted.any() else None}
+    try:
+        ordered = schema.sort_by_vessel_time(rows)
+        ordered.to_parquet(f, index=False, engine="pyarrow",
+                           row_group_size=ARCHIVE_ROW_GROUP_ROWS, write_page_checksum=True)
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+        _fsync_dir(folder)
+    except OSError as exc:
+        raise write_failed(state_dir, exc) from exc
+    entry.update(bytes=f.stat().st_size, sha256=_sha256(f))
+    _write_index(state_dir, entry, chunk_index(ordered))
+    return entry
 
 
 # what the reception caveats search (shadowfleet.scale.writer.RECEPTION_COLUMNS)
@@ -364,6 +520,7 @@ class KeptPositions:
         self.rows_read = {"positions": 0}
         self.rows_scanned = 0
         self.chunks_read = 0
+        self._indexes = None
 
     def _path(self, entry: dict) -> Path:
         return self.state_dir / ARCHIVE / entry["name"]
@@ -375,20 +532,32 @@ class KeptPositions:
             return None
         fmt = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(
             page_checksum_verification=True))
-        files = [str(self._path(e)) for e in entries]
-        try:
-            dataset = ds.dataset(files, format=fmt)
-            cols = [c for c in columns if c in dataset.schema.names]
-            table = dataset.to_table(columns=cols, filter=filter_)
-        except (OSError, ValueError, pa.ArrowException) as exc:
-            raise StateError(f"{Path(files[0]).parent}: an archive chunk is unreadable "
-                             f"({exc.__class__.__name__}: {' '.join(str(exc).split())[:200]}); "
-                             f"{_RESTORE}") from None
-        self.chunks_read += len(files)
-        frame = table.to_pandas()
-        if "timestamp" in frame:
-            frame = _ns(frame)
-        return frame
+        # chunks with superseded rows one at a time (those rows left out), the others in
+        # one dataset
+        plain = [e for e in entries if not e.get("superseded")]
+        groups = ([plain] if plain else []) + [[e] for e in entries if e.get("superseded")]
+        frames = []
+        for group in groups:
+            files = [str(self._path(e)) for e in group]
+            cols = list(columns)
+            if len(group) == 1 and group[0].get("superseded"):
+                cols = list(dict.fromkeys([*cols, "mmsi", "timestamp"]))
+            try:
+                dataset = ds.dataset(files, format=fmt)
+                cols = [c for c in cols if c in dataset.schema.names]
+                table = dataset.to_table(columns=cols, filter=filter_)
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                raise StateError(f"{Path(files[0]).parent}: an archive chunk is unreadable "
+                                 f"({exc.__class__.__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]}); {_RESTORE}") from None
+            self.chunks_read += len(files)
+            frame = table.to_pandas()
+            if "timestamp" in frame:
+                frame = _ns(frame)
+            if len(group) == 1 and group[0].get("superseded"):
+                frame = live_rows(frame, group[0])[[c for c in columns if c in frame.columns]]
+            frames.append(frame)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def last_seen(self) -> pd.DataFrame:
         """Receive times of each vessel's positions (columns mmsi, timestamp) whose latest
@@ -403,6 +572,67 @@ class KeptPositions:
         if old is None or not len(old):
             return seen
         return pd.concat([old, seen], ignore_index=True)
+
+    def seen_of(self, mmsis) -> pd.DataFrame:
+        """What a watchlist match reads of the positions of the vessels ``mmsis``
+        (``shadowfleet.watchlist``): each one's first and last receive time of a
+        position and its last fix (columns first_utc, last_utc, lat, lon; indexed by
+        mmsi; a vessel with no position is left out), as of every position kept. The
+        archive's times come from its chunks' indexes; the last fix from the tails
+        (every archived row of a vessel is older than its tail rows), or for a vessel
+        whose tails hold no position, from the one chunk holding its last (its rows at
+        that time only)."""
+        import pyarrow.dataset as ds
+
+        wanted = np.unique(np.asarray(list(mmsis), dtype=np.int64))
+        mine = (self.tails["mmsi"].isin(wanted) & self.tails["timestamp"].notna()).to_numpy()
+        tails = self.tails.loc[mine, ["mmsi", "timestamp", "lat", "lon"]]
+        times = [pd.DataFrame({"mmsi": tails["mmsi"].to_numpy(dtype=np.int64),
+                               "first": self._tails_ns[mine], "last": self._tails_ns[mine]})]
+        latest = []
+        for k, index in enumerate(self.indexes()):
+            sub = index[index["mmsi"].isin(wanted) & (index["fix_last_ns"] != NO_TIME)]
+            times.append(pd.DataFrame({"mmsi": sub["mmsi"].to_numpy(dtype=np.int64),
+                                       "first": sub["fix_first_ns"].to_numpy(dtype=np.int64),
+                                       "last": sub["fix_last_ns"].to_numpy(dtype=np.int64)}))
+            latest.append(sub[["mmsi", "fix_last_ns"]].assign(chunk=k))
+        both = pd.concat(times, ignore_index=True)
+        cols = ["first_utc", "last_utc", "lat", "lon"]
+        if not len(both):
+            return pd.DataFrame(columns=cols)
+        g = both.groupby("mmsi")
+        out = pd.DataFrame({"first_utc": pd.to_datetime(g["first"].min(), utc=True),
+                            "last_utc": pd.to_datetime(g["last"].max(), utc=True)})
+        fixes = tails.dropna(subset=["lat", "lon"]).sort_values(
+            ["mmsi", "timestamp"], kind="mergesort").groupby("mmsi")[["lat", "lon"]].last()
+        parts = [fixes]
+        missing = out.index.difference(fixes.index)
+        if len(missing):
+            last = pd.concat(latest, ignore_index=True)
+            last = last[last["mmsi"].isin(missing)]
+            top = last.groupby("mmsi")["fix_last_ns"].transform("max")
+            last = last[last["fix_last_ns"] == top]
+            for k, grp in last.groupby("chunk", sort=True):
+                at = pd.to_datetime(grp["fix_last_ns"].to_numpy(), utc=True)
+                frame = self._read([self.archive[k]], ["mmsi", "timestamp", "lat", "lon"],
+                                   ds.field("mmsi").isin(grp["mmsi"].to_numpy())
+                                   & ds.field("timestamp").isin(pa.array(at)))
+                frame = frame.dropna(subset=["lat", "lon"])
+                self.rows_read["positions"] += len(frame)
+                parts.append(frame.groupby("mmsi")[["lat", "lon"]].last())
+        # a later chunk's fix at the same time comes after an earlier one's, as in one
+        # frame of the archive in chunk order
+        fix = pd.concat(parts)
+        fix = fix[~fix.index.duplicated(keep="last")]
+        out = out.join(fix, how="left")
+        out.index = out.index.astype(np.int64)
+        return out[cols]
+
+    def indexes(self) -> list:
+        """The index of every chunk (:func:`archive_index`), in archive order."""
+        if self._indexes is None:
+            self._indexes = [archive_index(self.state_dir, e) for e in self.archive]
+        return self._indexes
 
     def _positioned(self, wanted: np.ndarray, cols: list) -> pd.DataFrame | None:
         """The archived rows with a position of the vessels ``wanted`` (``cols``)."""
@@ -671,19 +901,9 @@ def commit_state(state_dir: str | Path, state: JobState) -> JobState:
     return committed
 
 
-def _chunk_entries(state: JobState, generation: int) -> list:
-    """The archive the generation lists: the committed chunks (none when this run
-    replaces them) and this run's, when it retired positions."""
-    entries = [] if state.replace_archive else list(state.archive)
-    if state.retired is not None and len(state.retired):
-        r = state.retired
-        t = r["timestamp"]
-        trusted = _trusted(r)
-        entries.append({"name": f"chunk-{generation:08d}.parquet", "rows": int(len(t)),
-                        "tmin": int(t.min().value), "tmax": int(t.max().value),
-                        "trusted": int(trusted.sum()),
-                        "trusted_tmax": int(t[trusted].max().value) if trusted.any() else None})
-    return entries
+def _chunk_entries(state: JobState) -> list:
+    """The committed chunks the generation lists (none when this run replaces them)."""
+    return [] if state.replace_archive else list(state.archive)
 
 
 def _trusted(frame: pd.DataFrame) -> np.ndarray:
@@ -696,28 +916,14 @@ def _trusted(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _write_chunk(state_dir: Path, state: JobState, generation: int) -> list:
-    """Write this run's chunk of retired positions (before the generation that lists it
-    is renamed into place; a run killed before that leaves it unlisted, deleted later)."""
-    entries = _chunk_entries(state, generation)
+    """The archive the generation lists: the committed chunks (see _chunk_entries) and
+    this run's chunk of retired positions, written (with its index) before the
+    generation that lists it is renamed into place."""
+    entries = _chunk_entries(state)
     if state.retired is None or not len(state.retired):
         return entries
-    folder = state_dir / ARCHIVE
-    folder.mkdir(exist_ok=True)
-    f = folder / entries[-1]["name"]
-    try:
-        # in vessel and time order (the tails' order), in row groups of
-        # ARCHIVE_ROW_GROUP_ROWS: a read of some vessels' rows skips the other row groups
-        # by their MMSI statistics; page checksums let such a read check what it reads
-        schema.sort_by_vessel_time(state.retired).to_parquet(
-            f, index=False, engine="pyarrow", row_group_size=ARCHIVE_ROW_GROUP_ROWS,
-            write_page_checksum=True)
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-        _fsync_dir(folder)
-    except OSError as exc:
-        raise write_failed(state_dir, exc) from exc
-    entries[-1].update(bytes=f.stat().st_size, sha256=_sha256(f))
-    return entries
+    return entries + [write_archive_chunk(state_dir, f"chunk-{generation:08d}.parquet",
+                                          state.retired)]
 
 
 def _write_generation(tmp: Path, state: JobState, generation: int, archive: list) -> None:
@@ -782,8 +988,11 @@ def remove_stale(state_dir: str | Path, keep_generation: int,
     folder = state_dir / ARCHIVE
     if folder.is_dir():
         for f in folder.iterdir():
-            stale = (f.name not in keep_chunks if keep_chunks is not None
-                     else f.name > f"chunk-{keep_generation:08d}.parquet")
+            # an index goes with its chunk; a temporary file of one is always stale
+            name = f.name.replace(".index.parquet", ".parquet")
+            stale = name.startswith(".") or (
+                name not in keep_chunks if keep_chunks is not None
+                else name > f"chunk-{keep_generation:08d}.parquet")
             if stale:
                 f.unlink(missing_ok=True)
 

@@ -41,8 +41,9 @@ stay), the ranking, the claims, the alert book and the output files.
 
 - ``others_received`` of a dark period that started before other vessels' tails counts
   their retired positions near its ends: the archive's chunks whose times overlap the
-  dark period are read for a closed one, at each run that finds it again in the tails
-  (until it is settled: a dark period bounds that read). An open one (a vessel that
+  dark period are read for a closed one when it is first found with that end (a run
+  that finds it again as the state has it, ended before the earliest new position,
+  keeps its count: nothing new was received while it lasted). An open one (a vessel that
   never transmits again is dark from its last position for good) is read only when the
   state does not know whom it counted (when it first opens before other vessels'
   tails, in a state of an older version, after a full re-analysis): the state keeps,
@@ -51,14 +52,25 @@ stay), the ranking, the claims, the alert book and the output files.
   the next run counts the union of those and the ones near its start in its tails and
   new data (which hold every position after that end). Distinct vessels do not add up,
   so the vessels are kept, not the count;
-- a file with positions older than the last run's ``H`` (a late delivery) makes the run
-  re-analyse everything, archive included, as the design before tails did: exact, slow;
-- claims and watchlists read the archive as the Dask engine reads its partitions
-  (:class:`shadowfleet.job_state.KeptPositions`): the claimed and listed vessels' rows
-  (the chunks are sorted by vessel: an MMSI filter skips their other row groups), each
-  vessel's last time (in its tail) and, for a reception caveat, the chunks whose times
-  overlap its dark period; only a caveat of a dark period during which nobody at all was
-  received searches every chunk (the nearest position ever received);
+- a file with positions older than the last run's ``H`` (a late delivery, earliest at
+  ``L``) is re-analysed from ``L`` on (:func:`rewind`): every vessel whose archived rows
+  reach ``L`` minus ``margin`` gets them back from its pin computed with ``L`` for the
+  horizon (so from the start of its events that ``L`` can still change, and of the
+  events those pin), not only the late file's vessels (its positions count in other
+  vessels' dark periods and meet other ships). The chunks holding those rows are read
+  whole (by their indexes: whose rows a chunk holds and until when) and their other rows
+  rewritten as one chunk: the cost grows with how late the data is (and how far back
+  the events open at ``L`` reach), not with the archive. Its settled events stay as
+  they are: they ended more than ``margin`` before ``L``;
+- claims read the archive as the Dask engine reads its partitions
+  (:class:`shadowfleet.job_state.KeptPositions`): the claimed vessels' rows (the chunks
+  are sorted by vessel: an MMSI filter skips their other row groups), only those a
+  claim's window consults, each vessel's last time (in its tail) and, for a reception
+  caveat, the chunks whose times overlap its dark period; only a caveat of a dark period
+  during which nobody at all was received searches every chunk (the nearest position
+  ever received). Watchlists read the chunks' indexes (a listed vessel's first and last
+  time with a position) and no row but the last fix of a listed vessel whose tail holds
+  no position;
 - the static reports are kept whole (the identity detectors count them).
 """
 
@@ -282,7 +294,8 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     """The run's analysis over ``state`` (its tails plus the new data ``accumulate``
     added) and the next state's tails. Returns (Result, the state with its new tails,
     events and the positions to retire). Re-analyses everything (archive included) when
-    the state has no tails yet or a new position is older than the tails' horizon."""
+    the state has no tails yet; from the late data's time on (:func:`rewind`) when a new
+    position is older than the tails' horizon."""
     from ais.progress import Progress
     from shadowfleet import pipeline
     from shadowfleet.job_state import read_archive
@@ -291,7 +304,13 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     settings = analysis.settings
     late = (state.new_earliest_ns is not None and state.horizon_ns is not None
             and state.new_earliest_ns < state.horizon_ns)
-    full = state.events is None or state.horizon_ns is None or late
+    full = state.events is None or state.horizon_ns is None
+    if late and not full:
+        if state_dir is None and state.archive:
+            full = True
+        elif state.archive:
+            with progress.phase("reading the archive from the late data's time on"):
+                state = rewind(state, state_dir, settings)
     archived = None
     if state_dir is not None and state.archive and full:
         with progress.phase("reading the archive"):
@@ -321,6 +340,112 @@ def analyse(state, analysis, *, state_dir=None, progress=None,
     state = dataclasses.replace(state, open_others=open_others, settled_alerts=settled)
     return result, _next_tails(state, _flagged(raw, cleaned), events, first_fixes,
                                result.identity, settings, tail, replace=full)
+
+
+def rewind(state, state_dir, settings):
+    """``state`` with its tails reaching back as far as a late delivery (a new position
+    older than the last run's horizon, earliest at ``L``) needs. A vessel whose archived
+    rows reach ``L`` minus ``margin`` (the chunks' indexes say whose rows a chunk holds
+    and until when) gets back its archived rows from its pin, computed as the tails'
+    are with ``L`` for the horizon (:func:`pins` over the stored events: an event that
+    ends less than ``margin`` before it or later moves its vessel's pin to its start, an
+    encounter both ships'), from the last trusted fix before it (from the pin when it
+    has none). Every stored event that starts before a vessel's rows of this run then
+    ended more than ``margin`` before ``L`` and before its rows: nothing the late data
+    brings changes it; the others are found again, as in an ordinary run. Not only the
+    vessels of the late file: its positions may be received during another vessel's
+    dark period (its ``others_received``) or meet another ship (an encounter) whose
+    rows of that time are archived. A vessel whose archived rows end earlier needs
+    none: its tail holds everything from ``L`` minus ``margin`` on, and its events
+    that start before its tail ended more than ``margin`` before it.
+
+    Of the archive only those rows are read (the chunks that hold them, an MMSI and time
+    filter: :class:`shadowfleet.job_state.KeptPositions`), and each chunk's entry lists
+    them as ``superseded`` (every reader leaves them out), so that no row is both in the
+    tails and in the archive; the chunks themselves stay as written."""
+    from shadowfleet.job_state import NO_TIME, KeptPositions, archive_index, supersede
+
+    pos = state.positions
+    m = pos["mmsi"].to_numpy(dtype=np.int64)
+    t = ns(pos["timestamp"])
+    late = int(state.new_earliest_ns)
+    margin = int(margin_hours(settings) * NS_HOUR)
+    # the vessels with archived rows the late data can change (less than margin before
+    # it or later); each chunk's index says whose rows it holds and until when
+    indexes = [archive_index(state_dir, e) for e in state.archive]
+    reach = [index.loc[index["last_ns"] >= late - margin, "mmsi"] for index in indexes]
+    reach = np.unique(np.concatenate([r.to_numpy(dtype=np.int64) for r in reach]))
+    if not len(reach):
+        return state
+    pin = pins(np.unique(m), event_spans(state.events or {}, None), late, margin)
+    # of them, those whose rows of this run start at or after their pin (new rows are
+    # at L or later): a tail starting before the pin holds the last trusted fix before
+    # it, or the vessel has none (nothing archived is needed)
+    timed = t != _INF
+    start = pd.Series(t[timed], index=m[timed]).groupby(level=0).min()
+    pin = pin[pin.index.isin(reach)]
+    short = pin[start.reindex(pin.index, fill_value=_INF).to_numpy() >= pin.to_numpy()]
+    if not len(short):
+        return state
+    # per vessel, the earliest archived time needed: its last trusted fix before the pin
+    # in a chunk whose last such fix is before the pin (a later one is in a chunk read
+    # for the rows after the pin)
+    lo = short.copy()
+    cand = [index.loc[index["mmsi"].isin(short.index), ["mmsi", "trusted_last_ns"]]
+            for index in indexes]
+    cand = pd.concat(cand, ignore_index=True) if cand else None
+    if cand is not None and len(cand):
+        fix = cand["trusted_last_ns"].to_numpy(dtype=np.int64)
+        cm = cand["mmsi"].to_numpy(dtype=np.int64)
+        before = (fix != NO_TIME) & (fix < short.reindex(cm).to_numpy(dtype=np.int64))
+        latest = pd.Series(fix[before], index=cm[before]).groupby(level=0).max()
+        lo.loc[latest.index] = latest.to_numpy(dtype=np.int64)
+    import pyarrow.dataset as ds
+
+    import ais.schema as schema
+
+    cols = list(schema.POSITION_COLUMNS)
+    reader = KeptPositions(state_dir, state.archive, pos[["mmsi", "timestamp"]])
+    parts = []
+    for k, (entry, index) in enumerate(zip(state.archive, indexes)):
+        sub = index[index["mmsi"].isin(lo.index)]
+        need = lo.reindex(sub["mmsi"], fill_value=_INF)
+        sub = sub[sub["last_ns"].to_numpy(dtype=np.int64) >= need.to_numpy(dtype=np.int64)]
+        if not len(sub):
+            continue
+        # the vessels' rows from their earliest time needed (an MMSI filter skips the
+        # chunk's other row groups)
+        who = sub["mmsi"].to_numpy(dtype=np.int64)
+        since = pd.Timestamp(int(lo.reindex(who).min()), tz="UTC")
+        frame = reader._read([entry], cols + ["spoofed"], ds.field("mmsi").isin(who)
+                             & (ds.field("timestamp") >= since))
+        if frame is not None and len(frame):
+            parts.append(frame.assign(_chunk=k))
+    if not parts:
+        return state
+    rows = pd.concat(parts, ignore_index=True)
+    reader.rows_read["late"] = len(rows)
+    rm = rows["mmsi"].to_numpy(dtype=np.int64)
+    rt = ns(rows["timestamp"])
+    # the exact cut: the last trusted fix before the pin (as tail_mask finds it)
+    near = rt >= lo.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64)
+    ok = near & (rows["lat"].notna() & rows["lon"].notna()).to_numpy() \
+        & ~rows["spoofed"].fillna(False).to_numpy(dtype=bool)
+    p = short.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64)
+    pred = pd.Series(rt[ok & (rt < p)], index=rm[ok & (rt < p)]).groupby(level=0).max()
+    cut = short.copy()
+    cut.loc[pred.index] = pred.to_numpy(dtype=np.int64)
+    back = near & (rt >= cut.reindex(rm, fill_value=_INF).to_numpy(dtype=np.int64))
+    if not back.any():
+        return state
+    taken = rows.loc[back]
+    archive = list(state.archive)
+    for k, part in taken.groupby("_chunk"):
+        whose = np.unique(part["mmsi"].to_numpy(dtype=np.int64))
+        archive[k] = supersede(archive[k], part, cut.loc[whose])
+    positions = schema.sort_by_vessel_time(pd.concat(
+        [taken[cols], pos[cols]], ignore_index=True))
+    return dataclasses.replace(state, positions=positions, archive=archive)
 
 
 _ROW_KEY = ["mmsi", "timestamp", "source", "line"]
@@ -478,6 +603,24 @@ def _others_received(state, gaps, usable, params, state_dir, data_end):
     early = np.zeros(len(gaps), dtype=bool)
     if state.complete_ns is not None and state_dir is not None and state.archive:
         early = (start < state.complete_ns) & ~known
+        if early.any() and before is not None and len(before) \
+                and state.new_earliest_ns is not None:
+            # a closed one the state has (same vessel, track, start and end) that ended
+            # before the earliest new position: nothing new was received while it
+            # lasted (what a late file's run takes back from the archive is not new),
+            # its count stays
+            shut = before[~before["open"].to_numpy(dtype=bool)]
+            end = ns(gaps["end_utc"])
+            key = pd.MultiIndex.from_arrays([gaps["mmsi"].to_numpy(dtype=np.int64), track,
+                                             start, end])
+            old = pd.Series(shut["others_received"].to_numpy(), index=pd.MultiIndex.from_arrays(
+                [shut["mmsi"].to_numpy(dtype=np.int64), tracks_of(shut),
+                 ns(shut["start_utc"]), ns(shut["end_utc"])]))
+            old = old[~old.index.duplicated()]
+            same = early & ~is_open & key.isin(old.index) & (end < state.new_earliest_ns)
+            if same.any():
+                gaps.loc[same, "others_received"] = old.reindex(key[same]).to_numpy()
+                early &= ~same
     if early.any():
         # other vessels' positions before their tails while the vessel was dark (the
         # chunks overlapping the dark periods; an open one lasts to the data's end)

@@ -188,11 +188,17 @@ def _plain(path: Path, header: list[str], rows) -> Watchlist:
 
 
 def _seen(positions: pd.DataFrame | None, statics: pd.DataFrame | None,
-          mmsis: set[int]) -> pd.DataFrame:
+          mmsis: set[int], seen_positions: pd.DataFrame | None = None) -> pd.DataFrame:
     """For the given MMSIs: first and last time seen (positions or statics) and the last
-    fix (lat, lon); indexed by mmsi."""
+    fix (lat, lon); indexed by mmsi. ``seen_positions``: the positions' part already
+    reduced to these columns (a job's ``KeptPositions.seen_of``), used for
+    ``positions``."""
     cols = ["first_utc", "last_utc", "lat", "lon"]
     parts = []
+    if seen_positions is not None and len(seen_positions):
+        part = seen_positions[seen_positions.index.isin(list(mmsis))]
+        if len(part):
+            parts.append(part[cols])
     for frame, has_fix in ((positions, True), (statics, False)):
         if frame is None or not len(frame):
             continue
@@ -272,10 +278,18 @@ def match_watchlists(watchlists: Sequence[Watchlist], *, positions: pd.DataFrame
     candidates, imos, keys, shown = _identities(statics, imos_wanted=by_imo.keys(),
                                                 keys_wanted=by_name.keys(),
                                                 mmsis_wanted=by_mmsi.keys())
-    if partitions is not None:      # every row of the vessels that can match, no other
-        positions = partitions.positions_of(candidates | set(by_mmsi), WATCH_POSITION_COLUMNS)
-    candidates |= set(by_mmsi) & _all_mmsis(positions, None)
-    seen = _seen(positions, statics, candidates)
+    seen_positions = None
+    if partitions is not None and hasattr(partitions, "seen_of"):
+        # a job's kept positions: first and last seen and the last fix, not every row
+        seen_positions = partitions.seen_of(candidates | set(by_mmsi))
+        positions = None
+        candidates |= set(by_mmsi) & {int(m) for m in seen_positions.index}
+    else:
+        if partitions is not None:  # every row of the vessels that can match, no other
+            positions = partitions.positions_of(candidates | set(by_mmsi),
+                                                WATCH_POSITION_COLUMNS)
+        candidates |= set(by_mmsi) & _all_mmsis(positions, None)
+    seen = _seen(positions, statics, candidates, seen_positions)
     rows = []
     for mmsi in sorted(candidates):
         if mmsi not in seen.index:

@@ -296,7 +296,7 @@ def test_job_exits_0_when_another_process_holds_the_lock(tmp_path):
 
 def test_a_format_2_state_is_migrated_by_one_analysis_of_everything(tmp_path):
     """Format 2 kept every position in positions.parquet and no events: it is read as a
-    state without tails, so the next run analyses everything once and commits format 3."""
+    state without tails, so the next run analyses everything once and commits the current format."""
     from shadowfleet.job_tails import _INF  # noqa: F401  (the module loads)
 
     commit_state(tmp_path, _state_with(5))
@@ -389,3 +389,23 @@ def test_settled_alerts_round_trip_and_are_checked(tmp_path):
     f.write_bytes(f.read_bytes()[:-8])
     with pytest.raises(StateError, match="settled-alerts.parquet: does not match"):
         load_state(tmp_path)
+
+
+def test_a_format_3_state_is_read_as_it_is_and_committed_as_the_current_format(tmp_path):
+    """Format 3 had tails, events and an archive, but no chunk indexes and no superseded
+    rows: it is read with its tails (nothing re-analysed), and the next commit is the
+    current format, which a format-3 reader refuses (it would count superseded rows
+    twice)."""
+    commit_state(tmp_path, _state_with(5))
+    gen = tmp_path / "gen-00000001"
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["format"] = 3
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "CURRENT").write_text(json.dumps({"format": 3, "generation": 1}))
+    loaded = load_state(tmp_path)
+    assert STATE_FORMAT == 4
+    assert loaded.events is not None and loaded.horizon_ns == manifest["horizon_ns"]
+    assert len(loaded.positions) == 5
+    commit_state(tmp_path, loaded)
+    assert json.loads((tmp_path / "CURRENT").read_text())["format"] == STATE_FORMAT
+    assert len(load_state(tmp_path).positions) == 5

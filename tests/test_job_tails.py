@@ -558,3 +558,171 @@ def test_proximity_to_the_ports_of_interest_is_the_alerts():
         want = [_gap_proximity(g, {p for p in poi.split("|") if p})
                 for g in gaps.to_dict("records")]
         assert list(_proximity(gaps, poi)) == want, poi
+
+
+# ------------------------------------------------------------------ late deliveries
+
+def test_late_deliveries_re_analyse_only_from_their_time(tmp_path, monkeypatch):
+    """12 vessels, 7 days in 21 runs of 8 hours, 14-hour tails, and files delivered
+    late: one vessel's 4 hours delivered 32 hours late (older than the tails' horizon),
+    another's 4 hours 20 hours late (6 hours older than the horizon),
+    another's 6 hours delivered 2.5 days late, positions of a vessel silent for good (its
+    open dark period) delivered a day late, and a vessel never seen before received
+    during another vessel's closed dark period, next to where it went dark (that dark
+    period's ``others_received`` grows), two days late. After every run every event
+    table, the claims and the alerts equal one analysis of everything delivered so far;
+    a late run reads only the chunks holding positions from the late data's time on
+    (fewer rows the less late the data), never the whole archive, and no position is
+    archived twice or lost."""
+    import dataclasses
+
+    import ais
+    from shadowfleet.alert_book import live_alerts
+    from shadowfleet.job import Analysis, accumulate, analyse_state
+    from shadowfleet.job_state import JobState, commit_state, load_state
+    from shadowfleet.pipeline import analyse
+
+    (tmp_path / "claims.yaml").write_text(SYNTHETIC_CLAIMS, encoding="utf-8")
+    analysis = Analysis.load(pairs=(("Najin", "Dunay"),), claims=[tmp_path / "claims.yaml"])
+    per_run, runs, vessels = 48, 21, 12
+    allpos = _synthetic(0, per_run * runs, vessels)
+    t0 = allpos["timestamp"].min()
+    hour = pd.Timedelta(hours=1)
+    silent = 273000009
+    allpos = allpos[(allpos["mmsi"] != silent) | (allpos["timestamp"] < t0 + 30 * hour)
+                    | ((allpos["timestamp"] >= t0 + 46 * hour)
+                       & (allpos["timestamp"] < t0 + 48 * hour))].reset_index(drop=True)
+
+    def closed_dark(result, after, before):
+        d = result.dark_periods
+        d = d[~d["open"] & (d["start_utc"] > t0 + after * hour)
+              & (d["end_utc"] < t0 + before * hour) & (d["mmsi"] != silent)]
+        return d.iloc[0]
+
+    base = analyse(ais.Decoded(allpos), registry=analysis.registry, params=analysis.settings,
+                   pairs=list(analysis.pairs))
+    dark = closed_dark(base, 60, 90)
+    # a vessel never seen before, received next to where ``dark``'s vessel went dark
+    stranger = pd.DataFrame({"mmsi": 273000099, "timestamp": pd.date_range(
+        dark["start_utc"] + pd.Timedelta(minutes=30), periods=6, freq="10min"),
+        "lat": dark["start_lat"] + 0.01, "lon": dark["start_lon"], "sog": 0.1, "cog": 0.0,
+        "heading": np.nan, "msg_type": 1, "source": "late.nmea", "line": range(1, 7)})
+    import ais.schema as schema
+
+    stranger = schema.conform(stranger, schema.POSITION_COLUMNS, schema.POSITION_DTYPES)
+    allpos = schema.sort_by_vessel_time(pd.concat([allpos, stranger], ignore_index=True))
+
+    def slice_of(mmsi, a, b):
+        t = allpos["timestamp"]
+        return (allpos["mmsi"] == mmsi) & (t >= t0 + a * hour) & (t < t0 + b * hour)
+
+    # (rows withheld, the run that delivers them)
+    late = [(slice_of(273000002, 60, 64), 11),            # 32 hours late
+            (slice_of(273000006, 120, 124), 17),          # 20 hours late, 6 h before H
+            (slice_of(273000004, 100, 106), 20),          # 2.5 days late
+            (slice_of(silent, 46, 48), 8),                # a day late, its dark period open
+            (allpos["mmsi"] == 273000099, 12)]            # 2 days late, a new vessel
+    withheld = np.zeros(len(allpos), dtype=bool)
+    for rows, _ in late:
+        withheld |= rows.to_numpy()
+    state_dir = tmp_path / "state"
+    commit_state(state_dir, JobState())
+    made = _no_whole_archive(monkeypatch)
+    delivered = np.zeros(len(allpos), dtype=bool)
+    read_by_late_run, archived_then = {}, {}
+    for r in range(runs):
+        a, b = t0 + 8 * r * hour, t0 + 8 * (r + 1) * hour
+        now = ((allpos["timestamp"] >= a) & (allpos["timestamp"] < b)).to_numpy() & ~withheld
+        for rows, at in late:
+            if at == r:
+                now |= rows.to_numpy()
+        delivered |= now
+        before = load_state(state_dir)
+        state = accumulate(before, [ais.Decoded(allpos[now].reset_index(drop=True))])
+        is_late = (state.horizon_ns is not None
+                   and state.new_earliest_ns < state.horizon_ns)
+        state_late = state.new_earliest_ns
+        first = len(made)
+        result, update, state = analyse_state(state, analysis, state_dir=state_dir, tail=SHORT)
+        commit_state(state_dir, dataclasses.replace(state, book=update.book))
+        kept = load_state(state_dir)
+        archived = read_archive(state_dir, kept.archive)
+        # every position delivered once: in the archive or in the tails, not both
+        assert len(archived) + len(kept.positions) == int(delivered.sum())
+        assert not archived.merge(kept.positions, on=["mmsi", "timestamp", "line"]).shape[0]
+        if is_late:
+            assert before.archive, "a late file with nothing archived yet tests nothing"
+            # the archived rows of the vessels the late data can change, from their
+            # events' starts: none older than the late data's time minus 60 hours (one
+            # stop of 36 hours and the margins), and fewer than the archive holds
+            # from then on
+            rows = sum(m.rows_read.get("late", 0) for m in made[first:])
+            then = read_archive(state_dir, before.archive)
+            recent = int((then["timestamp"] >= pd.Timestamp(
+                state_late - 60 * 3_600 * 10**9, tz="UTC")).sum())
+            assert rows <= recent
+            read_by_late_run[r] = rows
+            archived_then[r] = len(then)
+        if r in (8, 11, 12, 17, 20):
+            truth = analyse(ais.Decoded(allpos[delivered].reset_index(drop=True)),
+                            registry=analysis.registry, params=analysis.settings,
+                            pairs=list(analysis.pairs), claims=list(analysis.claims))
+            got, want = _tables(result), _tables(truth)
+            for name in want:
+                pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False,
+                                              obj=f"run {r}: {name}")
+            pd.testing.assert_frame_equal(comparable(live_alerts(update.book)),
+                                          comparable(truth.alerts))
+            pd.testing.assert_frame_equal(result.claims, truth.claims)
+    assert sorted(read_by_late_run) == [8, 11, 12, 17, 20]
+    # the stranger's positions count in the other vessel's dark period
+    final = truth.dark_periods.set_index(["mmsi", "start_utc"])
+    key = (dark["mmsi"], dark["start_utc"])
+    assert final.loc[key, "others_received"] > dark["others_received"]
+    # the silent vessel's late positions split its open dark period
+    assert ((truth.dark_periods["mmsi"] == silent) & truth.dark_periods["open"]).sum() == 1
+    assert (truth.dark_periods["mmsi"] == silent).sum() >= 2
+    # each late run read a part of the archive (the chunks holding positions from the
+    # late data's time on that the tails do not hold), the less late the less
+    for r, rows in read_by_late_run.items():
+        assert rows < archived_then[r], r
+    assert 0 < read_by_late_run[11] < archived_then[11] / 4
+    assert read_by_late_run[17] < archived_then[17] / 4     # its tails may hold it all
+    assert read_by_late_run[20] > 0
+
+
+def test_watchlist_first_and_last_seen_from_the_chunks_indexes(tmp_path, monkeypatch):
+    """``KeptPositions.seen_of`` (what a watchlist match reads of the positions) equals
+    the watchlist's own first/last seen and last fix over one frame of every position,
+    for vessels in the tails, in the archive only, in neither; the chunk written before
+    chunks had an index gets one (once: listed in its entry, read back after); and of
+    the rows only the last fixes of vessels the tails hold no position of are read."""
+    import ais.schema as schema
+    from shadowfleet.job_state import ARCHIVE, KeptPositions, index_name
+    from shadowfleet.watchlist import _seen
+
+    rng, t0, cuts, state_dir, archive, old, frame, tails, kept, whole = _kept(tmp_path)
+    assert "index_sha256" not in archive[0] and "index_sha256" in archive[1]
+    # vessels 40 and 41 only in the archive (in the oldest and the middle chunk), with
+    # rows without a position after their last fix
+    gone = frame.iloc[:6].copy()
+    gone["mmsi"] = [40, 40, 40, 41, 41, 41]
+    gone["timestamp"] = [t0 + pd.Timedelta(minutes=m) for m in (10, 20, 30, 700, 710, 720)]
+    gone.loc[gone.index[[2, 5]], ["lat", "lon"]] = np.nan
+    gone["spoofed"] = False
+    from shadowfleet.job_state import write_archive_chunk
+
+    extra = write_archive_chunk(state_dir, "chunk-00000009.parquet", gone.reset_index(drop=True))
+    archive = archive + [extra]
+    everything = schema.sort_by_vessel_time(pd.concat(
+        [whole, gone[gone["lat"].notna()]], ignore_index=True))
+    for wanted in ({3}, {1, 7, 39}, {40, 41, 2}, {99}, set(range(1, 42))):
+        kept = KeptPositions(state_dir, archive, tails)
+        got = kept.seen_of(wanted)
+        want = _seen(everything, None, wanted)
+        pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_dtype=False,
+                                      check_index_type=False, check_names=False)
+        in_tails = set(tails.loc[tails["lat"].notna(), "mmsi"])
+        assert kept.rows_read["positions"] == len((wanted & {40, 41}) - in_tails)
+    assert "index_sha256" in archive[0]
+    assert (state_dir / ARCHIVE / index_name(archive[0]["name"])).is_file()

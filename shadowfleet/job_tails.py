@@ -536,15 +536,11 @@ def _analyse_tails(state, analysis, state_dir, progress):
         events, stops, stays, id_alerts, state.settled_alerts, first, registry=registry,
         settings=settings, pairs=all_pairs, names=names, imos=ident.imos)
     first_fixes = first_fixes_of(usable, state.first_fixes)
-    from detectors.ranking import rank_vessels
-
-    behaviour = pipeline.Behaviour(
-        events["encounters"], events["loitering"], stops, stays,
-        rank_vessels(first_fixes, dark_periods=events["gaps"], port_visits=events["visits"],
-                     encounters=events["encounters"], loitering=events["loitering"],
-                     stays=stays, identity=ident.table, names=names, imos=ident.imos,
-                     params=settings.ranking, data_end=data_end),
-        behaviour_alerts)
+    behaviour = pipeline.behaviour_of(
+        first_fixes, encounters=events["encounters"], loitering=events["loitering"],
+        stops=stops, stays=stays, settings=settings, names=names, imos=ident.imos,
+        dark_periods=events["gaps"], port_visits=events["visits"], data_end=data_end,
+        identity=ident.table, alerts=behaviour_alerts)
     kept = None
     if state_dir is not None and state.archive and (analysis.claims or analysis.watchlists):
         from shadowfleet.job_state import KeptPositions

@@ -514,10 +514,13 @@ def _behaviour(positions: pd.DataFrame, registry, settings, *, names, imos, dark
 
 def behaviour_of(positions: pd.DataFrame, *, encounters, loitering, stops, stays, settings,
                  names, imos, dark_periods, port_visits, data_end=None,
-                 identity: pd.DataFrame | None = None) -> Behaviour:
+                 identity: pd.DataFrame | None = None,
+                 alerts: pd.DataFrame | None = None) -> Behaviour:
     """The ranking and the behaviour alerts from the behaviour detectors' tables.
     ``positions``: what the ranking reads of them: which vessels have a usable position
-    and the first of each (and the data's end when ``data_end`` is None)."""
+    and the first of each (and the data's end when ``data_end`` is None). ``alerts``:
+    the behaviour alerts when the caller built them already (a job reuses its settled
+    ones: :mod:`shadowfleet.job_tails`)."""
     from detectors.behaviour_alerts import build_behaviour_alerts
     from detectors.ranking import rank_vessels
 
@@ -525,8 +528,9 @@ def behaviour_of(positions: pd.DataFrame, *, encounters, loitering, stops, stays
                            encounters=encounters, loitering=loitering, stays=stays,
                            identity=identity, names=names, imos=imos, params=settings.ranking,
                            data_end=data_end)
-    alerts = build_behaviour_alerts(encounters, loitering, stops, stays, dark_periods,
-                                    names=names, imos=imos)
+    if alerts is None:
+        alerts = build_behaviour_alerts(encounters, loitering, stops, stays, dark_periods,
+                                        names=names, imos=imos)
     return Behaviour(encounters, loitering, stops, stays, vessels, alerts)
 
 

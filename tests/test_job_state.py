@@ -323,28 +323,38 @@ def test_open_dark_periods_others_round_trip_and_are_checked(tmp_path):
     listed with their sha256; an empty table stays a known (empty) table, a state
     without it loads as not known (the next run reads the archive), and a changed file
     is refused in one line."""
-    import dataclasses
-
     from shadowfleet.job_state import OPEN_OTHERS_COLUMNS
 
     others = pd.DataFrame({"mmsi": [273000001, 273000001], "track": [0, 0],
                            "start_utc": pd.Timestamp("2023-09-07 10:00", tz="UTC"),
                            "other_mmsi": [273000002, 273000005], "other_track": [0, 3]})
     others["start_utc"] = others["start_utc"].astype("datetime64[ns, UTC]")
-    commit_state(tmp_path, dataclasses.replace(_state_with(3), open_others=others))
+    _optional_table_is_kept_and_checked(tmp_path, "open_others", "open-gap-others.parquet",
+                                        others, others[list(OPEN_OTHERS_COLUMNS)])
+
+
+def _optional_table_is_kept_and_checked(tmp_path, field: str, name: str, table, expected):
+    """An optional table of the state (``JobState.<field>``, the generation's ``name``):
+    committed and loaded back as ``expected``, listed in the manifest; an empty table
+    stays a known (empty) one, None stays not known, and a file cut short is refused in
+    one line naming it."""
+    import dataclasses
+
+    commit_state(tmp_path, dataclasses.replace(_state_with(3), **{field: table}))
     loaded = load_state(tmp_path)
-    pd.testing.assert_frame_equal(loaded.open_others, others[list(OPEN_OTHERS_COLUMNS)])
+    pd.testing.assert_frame_equal(getattr(loaded, field), expected)
     manifest = json.loads((tmp_path / "gen-00000001" / "manifest.json").read_text())
-    assert "open-gap-others.parquet" in manifest["files"]
-    commit_state(tmp_path, dataclasses.replace(loaded, open_others=others.iloc[:0]))
-    assert load_state(tmp_path).open_others.empty
-    commit_state(tmp_path, dataclasses.replace(loaded, generation=2, open_others=None))
-    assert load_state(tmp_path).open_others is None
-    commit_state(tmp_path, dataclasses.replace(loaded, generation=3, open_others=others))
-    f = tmp_path / "gen-00000004" / "open-gap-others.parquet"
+    assert name in manifest["files"]
+    commit_state(tmp_path, dataclasses.replace(loaded, **{field: table.iloc[:0]}))
+    assert getattr(load_state(tmp_path), field).empty
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=2, **{field: None}))
+    assert getattr(load_state(tmp_path), field) is None
+    commit_state(tmp_path, dataclasses.replace(loaded, generation=3, **{field: table}))
+    f = tmp_path / "gen-00000004" / name
     f.write_bytes(f.read_bytes()[:-8])
-    with pytest.raises(StateError, match="open-gap-others.parquet: does not match"):
+    with pytest.raises(StateError, match=f"{name}: does not match"):
         load_state(tmp_path)
+    return loaded
 
 
 def test_settled_alerts_round_trip_and_are_checked(tmp_path):
@@ -352,8 +362,6 @@ def test_settled_alerts_round_trip_and_are_checked(tmp_path):
     sha256, read back as built (an IMO or none, times, the vessels and the time they
     wait for); an empty table stays a known one, a state without it loads as not known
     (the next run builds every alert), and a changed file is refused in one line."""
-    import dataclasses
-
     from detectors.alerts import alert_frame, alert_row
     from shadowfleet.job_tails import _settled_table
 
@@ -374,21 +382,9 @@ def test_settled_alerts_round_trip_and_are_checked(tmp_path):
                              poi_key="Dunay|Najin")
     assert list(settled["_v2"]) == [-1, 273000003, -1]
     assert settled["_until"].iloc[2] == np.iinfo(np.int64).max      # open: never reused
-    commit_state(tmp_path, dataclasses.replace(_state_with(3), settled_alerts=settled))
-    loaded = load_state(tmp_path)
-    pd.testing.assert_frame_equal(loaded.settled_alerts, settled)
+    loaded = _optional_table_is_kept_and_checked(tmp_path, "settled_alerts",
+                                                 "settled-alerts.parquet", settled, settled)
     assert loaded.settled_alerts["imo"].tolist() == [9179842, None, None]
-    manifest = json.loads((tmp_path / "gen-00000001" / "manifest.json").read_text())
-    assert "settled-alerts.parquet" in manifest["files"]
-    commit_state(tmp_path, dataclasses.replace(loaded, settled_alerts=settled.iloc[:0]))
-    assert load_state(tmp_path).settled_alerts.empty
-    commit_state(tmp_path, dataclasses.replace(loaded, generation=2, settled_alerts=None))
-    assert load_state(tmp_path).settled_alerts is None
-    commit_state(tmp_path, dataclasses.replace(loaded, generation=3, settled_alerts=settled))
-    f = tmp_path / "gen-00000004" / "settled-alerts.parquet"
-    f.write_bytes(f.read_bytes()[:-8])
-    with pytest.raises(StateError, match="settled-alerts.parquet: does not match"):
-        load_state(tmp_path)
 
 
 def test_a_format_3_state_is_read_as_it_is_and_committed_as_the_current_format(tmp_path):

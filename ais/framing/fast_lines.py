@@ -27,7 +27,8 @@ from ais._numba import load8 as _load8, njit
 from ais.framing.line_kernel import (C_CHE, C_CHS, C_COUNT, C_FILL, C_KIND, C_LEND,
                                      C_LSTART, C_NUMBER, C_PE, C_PREHAS, C_PREV, C_PS, C_SEQ,
                                      C_STE, C_STS, C_TAGHAS, C_TAGOK, C_TAGV, C_TRHAS, C_TRV,
-                                     FRAME_FIELDS, K_AIS, K_HANDOFF, _frame_line, _hex)
+                                     FRAME_FIELDS, K_AIS, K_HANDOFF, _frame_line, _hex,
+                                     _open_row)
 
 
 _H = np.uint64(0x8080808080808080)      # SWAR: the high bit of every byte
@@ -327,19 +328,10 @@ def _leave_line(buf, a, b, out, pghp_time, li):
     """Row ``li`` for the line buf[a:b] the fast path left: ``K_LEFT``, the line's
     bounds stripped of white space, every other field as ``_frame_line`` sets it for a
     line it hands over (so that the row can be handed to the reference framer as is)."""
-    while a < b and (buf[a] == 32 or 9 <= buf[a] <= 13):
-        a += 1
-    while b > a and (buf[b - 1] == 32 or 9 <= buf[b - 1] <= 13):
-        b -= 1
     for f in range(out.shape[0]):
         out[f, li] = 0
+    _open_row(buf, a, b, out, li)
     out[C_KIND, li] = K_LEFT
-    out[C_LSTART, li] = a
-    out[C_LEND, li] = b
-    out[C_SEQ, li] = -1
-    out[C_STS, li] = -1
-    out[C_STE, li] = -1
-    out[C_TAGOK, li] = 1
     pghp_time[li] = np.nan
 
 

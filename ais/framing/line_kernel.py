@@ -87,10 +87,24 @@ def _hex(c):
     return -1
 
 
-@njit
-def _is_space(c):
-    # bytes.strip(): space, \t, \n, \r, \x0b, \x0c
-    return c == 32 or (9 <= c <= 13)
+@njit(inline="always")
+def _open_row(buf, a, b, out, li):
+    """The start of row ``li`` for the line buf[a:b]: its bounds stripped of white space
+    as ``bytes.strip()`` strips (space, \t, \n, \r, \x0b, \x0c), no sequence, no
+    station tag, the tag block good so far. Returns the stripped bounds. Shared by
+    :func:`_frame_line` and the fast path's ``_leave_line``, so that a line the fast path
+    leaves has the row this framer writes for it."""
+    while a < b and (buf[a] == 32 or 9 <= buf[a] <= 13):
+        a += 1
+    while b > a and (buf[b - 1] == 32 or 9 <= buf[b - 1] <= 13):
+        b -= 1
+    out[C_LSTART, li] = a
+    out[C_LEND, li] = b
+    out[C_SEQ, li] = -1
+    out[C_STS, li] = -1
+    out[C_STE, li] = -1
+    out[C_TAGOK, li] = 1
+    return a, b
 
 
 @njit
@@ -369,16 +383,7 @@ def _sentence(buf, i, b, out, li, fs, fe):
 @njit
 def _frame_line(buf, a, b, out, pghp_time, li, max_line_bytes, fs, fe):
     """Frame buf[a:b] (one line without its newline) into ``out[li]``."""
-    while a < b and _is_space(buf[a]):
-        a += 1
-    while b > a and _is_space(buf[b - 1]):
-        b -= 1
-    out[C_LSTART, li] = a
-    out[C_LEND, li] = b
-    out[C_SEQ, li] = -1
-    out[C_STS, li] = -1
-    out[C_STE, li] = -1
-    out[C_TAGOK, li] = 1
+    a, b = _open_row(buf, a, b, out, li)
     if a == b:
         out[C_KIND, li] = K_BLANK
         return
